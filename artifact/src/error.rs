@@ -1,0 +1,121 @@
+//! The one error type of the `artifact` crate.
+
+use std::path::PathBuf;
+
+use crate::metadata::Problem;
+
+/// Everything that can go wrong while reading, checking or writing a policy artifact.
+///
+/// Messages name the thing that is wrong and, where it helps, what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// The bytes do not start with the Wasm magic number.
+    #[error("not a WebAssembly module: it does not start with the `\\0asm` magic number")]
+    NotWasm,
+
+    /// A Wasm component or an unknown binary version, not a core module.
+    #[error(
+        "unsupported WebAssembly binary version {version:#x}: policies are core modules (version 1)"
+    )]
+    UnsupportedVersion {
+        /// The version and layer word that follows the magic number.
+        version: u32,
+    },
+
+    /// The section stream is malformed (truncated, bad length, bad name).
+    #[error("malformed module at byte offset {offset}: {reason}")]
+    Malformed {
+        /// Where the problem was found.
+        offset: usize,
+        /// What was found there.
+        reason: String,
+    },
+
+    /// The module is well-formed but fails WebAssembly validation.
+    #[error("invalid module: {0}")]
+    Invalid(String),
+
+    /// The metadata section holds something that is not policy metadata.
+    #[error("the `io.kubewarden.metadata` section is not valid policy metadata: {0}")]
+    BadMetadataSection(String),
+
+    /// The metadata section is present more than once.
+    #[error(
+        "the module has {count} `io.kubewarden.metadata` sections; a policy has at most one (annotate it again to fix)"
+    )]
+    DuplicateMetadataSection {
+        /// How many were found.
+        count: usize,
+    },
+
+    /// The module has no metadata section.
+    #[error(
+        "the module has no policy metadata (no `io.kubewarden.metadata` section): run `palisade annotate` first"
+    )]
+    NoMetadata,
+
+    /// The metadata document could not be parsed.
+    #[error("metadata is not valid: {0}")]
+    MetadataSyntax(String),
+
+    /// The metadata parsed but breaks one or more rules.
+    #[error("metadata is not valid: {}", Problem::join(.0))]
+    MetadataInvalid(Vec<Problem>),
+
+    /// The metadata says one execution mode, the module's exports say another.
+    #[error("{0}")]
+    ExecutionModeMismatch(String),
+
+    /// A digest string that is not `sha256:` or `sha512:` followed by the right number of lowercase hex characters.
+    #[error("invalid digest {digest:?}: {reason}")]
+    InvalidDigest {
+        /// The digest as given.
+        digest: String,
+        /// What was expected instead.
+        reason: String,
+    },
+
+    /// An I/O error on a named file.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`reading`, `writing`…).
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// Any of the errors above, found in a named file.
+    #[error("{}: {problem}", path.display())]
+    InFile {
+        /// The file the problem was found in.
+        path: PathBuf,
+        /// The problem.
+        problem: Box<ArtifactError>,
+    },
+}
+
+impl ArtifactError {
+    /// Attributes this error to `path`, unless it already names a file.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            ArtifactError::Io { .. } | ArtifactError::InFile { .. } => self,
+            problem => ArtifactError::InFile {
+                path: path.into(),
+                problem: Box::new(problem),
+            },
+        }
+    }
+
+    /// The problem itself, without the file it was found in.
+    pub fn problem(&self) -> &ArtifactError {
+        match self {
+            ArtifactError::InFile { problem, .. } => problem,
+            other => other,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+//! Policy artifacts: Wasm modules that carry their own policy metadata.
+//!
+//! - [`metadata`]: the Kubewarden-compatible metadata model and its validation;
+//! - [`wasm`]: the section scanner, the `io.kubewarden.metadata` section, producers and names;
+//! - [`annotate`], [`inspect`], [`strip`]: the operations on module files.
+
+pub mod annotate;
+pub mod error;
+pub mod files;
+pub mod inspect;
+pub mod metadata;
+pub mod strip;
+pub mod wasm;
+
+pub use error::{ArtifactError, Result};

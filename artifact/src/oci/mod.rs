@@ -1,0 +1,6 @@
+//! OCI formats shared by the client and the bundled registry: content digests and media types.
+
+mod digest;
+pub mod media_types;
+
+pub use digest::{Algorithm, Digest};

@@ -1,0 +1,64 @@
+//! `palisade annotate`: embed metadata in a module.
+
+use std::path::PathBuf;
+
+use artifact::annotate::{AnnotateRequest, annotate_file};
+use serde::Serialize;
+
+use crate::output::{OutputFormat, print_structured};
+
+/// Embed policy metadata in a Wasm module (replacing any already there).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Wasm module.
+    module: PathBuf,
+    /// The metadata file, YAML or JSON.
+    #[arg(short, long, value_name = "FILE")]
+    metadata: PathBuf,
+    /// A Markdown file with usage documentation.
+    #[arg(short, long, value_name = "FILE")]
+    usage: Option<PathBuf>,
+    /// Where to write the annotated module (may be MODULE itself).
+    #[arg(short = 'o', long = "output-path", value_name = "FILE")]
+    output_path: PathBuf,
+    /// How to print the report.
+    #[arg(long = "output", value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    output: &'a PathBuf,
+    size: usize,
+    metadata: &'a artifact::metadata::Metadata,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let annotated = annotate_file(&AnnotateRequest {
+        module: args.module.clone(),
+        metadata: args.metadata,
+        usage: args.usage,
+        output: args.output_path.clone(),
+    })?;
+    let metadata = &annotated.metadata;
+    match args.format {
+        OutputFormat::Text => println!(
+            "annotated {} -> {} ({}, {} rule{}, {} bytes)",
+            args.module.display(),
+            args.output_path.display(),
+            metadata.execution_mode,
+            metadata.rules.len(),
+            if metadata.rules.len() == 1 { "" } else { "s" },
+            annotated.size
+        ),
+        format => print_structured(
+            format,
+            &Report {
+                output: &args.output_path,
+                size: annotated.size,
+                metadata,
+            },
+        )?,
+    }
+    Ok(())
+}

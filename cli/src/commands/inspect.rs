@@ -1,0 +1,175 @@
+//! `palisade inspect`: what a module is and what its metadata says.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use artifact::ArtifactError;
+use artifact::inspect::{ModuleReport, inspect_file};
+use artifact::metadata::{Metadata, WellKnown};
+use serde::Serialize;
+
+use crate::output::{OutputFormat, print_structured};
+
+/// Show a module's digest, size, producers and policy metadata.
+///
+/// Exits 1 (after printing what the module has) when it carries no policy metadata.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Wasm module.
+    module: PathBuf,
+    /// How to print the report.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    path: &'a PathBuf,
+    #[serde(flatten)]
+    module: &'a ModuleReport,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let report = inspect_file(&args.module)?;
+    match args.output {
+        OutputFormat::Text => print_text(&args.module, &report),
+        format => print_structured(
+            format,
+            &Report {
+                path: &args.module,
+                module: &report,
+            },
+        )?,
+    }
+    match report.metadata {
+        Some(_) => Ok(()),
+        None => Err(anyhow!(ArtifactError::NoMetadata.in_file(&args.module))),
+    }
+}
+
+fn print_text(path: &std::path::Path, report: &ModuleReport) {
+    println!("Module");
+    field("file", &path.display().to_string());
+    field("sha256", &report.sha256);
+    field("size", &format!("{} bytes", report.size));
+    field("custom sections", &list_or_none(&report.custom_sections));
+    for (kind, producers) in &report.producers {
+        let tools: Vec<String> = producers
+            .iter()
+            .map(|p| {
+                if p.version.is_empty() {
+                    p.name.clone()
+                } else {
+                    format!("{} {}", p.name, p.version)
+                }
+            })
+            .collect();
+        field(kind, &tools.join(", "));
+    }
+    if let Some(names) = &report.names {
+        let module = names
+            .module
+            .as_deref()
+            .map(|name| format!("module `{name}`, "))
+            .unwrap_or_default();
+        field(
+            "debug names",
+            &format!("{module}{} functions", names.functions),
+        );
+    }
+    if let Some(metadata) = &report.metadata {
+        print_metadata(metadata);
+    }
+}
+
+fn print_metadata(metadata: &Metadata) {
+    println!("\nDetails");
+    for key in WellKnown::ALL {
+        if key == WellKnown::Usage {
+            continue;
+        }
+        field(key.label(), metadata.well_known(key).unwrap_or("-"));
+    }
+    field("mutating", yes_no(metadata.mutating));
+    field("background audit", yes_no(metadata.background_audit));
+    field("execution mode", &metadata.execution_mode.to_string());
+    field("policy type", &metadata.policy_type.to_string());
+    let protocol = metadata.protocol_version.map(|v| v.to_string());
+    field("protocol version", protocol.as_deref().unwrap_or("-"));
+    if let Some(version) = &metadata.minimum_kubewarden_version {
+        field("minimum Kubewarden", &version.to_string());
+    }
+    if let Some(capabilities) = &metadata.host_capabilities {
+        field("host capabilities", &list_or_none(capabilities));
+    }
+
+    let well_known: Vec<&str> = WellKnown::ALL.iter().map(|key| key.key()).collect();
+    let others: Vec<_> = metadata
+        .annotations
+        .iter()
+        .filter(|(key, _)| !well_known.contains(&key.as_str()))
+        .collect();
+    if !others.is_empty() {
+        println!("\nAnnotations");
+        for (key, value) in others {
+            field(key, value);
+        }
+    }
+
+    println!("\nRules");
+    for rule in &metadata.rules {
+        let operations: Vec<String> = rule.operations.iter().map(ToString::to_string).collect();
+        println!(
+            "  - apiGroups: {}; apiVersions: {}; resources: {}; operations: {}",
+            quoted(&rule.api_groups),
+            quoted(&rule.api_versions),
+            quoted(&rule.resources),
+            operations.join(", ")
+        );
+    }
+    if metadata.rules.is_empty() {
+        println!("  (none)");
+    }
+
+    if !metadata.context_aware_resources.is_empty() {
+        println!("\nContext-aware resources");
+        for resource in &metadata.context_aware_resources {
+            println!("  - {resource}");
+        }
+    }
+
+    if let Some(usage) = metadata.well_known(WellKnown::Usage) {
+        println!("\nUsage\n{}", usage.trim_end());
+    }
+}
+
+fn field(name: &str, value: &str) {
+    println!("  {:<20} {value}", format!("{name}:"));
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn list_or_none(values: &[String]) -> String {
+    if values.is_empty() {
+        "(none)".into()
+    } else {
+        values.join(", ")
+    }
+}
+
+/// Rule lists with `""` (the core API group) made visible.
+fn quoted(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|value| {
+            if value.is_empty() {
+                "\"\"".to_string()
+            } else {
+                value.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,50 @@
+//! `palisade`: the command-line front end. It parses arguments, calls the libraries and prints.
+//!
+//! Exit codes: 0 done; 1 the operation failed or a check did not pass; 2 usage or environment error.
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use commands::Command;
+
+/// Wasm admission policies as OCI artifacts: annotate, inspect, distribute, sign, verify, run.
+#[derive(Debug, Parser)]
+#[command(name = "palisade", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// 2 for usage and environment errors, 1 for everything else.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<commands::UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,58 @@
+//! Test setup shared by every crate: policy fixtures compiled from WAT, temporary folders.
+
+use std::path::{Path, PathBuf};
+
+/// The repository's `testdata/` folder.
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+/// A file under `testdata/`.
+pub fn testdata_file(relative: &str) -> PathBuf {
+    testdata().join(relative)
+}
+
+/// The fixture policy modules, by name (`testdata/policies/NAME.wat`).
+pub const FIXTURE_POLICIES: [&str; 4] = ["wapc-accept", "wapc-reject", "wasi-accept", "opa-deny"];
+
+/// Compiles `testdata/policies/NAME.wat` to a Wasm binary.
+pub fn compile_fixture(name: &str) -> Vec<u8> {
+    let path = testdata_file(&format!("policies/{name}.wat"));
+    wat::parse_file(&path).unwrap_or_else(|err| panic!("compiling {}: {err}", path.display()))
+}
+
+/// Compiles WAT text (the text parser does not type-check, so invalid modules can be made too).
+pub fn compile_wat(text: &str) -> Vec<u8> {
+    wat::parse_str(text).unwrap_or_else(|err| panic!("compiling WAT: {err}"))
+}
+
+/// Compiles the fixture `name` into `dir/NAME.wasm` and returns that path.
+pub fn write_fixture(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, compile_fixture(name))
+        .unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
+    path
+}
+
+/// The third-party policies in `../shared/policies`, which must be present (CI has them).
+pub fn shared_policies() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/policies");
+    let mut modules: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| {
+            panic!(
+                "the third-party policies are expected in {} (beside the repository): {err}",
+                dir.display()
+            )
+        })
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .collect();
+    modules.sort();
+    assert!(!modules.is_empty(), "no .wasm files in {}", dir.display());
+    modules
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|err| panic!("creating a temporary folder: {err}"))
+}

@@ -1,0 +1,31 @@
+;; A waPC guest that rejects every request with code 403 (see wapc-accept.wat for the protocol).
+(module
+  (import "wapc" "__guest_request" (func $guest_request (param i32 i32)))
+  (import "wapc" "__guest_response" (func $guest_response (param i32 i32)))
+  (import "wapc" "__guest_error" (func $guest_error (param i32 i32)))
+  (memory (export "memory") 1)
+
+  (data (i32.const 16) "\"v1\"")
+  (data (i32.const 32) "{\"valid\":true}")
+  (data (i32.const 64) "{\"accepted\":false,\"message\":\"rejected by the fixture policy\",\"code\":403}")
+  (data (i32.const 160) "unknown operation")
+
+  (func (export "__guest_call") (param $op_len i32) (param $payload_len i32) (result i32)
+    (local $payload i32)
+    (local.set $payload (i32.add (i32.const 1024) (local.get $op_len)))
+    (call $reserve (i32.add (local.get $payload) (local.get $payload_len)))
+    (call $guest_request (i32.const 1024) (local.get $payload))
+    (if (i32.eq (local.get $op_len) (i32.const 16))
+      (then (call $guest_response (i32.const 16) (i32.const 4)) (return (i32.const 1))))
+    (if (i32.eq (local.get $op_len) (i32.const 17))
+      (then (call $guest_response (i32.const 32) (i32.const 14)) (return (i32.const 1))))
+    (if (i32.eq (local.get $op_len) (i32.const 8))
+      (then (call $guest_response (i32.const 64) (i32.const 72)) (return (i32.const 1))))
+    (call $guest_error (i32.const 160) (i32.const 17))
+    (i32.const 0))
+
+  (func $reserve (param $end i32)
+    (local $pages i32)
+    (local.set $pages (i32.shr_u (i32.add (local.get $end) (i32.const 65535)) (i32.const 16)))
+    (if (i32.gt_u (local.get $pages) (memory.size))
+      (then (drop (memory.grow (i32.sub (local.get $pages) (memory.size))))))))
