@@ -92,7 +92,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.bin");
         fs::write(&path, b"old").unwrap();
-        write_atomic(&path, &mut |w: &mut dyn Write| w.write_all(b"new")).unwrap();
+        write_atomic(&path, |w: &mut dyn Write| w.write_all(b"new")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -102,7 +102,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.bin");
         fs::write(&path, b"old").unwrap();
-        let err = write_atomic(&path, &mut |w: &mut dyn Write| {
+        let err = write_atomic(&path, |w: &mut dyn Write| {
             w.write_all(b"partial")?;
             Err(std::io::Error::other("disk on fire"))
         })
@@ -116,7 +116,7 @@ mod tests {
     fn a_missing_folder_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing").join("out.bin");
-        let err = write_atomic(&path, &mut |w: &mut dyn Write| w.write_all(b"x")).unwrap_err();
+        let err = write_atomic(&path, |w: &mut dyn Write| w.write_all(b"x")).unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }
 }

@@ -56,3 +56,59 @@ pub fn shared_policies() -> Vec<PathBuf> {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|err| panic!("creating a temporary folder: {err}"))
 }
+
+/// Broken modules for bad-input tests, by file name, each with what is wrong with it.
+pub fn bad_modules() -> Vec<(&'static str, Vec<u8>)> {
+    let good = compile_fixture("wapc-accept");
+    let mut overrun = good.clone();
+    // A custom section that declares 100 bytes where 3 follow.
+    overrun.extend_from_slice(b"\x00\x64\x02ab");
+    let mut bad_metadata = good.clone();
+    bad_metadata.extend_from_slice(b"\x00\x20\x16io.kubewarden.metadata{not json");
+    vec![
+        (
+            "not-wasm.wasm",
+            b"#!/bin/sh\necho this is a script\n".to_vec(),
+        ),
+        ("truncated.wasm", good[..good.len() / 2].to_vec()),
+        (
+            "invalid.wasm",
+            compile_wat(r#"(module (func (export "__guest_call") (result i32) (i64.const 1)))"#),
+        ),
+        ("overrun.wasm", overrun),
+        ("bad-metadata.wasm", bad_metadata),
+    ]
+}
+
+/// A folder holding every fixture module, the metadata files of `testdata/metadata` and the
+/// broken modules of [`bad_modules`]: what the CLI tests run in.
+pub fn populate_workdir(dir: &Path) {
+    for name in FIXTURE_POLICIES {
+        write_fixture(dir, name);
+    }
+    for (name, bytes) in bad_modules() {
+        write(&dir.join(name), &bytes);
+    }
+    copy_tree(&testdata_file("metadata"), &dir.join("metadata"));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("creating {}: {err}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|err| panic!("listing {}: {err}", from.display()));
+    for entry in
+        entries.map(|e| e.unwrap_or_else(|err| panic!("listing {}: {err}", from.display())))
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|err| panic!("copying {}: {err}", entry.path().display()));
+        }
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
+}
