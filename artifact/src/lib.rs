@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod inspect;
 pub mod metadata;
+pub mod oci;
 pub mod strip;
 pub mod wasm;
 

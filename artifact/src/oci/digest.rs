@@ -87,7 +87,9 @@ fn check_hex(algorithm: Algorithm, hex: &str) -> Result<(), String> {
         ));
     }
     if let Some(bad) = hex.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
-        return Err(format!("expected lowercase hex characters (0-9, a-f), found {bad:?}"));
+        return Err(format!(
+            "expected lowercase hex characters (0-9, a-f), found {bad:?}"
+        ));
     }
     Ok(())
 }
@@ -100,11 +102,17 @@ impl FromStr for Digest {
             digest: s.to_string(),
             reason,
         };
-        let (name, hex) = s
-            .split_once(':')
-            .ok_or_else(|| invalid("expected `<algorithm>:<hex>`, such as `sha256:` followed by 64 hex characters".into()))?;
-        let algorithm = Algorithm::from_name(name)
-            .ok_or_else(|| invalid(format!("unsupported algorithm {name:?}: expected `sha256` or `sha512`")))?;
+        let (name, hex) = s.split_once(':').ok_or_else(|| {
+            invalid(
+                "expected `<algorithm>:<hex>`, such as `sha256:` followed by 64 hex characters"
+                    .into(),
+            )
+        })?;
+        let algorithm = Algorithm::from_name(name).ok_or_else(|| {
+            invalid(format!(
+                "unsupported algorithm {name:?}: expected `sha256` or `sha512`"
+            ))
+        })?;
         check_hex(algorithm, hex).map_err(invalid)?;
         Ok(Digest {
             algorithm,
@@ -136,7 +144,8 @@ impl<'de> serde::Deserialize<'de> for Digest {
 mod tests {
     use super::*;
 
-    const SHA256_EMPTY: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const SHA256_EMPTY: &str =
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     #[test]
     fn parses_and_displays_the_same_string() {
@@ -144,17 +153,29 @@ mod tests {
         assert_eq!(digest.algorithm(), Algorithm::Sha256);
         assert_eq!(digest.to_string(), SHA256_EMPTY);
         let sha512 = format!("sha512:{}", "ab".repeat(64));
-        assert_eq!(sha512.parse::<Digest>().unwrap().algorithm(), Algorithm::Sha512);
+        assert_eq!(
+            sha512.parse::<Digest>().unwrap().algorithm(),
+            Algorithm::Sha512
+        );
     }
 
     #[test]
     fn rejects_what_is_not_canonical() {
         for (input, expected) in [
             ("e3b0c442", "expected `<algorithm>:<hex>`"),
-            ("md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported algorithm \"md5\""),
+            (
+                "md5:d41d8cd98f00b204e9800998ecf8427e",
+                "unsupported algorithm \"md5\"",
+            ),
             ("sha256:abc", "has 64 hex characters, this one has 3"),
-            (&SHA256_EMPTY.to_uppercase().replace("SHA256", "sha256"), "lowercase hex"),
-            (&format!("sha512:{}", "a".repeat(64)), "has 128 hex characters"),
+            (
+                &SHA256_EMPTY.to_uppercase().replace("SHA256", "sha256"),
+                "lowercase hex",
+            ),
+            (
+                &format!("sha512:{}", "a".repeat(64)),
+                "has 128 hex characters",
+            ),
         ] {
             let message = input.parse::<Digest>().unwrap_err().to_string();
             assert!(message.contains(expected), "{input}: {message}");

@@ -24,7 +24,12 @@ pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v1+json";
 pub const WASM_LAYER: &str = "application/vnd.wasm.content.layer.v1+wasm";
 
 /// The manifest media types a registry stores: OCI manifest and index, Docker manifest and list.
-pub const MANIFEST_TYPES: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
+pub const MANIFEST_TYPES: [&str; 4] = [
+    OCI_MANIFEST,
+    OCI_INDEX,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+];
 
 /// Whether `media_type` lists other manifests (an OCI index or a Docker manifest list).
 pub fn is_index(media_type: &str) -> bool {

@@ -1,0 +1,134 @@
+//! The registry's configuration: a YAML file, then `PALISADE_REGISTRY_*` environment variables, then flags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::errors::{RegistryError, Result};
+
+/// Everything `palisade serve` can be told.
+///
+/// ```yaml
+/// root: /var/lib/palisade/registry   # where blobs, manifests and uploads live
+/// addr: 0.0.0.0:5000                 # where to listen
+/// upload_ttl_secs: 86400             # abandoned uploads are removed after this long
+/// max_manifest_bytes: 4194304        # larger manifests are refused (413)
+/// max_blob_bytes: 10737418240        # larger blobs are refused (413); unlimited if absent
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The storage folder.
+    pub root: PathBuf,
+    /// The address to listen on, `HOST:PORT`.
+    pub addr: String,
+    /// Seconds after which an untouched upload session is removed.
+    pub upload_ttl_secs: u64,
+    /// The largest manifest accepted, in bytes.
+    pub max_manifest_bytes: usize,
+    /// The largest blob accepted, in bytes; unlimited if `None`.
+    pub max_blob_bytes: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            root: PathBuf::from("registry-data"),
+            addr: "127.0.0.1:5000".to_string(),
+            upload_ttl_secs: 24 * 60 * 60,
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_blob_bytes: None,
+        }
+    }
+}
+
+/// The environment variables that override the file, with the field each sets.
+pub const ENV_VARS: [&str; 5] = [
+    "PALISADE_REGISTRY_ROOT",
+    "PALISADE_REGISTRY_ADDR",
+    "PALISADE_REGISTRY_UPLOAD_TTL_SECS",
+    "PALISADE_REGISTRY_MAX_MANIFEST_BYTES",
+    "PALISADE_REGISTRY_MAX_BLOB_BYTES",
+];
+
+impl Config {
+    /// Reads a YAML configuration file; fields it leaves out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RegistryError::Config(format!("cannot read {}: {e}", path.display())))?;
+        Config::from_yaml(&text)
+            .map_err(|e| RegistryError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Parses a YAML configuration.
+    pub fn from_yaml(text: &str) -> Result<Config> {
+        serde_norway::from_str(text).map_err(|e| RegistryError::Config(e.to_string()))
+    }
+
+    /// Applies the `PALISADE_REGISTRY_*` overrides that `lookup` finds (pass `|k| std::env::var(k).ok()`).
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let [root, addr, ttl, manifest, blob] = ENV_VARS;
+        if let Some(value) = lookup(root) {
+            self.root = PathBuf::from(value);
+        }
+        if let Some(value) = lookup(addr) {
+            self.addr = value;
+        }
+        if let Some(value) = lookup(ttl) {
+            self.upload_ttl_secs = number(ttl, &value)?;
+        }
+        if let Some(value) = lookup(manifest) {
+            self.max_manifest_bytes = number(manifest, &value)?;
+        }
+        if let Some(value) = lookup(blob) {
+            self.max_blob_bytes = Some(number(blob, &value)?);
+        }
+        Ok(())
+    }
+
+    /// How long an untouched upload session is kept.
+    pub fn upload_ttl(&self) -> Duration {
+        Duration::from_secs(self.upload_ttl_secs)
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|_| {
+        RegistryError::Config(format!("{name}={value:?} is not a non-negative integer"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let mut config = Config::from_yaml("root: /data\nmax_blob_bytes: 10\n").unwrap();
+        assert_eq!(config.root, PathBuf::from("/data"));
+        assert_eq!(config.addr, Config::default().addr);
+        config
+            .apply_env(|key| (key == "PALISADE_REGISTRY_ADDR").then(|| "0.0.0.0:80".to_string()))
+            .unwrap();
+        assert_eq!(config.addr, "0.0.0.0:80");
+        assert_eq!(config.max_blob_bytes, Some(10));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let unknown = Config::from_yaml("rooot: /x\n").unwrap_err().to_string();
+        assert!(unknown.contains("rooot"), "{unknown}");
+        let mut config = Config::default();
+        let bad = config
+            .apply_env(|key| {
+                (key == "PALISADE_REGISTRY_UPLOAD_TTL_SECS").then(|| "soon".to_string())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("PALISADE_REGISTRY_UPLOAD_TTL_SECS=\"soon\""),
+            "{bad}"
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! The one error type of the registry, and its mapping to the OCI error JSON and HTTP status codes.
+
+use std::path::PathBuf;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Everything a request, the storage or the configuration can fail with.
+///
+/// Protocol errors carry the OCI error code the client expects; storage and configuration errors name the file and
+/// what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The blob is not in the repository.
+    #[error("blob {digest} is not in this repository")]
+    BlobUnknown {
+        /// The digest asked for.
+        digest: String,
+    },
+
+    /// The upload cannot be completed as asked.
+    #[error("invalid upload: {0}")]
+    BlobUploadInvalid(String),
+
+    /// A chunk does not start where the upload stands: the client must resume from `size`.
+    #[error(
+        "chunk out of order: the upload holds {size} bytes, so the next chunk must start at byte {size}"
+    )]
+    ChunkOutOfOrder {
+        /// Bytes received so far.
+        size: u64,
+    },
+
+    /// A `Content-Range` header that is not `<start>-<end>`.
+    #[error("malformed Content-Range {0}: expected `<start>-<end>`, inclusive byte offsets")]
+    ContentRangeInvalid(String),
+
+    /// The upload session does not exist (never started, finished, cancelled or expired).
+    #[error("upload {id} is unknown: it finished, was cancelled or expired; start a new upload")]
+    BlobUploadUnknown {
+        /// The session id asked for.
+        id: String,
+    },
+
+    /// A digest is malformed or does not match the content.
+    #[error("{0}")]
+    DigestInvalid(String),
+
+    /// A manifest points at a blob or manifest the repository does not have.
+    #[error("the manifest references {digest}, which is not in this repository: push it first")]
+    ManifestBlobUnknown {
+        /// The missing digest.
+        digest: String,
+    },
+
+    /// A manifest is not one this registry accepts.
+    #[error("invalid manifest: {0}")]
+    ManifestInvalid(String),
+
+    /// The manifest (by tag or digest) is not in the repository.
+    #[error("manifest {reference} is not in this repository")]
+    ManifestUnknown {
+        /// The tag or digest asked for.
+        reference: String,
+    },
+
+    /// A repository name breaks the OCI grammar.
+    #[error("invalid repository name {name:?}: {reason}")]
+    NameInvalid {
+        /// The name as given.
+        name: String,
+        /// What was expected.
+        reason: String,
+    },
+
+    /// The repository does not exist.
+    #[error("repository {name} is unknown")]
+    NameUnknown {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// The body's length disagrees with what the request declared.
+    #[error("{0}")]
+    SizeInvalid(String),
+
+    /// The requested byte range lies outside the blob.
+    #[error("range not satisfiable: the blob has {size} bytes")]
+    RangeNotSatisfiable {
+        /// The blob's size.
+        size: u64,
+    },
+
+    /// The client must authenticate.
+    #[error("authentication required")]
+    Unauthorized {
+        /// The `WWW-Authenticate` challenge to send.
+        challenge: String,
+    },
+
+    /// The client is authenticated but not allowed to do this.
+    #[error("access denied: {0}")]
+    Denied(String),
+
+    /// The operation is not supported by this registry.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+
+    /// The body or manifest is larger than the configured limit.
+    #[error("{what} is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// The configured limit.
+        limit: u64,
+    },
+
+    /// The storage's file system is full; the write was rolled back.
+    #[error("the registry's storage under {} is full: nothing was stored; free space and retry", root.display())]
+    StorageFull {
+        /// The storage root.
+        root: PathBuf,
+    },
+
+    /// A storage file could not be read or written.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`writing`, `renaming`…).
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A storage file holds something the registry did not write.
+    #[error("{} is corrupt: {reason}; restore it from a backup or delete it", path.display())]
+    Corrupt {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The server could not listen or stopped serving.
+    #[error("cannot serve on {addr}: {source}; choose another address or free this one")]
+    Serve {
+        /// The address.
+        addr: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// The configuration file or an override is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+impl RegistryError {
+    /// An I/O error on `path`, recognising a full disk so that its message tells the operator what to do.
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+        root: &std::path::Path,
+    ) -> Self {
+        if source.kind() == std::io::ErrorKind::StorageFull
+            || source.kind() == std::io::ErrorKind::QuotaExceeded
+        {
+            RegistryError::StorageFull {
+                root: root.to_path_buf(),
+            }
+        } else {
+            RegistryError::Io {
+                action,
+                path: path.into(),
+                source,
+            }
+        }
+    }
+
+    /// The OCI error code and HTTP status of this error.
+    pub fn code_and_status(&self) -> (&'static str, StatusCode) {
+        use RegistryError::*;
+        match self {
+            BlobUnknown { .. } => ("BLOB_UNKNOWN", StatusCode::NOT_FOUND),
+            BlobUploadInvalid(_) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
+            ChunkOutOfOrder { .. } | ContentRangeInvalid(_) => {
+                ("BLOB_UPLOAD_INVALID", StatusCode::RANGE_NOT_SATISFIABLE)
+            }
+            BlobUploadUnknown { .. } => ("BLOB_UPLOAD_UNKNOWN", StatusCode::NOT_FOUND),
+            DigestInvalid(_) => ("DIGEST_INVALID", StatusCode::BAD_REQUEST),
+            ManifestBlobUnknown { .. } => ("MANIFEST_BLOB_UNKNOWN", StatusCode::BAD_REQUEST),
+            ManifestInvalid(_) => ("MANIFEST_INVALID", StatusCode::BAD_REQUEST),
+            ManifestUnknown { .. } => ("MANIFEST_UNKNOWN", StatusCode::NOT_FOUND),
+            NameInvalid { .. } => ("NAME_INVALID", StatusCode::BAD_REQUEST),
+            NameUnknown { .. } => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
+            SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
+            RangeNotSatisfiable { .. } => ("BLOB_UNKNOWN", StatusCode::RANGE_NOT_SATISFIABLE),
+            Unauthorized { .. } => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
+            Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
+            Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
+            TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
+            StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),
+            Io { .. } | Corrupt { .. } | Serve { .. } | Config(_) => {
+                ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    fn detail(&self) -> serde_json::Value {
+        use RegistryError::*;
+        match self {
+            BlobUnknown { digest } | ManifestBlobUnknown { digest } => json!({ "digest": digest }),
+            ManifestUnknown { reference } => json!({ "reference": reference }),
+            NameInvalid { name, .. } | NameUnknown { name } => json!({ "name": name }),
+            BlobUploadUnknown { id } => json!({ "session": id }),
+            _ => serde_json::Value::Null,
+        }
+    }
+}
+
+impl IntoResponse for RegistryError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code_and_status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = json!({ "errors": [{ "code": code, "message": self.to_string(), "detail": self.detail() }] });
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            RegistryError::ChunkOutOfOrder { size } => {
+                if let Ok(value) = HeaderValue::try_from(crate::api::upload_range(*size)) {
+                    headers.insert(header::RANGE, value);
+                }
+            }
+            RegistryError::RangeNotSatisfiable { size } => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            RegistryError::Unauthorized { challenge } => {
+                if let Ok(value) = HeaderValue::from_str(challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}

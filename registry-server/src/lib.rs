@@ -1,0 +1,139 @@
+//! Palisade's bundled OCI registry: the OCI Distribution Specification v1.1 (blobs, chunked and monolithic uploads,
+//! cross-repository mounts, manifests by tag and digest, tags, referrers, catalog) over a content-addressed local
+//! folder that never shows a partial or unverified blob.
+//!
+//! [`app`] builds the HTTP service (testable without a socket); [`serve`] runs it on a listener; [`run`] does both
+//! from a [`Config`].
+
+mod api;
+pub mod config;
+pub mod errors;
+mod hashing;
+pub mod manifest;
+pub mod names;
+pub mod storage;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use errors::{RegistryError, Result};
+pub use storage::{LocalStorage, Storage};
+
+/// Limits on what a request may send.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The largest manifest accepted, in bytes.
+    pub max_manifest_bytes: usize,
+}
+
+/// What every request handler shares: the storage and the limits.
+pub struct AppState<S> {
+    /// Where content lives.
+    pub storage: Arc<S>,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            storage: Arc::clone(&self.storage),
+            limits: self.limits.clone(),
+        }
+    }
+}
+
+impl AppState<LocalStorage> {
+    /// The state for `config`: local storage under its root, with its limits.
+    pub fn from_config(config: &Config) -> AppState<LocalStorage> {
+        let mut storage = LocalStorage::new(&config.root);
+        if let Some(max) = config.max_blob_bytes {
+            storage = storage.with_max_blob_bytes(max);
+        }
+        AppState {
+            storage: Arc::new(storage),
+            limits: Limits {
+                max_manifest_bytes: config.max_manifest_bytes,
+            },
+        }
+    }
+}
+
+/// The registry as an HTTP service.
+pub fn app<S: Storage>(state: AppState<S>) -> Router {
+    api::router(state)
+}
+
+/// Serves the registry on `listener` until `shutdown` completes, then lets in-flight requests finish.
+///
+/// Upload sessions untouched for `upload_ttl` are removed in the background.
+pub async fn serve<S: Storage>(
+    listener: TcpListener,
+    state: AppState<S>,
+    upload_ttl: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let storage = Arc::clone(&state.storage);
+    let expiry = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval((upload_ttl / 4).max(Duration::from_secs(1)));
+        loop {
+            ticks.tick().await;
+            match storage.expire_uploads(upload_ttl).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "expired abandoned uploads"),
+                Err(error) => tracing::warn!(%error, "could not expire abandoned uploads"),
+            }
+        }
+    });
+    let local = listener.local_addr().ok();
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| RegistryError::Serve {
+            addr: local.map_or_else(|| "the listener".to_string(), |a| a.to_string()),
+            source,
+        });
+    expiry.abort();
+    served
+}
+
+/// Binds `config.addr` and serves `config.root` until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> Result<()> {
+    let listener =
+        TcpListener::bind(&config.addr)
+            .await
+            .map_err(|source| RegistryError::Serve {
+                addr: config.addr.clone(),
+                source,
+            })?;
+    let state = AppState::from_config(&config);
+    tracing::info!(addr = %config.addr, root = %config.root.display(), "registry listening");
+    serve(listener, state, config.upload_ttl(), shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C, or on SIGTERM on Unix.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,164 @@
+//! [`Storage`] on a local folder: content-addressed blobs shared by all repositories, small link files per
+//! repository, upload sessions on disk so that they survive a restart.
+
+mod blobs;
+mod ingest;
+mod layout;
+mod manifests;
+mod uploads;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use artifact::oci::Digest;
+
+use super::fsutil::Fs;
+use super::{BlobContent, Storage, StoredManifest, Upload};
+use crate::errors::Result;
+use crate::manifest::Descriptor;
+use crate::names::{Reference, RepoName, Tag};
+use layout::Layout;
+use uploads::Session;
+
+/// The local-folder storage.
+pub struct LocalStorage {
+    layout: Layout,
+    fs: Fs,
+    max_blob_bytes: u64,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl LocalStorage {
+    /// Storage under `root`, created on first write.
+    pub fn new(root: impl Into<PathBuf>) -> LocalStorage {
+        let root = root.into();
+        LocalStorage {
+            layout: Layout::new(root.clone()),
+            fs: Fs::new(root),
+            max_blob_bytes: u64::MAX,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refuses blobs larger than `bytes`.
+    pub fn with_max_blob_bytes(mut self, bytes: u64) -> LocalStorage {
+        self.max_blob_bytes = bytes;
+        self
+    }
+
+    /// The storage root.
+    pub fn root(&self) -> &std::path::Path {
+        self.layout.root()
+    }
+}
+
+impl Storage for LocalStorage {
+    async fn blob_size(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
+        blobs::size(self, repo, digest).await
+    }
+
+    async fn read_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobContent> {
+        blobs::read(self, repo, digest, start, end).await
+    }
+
+    async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+        self.fs
+            .remove_file(&self.layout.blob_link(repo, digest))
+            .await
+    }
+
+    async fn mount_blob(&self, from: &RepoName, to: &RepoName, digest: &Digest) -> Result<bool> {
+        blobs::mount(self, from, to, digest).await
+    }
+
+    async fn put_blob(&self, repo: &RepoName, digest: &Digest, upload: Upload) -> Result<u64> {
+        blobs::put(self, repo, digest, upload).await
+    }
+
+    async fn start_upload(&self, repo: &RepoName) -> Result<String> {
+        uploads::start(self, repo).await
+    }
+
+    async fn upload_size(&self, repo: &RepoName, id: &str) -> Result<u64> {
+        uploads::size(self, repo, id).await
+    }
+
+    async fn append_upload(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        start: Option<u64>,
+        upload: Upload,
+    ) -> Result<u64> {
+        uploads::append(self, repo, id, start, upload).await
+    }
+
+    async fn finish_upload(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        digest: &Digest,
+        start: Option<u64>,
+        upload: Upload,
+    ) -> Result<()> {
+        uploads::finish(self, repo, id, digest, start, upload).await
+    }
+
+    async fn cancel_upload(&self, repo: &RepoName, id: &str) -> Result<()> {
+        uploads::cancel(self, repo, id).await
+    }
+
+    async fn expire_uploads(&self, older_than: Duration) -> Result<usize> {
+        uploads::expire(self, older_than).await
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        manifest: &StoredManifest,
+        referrer_of: Option<(&Digest, &Descriptor)>,
+        tag: Option<&Tag>,
+    ) -> Result<()> {
+        manifests::put(self, repo, manifest, referrer_of, tag).await
+    }
+
+    async fn get_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<Option<StoredManifest>> {
+        manifests::get(self, repo, reference).await
+    }
+
+    async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<bool> {
+        manifests::delete(self, repo, reference).await
+    }
+
+    async fn tags(&self, repo: &RepoName) -> Result<Option<Vec<String>>> {
+        manifests::tags(self, repo).await
+    }
+
+    async fn referrers(&self, repo: &RepoName, subject: &Digest) -> Result<Vec<Descriptor>> {
+        manifests::referrers(self, repo, subject).await
+    }
+
+    async fn repositories(&self) -> Result<Vec<String>> {
+        manifests::repositories(self).await
+    }
+}
+
+impl std::fmt::Debug for LocalStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStorage")
+            .field("root", &self.layout.root())
+            .finish()
+    }
+}
