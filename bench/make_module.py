@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Writes a valid Wasm module of about SIZE MiB for benchmarks: half code, half data.
+
+Usage: make_module.py SIZE_MIB OUT.wasm
+
+The code section holds many small functions of `i32.const N; drop` runs, the data section one
+large passive segment; the module exports `__guest_call` so that it annotates as a waPC guest.
+"""
+
+import os
+import sys
+
+
+def leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def section(section_id: int, payload: bytes) -> bytes:
+    return bytes([section_id]) + leb(len(payload)) + payload
+
+
+def vector(items) -> bytes:
+    items = list(items)
+    return leb(len(items)) + b"".join(items)
+
+
+def main() -> None:
+    size = int(sys.argv[1]) * 1024 * 1024
+    out = sys.argv[2]
+    body_runs = 400  # about 1.2 KiB of code a function
+    body = b"\x00" + b"\x41\xff\x00\x1a" * body_runs + b"\x0b"
+    body = leb(len(body)) + body
+    functions = (size // 2) // len(body)
+    data = os.urandom(size - functions * len(body))
+
+    module = b"\0asm\x01\0\0\0"
+    module += section(1, vector([b"\x60\x00\x00"]))  # type 0: [] -> []
+    module += section(3, vector([b"\x00"] * functions))
+    module += section(5, vector([b"\x00\x01"]))  # one memory, min 1 page
+    module += section(7, vector([leb(12) + b"__guest_call" + b"\x00\x00"]))
+    module += section(12, leb(1))  # data count
+    module += section(10, leb(functions) + body * functions)
+    module += section(11, vector([b"\x01" + leb(len(data)) + data]))  # passive segment
+    with open(out, "wb") as f:
+        f.write(module)
+
+
+if __name__ == "__main__":
+    main()
