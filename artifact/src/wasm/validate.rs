@@ -63,3 +63,28 @@ fn validate_bodies(functions: Vec<Function<'_>>) -> Result<()> {
 fn invalid(err: wasmparser::BinaryReaderError) -> ArtifactError {
     ArtifactError::Invalid(err.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(bodies: &[&str]) -> Vec<u8> {
+        let functions: String = bodies.iter().map(|body| format!("(func (result i32) {body})")).collect();
+        wat::parse_str(format!("(module {functions})")).unwrap()
+    }
+
+    #[test]
+    fn accepts_a_valid_module_with_many_functions() {
+        let bodies = vec!["(i32.const 1)"; 64];
+        assert!(validate_module(&module(&bodies)).is_ok());
+    }
+
+    #[test]
+    fn reports_the_first_invalid_function_wherever_it_is() {
+        let mut bodies = vec!["(i32.const 1)"; 64];
+        bodies[40] = "(i64.const 1)";
+        bodies[60] = "(f32.const 1)";
+        let err = validate_module(&module(&bodies)).unwrap_err().to_string();
+        assert!(err.contains("type mismatch") && err.contains("i64"), "{err}");
+    }
+}

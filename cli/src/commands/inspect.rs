@@ -84,11 +84,11 @@ fn print_text(path: &std::path::Path, report: &ModuleReport) {
 
 fn print_metadata(metadata: &Metadata) {
     println!("\nDetails");
-    for key in WellKnown::ALL {
-        if key == WellKnown::Usage {
-            continue;
+    let described = WellKnown::ALL.into_iter().filter(|key| *key != WellKnown::Usage);
+    for key in described {
+        if let Some(value) = metadata.well_known(key) {
+            field(key.label(), value);
         }
-        field(key.label(), metadata.well_known(key).unwrap_or("-"));
     }
     field("mutating", yes_no(metadata.mutating));
     field("background audit", yes_no(metadata.background_audit));
