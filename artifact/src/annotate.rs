@@ -27,6 +27,8 @@ pub struct AnnotateRequest {
 pub struct Annotated {
     /// The metadata as embedded.
     pub metadata: Metadata,
+    /// Keys of the metadata file that were ignored (unknown to the model; often typos).
+    pub ignored_keys: Vec<String>,
     /// The size of the written module.
     pub size: usize,
 }
@@ -37,6 +39,7 @@ pub fn annotate_file(request: &AnnotateRequest) -> Result<Annotated> {
     let text = files::read_text(&request.metadata)?;
     let file = MetadataFile::parse(&text).map_err(|err| err.in_file(&request.metadata))?;
     let usage = request.usage.as_deref().map(files::read_text).transpose()?;
+    let ignored_keys = file.ignored_keys.clone();
     let metadata = complete_metadata(&module, file, usage)
         .map_err(|err| attribute(err, &request.module, &request.metadata))?;
     let map = SectionMap::scan(&module).map_err(|err| err.in_file(&request.module))?;
@@ -44,6 +47,7 @@ pub fn annotate_file(request: &AnnotateRequest) -> Result<Annotated> {
     files::write_atomic(&request.output, |out| spliced.write_to(out))?;
     Ok(Annotated {
         metadata,
+        ignored_keys,
         size: spliced.len(),
     })
 }
@@ -60,6 +64,7 @@ pub fn complete_metadata(
     let MetadataFile {
         mut metadata,
         declares_execution_mode,
+        ..
     } = file;
     let abi = wasm::detect_abi(module)?.ok_or_else(|| {
         ArtifactError::ExecutionModeMismatch(

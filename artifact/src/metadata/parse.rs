@@ -6,6 +6,9 @@ use serde::de::IgnoredAny;
 use super::Metadata;
 use crate::error::{ArtifactError, Result};
 
+/// Keys Kubewarden once wrote and no longer reads: ignored without a word.
+const LEGACY_KEYS: [&str; 1] = ["contextAware"];
+
 /// A metadata file as a user wrote it, with what it left to defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataFile {
@@ -13,6 +16,9 @@ pub struct MetadataFile {
     pub metadata: Metadata,
     /// Whether the file sets `executionMode` itself (otherwise the module's exports may decide it).
     pub declares_execution_mode: bool,
+    /// Keys the model does not know, as paths (`rules.0.operation`): ignored, as Kubewarden does,
+    /// but worth a warning since they are often typos.
+    pub ignored_keys: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -29,13 +35,21 @@ impl MetadataFile {
                 "the document is empty; it needs at least `rules` and `mutating`".into(),
             ));
         }
-        let metadata: Metadata = serde_norway::from_str(text)
+        let mut ignored_keys = Vec::new();
+        let metadata: Metadata =
+            serde_ignored::deserialize(serde_norway::Deserializer::from_str(text), |path| {
+                let path = path.to_string();
+                if !LEGACY_KEYS.contains(&path.as_str()) {
+                    ignored_keys.push(path);
+                }
+            })
             .map_err(|err| ArtifactError::MetadataSyntax(err.to_string()))?;
         let declared: DeclaredFields = serde_norway::from_str(text)
             .map_err(|err| ArtifactError::MetadataSyntax(err.to_string()))?;
         Ok(MetadataFile {
             metadata,
             declares_execution_mode: declared.execution_mode.is_some(),
+            ignored_keys,
         })
     }
 }

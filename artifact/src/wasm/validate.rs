@@ -69,7 +69,10 @@ mod tests {
     use super::*;
 
     fn module(bodies: &[&str]) -> Vec<u8> {
-        let functions: String = bodies.iter().map(|body| format!("(func (result i32) {body})")).collect();
+        let functions: String = bodies
+            .iter()
+            .map(|body| format!("(func (result i32) {body})"))
+            .collect();
         wat::parse_str(format!("(module {functions})")).unwrap()
     }
 
@@ -85,6 +88,9 @@ mod tests {
         bodies[40] = "(i64.const 1)";
         bodies[60] = "(f32.const 1)";
         let err = validate_module(&module(&bodies)).unwrap_err().to_string();
-        assert!(err.contains("type mismatch") && err.contains("i64"), "{err}");
+        assert!(
+            err.contains("type mismatch") && err.contains("i64"),
+            "{err}"
+        );
     }
 }

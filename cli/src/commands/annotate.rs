@@ -36,10 +36,16 @@ struct Report<'a> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let annotated = annotate_file(&AnnotateRequest {
         module: args.module.clone(),
-        metadata: args.metadata,
+        metadata: args.metadata.clone(),
         usage: args.usage,
         output: args.output_path.clone(),
     })?;
+    for key in &annotated.ignored_keys {
+        eprintln!(
+            "warning: {}: unknown key `{key}` ignored",
+            args.metadata.display()
+        );
+    }
     let metadata = &annotated.metadata;
     match args.format {
         OutputFormat::Text => println!(

@@ -84,7 +84,9 @@ fn print_text(path: &std::path::Path, report: &ModuleReport) {
 
 fn print_metadata(metadata: &Metadata) {
     println!("\nDetails");
-    let described = WellKnown::ALL.into_iter().filter(|key| *key != WellKnown::Usage);
+    let described = WellKnown::ALL
+        .into_iter()
+        .filter(|key| *key != WellKnown::Usage);
     for key in described {
         if let Some(value) = metadata.well_known(key) {
             field(key.label(), value);
