@@ -75,6 +75,15 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// A policy reference that does not parse.
+    #[error("invalid policy reference {reference:?}: {reason}")]
+    InvalidReference {
+        /// The reference as given.
+        reference: String,
+        /// What was expected instead.
+        reason: String,
+    },
+
     /// An I/O error on a named file.
     #[error("{action} {}: {source}", path.display())]
     Io {

@@ -2,6 +2,8 @@
 //!
 //! - [`metadata`]: the Kubewarden-compatible metadata model and its validation;
 //! - [`wasm`]: the section scanner, the `io.kubewarden.metadata` section, producers and names;
+//! - [`oci`]: digests, media types and the name grammar of the OCI specifications;
+//! - [`reference`]: where a policy lives (registry or OCI layout folder);
 //! - [`annotate`], [`inspect`], [`strip`]: the operations on module files.
 
 pub mod annotate;
@@ -10,6 +12,7 @@ pub mod files;
 pub mod inspect;
 pub mod metadata;
 pub mod oci;
+pub mod reference;
 pub mod strip;
 pub mod wasm;
 

@@ -2,5 +2,6 @@
 
 mod digest;
 pub mod media_types;
+pub mod names;
 
 pub use digest::{Algorithm, Digest};
