@@ -112,7 +112,9 @@ fn parse_registry(text: &str, explicit: bool) -> Result<RegistryRef, String> {
         "expected HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], such as ghcr.io/org/policy:v1".to_string()
     })?;
     check_registry(registry)?;
-    if !explicit && !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
+    let looks_like_host =
+        registry.contains('.') || registry.contains(':') || registry == "localhost";
+    if !explicit && !looks_like_host {
         return Err(format!(
             "`{registry}` does not look like a registry host: write the host in full (`ghcr.io/{text}`, \
              `docker.io/{text}`) or use `registry://`"
