@@ -75,6 +75,10 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// An OCI artifact that is not a policy (a container image, several modules…).
+    #[error("not a policy artifact: {0}")]
+    NotAPolicy(String),
+
     /// A policy reference that does not parse.
     #[error("invalid policy reference {reference:?}: {reason}")]
     InvalidReference {

@@ -67,6 +67,14 @@ impl Digest {
         Ok(Digest { algorithm, hex })
     }
 
+    /// The digest of a finished hash: its bytes, hex-encoded.
+    pub(super) fn from_hash(algorithm: Algorithm, hash: &[u8]) -> Digest {
+        Digest {
+            algorithm,
+            hex: hex::encode(hash),
+        }
+    }
+
     /// The digest's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
