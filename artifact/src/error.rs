@@ -79,6 +79,24 @@ pub enum ArtifactError {
     #[error("not a policy artifact: {0}")]
     NotAPolicy(String),
 
+    /// Content whose digest is not the one it was announced with.
+    #[error("{what}: the content's digest is {actual}, not the one announced; refusing it")]
+    DigestMismatch {
+        /// What was checked (`blob sha256:…`, `manifest of registry://…`).
+        what: String,
+        /// The digest the content really has.
+        actual: crate::oci::Digest,
+    },
+
+    /// The local store holds something it did not write.
+    #[error("the policy store is damaged at {}: {reason}", path.display())]
+    StoreCorrupt {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A policy reference that does not parse.
     #[error("invalid policy reference {reference:?}: {reason}")]
     InvalidReference {

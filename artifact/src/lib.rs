@@ -4,6 +4,7 @@
 //! - [`wasm`]: the section scanner, the `io.kubewarden.metadata` section, producers and names;
 //! - [`oci`]: digests, media types and the name grammar of the OCI specifications;
 //! - [`reference`]: where a policy lives (registry or OCI layout folder);
+//! - [`store`]: the local content-addressed store of pulled policies;
 //! - [`annotate`], [`inspect`], [`strip`]: the operations on module files.
 
 pub mod annotate;
@@ -13,6 +14,7 @@ pub mod inspect;
 pub mod metadata;
 pub mod oci;
 pub mod reference;
+pub mod store;
 pub mod strip;
 pub mod wasm;
 

@@ -1,0 +1,410 @@
+//! The local content-addressed store of pulled policies.
+//!
+//! Layout under the store folder: `blobs/<algorithm>/<hex>` holds every blob (manifests, configs, modules)
+//! named by its digest; `index.json` maps references to manifest digests; `index.lock` serializes writers.
+//! Every file is written to a temporary name, synced and renamed, and an import either lands whole (blobs
+//! and index entry) or leaves the store as it was, so two concurrent pulls, or a pull that fails half-way,
+//! never leave a reference that points at missing or partial content.
+
+mod index;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{ArtifactError, Result};
+use crate::files;
+use crate::oci::Digest;
+use crate::oci::manifest::ImageManifest;
+use index::Index;
+
+/// The environment variable that overrides the store folder.
+pub const STORE_ENV: &str = "PALISADE_STORE";
+
+/// One stored policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreEntry {
+    /// The reference it was pulled as (canonical form).
+    pub reference: String,
+    /// Its manifest digest.
+    pub digest: Digest,
+}
+
+/// A store folder.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// The exclusive lock on the index, held while writing.
+struct Locked {
+    _file: File,
+}
+
+impl Store {
+    /// The default store folder: `$PALISADE_STORE`, else `palisade/store` in the user's data folder
+    /// (`$XDG_DATA_HOME`, `~/.local/share` on Linux).
+    pub fn default_root() -> Option<PathBuf> {
+        if let Some(root) = std::env::var_os(STORE_ENV) {
+            return Some(PathBuf::from(root));
+        }
+        directories::ProjectDirs::from("", "", "palisade").map(|dirs| dirs.data_dir().join("store"))
+    }
+
+    /// Opens (creating it if needed) the store in `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
+        let root = root.into();
+        fs::create_dir_all(root.join("blobs")).map_err(|source| ArtifactError::Io {
+            action: "creating the store in",
+            path: root.clone(),
+            source,
+        })?;
+        Ok(Store { root })
+    }
+
+    /// The store folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().name())
+            .join(digest.hex())
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.root.join("index.json")
+    }
+
+    fn lock(&self) -> Result<Locked> {
+        let path = self.root.join("index.lock");
+        let io = |source| ArtifactError::Io {
+            action: "locking",
+            path: path.clone(),
+            source,
+        };
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(Locked { _file: file })
+    }
+
+    /// Whether the store holds the blob.
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
+    /// A blob's content, checked against its digest (a corrupt blob is an error, never returned).
+    pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest);
+        let bytes = files::read(&path)?;
+        if !digest.matches(&bytes) {
+            return Err(ArtifactError::StoreCorrupt {
+                path,
+                reason: format!(
+                    "the content does not match its digest {digest}: pull the policy again"
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// A stored manifest, parsed.
+    pub fn manifest(&self, digest: &Digest) -> Result<ImageManifest> {
+        let bytes = self.blob(digest)?;
+        serde_json::from_slice(&bytes).map_err(|err| ArtifactError::StoreCorrupt {
+            path: self.blob_path(digest),
+            reason: format!("not a manifest: {err}"),
+        })
+    }
+
+    /// The manifest digest stored for `reference`.
+    pub fn resolve(&self, reference: &str) -> Result<Option<Digest>> {
+        Ok(Index::load(&self.index_path())?
+            .policies
+            .get(reference)
+            .cloned())
+    }
+
+    /// Every stored policy, sorted by reference.
+    pub fn list(&self) -> Result<Vec<StoreEntry>> {
+        let index = Index::load(&self.index_path())?;
+        Ok(index
+            .policies
+            .into_iter()
+            .map(|(reference, digest)| StoreEntry { reference, digest })
+            .collect())
+    }
+
+    /// Stores `blobs` (each checked against its digest) and then points `reference` at `manifest`, as one
+    /// step: on any error, the blobs this call added are removed again and the index is unchanged.
+    pub fn import(
+        &self,
+        reference: &str,
+        manifest: &Digest,
+        blobs: &[(Digest, Vec<u8>)],
+    ) -> Result<()> {
+        for (digest, bytes) in blobs {
+            if !digest.matches(bytes) {
+                return Err(ArtifactError::DigestMismatch {
+                    what: format!("blob {digest}"),
+                    actual: Digest::compute(digest.algorithm(), bytes),
+                });
+            }
+        }
+        if !blobs.iter().any(|(digest, _)| digest == manifest) && !self.has_blob(manifest) {
+            return Err(ArtifactError::StoreCorrupt {
+                path: self.root.clone(),
+                reason: format!("import of {reference} lacks its manifest {manifest}"),
+            });
+        }
+        let _lock = self.lock()?;
+        let mut added = Vec::new();
+        let result = self.write_blobs(blobs, &mut added).and_then(|()| {
+            let mut index = Index::load(&self.index_path())?;
+            index
+                .policies
+                .insert(reference.to_string(), manifest.clone());
+            index.save(&self.index_path())
+        });
+        if result.is_err() {
+            for path in added {
+                let _ = fs::remove_file(path);
+            }
+        }
+        result
+    }
+
+    fn write_blobs(&self, blobs: &[(Digest, Vec<u8>)], added: &mut Vec<PathBuf>) -> Result<()> {
+        for (digest, bytes) in blobs {
+            let path = self.blob_path(digest);
+            if path.is_file() {
+                continue;
+            }
+            if let Some(folder) = path.parent() {
+                fs::create_dir_all(folder).map_err(|source| ArtifactError::Io {
+                    action: "creating",
+                    path: folder.to_path_buf(),
+                    source,
+                })?;
+            }
+            files::write_atomic(&path, |out| out.write_all(bytes))?;
+            added.push(path);
+        }
+        Ok(())
+    }
+
+    /// Removes the entries whose reference is `selector`, or whose digest starts with it (with or without
+    /// the `sha256:` prefix), then every blob no remaining entry reaches. Returns the removed entries.
+    pub fn remove(&self, selector: &str) -> Result<Vec<StoreEntry>> {
+        let _lock = self.lock()?;
+        let mut index = Index::load(&self.index_path())?;
+        let matches = |reference: &str, digest: &Digest| {
+            reference == selector
+                || (selector.len() >= 4
+                    && (digest.to_string().starts_with(selector)
+                        || digest.hex().starts_with(selector)))
+        };
+        let removed: Vec<StoreEntry> = index
+            .policies
+            .iter()
+            .filter(|(reference, digest)| matches(reference, digest))
+            .map(|(reference, digest)| StoreEntry {
+                reference: reference.clone(),
+                digest: digest.clone(),
+            })
+            .collect();
+        if removed.is_empty() {
+            return Ok(removed);
+        }
+        index
+            .policies
+            .retain(|reference, digest| !matches(reference, digest));
+        index.save(&self.index_path())?;
+        self.collect_garbage(&index)?;
+        Ok(removed)
+    }
+
+    /// Deletes every blob that no indexed manifest reaches. Runs under the index lock.
+    fn collect_garbage(&self, index: &Index) -> Result<()> {
+        let mut reachable = Vec::new();
+        for digest in index.policies.values() {
+            reachable.push(self.blob_path(digest));
+            if let Ok(manifest) = self.manifest(digest) {
+                reachable.push(self.blob_path(&manifest.config.digest));
+                reachable.extend(
+                    manifest
+                        .layers
+                        .iter()
+                        .map(|layer| self.blob_path(&layer.digest)),
+                );
+            }
+        }
+        let blobs = self.root.join("blobs");
+        for algorithm in fs::read_dir(&blobs).into_iter().flatten().flatten() {
+            for blob in fs::read_dir(algorithm.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = blob.path();
+                if !reachable.contains(&path) {
+                    fs::remove_file(&path).map_err(|source| ArtifactError::Io {
+                        action: "removing",
+                        path,
+                        source,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(content: &[u8]) -> (Digest, Vec<u8>) {
+        (Digest::sha256_of(content), content.to_vec())
+    }
+
+    fn manifest_of(layer: &(Digest, Vec<u8>)) -> (Digest, Vec<u8>) {
+        let manifest = ImageManifest::new(
+            crate::oci::manifest::Descriptor::of("config", b"{}"),
+            vec![crate::oci::manifest::Descriptor::of("layer", &layer.1)],
+        );
+        blob(&serde_json::to_vec(&manifest).unwrap())
+    }
+
+    #[test]
+    fn imports_resolves_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (layer, config) = (blob(b"module"), blob(b"{}"));
+        let manifest = manifest_of(&layer);
+        store
+            .import(
+                "registry://h/p:v1",
+                &manifest.0,
+                &[layer.clone(), config, manifest.clone()],
+            )
+            .unwrap();
+        assert_eq!(
+            store.resolve("registry://h/p:v1").unwrap(),
+            Some(manifest.0.clone())
+        );
+        assert_eq!(store.blob(&layer.0).unwrap(), b"module");
+        assert_eq!(
+            store.manifest(&manifest.0).unwrap().layers[0].digest,
+            layer.0
+        );
+        assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_bad_blob_leaves_the_store_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let good = blob(b"good");
+        let bad = (Digest::sha256_of(b"expected"), b"tampered".to_vec());
+        let err = store
+            .import("registry://h/p:v1", &good.0, &[good.clone(), bad])
+            .unwrap_err();
+        assert!(matches!(err, ArtifactError::DigestMismatch { .. }), "{err}");
+        assert!(!store.has_blob(&good.0));
+        assert!(store.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_blob_is_never_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let layer = blob(b"module");
+        store
+            .import("registry://h/p:v1", &layer.0, std::slice::from_ref(&layer))
+            .unwrap();
+        fs::write(store.blob_path(&layer.0), b"rot").unwrap();
+        assert!(matches!(
+            store.blob(&layer.0),
+            Err(ArtifactError::StoreCorrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn remove_by_reference_or_digest_prefix_collects_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (one, two, config) = (blob(b"one"), blob(b"two"), blob(b"{}"));
+        let (m1, m2) = (manifest_of(&one), manifest_of(&two));
+        store
+            .import(
+                "registry://h/one:v1",
+                &m1.0,
+                &[one.clone(), config.clone(), m1.clone()],
+            )
+            .unwrap();
+        store
+            .import(
+                "registry://h/two:v1",
+                &m2.0,
+                &[two.clone(), config.clone(), m2.clone()],
+            )
+            .unwrap();
+
+        let removed = store.remove("registry://h/one:v1").unwrap();
+        assert_eq!(removed.len(), 1);
+        assert!(!store.has_blob(&one.0) && !store.has_blob(&m1.0));
+        assert!(
+            store.has_blob(&two.0) && store.has_blob(&config.0),
+            "shared and other blobs stay"
+        );
+
+        let prefix = &m2.0.hex()[..8];
+        assert_eq!(
+            store.remove(prefix).unwrap()[0].reference,
+            "registry://h/two:v1"
+        );
+        assert!(store.list().unwrap().is_empty() && !store.has_blob(&config.0));
+        assert!(store.remove("registry://h/none:v1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn concurrent_imports_keep_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        std::thread::scope(|scope| {
+            for n in 0..8 {
+                let store = store.clone();
+                scope.spawn(move || {
+                    let layer = blob(format!("module {n}").as_bytes());
+                    store
+                        .import(&format!("registry://h/p:v{n}"), &layer.0, &[layer.clone()])
+                        .unwrap();
+                });
+            }
+        });
+        assert_eq!(store.list().unwrap().len(), 8);
+    }
+
+    #[test]
+    fn a_corrupt_index_is_reported_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        fs::write(store.index_path(), b"{oops").unwrap();
+        let layer = blob(b"m");
+        let err = store
+            .import("registry://h/p:v1", &layer.0, &[layer.clone()])
+            .unwrap_err();
+        assert!(err.to_string().contains("index is not valid JSON"), "{err}");
+        assert_eq!(fs::read(store.index_path()).unwrap(), b"{oops");
+        assert!(!store.has_blob(&layer.0));
+    }
+}
