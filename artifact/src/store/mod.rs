@@ -386,7 +386,11 @@ mod tests {
                 scope.spawn(move || {
                     let layer = blob(format!("module {n}").as_bytes());
                     store
-                        .import(&format!("registry://h/p:v{n}"), &layer.0, &[layer.clone()])
+                        .import(
+                            &format!("registry://h/p:v{n}"),
+                            &layer.0,
+                            std::slice::from_ref(&layer),
+                        )
                         .unwrap();
                 });
             }
@@ -401,7 +405,7 @@ mod tests {
         fs::write(store.index_path(), b"{oops").unwrap();
         let layer = blob(b"m");
         let err = store
-            .import("registry://h/p:v1", &layer.0, &[layer.clone()])
+            .import("registry://h/p:v1", &layer.0, std::slice::from_ref(&layer))
             .unwrap_err();
         assert!(err.to_string().contains("index is not valid JSON"), "{err}");
         assert_eq!(fs::read(store.index_path()).unwrap(), b"{oops");
