@@ -97,6 +97,57 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// The registry could not be reached at all.
+    #[error("cannot reach registry {registry}: {reason}")]
+    Unreachable {
+        /// `host[:port]`.
+        registry: String,
+        /// The innermost cause (`connection refused`, `invalid peer certificate`…).
+        reason: String,
+    },
+
+    /// The registry wants credentials, or refused the ones given.
+    #[error(
+        "registry {registry} wants credentials or refused the ones given: log in with `palisade login {registry}` (or pass --docker-config)"
+    )]
+    Unauthorized {
+        /// `host[:port]`.
+        registry: String,
+    },
+
+    /// The registry knows who we are and says no.
+    #[error("registry {registry} denied access: {reason}")]
+    Denied {
+        /// `host[:port]`.
+        registry: String,
+        /// What it said.
+        reason: String,
+    },
+
+    /// Nothing at that reference.
+    #[error("{what}: not found (check the repository and tag)")]
+    NotFound {
+        /// The reference looked up.
+        what: String,
+    },
+
+    /// Any other registry failure.
+    #[error("registry {registry}: {reason}")]
+    Registry {
+        /// `host[:port]`.
+        registry: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The sources file is not valid.
+    #[error("invalid sources file {0}")]
+    SourcesInvalid(String),
+
+    /// The docker config or a credential helper failed.
+    #[error("cannot read credentials: {0}")]
+    CredentialsInvalid(String),
+
     /// A policy reference that does not parse.
     #[error("invalid policy reference {reference:?}: {reason}")]
     InvalidReference {

@@ -37,6 +37,28 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_atomic_with(path, Visibility::Public, write)
+}
+
+/// Writes a file only its owner may read (0600), such as one holding credentials, atomically.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, Visibility::Private, |out| out.write_all(bytes))
+}
+
+/// Who may read a written file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// As the file it replaces, or 0644 for a new one.
+    Public,
+    /// The owner only, whatever the file it replaces allowed.
+    Private,
+}
+
+fn write_atomic_with(
+    path: &Path,
+    visibility: Visibility,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let io_error = |source| ArtifactError::Io {
         action: "writing",
         path: path.to_path_buf(),
@@ -60,11 +82,14 @@ pub fn write_atomic(
     write(&mut out).map_err(io_error)?;
     let temp = out.into_inner().map_err(|err| io_error(err.into_error()))?;
     temp.as_file().sync_all().map_err(io_error)?;
-    match permissions {
-        Some(permissions) => fs::set_permissions(temp.path(), permissions),
-        None => set_new_file_permissions(temp.path()),
+    // A temporary file is created private (0600), which is what `Private` wants.
+    if visibility == Visibility::Public {
+        match permissions {
+            Some(permissions) => fs::set_permissions(temp.path(), permissions),
+            None => set_new_file_permissions(temp.path()),
+        }
+        .map_err(io_error)?;
     }
-    .map_err(io_error)?;
     temp.persist(path).map_err(|err| io_error(err.error))?;
     File::open(folder)
         .and_then(|dir| dir.sync_all())
@@ -110,6 +135,26 @@ mod tests {
         assert!(err.to_string().contains("disk on fire"), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_stay_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.json");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"token").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        write_atomic(&dir.path().join("public"), |w| w.write_all(b"x")).unwrap();
+        let public = fs::metadata(dir.path().join("public"))
+            .unwrap()
+            .permissions();
+        assert_eq!(public.mode() & 0o777, 0o644);
     }
 
     #[test]

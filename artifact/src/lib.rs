@@ -5,6 +5,7 @@
 //! - [`oci`]: digests, media types and the name grammar of the OCI specifications;
 //! - [`reference`]: where a policy lives (registry or OCI layout folder);
 //! - [`store`]: the local content-addressed store of pulled policies;
+//! - [`remote`]: push and pull with registries (credentials, sources, transports, retries);
 //! - [`annotate`], [`inspect`], [`strip`]: the operations on module files.
 
 pub mod annotate;
@@ -14,6 +15,7 @@ pub mod inspect;
 pub mod metadata;
 pub mod oci;
 pub mod reference;
+pub mod remote;
 pub mod store;
 pub mod strip;
 pub mod wasm;

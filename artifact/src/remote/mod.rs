@@ -1,0 +1,311 @@
+//! Pushing and pulling policies to and from OCI registries, on the `oci-client` crate.
+//!
+//! Nothing of `oci-client` shows outside this module: callers deal in [`RegistryRef`], [`PolicyArtifact`]
+//! and [`Digest`]. Every manifest and blob fetched is checked against its digest before it is returned.
+
+pub mod credentials;
+pub mod sources;
+mod transport;
+
+use std::future::Future;
+use std::time::Duration;
+
+use oci_client::client::Client;
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+
+use crate::error::{ArtifactError, Result};
+use crate::oci::manifest::ImageManifest;
+use crate::oci::policy::{POLICY_CONFIG, PolicyArtifact, policy_layer};
+use crate::oci::{Digest, media_types};
+use crate::reference::RegistryRef;
+use credentials::{Credential, DockerConfig};
+use sources::Sources;
+
+/// How many times a transient failure (429, 5xx, dropped connection) is tried again.
+const RETRIES: u32 = 3;
+/// The first pause before a retry; it doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The manifest media types a policy may be stored as.
+const ACCEPTED_MANIFESTS: [&str; 2] = [media_types::OCI_MANIFEST, media_types::DOCKER_MANIFEST];
+
+/// Where credentials and transport settings come from.
+#[derive(Debug, Clone)]
+pub struct RemoteOptions {
+    /// The docker config with the credentials.
+    pub docker_config: DockerConfig,
+    /// Insecure registries, certificate authorities, proxies.
+    pub sources: Sources,
+}
+
+/// A client for any number of registries.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    options: RemoteOptions,
+}
+
+/// A policy as pulled: every piece checked against its digest, the layer checked to be a Wasm module.
+#[derive(Debug, Clone)]
+pub struct PulledPolicy {
+    /// The reference pulled, pinned to the manifest digest.
+    pub reference: RegistryRef,
+    /// The manifest as served.
+    pub manifest_bytes: Vec<u8>,
+    /// The manifest, parsed.
+    pub manifest: ImageManifest,
+    /// The config blob.
+    pub config: Vec<u8>,
+    /// The Wasm module.
+    pub module: Vec<u8>,
+}
+
+impl PulledPolicy {
+    /// The manifest digest.
+    pub fn digest(&self) -> Digest {
+        Digest::sha256_of(&self.manifest_bytes)
+    }
+
+    /// Every blob of the artifact with its digest: manifest, config, module.
+    pub fn blobs(&self) -> Vec<(Digest, Vec<u8>)> {
+        vec![
+            (self.digest(), self.manifest_bytes.clone()),
+            (self.manifest.config.digest.clone(), self.config.clone()),
+            (Digest::sha256_of(&self.module), self.module.clone()),
+        ]
+    }
+}
+
+/// A connection to one registry that answered, with the reference in oci-client's terms.
+struct Session {
+    client: Client,
+    reference: oci_client::Reference,
+    registry: String,
+}
+
+impl Remote {
+    /// A client with these options.
+    pub fn new(options: RemoteOptions) -> Remote {
+        Remote { options }
+    }
+
+    /// Pushes `artifact` to `target` and returns the manifest digest.
+    pub async fn push(&self, artifact: &PolicyArtifact, target: &RegistryRef) -> Result<Digest> {
+        let session = self.connect(target).await?;
+        let layer = policy_layer(&artifact.manifest)?;
+        let blobs = [
+            (&artifact.manifest.config.digest, POLICY_CONFIG.to_vec()),
+            (&layer.digest, artifact.module.clone()),
+        ];
+        for (digest, bytes) in blobs {
+            let digest = digest.to_string();
+            let exists = session
+                .call(|client, reference| {
+                    let digest = digest.clone();
+                    async move { client.blob_exists(&reference, &digest).await }
+                })
+                .await?;
+            if !exists {
+                session
+                    .call(|client, reference| {
+                        let bytes = bytes.clone();
+                        let digest = digest.clone();
+                        async move { client.push_blob(&reference, bytes, &digest).await }
+                    })
+                    .await?;
+            }
+        }
+        session
+            .call(|client, reference| {
+                let body = artifact.manifest_bytes.clone();
+                async move {
+                    let content_type =
+                        reqwest::header::HeaderValue::from_static(media_types::OCI_MANIFEST);
+                    client
+                        .push_manifest_raw(&reference, body, content_type)
+                        .await
+                }
+            })
+            .await?;
+        Ok(artifact.digest())
+    }
+
+    /// Pulls the policy at `source`, checking every digest, the media types and the module's magic.
+    pub async fn pull(&self, source: &RegistryRef) -> Result<PulledPolicy> {
+        let session = self.connect(source).await?;
+        let (manifest_bytes, _) = session
+            .call(|client, reference| async move {
+                client
+                    .pull_manifest_raw(&reference, &RegistryAuth::Anonymous, &ACCEPTED_MANIFESTS)
+                    .await
+            })
+            .await
+            .map_err(|err| not_found_as(err, source))?;
+        let manifest_bytes = manifest_bytes.to_vec();
+        let digest = Digest::sha256_of(&manifest_bytes);
+        if let Some(expected) = &source.digest
+            && !expected.matches(&manifest_bytes)
+        {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("the manifest of {source}"),
+                actual: Digest::compute(expected.algorithm(), &manifest_bytes),
+            });
+        }
+        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(|err| {
+            ArtifactError::NotAPolicy(format!(
+                "{source}: the manifest is not an image manifest: {err}"
+            ))
+        })?;
+        let layer = policy_layer(&manifest)
+            .map_err(|err| ArtifactError::NotAPolicy(format!("{source}: {}", err.problem())))?
+            .clone();
+        let config = session.pull_blob(&manifest.config.digest).await?;
+        let module = session.pull_blob(&layer.digest).await?;
+        if !module.starts_with(b"\0asm") {
+            return Err(ArtifactError::NotAPolicy(format!(
+                "{source}: the layer {} is not a WebAssembly module",
+                layer.digest
+            )));
+        }
+        Ok(PulledPolicy {
+            reference: source.with_digest(digest),
+            manifest_bytes,
+            manifest,
+            config,
+            module,
+        })
+    }
+
+    /// The manifest digest `reference` points to now (a HEAD request, then a GET if the registry does not
+    /// send the digest header).
+    pub async fn manifest_digest(&self, reference: &RegistryRef) -> Result<Digest> {
+        let session = self.connect(reference).await?;
+        let digest = session
+            .call(|client, reference| async move {
+                client
+                    .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
+                    .await
+            })
+            .await
+            .map_err(|err| not_found_as(err, reference))?;
+        digest.parse().map_err(|_| ArtifactError::Registry {
+            registry: reference.registry.clone(),
+            reason: format!("it answered the digest {digest:?}, which is not a valid digest"),
+        })
+    }
+
+    /// Finds a transport that reaches the registry (see [`transport::attempts`]) and authenticates.
+    async fn connect(&self, target: &RegistryRef) -> Result<Session> {
+        let auth = match self.options.docker_config.credential(&target.registry)? {
+            Credential::Anonymous => RegistryAuth::Anonymous,
+            Credential::Basic { username, password } => RegistryAuth::Basic(username, password),
+            Credential::IdentityToken(token) => RegistryAuth::Bearer(token),
+        };
+        let reference = oci_reference(target)?;
+        let attempts = transport::attempts(&self.options.sources, target);
+        let mut last_failure = None;
+        for attempt in attempts {
+            let config =
+                transport::client_config(attempt, &self.options.sources, &target.registry)?;
+            let client = Client::new(config);
+            client
+                .store_auth_if_needed(reference.resolve_registry(), &auth)
+                .await;
+            let probe = client.fetch_manifest_digest(&reference, &auth).await;
+            match probe {
+                Err(err) if transport::is_connection_failure(&err) => last_failure = Some(err),
+                _ => {
+                    tracing::debug!(registry = %target.registry, ?attempt, "connected");
+                    return Ok(Session {
+                        client,
+                        reference,
+                        registry: target.registry.clone(),
+                    });
+                }
+            }
+        }
+        Err(match last_failure {
+            Some(err) => transport::explain(&target.registry, &target.to_string(), err),
+            None => ArtifactError::Unreachable {
+                registry: target.registry.clone(),
+                reason: "no transport to try".into(),
+            },
+        })
+    }
+}
+
+impl Session {
+    /// Runs one registry operation, retrying transient failures with exponential backoff.
+    async fn call<T, F, Fut>(&self, operation: F) -> Result<T>
+    where
+        F: Fn(Client, oci_client::Reference) -> Fut,
+        Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
+    {
+        let mut backoff = FIRST_BACKOFF;
+        let mut tries = 0;
+        loop {
+            match operation(self.client.clone(), self.reference.clone()).await {
+                Ok(value) => return Ok(value),
+                Err(err) if tries < RETRIES && transport::is_transient(&err) => {
+                    tracing::warn!(registry = %self.registry, error = %err, "retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    tries += 1;
+                }
+                Err(err) => {
+                    return Err(transport::explain(
+                        &self.registry,
+                        &self.reference.to_string(),
+                        err,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Downloads a blob and checks it against its digest.
+    async fn pull_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let text = digest.to_string();
+        let bytes = self
+            .call(|client, reference| {
+                let text = text.clone();
+                async move {
+                    let mut bytes = Vec::new();
+                    client
+                        .pull_blob(&reference, text.as_str(), &mut bytes)
+                        .await?;
+                    Ok(bytes)
+                }
+            })
+            .await?;
+        if !digest.matches(&bytes) {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("blob {digest} from {}", self.registry),
+                actual: Digest::compute(digest.algorithm(), &bytes),
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// A "not found" names the reference the user asked for.
+fn not_found_as(err: ArtifactError, reference: &RegistryRef) -> ArtifactError {
+    match err {
+        ArtifactError::NotFound { .. } => ArtifactError::NotFound {
+            what: reference.to_string(),
+        },
+        other => other,
+    }
+}
+
+fn oci_reference(reference: &RegistryRef) -> Result<oci_client::Reference> {
+    let repository = format!("{}/{}", reference.registry, reference.repository);
+    let text = match (&reference.tag, &reference.digest) {
+        (_, Some(digest)) => format!("{repository}@{digest}"),
+        (Some(tag), None) => format!("{repository}:{tag}"),
+        (None, None) => repository,
+    };
+    text.parse().map_err(|err| ArtifactError::InvalidReference {
+        reference: reference.to_string(),
+        reason: format!("{err}"),
+    })
+}

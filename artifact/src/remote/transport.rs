@@ -1,0 +1,177 @@
+//! How to reach a registry: TLS with the system roots and the sources' authorities, or, for registries
+//! listed as insecure and for loopback ones, TLS without verification and then plain HTTP; proxies; and
+//! what a failure of the transport means to the user.
+
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+
+use super::sources::Sources;
+use crate::error::{ArtifactError, Result};
+use crate::reference::RegistryRef;
+
+/// One way of connecting, tried in order until one gets an HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// HTTPS, verifying the server against the system roots and the configured authorities.
+    VerifiedTls,
+    /// HTTPS without verifying the server (insecure registries only).
+    UnverifiedTls,
+    /// Plain HTTP (insecure registries only).
+    PlainHttp,
+}
+
+/// The attempts allowed for `reference`: verified TLS only, unless the registry is listed as insecure or
+/// is on this machine, as docker does.
+pub fn attempts(sources: &Sources, reference: &RegistryRef) -> Vec<Attempt> {
+    if sources.is_insecure(&reference.registry) || reference.is_loopback() {
+        vec![
+            Attempt::VerifiedTls,
+            Attempt::UnverifiedTls,
+            Attempt::PlainHttp,
+        ]
+    } else {
+        vec![Attempt::VerifiedTls]
+    }
+}
+
+/// The oci-client configuration of one attempt.
+pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Result<ClientConfig> {
+    let extra_root_certificates = sources
+        .authorities(registry)?
+        .into_iter()
+        .map(|certificate| Certificate {
+            encoding: if certificate.pem {
+                CertificateEncoding::Pem
+            } else {
+                CertificateEncoding::Der
+            },
+            data: certificate.bytes,
+        })
+        .collect();
+    let proxies = &sources.proxies;
+    let env = |names: [&str; 2]| names.iter().find_map(|name| std::env::var(name).ok());
+    Ok(ClientConfig {
+        protocol: match attempt {
+            Attempt::PlainHttp => ClientProtocol::Http,
+            _ => ClientProtocol::Https,
+        },
+        accept_invalid_certificates: attempt == Attempt::UnverifiedTls,
+        extra_root_certificates,
+        https_proxy: proxies
+            .https_proxy
+            .clone()
+            .or_else(|| env(["HTTPS_PROXY", "https_proxy"])),
+        http_proxy: proxies
+            .http_proxy
+            .clone()
+            .or_else(|| env(["HTTP_PROXY", "http_proxy"])),
+        no_proxy: proxies
+            .no_proxy
+            .clone()
+            .or_else(|| env(["NO_PROXY", "no_proxy"])),
+        user_agent: concat!("palisade/", env!("CARGO_PKG_VERSION")),
+        ..ClientConfig::default()
+    })
+}
+
+/// Whether the error means the connection itself failed (so another attempt may succeed).
+pub fn is_connection_failure(err: &OciDistributionError) -> bool {
+    matches!(err, OciDistributionError::RequestError(e) if e.is_connect())
+}
+
+/// Whether the error is worth retrying after a pause: rate limiting, server errors, dropped connections.
+pub fn is_transient(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, OciErrorCode::Toomanyrequests)),
+        OciDistributionError::RequestError(e) => {
+            !e.is_connect() && (e.is_request() || e.is_body() || e.is_timeout())
+        }
+        _ => false,
+    }
+}
+
+/// What the failure means, in the user's terms.
+pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> ArtifactError {
+    let registry = registry.to_string();
+    match err {
+        OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+            ArtifactError::Unreachable {
+                registry,
+                reason: root_cause(&e),
+            }
+        }
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => {
+            ArtifactError::Unauthorized { registry }
+        }
+        OciDistributionError::ServerError { code: 401, .. } => {
+            ArtifactError::Unauthorized { registry }
+        }
+        OciDistributionError::ServerError {
+            code: 403, message, ..
+        } => ArtifactError::Denied {
+            registry,
+            reason: message,
+        },
+        OciDistributionError::ImageManifestNotFoundError(_)
+        | OciDistributionError::ServerError { code: 404, .. } => ArtifactError::NotFound {
+            what: what.to_string(),
+        },
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+            let message = envelope
+                .errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if codes
+                .iter()
+                .any(|c| matches!(c, OciErrorCode::Unauthorized))
+            {
+                ArtifactError::Unauthorized { registry }
+            } else if codes.iter().any(|c| matches!(c, OciErrorCode::Denied)) {
+                ArtifactError::Denied {
+                    registry,
+                    reason: message,
+                }
+            } else if codes.iter().any(|c| {
+                matches!(
+                    c,
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::NotFound
+                )
+            }) {
+                ArtifactError::NotFound {
+                    what: what.to_string(),
+                }
+            } else {
+                ArtifactError::Registry {
+                    registry,
+                    reason: message,
+                }
+            }
+        }
+        other => ArtifactError::Registry {
+            registry,
+            reason: match &other {
+                OciDistributionError::RequestError(e) => root_cause(e),
+                _ => other.to_string(),
+            },
+        },
+    }
+}
+
+/// The innermost cause of a request error ("connection refused", "invalid peer certificate").
+fn root_cause(err: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
