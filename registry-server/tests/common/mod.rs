@@ -1,0 +1,235 @@
+//! A registry over a temporary folder, driven through `tower::ServiceExt::oneshot` (no socket).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use registry_server::{AppState, Limits, LocalStorage, app};
+use sha2::{Digest as _, Sha256, Sha512};
+use tower::ServiceExt;
+
+/// One response, fully read.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// The OCI error code of an error reply.
+    pub fn code(&self) -> String {
+        self.json()["errors"][0]["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// A registry on a temporary storage root, or on a given folder.
+pub struct Registry {
+    pub dir: Root,
+    pub storage: Arc<LocalStorage>,
+    pub router: Router,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::with_root(Root::Temp(tempfile::tempdir().unwrap()))
+    }
+
+    /// A registry storing under `path` (which the caller cleans up).
+    pub fn on(path: &std::path::Path) -> Registry {
+        Registry::with_root(Root::Given(path.to_path_buf()))
+    }
+
+    fn with_root(dir: Root) -> Registry {
+        let (storage, router) = router_on(dir.path());
+        Registry {
+            dir,
+            storage,
+            router,
+        }
+    }
+
+    /// A fresh server process on the same folder, as after a restart.
+    pub fn restart(&mut self) {
+        (self.storage, self.router) = router_on(self.dir.path());
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, &[], Body::empty()).await
+    }
+
+    /// Pushes a blob in one `POST ?digest=`; returns its digest.
+    pub async fn push_blob(&self, repo: &str, content: &[u8]) -> String {
+        let digest = sha256(content);
+        let reply = self
+            .send(
+                Method::POST,
+                &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
+                &[],
+                Body::from(content.to_vec()),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        digest
+    }
+
+    /// Pushes an image manifest with one config and the given layers under `reference`; returns (digest, bytes).
+    pub async fn push_image(
+        &self,
+        repo: &str,
+        reference: &str,
+        layers: &[&[u8]],
+    ) -> (String, Vec<u8>) {
+        let config = self.push_blob(repo, b"{}").await;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let digest = self.push_blob(repo, layer).await;
+            descriptors.push(serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": layer.len()
+            }));
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2 },
+            "layers": descriptors,
+        });
+        self.put_manifest(repo, reference, OCI_MANIFEST, &manifest)
+            .await
+    }
+
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        manifest: &serde_json::Value,
+    ) -> (String, Vec<u8>) {
+        let bytes = serde_json::to_vec(manifest).unwrap();
+        let reply = self
+            .send(
+                Method::PUT,
+                &format!("/v2/{repo}/manifests/{reference}"),
+                &[("content-type", media_type)],
+                Body::from(bytes.clone()),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        (sha256(&bytes), bytes)
+    }
+
+    /// Every file under the storage root, relative, sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        walk(self.dir.path(), self.dir.path(), &mut found);
+        found.sort();
+        found
+    }
+}
+
+/// Where a test registry stores.
+pub enum Root {
+    Temp(tempfile::TempDir),
+    Given(std::path::PathBuf),
+}
+
+impl Root {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Root::Temp(dir) => dir.path(),
+            Root::Given(path) => path,
+        }
+    }
+}
+
+fn walk(root: &std::path::Path, dir: &std::path::Path, found: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(root, &path, found);
+        } else {
+            found.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+}
+
+fn router_on(root: &std::path::Path) -> (Arc<LocalStorage>, Router) {
+    let storage = Arc::new(LocalStorage::new(root));
+    let router = app(AppState {
+        storage: storage.clone(),
+        limits: Limits {
+            max_manifest_bytes: 4 * 1024 * 1024,
+        },
+    });
+    (storage, router)
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+pub fn sha256(content: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(content)))
+}
+
+pub fn sha512(content: &[u8]) -> String {
+    format!("sha512:{}", hex::encode(Sha512::digest(content)))
+}

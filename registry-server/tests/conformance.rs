@@ -1,0 +1,562 @@
+//! Every endpoint of the OCI Distribution Spec v1.1, with its status codes and headers, through `oneshot`.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::{OCI_INDEX, OCI_MANIFEST, Registry, sha256, sha512};
+use serde_json::json;
+
+#[tokio::test]
+async fn base_endpoint_answers_ok() {
+    let registry = Registry::new();
+    for path in ["/v2/", "/v2"] {
+        let reply = registry.get(path).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(
+            reply.header("docker-distribution-api-version"),
+            "registry/2.0"
+        );
+    }
+    assert_eq!(
+        registry.get("/v2/a/unknown/x").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn monolithic_push_then_get_head_range_delete() {
+    let registry = Registry::new();
+    let content = b"hello, registry";
+    let digest = sha256(content);
+    let reply = registry
+        .send(
+            Method::POST,
+            &format!("/v2/a/b/blobs/uploads/?digest={digest}"),
+            &[],
+            Body::from(&content[..]),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.header("location"), format!("/v2/a/b/blobs/{digest}"));
+    assert_eq!(reply.header("docker-content-digest"), digest);
+
+    let got = registry.get(&format!("/v2/a/b/blobs/{digest}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body, content);
+    assert_eq!(got.header("docker-content-digest"), digest);
+    assert_eq!(got.header("content-length"), content.len().to_string());
+
+    let head = registry
+        .send(
+            Method::HEAD,
+            &format!("/v2/a/b/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("content-length"), content.len().to_string());
+
+    let part = registry
+        .send(
+            Method::GET,
+            &format!("/v2/a/b/blobs/{digest}"),
+            &[("range", "bytes=7-")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body, b"registry");
+    assert_eq!(
+        part.header("content-range"),
+        format!("bytes 7-14/{}", content.len())
+    );
+    let beyond = registry
+        .send(
+            Method::GET,
+            &format!("/v2/a/b/blobs/{digest}"),
+            &[("range", "bytes=99-")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(beyond.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        beyond.header("content-range"),
+        format!("bytes */{}", content.len())
+    );
+
+    let other_repo = registry.get(&format!("/v2/other/blobs/{digest}")).await;
+    assert_eq!(other_repo.status, StatusCode::NOT_FOUND);
+    assert_eq!(other_repo.code(), "BLOB_UNKNOWN");
+
+    let deleted = registry
+        .send(
+            Method::DELETE,
+            &format!("/v2/a/b/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        registry
+            .get(&format!("/v2/a/b/blobs/{digest}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let again = registry
+        .send(
+            Method::DELETE,
+            &format!("/v2/a/b/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.code(), "BLOB_UNKNOWN");
+}
+
+#[tokio::test]
+async fn post_then_put_and_sha512() {
+    let registry = Registry::new();
+    let content = vec![7u8; 100_000];
+    for digest in [sha256(&content), sha512(&content)] {
+        let started = registry
+            .send(Method::POST, "/v2/r/blobs/uploads/", &[], Body::empty())
+            .await;
+        assert_eq!(started.status, StatusCode::ACCEPTED);
+        assert_eq!(started.header("range"), "0-0");
+        let location = started.header("location").to_string();
+        assert!(location.starts_with("/v2/r/blobs/uploads/"), "{location}");
+        assert!(!started.header("blob-upload-session-id").is_empty());
+        let put = registry
+            .send(
+                Method::PUT,
+                &format!("{location}?digest={digest}"),
+                &[],
+                Body::from(content.clone()),
+            )
+            .await;
+        assert_eq!(
+            put.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&put.body)
+        );
+        assert_eq!(put.header("docker-content-digest"), digest);
+        assert_eq!(
+            registry.get(&format!("/v2/r/blobs/{digest}")).await.body,
+            content
+        );
+        assert_eq!(registry.get(&location).await.code(), "BLOB_UPLOAD_UNKNOWN");
+    }
+}
+
+#[tokio::test]
+async fn chunked_upload_with_status_and_final_chunk() {
+    let registry = Registry::new();
+    let content: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    let digest = sha256(&content);
+    let started = registry
+        .send(Method::POST, "/v2/r/blobs/uploads/", &[], Body::empty())
+        .await;
+    let mut location = started.header("location").to_string();
+    for (start, end) in [(0usize, 10_000usize), (10_000, 20_000)] {
+        let range = format!("{start}-{}", end - 1);
+        let reply = registry
+            .send(
+                Method::PATCH,
+                &location,
+                &[
+                    ("content-range", &range),
+                    ("content-length", &(end - start).to_string()),
+                ],
+                Body::from(content[start..end].to_vec()),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::ACCEPTED,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.header("range"), format!("0-{}", end - 1));
+        location = reply.header("location").to_string();
+    }
+    let status = registry.get(&location).await;
+    assert_eq!(status.status, StatusCode::NO_CONTENT);
+    assert_eq!(status.header("range"), "0-19999");
+    let put = registry
+        .send(
+            Method::PUT,
+            &format!("{location}?digest={digest}"),
+            &[("content-range", "20000-29999")],
+            Body::from(content[20_000..].to_vec()),
+        )
+        .await;
+    assert_eq!(
+        put.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&put.body)
+    );
+    assert_eq!(
+        registry.get(&format!("/v2/r/blobs/{digest}")).await.body,
+        content
+    );
+    assert!(
+        !registry
+            .files()
+            .iter()
+            .any(|f| f.starts_with("uploads/") || f.starts_with("tmp/"))
+    );
+}
+
+#[tokio::test]
+async fn cancel_upload() {
+    let registry = Registry::new();
+    let location = registry
+        .send(Method::POST, "/v2/r/blobs/uploads/", &[], Body::empty())
+        .await
+        .header("location")
+        .to_string();
+    let cancelled = registry
+        .send(Method::DELETE, &location, &[], Body::empty())
+        .await;
+    assert_eq!(cancelled.status, StatusCode::NO_CONTENT);
+    let after = registry.get(&location).await;
+    assert_eq!(after.status, StatusCode::NOT_FOUND);
+    assert_eq!(after.code(), "BLOB_UPLOAD_UNKNOWN");
+    assert_eq!(
+        registry
+            .send(Method::DELETE, &location, &[], Body::empty())
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn cross_repository_mount() {
+    let registry = Registry::new();
+    let digest = registry.push_blob("source", b"shared layer").await;
+    let mounted = registry
+        .send(
+            Method::POST,
+            &format!("/v2/target/blobs/uploads/?mount={digest}&from=source"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(mounted.status, StatusCode::CREATED);
+    assert_eq!(
+        mounted.header("location"),
+        format!("/v2/target/blobs/{digest}")
+    );
+    assert_eq!(
+        registry
+            .get(&format!("/v2/target/blobs/{digest}"))
+            .await
+            .body,
+        b"shared layer"
+    );
+
+    let missing = sha256(b"nowhere");
+    let fallback = registry
+        .send(
+            Method::POST,
+            &format!("/v2/target/blobs/uploads/?mount={missing}&from=source"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(fallback.status, StatusCode::ACCEPTED);
+    assert!(
+        fallback
+            .header("location")
+            .starts_with("/v2/target/blobs/uploads/")
+    );
+}
+
+#[tokio::test]
+async fn manifests_by_tag_and_digest() {
+    let registry = Registry::new();
+    let (digest, bytes) = registry
+        .push_image("app", "v1", &[b"layer one", b"layer two"])
+        .await;
+    for reference in ["v1", digest.as_str()] {
+        let got = registry
+            .get(&format!("/v2/app/manifests/{reference}"))
+            .await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(got.body, bytes);
+        assert_eq!(got.header("content-type"), OCI_MANIFEST);
+        assert_eq!(got.header("docker-content-digest"), digest);
+        let head = registry
+            .send(
+                Method::HEAD,
+                &format!("/v2/app/manifests/{reference}"),
+                &[],
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.header("content-length"), bytes.len().to_string());
+        assert!(head.body.is_empty());
+    }
+    let put_by_digest = registry
+        .send(
+            Method::PUT,
+            &format!("/v2/app/manifests/{digest}"),
+            &[("content-type", OCI_MANIFEST)],
+            Body::from(bytes.clone()),
+        )
+        .await;
+    assert_eq!(put_by_digest.status, StatusCode::CREATED);
+    assert_eq!(
+        put_by_digest.header("location"),
+        format!("/v2/app/manifests/{digest}")
+    );
+
+    let untagged = registry
+        .send(Method::DELETE, "/v2/app/manifests/v1", &[], Body::empty())
+        .await;
+    assert_eq!(untagged.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        registry.get("/v2/app/manifests/v1").await.code(),
+        "MANIFEST_UNKNOWN"
+    );
+    assert_eq!(
+        registry
+            .get(&format!("/v2/app/manifests/{digest}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    registry
+        .push_image("app", "v2", &[b"layer one", b"layer two"])
+        .await;
+    let deleted = registry
+        .send(
+            Method::DELETE,
+            &format!("/v2/app/manifests/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        registry
+            .get(&format!("/v2/app/manifests/{digest}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        registry.get("/v2/app/manifests/v2").await.status,
+        StatusCode::NOT_FOUND,
+        "tags of a deleted manifest go"
+    );
+    let again = registry
+        .send(
+            Method::DELETE,
+            &format!("/v2/app/manifests/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn docker_schema2_manifest_and_list() {
+    let registry = Registry::new();
+    let config = registry
+        .push_blob("d", b"{\"architecture\":\"amd64\"}")
+        .await;
+    let layer = registry.push_blob("d", b"tar bytes").await;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "digest": config, "size": 24 },
+        "layers": [{ "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": layer, "size": 9 }],
+    });
+    let docker = "application/vnd.docker.distribution.manifest.v2+json";
+    let (digest, bytes) = registry.put_manifest("d", "amd64", docker, &manifest).await;
+    let list = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [{ "mediaType": docker, "digest": digest, "size": bytes.len(),
+                        "platform": { "architecture": "amd64", "os": "linux" } }],
+    });
+    let list_type = "application/vnd.docker.distribution.manifest.list.v2+json";
+    registry.put_manifest("d", "latest", list_type, &list).await;
+    assert_eq!(
+        registry
+            .get("/v2/d/manifests/latest")
+            .await
+            .header("content-type"),
+        list_type
+    );
+    assert_eq!(
+        registry
+            .get("/v2/d/manifests/amd64")
+            .await
+            .header("content-type"),
+        docker
+    );
+}
+
+#[tokio::test]
+async fn oci_index_needs_its_manifests() {
+    let registry = Registry::new();
+    let (digest, bytes) = registry.push_image("i", "one", &[b"x"]).await;
+    let index = json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{ "mediaType": OCI_MANIFEST, "digest": digest, "size": bytes.len() }],
+    });
+    registry.put_manifest("i", "multi", OCI_INDEX, &index).await;
+    let missing = json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{ "mediaType": OCI_MANIFEST, "digest": sha256(b"absent"), "size": 3 }],
+    });
+    let reply = registry
+        .send(
+            Method::PUT,
+            "/v2/i/manifests/broken",
+            &[("content-type", OCI_INDEX)],
+            Body::from(serde_json::to_vec(&missing).unwrap()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.code(), "MANIFEST_BLOB_UNKNOWN");
+}
+
+#[tokio::test]
+async fn tags_list_paginates_with_link() {
+    let registry = Registry::new();
+    for tag in ["v3", "v1", "latest", "v2"] {
+        registry.push_image("t", tag, &[b"l"]).await;
+    }
+    let all = registry.get("/v2/t/tags/list").await;
+    assert_eq!(
+        all.json(),
+        json!({ "name": "t", "tags": ["latest", "v1", "v2", "v3"] })
+    );
+    assert_eq!(all.header("link"), "");
+    let first = registry.get("/v2/t/tags/list?n=2").await;
+    assert_eq!(first.json()["tags"], json!(["latest", "v1"]));
+    assert_eq!(
+        first.header("link"),
+        "</v2/t/tags/list?n=2&last=v1>; rel=\"next\""
+    );
+    let second = registry.get("/v2/t/tags/list?n=2&last=v1").await;
+    assert_eq!(second.json()["tags"], json!(["v2", "v3"]));
+    assert_eq!(second.header("link"), "");
+    let unknown = registry.get("/v2/nothing/tags/list").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.code(), "NAME_UNKNOWN");
+}
+
+#[tokio::test]
+async fn catalog_paginates() {
+    let registry = Registry::new();
+    for repo in ["b", "a/x", "a", "c/d/e"] {
+        registry.push_blob(repo, b"z").await;
+    }
+    assert_eq!(
+        registry.get("/v2/_catalog").await.json(),
+        json!({ "repositories": ["a", "a/x", "b", "c/d/e"] })
+    );
+    let first = registry.get("/v2/_catalog?n=3").await;
+    assert_eq!(first.json()["repositories"], json!(["a", "a/x", "b"]));
+    assert_eq!(
+        first.header("link"),
+        "</v2/_catalog?n=3&last=b>; rel=\"next\""
+    );
+    assert_eq!(
+        registry.get("/v2/_catalog?n=3&last=b").await.json()["repositories"],
+        json!(["c/d/e"])
+    );
+}
+
+#[tokio::test]
+async fn referrers_with_subject_and_artifact_type_filter() {
+    let registry = Registry::new();
+    let (subject, subject_bytes) = registry.push_image("s", "v1", &[b"app"]).await;
+    let empty = registry.push_blob("s", b"{}").await;
+    let mut referrers = Vec::new();
+    for (artifact_type, payload) in [
+        ("application/vnd.example.sig", "sig"),
+        ("application/spdx+json", "sbom"),
+    ] {
+        let layer = registry.push_blob("s", payload.as_bytes()).await;
+        let manifest = json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+            "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2 },
+            "layers": [{ "mediaType": "application/octet-stream", "digest": layer, "size": payload.len() }],
+            "subject": { "mediaType": OCI_MANIFEST, "digest": subject, "size": subject_bytes.len() },
+            "annotations": { "org.example.kind": payload },
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let digest = sha256(&bytes);
+        let reply = registry
+            .send(
+                Method::PUT,
+                &format!("/v2/s/manifests/{digest}"),
+                &[("content-type", OCI_MANIFEST)],
+                Body::from(bytes),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        assert_eq!(reply.header("oci-subject"), subject);
+        referrers.push(digest);
+    }
+    let listed = registry.get(&format!("/v2/s/referrers/{subject}")).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.header("content-type"), OCI_INDEX);
+    assert_eq!(listed.header("oci-filters-applied"), "");
+    let index = listed.json();
+    assert_eq!(index["mediaType"], OCI_INDEX);
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
+
+    let filtered = registry
+        .get(&format!(
+            "/v2/s/referrers/{subject}?artifactType=application/spdx%2Bjson"
+        ))
+        .await;
+    assert_eq!(filtered.header("oci-filters-applied"), "artifactType");
+    let manifests = filtered.json()["manifests"].clone();
+    assert_eq!(manifests.as_array().unwrap().len(), 1);
+    assert_eq!(manifests[0]["digest"], referrers[1]);
+    assert_eq!(manifests[0]["artifactType"], "application/spdx+json");
+    assert_eq!(manifests[0]["annotations"]["org.example.kind"], "sbom");
+
+    registry
+        .send(
+            Method::DELETE,
+            &format!("/v2/s/manifests/{}", referrers[1]),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    let after = registry
+        .get(&format!("/v2/s/referrers/{subject}"))
+        .await
+        .json();
+    assert_eq!(after["manifests"].as_array().unwrap().len(), 1);
+
+    let none = registry
+        .get(&format!("/v2/s/referrers/{}", sha256(b"unknown subject")))
+        .await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.json()["manifests"], json!([]));
+    assert_eq!(
+        registry.get("/v2/s/referrers/sha256:nope").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
