@@ -140,6 +140,10 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// An environment variable with a value that cannot be used.
+    #[error("{0}")]
+    InvalidEnvironment(String),
+
     /// The sources file is not valid.
     #[error("invalid sources file {0}")]
     SourcesInvalid(String),

@@ -6,9 +6,11 @@
 //! - [`reference`]: where a policy lives (registry or OCI layout folder);
 //! - [`store`]: the local content-addressed store of pulled policies;
 //! - [`remote`]: push and pull with registries (credentials, sources, transports, retries);
-//! - [`annotate`], [`inspect`], [`strip`]: the operations on module files.
+//! - [`annotate`], [`inspect`], [`strip`]: the operations on module files;
+//! - [`distribute`]: push a module, pull a policy into the store.
 
 pub mod annotate;
+pub mod distribute;
 pub mod error;
 pub mod files;
 pub mod inspect;

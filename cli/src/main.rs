@@ -3,7 +3,9 @@
 //! Exit codes: 0 done; 1 the operation failed or a check did not pass; 2 usage or environment error.
 
 mod commands;
+mod options;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

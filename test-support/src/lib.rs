@@ -112,3 +112,73 @@ fn copy_tree(from: &Path, to: &Path) {
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
 }
+
+/// A registry-server listening on 127.0.0.1 (an ephemeral port) over a temporary folder, on its own
+/// thread and runtime; dropping it stops the server and removes the folder.
+pub struct RegistryServer {
+    /// `127.0.0.1:PORT`.
+    pub addr: std::net::SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _root: tempfile::TempDir,
+}
+
+impl RegistryServer {
+    /// Starts a server and waits until it listens.
+    pub fn start() -> RegistryServer {
+        let root = tempdir();
+        let config = registry_server::Config {
+            root: root.path().to_path_buf(),
+            ..registry_server::Config::default()
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|err| panic!("binding 127.0.0.1:0: {err}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("local address: {err}"));
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|err| panic!("non-blocking listener: {err}"));
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap_or_else(|err| panic!("registry runtime: {err}"));
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .unwrap_or_else(|err| panic!("listener: {err}"));
+                let state = registry_server::AppState::from_config(&config);
+                let stop = async move {
+                    let _ = stopped.await;
+                };
+                registry_server::serve(listener, state, config.upload_ttl(), stop)
+                    .await
+                    .unwrap_or_else(|err| panic!("registry-server: {err}"));
+            });
+        });
+        RegistryServer {
+            addr,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+            _root: root,
+        }
+    }
+
+    /// `127.0.0.1:PORT`, as a registry reference wants it.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for RegistryServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! never leave a reference that points at missing or partial content.
 
 mod index;
+mod listing;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::files;
 use crate::oci::Digest;
 use crate::oci::manifest::ImageManifest;
 use index::Index;
+pub use listing::PolicySummary;
 
 /// The environment variable that overrides the store folder.
 pub const STORE_ENV: &str = "PALISADE_STORE";

@@ -2,7 +2,14 @@
 
 mod annotate;
 mod completions;
+mod digest;
 mod inspect;
+mod login;
+mod logout;
+mod policies;
+mod pull;
+mod push;
+mod rm;
 mod strip;
 
 use clap::Subcommand;
@@ -21,6 +28,20 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Remove the policy metadata from a module.
     Strip(strip::Args),
+    /// Push a policy module to a registry.
+    Push(push::Args),
+    /// Pull a policy into the local store.
+    Pull(pull::Args),
+    /// Print the digest a reference points to.
+    Digest(digest::Args),
+    /// List the policies in the local store.
+    Policies(policies::Args),
+    /// Remove policies from the local store.
+    Rm(rm::Args),
+    /// Store registry credentials.
+    Login(login::Args),
+    /// Forget registry credentials.
+    Logout(logout::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -31,6 +52,13 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Annotate(args) => annotate::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Strip(args) => strip::run(args),
+        Command::Push(args) => push::run(args),
+        Command::Pull(args) => pull::run(args),
+        Command::Digest(args) => digest::run(args),
+        Command::Policies(args) => policies::run(args),
+        Command::Rm(args) => rm::run(args),
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => logout::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -1,0 +1,50 @@
+//! What `palisade policies` lists: each stored policy with what its module says about itself.
+
+use serde::Serialize;
+
+use super::{Store, StoreEntry};
+use crate::error::Result;
+use crate::metadata::WellKnown;
+use crate::oci::policy::policy_layer;
+use crate::wasm::{self, SectionMap};
+
+/// One line of the listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicySummary {
+    /// The reference and manifest digest.
+    #[serde(flatten)]
+    pub entry: StoreEntry,
+    /// The module's size in bytes.
+    pub size: u64,
+    /// The policy's title, from its metadata.
+    pub title: Option<String>,
+    /// Whether it mutates; `None` for a module without metadata.
+    pub mutating: Option<bool>,
+}
+
+impl Store {
+    /// Every stored policy, summarized.
+    pub fn summaries(&self) -> Result<Vec<PolicySummary>> {
+        self.list()?
+            .into_iter()
+            .map(|entry| {
+                let manifest = self.manifest(&entry.digest)?;
+                let layer = policy_layer(&manifest)?;
+                let module = self.blob(&layer.digest)?;
+                let metadata = SectionMap::scan(&module)
+                    .and_then(|map| wasm::read_metadata(&map))
+                    .ok()
+                    .flatten();
+                Ok(PolicySummary {
+                    size: layer.size,
+                    title: metadata
+                        .as_ref()
+                        .and_then(|m| m.well_known(WellKnown::Title))
+                        .map(str::to_string),
+                    mutating: metadata.as_ref().map(|m| m.mutating),
+                    entry,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,31 @@
+//! `palisade logout`: forget registry credentials.
+
+use anyhow::bail;
+
+use crate::options::RegistryOptions;
+
+/// Remove the credentials stored for a registry in the docker config.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The registry: HOST[:PORT].
+    registry: String,
+    #[command(flatten)]
+    registry_options: RegistryOptions,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.registry_options.docker_config();
+    if !config.logout(&args.registry)? {
+        bail!(
+            "no credentials for {} in {}",
+            args.registry,
+            config.path().display()
+        );
+    }
+    println!(
+        "credentials for {} removed from {}",
+        args.registry,
+        config.path().display()
+    );
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `palisade policies`: the policies in the local store.
+
+use crate::options::StoreOptions;
+use crate::output::{OutputFormat, print_structured};
+
+/// List the policies in the local store.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    store: StoreOptions,
+    /// How to print the list.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let summaries = args.store.open()?.summaries()?;
+    if args.output != OutputFormat::Text {
+        return print_structured(args.output, &summaries);
+    }
+    if summaries.is_empty() {
+        println!("no policies in the store: fetch one with `palisade pull REF`");
+        return Ok(());
+    }
+    let width = summaries
+        .iter()
+        .map(|s| s.entry.reference.len())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    println!(
+        "{:<width$}  {:<19}  {:>10}  {:<8}  TITLE",
+        "REFERENCE", "DIGEST", "SIZE", "MUTATING"
+    );
+    for summary in summaries {
+        let digest = summary.entry.digest.to_string();
+        let mutating = match summary.mutating {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "-",
+        };
+        println!(
+            "{:<width$}  {:<19}  {:>10}  {:<8}  {}",
+            summary.entry.reference,
+            &digest[..digest.len().min(19)],
+            summary.size,
+            mutating,
+            summary.title.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! `palisade pull`: fetch a policy into the local store.
+
+use std::path::PathBuf;
+
+use artifact::distribute::PullRequest;
+use serde::Serialize;
+
+use crate::options::{RegistryOptions, StoreOptions, registry_ref};
+use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
+
+/// Pull a policy into the local store, checking every digest.
+///
+/// Tags other than `latest` and digests are served from the store when present; `latest` and
+/// `--refresh` ask the registry.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
+    reference: String,
+    /// Also write the module to FILE.
+    #[arg(long = "output-path", short = 'O', value_name = "FILE")]
+    output_path: Option<PathBuf>,
+    /// Ask the registry even if the store has the policy.
+    #[arg(long)]
+    refresh: bool,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    #[command(flatten)]
+    store: StoreOptions,
+    /// How to print the result.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct Report {
+    immutable_ref: String,
+    module_digest: String,
+    size: u64,
+    from_store: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let source = registry_ref(&args.reference)?;
+    let remote = args.registry.remote()?;
+    let store = args.store.open()?;
+    let request = PullRequest {
+        source: &source,
+        refresh: args.refresh,
+        output: args.output_path.as_deref(),
+    };
+    let pulled = block_on(
+        format!("pulling {source}"),
+        artifact::distribute::pull(&remote, &store, request),
+    )??;
+    let report = Report {
+        immutable_ref: pulled.reference.to_string(),
+        module_digest: pulled.module_digest.to_string(),
+        size: pulled.size,
+        from_store: pulled.from_store,
+    };
+    match args.output {
+        OutputFormat::Text => {
+            let origin = if report.from_store {
+                " (from the store)"
+            } else {
+                ""
+            };
+            println!("{}{origin}", report.immutable_ref);
+        }
+        format => print_structured(format, &report)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Options shared by the commands that talk to registries or use the local store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use artifact::reference::{PolicyRef, RegistryRef};
+use artifact::remote::credentials::DockerConfig;
+use artifact::remote::sources::Sources;
+use artifact::remote::{Remote, RemoteOptions};
+use artifact::store::Store;
+
+use crate::commands::UsageError;
+
+/// How to reach registries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryOptions {
+    /// The docker config with the credentials: a `config.json`, or a folder holding one
+    /// [default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json]
+    #[arg(long, value_name = "PATH", global = true)]
+    docker_config: Option<PathBuf>,
+    /// A sources file in Kubewarden's format (insecure registries, certificate authorities, proxies)
+    /// [default: $PALISADE_SOURCES, else ~/.config/palisade/sources.yaml when present]
+    #[arg(long, value_name = "FILE", global = true)]
+    sources_path: Option<PathBuf>,
+}
+
+impl RegistryOptions {
+    /// The docker config these options name.
+    pub fn docker_config(&self) -> DockerConfig {
+        DockerConfig::new(self.docker_config.as_ref().map(|path| {
+            if path.is_dir() {
+                path.join("config.json")
+            } else {
+                path.clone()
+            }
+        }))
+    }
+
+    /// A registry client with these options.
+    pub fn remote(&self) -> anyhow::Result<Remote> {
+        Ok(Remote::new(RemoteOptions {
+            docker_config: self.docker_config(),
+            sources: Sources::load_or_default(self.sources_path.as_deref())?,
+        }))
+    }
+}
+
+/// Where the local store is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreOptions {
+    /// The local policy store [default: $PALISADE_STORE, else ~/.local/share/palisade/store]
+    #[arg(long, value_name = "DIR", global = true)]
+    store: Option<PathBuf>,
+}
+
+impl StoreOptions {
+    /// Opens the store, creating it if needed.
+    pub fn open(&self) -> anyhow::Result<Store> {
+        let root = match &self.store {
+            Some(root) => root.clone(),
+            None => Store::default_root().ok_or_else(|| {
+                UsageError(
+                    "no home folder to keep the store in: pass --store or set PALISADE_STORE"
+                        .into(),
+                )
+            })?,
+        };
+        Store::open(&root).with_context(|| format!("opening the store in {}", root.display()))
+    }
+}
+
+/// Parses a reference that must name a registry.
+pub fn registry_ref(text: &str) -> anyhow::Result<RegistryRef> {
+    match text.parse::<PolicyRef>()? {
+        PolicyRef::Registry(reference) => Ok(reference),
+        PolicyRef::Layout(_) => Err(UsageError(format!(
+            "{text}: this command works with registry references (registry://HOST/REPOSITORY:TAG)"
+        ))
+        .into()),
+    }
+}
