@@ -18,13 +18,14 @@ pub async fn get<S: Storage>(
     head: bool,
 ) -> Result<Response> {
     let digest = parse_digest(digest)?;
-    let size =
-        storage
-            .blob_size(repo, &digest)
-            .await?
-            .ok_or_else(|| RegistryError::BlobUnknown {
-                digest: digest.to_string(),
-            })?;
+    let size = if head {
+        storage.keep_blob(repo, &digest).await?
+    } else {
+        storage.blob_size(repo, &digest).await?
+    };
+    let size = size.ok_or_else(|| RegistryError::BlobUnknown {
+        digest: digest.to_string(),
+    })?;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(value) => parse_range(value, size)?,
         None => None,

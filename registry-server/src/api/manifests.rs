@@ -74,7 +74,7 @@ pub async fn put<S: Storage>(
     };
     let storage = &*state.storage;
     for blob in &checked.blobs {
-        if storage.blob_size(repo, blob).await?.is_none() {
+        if storage.keep_blob(repo, blob).await?.is_none() {
             return Err(RegistryError::ManifestBlobUnknown {
                 digest: blob.to_string(),
             });

@@ -14,7 +14,7 @@ use artifact::oci::Digest;
 use bytes::Bytes;
 use futures_util::Stream;
 
-pub use local::LocalStorage;
+pub use local::{GcOptions, GcReport, LocalStorage};
 
 use crate::errors::Result;
 use crate::manifest::Descriptor;
@@ -54,6 +54,14 @@ pub struct StoredManifest {
 pub trait Storage: Send + Sync + 'static {
     /// The size of `digest` if `repo` holds that blob.
     fn blob_size(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<u64>>> + Send;
+
+    /// Like [`Storage::blob_size`], and marks the blob as just used, so that garbage collection's grace period
+    /// covers a blob a client was told exists and is about to reference.
+    fn keep_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,

@@ -32,6 +32,23 @@ pub async fn size(storage: &LocalStorage, repo: &RepoName, digest: &Digest) -> R
     }
 }
 
+/// The size of a blob `repo` holds, refreshing its link's time.
+pub async fn keep(storage: &LocalStorage, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
+    let size = size(storage, repo, digest).await?;
+    if size.is_some() {
+        let link = storage.layout.blob_link(repo, digest);
+        let touched = match tokio::fs::OpenOptions::new().write(true).open(&link).await {
+            Ok(file) => file
+                .into_std()
+                .await
+                .set_modified(std::time::SystemTime::now()),
+            Err(e) => Err(e),
+        };
+        touched.map_err(|e| storage.fs.err("touching", &link, e))?;
+    }
+    Ok(size)
+}
+
 async fn exists(storage: &LocalStorage, path: &Path) -> Result<bool> {
     tokio::fs::try_exists(path)
         .await

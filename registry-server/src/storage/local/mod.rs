@@ -2,6 +2,7 @@
 //! repository, upload sessions on disk so that they survive a restart.
 
 mod blobs;
+mod gc;
 mod ingest;
 mod layout;
 mod manifests;
@@ -19,6 +20,7 @@ use super::{BlobContent, Storage, StoredManifest, Upload};
 use crate::errors::Result;
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
+pub use gc::{GcOptions, GcReport};
 use layout::Layout;
 use uploads::Session;
 
@@ -52,11 +54,20 @@ impl LocalStorage {
     pub fn root(&self) -> &std::path::Path {
         self.layout.root()
     }
+
+    /// Removes the manifests and blobs that no tag reaches; safe while serving (see [`GcOptions::grace`]).
+    pub async fn collect_garbage(&self, options: &GcOptions) -> Result<GcReport> {
+        gc::collect(self, options).await
+    }
 }
 
 impl Storage for LocalStorage {
     async fn blob_size(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
         blobs::size(self, repo, digest).await
+    }
+
+    async fn keep_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
+        blobs::keep(self, repo, digest).await
     }
 
     async fn read_blob(

@@ -1,0 +1,174 @@
+//! Garbage collection: what no tag reaches goes, what a tag or referrer reaches stays, fresh content stays.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::{OCI_MANIFEST, Registry, sha256};
+use registry_server::storage::{GcOptions, GcReport};
+use serde_json::json;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Makes every file under the root look two hours old.
+fn age_everything(registry: &Registry) {
+    let old = SystemTime::now() - 2 * HOUR;
+    for file in registry.files() {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(registry.dir.path().join(file))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+}
+
+async fn gc(registry: &Registry, grace: Duration, dry_run: bool) -> GcReport {
+    registry
+        .storage
+        .collect_garbage(&GcOptions { grace, dry_run })
+        .await
+        .unwrap()
+}
+
+/// Pushes an artifact whose subject is `subject`; returns its digest.
+async fn push_referrer(
+    registry: &Registry,
+    repo: &str,
+    subject: &(String, Vec<u8>),
+    payload: &[u8],
+) -> String {
+    let empty = registry.push_blob(repo, b"{}").await;
+    let layer = registry.push_blob(repo, payload).await;
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.sig",
+        "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2 },
+        "layers": [{ "mediaType": "application/octet-stream", "digest": layer, "size": payload.len() }],
+        "subject": { "mediaType": OCI_MANIFEST, "digest": subject.0, "size": subject.1.len() },
+    });
+    let digest = sha256(&serde_json::to_vec(&manifest).unwrap());
+    registry
+        .put_manifest(repo, &digest, OCI_MANIFEST, &manifest)
+        .await;
+    digest
+}
+
+#[tokio::test]
+async fn removes_what_no_tag_or_referrer_reaches() {
+    let registry = Registry::new();
+    let tagged = registry
+        .push_image("app", "v1", &[b"kept layer", b"shared layer"])
+        .await;
+    let kept_sig = push_referrer(&registry, "app", &tagged, b"signature of v1").await;
+    let untagged = registry
+        .push_image("app", "old", &[b"lost layer", b"shared layer"])
+        .await;
+    registry
+        .send(Method::DELETE, "/v2/app/manifests/old", &[], Body::empty())
+        .await;
+    let lost_sig = push_referrer(&registry, "app", &untagged, b"signature of old").await;
+    registry.push_blob("other", b"kept layer").await;
+    age_everything(&registry);
+
+    let fresh = gc(&registry, 3 * HOUR, false).await;
+    assert_eq!(
+        fresh,
+        GcReport::default(),
+        "everything is within the grace period"
+    );
+    let dry = gc(&registry, HOUR, true).await;
+    let files_before = registry.files();
+    assert!(dry.manifests > 0);
+    let report = gc(&registry, HOUR, false).await;
+    assert_eq!(report, dry, "a dry run reports what a real run removes");
+    assert_ne!(registry.files(), files_before);
+    assert_eq!(report.manifests, 2, "the untagged image and its signature");
+    assert_eq!(
+        report.blob_links, 3,
+        "lost layer, old signature's layer, the blob only `other` linked"
+    );
+    assert_eq!(
+        report.blobs, 4,
+        "the two manifests, the lost layer and the old signature's layer"
+    );
+
+    for (repo, digest) in [("app", &tagged.0), ("app", &kept_sig)] {
+        assert_eq!(
+            registry
+                .get(&format!("/v2/{repo}/manifests/{digest}"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    for layer in [
+        b"kept layer".as_slice(),
+        b"shared layer",
+        b"signature of v1",
+    ] {
+        assert_eq!(
+            registry
+                .get(&format!("/v2/app/blobs/{}", sha256(layer)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    for digest in [&untagged.0, &lost_sig] {
+        assert_eq!(
+            registry
+                .get(&format!("/v2/app/manifests/{digest}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        registry
+            .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !registry
+            .files()
+            .contains(&format!("blobs/sha256/{}", &sha256(b"lost layer")[7..]))
+    );
+    let referrers = registry
+        .get(&format!("/v2/app/referrers/{}", tagged.0))
+        .await
+        .json();
+    assert_eq!(referrers["manifests"][0]["digest"], kept_sig);
+    assert_eq!(
+        gc(&registry, HOUR, false).await,
+        GcReport::default(),
+        "a second run finds nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_blob_a_client_just_checked_survives() {
+    let registry = Registry::new();
+    let digest = registry.push_blob("app", b"about to be referenced").await;
+    age_everything(&registry);
+    let head = registry
+        .send(
+            Method::HEAD,
+            &format!("/v2/app/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(gc(&registry, HOUR, false).await, GcReport::default());
+    registry
+        .push_image("app", "v1", &[b"about to be referenced"])
+        .await;
+    assert_eq!(
+        gc(&registry, Duration::ZERO, false).await,
+        GcReport::default(),
+        "now a tag reaches it"
+    );
+}
