@@ -10,6 +10,7 @@ pub mod config;
 pub mod errors;
 mod hashing;
 pub mod manifest;
+pub mod metrics;
 pub mod names;
 pub mod storage;
 
@@ -18,10 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::middleware;
+use axum::routing::get;
 use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use errors::{RegistryError, Result};
+pub use metrics::Metrics;
 pub use storage::{LocalStorage, Storage};
 
 /// Limits on what a request may send.
@@ -31,12 +35,14 @@ pub struct Limits {
     pub max_manifest_bytes: usize,
 }
 
-/// What every request handler shares: the storage and the limits.
+/// What every request handler shares: the storage, the limits and the metrics.
 pub struct AppState<S> {
     /// Where content lives.
     pub storage: Arc<S>,
     /// Request limits.
     pub limits: Limits,
+    /// Request counters, served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -44,6 +50,18 @@ impl<S> Clone for AppState<S> {
         AppState {
             storage: Arc::clone(&self.storage),
             limits: self.limits.clone(),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+impl<S: Storage> AppState<S> {
+    /// The state for `storage` with `limits`, and fresh metrics.
+    pub fn new(storage: Arc<S>, limits: Limits) -> AppState<S> {
+        AppState {
+            storage,
+            limits,
+            metrics: Arc::default(),
         }
     }
 }
@@ -55,18 +73,25 @@ impl AppState<LocalStorage> {
         if let Some(max) = config.max_blob_bytes {
             storage = storage.with_max_blob_bytes(max);
         }
-        AppState {
-            storage: Arc::new(storage),
-            limits: Limits {
+        AppState::new(
+            Arc::new(storage),
+            Limits {
                 max_manifest_bytes: config.max_manifest_bytes,
             },
-        }
+        )
     }
 }
 
-/// The registry as an HTTP service.
+/// The registry as an HTTP service: the OCI API, `/healthz` and `/metrics`, every request counted and logged.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
+    let metrics = Arc::clone(&state.metrics);
     api::router(state)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/metrics",
+            get(metrics::handler).with_state(Arc::clone(&metrics)),
+        )
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
 }
 
 /// Serves the registry on `listener` until `shutdown` completes, then lets in-flight requests finish.

@@ -214,12 +214,10 @@ fn walk(root: &std::path::Path, dir: &std::path::Path, found: &mut Vec<String>) 
 
 fn router_on(root: &std::path::Path) -> (Arc<LocalStorage>, Router) {
     let storage = Arc::new(LocalStorage::new(root));
-    let router = app(AppState {
-        storage: storage.clone(),
-        limits: Limits {
-            max_manifest_bytes: 4 * 1024 * 1024,
-        },
-    });
+    let limits = Limits {
+        max_manifest_bytes: 4 * 1024 * 1024,
+    };
+    let router = app(AppState::new(storage.clone(), limits));
     (storage, router)
 }
 
