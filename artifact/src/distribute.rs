@@ -1,32 +1,68 @@
 //! Push and pull as users run them: a module file to a registry, a registry policy into the local store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{ArtifactError, Result};
 use crate::files;
+use crate::layout::{Layout, load_bundle, save_bundle};
 use crate::oci::Digest;
 use crate::oci::policy::{PolicyArtifact, policy_layer};
-use crate::reference::{DEFAULT_TAG, RegistryRef};
+use crate::reference::{DEFAULT_TAG, LayoutRef, PolicyRef, RegistryRef};
 use crate::remote::Remote;
 use crate::store::Store;
 use crate::wasm::{self, SectionMap};
 
-/// The outcome of a push.
+/// What to push: a module file, or a policy already packaged in an OCI image layout.
 #[derive(Debug, Clone)]
-pub struct Pushed {
-    /// The target, pinned to the manifest digest pushed.
-    pub reference: RegistryRef,
+pub enum PushSource {
+    /// A Wasm module file, packaged on the way.
+    Module(PathBuf),
+    /// A policy in a layout folder (after `palisade save` and an air gap), pushed byte for byte so
+    /// that its digest, and the signatures made on it, stay valid.
+    Layout(LayoutRef),
 }
 
-/// Pushes the module at `module` to `target`. A module without policy metadata is refused unless `force`:
-/// a policy without metadata cannot be inspected, audited or run with the right mode.
+/// The outcome of a push: the immutable reference (`…@sha256:…`), in the destination's syntax.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// The destination, pinned to the manifest digest.
+    pub immutable_ref: String,
+    /// The manifest digest.
+    pub digest: Digest,
+}
+
+/// Pushes `source` to `target` (a registry or a layout folder). A module without policy metadata is
+/// refused unless `force`: a policy without metadata cannot be inspected, audited or run right.
 pub async fn push(
     remote: &Remote,
-    module: &Path,
-    target: &RegistryRef,
+    source: &PushSource,
+    target: &PolicyRef,
     force: bool,
 ) -> Result<Pushed> {
+    let artifact = match source {
+        PushSource::Module(module) => package(module, force)?,
+        PushSource::Layout(layout) => Layout::open(&layout.folder)?.policy(&layout.name)?,
+    };
+    let digest = artifact.digest();
+    let immutable_ref = match target {
+        PolicyRef::Registry(registry) => {
+            remote.push(&artifact, registry).await?;
+            registry.with_digest(digest.clone()).to_string()
+        }
+        PolicyRef::Layout(layout) => {
+            Layout::create(&layout.folder)?.add(&layout.name, &artifact)?;
+            format!("{target}@{digest}")
+        }
+    };
+    Ok(Pushed {
+        immutable_ref,
+        digest,
+    })
+}
+
+/// The artifact of a module file.
+fn package(module: &Path, force: bool) -> Result<PolicyArtifact> {
     let bytes = files::read(module)?;
     let map = SectionMap::scan(&bytes).map_err(|err| err.in_file(module))?;
     let metadata = wasm::read_metadata(&map).map_err(|err| err.in_file(module))?;
@@ -34,11 +70,7 @@ pub async fn push(
         return Err(ArtifactError::NoMetadata.in_file(module));
     }
     let created = created_timestamp()?;
-    let artifact = PolicyArtifact::build(bytes, metadata.as_ref(), Some(&created))?;
-    let digest = remote.push(&artifact, target).await?;
-    Ok(Pushed {
-        reference: target.with_digest(digest),
-    })
+    PolicyArtifact::build(bytes, metadata.as_ref(), Some(&created))
 }
 
 /// The creation time for manifests: `$SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
@@ -96,8 +128,9 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
         Some(digest) => (request.source.with_digest(digest), true),
         None => {
             let pulled = remote.pull(request.source).await?;
-            store.import(&key, &pulled.digest(), &pulled.blobs())?;
-            (pulled.reference.clone(), false)
+            let digest = pulled.digest();
+            store.import(&key, &digest, &pulled.blobs())?;
+            (request.source.with_digest(digest), false)
         }
     };
     let manifest_digest = reference
@@ -116,4 +149,78 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
         reference,
         from_store,
     })
+}
+
+/// Writes `references` (pulled into the store first where needed) to a bundle at `out`: an OCI image
+/// layout tarball whose entries are named `host/repository:tag`.
+pub async fn save(
+    remote: &Remote,
+    store: &Store,
+    references: &[RegistryRef],
+    out: &Path,
+) -> Result<Vec<Pulled>> {
+    let mut policies = Vec::new();
+    let mut pulled = Vec::new();
+    for reference in references {
+        let request = PullRequest {
+            source: reference,
+            refresh: false,
+            output: None,
+        };
+        let outcome = pull(remote, store, request).await?;
+        let digest = outcome
+            .reference
+            .digest
+            .clone()
+            .ok_or_else(|| ArtifactError::NotFound {
+                what: reference.to_string(),
+            })?;
+        policies.push((bundle_name(reference), store.artifact(&digest)?));
+        pulled.push(outcome);
+    }
+    save_bundle(&policies, out)?;
+    Ok(pulled)
+}
+
+/// The name of a policy in a bundle: its reference without the `registry://` scheme.
+fn bundle_name(reference: &RegistryRef) -> String {
+    let mut name = format!("{}/{}", reference.registry, reference.repository);
+    if let Some(tag) = &reference.tag {
+        name.push(':');
+        name.push_str(tag);
+    }
+    if let Some(digest) = &reference.digest {
+        name.push('@');
+        name.push_str(&digest.to_string());
+    }
+    name
+}
+
+/// Reads a bundle and imports every policy into the store under its reference. Every entry is checked
+/// first; if any fails, nothing enters the store.
+pub fn load(store: &Store, bundle: &Path) -> Result<Vec<RegistryRef>> {
+    let mut imports = Vec::new();
+    for (name, artifact) in load_bundle(bundle)? {
+        let reference = match name.parse::<PolicyRef>() {
+            Ok(PolicyRef::Registry(reference)) => reference,
+            _ => {
+                return Err(ArtifactError::Layout(format!(
+                    "{}: entry {name:?} is not named HOST/REPOSITORY:TAG; push it with `palisade push oci-layout://FOLDER:{name} REF` from the unpacked layout",
+                    bundle.display()
+                )));
+            }
+        };
+        imports.push((reference, artifact));
+    }
+    for (reference, artifact) in &imports {
+        store.import(
+            &reference.to_string(),
+            &artifact.digest(),
+            &artifact.blobs(),
+        )?;
+    }
+    Ok(imports
+        .into_iter()
+        .map(|(reference, artifact)| reference.with_digest(artifact.digest()))
+        .collect())
 }

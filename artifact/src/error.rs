@@ -140,6 +140,10 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// An OCI image layout (folder or bundle) that cannot be used.
+    #[error("invalid OCI image layout {0}")]
+    Layout(String),
+
     /// An environment variable with a value that cannot be used.
     #[error("{0}")]
     InvalidEnvironment(String),

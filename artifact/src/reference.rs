@@ -4,7 +4,7 @@
 //! - `registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]`, Kubewarden's form;
 //! - `HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]`, docker's form, when the first component is clearly a host
 //!   (it has a `.` or a `:`, or is `localhost`);
-//! - `oci-layout://FOLDER[:TAG]`, an OCI image layout folder (as skopeo and oras write them).
+//! - `oci-layout://FOLDER[:NAME]`, an OCI image layout folder (as skopeo and oras write them).
 //!
 //! A reference with neither tag nor digest means the tag `latest`.
 
@@ -46,10 +46,11 @@ pub struct RegistryRef {
 /// A policy in an OCI image layout folder.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LayoutRef {
-    /// The layout folder.
+    /// The layout folder (its path cannot contain `:`).
     pub folder: PathBuf,
-    /// The tag (`org.opencontainers.image.ref.name`) in the layout's index.
-    pub tag: String,
+    /// The name (`org.opencontainers.image.ref.name`) in the layout's index: a tag, or
+    /// `host/repository:tag` in the bundles `palisade save` writes.
+    pub name: String,
 }
 
 impl RegistryRef {
@@ -185,22 +186,20 @@ fn check_registry(registry: &str) -> Result<(), String> {
 }
 
 fn parse_layout(text: &str) -> Result<LayoutRef, String> {
-    // The tag follows the last `:` of the last path component, so folders may contain `:` elsewhere.
-    let last_component_start = text.rfind('/').map_or(0, |slash| slash + 1);
-    let (folder, tag) = match text[last_component_start..].rfind(':') {
-        Some(colon) => {
-            let colon = last_component_start + colon;
-            (&text[..colon], &text[colon + 1..])
-        }
-        None => (text, DEFAULT_TAG),
-    };
+    // As skopeo's `oci:` transport: the folder ends at the first `:`, the name (a tag, or a whole
+    // `host/repository:tag` as `palisade save` writes) is the rest.
+    let (folder, name) = text.split_once(':').unwrap_or((text, DEFAULT_TAG));
     if folder.is_empty() {
-        return Err("expected oci-layout://FOLDER[:TAG]".into());
+        return Err("expected oci-layout://FOLDER[:NAME]".into());
     }
-    check_tag(tag)?;
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "invalid name {name:?} in the layout reference: expected a tag or HOST/REPOSITORY:TAG"
+        ));
+    }
     Ok(LayoutRef {
         folder: PathBuf::from(folder),
-        tag: tag.to_string(),
+        name: name.to_string(),
     })
 }
 
@@ -212,7 +211,7 @@ impl fmt::Display for PolicyRef {
                 f,
                 "{LAYOUT_SCHEME}{}:{}",
                 layout.folder.display(),
-                layout.tag
+                layout.name
             ),
         }
     }
@@ -290,17 +289,19 @@ mod tests {
 
     #[test]
     fn parses_layouts() {
-        let PolicyRef::Layout(layout) = "oci-layout:///tmp/a:b/store:v1".parse().unwrap() else {
+        let PolicyRef::Layout(layout) =
+            "oci-layout:///tmp/bundle:ghcr.io/org/p:v1".parse().unwrap()
+        else {
             panic!("not a layout");
         };
         assert_eq!(
-            (layout.folder, layout.tag),
-            (PathBuf::from("/tmp/a:b/store"), "v1".to_string())
+            (layout.folder, layout.name),
+            (PathBuf::from("/tmp/bundle"), "ghcr.io/org/p:v1".to_string())
         );
         let PolicyRef::Layout(layout) = "oci-layout://dir".parse().unwrap() else {
             panic!("not a layout");
         };
-        assert_eq!(layout.tag, "latest");
+        assert_eq!(layout.name, "latest");
     }
 
     #[test]
@@ -316,6 +317,7 @@ mod tests {
             ("gh_cr.io/p", "invalid registry host"),
             ("registry://[::1/p", "closing `]`"),
             ("oci-layout://:v1", "expected oci-layout://FOLDER"),
+            ("oci-layout://dir:a b", "invalid name"),
         ] {
             let err = text.parse::<PolicyRef>().unwrap_err().to_string();
             assert!(err.contains(expected), "{text}: {err}");

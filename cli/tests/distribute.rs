@@ -137,3 +137,88 @@ fn refusals_name_the_problem() {
         "failed pulls leave no index entry"
     );
 }
+
+#[test]
+fn air_gapped_transfer_keeps_the_digest() {
+    let (connected, disconnected) = (RegistryServer::start(), RegistryServer::start());
+    let dir = tempdir();
+    let dir = dir.path();
+    populate_workdir(dir);
+    ok(
+        dir,
+        &[
+            "annotate",
+            "wapc-accept.wasm",
+            "-m",
+            "metadata/wapc.yml",
+            "-o",
+            "policy.wasm",
+        ],
+    );
+    let source = format!("{}/policies/pod-guard:v1", connected.host());
+    let immutable = ok(dir, &["push", "policy.wasm", &source]);
+    let digest = immutable.trim().rsplit('@').next().unwrap().to_string();
+
+    let saved = ok(dir, &["save", &source, "-O", "bundle.tar"]);
+    assert!(saved.contains("wrote bundle.tar"), "{saved}");
+
+    // The other side: a fresh store, and the bundle unpacked as a layout folder.
+    let other = tempdir();
+    let other = other.path();
+    std::fs::copy(dir.join("bundle.tar"), other.join("bundle.tar")).unwrap();
+    let loaded = ok(other, &["load", "bundle.tar"]);
+    assert_eq!(
+        loaded.trim(),
+        format!("loaded registry://{source}@{digest}")
+    );
+    assert!(ok(other, &["policies"]).contains("pod-guard"));
+
+    std::fs::create_dir(other.join("layout")).unwrap();
+    let status = Command::new("tar")
+        .args(["-xf", "bundle.tar", "-C", "layout"])
+        .current_dir(other)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let target = format!("registry://{}/mirror/pod-guard:v1", disconnected.host());
+    let pushed = ok(
+        other,
+        &["push", &format!("oci-layout://layout:{source}"), &target],
+    );
+    assert_eq!(pushed.trim(), format!("{target}@{digest}"));
+    assert_eq!(
+        ok(other, &["digest", &target]).trim(),
+        format!("{target}@{digest}")
+    );
+}
+
+#[test]
+fn a_damaged_bundle_imports_nothing() {
+    let registry = RegistryServer::start();
+    let dir = tempdir();
+    let dir = dir.path();
+    populate_workdir(dir);
+    ok(
+        dir,
+        &[
+            "annotate",
+            "wapc-accept.wasm",
+            "-m",
+            "metadata/wapc.yml",
+            "-o",
+            "policy.wasm",
+        ],
+    );
+    let source = format!("{}/policies/pod-guard:v1", registry.host());
+    ok(dir, &["push", "policy.wasm", &source]);
+    ok(dir, &["save", &source, "-O", "bundle.tar"]);
+    let bytes = std::fs::read(dir.join("bundle.tar")).unwrap();
+    std::fs::write(dir.join("truncated.tar"), &bytes[..bytes.len() / 3]).unwrap();
+
+    let other = tempdir();
+    let other = other.path();
+    std::fs::copy(dir.join("truncated.tar"), other.join("truncated.tar")).unwrap();
+    let err = fails(other, &["load", "truncated.tar"]);
+    assert!(err.contains("truncated.tar"), "{err}");
+    assert!(ok(other, &["policies"]).contains("no policies"));
+}

@@ -28,13 +28,16 @@ const OCI_ANNOTATIONS: [(WellKnown, &str); 7] = [
 /// The OCI annotation for the creation time.
 pub const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";
 
-/// A policy artifact ready to push: its three pieces and their descriptors.
+/// A policy artifact: manifest, config and module, consistent with each other (the config and module
+/// match the manifest's digests, the module layer has the Wasm media type and magic number).
 #[derive(Debug, Clone)]
 pub struct PolicyArtifact {
     /// The manifest document.
     pub manifest: ImageManifest,
     /// The manifest as stored and pushed; its digest names the artifact.
     pub manifest_bytes: Vec<u8>,
+    /// The config blob.
+    pub config: Vec<u8>,
     /// The Wasm module.
     pub module: Vec<u8>,
 }
@@ -74,14 +77,70 @@ impl PolicyArtifact {
         Ok(PolicyArtifact {
             manifest,
             manifest_bytes,
+            config: POLICY_CONFIG.to_vec(),
             module,
         })
+    }
+
+    /// Assembles an artifact from pieces fetched from somewhere (a registry, a layout, the store) and
+    /// checks that they belong together. `origin` names where they came from, for messages.
+    pub fn from_parts(
+        origin: &str,
+        manifest_bytes: Vec<u8>,
+        config: Vec<u8>,
+        module: Vec<u8>,
+    ) -> Result<Self> {
+        let manifest = parse_manifest(origin, &manifest_bytes)?;
+        let layer = policy_layer(&manifest)
+            .map_err(|err| ArtifactError::NotAPolicy(format!("{origin}: {}", err.problem())))?;
+        for (what, descriptor, bytes) in [
+            ("config", &manifest.config, &config),
+            ("module", layer, &module),
+        ] {
+            if !descriptor.digest.matches(bytes) {
+                return Err(ArtifactError::DigestMismatch {
+                    what: format!("the {what} {} of {origin}", descriptor.digest),
+                    actual: Digest::compute(descriptor.digest.algorithm(), bytes),
+                });
+            }
+        }
+        if !module.starts_with(b"\0asm") {
+            return Err(ArtifactError::NotAPolicy(format!(
+                "{origin}: the layer {} is not a WebAssembly module",
+                layer.digest
+            )));
+        }
+        Ok(PolicyArtifact {
+            manifest,
+            manifest_bytes,
+            config,
+            module,
+        })
+    }
+
+    /// Every blob with its digest: manifest, config, module.
+    pub fn blobs(&self) -> Vec<(Digest, Vec<u8>)> {
+        vec![
+            (self.digest(), self.manifest_bytes.clone()),
+            (self.manifest.config.digest.clone(), self.config.clone()),
+            (Digest::sha256_of(&self.module), self.module.clone()),
+        ]
     }
 
     /// The manifest digest, which names the artifact immutably.
     pub fn digest(&self) -> Digest {
         Digest::sha256_of(&self.manifest_bytes)
     }
+}
+
+/// Parses an image manifest; an index or anything else is refused with what it is.
+pub fn parse_manifest(origin: &str, bytes: &[u8]) -> Result<ImageManifest> {
+    let manifest: ImageManifest = serde_json::from_slice(bytes).map_err(|err| {
+        ArtifactError::NotAPolicy(format!(
+            "{origin}: the manifest is not an OCI image manifest ({err})"
+        ))
+    })?;
+    Ok(manifest)
 }
 
 fn is_single_line(value: &str) -> bool {

@@ -15,8 +15,7 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 
 use crate::error::{ArtifactError, Result};
-use crate::oci::manifest::ImageManifest;
-use crate::oci::policy::{POLICY_CONFIG, PolicyArtifact, policy_layer};
+use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
 use credentials::{Credential, DockerConfig};
@@ -44,37 +43,6 @@ pub struct Remote {
     options: RemoteOptions,
 }
 
-/// A policy as pulled: every piece checked against its digest, the layer checked to be a Wasm module.
-#[derive(Debug, Clone)]
-pub struct PulledPolicy {
-    /// The reference pulled, pinned to the manifest digest.
-    pub reference: RegistryRef,
-    /// The manifest as served.
-    pub manifest_bytes: Vec<u8>,
-    /// The manifest, parsed.
-    pub manifest: ImageManifest,
-    /// The config blob.
-    pub config: Vec<u8>,
-    /// The Wasm module.
-    pub module: Vec<u8>,
-}
-
-impl PulledPolicy {
-    /// The manifest digest.
-    pub fn digest(&self) -> Digest {
-        Digest::sha256_of(&self.manifest_bytes)
-    }
-
-    /// Every blob of the artifact with its digest: manifest, config, module.
-    pub fn blobs(&self) -> Vec<(Digest, Vec<u8>)> {
-        vec![
-            (self.digest(), self.manifest_bytes.clone()),
-            (self.manifest.config.digest.clone(), self.config.clone()),
-            (Digest::sha256_of(&self.module), self.module.clone()),
-        ]
-    }
-}
-
 /// A connection to one registry that answered, with the reference in oci-client's terms.
 struct Session {
     client: Client,
@@ -93,7 +61,7 @@ impl Remote {
         let session = self.connect(target).await?;
         let layer = policy_layer(&artifact.manifest)?;
         let blobs = [
-            (&artifact.manifest.config.digest, POLICY_CONFIG.to_vec()),
+            (&artifact.manifest.config.digest, artifact.config.clone()),
             (&layer.digest, artifact.module.clone()),
         ];
         for (digest, bytes) in blobs {
@@ -130,7 +98,7 @@ impl Remote {
     }
 
     /// Pulls the policy at `source`, checking every digest, the media types and the module's magic.
-    pub async fn pull(&self, source: &RegistryRef) -> Result<PulledPolicy> {
+    pub async fn pull(&self, source: &RegistryRef) -> Result<PolicyArtifact> {
         let session = self.connect(source).await?;
         let (manifest_bytes, _) = session
             .call(|client, reference| async move {
@@ -141,7 +109,6 @@ impl Remote {
             .await
             .map_err(|err| not_found_as(err, source))?;
         let manifest_bytes = manifest_bytes.to_vec();
-        let digest = Digest::sha256_of(&manifest_bytes);
         if let Some(expected) = &source.digest
             && !expected.matches(&manifest_bytes)
         {
@@ -150,29 +117,13 @@ impl Remote {
                 actual: Digest::compute(expected.algorithm(), &manifest_bytes),
             });
         }
-        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(|err| {
-            ArtifactError::NotAPolicy(format!(
-                "{source}: the manifest is not an image manifest: {err}"
-            ))
-        })?;
+        let origin = source.to_string();
+        let manifest = parse_manifest(&origin, &manifest_bytes)?;
         let layer = policy_layer(&manifest)
-            .map_err(|err| ArtifactError::NotAPolicy(format!("{source}: {}", err.problem())))?
-            .clone();
+            .map_err(|err| ArtifactError::NotAPolicy(format!("{origin}: {}", err.problem())))?;
         let config = session.pull_blob(&manifest.config.digest).await?;
         let module = session.pull_blob(&layer.digest).await?;
-        if !module.starts_with(b"\0asm") {
-            return Err(ArtifactError::NotAPolicy(format!(
-                "{source}: the layer {} is not a WebAssembly module",
-                layer.digest
-            )));
-        }
-        Ok(PulledPolicy {
-            reference: source.with_digest(digest),
-            manifest_bytes,
-            manifest,
-            config,
-            module,
-        })
+        PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
     }
 
     /// The manifest digest `reference` points to now (a HEAD request, then a GET if the registry does not

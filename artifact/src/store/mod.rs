@@ -18,6 +18,7 @@ use crate::error::{ArtifactError, Result};
 use crate::files;
 use crate::oci::Digest;
 use crate::oci::manifest::ImageManifest;
+use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 use index::Index;
 pub use listing::PolicySummary;
 
@@ -125,6 +126,16 @@ impl Store {
             path: self.blob_path(digest),
             reason: format!("not a manifest: {err}"),
         })
+    }
+
+    /// The whole policy stored under manifest `digest`, every piece checked.
+    pub fn artifact(&self, digest: &Digest) -> Result<PolicyArtifact> {
+        let manifest_bytes = self.blob(digest)?;
+        let manifest = parse_manifest(&digest.to_string(), &manifest_bytes)?;
+        let layer = policy_layer(&manifest)?;
+        let config = self.blob(&manifest.config.digest)?;
+        let module = self.blob(&layer.digest)?;
+        PolicyArtifact::from_parts(&digest.to_string(), manifest_bytes, config, module)
     }
 
     /// The manifest digest stored for `reference`.

@@ -4,12 +4,14 @@ mod annotate;
 mod completions;
 mod digest;
 mod inspect;
+mod load;
 mod login;
 mod logout;
 mod policies;
 mod pull;
 mod push;
 mod rm;
+mod save;
 mod strip;
 
 use clap::Subcommand;
@@ -38,6 +40,10 @@ pub enum Command {
     Policies(policies::Args),
     /// Remove policies from the local store.
     Rm(rm::Args),
+    /// Write policies to a tarball, for an air gap.
+    Save(save::Args),
+    /// Import the policies of a tarball into the local store.
+    Load(load::Args),
     /// Store registry credentials.
     Login(login::Args),
     /// Forget registry credentials.
@@ -57,6 +63,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(args),
         Command::Policies(args) => policies::run(args),
         Command::Rm(args) => rm::run(args),
+        Command::Save(args) => save::run(args),
+        Command::Load(args) => load::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Completions(args) => completions::run(args),

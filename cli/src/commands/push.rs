@@ -4,18 +4,23 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::options::{RegistryOptions, registry_ref};
+use artifact::distribute::PushSource;
+use artifact::reference::PolicyRef;
+
+use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
-/// Push an annotated policy module to a registry, as Kubewarden does.
+/// Push an annotated policy module (or a policy from an OCI layout folder) to a registry or a layout
+/// folder, as Kubewarden does.
 ///
 /// Prints the immutable reference (`REF@sha256:…`).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The Wasm module.
-    module: PathBuf,
-    /// Where to push it: registry://HOST[:PORT]/REPOSITORY[:TAG] (or HOST/REPOSITORY:TAG).
+    /// The Wasm module, or oci-layout://FOLDER:NAME.
+    source: String,
+    /// Where to push it: registry://HOST[:PORT]/REPOSITORY[:TAG], HOST/REPOSITORY:TAG, or
+    /// oci-layout://FOLDER[:NAME].
     reference: String,
     /// Push a module that has no policy metadata.
     #[arg(long)]
@@ -33,13 +38,19 @@ struct Report {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let target = registry_ref(&args.reference)?;
+    let target: PolicyRef = args.reference.parse()?;
+    let source = match args.source.parse::<PolicyRef>() {
+        Ok(PolicyRef::Layout(layout)) if args.source.starts_with("oci-layout://") => {
+            PushSource::Layout(layout)
+        }
+        _ => PushSource::Module(PathBuf::from(&args.source)),
+    };
     let remote = args.registry.remote()?;
     let pushed = block_on(
-        format!("pushing {} to {target}", args.module.display()),
-        artifact::distribute::push(&remote, &args.module, &target, args.force),
+        format!("pushing {} to {target}", args.source),
+        artifact::distribute::push(&remote, &source, &target, args.force),
     )??;
-    let immutable_ref = pushed.reference.to_string();
+    let immutable_ref = pushed.immutable_ref;
     match args.output {
         OutputFormat::Text => println!("{immutable_ref}"),
         format => print_structured(format, &Report { immutable_ref })?,

@@ -1,0 +1,248 @@
+//! OCI image layout folders (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`), as skopeo, oras and
+//! crane read and write them, and their tarballs for air-gapped transfer.
+
+mod bundle;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use bundle::{load_bundle, save_bundle};
+
+use crate::error::{ArtifactError, Result};
+use crate::files;
+use crate::oci::manifest::Descriptor;
+use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
+use crate::oci::{Digest, media_types};
+
+/// The annotation that names a manifest in a layout's index.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const LAYOUT_FILE: &str = "oci-layout";
+const LAYOUT_VERSION: &str = "1.0.0";
+
+/// An OCI image layout folder.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LayoutMarker {
+    image_layout_version: String,
+}
+
+/// The layout's `index.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LayoutIndex {
+    schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+impl Layout {
+    /// Opens an existing layout, checking its `oci-layout` marker.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Layout> {
+        let layout = Layout { root: root.into() };
+        let marker_path = layout.root.join(LAYOUT_FILE);
+        let marker: LayoutMarker = serde_json::from_slice(&files::read(&marker_path)?)
+            .map_err(|err| layout.invalid(format!("{LAYOUT_FILE} is not valid JSON ({err})")))?;
+        if marker.image_layout_version != LAYOUT_VERSION {
+            return Err(layout.invalid(format!(
+                "image layout version {} is not {LAYOUT_VERSION}",
+                marker.image_layout_version
+            )));
+        }
+        Ok(layout)
+    }
+
+    /// Opens the layout in `root`, creating an empty one if the folder has none.
+    pub fn create(root: impl Into<PathBuf>) -> Result<Layout> {
+        let root = root.into();
+        if root.join(LAYOUT_FILE).exists() {
+            return Layout::open(root);
+        }
+        fs::create_dir_all(root.join("blobs")).map_err(|source| ArtifactError::Io {
+            action: "creating the layout",
+            path: root.clone(),
+            source,
+        })?;
+        let marker = serde_json::to_vec(&LayoutMarker {
+            image_layout_version: LAYOUT_VERSION.into(),
+        })
+        .map_err(|err| ArtifactError::Layout(err.to_string()))?;
+        files::write_atomic(&root.join(LAYOUT_FILE), |out| out.write_all(&marker))?;
+        let layout = Layout { root };
+        layout.save_index(&LayoutIndex {
+            schema_version: 2,
+            media_type: Some(media_types::OCI_INDEX.into()),
+            manifests: Vec::new(),
+        })?;
+        Ok(layout)
+    }
+
+    /// The layout folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn invalid(&self, reason: String) -> ArtifactError {
+        ArtifactError::Layout(format!("{}: {reason}", self.root.display()))
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().name())
+            .join(digest.hex())
+    }
+
+    fn index(&self) -> Result<LayoutIndex> {
+        let path = self.root.join("index.json");
+        serde_json::from_slice(&files::read(&path)?)
+            .map_err(|err| self.invalid(format!("index.json is not an image index ({err})")))
+    }
+
+    fn save_index(&self, index: &LayoutIndex) -> Result<()> {
+        let bytes =
+            serde_json::to_vec_pretty(index).map_err(|err| self.invalid(err.to_string()))?;
+        files::write_atomic(&self.root.join("index.json"), |out| out.write_all(&bytes))
+    }
+
+    /// Adds `artifact` under `name` (replacing what had that name): blobs first, then the index entry.
+    pub fn add(&self, name: &str, artifact: &PolicyArtifact) -> Result<()> {
+        for (digest, bytes) in artifact.blobs() {
+            let path = self.blob_path(&digest);
+            if path.is_file() {
+                continue;
+            }
+            if let Some(folder) = path.parent() {
+                fs::create_dir_all(folder).map_err(|source| ArtifactError::Io {
+                    action: "creating",
+                    path: folder.to_path_buf(),
+                    source,
+                })?;
+            }
+            files::write_atomic(&path, |out| out.write_all(&bytes))?;
+        }
+        let mut index = self.index()?;
+        index
+            .manifests
+            .retain(|entry| entry_name(entry) != Some(name));
+        let mut entry = Descriptor::of(media_types::OCI_MANIFEST, &artifact.manifest_bytes);
+        entry.annotations = Some(BTreeMap::from([(REF_NAME.to_string(), name.to_string())]));
+        index.manifests.push(entry);
+        self.save_index(&index)
+    }
+
+    /// The names in the index, in order.
+    pub fn names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .index()?
+            .manifests
+            .iter()
+            .filter_map(|entry| entry_name(entry).map(str::to_string))
+            .collect())
+    }
+
+    /// The policy called `name`, every blob checked against its digest.
+    pub fn policy(&self, name: &str) -> Result<PolicyArtifact> {
+        let index = self.index()?;
+        let entry = index
+            .manifests
+            .iter()
+            .find(|entry| entry_name(entry) == Some(name))
+            .ok_or_else(|| {
+                let names: Vec<&str> = index.manifests.iter().filter_map(entry_name).collect();
+                self.invalid(format!(
+                    "no manifest named {name:?} (names: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+            })?;
+        let origin = format!("{}:{name}", self.root.display());
+        let manifest_bytes = self.verified_blob(&entry.digest)?;
+        let manifest = parse_manifest(&origin, &manifest_bytes)?;
+        let layer = policy_layer(&manifest)?;
+        let config = self.verified_blob(&manifest.config.digest)?;
+        let module = self.verified_blob(&layer.digest)?;
+        PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
+    }
+
+    fn verified_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let bytes = files::read(&self.blob_path(digest))?;
+        if !digest.matches(&bytes) {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("blob {digest} in {}", self.root.display()),
+                actual: Digest::compute(digest.algorithm(), &bytes),
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+fn entry_name(entry: &Descriptor) -> Option<&str> {
+    entry
+        .annotations
+        .as_ref()?
+        .get(REF_NAME)
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(module: &[u8]) -> PolicyArtifact {
+        PolicyArtifact::build(module.to_vec(), None, None).unwrap()
+    }
+
+    #[test]
+    fn adds_and_reads_back_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path().join("l")).unwrap();
+        let one = artifact(b"\0asm\x01\0\0\0one");
+        layout.add("v1", &one).unwrap();
+        layout
+            .add("ghcr.io/org/p:v2", &artifact(b"\0asm\x01\0\0\0two"))
+            .unwrap();
+        layout.add("v1", &one).unwrap();
+        assert_eq!(layout.names().unwrap(), ["ghcr.io/org/p:v2", "v1"]);
+        let back = Layout::open(layout.root()).unwrap().policy("v1").unwrap();
+        assert_eq!(back.manifest_bytes, one.manifest_bytes);
+        assert_eq!(back.module, one.module);
+    }
+
+    #[test]
+    fn a_tampered_blob_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path()).unwrap();
+        let policy = artifact(b"\0asm\x01\0\0\0one");
+        layout.add("v1", &policy).unwrap();
+        fs::write(
+            layout.blob_path(&Digest::sha256_of(&policy.module)),
+            b"\0asm\x01\0\0\0evil",
+        )
+        .unwrap();
+        let err = layout.policy("v1").unwrap_err();
+        assert!(matches!(err, ArtifactError::DigestMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_missing_name_lists_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path()).unwrap();
+        layout.add("v1", &artifact(b"\0asm\x01\0\0\0")).unwrap();
+        let err = layout.policy("v2").unwrap_err().to_string();
+        assert!(err.contains("\"v2\"") && err.contains("names: v1"), "{err}");
+        assert!(Layout::open(dir.path().join("nowhere")).is_err());
+    }
+}
