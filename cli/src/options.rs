@@ -16,11 +16,11 @@ use crate::commands::UsageError;
 pub struct RegistryOptions {
     /// The docker config with the credentials: a `config.json`, or a folder holding one
     /// [default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json]
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH")]
     docker_config: Option<PathBuf>,
     /// A sources file in Kubewarden's format (insecure registries, certificate authorities, proxies)
     /// [default: $PALISADE_SOURCES, else ~/.config/palisade/sources.yaml when present]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     sources_path: Option<PathBuf>,
 }
 
@@ -49,7 +49,7 @@ impl RegistryOptions {
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreOptions {
     /// The local policy store [default: $PALISADE_STORE, else ~/.local/share/palisade/store]
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
 }
 
