@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::auth::AuthConfig;
 use crate::errors::{RegistryError, Result};
 
 /// Everything `palisade serve` can be told.
@@ -15,6 +16,13 @@ use crate::errors::{RegistryError, Result};
 /// upload_ttl_secs: 86400             # abandoned uploads are removed after this long
 /// max_manifest_bytes: 4194304        # larger manifests are refused (413)
 /// max_blob_bytes: 10737418240        # larger blobs are refused (413); unlimited if absent
+/// auth:
+///   anonymous: [pull]                # what clients without credentials may do
+///   htpasswd: /etc/palisade/htpasswd # users, bcrypt (`htpasswd -B`)
+///   rules:                           # what users may do (default: everything, for any user)
+///     - { prefix: team-a, users: [alice], actions: [pull, push, delete] }
+///     - { prefix: "", users: ["*"], actions: [pull] }
+///   token: { service: palisade-registry, ttl_secs: 300, secret_file: /etc/palisade/token-secret }
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +37,8 @@ pub struct Config {
     pub max_manifest_bytes: usize,
     /// The largest blob accepted, in bytes; unlimited if `None`.
     pub max_blob_bytes: Option<u64>,
+    /// Who may do what; anonymous pull only by default.
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -39,6 +49,7 @@ impl Default for Config {
             upload_ttl_secs: 24 * 60 * 60,
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: None,
+            auth: AuthConfig::default(),
         }
     }
 }

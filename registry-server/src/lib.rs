@@ -6,6 +6,7 @@
 //! from a [`Config`].
 
 mod api;
+pub mod auth;
 pub mod config;
 pub mod errors;
 mod hashing;
@@ -23,6 +24,7 @@ use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+pub use auth::Auth;
 pub use config::Config;
 pub use errors::{RegistryError, Result};
 pub use metrics::Metrics;
@@ -43,6 +45,8 @@ pub struct AppState<S> {
     pub limits: Limits,
     /// Request counters, served at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Who may do what.
+    pub auth: Arc<Auth>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -51,34 +55,38 @@ impl<S> Clone for AppState<S> {
             storage: Arc::clone(&self.storage),
             limits: self.limits.clone(),
             metrics: Arc::clone(&self.metrics),
+            auth: Arc::clone(&self.auth),
         }
     }
 }
 
 impl<S: Storage> AppState<S> {
-    /// The state for `storage` with `limits`, and fresh metrics.
-    pub fn new(storage: Arc<S>, limits: Limits) -> AppState<S> {
+    /// The state for `storage` with `limits` and `auth`, and fresh metrics.
+    pub fn new(storage: Arc<S>, limits: Limits, auth: Auth) -> AppState<S> {
         AppState {
             storage,
             limits,
             metrics: Arc::default(),
+            auth: Arc::new(auth),
         }
     }
 }
 
 impl AppState<LocalStorage> {
-    /// The state for `config`: local storage under its root, with its limits.
-    pub fn from_config(config: &Config) -> AppState<LocalStorage> {
+    /// The state for `config`: local storage under its root, with its limits and access rules.
+    pub fn from_config(config: &Config) -> Result<AppState<LocalStorage>> {
         let mut storage = LocalStorage::new(&config.root);
         if let Some(max) = config.max_blob_bytes {
             storage = storage.with_max_blob_bytes(max);
         }
-        AppState::new(
+        let limits = Limits {
+            max_manifest_bytes: config.max_manifest_bytes,
+        };
+        Ok(AppState::new(
             Arc::new(storage),
-            Limits {
-                max_manifest_bytes: config.max_manifest_bytes,
-            },
-        )
+            limits,
+            Auth::from_config(&config.auth)?,
+        ))
     }
 }
 
@@ -136,7 +144,7 @@ pub async fn run(config: Config) -> Result<()> {
                 addr: config.addr.clone(),
                 source,
             })?;
-    let state = AppState::from_config(&config);
+    let state = AppState::from_config(&config)?;
     tracing::info!(addr = %config.addr, root = %config.root.display(), "registry listening");
     serve(listener, state, config.upload_ttl(), shutdown_signal()).await
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use registry_server::auth::{Action, AuthConfig};
 use registry_server::{AppState, Config, serve};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -19,16 +20,17 @@ struct Server {
 }
 
 impl Server {
-    async fn start() -> Server {
+    async fn start(auth: AuthConfig) -> Server {
         let root = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let config = Config {
             root: root.path().to_path_buf(),
+            auth,
             ..Default::default()
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::from_config(&config);
+        let state = AppState::from_config(&config).unwrap();
         let task = tokio::spawn(async move {
             serve(listener, state, config.upload_ttl(), async {
                 let _ = stopped.await;
@@ -47,6 +49,14 @@ impl Server {
     async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.unwrap();
+    }
+}
+
+/// Anonymous clients may do everything.
+fn open_access() -> AuthConfig {
+    AuthConfig {
+        anonymous: Action::ALL.to_vec(),
+        ..Default::default()
     }
 }
 
@@ -129,7 +139,7 @@ async fn skopeo_copies_a_multi_layer_image_in_and_out() {
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("source");
     let digest = build_layout(&source);
-    let server = Server::start().await;
+    let server = Server::start(open_access()).await;
     let remote = format!("docker://{}/skopeo/image:v1", server.addr);
     let install = "apt-get install -y skopeo";
     let source_ref = format!("oci:{}:v1", source.display());
@@ -248,7 +258,7 @@ async fn oras_python_sdk_pushes_and_pulls_an_artifact() {
         matches!(&available, Ok(o) if o.status.success()),
         "the oras Python SDK is missing: install it with `{install}`"
     );
-    let server = Server::start().await;
+    let server = Server::start(open_access()).await;
     let work_dir = work.path().to_str().unwrap();
     let output = run(
         "python3",
@@ -257,5 +267,62 @@ async fn oras_python_sdk_pushes_and_pulls_an_artifact() {
     )
     .await;
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_pushes_with_credentials_through_the_token_flow() {
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("source");
+    build_layout(&source);
+    let htpasswd = work.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", bcrypt::hash("wonderland", 4).unwrap()),
+    )
+    .unwrap();
+    let server = Server::start(AuthConfig {
+        htpasswd: Some(htpasswd),
+        ..Default::default()
+    })
+    .await;
+    let install = "apt-get install -y skopeo";
+    let source_ref = format!("oci:{}:v1", source.display());
+    let remote = format!("docker://{}/private/image:v1", server.addr);
+    let refused = Command::new("skopeo")
+        .args([
+            "--insecure-policy",
+            "copy",
+            "--dest-tls-verify=false",
+            &source_ref,
+            &remote,
+        ])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run skopeo ({e}): install it with `{install}`"));
+    assert!(
+        !refused.status.success(),
+        "anonymous pushes are refused by default"
+    );
+    let creds = ["--dest-creds", "alice:wonderland"];
+    let args = [
+        "--insecure-policy",
+        "copy",
+        "--dest-tls-verify=false",
+        creds[0],
+        creds[1],
+        &source_ref,
+        &remote,
+    ];
+    run("skopeo", &args, install).await;
+    let copy_ref = format!("oci:{}:v1", work.path().join("copy").display());
+    let pull = [
+        "--insecure-policy",
+        "copy",
+        "--src-tls-verify=false",
+        &remote,
+        &copy_ref,
+    ];
+    run("skopeo", &pull, install).await;
     server.stop().await;
 }

@@ -26,9 +26,13 @@ async fn child_server() {
     println!("PORT {}", listener.local_addr().unwrap().port());
     let config = registry_server::Config {
         root: PathBuf::from(root),
+        auth: registry_server::auth::AuthConfig {
+            anonymous: registry_server::auth::Action::ALL.to_vec(),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let state = registry_server::AppState::from_config(&config);
+    let state = registry_server::AppState::from_config(&config).unwrap();
     registry_server::serve(listener, state, config.upload_ttl(), std::future::pending())
         .await
         .unwrap();

@@ -6,12 +6,19 @@ use serde_json::json;
 
 use super::pagination::{link, page};
 use super::{Headers, Params};
+use crate::auth::{Action, Auth, Identity};
 use crate::errors::Result;
 use crate::storage::Storage;
 
-/// Lists every repository in lexical order.
-pub async fn list<S: Storage>(storage: &S, params: &Params) -> Result<Response> {
-    let names = storage.repositories().await?;
+/// Lists, in lexical order, the repositories the client may pull from.
+pub async fn list<S: Storage>(
+    storage: &S,
+    auth: &Auth,
+    identity: &Identity,
+    params: &Params,
+) -> Result<Response> {
+    let mut names = storage.repositories().await?;
+    names.retain(|name| auth.allows(identity, name, Action::Pull));
     let (names, next) = page(names, params.n.as_deref(), params.last.as_deref())?;
     let mut headers = Headers::default().with(header::CONTENT_TYPE, "application/json");
     if let Some(next) = next {

@@ -8,6 +8,7 @@ mod pagination;
 mod referrers;
 mod route;
 mod tags;
+mod token;
 mod uploads;
 
 use axum::Router;
@@ -20,6 +21,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::auth::{Action, Identity};
 use crate::errors::{RegistryError, Result};
 use crate::storage::{Storage, Upload};
 use route::Route;
@@ -40,9 +42,10 @@ pub const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution
 /// The routes of the registry API.
 pub fn router<S: Storage>(state: AppState<S>) -> Router {
     Router::new()
-        .route("/v2", get(base::check))
-        .route("/v2/", get(base::check))
+        .route("/v2", get(base::check::<S>))
+        .route("/v2/", get(base::check::<S>))
         .route("/v2/{*path}", any(dispatch::<S>))
+        .route("/token", get(token::issue::<S>))
         .with_state(state)
 }
 
@@ -87,21 +90,48 @@ async fn dispatch<S: Storage>(
         body,
     };
     let handled = match route::parse(&path) {
-        Ok(Some(route)) => handle(&state, route, request).await,
+        Ok(Some(route)) => authorize_and_handle(&state, route, request).await,
         Ok(None) => Ok(not_found()),
         Err(e) => Err(e),
     };
     handled.unwrap_or_else(IntoResponse::into_response)
 }
 
+async fn authorize_and_handle<S: Storage>(
+    state: &AppState<S>,
+    route: Route,
+    request: Request,
+) -> Result<Response> {
+    let identity = state.auth.identify(&request.headers).await?;
+    if let Some(repo) = route.repo() {
+        let action = required_action(&route, &request.method);
+        state
+            .auth
+            .authorize(&request.headers, &identity, repo.as_str(), action)?;
+    }
+    handle(state, &identity, route, request).await
+}
+
+/// What a request does: reads pull, deleting content deletes, everything else (cancelling an upload too) pushes.
+fn required_action(route: &Route, method: &Method) -> Action {
+    match (route, method) {
+        (_, &Method::GET | &Method::HEAD) => Action::Pull,
+        (Route::Blob(..) | Route::Manifest(..), &Method::DELETE) => Action::Delete,
+        _ => Action::Push,
+    }
+}
+
 async fn handle<S: Storage>(
     state: &AppState<S>,
+    identity: &Identity,
     route: Route,
     request: Request,
 ) -> Result<Response> {
     let storage = &*state.storage;
     match (route, request.method.clone()) {
-        (Route::Catalog, Method::GET) => catalog::list(storage, &request.params).await,
+        (Route::Catalog, Method::GET) => {
+            catalog::list(storage, &state.auth, identity, &request.params).await
+        }
         (Route::Tags(repo), Method::GET) => tags::list(storage, &repo, &request.params).await,
         (Route::Referrers(repo, digest), Method::GET) => {
             referrers::list(storage, &repo, &digest, &request.params).await
@@ -125,7 +155,10 @@ async fn handle<S: Storage>(
             blobs::get(storage, &repo, &digest, &request.headers, true).await
         }
         (Route::Blob(repo, digest), Method::DELETE) => blobs::delete(storage, &repo, &digest).await,
-        (Route::UploadStart(repo), Method::POST) => uploads::start(storage, &repo, request).await,
+        (Route::UploadStart(repo), Method::POST) => {
+            let may_mount_from = |from: &str| state.auth.allows(identity, from, Action::Pull);
+            uploads::start(storage, &repo, may_mount_from, request).await
+        }
         (Route::Upload(repo, id), method) => {
             uploads::session(storage, &repo, &id, method, request).await
         }

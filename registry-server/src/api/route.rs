@@ -22,6 +22,21 @@ pub enum Route {
     Upload(RepoName, String),
 }
 
+impl Route {
+    /// The repository the route acts on; `None` for the catalog.
+    pub fn repo(&self) -> Option<&RepoName> {
+        match self {
+            Route::Catalog => None,
+            Route::Tags(repo)
+            | Route::Manifest(repo, _)
+            | Route::Referrers(repo, _)
+            | Route::Blob(repo, _)
+            | Route::UploadStart(repo)
+            | Route::Upload(repo, _) => Some(repo),
+        }
+    }
+}
+
 /// The route of `path` (what follows `/v2/`), `None` if it names no endpoint, an error if its name is invalid.
 pub fn parse(path: &str) -> Result<Option<Route>> {
     if path == "_catalog" {

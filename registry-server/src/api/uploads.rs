@@ -13,8 +13,14 @@ use crate::errors::{RegistryError, Result};
 use crate::names::{RepoName, parse_digest};
 use crate::storage::Storage;
 
-/// Starts an upload: stores a whole blob, mounts one from another repository, or opens a session.
-pub async fn start<S: Storage>(storage: &S, repo: &RepoName, request: Request) -> Result<Response> {
+/// Starts an upload: stores a whole blob, mounts one from another repository (if `may_mount_from` it), or opens a
+/// session.
+pub async fn start<S: Storage>(
+    storage: &S,
+    repo: &RepoName,
+    may_mount_from: impl Fn(&str) -> bool,
+    request: Request,
+) -> Result<Response> {
     let params = &request.params;
     if let Some(digest) = &params.digest {
         let digest = parse_digest(digest)?;
@@ -25,7 +31,7 @@ pub async fn start<S: Storage>(storage: &S, repo: &RepoName, request: Request) -
     }
     if let (Some(mount), Some(from)) = (&params.mount, &params.from) {
         let mounted = match (parse_digest(mount), RepoName::parse(from)) {
-            (Ok(digest), Ok(from)) => storage
+            (Ok(digest), Ok(from)) if may_mount_from(from.as_str()) => storage
                 .mount_blob(&from, repo, &digest)
                 .await?
                 .then_some(digest),

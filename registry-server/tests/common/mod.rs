@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use registry_server::{AppState, Limits, LocalStorage, app};
+use registry_server::{AppState, Auth, Limits, LocalStorage, app};
 use sha2::{Digest as _, Sha256, Sha512};
 use tower::ServiceExt;
 
@@ -217,7 +217,7 @@ fn router_on(root: &std::path::Path) -> (Arc<LocalStorage>, Router) {
     let limits = Limits {
         max_manifest_bytes: 4 * 1024 * 1024,
     };
-    let router = app(AppState::new(storage.clone(), limits));
+    let router = app(AppState::new(storage.clone(), limits, Auth::open()));
     (storage, router)
 }
 
