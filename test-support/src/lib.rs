@@ -1,6 +1,10 @@
 //! Test setup shared by every crate: policy fixtures compiled from WAT, temporary folders.
 
+mod distribution;
+
 use std::path::{Path, PathBuf};
+
+pub use distribution::{Distribution, DistributionOptions, TestCa};
 
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
@@ -113,8 +117,8 @@ fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
 }
 
-/// A registry-server listening on 127.0.0.1 (an ephemeral port) over a temporary folder, on its own
-/// thread and runtime; dropping it stops the server and removes the folder.
+/// A registry-server listening on 127.0.0.1 (an ephemeral port) over a temporary folder, open to
+/// anonymous push, on its own thread and runtime; dropping it stops the server and removes the folder.
 pub struct RegistryServer {
     /// `127.0.0.1:PORT`.
     pub addr: std::net::SocketAddr,
@@ -127,10 +131,11 @@ impl RegistryServer {
     /// Starts a server and waits until it listens.
     pub fn start() -> RegistryServer {
         let root = tempdir();
-        let config = registry_server::Config {
-            root: root.path().to_path_buf(),
-            ..registry_server::Config::default()
-        };
+        // Tests push anonymously; access control has tests of its own in registry-server.
+        let mut config =
+            registry_server::Config::from_yaml("auth:\n  anonymous: [pull, push, delete]\n")
+                .unwrap_or_else(|err| panic!("registry config: {err}"));
+        config.root = root.path().to_path_buf();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap_or_else(|err| panic!("binding 127.0.0.1:0: {err}"));
         let addr = listener
@@ -149,7 +154,8 @@ impl RegistryServer {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)
                     .unwrap_or_else(|err| panic!("listener: {err}"));
-                let state = registry_server::AppState::from_config(&config);
+                let state = registry_server::AppState::from_config(&config)
+                    .unwrap_or_else(|err| panic!("registry state: {err}"));
                 let stop = async move {
                     let _ = stopped.await;
                 };

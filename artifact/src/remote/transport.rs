@@ -20,10 +20,12 @@ pub enum Attempt {
     PlainHttp,
 }
 
-/// The attempts allowed for `reference`: verified TLS only, unless the registry is listed as insecure or
-/// is on this machine, as docker does.
+/// The attempts allowed for `reference`: verified TLS only, unless the registry is listed as insecure,
+/// or is on this machine (as docker does) and the sources give it no certificate authority (whoever
+/// names an authority for a registry wants it checked).
 pub fn attempts(sources: &Sources, reference: &RegistryRef) -> Vec<Attempt> {
-    if sources.is_insecure(&reference.registry) || reference.is_loopback() {
+    let has_authority = sources.source_authorities.contains_key(&reference.registry);
+    if sources.is_insecure(&reference.registry) || (reference.is_loopback() && !has_authority) {
         vec![
             Attempt::VerifiedTls,
             Attempt::UnverifiedTls,
@@ -104,18 +106,30 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
                 reason: root_cause(&e),
             }
         }
-        OciDistributionError::AuthenticationFailure(_)
-        | OciDistributionError::UnauthorizedError { .. } => {
+        OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 401) => {
             ArtifactError::Unauthorized { registry }
         }
-        OciDistributionError::ServerError { code: 401, .. } => {
+        OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 403) => {
+            ArtifactError::Denied {
+                registry,
+                reason: root_cause(&e),
+            }
+        }
+        OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
+            ArtifactError::NotFound {
+                what: what.to_string(),
+            }
+        }
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::ServerError { code: 401, .. } => {
             ArtifactError::Unauthorized { registry }
         }
         OciDistributionError::ServerError {
             code: 403, message, ..
         } => ArtifactError::Denied {
             registry,
-            reason: message,
+            reason: envelope_messages(&message),
         },
         OciDistributionError::ImageManifestNotFoundError(_)
         | OciDistributionError::ServerError { code: 404, .. } => ArtifactError::NotFound {
@@ -167,6 +181,24 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
     }
 }
 
+/// The messages of an OCI error body (`{"errors":[{"message":…}]}`), or the body as it is.
+fn envelope_messages(body: &str) -> String {
+    let messages: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| {
+            json.get("errors")?
+                .as_array()?
+                .iter()
+                .map(|e| {
+                    e.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .collect()
+        });
+    messages.map_or_else(|| body.to_string(), |m| m.join("; "))
+}
+
 /// The innermost cause of a request error ("connection refused", "invalid peer certificate").
 fn root_cause(err: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = err;
@@ -174,4 +206,43 @@ fn root_cause(err: &reqwest::Error) -> String {
         cause = source;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::PolicyRef;
+
+    fn registry(text: &str) -> RegistryRef {
+        match text.parse::<PolicyRef>() {
+            Ok(PolicyRef::Registry(reference)) => reference,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_bodies_read_as_their_messages() {
+        let body = r#"{"errors":[{"code":"DENIED","message":"you may not push p"}]}"#;
+        assert_eq!(envelope_messages(body), "you may not push p");
+        assert_eq!(envelope_messages("plain text"), "plain text");
+    }
+
+    #[test]
+    fn only_insecure_or_loopback_registries_fall_back() {
+        let mut sources = Sources::default();
+        assert_eq!(
+            attempts(&sources, &registry("ghcr.io/p")),
+            [Attempt::VerifiedTls]
+        );
+        assert_eq!(attempts(&sources, &registry("localhost:5000/p")).len(), 3);
+        sources.insecure_sources.insert("dev.example.com".into());
+        assert_eq!(attempts(&sources, &registry("dev.example.com/p")).len(), 3);
+        sources
+            .source_authorities
+            .insert("127.0.0.1:5000".into(), Vec::new());
+        assert_eq!(
+            attempts(&sources, &registry("127.0.0.1:5000/p")),
+            [Attempt::VerifiedTls]
+        );
+    }
 }

@@ -1,0 +1,247 @@
+//! Palisade against third-party software: CNCF Distribution (Debian's `docker-registry`) with htpasswd
+//! and TLS from a test CA, skopeo, and the oras Python SDK.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use test_support::{
+    Distribution, DistributionOptions, RegistryServer, TestCa, populate_workdir, tempdir,
+};
+
+fn palisade_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .current_dir(dir)
+        .env("PALISADE_STORE", dir.join("store"))
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("PALISADE_SOURCES", dir.join("sources.yaml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = palisade_with_stdin(dir, args, "");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let output = palisade_with_stdin(dir, args, "");
+    assert_eq!(output.status.code(), Some(1), "{args:?}");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+/// A work folder with an annotated policy and an empty sources file.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempdir();
+    populate_workdir(dir.path());
+    std::fs::write(dir.path().join("sources.yaml"), "").unwrap();
+    ok(
+        dir.path(),
+        &[
+            "annotate",
+            "wapc-accept.wasm",
+            "-m",
+            "metadata/wapc.yml",
+            "-o",
+            "policy.wasm",
+        ],
+    );
+    dir
+}
+
+fn trust(dir: &Path, registry: &str, ca_pem: &str) {
+    let indented: String = ca_pem
+        .lines()
+        .map(|line| format!("        {line}\n"))
+        .collect();
+    let sources = format!(
+        "source_authorities:\n  \"{registry}\":\n    - type: Data\n      data: |\n{indented}"
+    );
+    std::fs::write(dir.join("sources.yaml"), sources).unwrap();
+}
+
+#[test]
+fn distribution_with_htpasswd_and_tls() {
+    let ca = TestCa::new();
+    let registry = Distribution::start(DistributionOptions {
+        users: &[("alice", "wonderland")],
+        tls: Some(&ca),
+    });
+    let dir = workdir();
+    let dir = dir.path();
+    let host = registry.host();
+    let reference = format!("registry://{host}/policies/pod-guard:v1");
+
+    // Without the CA, TLS verification fails: a loopback registry with an authority is not insecure.
+    trust(dir, &host, &TestCa::new().ca_pem);
+    let err = fails(dir, &["push", "policy.wasm", &reference]);
+    assert!(
+        err.contains(&format!("cannot reach registry {host}")),
+        "{err}"
+    );
+
+    trust(dir, &host, &ca.ca_pem);
+    let err = fails(dir, &["push", "policy.wasm", &reference]);
+    assert!(err.contains("palisade login"), "{err}");
+
+    let login = palisade_with_stdin(
+        dir,
+        &["login", &host, "-u", "alice", "--password-stdin"],
+        "wonderland\n",
+    );
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let pushed = ok(dir, &["push", "policy.wasm", &reference]);
+    assert!(
+        pushed.starts_with(&format!("{reference}@sha256:")),
+        "{pushed}"
+    );
+    ok(dir, &["pull", &reference, "-O", "pulled.wasm"]);
+    assert_eq!(
+        std::fs::read(dir.join("pulled.wasm")).unwrap(),
+        std::fs::read(dir.join("policy.wasm")).unwrap()
+    );
+
+    ok(dir, &["logout", &host]);
+    let err = fails(dir, &["pull", &reference, "--refresh"]);
+    assert!(err.contains("palisade login"), "{err}");
+}
+
+#[test]
+fn distribution_without_tls_on_loopback() {
+    let registry = Distribution::start(DistributionOptions::default());
+    let dir = workdir();
+    let dir = dir.path();
+    let reference = format!("{}/policies/pod-guard:v2", registry.host());
+    let pushed = ok(dir, &["push", "policy.wasm", &reference]);
+    assert_eq!(ok(dir, &["digest", &reference]).trim(), pushed.trim());
+}
+
+#[test]
+fn skopeo_reads_what_we_push_and_we_read_what_skopeo_copies() {
+    let registry = RegistryServer::start();
+    let dir = workdir();
+    let dir = dir.path();
+    let source = format!("{}/policies/pod-guard:v1", registry.host());
+    let immutable = ok(dir, &["push", "policy.wasm", &source]);
+
+    let raw = skopeo(
+        dir,
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{source}"),
+        ],
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.wasm.content.layer.v1+wasm"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.wasm.config.v1+json"
+    );
+    assert_eq!(
+        manifest["annotations"]["io.kubewarden.policy.title"],
+        "pod-guard"
+    );
+
+    skopeo(
+        dir,
+        &[
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{source}"),
+            "oci:skopeo-layout:v1",
+        ],
+    );
+    let target = format!("{}/copied/pod-guard:v1", registry.host());
+    let pushed = ok(dir, &["push", "oci-layout://skopeo-layout:v1", &target]);
+    let digest = |text: &str| text.trim().rsplit('@').next().unwrap().to_string();
+    assert_eq!(
+        digest(&pushed),
+        digest(&immutable),
+        "skopeo kept the manifest byte for byte"
+    );
+}
+
+#[test]
+fn the_oras_sdk_reads_ours_and_we_read_its() {
+    let registry = RegistryServer::start();
+    let dir = workdir();
+    let dir = dir.path();
+    let ours = format!("{}/policies/pod-guard:v1", registry.host());
+    ok(dir, &["push", "policy.wasm", &ours]);
+    let theirs = format!("{}/oras/pod-guard:v1", registry.host());
+    let script = format!(
+        r#"
+import hashlib, json, os, oras.client, oras.provider
+client = oras.client.OrasClient(hostname="{host}", insecure=True)
+manifest = client.get_manifest("{ours}")
+layer = manifest["layers"][0]
+assert layer["mediaType"] == "application/vnd.wasm.content.layer.v1+wasm", layer
+blob = client.get_blob("{ours}", layer["digest"]).content
+assert hashlib.sha256(blob).hexdigest() == hashlib.sha256(open("policy.wasm", "rb").read()).hexdigest()
+open("config.json", "w").write("{{}}")
+client.push(
+    target="{theirs}",
+    files=["policy.wasm:application/vnd.wasm.content.layer.v1+wasm"],
+    manifest_config="config.json:application/vnd.wasm.config.v1+json",
+    disable_path_validation=True,
+)
+print("ok")
+"#,
+        host = registry.host(),
+    );
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the oras SDK failed (pip install oras):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    ok(dir, &["pull", &theirs, "-O", "from-oras.wasm"]);
+    assert_eq!(
+        std::fs::read(dir.join("from-oras.wasm")).unwrap(),
+        std::fs::read(dir.join("policy.wasm")).unwrap()
+    );
+}
+
+fn skopeo(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("skopeo")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run skopeo ({err}): apt-get install skopeo"));
+    assert!(
+        output.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}

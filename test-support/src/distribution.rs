@@ -1,0 +1,161 @@
+//! CNCF Distribution (Debian's `docker-registry`) as a third-party registry for tests: on 127.0.0.1,
+//! optionally with htpasswd users and TLS from a test certificate authority; stopped when dropped.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Distribution binary Debian installs.
+const BINARY: &str = "docker-registry";
+
+/// A test certificate authority and a server certificate for `localhost` and `127.0.0.1`, in PEM.
+pub struct TestCa {
+    /// The authority's certificate, to trust.
+    pub ca_pem: String,
+    /// The server's certificate.
+    pub cert_pem: String,
+    /// The server's private key.
+    pub key_pem: String,
+}
+
+impl TestCa {
+    /// Makes a fresh authority and server certificate.
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let fail = |err: rcgen::Error| -> ! { panic!("making test certificates: {err}") };
+        let mut ca_params =
+            CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| fail(e));
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Palisade test CA");
+        let ca_key = KeyPair::generate().unwrap_or_else(|e| fail(e));
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap_or_else(|e| fail(e));
+        let params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap_or_else(|e| fail(e));
+        let key = KeyPair::generate().unwrap_or_else(|e| fail(e));
+        let cert = params.signed_by(&key, &ca).unwrap_or_else(|e| fail(e));
+        TestCa {
+            ca_pem: ca.as_ref().pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        TestCa::new()
+    }
+}
+
+/// How to configure the Distribution server.
+#[derive(Default)]
+pub struct DistributionOptions<'a> {
+    /// Users and passwords for htpasswd authentication (none: anonymous access).
+    pub users: &'a [(&'a str, &'a str)],
+    /// Serve TLS with these certificates.
+    pub tls: Option<&'a TestCa>,
+}
+
+/// A running Distribution server.
+pub struct Distribution {
+    /// `127.0.0.1:PORT`.
+    pub addr: SocketAddr,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Distribution {
+    /// Starts Distribution with `options`; panics, saying what to install, if the binary is missing.
+    pub fn start(options: DistributionOptions<'_>) -> Distribution {
+        let dir = crate::tempdir();
+        let port = free_port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            dir.path().join("data").display()
+        );
+        if let Some(ca) = options.tls {
+            let cert = write(&dir, "server.crt", &ca.cert_pem);
+            let key = write(&dir, "server.key", &ca.key_pem);
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        if !options.users.is_empty() {
+            let lines: String = options
+                .users
+                .iter()
+                .map(|(user, password)| {
+                    let hash =
+                        bcrypt::hash(password, 4).unwrap_or_else(|err| panic!("bcrypt: {err}"));
+                    format!("{user}:{hash}\n")
+                })
+                .collect();
+            let htpasswd = write(&dir, "htpasswd", &lines);
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: palisade-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = write(&dir, "config.yml", &config);
+        let child = Command::new(BINARY)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!("cannot run `{BINARY}` ({err}): install CNCF Distribution with `apt-get install docker-registry`")
+            });
+        let distribution = Distribution {
+            addr,
+            child,
+            _dir: dir,
+        };
+        distribution.wait_until_listening();
+        distribution
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn wait_until_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(self.addr).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{BINARY} did not listen on {} within 20 s", self.addr);
+    }
+}
+
+impl Drop for Distribution {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now (bound then released; the window for a race is tiny).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|err| panic!("finding a free port: {err}"))
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content)
+        .unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
+    path
+}
