@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::auth::AuthConfig;
 use crate::errors::{RegistryError, Result};
+use crate::tls::TlsConfig;
 
 /// Everything `palisade serve` can be told.
 ///
@@ -16,6 +17,7 @@ use crate::errors::{RegistryError, Result};
 /// upload_ttl_secs: 86400             # abandoned uploads are removed after this long
 /// max_manifest_bytes: 4194304        # larger manifests are refused (413)
 /// max_blob_bytes: 10737418240        # larger blobs are refused (413); unlimited if absent
+/// tls: { cert: /etc/palisade/tls.crt, key: /etc/palisade/tls.key }   # serve HTTPS
 /// auth:
 ///   anonymous: [pull]                # what clients without credentials may do
 ///   htpasswd: /etc/palisade/htpasswd # users, bcrypt (`htpasswd -B`)
@@ -39,6 +41,8 @@ pub struct Config {
     pub max_blob_bytes: Option<u64>,
     /// Who may do what; anonymous pull only by default.
     pub auth: AuthConfig,
+    /// Serve HTTPS with this certificate and key; plain HTTP if absent.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for Config {
@@ -50,17 +54,20 @@ impl Default for Config {
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: None,
             auth: AuthConfig::default(),
+            tls: None,
         }
     }
 }
 
-/// The environment variables that override the file, with the field each sets.
-pub const ENV_VARS: [&str; 5] = [
+/// The environment variables that override the file, in the order of the fields they set.
+pub const ENV_VARS: [&str; 7] = [
     "PALISADE_REGISTRY_ROOT",
     "PALISADE_REGISTRY_ADDR",
     "PALISADE_REGISTRY_UPLOAD_TTL_SECS",
     "PALISADE_REGISTRY_MAX_MANIFEST_BYTES",
     "PALISADE_REGISTRY_MAX_BLOB_BYTES",
+    "PALISADE_REGISTRY_TLS_CERT",
+    "PALISADE_REGISTRY_TLS_KEY",
 ];
 
 impl Config {
@@ -79,7 +86,7 @@ impl Config {
 
     /// Applies the `PALISADE_REGISTRY_*` overrides that `lookup` finds (pass `|k| std::env::var(k).ok()`).
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
-        let [root, addr, ttl, manifest, blob] = ENV_VARS;
+        let [root, addr, ttl, manifest, blob, cert, key] = ENV_VARS;
         if let Some(value) = lookup(root) {
             self.root = PathBuf::from(value);
         }
@@ -94,6 +101,20 @@ impl Config {
         }
         if let Some(value) = lookup(blob) {
             self.max_blob_bytes = Some(number(blob, &value)?);
+        }
+        match (lookup(cert), lookup(key)) {
+            (Some(cert), Some(key)) => {
+                self.tls = Some(TlsConfig {
+                    cert: cert.into(),
+                    key: key.into(),
+                })
+            }
+            (None, None) => {}
+            _ => {
+                return Err(RegistryError::Config(format!(
+                    "set both {cert} and {key}, or neither"
+                )));
+            }
         }
         Ok(())
     }

@@ -14,14 +14,17 @@ pub mod manifest;
 pub mod metrics;
 pub mod names;
 pub mod storage;
+pub mod tls;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
 use axum::routing::get;
+use axum::serve::Listener;
 use tokio::net::TcpListener;
 
 pub use auth::Auth;
@@ -85,7 +88,7 @@ impl AppState<LocalStorage> {
         Ok(AppState::new(
             Arc::new(storage),
             limits,
-            Auth::from_config(&config.auth)?,
+            Auth::from_config(&config.auth, config.tls.is_some())?,
         ))
     }
 }
@@ -102,11 +105,12 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
 }
 
-/// Serves the registry on `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// Serves the registry on `listener` (a [`TcpListener`] or a [`tls::TlsListener`]) until `shutdown` completes,
+/// then lets in-flight requests, uploads included, finish.
 ///
 /// Upload sessions untouched for `upload_ttl` are removed in the background.
-pub async fn serve<S: Storage>(
-    listener: TcpListener,
+pub async fn serve<S: Storage, L: Listener<Addr = SocketAddr>>(
+    listener: L,
     state: AppState<S>,
     upload_ttl: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -135,18 +139,32 @@ pub async fn serve<S: Storage>(
     served
 }
 
-/// Binds `config.addr` and serves `config.root` until Ctrl-C or SIGTERM.
+/// Binds `config.addr` and serves `config.root` (over TLS if configured) until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
-    let listener =
-        TcpListener::bind(&config.addr)
-            .await
-            .map_err(|source| RegistryError::Serve {
-                addr: config.addr.clone(),
-                source,
-            })?;
     let state = AppState::from_config(&config)?;
-    tracing::info!(addr = %config.addr, root = %config.root.display(), "registry listening");
-    serve(listener, state, config.upload_ttl(), shutdown_signal()).await
+    let acceptor = config
+        .tls
+        .as_ref()
+        .map(tls::TlsConfig::acceptor)
+        .transpose()?;
+    let bind_error = |source| RegistryError::Serve {
+        addr: config.addr.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&config.addr).await.map_err(bind_error)?;
+    let ttl = config.upload_ttl();
+    let root = config.root.display();
+    match acceptor {
+        Some(acceptor) => {
+            let listener = tls::TlsListener::new(listener, acceptor).map_err(bind_error)?;
+            tracing::info!(addr = %config.addr, %root, "registry listening (TLS)");
+            serve(listener, state, ttl, shutdown_signal()).await
+        }
+        None => {
+            tracing::info!(addr = %config.addr, %root, "registry listening");
+            serve(listener, state, ttl, shutdown_signal()).await
+        }
+    }
 }
 
 /// Completes on Ctrl-C, or on SIGTERM on Unix.

@@ -53,7 +53,7 @@ impl Secured {
         let router = app(AppState::new(
             storage,
             limits,
-            Auth::from_config(&config).unwrap(),
+            Auth::from_config(&config, false).unwrap(),
         ));
         Secured { _dir: dir, router }
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Output;
 
 use registry_server::auth::{Action, AuthConfig};
+use registry_server::tls::{TlsConfig, TlsListener};
 use registry_server::{AppState, Config, serve};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -325,4 +326,64 @@ async fn skopeo_pushes_with_credentials_through_the_token_flow() {
     ];
     run("skopeo", &pull, install).await;
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copies_over_tls() {
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("source");
+    let digest = build_layout(&source);
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let certs = work.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::write(certs.join("ca.crt"), certified.cert.pem()).unwrap();
+    let key = work.path().join("tls.key");
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let tls = TlsConfig {
+        cert: certs.join("ca.crt"),
+        key,
+    };
+
+    let root = tempfile::tempdir().unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap().to_string();
+    let listener = TlsListener::new(tcp, tls.acceptor().unwrap()).unwrap();
+    let config = Config {
+        root: root.path().to_path_buf(),
+        auth: open_access(),
+        tls: Some(tls),
+        ..Default::default()
+    };
+    let state = AppState::from_config(&config).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, config.upload_ttl(), async {
+        let _ = stopped.await;
+    }));
+
+    let install = "apt-get install -y skopeo";
+    let certs = certs.to_str().unwrap();
+    let source_ref = format!("oci:{}:v1", source.display());
+    let remote = format!("docker://{addr}/tls/image:v1");
+    run(
+        "skopeo",
+        &[
+            "--insecure-policy",
+            "copy",
+            "--dest-cert-dir",
+            certs,
+            &source_ref,
+            &remote,
+        ],
+        install,
+    )
+    .await;
+    let inspected = run(
+        "skopeo",
+        &["inspect", "--raw", "--cert-dir", certs, &remote],
+        install,
+    )
+    .await;
+    assert_eq!(format!("sha256:{}", sha256_hex(&inspected.stdout)), digest);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
 }

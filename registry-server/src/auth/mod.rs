@@ -121,8 +121,9 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// The policy `config` describes, reading its htpasswd and secret files.
-    pub fn from_config(config: &AuthConfig) -> Result<Auth> {
+    /// The policy `config` describes, reading its htpasswd and secret files; `https` says how clients reach the
+    /// token endpoint.
+    pub fn from_config(config: &AuthConfig, https: bool) -> Result<Auth> {
         let users = match &config.htpasswd {
             Some(path) => Htpasswd::read(path)?,
             None => Htpasswd::default(),
@@ -131,7 +132,7 @@ impl Auth {
             anonymous: config.anonymous.clone(),
             users,
             rules: config.rules.clone(),
-            tokens: Tokens::new(&config.token)?,
+            tokens: Tokens::new(&config.token, https)?,
         })
     }
 
@@ -141,7 +142,7 @@ impl Auth {
             anonymous: Action::ALL.to_vec(),
             users: Htpasswd::default(),
             rules: Vec::new(),
-            tokens: Tokens::random(TokenConfig::default()),
+            tokens: Tokens::random(TokenConfig::default(), false),
         }
     }
 
@@ -267,7 +268,7 @@ mod tests {
             anonymous: vec![Action::Pull],
             users: Htpasswd::default(),
             rules,
-            tokens: Tokens::random(TokenConfig::default()),
+            tokens: Tokens::random(TokenConfig::default(), false),
         }
     }
 

@@ -80,6 +80,7 @@ impl Claims {
 /// Issues and checks tokens.
 pub struct Tokens {
     config: TokenConfig,
+    scheme: &'static str,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
@@ -88,10 +89,10 @@ pub struct Tokens {
 const ISSUER: &str = "palisade-registry";
 
 impl Tokens {
-    /// Tokens signed with the configured secret file, or a random secret.
-    pub fn new(config: &TokenConfig) -> Result<Tokens> {
+    /// Tokens signed with the configured secret file, or a random secret; `https` for a registry serving TLS.
+    pub fn new(config: &TokenConfig, https: bool) -> Result<Tokens> {
         let Some(path) = &config.secret_file else {
-            return Ok(Tokens::random(config.clone()));
+            return Ok(Tokens::random(config.clone(), https));
         };
         let secret = std::fs::read(path).map_err(|e| {
             RegistryError::Config(format!("cannot read token secret {}: {e}", path.display()))
@@ -102,20 +103,25 @@ impl Tokens {
                 path.display()
             )));
         }
-        Ok(Tokens::with_secret(config.clone(), secret.trim_ascii()))
+        Ok(Tokens::with_secret(
+            config.clone(),
+            https,
+            secret.trim_ascii(),
+        ))
     }
 
     /// Tokens signed with a random secret, valid until this process stops.
-    pub fn random(config: TokenConfig) -> Tokens {
+    pub fn random(config: TokenConfig, https: bool) -> Tokens {
         let secret: Vec<u8> = (0..2)
             .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
             .collect();
-        Tokens::with_secret(config, &secret)
+        Tokens::with_secret(config, https, &secret)
     }
 
-    fn with_secret(config: TokenConfig, secret: &[u8]) -> Tokens {
+    fn with_secret(config: TokenConfig, https: bool, secret: &[u8]) -> Tokens {
         Tokens {
             config,
+            scheme: if https { "https" } else { "http" },
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
         }
@@ -138,7 +144,7 @@ impl Tokens {
         let scheme = headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("http");
+            .unwrap_or(self.scheme);
         format!("{scheme}://{host}/token")
     }
 
@@ -196,7 +202,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify_and_grant_their_access() {
-        let tokens = Tokens::random(TokenConfig::default());
+        let tokens = Tokens::random(TokenConfig::default(), false);
         let access = vec![Access {
             kind: "repository".into(),
             name: "app".into(),
@@ -208,7 +214,7 @@ mod tests {
         assert!(claims.grants("app", Action::Pull));
         assert!(!claims.grants("app", Action::Push));
         assert!(!claims.grants("other", Action::Pull));
-        let stranger = Tokens::random(TokenConfig::default());
+        let stranger = Tokens::random(TokenConfig::default(), false);
         assert!(
             stranger.verify(&token).is_err(),
             "another secret does not verify it"
@@ -217,7 +223,7 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_refused() {
-        let tokens = Tokens::random(TokenConfig::default());
+        let tokens = Tokens::random(TokenConfig::default(), false);
         let claims = Claims {
             sub: "alice".into(),
             aud: tokens.service().into(),
