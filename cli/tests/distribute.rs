@@ -222,3 +222,82 @@ fn a_damaged_bundle_imports_nothing() {
     assert!(err.contains("truncated.tar"), "{err}");
     assert!(ok(other, &["policies"]).contains("no policies"));
 }
+
+#[test]
+fn copy_brings_signatures_and_referrers_along() {
+    let (from, to) = (RegistryServer::start(), RegistryServer::start());
+    let dir = tempdir();
+    let dir = dir.path();
+    populate_workdir(dir);
+    ok(
+        dir,
+        &[
+            "annotate",
+            "wapc-accept.wasm",
+            "-m",
+            "metadata/wapc.yml",
+            "-o",
+            "policy.wasm",
+        ],
+    );
+    let source = format!("{}/policies/pod-guard:v1", from.host());
+    let immutable = ok(dir, &["push", "policy.wasm", &source]);
+    let digest = immutable.trim().rsplit('@').next().unwrap().to_string();
+    let hex = digest.trim_start_matches("sha256:");
+
+    // A cosign-style signature tag and an OCI 1.1 referrer, as cosign and `oras attach` make them.
+    let host = from.host();
+    let empty = test_support::put_blob(&host, "policies/pod-guard", b"{}");
+    let payload = test_support::put_blob(&host, "policies/pod-guard", b"{\"critical\":{}}");
+    let signature = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": payload, "size": 14,
+                    "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ..."}}]
+    });
+    let signature_tag = format!("sha256-{hex}.sig");
+    test_support::put_manifest(
+        &host,
+        "policies/pod-guard",
+        Some(&signature_tag),
+        &signature,
+    );
+    let policy_manifest = test_support::get_manifest(&host, "policies/pod-guard", &digest);
+    let sbom = test_support::put_blob(
+        &host,
+        "policies/pod-guard",
+        b"{\"spdxVersion\":\"SPDX-2.3\"}",
+    );
+    let referrer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "application/spdx+json", "digest": sbom, "size": 26}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                    "size": policy_manifest.len()}
+    });
+    let referrer_digest = test_support::put_manifest(&host, "policies/pod-guard", None, &referrer);
+
+    let target = format!("registry://{}/mirror/pod-guard:v1", to.host());
+    let copied = ok(dir, &["copy", &source, &target]);
+    assert!(
+        copied.starts_with(&format!("{target}@{digest}")),
+        "{copied}"
+    );
+    assert!(
+        copied.contains(&format!("with sha256-{hex}.sig")),
+        "{copied}"
+    );
+    assert!(
+        copied.contains(&format!("with {referrer_digest}")),
+        "{copied}"
+    );
+    assert_eq!(
+        ok(dir, &["digest", &target]).trim(),
+        format!("{target}@{digest}")
+    );
+    let copied_signature = format!("{}/mirror/pod-guard:{signature_tag}", to.host());
+    assert!(ok(dir, &["digest", &copied_signature]).contains("@sha256:"));
+}

@@ -188,3 +188,72 @@ impl Drop for RegistryServer {
         }
     }
 }
+
+/// Puts a blob into `repository` of the registry at `host` (plain HTTP), as any client would.
+pub fn put_blob(host: &str, repository: &str, bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+    let url = format!("http://{host}/v2/{repository}/blobs/uploads/?digest={digest}");
+    let response = reqwest::blocking::Client::new()
+        .post(url)
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .unwrap_or_else(|err| panic!("uploading a blob to {host}: {err}"));
+    assert!(
+        response.status().is_success(),
+        "blob upload: {}",
+        response.status()
+    );
+    digest
+}
+
+/// Puts a manifest into `repository`, at tag `tag`, or by its digest when `tag` is `None`; returns its digest.
+pub fn put_manifest(
+    host: &str,
+    repository: &str,
+    tag: Option<&str>,
+    manifest: &serde_json::Value,
+) -> String {
+    use sha2::Digest as _;
+    let bytes = serde_json::to_vec(manifest).unwrap_or_else(|err| panic!("manifest JSON: {err}"));
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)));
+    let media_type = manifest["mediaType"]
+        .as_str()
+        .unwrap_or("application/vnd.oci.image.manifest.v1+json");
+    let reference = tag.unwrap_or(&digest);
+    let response = reqwest::blocking::Client::new()
+        .put(format!(
+            "http://{host}/v2/{repository}/manifests/{reference}"
+        ))
+        .header("Content-Type", media_type)
+        .body(bytes)
+        .send()
+        .unwrap_or_else(|err| panic!("putting a manifest to {host}: {err}"));
+    assert!(
+        response.status().is_success(),
+        "manifest put: {}",
+        response.status()
+    );
+    digest
+}
+
+/// The manifest at `reference` of `repository`, as the registry serves it.
+pub fn get_manifest(host: &str, repository: &str, reference: &str) -> Vec<u8> {
+    let response = reqwest::blocking::Client::new()
+        .get(format!(
+            "http://{host}/v2/{repository}/manifests/{reference}"
+        ))
+        .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .unwrap_or_else(|err| panic!("getting a manifest from {host}: {err}"));
+    assert!(
+        response.status().is_success(),
+        "manifest get: {}",
+        response.status()
+    );
+    response
+        .bytes()
+        .map(|b| b.to_vec())
+        .unwrap_or_else(|err| panic!("manifest body: {err}"))
+}

@@ -3,6 +3,7 @@
 //! Nothing of `oci-client` shows outside this module: callers deal in [`RegistryRef`], [`PolicyArtifact`]
 //! and [`Digest`]. Every manifest and blob fetched is checked against its digest before it is returned.
 
+mod copy;
 pub mod credentials;
 pub mod sources;
 mod transport;
@@ -18,6 +19,7 @@ use crate::error::{ArtifactError, Result};
 use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
+pub use copy::Copied;
 use credentials::{Credential, DockerConfig};
 use sources::Sources;
 
@@ -43,11 +45,10 @@ pub struct Remote {
     options: RemoteOptions,
 }
 
-/// A connection to one registry that answered, with the reference in oci-client's terms.
+/// A connection to one registry that answered, and the reference operations apply to by default.
 struct Session {
     client: Client,
-    reference: oci_client::Reference,
-    registry: String,
+    target: RegistryRef,
 }
 
 impl Remote {
@@ -168,8 +169,7 @@ impl Remote {
                     tracing::debug!(registry = %target.registry, ?attempt, "connected");
                     return Ok(Session {
                         client,
-                        reference,
-                        registry: target.registry.clone(),
+                        target: target.clone(),
                     });
                 }
             }
@@ -185,39 +185,49 @@ impl Remote {
 }
 
 impl Session {
-    /// Runs one registry operation, retrying transient failures with exponential backoff.
+    /// Runs one registry operation on the session's reference (see [`Session::call_at`]).
     async fn call<T, F, Fut>(&self, operation: F) -> Result<T>
     where
         F: Fn(Client, oci_client::Reference) -> Fut,
         Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
     {
+        self.call_at(&self.target, operation).await
+    }
+
+    /// Runs one registry operation on `at` (in the session's registry), retrying transient failures
+    /// with exponential backoff.
+    async fn call_at<T, F, Fut>(&self, at: &RegistryRef, operation: F) -> Result<T>
+    where
+        F: Fn(Client, oci_client::Reference) -> Fut,
+        Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
+    {
+        let reference = oci_reference(at)?;
         let mut backoff = FIRST_BACKOFF;
         let mut tries = 0;
         loop {
-            match operation(self.client.clone(), self.reference.clone()).await {
+            match operation(self.client.clone(), reference.clone()).await {
                 Ok(value) => return Ok(value),
                 Err(err) if tries < RETRIES && transport::is_transient(&err) => {
-                    tracing::warn!(registry = %self.registry, error = %err, "retrying in {backoff:?}");
+                    tracing::warn!(registry = %at.registry, error = %err, "retrying in {backoff:?}");
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                     tries += 1;
                 }
-                Err(err) => {
-                    return Err(transport::explain(
-                        &self.registry,
-                        &self.reference.to_string(),
-                        err,
-                    ));
-                }
+                Err(err) => return Err(transport::explain(&at.registry, &at.to_string(), err)),
             }
         }
     }
 
-    /// Downloads a blob and checks it against its digest.
+    /// Downloads a blob of the session's repository and checks it against its digest.
     async fn pull_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        self.pull_blob_at(&self.target, digest).await
+    }
+
+    /// Downloads a blob of `at`'s repository and checks it against its digest.
+    async fn pull_blob_at(&self, at: &RegistryRef, digest: &Digest) -> Result<Vec<u8>> {
         let text = digest.to_string();
         let bytes = self
-            .call(|client, reference| {
+            .call_at(at, |client, reference| {
                 let text = text.clone();
                 async move {
                     let mut bytes = Vec::new();
@@ -230,7 +240,7 @@ impl Session {
             .await?;
         if !digest.matches(&bytes) {
             return Err(ArtifactError::DigestMismatch {
-                what: format!("blob {digest} from {}", self.registry),
+                what: format!("blob {digest} from {}", at.registry),
                 actual: Digest::compute(digest.algorithm(), &bytes),
             });
         }

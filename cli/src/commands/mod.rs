@@ -2,6 +2,7 @@
 
 mod annotate;
 mod completions;
+mod copy;
 mod digest;
 mod inspect;
 mod load;
@@ -40,6 +41,8 @@ pub enum Command {
     Policies(policies::Args),
     /// Remove policies from the local store.
     Rm(rm::Args),
+    /// Copy a policy between registries, with its signatures and referrers.
+    Copy(copy::Args),
     /// Write policies to a tarball, for an air gap.
     Save(save::Args),
     /// Import the policies of a tarball into the local store.
@@ -63,6 +66,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(args),
         Command::Policies(args) => policies::run(args),
         Command::Rm(args) => rm::run(args),
+        Command::Copy(args) => copy::run(args),
         Command::Save(args) => save::run(args),
         Command::Load(args) => load::run(args),
         Command::Login(args) => login::run(args),

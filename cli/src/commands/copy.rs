@@ -1,0 +1,52 @@
+//! `palisade copy`: a policy from one registry to another, with its signatures and referrers.
+
+use serde::Serialize;
+
+use crate::options::{RegistryOptions, registry_ref};
+use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
+
+/// Copy a policy between registries, byte for byte, with cosign's `.sig`, `.att` and `.sbom` tags and
+/// the OCI 1.1 referrers (signature bundles, SBOMs) attached to it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
+    source: String,
+    /// Where to copy it.
+    target: String,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    /// How to print the result.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct Report {
+    immutable_ref: String,
+    attached: Vec<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let source = registry_ref(&args.source)?;
+    let target = registry_ref(&args.target)?;
+    let remote = args.registry.remote()?;
+    let copied = block_on(
+        format!("copying {source} to {target}"),
+        remote.copy(&source, &target),
+    )??;
+    let report = Report {
+        immutable_ref: target.with_digest(copied.digest).to_string(),
+        attached: copied.attached,
+    };
+    match args.output {
+        OutputFormat::Text => {
+            println!("{}", report.immutable_ref);
+            for attached in &report.attached {
+                println!("  with {attached}");
+            }
+        }
+        format => print_structured(format, &report)?,
+    }
+    Ok(())
+}
