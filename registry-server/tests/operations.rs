@@ -45,3 +45,77 @@ async fn healthz_metrics_and_request_ids() {
         "the metrics request itself: {text}"
     );
 }
+
+/// Sends one raw HTTP/1.1 request on a new connection and returns the whole reply.
+async fn raw_request(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_an_upload_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let root = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = registry_server::Config {
+        root: root.path().to_path_buf(),
+        auth: registry_server::auth::AuthConfig {
+            anonymous: registry_server::auth::Action::ALL.to_vec(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let state = registry_server::AppState::from_config(&config).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(registry_server::serve(
+        listener,
+        state,
+        config.upload_ttl(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let close = "Host: x\r\nConnection: close\r\n";
+    let started = raw_request(
+        addr,
+        &format!("POST /v2/g/blobs/uploads/ HTTP/1.1\r\n{close}Content-Length: 0\r\n\r\n"),
+    )
+    .await;
+    let location = started
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap()
+        .to_string();
+
+    let mut upload = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("PATCH {location} HTTP/1.1\r\n{close}Content-Length: 10\r\n\r\n");
+    upload.write_all(head.as_bytes()).await.unwrap();
+    upload.write_all(b"first").await.unwrap();
+    let in_flight = "palisade_registry_http_requests_in_flight 2";
+    while !raw_request(addr, &format!("GET /metrics HTTP/1.1\r\n{close}\r\n"))
+        .await
+        .contains(in_flight)
+    {
+        tokio::task::yield_now().await;
+    }
+
+    stop.send(()).unwrap();
+    upload.write_all(b"+last").await.unwrap();
+    let mut reply = String::new();
+    upload.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 202"), "{reply}");
+    assert!(reply.to_lowercase().contains("range: 0-9"), "{reply}");
+    server.await.unwrap().unwrap();
+    let id = location.rsplit('/').next().unwrap();
+    assert_eq!(
+        std::fs::read(root.path().join("uploads").join(id).join("data")).unwrap(),
+        b"first+last"
+    );
+}
