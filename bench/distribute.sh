@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark: push and pull a 5 MiB and a 64 MiB policy against Palisade's registry on loopback, as a
+# ratio to the registry's raw blob speed (curl uploading and downloading the same bytes), in one run.
+#
+# Every upload goes to a fresh repository, so that no run finds the blob already there. Needs hyperfine
+# and curl (apt-get install hyperfine curl). Prints hyperfine's tables and the ratios of the medians.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=bench/work/distribute
+rm -rf "$work" && mkdir -p "$work"
+for tool in hyperfine curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y $tool" >&2; exit 2; }
+done
+
+cargo build --release -q -p palisade-cli
+palisade=$PWD/target/release/palisade
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/registry.yml" <<YAML
+root: $PWD/$work/registry
+addr: 127.0.0.1:$port
+auth:
+  anonymous: [pull, push, delete]
+YAML
+"$palisade" serve --config "$work/registry.yml" >"$work/registry.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+
+export PALISADE_STORE=$PWD/$work/store DOCKER_CONFIG=$PWD/$work/docker
+results=()
+for size in 5 64; do
+  python3 bench/make_module.py "$size" "$work/module-$size.wasm"
+  "$palisade" annotate "$work/module-$size.wasm" -m testdata/metadata/wapc.yml -o "$work/policy-$size.wasm" >/dev/null
+  digest="sha256:$(sha256sum "$work/policy-$size.wasm" | cut -d' ' -f1)"
+  repo="bench/raw-$size"
+  ref="127.0.0.1:$port/bench/policy-$size:v1"
+  "$palisade" push "$work/policy-$size.wasm" "$ref" >/dev/null
+  curl -sf -X POST --data-binary "@$work/policy-$size.wasm" -H 'Content-Type: application/octet-stream' \
+    "http://127.0.0.1:$port/v2/$repo/blobs/uploads/?digest=$digest" >/dev/null
+  hyperfine --shell=bash --warmup 2 --runs "${RUNS:-10}" --export-json "$work/bench-$size.json" \
+    -n "raw upload" "curl -sf -X POST --data-binary @$work/policy-$size.wasm -H 'Content-Type: application/octet-stream' \"http://127.0.0.1:$port/v2/bench/raw-\$RANDOM\$RANDOM/blobs/uploads/?digest=$digest\" -o /dev/null" \
+    -n "palisade push" "$palisade push $work/policy-$size.wasm 127.0.0.1:$port/bench/push-\$RANDOM\$RANDOM:v1" \
+    -n "raw download" "curl -sf http://127.0.0.1:$port/v2/$repo/blobs/$digest -o $work/download.bin" \
+    -n "palisade pull" "$palisade pull --refresh $ref -O $work/pulled.wasm"
+  results+=("$size:$work/bench-$size.json")
+done
+
+python3 - "${results[@]}" <<'PY'
+import json, sys
+print()
+for arg in sys.argv[1:]:
+    size, path = arg.split(":", 1)
+    r = {x["command"]: x["median"] for x in json.load(open(path))["results"]}
+    print(f"{size} MiB policy (medians):")
+    print(f"  push {r['palisade push']*1000:8.1f} ms vs raw upload   {r['raw upload']*1000:8.1f} ms: {r['palisade push']/r['raw upload']:5.2f}x")
+    print(f"  pull {r['palisade pull']*1000:8.1f} ms vs raw download {r['raw download']*1000:8.1f} ms: {r['palisade pull']/r['raw download']:5.2f}x")
+PY
