@@ -11,8 +11,10 @@ mod logout;
 mod policies;
 mod pull;
 mod push;
+mod registry;
 mod rm;
 mod save;
+mod serve;
 mod strip;
 
 use clap::Subcommand;
@@ -51,6 +53,10 @@ pub enum Command {
     Login(login::Args),
     /// Forget registry credentials.
     Logout(logout::Args),
+    /// Run the bundled OCI registry.
+    Serve(serve::Args),
+    /// Maintain the bundled registry's storage.
+    Registry(registry::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -71,6 +77,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Load(args) => load::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Registry(args) => registry::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }

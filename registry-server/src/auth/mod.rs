@@ -48,6 +48,18 @@ impl Action {
     }
 }
 
+impl std::str::FromStr for Action {
+    type Err = RegistryError;
+
+    fn from_str(s: &str) -> Result<Action> {
+        Action::from_name(s).ok_or_else(|| {
+            RegistryError::Config(format!(
+                "unknown action {s:?}: expected pull, push or delete"
+            ))
+        })
+    }
+}
+
 /// Grants `actions` on the repositories under `prefix` to `users` (`*`: any authenticated user).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

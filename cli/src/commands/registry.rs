@@ -1,0 +1,72 @@
+//! `palisade registry`: maintenance of the bundled registry's storage.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use registry_server::LocalStorage;
+use registry_server::storage::{GcOptions, GcReport};
+
+use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
+
+/// Maintain the storage of `palisade serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: RegistryCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RegistryCommand {
+    /// Remove the manifests and blobs that no tag reaches (directly, through an index or as a referrer).
+    ///
+    /// Safe while the registry serves: anything written or checked within the grace period is kept.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct GcArgs {
+    /// The registry's storage folder.
+    #[arg(long, env = "PALISADE_REGISTRY_ROOT")]
+    root: PathBuf,
+    /// Keep anything newer than this (`30m`, `1h`, `2days`).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    grace: Duration,
+    /// Report what would be removed, remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// How to print the result.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        RegistryCommand::Gc(args) => gc(args),
+    }
+}
+
+fn gc(args: GcArgs) -> anyhow::Result<()> {
+    let storage = LocalStorage::new(&args.root);
+    let options = GcOptions {
+        grace: args.grace,
+        dry_run: args.dry_run,
+    };
+    let message = format!("collecting garbage in {}", args.root.display());
+    let report: GcReport = block_on(message, storage.collect_garbage(&options))??;
+    match args.output {
+        OutputFormat::Text => {
+            let verb = if args.dry_run {
+                "would remove"
+            } else {
+                "removed"
+            };
+            println!(
+                "{verb} {} manifests, {} blob links, {} blobs ({} bytes)",
+                report.manifests, report.blob_links, report.blobs, report.bytes
+            );
+        }
+        format => print_structured(format, &report)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! `palisade serve`: run the bundled OCI registry.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use registry_server::auth::Action;
+use registry_server::tls::TlsConfig;
+use registry_server::{Config, RegistryError};
+
+use super::UsageError;
+
+/// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder.
+///
+/// Settings come from the YAML file given with --config, then PALISADE_REGISTRY_* environment variables, then these
+/// flags. Anonymous clients may only pull unless --anonymous says otherwise. Stops on Ctrl-C or SIGTERM after
+/// finishing the requests in flight. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A YAML configuration file.
+    #[arg(long, env = "PALISADE_REGISTRY_CONFIG")]
+    config: Option<PathBuf>,
+    /// The storage folder (blobs, manifests, tags, uploads).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Where to listen, HOST:PORT.
+    #[arg(long)]
+    addr: Option<String>,
+    /// What clients without credentials may do: a comma-separated list of pull, push, delete, or `none`.
+    #[arg(long, value_delimiter = ',')]
+    anonymous: Option<Vec<String>>,
+    /// An htpasswd file of bcrypt-hashed users (`htpasswd -B`).
+    #[arg(long)]
+    htpasswd: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = configure(args).map_err(usage)?;
+    init_logging();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!(
+        "serving {} at {scheme}://{}/v2/",
+        config.root.display(),
+        config.addr
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime
+        .block_on(registry_server::run(config))
+        .map_err(usage)
+}
+
+/// The configuration from the file, the environment and the flags, in that order.
+fn configure(args: Args) -> Result<Config, RegistryError> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    config.apply_env(|key| std::env::var(key).ok())?;
+    if let Some(root) = args.root {
+        config.root = root;
+    }
+    if let Some(addr) = args.addr {
+        config.addr = addr;
+    }
+    if let Some(actions) = args.anonymous {
+        config.auth.anonymous = actions
+            .iter()
+            .filter(|a| a.as_str() != "none")
+            .map(|a| a.parse::<Action>())
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(htpasswd) = args.htpasswd {
+        config.auth.htpasswd = Some(htpasswd);
+    }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(TlsConfig { cert, key });
+    }
+    Ok(config)
+}
+
+/// Configuration and listening problems are the environment's (exit code 2); others are failures.
+fn usage(error: RegistryError) -> anyhow::Error {
+    match error {
+        RegistryError::Config(_) | RegistryError::Serve { .. } => {
+            UsageError(error.to_string()).into()
+        }
+        other => other.into(),
+    }
+}
+
+/// Logs to standard error at the level PALISADE_LOG names (info by default).
+fn init_logging() {
+    let level = std::env::var("PALISADE_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
