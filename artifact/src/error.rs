@@ -166,14 +166,14 @@ pub enum ArtifactError {
     },
 
     /// An I/O error on a named file.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {cause}", path.display())]
     Io {
         /// What was being done (`reading`, `writing`…).
         action: &'static str,
         /// The file concerned.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (not a `source`: the message already says it).
+        cause: std::io::Error,
     },
 
     /// Any of the errors above, found in a named file.

@@ -10,10 +10,10 @@ use crate::error::{ArtifactError, Result};
 
 /// Reads a whole file, with an error that names it.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|source| ArtifactError::Io {
+    fs::read(path).map_err(|cause| ArtifactError::Io {
         action: "reading",
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -23,10 +23,19 @@ pub fn read_text(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| ArtifactError::Io {
         action: "reading",
         path: path.to_path_buf(),
-        source: std::io::Error::new(
+        cause: std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "the file is not UTF-8 text",
         ),
+    })
+}
+
+/// Creates a folder and its parents, with an error that names it.
+pub fn create_dir_all(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(|cause| ArtifactError::Io {
+        action: "creating",
+        path: path.to_path_buf(),
+        cause,
     })
 }
 
@@ -59,10 +68,10 @@ fn write_atomic_with(
     visibility: Visibility,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let io_error = |source| ArtifactError::Io {
+    let io_error = |cause| ArtifactError::Io {
         action: "writing",
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

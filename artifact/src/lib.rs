@@ -11,6 +11,7 @@
 //! - [`distribute`]: push a module, pull a policy into the store.
 
 pub mod annotate;
+pub mod blobs;
 pub mod distribute;
 pub mod error;
 pub mod files;

@@ -46,10 +46,10 @@ pub fn load_bundle(bundle: &Path) -> Result<Vec<(String, PolicyArtifact)>> {
     let invalid = |reason: String| ArtifactError::Layout(format!("{}: {reason}", bundle.display()));
     let staging = staging_dir(bundle)?;
     let root = staging.path().join("layout");
-    let file = fs::File::open(bundle).map_err(|source| ArtifactError::Io {
+    let file = fs::File::open(bundle).map_err(|cause| ArtifactError::Io {
         action: "reading",
         path: bundle.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut archive = tar::Archive::new(file);
     let entries = archive
@@ -82,16 +82,12 @@ pub fn load_bundle(bundle: &Path) -> Result<Vec<(String, PolicyArtifact)>> {
         })?;
         let target = root.join(&relative);
         if let Some(folder) = target.parent() {
-            fs::create_dir_all(folder).map_err(|source| ArtifactError::Io {
-                action: "creating",
-                path: folder.to_path_buf(),
-                source,
-            })?;
+            files::create_dir_all(folder)?;
         }
-        fs::write(&target, &bytes).map_err(|source| ArtifactError::Io {
+        fs::write(&target, &bytes).map_err(|cause| ArtifactError::Io {
             action: "writing",
             path: target.clone(),
-            source,
+            cause,
         })?;
     }
     let layout =
@@ -116,10 +112,10 @@ fn staging_dir(path: &Path) -> Result<tempfile::TempDir> {
         .prefix(".palisade-bundle-")
         .tempdir_in(&folder)
         .or_else(|_| tempfile::tempdir())
-        .map_err(|source| ArtifactError::Io {
+        .map_err(|cause| ArtifactError::Io {
             action: "creating a temporary folder in",
             path: folder,
-            source,
+            cause,
         })
 }
 
@@ -144,10 +140,10 @@ fn layout_path(path: &Path) -> Option<PathBuf> {
 }
 
 fn collect_files(root: &Path, folder: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = fs::read_dir(folder).map_err(|source| ArtifactError::Io {
+    let entries = fs::read_dir(folder).map_err(|cause| ArtifactError::Io {
         action: "listing",
         path: folder.to_path_buf(),
-        source,
+        cause,
     })?;
     for entry in entries.flatten() {
         let path = entry.path();

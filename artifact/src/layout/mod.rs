@@ -4,13 +4,13 @@
 mod bundle;
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 pub use bundle::{load_bundle, save_bundle};
 
+use crate::blobs::BlobDir;
 use crate::error::{ArtifactError, Result};
 use crate::files;
 use crate::oci::manifest::Descriptor;
@@ -67,11 +67,7 @@ impl Layout {
         if root.join(LAYOUT_FILE).exists() {
             return Layout::open(root);
         }
-        fs::create_dir_all(root.join("blobs")).map_err(|source| ArtifactError::Io {
-            action: "creating the layout",
-            path: root.clone(),
-            source,
-        })?;
+        files::create_dir_all(&root.join("blobs"))?;
         let marker = serde_json::to_vec(&LayoutMarker {
             image_layout_version: LAYOUT_VERSION.into(),
         })
@@ -95,11 +91,8 @@ impl Layout {
         ArtifactError::Layout(format!("{}: {reason}", self.root.display()))
     }
 
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join("blobs")
-            .join(digest.algorithm().name())
-            .join(digest.hex())
+    fn blobs(&self) -> BlobDir {
+        BlobDir::new(self.root.join("blobs"))
     }
 
     fn index(&self) -> Result<LayoutIndex> {
@@ -116,19 +109,9 @@ impl Layout {
 
     /// Adds `artifact` under `name` (replacing what had that name): blobs first, then the index entry.
     pub fn add(&self, name: &str, artifact: &PolicyArtifact) -> Result<()> {
+        let blobs = self.blobs();
         for (digest, bytes) in artifact.blobs() {
-            let path = self.blob_path(&digest);
-            if path.is_file() {
-                continue;
-            }
-            if let Some(folder) = path.parent() {
-                fs::create_dir_all(folder).map_err(|source| ArtifactError::Io {
-                    action: "creating",
-                    path: folder.to_path_buf(),
-                    source,
-                })?;
-            }
-            files::write_atomic(&path, |out| out.write_all(&bytes))?;
+            blobs.write(&digest, &bytes)?;
         }
         let mut index = self.index()?;
         index
@@ -178,14 +161,7 @@ impl Layout {
     }
 
     fn verified_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
-        let bytes = files::read(&self.blob_path(digest))?;
-        if !digest.matches(&bytes) {
-            return Err(ArtifactError::DigestMismatch {
-                what: format!("blob {digest} in {}", self.root.display()),
-                actual: Digest::compute(digest.algorithm(), &bytes),
-            });
-        }
-        Ok(bytes)
+        self.blobs().read(digest)
     }
 }
 
@@ -227,8 +203,8 @@ mod tests {
         let layout = Layout::create(dir.path()).unwrap();
         let policy = artifact(b"\0asm\x01\0\0\0one");
         layout.add("v1", &policy).unwrap();
-        fs::write(
-            layout.blob_path(&Digest::sha256_of(&policy.module)),
+        std::fs::write(
+            layout.blobs().path(&Digest::sha256_of(&policy.module)),
             b"\0asm\x01\0\0\0evil",
         )
         .unwrap();

@@ -191,11 +191,7 @@ impl DockerConfig {
 
     fn save(&self, config: &Map<String, Value>) -> Result<()> {
         if let Some(folder) = self.path.parent().filter(|f| !f.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|source| ArtifactError::Io {
-                action: "creating",
-                path: folder.to_path_buf(),
-                source,
-            })?;
+            files::create_dir_all(folder)?;
         }
         let bytes =
             serde_json::to_vec_pretty(config).map_err(|err| self.invalid(err.to_string()))?;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::blobs::BlobDir;
 use crate::error::{ArtifactError, Result};
 use crate::files;
 use crate::oci::Digest;
@@ -38,6 +39,7 @@ pub struct StoreEntry {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    blobs: BlobDir,
 }
 
 /// The exclusive lock on the index, held while writing.
@@ -58,24 +60,14 @@ impl Store {
     /// Opens (creating it if needed) the store in `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
         let root = root.into();
-        fs::create_dir_all(root.join("blobs")).map_err(|source| ArtifactError::Io {
-            action: "creating the store in",
-            path: root.clone(),
-            source,
-        })?;
-        Ok(Store { root })
+        let blobs = BlobDir::new(root.join("blobs"));
+        files::create_dir_all(blobs.root())?;
+        Ok(Store { root, blobs })
     }
 
     /// The store folder.
     pub fn root(&self) -> &Path {
         &self.root
-    }
-
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join("blobs")
-            .join(digest.algorithm().name())
-            .join(digest.hex())
     }
 
     fn index_path(&self) -> PathBuf {
@@ -84,10 +76,10 @@ impl Store {
 
     fn lock(&self) -> Result<Locked> {
         let path = self.root.join("index.lock");
-        let io = |source| ArtifactError::Io {
+        let io = |cause| ArtifactError::Io {
             action: "locking",
             path: path.clone(),
-            source,
+            cause,
         };
         let file = File::options()
             .create(true)
@@ -101,29 +93,19 @@ impl Store {
 
     /// Whether the store holds the blob.
     pub fn has_blob(&self, digest: &Digest) -> bool {
-        self.blob_path(digest).is_file()
+        self.blobs.contains(digest)
     }
 
     /// A blob's content, checked against its digest (a corrupt blob is an error, never returned).
     pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>> {
-        let path = self.blob_path(digest);
-        let bytes = files::read(&path)?;
-        if !digest.matches(&bytes) {
-            return Err(ArtifactError::StoreCorrupt {
-                path,
-                reason: format!(
-                    "the content does not match its digest {digest}: pull the policy again"
-                ),
-            });
-        }
-        Ok(bytes)
+        self.blobs.read(digest)
     }
 
     /// A stored manifest, parsed.
     pub fn manifest(&self, digest: &Digest) -> Result<ImageManifest> {
         let bytes = self.blob(digest)?;
         serde_json::from_slice(&bytes).map_err(|err| ArtifactError::StoreCorrupt {
-            path: self.blob_path(digest),
+            path: self.blobs.path(digest),
             reason: format!("not a manifest: {err}"),
         })
     }
@@ -197,19 +179,7 @@ impl Store {
 
     fn write_blobs(&self, blobs: &[(Digest, Vec<u8>)], added: &mut Vec<PathBuf>) -> Result<()> {
         for (digest, bytes) in blobs {
-            let path = self.blob_path(digest);
-            if path.is_file() {
-                continue;
-            }
-            if let Some(folder) = path.parent() {
-                fs::create_dir_all(folder).map_err(|source| ArtifactError::Io {
-                    action: "creating",
-                    path: folder.to_path_buf(),
-                    source,
-                })?;
-            }
-            files::write_atomic(&path, |out| out.write_all(bytes))?;
-            added.push(path);
+            added.extend(self.blobs.write(digest, bytes)?);
         }
         Ok(())
     }
@@ -249,19 +219,22 @@ impl Store {
     fn collect_garbage(&self, index: &Index) -> Result<()> {
         let mut reachable = Vec::new();
         for digest in index.policies.values() {
-            reachable.push(self.blob_path(digest));
+            reachable.push(self.blobs.path(digest));
             if let Ok(manifest) = self.manifest(digest) {
-                reachable.push(self.blob_path(&manifest.config.digest));
+                reachable.push(self.blobs.path(&manifest.config.digest));
                 reachable.extend(
                     manifest
                         .layers
                         .iter()
-                        .map(|layer| self.blob_path(&layer.digest)),
+                        .map(|layer| self.blobs.path(&layer.digest)),
                 );
             }
         }
-        let blobs = self.root.join("blobs");
-        for algorithm in fs::read_dir(&blobs).into_iter().flatten().flatten() {
+        for algorithm in fs::read_dir(self.blobs.root())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             for blob in fs::read_dir(algorithm.path())
                 .into_iter()
                 .flatten()
@@ -269,10 +242,10 @@ impl Store {
             {
                 let path = blob.path();
                 if !reachable.contains(&path) {
-                    fs::remove_file(&path).map_err(|source| ArtifactError::Io {
+                    fs::remove_file(&path).map_err(|cause| ArtifactError::Io {
                         action: "removing",
                         path,
-                        source,
+                        cause,
                     })?;
                 }
             }
@@ -344,10 +317,10 @@ mod tests {
         store
             .import("registry://h/p:v1", &layer.0, std::slice::from_ref(&layer))
             .unwrap();
-        fs::write(store.blob_path(&layer.0), b"rot").unwrap();
+        fs::write(store.blobs.path(&layer.0), b"rot").unwrap();
         assert!(matches!(
             store.blob(&layer.0),
-            Err(ArtifactError::StoreCorrupt { .. })
+            Err(ArtifactError::DigestMismatch { .. })
         ));
     }
 
