@@ -17,6 +17,7 @@ use crate::tls::TlsConfig;
 /// upload_ttl_secs: 86400             # abandoned uploads are removed after this long
 /// max_manifest_bytes: 4194304        # larger manifests are refused (413)
 /// max_blob_bytes: 10737418240        # larger blobs are refused (413); unlimited if absent
+/// max_requests_in_flight: 512        # more answer 429 TOOMANYREQUESTS; unlimited if absent
 /// tls: { cert: /etc/palisade/tls.crt, key: /etc/palisade/tls.key }   # serve HTTPS
 /// auth:
 ///   anonymous: [pull]                # what clients without credentials may do
@@ -39,6 +40,8 @@ pub struct Config {
     pub max_manifest_bytes: usize,
     /// The largest blob accepted, in bytes; unlimited if `None`.
     pub max_blob_bytes: Option<u64>,
+    /// Requests answered at once; more answer `429 TOOMANYREQUESTS`. Unlimited if `None`.
+    pub max_requests_in_flight: Option<usize>,
     /// Who may do what; anonymous pull only by default.
     pub auth: AuthConfig,
     /// Serve HTTPS with this certificate and key; plain HTTP if absent.
@@ -53,6 +56,7 @@ impl Default for Config {
             upload_ttl_secs: 24 * 60 * 60,
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: None,
+            max_requests_in_flight: None,
             auth: AuthConfig::default(),
             tls: None,
         }
@@ -60,12 +64,13 @@ impl Default for Config {
 }
 
 /// The environment variables that override the file, in the order of the fields they set.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "PALISADE_REGISTRY_ROOT",
     "PALISADE_REGISTRY_ADDR",
     "PALISADE_REGISTRY_UPLOAD_TTL_SECS",
     "PALISADE_REGISTRY_MAX_MANIFEST_BYTES",
     "PALISADE_REGISTRY_MAX_BLOB_BYTES",
+    "PALISADE_REGISTRY_MAX_REQUESTS_IN_FLIGHT",
     "PALISADE_REGISTRY_TLS_CERT",
     "PALISADE_REGISTRY_TLS_KEY",
 ];
@@ -86,7 +91,7 @@ impl Config {
 
     /// Applies the `PALISADE_REGISTRY_*` overrides that `lookup` finds (pass `|k| std::env::var(k).ok()`).
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
-        let [root, addr, ttl, manifest, blob, cert, key] = ENV_VARS;
+        let [root, addr, ttl, manifest, blob, in_flight, cert, key] = ENV_VARS;
         if let Some(value) = lookup(root) {
             self.root = PathBuf::from(value);
         }
@@ -101,6 +106,9 @@ impl Config {
         }
         if let Some(value) = lookup(blob) {
             self.max_blob_bytes = Some(number(blob, &value)?);
+        }
+        if let Some(value) = lookup(in_flight) {
+            self.max_requests_in_flight = Some(number(in_flight, &value)?);
         }
         match (lookup(cert), lookup(key)) {
             (Some(cert), Some(key)) => {

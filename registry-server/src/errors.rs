@@ -107,6 +107,13 @@ pub enum RegistryError {
     #[error("unsupported: {0}")]
     Unsupported(String),
 
+    /// The registry is answering as many requests as it is configured to.
+    #[error("the registry is busy ({limit} requests in flight): retry shortly")]
+    TooManyRequests {
+        /// The configured limit.
+        limit: usize,
+    },
+
     /// The body or manifest is larger than the configured limit.
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge {
@@ -205,6 +212,7 @@ impl RegistryError {
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
             Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
+            TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),
             Io { .. } | Corrupt { .. } | Serve { .. } | Config(_) => {
                 ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
@@ -243,6 +251,9 @@ impl IntoResponse for RegistryError {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
                 }
+            }
+            RegistryError::TooManyRequests { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             RegistryError::Unauthorized { challenge } => {
                 if let Ok(value) = HeaderValue::from_str(challenge) {

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod errors;
 mod hashing;
+mod limit;
 pub mod manifest;
 pub mod metrics;
 pub mod names;
@@ -38,6 +39,8 @@ pub use storage::{LocalStorage, Storage};
 pub struct Limits {
     /// The largest manifest accepted, in bytes.
     pub max_manifest_bytes: usize,
+    /// Registry API requests answered at once; more answer `429`. Unlimited if `None`.
+    pub max_requests_in_flight: Option<usize>,
 }
 
 /// What every request handler shares: the storage, the limits and the metrics.
@@ -84,6 +87,7 @@ impl AppState<LocalStorage> {
         }
         let limits = Limits {
             max_manifest_bytes: config.max_manifest_bytes,
+            max_requests_in_flight: config.max_requests_in_flight,
         };
         Ok(AppState::new(
             Arc::new(storage),
@@ -93,10 +97,16 @@ impl AppState<LocalStorage> {
     }
 }
 
-/// The registry as an HTTP service: the OCI API, `/healthz` and `/metrics`, every request counted and logged.
+/// The registry as an HTTP service: the OCI API (capped if so configured), `/healthz` and `/metrics`, every
+/// request counted and logged.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
     let metrics = Arc::clone(&state.metrics);
-    api::router(state)
+    let cap = state.limits.max_requests_in_flight.map(limit::Cap::new);
+    let mut router = api::router(state);
+    if let Some(cap) = cap {
+        router = router.layer(middleware::from_fn_with_state(cap, limit::enforce));
+    }
+    router
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/metrics",

@@ -49,6 +49,7 @@ impl Secured {
         let storage = Arc::new(LocalStorage::new(dir.path().join("root")));
         let limits = Limits {
             max_manifest_bytes: 1 << 20,
+            max_requests_in_flight: None,
         };
         let router = app(AppState::new(
             storage,

@@ -119,3 +119,84 @@ async fn graceful_shutdown_finishes_an_upload_in_flight() {
         b"first+last"
     );
 }
+
+#[tokio::test]
+async fn requests_past_the_cap_answer_429() {
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    let root = tempfile::tempdir().unwrap();
+    let limits = registry_server::Limits {
+        max_manifest_bytes: 1 << 20,
+        max_requests_in_flight: Some(1),
+    };
+    let storage = Arc::new(registry_server::LocalStorage::new(root.path()));
+    let router = registry_server::app(registry_server::AppState::new(
+        storage,
+        limits,
+        registry_server::Auth::open(),
+    ));
+    let send = |method: Method, uri: &str, body: Body| {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(body)
+            .unwrap();
+        router.clone().oneshot(request)
+    };
+    let started = send(Method::POST, "/v2/c/blobs/uploads/", Body::empty())
+        .await
+        .unwrap();
+    let location = started.headers()["location"].to_str().unwrap().to_string();
+
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+    let body = Body::from_stream(tokio_stream_of(receiver));
+    let slow = tokio::spawn(send(Method::PATCH, &location, body));
+    loop {
+        let metrics = send(Method::GET, "/metrics", Body::empty()).await.unwrap();
+        let text = axum::body::to_bytes(metrics.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        if String::from_utf8_lossy(&text).contains("in_flight 2") {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let busy = send(Method::GET, "/v2/", Body::empty()).await.unwrap();
+    assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    let body = axum::body::to_bytes(busy.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("TOOMANYREQUESTS"));
+    assert_eq!(
+        send(Method::GET, "/healthz", Body::empty())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    chunks
+        .send(Ok(bytes::Bytes::from_static(b"data")))
+        .await
+        .unwrap();
+    drop(chunks);
+    assert_eq!(slow.await.unwrap().unwrap().status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        send(Method::GET, "/v2/", Body::empty())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// The items of `receiver` as a stream.
+fn tokio_stream_of<T: Send + 'static>(
+    receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+}

@@ -216,6 +216,7 @@ fn router_on(root: &std::path::Path) -> (Arc<LocalStorage>, Router) {
     let storage = Arc::new(LocalStorage::new(root));
     let limits = Limits {
         max_manifest_bytes: 4 * 1024 * 1024,
+        max_requests_in_flight: None,
     };
     let router = app(AppState::new(storage.clone(), limits, Auth::open()));
     (storage, router)
