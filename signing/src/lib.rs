@@ -18,3 +18,12 @@ pub mod simple_signing;
 pub mod verify;
 
 pub use error::{Result, SigningError};
+
+/// A blob to push before the manifest that names it: its descriptor and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// Media type, digest and size.
+    pub descriptor: artifact::oci::manifest::Descriptor,
+    /// The content.
+    pub content: Vec<u8>,
+}

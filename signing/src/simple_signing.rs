@@ -14,6 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Blob;
 use crate::error::{Result, SigningError};
 use crate::keys::PrivateKey;
 use crate::media_types::{
@@ -280,15 +281,6 @@ pub fn signature_layers(manifest: &ImageManifest) -> Vec<&Descriptor> {
         .iter()
         .filter(|layer| layer.media_type == SIMPLE_SIGNING)
         .collect()
-}
-
-/// A blob to push: its descriptor and content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blob {
-    /// Media type, digest and size.
-    pub descriptor: Descriptor,
-    /// The content.
-    pub content: Vec<u8>,
 }
 
 /// What to push to store signatures: blobs first, then the manifest under [`signature_tag`].
