@@ -7,7 +7,7 @@ use crate::error::{ArtifactError, Result};
 use crate::files;
 use crate::layout::{Layout, load_bundle, save_bundle};
 use crate::oci::Digest;
-use crate::oci::policy::{PolicyArtifact, policy_layer};
+use crate::oci::policy::PolicyArtifact;
 use crate::reference::{DEFAULT_TAG, LayoutRef, PolicyRef, RegistryRef};
 use crate::remote::Remote;
 use crate::store::Store;
@@ -105,10 +105,8 @@ pub struct PullRequest<'a> {
 pub struct Pulled {
     /// The policy, pinned to its manifest digest.
     pub reference: RegistryRef,
-    /// The digest of the module layer.
-    pub module_digest: Digest,
-    /// The module's size in bytes.
-    pub size: u64,
+    /// The policy itself, every piece checked.
+    pub artifact: PolicyArtifact,
     /// Whether the store already had it (no registry was asked).
     pub from_store: bool,
 }
@@ -124,29 +122,20 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
         Some(digest) if !request.refresh && !movable => Some(digest),
         _ => None,
     };
-    let (reference, from_store) = match cached {
-        Some(digest) => (request.source.with_digest(digest), true),
+    let (artifact, from_store) = match cached {
+        Some(digest) => (store.artifact(&digest)?, true),
         None => {
             let pulled = remote.pull(request.source).await?;
-            let digest = pulled.digest();
-            store.import(&key, &digest, &pulled.blobs())?;
-            (request.source.with_digest(digest), false)
+            store.import(&key, &pulled.digest(), &pulled.blobs())?;
+            (pulled, false)
         }
     };
-    let manifest_digest = reference
-        .digest
-        .clone()
-        .ok_or_else(|| ArtifactError::NotFound { what: key.clone() })?;
-    let manifest = store.manifest(&manifest_digest)?;
-    let layer = policy_layer(&manifest)?;
     if let Some(output) = request.output {
-        let module = store.blob(&layer.digest)?;
-        files::write_atomic(output, |out| out.write_all(&module))?;
+        files::write_atomic(output, |out| out.write_all(&artifact.module))?;
     }
     Ok(Pulled {
-        module_digest: layer.digest.clone(),
-        size: layer.size,
-        reference,
+        reference: request.source.with_digest(artifact.digest()),
+        artifact,
         from_store,
     })
 }
@@ -168,14 +157,7 @@ pub async fn save(
             output: None,
         };
         let outcome = pull(remote, store, request).await?;
-        let digest = outcome
-            .reference
-            .digest
-            .clone()
-            .ok_or_else(|| ArtifactError::NotFound {
-                what: reference.to_string(),
-            })?;
-        policies.push((bundle_name(reference), store.artifact(&digest)?));
+        policies.push((bundle_name(reference), outcome.artifact.clone()));
         pulled.push(outcome);
     }
     save_bundle(&policies, out)?;

@@ -40,6 +40,8 @@ pub struct PolicyArtifact {
     pub config: Vec<u8>,
     /// The Wasm module.
     pub module: Vec<u8>,
+    /// The module's digest, as the manifest's layer names it (checked).
+    pub module_digest: Digest,
 }
 
 impl PolicyArtifact {
@@ -67,9 +69,11 @@ impl PolicyArtifact {
         if let Some(created) = created {
             annotations.insert(CREATED_ANNOTATION.to_string(), created.to_string());
         }
+        let layer = Descriptor::of(media_types::WASM_LAYER, &module);
+        let module_digest = layer.digest.clone();
         let mut manifest = ImageManifest::new(
             Descriptor::of(media_types::WASM_CONFIG, POLICY_CONFIG),
-            vec![Descriptor::of(media_types::WASM_LAYER, &module)],
+            vec![layer],
         );
         manifest.annotations = (!annotations.is_empty()).then_some(annotations);
         let manifest_bytes = serde_json::to_vec(&manifest)
@@ -79,6 +83,7 @@ impl PolicyArtifact {
             manifest_bytes,
             config: POLICY_CONFIG.to_vec(),
             module,
+            module_digest,
         })
     }
 
@@ -110,11 +115,13 @@ impl PolicyArtifact {
                 layer.digest
             )));
         }
+        let module_digest = layer.digest.clone();
         Ok(PolicyArtifact {
             manifest,
             manifest_bytes,
             config,
             module,
+            module_digest,
         })
     }
 
@@ -123,7 +130,7 @@ impl PolicyArtifact {
         vec![
             (self.digest(), self.manifest_bytes.clone()),
             (self.manifest.config.digest.clone(), self.config.clone()),
-            (Digest::sha256_of(&self.module), self.module.clone()),
+            (self.module_digest.clone(), self.module.clone()),
         ]
     }
 

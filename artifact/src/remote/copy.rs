@@ -176,6 +176,12 @@ async fn copy_blobs(
             continue;
         }
         let bytes = from.pull_blob_at(source, &descriptor.digest).await?;
+        if !descriptor.digest.matches(&bytes) {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("blob {} of {source}", descriptor.digest),
+                actual: Digest::compute(descriptor.digest.algorithm(), &bytes),
+            });
+        }
         to.call_at(target, |client, reference| {
             let (bytes, digest) = (bytes.clone(), digest.clone());
             async move { client.push_blob(&reference, bytes, &digest).await }

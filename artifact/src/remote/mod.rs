@@ -154,6 +154,7 @@ impl Remote {
         };
         let reference = oci_reference(target)?;
         let attempts = transport::attempts(&self.options.sources, target);
+        let single = attempts.len() == 1;
         let mut last_failure = None;
         for attempt in attempts {
             let config =
@@ -162,6 +163,13 @@ impl Remote {
             client
                 .store_auth_if_needed(reference.resolve_registry(), &auth)
                 .await;
+            if single {
+                // Nothing to choose between: the first real request reports any failure.
+                return Ok(Session {
+                    client,
+                    target: target.clone(),
+                });
+            }
             let probe = client.fetch_manifest_digest(&reference, &auth).await;
             match probe {
                 Err(err) if transport::is_connection_failure(&err) => last_failure = Some(err),
@@ -218,33 +226,25 @@ impl Session {
         }
     }
 
-    /// Downloads a blob of the session's repository and checks it against its digest.
+    /// Downloads a blob of the session's repository (callers check it against its digest).
     async fn pull_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         self.pull_blob_at(&self.target, digest).await
     }
 
-    /// Downloads a blob of `at`'s repository and checks it against its digest.
+    /// Downloads a blob of `at`'s repository (callers check it against its digest).
     async fn pull_blob_at(&self, at: &RegistryRef, digest: &Digest) -> Result<Vec<u8>> {
         let text = digest.to_string();
-        let bytes = self
-            .call_at(at, |client, reference| {
-                let text = text.clone();
-                async move {
-                    let mut bytes = Vec::new();
-                    client
-                        .pull_blob(&reference, text.as_str(), &mut bytes)
-                        .await?;
-                    Ok(bytes)
-                }
-            })
-            .await?;
-        if !digest.matches(&bytes) {
-            return Err(ArtifactError::DigestMismatch {
-                what: format!("blob {digest} from {}", at.registry),
-                actual: Digest::compute(digest.algorithm(), &bytes),
-            });
-        }
-        Ok(bytes)
+        self.call_at(at, |client, reference| {
+            let text = text.clone();
+            async move {
+                let mut bytes = Vec::new();
+                client
+                    .pull_blob(&reference, text.as_str(), &mut bytes)
+                    .await?;
+                Ok(bytes)
+            }
+        })
+        .await
     }
 }
 

@@ -58,6 +58,8 @@ pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Res
             _ => ClientProtocol::Https,
         },
         accept_invalid_certificates: attempt == Attempt::UnverifiedTls,
+        // Policies are small: one request a blob beats a session of chunks.
+        use_monolithic_push: true,
         extra_root_certificates,
         https_proxy: proxies
             .https_proxy

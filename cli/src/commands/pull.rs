@@ -55,8 +55,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )??;
     let report = Report {
         immutable_ref: pulled.reference.to_string(),
-        module_digest: pulled.module_digest.to_string(),
-        size: pulled.size,
+        module_digest: pulled.artifact.module_digest.to_string(),
+        size: pulled.artifact.module.len() as u64,
         from_store: pulled.from_store,
     };
     match args.output {
