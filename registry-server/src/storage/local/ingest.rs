@@ -1,9 +1,14 @@
 //! Streaming a request body to a file, hashing each chunk once on the way.
+//!
+//! The request task only receives: chunks go through a short queue to a blocking thread that hashes and writes
+//! them, so receiving, hashing and writing overlap on separate cores.
 
+use std::io::Write;
 use std::path::Path;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc;
 
 use crate::errors::{RegistryError, Result};
 use crate::hashing::Hasher;
@@ -12,6 +17,9 @@ use crate::storage::fsutil::Fs;
 
 /// Write buffer size: large enough that a fast client is not slowed by one system call per network chunk.
 const BUFFER: usize = 1 << 20;
+
+/// Chunks in flight between the request and the writer: enough to keep both busy, few enough to bound memory.
+const QUEUE: usize = 32;
 
 /// Appends `upload` to `file`, feeding every chunk to `hasher`, and returns the number of bytes written.
 ///
@@ -22,48 +30,82 @@ pub async fn append(
     path: &Path,
     file: tokio::fs::File,
     hasher: &mut Hasher,
-    mut upload: Upload,
+    upload: Upload,
     start: u64,
     limit: u64,
 ) -> Result<u64> {
-    let mut writer = BufWriter::with_capacity(BUFFER, file);
-    let mut written: u64 = 0;
+    let (chunks, queue) = mpsc::channel::<Bytes>(QUEUE);
+    let file = file.into_std().await;
+    let writer = tokio::task::spawn_blocking({
+        let hasher = hasher.clone();
+        move || write_all(file, hasher, queue)
+    });
+    let received = receive(upload, start, limit, chunks).await;
+    let (written, hashed) = writer
+        .await
+        .map_err(|e| fs.err("writing", path, std::io::Error::other(e)))?;
+    let written = written.map_err(|e| fs.err("writing", path, e))?;
+    let received = received?;
+    debug_assert_eq!(written, received);
+    *hasher = hashed;
+    Ok(written)
+}
+
+/// Passes the body's chunks on, checking its length; stops early if the writer has stopped.
+async fn receive(
+    mut upload: Upload,
+    start: u64,
+    limit: u64,
+    chunks: mpsc::Sender<Bytes>,
+) -> Result<u64> {
+    let mut received: u64 = 0;
     while let Some(chunk) = upload.body.next().await {
         let chunk = chunk.map_err(|e| {
             RegistryError::BlobUploadInvalid(format!(
-                "the request body broke off after {written} bytes: {e}"
+                "the request body broke off after {received} bytes: {e}"
             ))
         })?;
-        written += chunk.len() as u64;
+        received += chunk.len() as u64;
         if let Some(declared) = upload.declared_len
-            && written > declared
+            && received > declared
         {
             return Err(RegistryError::SizeInvalid(format!(
                 "the body is longer than the {declared} bytes its headers declare"
             )));
         }
-        if start + written > limit {
+        if start + received > limit {
             return Err(RegistryError::TooLarge {
                 what: "the blob",
                 limit,
             });
         }
+        if chunks.send(chunk).await.is_err() {
+            // The writer failed; its error is the one to report.
+            return Ok(received);
+        }
+    }
+    match upload.declared_len {
+        Some(declared) if received < declared => Err(RegistryError::SizeInvalid(format!(
+            "the body has {received} bytes, its headers declare {declared}"
+        ))),
+        _ => Ok(received),
+    }
+}
+
+/// Hashes and writes every queued chunk; returns the bytes written (or the write error) and the hash state.
+fn write_all(
+    file: std::fs::File,
+    mut hasher: Hasher,
+    mut queue: mpsc::Receiver<Bytes>,
+) -> (std::io::Result<u64>, Hasher) {
+    let mut writer = std::io::BufWriter::with_capacity(BUFFER, file);
+    let mut written: u64 = 0;
+    while let Some(chunk) = queue.blocking_recv() {
         hasher.update(&chunk);
-        writer
-            .write_all(&chunk)
-            .await
-            .map_err(|e| fs.err("writing", path, e))?;
+        if let Err(e) = writer.write_all(&chunk) {
+            return (Err(e), hasher);
+        }
+        written += chunk.len() as u64;
     }
-    if let Some(declared) = upload.declared_len
-        && written < declared
-    {
-        return Err(RegistryError::SizeInvalid(format!(
-            "the body has {written} bytes, its headers declare {declared}"
-        )));
-    }
-    writer
-        .flush()
-        .await
-        .map_err(|e| fs.err("writing", path, e))?;
-    Ok(written)
+    (writer.flush().map(|()| written), hasher)
 }
