@@ -22,6 +22,7 @@ use crate::reference::RegistryRef;
 pub use copy::Copied;
 use credentials::{Credential, DockerConfig};
 use sources::Sources;
+use transport::Attempt;
 
 /// How many times a transient failure (429, 5xx, dropped connection) is tried again.
 const RETRIES: u32 = 3;
@@ -153,7 +154,12 @@ impl Remote {
             Credential::IdentityToken(token) => RegistryAuth::Bearer(token),
         };
         let reference = oci_reference(target)?;
-        let attempts = transport::attempts(&self.options.sources, target);
+        let mut attempts = transport::attempts(&self.options.sources, target);
+        if attempts.contains(&Attempt::PlainHttp)
+            && transport::speaks_plain_http(&target.registry).await
+        {
+            attempts = vec![Attempt::PlainHttp];
+        }
         let single = attempts.len() == 1;
         let mut last_failure = None;
         for attempt in attempts {

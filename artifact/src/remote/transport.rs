@@ -36,6 +36,25 @@ pub fn attempts(sources: &Sources, reference: &RegistryRef) -> Vec<Attempt> {
     }
 }
 
+/// Whether `registry` answers plain HTTP: one short exchange on a bare TCP connection, far cheaper than
+/// a failed TLS handshake through a fully configured client. Used only where plain HTTP is allowed.
+pub async fn speaks_plain_http(registry: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(registry).await.ok()?;
+        let request = format!("GET /v2/ HTTP/1.1\r\nHost: {registry}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 5];
+        stream.read_exact(&mut head).await.ok()?;
+        Some(&head == b"HTTP/")
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), exchange)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 /// The oci-client configuration of one attempt.
 pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Result<ClientConfig> {
     let extra_root_certificates = sources
