@@ -90,3 +90,38 @@ fn cosign_simple_signing_signature_verifies() {
     altered[20] ^= 1;
     assert!(public.verify_base64(&altered, &signature).is_err());
 }
+
+#[test]
+fn cosign_v3_bundle_reads_and_its_dsse_signature_verifies() {
+    use p256::pkcs8::der::{Decode as _, Encode as _};
+    use signing::bundle::Bundle;
+
+    let bundle = Bundle::parse(&fixture("cosign-v3-bundle.json")).unwrap();
+    let statement = bundle.statement().unwrap();
+    assert_eq!(
+        statement.predicate_type,
+        "https://sigstore.dev/cosign/sign/v1"
+    );
+    let digest: artifact::oci::Digest =
+        "sha256:c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172"
+            .parse()
+            .unwrap();
+    assert!(statement.is_about(&digest));
+    // Keyless: the signing key is the certificate's. Our PAE and signature check agree with cosign's.
+    let certificate = bundle.certificate_der().unwrap().expect("a keyless bundle");
+    let certificate = x509_cert::Certificate::from_der(&certificate).unwrap();
+    let spki = certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let key = PublicKey::from_der(&spki).unwrap();
+    assert_eq!(bundle.verify_with_key(&key, &digest).unwrap(), statement);
+    let other: artifact::oci::Digest = format!("sha256:{}", "0".repeat(64)).parse().unwrap();
+    assert!(bundle.verify_with_key(&key, &other).is_err());
+    // Our JSON model keeps everything cosign wrote (tlog entries, timestamps) when re-serialized.
+    let original: serde_json::Value =
+        serde_json::from_slice(&fixture("cosign-v3-bundle.json")).unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&bundle.to_bytes()).unwrap();
+    assert_eq!(ours, original);
+}
