@@ -532,3 +532,25 @@ async fn concurrent_chunks_on_one_session_apply_one_at_a_time() {
     );
     assert_eq!(registry.get(&location).await.header("range"), "0-3");
 }
+
+#[tokio::test]
+async fn a_session_left_without_data_by_a_crash_is_unknown_and_expires() {
+    let registry = Registry::new();
+    let location = start_upload(&registry, "r").await;
+    let id = location.rsplit('/').next().unwrap();
+    std::fs::remove_file(registry.dir.path().join("uploads").join(id).join("data")).unwrap();
+    let mut registry = registry;
+    registry.restart();
+    let reply = registry.get(&location).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.code(), "BLOB_UPLOAD_UNKNOWN");
+    assert_eq!(
+        registry
+            .storage
+            .expire_uploads(Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(registry.files().is_empty(), "{:?}", registry.files());
+}

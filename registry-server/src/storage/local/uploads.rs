@@ -170,7 +170,12 @@ pub async fn expire(storage: &LocalStorage, older_than: Duration) -> Result<usiz
     };
     let mut removed = 0;
     for id in storage.fs.list_dir(&storage.layout.uploads()).await? {
-        if stale(data_path(storage, &id)).await != Some(true) {
+        // A folder without data is what a crash right after completing an upload leaves.
+        let is_stale = match stale(data_path(storage, &id)).await {
+            Some(is_stale) => is_stale,
+            None => stale(storage.layout.upload(&id)).await == Some(true),
+        };
+        if !is_stale {
             continue;
         }
         let session = session(storage, &id);
@@ -227,10 +232,15 @@ async fn load<'a>(
             return Err(unknown());
         }
         let data = data_path(storage, id);
-        let size = tokio::fs::metadata(&data)
-            .await
-            .map_err(|e| storage.fs.err("reading", &data, e))?
-            .len();
+        let size = match tokio::fs::metadata(&data).await {
+            Ok(meta) => meta.len(),
+            // Completed, but the process stopped before removing the session's folder.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                forget(storage, id);
+                return Err(unknown());
+            }
+            Err(e) => return Err(storage.fs.err("reading", &data, e)),
+        };
         let hasher = hash_prefix(storage, &data, size).await?;
         *slot = Some(Cursor { size, hasher });
     }
