@@ -1,63 +1,38 @@
 //! Push, digest, pull, policies and rm against a real registry-server on 127.0.0.1.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use test_support::{RegistryServer, populate_workdir, tempdir};
+use test_support::{Palisade, RegistryServer, populate_workdir, tempdir};
 
-fn palisade(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .current_dir(dir)
-        .env("PALISADE_STORE", dir.join("store"))
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env_remove("PALISADE_SOURCES")
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .unwrap()
+fn palisade(dir: &Path) -> Palisade {
+    Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir)
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let output = palisade(dir, args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let output = palisade(dir, args);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8(output.stderr).unwrap()
+/// A work folder holding the fixtures and `policy.wasm`, the annotated waPC fixture.
+fn annotated_workdir() -> (tempfile::TempDir, Palisade) {
+    let dir = tempdir();
+    populate_workdir(dir.path());
+    let cli = palisade(dir.path());
+    cli.ok(&[
+        "annotate",
+        "wapc-accept.wasm",
+        "-m",
+        "metadata/wapc.yml",
+        "-o",
+        "policy.wasm",
+    ]);
+    (dir, cli)
 }
 
 #[test]
 fn push_digest_pull_list_remove() {
     let registry = RegistryServer::start();
-    let dir = tempdir();
+    let (dir, cli) = annotated_workdir();
     let dir = dir.path();
-    populate_workdir(dir);
-    ok(
-        dir,
-        &[
-            "annotate",
-            "wapc-accept.wasm",
-            "-m",
-            "metadata/wapc.yml",
-            "-o",
-            "policy.wasm",
-        ],
-    );
     let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
 
-    let pushed = ok(dir, &["push", "policy.wasm", &reference]);
+    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
     let immutable = pushed.trim();
     assert!(
         immutable.starts_with(&format!("{reference}@sha256:")),
@@ -65,38 +40,41 @@ fn push_digest_pull_list_remove() {
     );
 
     let json: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["push", "policy.wasm", &reference, "-o", "json"])).unwrap();
+        serde_json::from_str(&cli.ok(&["push", "policy.wasm", &reference, "-o", "json"])).unwrap();
     assert_eq!(
         json["immutable_ref"], immutable,
         "with SOURCE_DATE_EPOCH, pushing the same module again gives the same digest"
     );
 
-    assert_eq!(ok(dir, &["digest", &reference]).trim(), immutable);
+    assert_eq!(cli.ok(&["digest", &reference]).trim(), immutable);
 
-    let pulled = ok(dir, &["pull", &reference, "--output-path", "pulled.wasm"]);
+    let pulled = cli.ok(&["pull", &reference, "--output-path", "pulled.wasm"]);
     assert_eq!(pulled.trim(), immutable);
     assert_eq!(
         std::fs::read(dir.join("pulled.wasm")).unwrap(),
         std::fs::read(dir.join("policy.wasm")).unwrap()
     );
 
-    let again = ok(dir, &["pull", &reference]);
+    let again = cli.ok(&["pull", &reference]);
     assert_eq!(again.trim(), format!("{immutable} (from the store)"));
 
-    let listing = ok(dir, &["policies"]);
+    let listing = cli.ok(&["policies"]);
     assert!(
         listing.contains(&reference) && listing.contains("pod-guard") && listing.contains(" no "),
         "{listing}"
     );
     let json: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["policies", "-o", "json"])).unwrap();
+        serde_json::from_str(&cli.ok(&["policies", "-o", "json"])).unwrap();
     assert_eq!(json[0]["reference"], reference.as_str());
     assert_eq!(json[0]["mutating"], false);
 
-    let removed = ok(dir, &["rm", &reference]);
+    let removed = cli.ok(&["rm", &reference]);
     assert!(removed.starts_with("removed "), "{removed}");
-    assert!(ok(dir, &["policies"]).contains("no policies"));
-    assert!(fails(dir, &["rm", &reference]).contains("no stored policy matches"));
+    assert!(cli.ok(&["policies"]).contains("no policies"));
+    assert!(
+        cli.fails(&["rm", &reference])
+            .contains("no stored policy matches")
+    );
 }
 
 #[test]
@@ -105,30 +83,28 @@ fn refusals_name_the_problem() {
     let dir = tempdir();
     let dir = dir.path();
     populate_workdir(dir);
+    let cli = palisade(dir);
     let host = registry.host();
 
-    let err = fails(dir, &["push", "wapc-accept.wasm", &format!("{host}/p:v1")]);
+    let err = cli.fails(&["push", "wapc-accept.wasm", &format!("{host}/p:v1")]);
     assert!(
         err.contains("wapc-accept.wasm") && err.contains("no policy metadata"),
         "{err}"
     );
-    ok(
-        dir,
-        &[
-            "push",
-            "wapc-accept.wasm",
-            &format!("{host}/p:v1"),
-            "--force",
-        ],
-    );
+    cli.ok(&[
+        "push",
+        "wapc-accept.wasm",
+        &format!("{host}/p:v1"),
+        "--force",
+    ]);
 
-    let err = fails(dir, &["pull", &format!("{host}/missing:v1")]);
+    let err = cli.fails(&["pull", &format!("{host}/missing:v1")]);
     assert!(
         err.contains("missing:v1") && err.contains("not found"),
         "{err}"
     );
 
-    let err = fails(dir, &["pull", "127.0.0.1:1/p:v1"]);
+    let err = cli.fails(&["pull", "127.0.0.1:1/p:v1"]);
     assert!(err.contains("cannot reach registry 127.0.0.1:1"), "{err}");
 
     let store = dir.join("store");
@@ -141,37 +117,26 @@ fn refusals_name_the_problem() {
 #[test]
 fn air_gapped_transfer_keeps_the_digest() {
     let (connected, disconnected) = (RegistryServer::start(), RegistryServer::start());
-    let dir = tempdir();
+    let (dir, cli) = annotated_workdir();
     let dir = dir.path();
-    populate_workdir(dir);
-    ok(
-        dir,
-        &[
-            "annotate",
-            "wapc-accept.wasm",
-            "-m",
-            "metadata/wapc.yml",
-            "-o",
-            "policy.wasm",
-        ],
-    );
     let source = format!("{}/policies/pod-guard:v1", connected.host());
-    let immutable = ok(dir, &["push", "policy.wasm", &source]);
+    let immutable = cli.ok(&["push", "policy.wasm", &source]);
     let digest = immutable.trim().rsplit('@').next().unwrap().to_string();
 
-    let saved = ok(dir, &["save", &source, "-O", "bundle.tar"]);
+    let saved = cli.ok(&["save", &source, "-O", "bundle.tar"]);
     assert!(saved.contains("wrote bundle.tar"), "{saved}");
 
     // The other side: a fresh store, and the bundle unpacked as a layout folder.
     let other = tempdir();
     let other = other.path();
+    let other_cli = palisade(other);
     std::fs::copy(dir.join("bundle.tar"), other.join("bundle.tar")).unwrap();
-    let loaded = ok(other, &["load", "bundle.tar"]);
+    let loaded = other_cli.ok(&["load", "bundle.tar"]);
     assert_eq!(
         loaded.trim(),
         format!("loaded registry://{source}@{digest}")
     );
-    assert!(ok(other, &["policies"]).contains("pod-guard"));
+    assert!(other_cli.ok(&["policies"]).contains("pod-guard"));
 
     std::fs::create_dir(other.join("layout")).unwrap();
     let status = Command::new("tar")
@@ -181,13 +146,10 @@ fn air_gapped_transfer_keeps_the_digest() {
         .unwrap();
     assert!(status.success());
     let target = format!("registry://{}/mirror/pod-guard:v1", disconnected.host());
-    let pushed = ok(
-        other,
-        &["push", &format!("oci-layout://layout:{source}"), &target],
-    );
+    let pushed = other_cli.ok(&["push", &format!("oci-layout://layout:{source}"), &target]);
     assert_eq!(pushed.trim(), format!("{target}@{digest}"));
     assert_eq!(
-        ok(other, &["digest", &target]).trim(),
+        other_cli.ok(&["digest", &target]).trim(),
         format!("{target}@{digest}")
     );
 }
@@ -195,53 +157,29 @@ fn air_gapped_transfer_keeps_the_digest() {
 #[test]
 fn a_damaged_bundle_imports_nothing() {
     let registry = RegistryServer::start();
-    let dir = tempdir();
+    let (dir, cli) = annotated_workdir();
     let dir = dir.path();
-    populate_workdir(dir);
-    ok(
-        dir,
-        &[
-            "annotate",
-            "wapc-accept.wasm",
-            "-m",
-            "metadata/wapc.yml",
-            "-o",
-            "policy.wasm",
-        ],
-    );
     let source = format!("{}/policies/pod-guard:v1", registry.host());
-    ok(dir, &["push", "policy.wasm", &source]);
-    ok(dir, &["save", &source, "-O", "bundle.tar"]);
+    cli.ok(&["push", "policy.wasm", &source]);
+    cli.ok(&["save", &source, "-O", "bundle.tar"]);
     let bytes = std::fs::read(dir.join("bundle.tar")).unwrap();
     std::fs::write(dir.join("truncated.tar"), &bytes[..bytes.len() / 3]).unwrap();
 
     let other = tempdir();
     let other = other.path();
+    let other_cli = palisade(other);
     std::fs::copy(dir.join("truncated.tar"), other.join("truncated.tar")).unwrap();
-    let err = fails(other, &["load", "truncated.tar"]);
+    let err = other_cli.fails(&["load", "truncated.tar"]);
     assert!(err.contains("truncated.tar"), "{err}");
-    assert!(ok(other, &["policies"]).contains("no policies"));
+    assert!(other_cli.ok(&["policies"]).contains("no policies"));
 }
 
 #[test]
 fn copy_brings_signatures_and_referrers_along() {
     let (from, to) = (RegistryServer::start(), RegistryServer::start());
-    let dir = tempdir();
-    let dir = dir.path();
-    populate_workdir(dir);
-    ok(
-        dir,
-        &[
-            "annotate",
-            "wapc-accept.wasm",
-            "-m",
-            "metadata/wapc.yml",
-            "-o",
-            "policy.wasm",
-        ],
-    );
+    let (_dir, cli) = annotated_workdir();
     let source = format!("{}/policies/pod-guard:v1", from.host());
-    let immutable = ok(dir, &["push", "policy.wasm", &source]);
+    let immutable = cli.ok(&["push", "policy.wasm", &source]);
     let digest = immutable.trim().rsplit('@').next().unwrap().to_string();
     let hex = digest.trim_start_matches("sha256:");
 
@@ -281,7 +219,7 @@ fn copy_brings_signatures_and_referrers_along() {
     let referrer_digest = test_support::put_manifest(&host, "policies/pod-guard", None, &referrer);
 
     let target = format!("registry://{}/mirror/pod-guard:v1", to.host());
-    let copied = ok(dir, &["copy", &source, &target]);
+    let copied = cli.ok(&["copy", &source, &target]);
     assert!(
         copied.starts_with(&format!("{target}@{digest}")),
         "{copied}"
@@ -295,9 +233,9 @@ fn copy_brings_signatures_and_referrers_along() {
         "{copied}"
     );
     assert_eq!(
-        ok(dir, &["digest", &target]).trim(),
+        cli.ok(&["digest", &target]).trim(),
         format!("{target}@{digest}")
     );
     let copied_signature = format!("{}/mirror/pod-guard:{signature_tag}", to.host());
-    assert!(ok(dir, &["digest", &copied_signature]).contains("@sha256:"));
+    assert!(cli.ok(&["digest", &copied_signature]).contains("@sha256:"));
 }

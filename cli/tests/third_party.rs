@@ -2,67 +2,26 @@
 //! and TLS from a test CA, skopeo, and the oras Python SDK.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use test_support::{
-    Distribution, DistributionOptions, RegistryServer, TestCa, populate_workdir, tempdir,
+    Distribution, DistributionOptions, Palisade, RegistryServer, TestCa, populate_workdir, tempdir,
 };
 
-fn palisade_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .current_dir(dir)
-        .env("PALISADE_STORE", dir.join("store"))
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env("PALISADE_SOURCES", dir.join("sources.yaml"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let output = palisade_with_stdin(dir, args, "");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let output = palisade_with_stdin(dir, args, "");
-    assert_eq!(output.status.code(), Some(1), "{args:?}");
-    String::from_utf8(output.stderr).unwrap()
-}
-
-/// A work folder with an annotated policy and an empty sources file.
-fn workdir() -> tempfile::TempDir {
+/// A work folder with an annotated policy, and palisade bound to it.
+fn workdir() -> (tempfile::TempDir, Palisade) {
     let dir = tempdir();
     populate_workdir(dir.path());
-    std::fs::write(dir.path().join("sources.yaml"), "").unwrap();
-    ok(
-        dir.path(),
-        &[
-            "annotate",
-            "wapc-accept.wasm",
-            "-m",
-            "metadata/wapc.yml",
-            "-o",
-            "policy.wasm",
-        ],
-    );
-    dir
+    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir.path());
+    cli.ok(&[
+        "annotate",
+        "wapc-accept.wasm",
+        "-m",
+        "metadata/wapc.yml",
+        "-o",
+        "policy.wasm",
+    ]);
+    (dir, cli)
 }
 
 fn trust(dir: &Path, registry: &str, ca_pem: &str) {
@@ -83,25 +42,24 @@ fn distribution_with_htpasswd_and_tls() {
         users: &[("alice", "wonderland")],
         tls: Some(&ca),
     });
-    let dir = workdir();
+    let (dir, cli) = workdir();
     let dir = dir.path();
     let host = registry.host();
     let reference = format!("registry://{host}/policies/pod-guard:v1");
 
     // Without the CA, TLS verification fails: a loopback registry with an authority is not insecure.
     trust(dir, &host, &TestCa::new().ca_pem);
-    let err = fails(dir, &["push", "policy.wasm", &reference]);
+    let err = cli.fails(&["push", "policy.wasm", &reference]);
     assert!(
         err.contains(&format!("cannot reach registry {host}")),
         "{err}"
     );
 
     trust(dir, &host, &ca.ca_pem);
-    let err = fails(dir, &["push", "policy.wasm", &reference]);
+    let err = cli.fails(&["push", "policy.wasm", &reference]);
     assert!(err.contains("palisade login"), "{err}");
 
-    let login = palisade_with_stdin(
-        dir,
+    let login = cli.run_with_stdin(
         &["login", &host, "-u", "alice", "--password-stdin"],
         "wonderland\n",
     );
@@ -110,39 +68,38 @@ fn distribution_with_htpasswd_and_tls() {
         "{}",
         String::from_utf8_lossy(&login.stderr)
     );
-    let pushed = ok(dir, &["push", "policy.wasm", &reference]);
+    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
     assert!(
         pushed.starts_with(&format!("{reference}@sha256:")),
         "{pushed}"
     );
-    ok(dir, &["pull", &reference, "-O", "pulled.wasm"]);
+    cli.ok(&["pull", &reference, "-O", "pulled.wasm"]);
     assert_eq!(
         std::fs::read(dir.join("pulled.wasm")).unwrap(),
         std::fs::read(dir.join("policy.wasm")).unwrap()
     );
 
-    ok(dir, &["logout", &host]);
-    let err = fails(dir, &["pull", &reference, "--refresh"]);
+    cli.ok(&["logout", &host]);
+    let err = cli.fails(&["pull", &reference, "--refresh"]);
     assert!(err.contains("palisade login"), "{err}");
 }
 
 #[test]
 fn distribution_without_tls_on_loopback() {
     let registry = Distribution::start(DistributionOptions::default());
-    let dir = workdir();
-    let dir = dir.path();
+    let (_dir, cli) = workdir();
     let reference = format!("{}/policies/pod-guard:v2", registry.host());
-    let pushed = ok(dir, &["push", "policy.wasm", &reference]);
-    assert_eq!(ok(dir, &["digest", &reference]).trim(), pushed.trim());
+    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
+    assert_eq!(cli.ok(&["digest", &reference]).trim(), pushed.trim());
 }
 
 #[test]
 fn skopeo_reads_what_we_push_and_we_read_what_skopeo_copies() {
     let registry = RegistryServer::start();
-    let dir = workdir();
+    let (dir, cli) = workdir();
     let dir = dir.path();
     let source = format!("{}/policies/pod-guard:v1", registry.host());
-    let immutable = ok(dir, &["push", "policy.wasm", &source]);
+    let immutable = cli.ok(&["push", "policy.wasm", &source]);
 
     let raw = skopeo(
         dir,
@@ -177,7 +134,7 @@ fn skopeo_reads_what_we_push_and_we_read_what_skopeo_copies() {
         ],
     );
     let target = format!("{}/copied/pod-guard:v1", registry.host());
-    let pushed = ok(dir, &["push", "oci-layout://skopeo-layout:v1", &target]);
+    let pushed = cli.ok(&["push", "oci-layout://skopeo-layout:v1", &target]);
     let digest = |text: &str| text.trim().rsplit('@').next().unwrap().to_string();
     assert_eq!(
         digest(&pushed),
@@ -189,10 +146,10 @@ fn skopeo_reads_what_we_push_and_we_read_what_skopeo_copies() {
 #[test]
 fn the_oras_sdk_reads_ours_and_we_read_its() {
     let registry = RegistryServer::start();
-    let dir = workdir();
+    let (dir, cli) = workdir();
     let dir = dir.path();
     let ours = format!("{}/policies/pod-guard:v1", registry.host());
-    ok(dir, &["push", "policy.wasm", &ours]);
+    cli.ok(&["push", "policy.wasm", &ours]);
     let theirs = format!("{}/oras/pod-guard:v1", registry.host());
     let script = format!(
         r#"
@@ -225,7 +182,7 @@ print("ok")
         "the oras SDK failed (pip install oras):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    ok(dir, &["pull", &theirs, "-O", "from-oras.wasm"]);
+    cli.ok(&["pull", &theirs, "-O", "from-oras.wasm"]);
     assert_eq!(
         std::fs::read(dir.join("from-oras.wasm")).unwrap(),
         std::fs::read(dir.join("policy.wasm")).unwrap()

@@ -1,9 +1,11 @@
 //! Test setup shared by every crate: policy fixtures compiled from WAT, temporary folders.
 
+mod cli;
 mod distribution;
 
 use std::path::{Path, PathBuf};
 
+pub use cli::Palisade;
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 
 /// The repository's `testdata/` folder.

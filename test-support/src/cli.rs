@@ -1,0 +1,81 @@
+//! Running the `palisade` binary in a work folder, isolated from the user's store, credentials and
+//! sources, with a fixed `SOURCE_DATE_EPOCH` so that pushes are reproducible.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The binary, bound to a work folder.
+pub struct Palisade {
+    binary: PathBuf,
+    dir: PathBuf,
+}
+
+impl Palisade {
+    /// Runs `binary` (pass `env!("CARGO_BIN_EXE_palisade")`) in `dir`; the sources file is
+    /// `dir/sources.yaml` when a test writes one.
+    pub fn new(binary: &str, dir: &Path) -> Palisade {
+        Palisade {
+            binary: PathBuf::from(binary),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Runs with `args`, feeding `stdin`.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut command = Command::new(&self.binary);
+        let sources = self.dir.join("sources.yaml");
+        if sources.exists() {
+            command.env("PALISADE_SOURCES", sources);
+        } else {
+            command.env_remove("PALISADE_SOURCES");
+        }
+        let mut child = command
+            .args(args)
+            .current_dir(&self.dir)
+            .env("PALISADE_STORE", self.dir.join("store"))
+            .env("DOCKER_CONFIG", self.dir.join("docker"))
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("running {}: {err}", self.binary.display()));
+        if let Some(mut input) = child.stdin.take() {
+            input
+                .write_all(stdin.as_bytes())
+                .unwrap_or_else(|err| panic!("writing stdin: {err}"));
+        }
+        child
+            .wait_with_output()
+            .unwrap_or_else(|err| panic!("waiting for palisade: {err}"))
+    }
+
+    /// Runs with `args`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, "")
+    }
+
+    /// Runs with `args`, asserts success, returns standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs with `args`, asserts exit code 1, returns standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?} should fail with 1; stdout: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+}
