@@ -81,8 +81,7 @@ pub async fn put<S: Storage>(
         }
     }
     for child in &checked.manifests {
-        let reference = Reference::Digest(child.clone());
-        if storage.get_manifest(repo, &reference).await?.is_none() {
+        if !storage.keep_manifest(repo, child).await? {
             return Err(RegistryError::ManifestBlobUnknown {
                 digest: child.to_string(),
             });

@@ -93,6 +93,18 @@ impl Fs {
         }
     }
 
+    /// Sets a file's modification time to now; returns whether it exists.
+    pub async fn touch(&self, path: &Path) -> Result<bool> {
+        let file = match tokio::fs::OpenOptions::new().write(true).open(path).await {
+            Ok(file) => file.into_std().await,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(self.err("touching", path, e)),
+        };
+        file.set_modified(std::time::SystemTime::now())
+            .map_err(|e| self.err("touching", path, e))?;
+        Ok(true)
+    }
+
     /// Removes a file; returns whether it existed.
     pub async fn remove_file(&self, path: &Path) -> Result<bool> {
         match tokio::fs::remove_file(path).await {

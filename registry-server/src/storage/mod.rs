@@ -148,6 +148,13 @@ pub trait Storage: Send + Sync + 'static {
         reference: &Reference,
     ) -> impl Future<Output = Result<Option<StoredManifest>>> + Send;
 
+    /// Whether `repo` holds manifest `digest`, marking it as just used (as [`Storage::keep_blob`] does for blobs).
+    fn keep_manifest(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// Deletes a tag, or a manifest with the tags pointing at it and its referrer entry.
     /// Returns whether there was something to delete.
     fn delete_manifest(

@@ -36,15 +36,10 @@ pub async fn size(storage: &LocalStorage, repo: &RepoName, digest: &Digest) -> R
 pub async fn keep(storage: &LocalStorage, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
     let size = size(storage, repo, digest).await?;
     if size.is_some() {
-        let link = storage.layout.blob_link(repo, digest);
-        let touched = match tokio::fs::OpenOptions::new().write(true).open(&link).await {
-            Ok(file) => file
-                .into_std()
-                .await
-                .set_modified(std::time::SystemTime::now()),
-            Err(e) => Err(e),
-        };
-        touched.map_err(|e| storage.fs.err("touching", &link, e))?;
+        storage
+            .fs
+            .touch(&storage.layout.blob_link(repo, digest))
+            .await?;
     }
     Ok(size)
 }

@@ -149,6 +149,17 @@ impl Storage for LocalStorage {
         manifests::get(self, repo, reference).await
     }
 
+    async fn keep_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+        let held = manifests::get(self, repo, &Reference::Digest(digest.clone()))
+            .await?
+            .is_some();
+        Ok(held
+            && self
+                .fs
+                .touch(&self.layout.manifest_link(repo, digest))
+                .await?)
+    }
+
     async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<bool> {
         manifests::delete(self, repo, reference).await
     }
