@@ -55,6 +55,12 @@ fn push_digest_pull_list_remove() {
         std::fs::read(dir.join("policy.wasm")).unwrap()
     );
 
+    let inspected = cli.ok(&["inspect", &reference]);
+    assert!(
+        inspected.contains("title:               pod-guard"),
+        "{inspected}"
+    );
+
     let again = cli.ok(&["pull", &reference]);
     assert_eq!(again.trim(), format!("{immutable} (from the store)"));
 

@@ -1,22 +1,31 @@
 //! `palisade inspect`: what a module is and what its metadata says.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::anyhow;
 use artifact::ArtifactError;
-use artifact::inspect::{ModuleReport, inspect_file};
+use artifact::distribute::{PullRequest, pull};
+use artifact::inspect::{ModuleReport, inspect, inspect_file};
 use artifact::metadata::{Metadata, WellKnown};
+use artifact::reference::PolicyRef;
 use serde::Serialize;
 
+use crate::options::{RegistryOptions, StoreOptions};
 use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
 
 /// Show a module's digest, size, producers and policy metadata.
 ///
 /// Exits 1 (after printing what the module has) when it carries no policy metadata.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The Wasm module.
-    module: PathBuf,
+    /// A Wasm module file, or a policy in a registry (registry://HOST/REPOSITORY:TAG), pulled into the
+    /// local store first.
+    module: String,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    #[command(flatten)]
+    store: StoreOptions,
     /// How to print the report.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -24,19 +33,36 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Report<'a> {
-    path: &'a PathBuf,
+    source: &'a str,
     #[serde(flatten)]
     module: &'a ModuleReport,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let report = inspect_file(&args.module)?;
+    let in_registry = match args.module.parse::<PolicyRef>() {
+        Ok(PolicyRef::Registry(reference)) if !Path::new(&args.module).exists() => Some(reference),
+        _ => None,
+    };
+    let report = match in_registry {
+        None => inspect_file(Path::new(&args.module))?,
+        Some(source) => {
+            let remote = args.registry.remote()?;
+            let store = args.store.open()?;
+            let request = PullRequest {
+                source: &source,
+                refresh: false,
+                output: None,
+            };
+            let pulled = block_on(format!("pulling {source}"), pull(&remote, &store, request))??;
+            inspect(&pulled.artifact.module)?
+        }
+    };
     match args.output {
         OutputFormat::Text => print_text(&args.module, &report),
         format => print_structured(
             format,
             &Report {
-                path: &args.module,
+                source: &args.module,
                 module: &report,
             },
         )?,
@@ -47,9 +73,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn print_text(path: &std::path::Path, report: &ModuleReport) {
+fn print_text(source: &str, report: &ModuleReport) {
     println!("Module");
-    field("file", &path.display().to_string());
+    field("source", source);
     field("sha256", &report.sha256);
     field("size", &format!("{} bytes", report.size));
     field("custom sections", &list_or_none(&report.custom_sections));
