@@ -1,13 +1,5 @@
-//! Cosign-compatible signing and verification of policy artifacts.
-//!
-//! Everything here is pure: functions take bytes or JSON fetched by the caller and return what to push, so the
-//! registry I/O stays in `artifact::remote` and the CLI.
-//!
-//! - [`keys`]: cosign key files (encrypted `ENCRYPTED SIGSTORE PRIVATE KEY`, PKCS#8, SEC1, PKIX public keys);
-//! - [`simple_signing`]: cosign's simple-signing payload and the `sha256-<hex>.sig` signature image, with merging;
-//! - [`bundle`]: Sigstore bundle v0.3 with a DSSE envelope over an in-toto statement, and its OCI 1.1 referrer;
-//! - [`config`]: Kubewarden's verification config file (`apiVersion: v1`, `allOf`, `anyOf`);
-//! - [`verify`]: composable verifiers and [`verify::VerifiedArtifact`], obtainable only by passing verification.
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
 
 pub mod bundle;
 pub mod config;

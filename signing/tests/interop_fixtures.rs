@@ -125,3 +125,20 @@ fn cosign_v3_bundle_reads_and_its_dsse_signature_verifies() {
     let ours: serde_json::Value = serde_json::from_slice(&bundle.to_bytes()).unwrap();
     assert_eq!(ours, original);
 }
+
+#[test]
+fn sec1_keys_load_and_other_curves_are_named() {
+    let sec1 = PrivateKey::from_pem(&fixture("generated-p256-sec1.pem"), b"").unwrap();
+    assert_eq!(
+        PrivateKeyKind::of_pem(&fixture("generated-p256-sec1.pem")).unwrap(),
+        PrivateKeyKind::Sec1
+    );
+    let public = PublicKey::from_pem(&fixture("generated-p256-sec1.pub")).unwrap();
+    assert_eq!(sec1.public_key(), public);
+
+    let err = PrivateKey::from_pem(&fixture("generated-p384-private.pem"), b"").unwrap_err();
+    assert!(matches!(err, SigningError::UnsupportedKey(_)), "{err}");
+    assert!(err.to_string().contains("ECDSA P-384"), "{err}");
+    let err = PublicKey::from_pem(&fixture("generated-p384-public.pem")).unwrap_err();
+    assert!(err.to_string().contains("ECDSA P-384"), "{err}");
+}
