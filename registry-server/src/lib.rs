@@ -2,8 +2,8 @@
 //! cross-repository mounts, manifests by tag and digest, tags, referrers, catalog) over a content-addressed local
 //! folder that never shows a partial or unverified blob.
 //!
-//! [`app`] builds the HTTP service (testable without a socket); [`serve`] runs it on a listener; [`run`] does both
-//! from a [`Config`].
+//! [`app`] builds the HTTP service (testable without a socket); [`serve`] runs it on a listener; [`Server`] binds
+//! and serves what a [`Config`] describes.
 
 mod api;
 pub mod auth;
@@ -149,31 +149,67 @@ pub async fn serve<S: Storage, L: Listener<Addr = SocketAddr>>(
     served
 }
 
-/// Binds `config.addr` and serves `config.root` (over TLS if configured) until Ctrl-C or SIGTERM.
-pub async fn run(config: Config) -> Result<()> {
-    let state = AppState::from_config(&config)?;
-    let acceptor = config
-        .tls
-        .as_ref()
-        .map(tls::TlsConfig::acceptor)
-        .transpose()?;
-    let bind_error = |source| RegistryError::Serve {
-        addr: config.addr.clone(),
-        source,
-    };
-    let listener = TcpListener::bind(&config.addr).await.map_err(bind_error)?;
-    let ttl = config.upload_ttl();
-    let root = config.root.display();
-    match acceptor {
-        Some(acceptor) => {
-            let listener = tls::TlsListener::new(listener, acceptor).map_err(bind_error)?;
-            tracing::info!(addr = %config.addr, %root, "registry listening (TLS)");
-            serve(listener, state, ttl, shutdown_signal()).await
-        }
-        None => {
-            tracing::info!(addr = %config.addr, %root, "registry listening");
-            serve(listener, state, ttl, shutdown_signal()).await
-        }
+/// A registry bound to its address, ready to serve: binding first lets the caller learn the port (`--addr
+/// 127.0.0.1:0`) before serving.
+pub struct Server {
+    listener: Bound,
+    local_addr: SocketAddr,
+    state: AppState<LocalStorage>,
+    upload_ttl: Duration,
+}
+
+/// A plain or a TLS listener.
+enum Bound {
+    Plain(TcpListener),
+    Tls(tls::TlsListener),
+}
+
+impl Server {
+    /// Checks `config`, opens its storage and binds its address.
+    pub async fn bind(config: &Config) -> Result<Server> {
+        let state = AppState::from_config(config)?;
+        let acceptor = config
+            .tls
+            .as_ref()
+            .map(tls::TlsConfig::acceptor)
+            .transpose()?;
+        let bind_error = |source| RegistryError::Serve {
+            addr: config.addr.clone(),
+            source,
+        };
+        let tcp = TcpListener::bind(&config.addr).await.map_err(bind_error)?;
+        let local_addr = tcp.local_addr().map_err(bind_error)?;
+        let listener = match acceptor {
+            Some(acceptor) => Bound::Tls(tls::TlsListener::new(tcp, acceptor).map_err(bind_error)?),
+            None => Bound::Plain(tcp),
+        };
+        Ok(Server {
+            listener,
+            local_addr,
+            state,
+            upload_ttl: config.upload_ttl(),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then lets the requests in flight finish.
+    pub async fn run_until_signal(self) -> Result<()> {
+        let root = self.state.storage.root().display().to_string();
+        tracing::info!(addr = %self.local_addr, %root, "registry listening");
+        let served = match self.listener {
+            Bound::Plain(listener) => {
+                serve(listener, self.state, self.upload_ttl, shutdown_signal()).await
+            }
+            Bound::Tls(listener) => {
+                serve(listener, self.state, self.upload_ttl, shutdown_signal()).await
+            }
+        };
+        tracing::info!("registry stopped");
+        served
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use registry_server::auth::Action;
 use registry_server::tls::TlsConfig;
-use registry_server::{Config, RegistryError};
+use registry_server::{Config, RegistryError, Server};
 
 use super::UsageError;
 
@@ -47,17 +47,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         "http"
     };
-    println!(
-        "serving {} at {scheme}://{}/v2/",
-        config.root.display(),
-        config.addr
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime
-        .block_on(registry_server::run(config))
-        .map_err(usage)
+    let server = runtime.block_on(Server::bind(&config)).map_err(usage)?;
+    println!(
+        "serving {} at {scheme}://{}/v2/",
+        config.root.display(),
+        server.local_addr()
+    );
+    runtime.block_on(server.run_until_signal()).map_err(usage)
 }
 
 /// The configuration from the file, the environment and the flags, in that order.
