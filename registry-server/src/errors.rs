@@ -103,6 +103,10 @@ pub enum RegistryError {
     #[error("access denied: {0}")]
     Denied(String),
 
+    /// A query parameter is malformed.
+    #[error("invalid query: {0}")]
+    QueryInvalid(String),
+
     /// The operation is not supported by this registry.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -211,6 +215,7 @@ impl RegistryError {
             Unauthorized { .. } => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
             Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
+            QueryInvalid(_) => ("UNSUPPORTED", StatusCode::BAD_REQUEST),
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),

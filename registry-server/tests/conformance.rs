@@ -457,6 +457,14 @@ async fn tags_list_paginates_with_link() {
     let second = registry.get("/v2/t/tags/list?n=2&last=v1").await;
     assert_eq!(second.json()["tags"], json!(["v2", "v3"]));
     assert_eq!(second.header("link"), "");
+    let bad = registry.get("/v2/t/tags/list?n=many").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("non-negative integer")
+    );
     let unknown = registry.get("/v2/nothing/tags/list").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.code(), "NAME_UNKNOWN");

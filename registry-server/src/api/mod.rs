@@ -80,7 +80,7 @@ async fn dispatch<S: Storage>(
     let params = match Query::<Params>::try_from_uri(&uri) {
         Ok(Query(params)) => params,
         Err(e) => {
-            return RegistryError::Unsupported(format!("bad query string: {e}")).into_response();
+            return RegistryError::QueryInvalid(e.to_string()).into_response();
         }
     };
     let request = Request {

@@ -16,7 +16,9 @@ pub fn page(
         Some(n) => n
             .parse::<usize>()
             .map_err(|_| {
-                RegistryError::Unsupported(format!("`n` must be a non-negative integer, not {n:?}"))
+                RegistryError::QueryInvalid(format!(
+                    "`n` must be a non-negative integer, not {n:?}"
+                ))
             })?
             .min(MAX_PAGE),
     };
