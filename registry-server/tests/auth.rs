@@ -204,12 +204,18 @@ async fn token_flow_grants_what_the_user_may_do() {
             .status,
         StatusCode::CREATED
     );
+    let outside = registry
+        .push("other", Some(format!("Bearer {token}")))
+        .await;
     assert_eq!(
-        registry
-            .push("other", Some(format!("Bearer {token}")))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
+        outside.status,
+        StatusCode::UNAUTHORIZED,
+        "a token without the scope is sent for another"
+    );
+    assert!(
+        outside.challenge.ends_with(",error=\"insufficient_scope\""),
+        "{}",
+        outside.challenge
     );
 
     let anonymous = registry.send(Method::GET, scope, None, b"").await;
@@ -219,7 +225,7 @@ async fn token_flow_grants_what_the_user_may_do() {
             .push("team/app", Some(format!("Bearer {token}")))
             .await
             .status,
-        StatusCode::FORBIDDEN
+        StatusCode::UNAUTHORIZED
     );
     let read = registry
         .send(

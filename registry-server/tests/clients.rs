@@ -387,3 +387,54 @@ async fn skopeo_copies_over_tls() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// Logs in, pushes and pulls with the oras SDK against a registry that refuses anonymous pushes.
+const ORAS_LOGIN_SCRIPT: &str = r#"
+import os, sys
+import oras.client
+
+host, work = sys.argv[1], sys.argv[2]
+os.chdir(work)
+with open("artifact.txt", "w") as f:
+    f.write("private")
+anonymous = oras.client.OrasClient(hostname=host, insecure=True)
+try:
+    anonymous.push(files=["artifact.txt"], target=f"{host}/private/artifact:v1")
+    raise SystemExit("an anonymous push was accepted")
+except Exception as refused:
+    assert "UNAUTHORIZED" in str(refused), refused
+client = oras.client.OrasClient(hostname=host, insecure=True)
+client.login(username="alice", password="wonderland")
+assert client.push(files=["artifact.txt"], target=f"{host}/private/artifact:v1").status_code == 201
+pulled = client.pull(target=f"{host}/private/artifact:v1", outdir=os.path.join(work, "out"))
+assert open(pulled[0]).read() == "private"
+print("OK")
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oras_python_sdk_logs_in_through_the_token_flow() {
+    let work = tempfile::tempdir().unwrap();
+    let script = work.path().join("oras_login.py");
+    std::fs::write(&script, ORAS_LOGIN_SCRIPT).unwrap();
+    let htpasswd = work.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", bcrypt::hash("wonderland", 4).unwrap()),
+    )
+    .unwrap();
+    let server = Server::start(AuthConfig {
+        htpasswd: Some(htpasswd),
+        ..Default::default()
+    })
+    .await;
+    let install = "apt-get install -y python3 && pip install oras";
+    let work_dir = work.path().to_str().unwrap();
+    let output = run(
+        "python3",
+        &[script.to_str().unwrap(), &server.addr, work_dir],
+        install,
+    )
+    .await;
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK");
+    server.stop().await;
+}

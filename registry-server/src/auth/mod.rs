@@ -203,7 +203,8 @@ impl Auth {
         })
     }
 
-    /// Checks that `identity` may do `action` on `repo`: `401` with a challenge if it is anonymous, `403` if not.
+    /// Checks that `identity` may do `action` on `repo`: `401` with a challenge for anonymous clients and tokens
+    /// without the scope (so that they fetch one), `403` for users the rules refuse.
     pub fn authorize(
         &self,
         headers: &HeaderMap,
@@ -211,15 +212,22 @@ impl Auth {
         repo: &str,
         action: Action,
     ) -> Result<()> {
-        if self.allows(identity, repo, action) {
-            Ok(())
-        } else if matches!(identity, Identity::Anonymous) {
-            Err(self.challenge(headers, Some((repo, action))))
-        } else {
-            Err(RegistryError::Denied(format!(
+        match identity {
+            _ if self.allows(identity, repo, action) => Ok(()),
+            Identity::Anonymous => Err(self.challenge(headers, Some((repo, action)))),
+            Identity::Token(_) => Err(self.insufficient_scope(headers, repo, action)),
+            Identity::User(_) => Err(RegistryError::Denied(format!(
                 "you may not {} {repo}",
                 action.name()
-            )))
+            ))),
+        }
+    }
+
+    /// A `401` telling a token holder its token lacks the scope, so that it asks for a new one.
+    fn insufficient_scope(&self, headers: &HeaderMap, repo: &str, action: Action) -> RegistryError {
+        let bearer = self.bearer(headers, Some((repo, action)));
+        RegistryError::Unauthorized {
+            challenge: format!("{bearer},error=\"insufficient_scope\""),
         }
     }
 
@@ -231,6 +239,13 @@ impl Auth {
 
     /// A `401` whose challenges point at the token endpoint, with the scope the request needed.
     pub fn challenge(&self, headers: &HeaderMap, scope: Option<(&str, Action)>) -> RegistryError {
+        RegistryError::Unauthorized {
+            challenge: self.bearer(headers, scope),
+        }
+    }
+
+    /// The `Bearer` challenge: where the token endpoint is, and the scope needed.
+    fn bearer(&self, headers: &HeaderMap, scope: Option<(&str, Action)>) -> String {
         let mut bearer = format!(
             "Bearer realm=\"{}\",service=\"{}\"",
             self.tokens.realm(headers),
@@ -244,7 +259,7 @@ impl Auth {
             };
             bearer.push_str(&format!(",scope=\"repository:{repo}:{actions}\""));
         }
-        RegistryError::Unauthorized { challenge: bearer }
+        bearer
     }
 
     /// The token endpoint's issuer.
