@@ -83,6 +83,26 @@ impl Metrics {
     }
 }
 
+/// The method as a metric label; methods outside HTTP's standard set count as `OTHER`, so that clients cannot
+/// grow the label set without bound.
+fn method_label(method: &axum::http::Method) -> String {
+    use axum::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    if known.contains(method) {
+        method.to_string()
+    } else {
+        "OTHER".to_string()
+    }
+}
+
 /// Serves `GET /metrics`.
 pub async fn handler(State(metrics): State<std::sync::Arc<Metrics>>) -> Response {
     (
@@ -104,7 +124,7 @@ pub async fn track(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string);
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let span =
         tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
     metrics.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -150,5 +170,12 @@ mod tests {
             text.contains("palisade_registry_http_requests_in_flight 0"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let custom = axum::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&custom), "OTHER");
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
     }
 }
