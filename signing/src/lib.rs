@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod media_types;
 pub mod simple_signing;
+pub mod trust;
 pub mod verify;
 
 pub use error::{Result, SigningError};

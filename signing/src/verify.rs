@@ -25,6 +25,7 @@ use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
 use crate::simple_signing::{Payload, Signature};
+use crate::trust::{Identity, TrustRoot};
 
 /// Where a signature was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +77,8 @@ pub struct FoundSignature {
     pub predicate_type: Option<String>,
     /// The signing certificate (DER), for keyless signatures.
     pub certificate: Option<Vec<u8>>,
+    /// The bundle JSON, for signatures found as bundles (keyless checks read it whole).
+    bundle_json: Option<Vec<u8>>,
 }
 
 impl FoundSignature {
@@ -89,6 +92,7 @@ impl FoundSignature {
             annotations: BTreeMap::new(),
             predicate_type: None,
             certificate: None,
+            bundle_json: None,
         }
     }
 
@@ -115,12 +119,13 @@ impl FoundSignature {
                 annotations,
                 predicate_type: None,
                 certificate,
+                bundle_json: None,
             },
             Err(e) => FoundSignature::unusable(source, e.to_string()),
         }
     }
 
-    fn from_bundle(source: SignatureSource, bundle: &Bundle) -> FoundSignature {
+    fn from_bundle(source: SignatureSource, bundle: &Bundle, json: &[u8]) -> FoundSignature {
         let parsed = (|| {
             let statement = bundle.statement()?;
             Ok::<_, SigningError>((
@@ -146,6 +151,7 @@ impl FoundSignature {
                     annotations,
                     predicate_type: Some(statement.predicate_type),
                     certificate,
+                    bundle_json: Some(json.to_vec()),
                 }
             }
             Err(e) => FoundSignature::unusable(source, e.to_string()),
@@ -223,7 +229,7 @@ impl Evidence {
             return;
         }
         let found = match Bundle::parse(blob) {
-            Ok(bundle) => FoundSignature::from_bundle(source, &bundle),
+            Ok(bundle) => FoundSignature::from_bundle(source, &bundle, blob),
             Err(e) => FoundSignature::unusable(source, e.to_string()),
         };
         self.signatures.push(found);
@@ -317,11 +323,28 @@ impl Verifier for AnnotationVerifier {
     }
 }
 
-/// A keyless requirement (`genericIssuer`, `githubAction`): needs certificate verification against a trust
-/// root, which this version does not do, so it is never met and says so.
+/// A keyless requirement (`genericIssuer`, `githubAction`): a Sigstore bundle whose Fulcio certificate chains to
+/// the trust root, names the required identity, and was valid when the Rekor entry was made.
 #[derive(Debug, Clone)]
 pub struct KeylessVerifier {
     description: String,
+    identity: Identity,
+    trust_root: Option<TrustRoot>,
+}
+
+impl KeylessVerifier {
+    /// Requires a keyless signature by `identity`, checked against `trust_root` (without one, never met).
+    pub fn new(
+        description: String,
+        identity: Identity,
+        trust_root: Option<TrustRoot>,
+    ) -> KeylessVerifier {
+        KeylessVerifier {
+            description,
+            identity,
+            trust_root,
+        }
+    }
 }
 
 impl Verifier for KeylessVerifier {
@@ -332,15 +355,30 @@ impl Verifier for KeylessVerifier {
     fn check(
         &self,
         signature: &FoundSignature,
-        _expected: &Digest,
+        expected: &Digest,
     ) -> std::result::Result<(), String> {
+        if let Some(reason) = &signature.unusable {
+            return Err(reason.clone());
+        }
         if signature.certificate.is_none() {
             return Err("no certificate: not a keyless signature".into());
         }
-        Err(
-            "keyless (certificate) verification is not supported yet: use a pubKey requirement"
-                .into(),
-        )
+        let Some(trust_root) = &self.trust_root else {
+            return Err(
+                "a keyless signature needs a trust root (Sigstore trusted_root.json or a PEM CA bundle) to be checked"
+                    .into(),
+            );
+        };
+        let Some(json) = &signature.bundle_json else {
+            return Err(
+                "keyless signatures of the .sig layout are not supported yet; sign with --bundle"
+                    .into(),
+            );
+        };
+        if !signature.subject.contains(expected) {
+            return Err(format!("signed for another artifact, not {expected}"));
+        }
+        trust_root.verify_keyless_bundle(json, expected, &self.identity)
     }
 }
 
@@ -366,8 +404,11 @@ impl Verifier for AllVerifiers {
     }
 }
 
-/// The verifier of one config requirement.
-pub fn verifier_for(requirement: &Requirement) -> Result<Box<dyn Verifier>> {
+/// The verifier of one config requirement; keyless requirements are checked against `trust_root`.
+pub fn verifier_for(
+    requirement: &Requirement,
+    trust_root: Option<&TrustRoot>,
+) -> Result<Box<dyn Verifier>> {
     let mut verifiers: Vec<Box<dyn Verifier>> = Vec::new();
     match requirement {
         Requirement::PubKey { key, .. } => {
@@ -375,10 +416,27 @@ pub fn verifier_for(requirement: &Requirement) -> Result<Box<dyn Verifier>> {
                 key.as_bytes(),
             )?)));
         }
-        Requirement::GenericIssuer { .. } | Requirement::GithubAction { .. } => {
-            verifiers.push(Box::new(KeylessVerifier {
-                description: requirement.describe(),
-            }));
+        Requirement::GenericIssuer {
+            issuer, subject, ..
+        } => {
+            verifiers.push(Box::new(KeylessVerifier::new(
+                requirement.describe(),
+                Identity::Issuer {
+                    issuer: issuer.clone(),
+                    subject: subject.clone(),
+                },
+                trust_root.cloned(),
+            )));
+        }
+        Requirement::GithubAction { owner, repo, .. } => {
+            verifiers.push(Box::new(KeylessVerifier::new(
+                requirement.describe(),
+                Identity::GithubAction {
+                    owner: owner.clone(),
+                    repo: repo.clone(),
+                },
+                trust_root.cloned(),
+            )));
         }
     }
     let annotations = requirement.annotations();
@@ -450,12 +508,24 @@ pub struct Report {
 }
 
 /// Evaluates `config` against the signatures in `evidence` for `manifest_digest`; never fails because a
-/// signature is bad (that is in the report), only when a key in the config is invalid.
+/// signature is bad (that is in the report), only when a key in the config is invalid. Keyless requirements are
+/// never met: use [`evaluate_with_trust_root`].
 pub fn evaluate(
     reference: &str,
     manifest_digest: &Digest,
     evidence: &Evidence,
     config: &VerificationConfig,
+) -> Result<Report> {
+    evaluate_with_trust_root(reference, manifest_digest, evidence, config, None)
+}
+
+/// [`evaluate`], checking keyless requirements against `trust_root`.
+pub fn evaluate_with_trust_root(
+    reference: &str,
+    manifest_digest: &Digest,
+    evidence: &Evidence,
+    config: &VerificationConfig,
+    trust_root: Option<&TrustRoot>,
 ) -> Result<Report> {
     let groups = config
         .all_of
@@ -471,7 +541,7 @@ pub fn evaluate(
         );
     let mut requirements = Vec::new();
     for (group, requirement) in groups {
-        let verifier = verifier_for(requirement)?;
+        let verifier = verifier_for(requirement, trust_root)?;
         let mut result = RequirementResult {
             group,
             requirement: requirement.describe(),
@@ -625,13 +695,33 @@ impl VerifiedArtifact {
 }
 
 /// Verifies the policy at `reference` (for messages): `manifest_bytes` must hash to `manifest_digest` (so a
-/// manifest swapped after signing is caught), and the signatures in `evidence` must meet `config`.
+/// manifest swapped after signing is caught), and the signatures in `evidence` must meet `config`. Keyless
+/// requirements are never met: use [`verify_with_trust_root`].
 pub fn verify(
     reference: &str,
     manifest_digest: &Digest,
     manifest_bytes: &[u8],
     evidence: &Evidence,
     config: &VerificationConfig,
+) -> Result<VerifiedArtifact> {
+    verify_with_trust_root(
+        reference,
+        manifest_digest,
+        manifest_bytes,
+        evidence,
+        config,
+        None,
+    )
+}
+
+/// [`verify`], checking keyless requirements against `trust_root` (read from a file: never fetched).
+pub fn verify_with_trust_root(
+    reference: &str,
+    manifest_digest: &Digest,
+    manifest_bytes: &[u8],
+    evidence: &Evidence,
+    config: &VerificationConfig,
+    trust_root: Option<&TrustRoot>,
 ) -> Result<VerifiedArtifact> {
     if !manifest_digest.matches(manifest_bytes) {
         return Err(SigningError::NotVerified {
@@ -647,7 +737,8 @@ pub fn verify(
             reference: reference.to_string(),
             reason: format!("the manifest {manifest_digest} is not an OCI image manifest: {e}"),
         })?;
-    let report = evaluate(reference, manifest_digest, evidence, config)?;
+    let report =
+        evaluate_with_trust_root(reference, manifest_digest, evidence, config, trust_root)?;
     if let Some(failure) = report.failure {
         return Err(SigningError::NotVerified {
             reference: reference.to_string(),

@@ -1,0 +1,400 @@
+//! Trust roots for keyless (certificate-based) signatures, read from a file — never fetched: Sigstore's
+//! `trusted_root.json` (certificate authorities, Rekor and CT log keys) or a PEM bundle of CA certificates — and
+//! the keyless check of a Sigstore bundle against one.
+//!
+//! The certificate chain, its embedded SCT, the DSSE signature and the consistency of the Rekor entry are checked
+//! by the `sigstore` crate's bundle verifier (offline); this module adds what that verifier leaves out: the Rekor
+//! signed entry timestamp (so the signing time is authenticated) and Kubewarden's identity rules
+//! (`genericIssuer`, `githubAction`).
+//!
+//! Limits of this version: the `validFor` windows of `trusted_root.json` entries are not enforced (every listed
+//! authority is trusted), keyless signatures of the `.sig` layout (certificate annotations) are not checked, and
+//! a PEM CA bundle carries no CT log keys, so certificates with embedded SCTs cannot be checked against it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rustls_pki_types::CertificateDer;
+use serde::Deserialize;
+use sigstore::bundle::verify::{
+    ArtifactDigest, PolicyError, VerificationPolicy, Verifier as BundleVerifier,
+};
+use sigstore::rekor::apis::configuration::Configuration as RekorConfiguration;
+use sigstore::trust::ManualTrustRoot;
+use x509_cert::der::Decode as _;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::config::Subject;
+use crate::error::{Result, SigningError};
+use crate::keys::PublicKey;
+
+/// The OIDC issuer of GitHub Actions.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+/// Fulcio's OIDC issuer extension (raw string, deprecated).
+const ISSUER_V1_OID: &str = "1.3.6.1.4.1.57264.1.1";
+/// Fulcio's OIDC issuer extension (DER UTF8String).
+const ISSUER_V2_OID: &str = "1.3.6.1.4.1.57264.1.8";
+/// Fulcio's GitHub workflow repository extension (raw `owner/repo`, deprecated).
+const WORKFLOW_REPOSITORY_OID: &str = "1.3.6.1.4.1.57264.1.5";
+/// Fulcio's source repository URI extension (DER UTF8String, `https://github.com/owner/repo`).
+const SOURCE_REPOSITORY_URI_OID: &str = "1.3.6.1.4.1.57264.1.12";
+/// The otherName type of Sigstore's username SANs.
+const OTHERNAME_OID: &str = "1.3.6.1.4.1.57264.1.7";
+
+/// Certificate authorities and transparency log keys that keyless signatures are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct TrustRoot {
+    /// CA certificates (DER): roots and intermediates.
+    certificate_authorities: Vec<Vec<u8>>,
+    /// Rekor keys (PKIX DER) by log id (base64 of the key's SHA-256, as in `logId.keyId`).
+    rekor_keys: BTreeMap<String, Vec<u8>>,
+    /// CT log keys (PKIX DER) by log id.
+    ctlog_keys: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrustedRootJson {
+    media_type: Option<String>,
+    #[serde(default)]
+    tlogs: Vec<LogJson>,
+    #[serde(default)]
+    certificate_authorities: Vec<CaJson>,
+    #[serde(default)]
+    ctlogs: Vec<LogJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogJson {
+    public_key: Option<RawJson>,
+    log_id: Option<KeyIdJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyIdJson {
+    key_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawJson {
+    raw_bytes: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaJson {
+    cert_chain: Option<ChainJson>,
+}
+
+#[derive(Deserialize)]
+struct ChainJson {
+    #[serde(default)]
+    certificates: Vec<RawJson>,
+}
+
+fn decode(field: &str, text: &str) -> Result<Vec<u8>> {
+    BASE64
+        .decode(text)
+        .map_err(|e| SigningError::Config(format!("trust root: {field} is not base64: {e}")))
+}
+
+impl TrustRoot {
+    /// Reads Sigstore's `trusted_root.json` (as `cosign verify --trusted-root` takes it).
+    pub fn from_trusted_root_json(bytes: &[u8]) -> Result<TrustRoot> {
+        let json: TrustedRootJson = serde_json::from_slice(bytes).map_err(|e| {
+            SigningError::Config(format!("trust root: not a Sigstore trusted_root.json: {e}"))
+        })?;
+        if let Some(media_type) = &json.media_type
+            && !media_type.starts_with("application/vnd.dev.sigstore.trustedroot")
+        {
+            return Err(SigningError::Config(format!(
+                "trust root: mediaType is {media_type:?}, expected application/vnd.dev.sigstore.trustedroot+json"
+            )));
+        }
+        let mut root = TrustRoot::default();
+        for ca in &json.certificate_authorities {
+            for certificate in ca.cert_chain.iter().flat_map(|c| c.certificates.iter()) {
+                root.certificate_authorities
+                    .push(decode("certificateAuthorities", &certificate.raw_bytes)?);
+            }
+        }
+        for (logs, keys, name) in [
+            (&json.tlogs, &mut root.rekor_keys, "tlogs"),
+            (&json.ctlogs, &mut root.ctlog_keys, "ctlogs"),
+        ] {
+            for log in logs {
+                if let (Some(key), Some(id)) = (&log.public_key, &log.log_id) {
+                    keys.insert(id.key_id.clone(), decode(name, &key.raw_bytes)?);
+                }
+            }
+        }
+        if root.certificate_authorities.is_empty() {
+            return Err(SigningError::Config(
+                "trust root: no certificateAuthorities, so no keyless signature can be trusted"
+                    .into(),
+            ));
+        }
+        Ok(root)
+    }
+
+    /// Reads a PEM bundle of CA certificates (a private Fulcio, for instance). It has no Rekor or CT log keys.
+    pub fn from_pem_bundle(bytes: &[u8]) -> Result<TrustRoot> {
+        let blocks = pem::parse_many(bytes)
+            .map_err(|e| SigningError::Config(format!("trust root: not PEM: {e}")))?;
+        let certificate_authorities: Vec<Vec<u8>> = blocks
+            .into_iter()
+            .filter(|b| b.tag() == "CERTIFICATE")
+            .map(|b| b.into_contents())
+            .collect();
+        if certificate_authorities.is_empty() {
+            return Err(SigningError::Config(
+                "trust root: the PEM file has no CERTIFICATE blocks".into(),
+            ));
+        }
+        Ok(TrustRoot {
+            certificate_authorities,
+            ..TrustRoot::default()
+        })
+    }
+
+    /// Reads either format, by its first non-blank character (`{` for JSON).
+    pub fn from_file_bytes(bytes: &[u8]) -> Result<TrustRoot> {
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => TrustRoot::from_trusted_root_json(bytes),
+            _ => TrustRoot::from_pem_bundle(bytes),
+        }
+    }
+
+    fn manual(&self) -> ManualTrustRoot<'static> {
+        ManualTrustRoot {
+            fulcio_certs: self
+                .certificate_authorities
+                .iter()
+                .map(|der| CertificateDer::from(der.clone()))
+                .collect(),
+            rekor_keys: self.rekor_keys.clone(),
+            ctfe_keys: self.ctlog_keys.clone(),
+        }
+    }
+
+    /// Checks a keyless Sigstore bundle (`bundle_json`) over `manifest_digest` (sha256) and that its certificate
+    /// meets `identity`: chain to this root at signing time, SCT, DSSE signature, Rekor entry consistency and
+    /// signed entry timestamp.
+    pub fn verify_keyless_bundle(
+        &self,
+        bundle_json: &[u8],
+        manifest_digest: &artifact::oci::Digest,
+        identity: &Identity,
+    ) -> std::result::Result<(), String> {
+        if manifest_digest.algorithm() != artifact::oci::Algorithm::Sha256 {
+            return Err("keyless bundles are checked for sha256 digests only".into());
+        }
+        let digest: [u8; 32] = hex::decode(manifest_digest.hex())
+            .ok()
+            .and_then(|d| d.try_into().ok())
+            .ok_or("invalid digest")?;
+        let bundle: sigstore::bundle::Bundle = serde_json::from_slice(bundle_json)
+            .map_err(|e| format!("the bundle does not parse as a Sigstore bundle: {e}"))?;
+        self.check_signed_entry_timestamp(bundle_json)?;
+        let verifier = BundleVerifier::new(RekorConfiguration::default(), self.manual())
+            .map_err(|e| format!("the trust root is unusable: {e}"))?;
+        let future =
+            verifier.verify_digest_with(ArtifactDigest::from(digest), bundle, identity, true);
+        block_on(future).map_err(|e| format!("keyless verification failed: {e}"))
+    }
+
+    /// Verifies the Rekor signed entry timestamp (inclusion promise) of the bundle's one tlog entry with the
+    /// trust root's Rekor key, so that the integrated time the certificate validity is checked against is
+    /// authenticated.
+    fn check_signed_entry_timestamp(&self, bundle_json: &[u8]) -> std::result::Result<(), String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bundle_json).map_err(|e| format!("not JSON: {e}"))?;
+        let entries = value["verificationMaterial"]["tlogEntries"]
+            .as_array()
+            .ok_or(
+                "no transparency log entry (tlogEntries): the signing time cannot be established",
+            )?;
+        let [entry] = entries.as_slice() else {
+            return Err(format!(
+                "{} transparency log entries, expected 1",
+                entries.len()
+            ));
+        };
+        let text = |v: &serde_json::Value, name: &str| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or(format!("tlog entry: no {name}"))
+        };
+        let key_id = text(&entry["logId"]["keyId"], "logId.keyId")?;
+        let key = self
+            .rekor_keys
+            .get(&key_id)
+            .ok_or(format!("the Rekor log {key_id} is not in the trust root"))?;
+        let set = text(
+            &entry["inclusionPromise"]["signedEntryTimestamp"],
+            "inclusionPromise",
+        )?;
+        let number = |v: &serde_json::Value, name: &str| -> std::result::Result<i64, String> {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| v.as_i64())
+                .ok_or(format!("tlog entry: no {name}"))
+        };
+        let log_id_hex = hex::encode(BASE64.decode(&key_id).map_err(|e| e.to_string())?);
+        // The canonical JSON Rekor signs: keys sorted, no spaces (serde_json's map is sorted).
+        let payload = serde_json::to_vec(&serde_json::json!({
+            "body": text(&entry["canonicalizedBody"], "canonicalizedBody")?,
+            "integratedTime": number(&entry["integratedTime"], "integratedTime")?,
+            "logID": log_id_hex,
+            "logIndex": number(&entry["logIndex"], "logIndex")?,
+        }))
+        .map_err(|e| e.to_string())?;
+        let key = PublicKey::from_der(key).map_err(|e| format!("Rekor key: {e}"))?;
+        key.verify_base64(&payload, &set)
+            .map_err(|e| format!("the Rekor signed entry timestamp does not verify: {e}"))
+    }
+}
+
+/// Polls a future that does no I/O (the offline bundle verifier) to completion on this thread.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Who must have signed, for a keyless signature: Kubewarden's `genericIssuer` and `githubAction`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// The certificate's OIDC issuer, and its subject (SAN) equal to or under a URL prefix.
+    Issuer {
+        /// The OIDC issuer.
+        issuer: String,
+        /// The subject rule.
+        subject: Subject,
+    },
+    /// A GitHub Actions workflow of this owner (and repository).
+    GithubAction {
+        /// The user or organization.
+        owner: String,
+        /// The repository, if only one.
+        repo: Option<String>,
+    },
+}
+
+fn extension<'a>(cert: &'a x509_cert::Certificate, oid: &str) -> Option<&'a [u8]> {
+    cert.tbs_certificate()
+        .extensions()?
+        .iter()
+        .find(|e| e.extn_id.to_string() == oid)
+        .map(|e| e.extn_value.as_bytes())
+}
+
+/// A Fulcio extension value: DER UTF8String (v2 extensions), else the raw bytes (v1 extensions).
+fn extension_text(cert: &x509_cert::Certificate, oid: &str) -> Option<String> {
+    let bytes = extension(cert, oid)?;
+    match x509_cert::der::asn1::Utf8StringRef::from_der(bytes) {
+        Ok(s) => Some(s.as_str().to_string()),
+        Err(_) => String::from_utf8(bytes.to_vec()).ok(),
+    }
+}
+
+/// The certificate's OIDC issuer.
+pub fn certificate_issuer(cert: &x509_cert::Certificate) -> Option<String> {
+    extension_text(cert, ISSUER_V2_OID).or_else(|| extension_text(cert, ISSUER_V1_OID))
+}
+
+/// The certificate's subject alternative names (emails, URIs, Sigstore usernames).
+pub fn certificate_subjects(cert: &x509_cert::Certificate) -> Vec<String> {
+    let Ok(Some((_, san))) = cert.tbs_certificate().get_extension::<SubjectAltName>() else {
+        return Vec::new();
+    };
+    san.0
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::Rfc822Name(n) => Some(n.as_str().to_string()),
+            GeneralName::UniformResourceIdentifier(n) => Some(n.as_str().to_string()),
+            GeneralName::OtherName(n) if n.type_id.to_string() == OTHERNAME_OID => {
+                std::str::from_utf8(n.value.value())
+                    .ok()
+                    .map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn mismatch(extension: &str, expected: String, actual: String) -> PolicyError {
+    PolicyError::ExtensionCheckFailed {
+        extension: extension.to_string(),
+        expected,
+        actual,
+    }
+}
+
+impl VerificationPolicy for Identity {
+    fn verify(&self, cert: &x509_cert::Certificate) -> std::result::Result<(), PolicyError> {
+        let issuer = certificate_issuer(cert).ok_or(PolicyError::ExtensionNotFound)?;
+        match self {
+            Identity::Issuer {
+                issuer: expected,
+                subject,
+            } => {
+                if &issuer != expected {
+                    return Err(mismatch("OIDC issuer", expected.clone(), issuer));
+                }
+                let subjects = certificate_subjects(cert);
+                let met = subjects.iter().any(|s| match subject {
+                    Subject::Equal(want) => s == want,
+                    Subject::UrlPrefix(prefix) => s.starts_with(prefix.as_str()),
+                });
+                if !met {
+                    let expected = match subject {
+                        Subject::Equal(s) => s.clone(),
+                        Subject::UrlPrefix(p) => format!("{p}…"),
+                    };
+                    return Err(mismatch("SubjectAltName", expected, subjects.join(", ")));
+                }
+                Ok(())
+            }
+            Identity::GithubAction { owner, repo } => {
+                if issuer != GITHUB_ACTIONS_ISSUER {
+                    return Err(mismatch(
+                        "OIDC issuer",
+                        GITHUB_ACTIONS_ISSUER.into(),
+                        issuer,
+                    ));
+                }
+                let repository = extension_text(cert, WORKFLOW_REPOSITORY_OID)
+                    .or_else(|| {
+                        extension_text(cert, SOURCE_REPOSITORY_URI_OID)
+                            .and_then(|u| u.strip_prefix("https://github.com/").map(str::to_string))
+                    })
+                    .ok_or(PolicyError::ExtensionNotFound)?;
+                let (found_owner, found_repo) = repository
+                    .split_once('/')
+                    .unwrap_or((repository.as_str(), ""));
+                let expected = match repo {
+                    Some(repo) => format!("{owner}/{repo}"),
+                    None => format!("{owner}/*"),
+                };
+                if found_owner != owner || repo.as_ref().is_some_and(|r| r != found_repo) {
+                    return Err(mismatch("GitHub workflow repository", expected, repository));
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Keyless (certificate-based) verification of a real cosign v3 bundle — a Kubewarden release signed in GitHub
+//! Actions — against the Sigstore public-good trusted_root.json, offline, with Kubewarden's identity rules.
+
+use std::path::PathBuf;
+
+use artifact::oci::Digest;
+use artifact::oci::manifest::Descriptor;
+use signing::config::VerificationConfig;
+use signing::media_types::SIGSTORE_BUNDLE_V03;
+use signing::trust::TrustRoot;
+use signing::verify::{Evidence, Report, evaluate, evaluate_with_trust_root};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/signing")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn digest() -> Digest {
+    "sha256:c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172"
+        .parse()
+        .unwrap()
+}
+
+fn evidence(bundle: &[u8]) -> Evidence {
+    let mut evidence = Evidence::new();
+    evidence.add_bundle(None, &Descriptor::of(SIGSTORE_BUNDLE_V03, bundle), bundle);
+    evidence
+}
+
+fn check(config: &str, bundle: &[u8], trust_root: Option<&TrustRoot>, digest: &Digest) -> Report {
+    let config = VerificationConfig::from_yaml(&format!("apiVersion: v1\n{config}")).unwrap();
+    evaluate_with_trust_root(
+        "ghcr.io/kubewarden/kubewarden-controller",
+        digest,
+        &evidence(bundle),
+        &config,
+        trust_root,
+    )
+    .unwrap()
+}
+
+fn public_good() -> TrustRoot {
+    TrustRoot::from_trusted_root_json(&fixture("sigstore-public-good-trusted-root.json")).unwrap()
+}
+
+const KUBEWARDEN_CONTROLLER: &str =
+    "allOf:\n  - kind: githubAction\n    owner: kubewarden\n    repo: kubewarden-controller\n";
+
+#[test]
+fn github_action_and_generic_issuer_requirements_are_met() {
+    let root = public_good();
+    let bundle = fixture("cosign-v3-bundle.json");
+    for config in [
+        KUBEWARDEN_CONTROLLER,
+        "allOf:\n  - kind: githubAction\n    owner: kubewarden\n",
+        "allOf:\n  - kind: genericIssuer\n    issuer: https://token.actions.githubusercontent.com\n    subject:\n      equal: https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0\n",
+        "allOf:\n  - kind: genericIssuer\n    issuer: https://token.actions.githubusercontent.com\n    subject:\n      urlPrefix: https://github.com/kubewarden\n",
+    ] {
+        let report = check(config, &bundle, Some(&root), &digest());
+        assert!(report.verified, "{config}: {:?}", report.failure);
+    }
+    // A PEM-or-JSON reader picks the format by content.
+    TrustRoot::from_file_bytes(&fixture("sigstore-public-good-trusted-root.json")).unwrap();
+}
+
+#[test]
+fn other_identities_are_refused_naming_the_field() {
+    let root = public_good();
+    let bundle = fixture("cosign-v3-bundle.json");
+    for (config, expected) in [
+        (
+            "allOf:\n  - kind: githubAction\n    owner: kubewarden-evil\n",
+            "GitHub workflow repository",
+        ),
+        (
+            "allOf:\n  - kind: githubAction\n    owner: kubewarden\n    repo: policy-server\n",
+            "GitHub workflow repository",
+        ),
+        (
+            "allOf:\n  - kind: genericIssuer\n    issuer: https://accounts.google.com\n    subject:\n      equal: alice@example.com\n",
+            "OIDC issuer",
+        ),
+        (
+            "allOf:\n  - kind: genericIssuer\n    issuer: https://token.actions.githubusercontent.com\n    subject:\n      urlPrefix: https://github.com/kube\n",
+            "SubjectAltName",
+        ),
+    ] {
+        let report = check(config, &bundle, Some(&root), &digest());
+        let failure = report.failure.unwrap_or_default();
+        assert!(
+            !report.verified && failure.contains(expected),
+            "{config}: {failure}"
+        );
+    }
+}
+
+#[test]
+fn keyless_needs_a_trust_root_the_right_digest_and_a_trusted_ca() {
+    let bundle = fixture("cosign-v3-bundle.json");
+    let report = check(KUBEWARDEN_CONTROLLER, &bundle, None, &digest());
+    assert!(report.failure.unwrap().contains("needs a trust root"));
+    let config =
+        VerificationConfig::from_yaml(&format!("apiVersion: v1\n{KUBEWARDEN_CONTROLLER}")).unwrap();
+    assert!(
+        !evaluate("r", &digest(), &evidence(&bundle), &config)
+            .unwrap()
+            .verified
+    );
+
+    let other: Digest = format!("sha256:{}", "1".repeat(64)).parse().unwrap();
+    let report = check(KUBEWARDEN_CONTROLLER, &bundle, Some(&public_good()), &other);
+    assert!(report.failure.unwrap().contains("another artifact"));
+
+    // A trust root without the CA that issued the certificate (only the 2021 root).
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&fixture("sigstore-public-good-trusted-root.json")).unwrap();
+    json["certificateAuthorities"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let old_root = TrustRoot::from_trusted_root_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let report = check(KUBEWARDEN_CONTROLLER, &bundle, Some(&old_root), &digest());
+    let failure = report.failure.unwrap();
+    assert!(failure.contains("keyless verification failed"), "{failure}");
+}
+
+#[test]
+fn a_forged_signing_time_fails_the_signed_entry_timestamp() {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&fixture("cosign-v3-bundle.json")).unwrap();
+    json["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = "1775719999".into();
+    let bundle = serde_json::to_vec(&json).unwrap();
+    let report = check(
+        KUBEWARDEN_CONTROLLER,
+        &bundle,
+        Some(&public_good()),
+        &digest(),
+    );
+    let failure = report.failure.unwrap();
+    assert!(
+        failure.contains("signed entry timestamp does not verify"),
+        "{failure}"
+    );
+    // Without any tlog entry the signing time cannot be established.
+    json["verificationMaterial"]["tlogEntries"] = serde_json::json!([]);
+    let bundle = serde_json::to_vec(&json).unwrap();
+    let report = check(
+        KUBEWARDEN_CONTROLLER,
+        &bundle,
+        Some(&public_good()),
+        &digest(),
+    );
+    assert!(
+        report
+            .failure
+            .unwrap()
+            .contains("0 transparency log entries")
+    );
+}
+
+#[test]
+fn trust_root_files_are_checked() {
+    assert!(TrustRoot::from_trusted_root_json(b"{\"mediaType\": \"x\"}").is_err());
+    assert!(
+        TrustRoot::from_trusted_root_json(b"{}")
+            .unwrap_err()
+            .to_string()
+            .contains("no certificateAuthorities")
+    );
+    assert!(
+        TrustRoot::from_pem_bundle(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+            .is_err()
+    );
+}
