@@ -7,9 +7,15 @@
 //! signed entry timestamp (so the signing time is authenticated) and Kubewarden's identity rules
 //! (`genericIssuer`, `githubAction`).
 //!
+//! Keyless signatures of the `.sig` layout (cosign's certificate, chain and Rekor bundle annotations) are checked
+//! by [`TrustRoot::verify_keyless_simple_signing`]: the Rekor signed entry timestamp, the consistency of the Rekor
+//! entry with the payload, signature and certificate, the chain to the trust root at the entry's integrated time,
+//! and the signature with the certificate's key.
+//!
 //! Limits of this version: the `validFor` windows of `trusted_root.json` entries are not enforced (every listed
-//! authority is trusted), keyless signatures of the `.sig` layout (certificate annotations) are not checked, and
-//! a PEM CA bundle carries no CT log keys, so certificates with embedded SCTs cannot be checked against it.
+//! authority is trusted, as the `sigstore` crate does), SCTs of `.sig`-layout certificates are not checked, and a
+//! PEM CA bundle carries no CT log keys, so certificates with embedded SCTs cannot be checked against it in the
+//! bundle layout.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,6 +26,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls_pki_types::CertificateDer;
 use serde::Deserialize;
+use sha2::Digest as _;
 use sigstore::bundle::verify::{
     ArtifactDigest, PolicyError, VerificationPolicy, Verifier as BundleVerifier,
 };
@@ -260,6 +267,172 @@ impl TrustRoot {
         let key = PublicKey::from_der(key).map_err(|e| format!("Rekor key: {e}"))?;
         key.verify_base64(&payload, &set)
             .map_err(|e| format!("the Rekor signed entry timestamp does not verify: {e}"))
+    }
+}
+
+/// What a keyless simple-signing layer carries: the signed payload, the signature and cosign's annotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessLayer {
+    /// The payload (the layer blob), as signed.
+    pub payload: Vec<u8>,
+    /// The base64 signature (`dev.cosignproject.cosign/signature`).
+    pub signature: String,
+    /// The signing certificate PEM (`dev.sigstore.cosign/certificate`).
+    pub certificate: String,
+    /// The chain PEM (`dev.sigstore.cosign/chain`), untrusted intermediates.
+    pub chain: Option<String>,
+    /// The Rekor bundle JSON (`dev.sigstore.cosign/bundle`).
+    pub rekor_bundle: Option<String>,
+}
+
+/// The OID of the code-signing extended key usage, DER content octets (1.3.6.1.5.5.7.3.3).
+const EKU_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+
+fn pem_certificates(text: &str) -> std::result::Result<Vec<Vec<u8>>, String> {
+    let blocks = pem::parse_many(text.as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
+    Ok(blocks
+        .into_iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| b.into_contents())
+        .collect())
+}
+
+impl TrustRoot {
+    /// Checks a keyless simple-signing layer and returns its certificate for the identity check: the Rekor
+    /// signed entry timestamp with the trust root's Rekor key, the Rekor entry naming this payload, signature
+    /// and certificate, the certificate chaining to the trust root (code signing) at the entry's integrated
+    /// time, and the signature with the certificate's key.
+    pub fn verify_keyless_simple_signing(
+        &self,
+        layer: &KeylessLayer,
+    ) -> std::result::Result<x509_cert::Certificate, String> {
+        let [certificate_der] = pem_certificates(&layer.certificate)
+            .map_err(|e| format!("the certificate annotation: {e}"))?
+            .try_into()
+            .map_err(|_| {
+                "the certificate annotation must hold exactly one certificate".to_string()
+            })?;
+        let rekor_bundle = layer.rekor_bundle.as_deref().ok_or(
+            "no Rekor bundle (dev.sigstore.cosign/bundle): the signing time cannot be established",
+        )?;
+        let bundle: serde_json::Value = serde_json::from_str(rekor_bundle)
+            .map_err(|e| format!("the Rekor bundle is not JSON: {e}"))?;
+        let entry = &bundle["Payload"];
+        let text = |v: &serde_json::Value, name: &str| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or(format!("Rekor bundle: no {name}"))
+        };
+        let log_id = text(&entry["logID"], "Payload.logID")?;
+        let key_id =
+            BASE64.encode(hex::decode(&log_id).map_err(|e| format!("Rekor bundle: logID: {e}"))?);
+        let key = self
+            .rekor_keys
+            .get(&key_id)
+            .ok_or(format!("the Rekor log {log_id} is not in the trust root"))?;
+        let integrated_time = entry["integratedTime"]
+            .as_i64()
+            .ok_or("Rekor bundle: no Payload.integratedTime")?;
+        let body = text(&entry["body"], "Payload.body")?;
+        let payload = serde_json::to_vec(&serde_json::json!({
+            "body": body,
+            "integratedTime": integrated_time,
+            "logID": log_id,
+            "logIndex": entry["logIndex"].as_i64().ok_or("Rekor bundle: no Payload.logIndex")?,
+        }))
+        .map_err(|e| e.to_string())?;
+        PublicKey::from_der(key)
+            .map_err(|e| format!("Rekor key: {e}"))?
+            .verify_base64(
+                &payload,
+                &text(&bundle["SignedEntryTimestamp"], "SignedEntryTimestamp")?,
+            )
+            .map_err(|e| format!("the Rekor signed entry timestamp does not verify: {e}"))?;
+
+        // The entry must be about this payload, signature and certificate.
+        let body: serde_json::Value = BASE64
+            .decode(&body)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or("the Rekor entry body is not base64 JSON")?;
+        let kind = body["kind"].as_str().unwrap_or_default();
+        if kind != "hashedrekord" && kind != "rekord" {
+            return Err(format!(
+                "the Rekor entry is a {kind:?}, expected hashedrekord or rekord"
+            ));
+        }
+        let spec = &body["spec"];
+        let payload_hash = hex::encode(sha2::Sha256::digest(&layer.payload));
+        if spec["data"]["hash"]["value"].as_str() != Some(payload_hash.as_str()) {
+            return Err("the Rekor entry is about another payload".into());
+        }
+        let signature = BASE64
+            .decode(layer.signature.trim())
+            .map_err(|e| format!("the signature is not base64: {e}"))?;
+        let logged_signature = spec["signature"]["content"]
+            .as_str()
+            .and_then(|s| BASE64.decode(s).ok());
+        if logged_signature.as_deref() != Some(signature.as_slice()) {
+            return Err("the Rekor entry holds another signature".into());
+        }
+        let logged_certificate = spec["signature"]["publicKey"]["content"]
+            .as_str()
+            .and_then(|s| BASE64.decode(s).ok())
+            .and_then(|pem_text| String::from_utf8(pem_text).ok())
+            .and_then(|pem_text| pem_certificates(&pem_text).ok());
+        if logged_certificate.as_deref() != Some(std::slice::from_ref(&certificate_der)) {
+            return Err("the Rekor entry holds another certificate".into());
+        }
+
+        // The chain, at the time the entry was integrated.
+        let time = u64::try_from(integrated_time).map_err(|_| "negative integratedTime")?;
+        let anchors = self
+            .certificate_authorities
+            .iter()
+            .map(|der| {
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
+                    .map(|a| a.to_owned())
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| format!("a trust root certificate is unusable: {e}"))?;
+        let intermediates: Vec<CertificateDer<'static>> = match &layer.chain {
+            Some(chain) => pem_certificates(chain)
+                .map_err(|e| format!("the chain annotation: {e}"))?
+                .into_iter()
+                .map(CertificateDer::from)
+                .collect(),
+            None => Vec::new(),
+        };
+        let leaf = CertificateDer::from(certificate_der.as_slice());
+        let end_entity = webpki::EndEntityCert::try_from(&leaf)
+            .map_err(|e| format!("the certificate does not parse: {e:?}"))?;
+        end_entity
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &anchors,
+                &intermediates,
+                rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(time)),
+                webpki::KeyUsage::required(EKU_CODE_SIGNING),
+                None,
+                None,
+            )
+            .map_err(|e| {
+                format!(
+                    "the certificate does not chain to the trust root for code signing at the signing time ({integrated_time}): {e:?}"
+                )
+            })?;
+
+        // The signature, with the certificate's key.
+        let certificate = x509_cert::Certificate::from_der(&certificate_der)
+            .map_err(|e| format!("the certificate does not parse: {e}"))?;
+        let spki =
+            x509_cert::der::Encode::to_der(certificate.tbs_certificate().subject_public_key_info())
+                .map_err(|e| e.to_string())?;
+        PublicKey::from_der(&spki)
+            .map_err(|e| format!("the certificate's key: {e}"))?
+            .verify(&layer.payload, &signature)
+            .map_err(|e| e.to_string())?;
+        Ok(certificate)
     }
 }
 

@@ -25,7 +25,7 @@ use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
 use crate::simple_signing::{Payload, Signature};
-use crate::trust::{Identity, TrustRoot};
+use crate::trust::{Identity, KeylessLayer, TrustRoot};
 
 /// Where a signature was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,6 +79,8 @@ pub struct FoundSignature {
     pub certificate: Option<Vec<u8>>,
     /// The bundle JSON, for signatures found as bundles (keyless checks read it whole).
     bundle_json: Option<Vec<u8>>,
+    /// The keyless material of a `.sig` layer with a certificate.
+    keyless_layer: Option<KeylessLayer>,
 }
 
 impl FoundSignature {
@@ -93,6 +95,7 @@ impl FoundSignature {
             predicate_type: None,
             certificate: None,
             bundle_json: None,
+            keyless_layer: None,
         }
     }
 
@@ -118,6 +121,13 @@ impl FoundSignature {
                 signature: der,
                 annotations,
                 predicate_type: None,
+                keyless_layer: signature.certificate.as_ref().map(|pem_text| KeylessLayer {
+                    payload: signature.payload.clone(),
+                    signature: signature.signature.clone(),
+                    certificate: pem_text.clone(),
+                    chain: signature.chain.clone(),
+                    rekor_bundle: signature.bundle.clone(),
+                }),
                 certificate,
                 bundle_json: None,
             },
@@ -152,6 +162,7 @@ impl FoundSignature {
                     predicate_type: Some(statement.predicate_type),
                     certificate,
                     bundle_json: Some(json.to_vec()),
+                    keyless_layer: None,
                 }
             }
             Err(e) => FoundSignature::unusable(source, e.to_string()),
@@ -369,16 +380,18 @@ impl Verifier for KeylessVerifier {
                     .into(),
             );
         };
-        let Some(json) = &signature.bundle_json else {
-            return Err(
-                "keyless signatures of the .sig layout are not supported yet; sign with --bundle"
-                    .into(),
-            );
-        };
         if !signature.subject.contains(expected) {
             return Err(format!("signed for another artifact, not {expected}"));
         }
-        trust_root.verify_keyless_bundle(json, expected, &self.identity)
+        if let Some(json) = &signature.bundle_json {
+            return trust_root.verify_keyless_bundle(json, expected, &self.identity);
+        }
+        let Some(layer) = &signature.keyless_layer else {
+            return Err("no certificate: not a keyless signature".into());
+        };
+        let certificate = trust_root.verify_keyless_simple_signing(layer)?;
+        sigstore::bundle::verify::VerificationPolicy::verify(&self.identity, &certificate)
+            .map_err(|e| format!("the certificate is not the required identity: {e}"))
     }
 }
 

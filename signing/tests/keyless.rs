@@ -174,3 +174,108 @@ fn trust_root_files_are_checked() {
             .is_err()
     );
 }
+
+fn keyless_layer() -> signing::trust::KeylessLayer {
+    signing::trust::KeylessLayer {
+        payload: fixture("cosign-keyless-2021.payload.json"),
+        signature: String::from_utf8(fixture("cosign-keyless-2021.sig")).unwrap(),
+        certificate: String::from_utf8(fixture("cosign-keyless-2021.crt")).unwrap(),
+        chain: None,
+        rekor_bundle: Some(
+            String::from_utf8(fixture("cosign-keyless-2021.rekor-bundle.json")).unwrap(),
+        ),
+    }
+}
+
+#[test]
+fn a_cosign_keyless_sig_layer_verifies_against_the_trust_root() {
+    let root = public_good();
+    let certificate = root
+        .verify_keyless_simple_signing(&keyless_layer())
+        .unwrap();
+    assert_eq!(
+        signing::trust::certificate_subjects(&certificate),
+        vec!["flavio@castelli.me"]
+    );
+    // A 2021 certificate has no OIDC issuer extension yet: Kubewarden's identity rules need one.
+    assert_eq!(signing::trust::certificate_issuer(&certificate), None);
+
+    // Through the verifier: the layer is found and checked, then refused for the identity, saying why.
+    let signature = signing::simple_signing::Signature {
+        payload: keyless_layer().payload,
+        signature: keyless_layer().signature,
+        certificate: Some(keyless_layer().certificate),
+        chain: None,
+        bundle: keyless_layer().rekor_bundle,
+        rfc3161_timestamp: None,
+    };
+    let mut evidence = Evidence::new();
+    evidence.add_simple_signing_layer(&signature.descriptor(), &signature.payload);
+    let config = VerificationConfig::from_yaml(
+        "apiVersion: v1\nallOf:\n  - kind: genericIssuer\n    issuer: https://github.com/login/oauth\n    subject:\n      equal: flavio@castelli.me\n",
+    )
+    .unwrap();
+    let digest: Digest = "sha256:5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e"
+        .parse()
+        .unwrap();
+    let report = evaluate_with_trust_root("r", &digest, &evidence, &config, Some(&root)).unwrap();
+    let failure = report.failure.unwrap();
+    assert!(
+        failure.contains("the certificate is not the required identity"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn keyless_sig_layers_are_refused_when_anything_is_off() {
+    let root = public_good();
+    let mut altered = keyless_layer();
+    altered.payload = altered
+        .payload
+        .iter()
+        .copied()
+        .map(|b| if b == b'5' { b'6' } else { b })
+        .collect();
+    let err = root.verify_keyless_simple_signing(&altered).unwrap_err();
+    assert!(err.contains("another payload"), "{err}");
+
+    let mut other_signature = keyless_layer();
+    other_signature.signature = String::from_utf8(fixture("cosign-busybox.sig")).unwrap();
+    let err = root
+        .verify_keyless_simple_signing(&other_signature)
+        .unwrap_err();
+    assert!(err.contains("another signature"), "{err}");
+
+    let mut no_bundle = keyless_layer();
+    no_bundle.rekor_bundle = None;
+    let err = root.verify_keyless_simple_signing(&no_bundle).unwrap_err();
+    assert!(err.contains("signing time cannot be established"), "{err}");
+
+    let mut forged_time = keyless_layer();
+    forged_time.rekor_bundle = Some(
+        forged_time
+            .rekor_bundle
+            .unwrap()
+            .replace("1634714717", "1634714718"),
+    );
+    let err = root
+        .verify_keyless_simple_signing(&forged_time)
+        .unwrap_err();
+    assert!(
+        err.contains("signed entry timestamp does not verify"),
+        "{err}"
+    );
+
+    // Only the current CA in the root: the 2021 certificate does not chain.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&fixture("sigstore-public-good-trusted-root.json")).unwrap();
+    json["certificateAuthorities"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    let new_root = TrustRoot::from_trusted_root_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let err = new_root
+        .verify_keyless_simple_signing(&keyless_layer())
+        .unwrap_err();
+    assert!(err.contains("does not chain to the trust root"), "{err}");
+}
