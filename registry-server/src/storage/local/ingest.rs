@@ -1,7 +1,8 @@
 //! Streaming a request body to a file, hashing each chunk once on the way.
 //!
-//! The request task only receives: chunks go through a short queue to a blocking thread that hashes and writes
-//! them, so receiving, hashing and writing overlap on separate cores.
+//! The request task only receives: each chunk goes, without being copied, through short queues to one blocking
+//! thread that hashes and another that writes, so receiving, hashing and writing overlap on separate cores (hashing
+//! and copying into the page cache are what an upload spends its time on).
 
 use std::io::{IoSlice, Write};
 use std::path::Path;
@@ -34,16 +35,18 @@ pub async fn append(
     start: u64,
     limit: u64,
 ) -> Result<u64> {
-    let (chunks, queue) = mpsc::channel::<Bytes>(QUEUE);
+    let (to_writer, writer_queue) = mpsc::channel::<Bytes>(QUEUE);
+    let (to_hasher, hasher_queue) = mpsc::channel::<Bytes>(QUEUE);
     let file = file.into_std().await;
-    let writer = tokio::task::spawn_blocking({
+    let writer = tokio::task::spawn_blocking(move || write_all(file, writer_queue));
+    let hashing = tokio::task::spawn_blocking({
         let hasher = hasher.clone();
-        move || write_all(file, hasher, queue)
+        move || hash_all(hasher, hasher_queue)
     });
-    let received = receive(upload, start, limit, chunks).await;
-    let (written, hashed) = writer
-        .await
-        .map_err(|e| fs.err("writing", path, std::io::Error::other(e)))?;
+    let received = receive(upload, start, limit, to_writer, to_hasher).await;
+    let joined = |e: tokio::task::JoinError| fs.err("writing", path, std::io::Error::other(e));
+    let written = writer.await.map_err(joined)?;
+    let hashed = hashing.await.map_err(joined)?;
     let written = written.map_err(|e| fs.err("writing", path, e))?;
     let received = received?;
     debug_assert_eq!(written, received);
@@ -56,7 +59,8 @@ async fn receive(
     mut upload: Upload,
     start: u64,
     limit: u64,
-    chunks: mpsc::Sender<Bytes>,
+    to_writer: mpsc::Sender<Bytes>,
+    to_hasher: mpsc::Sender<Bytes>,
 ) -> Result<u64> {
     let mut received: u64 = 0;
     while let Some(chunk) = upload.body.next().await {
@@ -79,7 +83,8 @@ async fn receive(
                 limit,
             });
         }
-        if chunks.send(chunk).await.is_err() {
+        let hashed = to_hasher.send(chunk.clone()).await;
+        if to_writer.send(chunk).await.is_err() || hashed.is_err() {
             // The writer failed; its error is the one to report.
             return Ok(received);
         }
@@ -92,14 +97,18 @@ async fn receive(
     }
 }
 
-/// Hashes and writes every queued chunk; returns the bytes written (or the write error) and the hash state.
+/// Feeds every queued chunk to `hasher`.
+fn hash_all(mut hasher: Hasher, mut queue: mpsc::Receiver<Bytes>) -> Hasher {
+    while let Some(chunk) = queue.blocking_recv() {
+        hasher.update(&chunk);
+    }
+    hasher
+}
+
+/// Writes every queued chunk to `file`; returns the bytes written.
 ///
 /// Chunks are written in batches of about [`BUFFER`] bytes with one vectored write, without copying them.
-fn write_all(
-    mut file: std::fs::File,
-    mut hasher: Hasher,
-    mut queue: mpsc::Receiver<Bytes>,
-) -> (std::io::Result<u64>, Hasher) {
+fn write_all(mut file: std::fs::File, mut queue: mpsc::Receiver<Bytes>) -> std::io::Result<u64> {
     let mut batch: Vec<Bytes> = Vec::new();
     let mut batched = 0;
     let mut written: u64 = 0;
@@ -107,20 +116,17 @@ fn write_all(
         let next = queue.blocking_recv();
         let done = next.is_none();
         if let Some(chunk) = next {
-            hasher.update(&chunk);
             batched += chunk.len();
             batch.push(chunk);
         }
         if batched >= BUFFER || batch.len() >= MAX_SLICES || (done && !batch.is_empty()) {
-            if let Err(e) = write_batch(&mut file, &batch) {
-                return (Err(e), hasher);
-            }
+            write_batch(&mut file, &batch)?;
             written += batched as u64;
             batch.clear();
             batched = 0;
         }
         if done {
-            return (Ok(written), hasher);
+            return Ok(written);
         }
     }
 }
