@@ -4,19 +4,11 @@
 
 use serde::Deserialize;
 
-use super::{Remote, Session};
+use super::{FetchedManifest, Remote, Repository};
 use crate::error::{ArtifactError, Result};
+use crate::oci::Digest;
 use crate::oci::manifest::Descriptor;
-use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
-
-/// Every manifest media type a copy carries over.
-const MANIFEST_TYPES: [&str; 4] = [
-    media_types::OCI_MANIFEST,
-    media_types::OCI_INDEX,
-    media_types::DOCKER_MANIFEST,
-    media_types::DOCKER_MANIFEST_LIST,
-];
 
 /// The tag suffixes cosign and the referrers tag schema attach to `sha256-<hex>`.
 const ATTACHED_TAG_SUFFIXES: [&str; 4] = ["", ".sig", ".att", ".sbom"];
@@ -32,9 +24,7 @@ pub struct Copied {
 
 /// The parts of any manifest or index a copy needs.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct AnyManifest {
-    media_type: Option<String>,
     config: Option<Descriptor>,
     #[serde(default)]
     layers: Vec<Descriptor>,
@@ -45,172 +35,70 @@ struct AnyManifest {
 impl Remote {
     /// Copies the policy at `source` to `target`, with its signatures, attestations and referrers.
     pub async fn copy(&self, source: &RegistryRef, target: &RegistryRef) -> Result<Copied> {
-        let from = self.connect(source).await?;
-        let to = self.connect(target).await?;
-        let digest = copy_manifest(&from, &to, source, target).await?;
-        let pinned = source.with_digest(digest.clone());
+        let from = self.repository(source).await?;
+        let to = self.repository(target).await?;
+        let policy = from.resolve().await?;
+        let digest = policy.digest();
+        let tag_or_digest = target.tag.clone().unwrap_or_else(|| digest.to_string());
+        copy_manifest(&from, &to, &policy, &tag_or_digest).await?;
         let mut attached = Vec::new();
         for suffix in ATTACHED_TAG_SUFFIXES {
             let tag = format!("{}-{}{suffix}", digest.algorithm(), digest.hex());
-            let tagged = |reference: &RegistryRef| RegistryRef {
-                tag: Some(tag.clone()),
-                digest: None,
-                ..reference.clone()
-            };
-            match copy_manifest(&from, &to, &tagged(source), &tagged(target)).await {
-                Ok(_) => attached.push(tag),
-                Err(ArtifactError::NotFound { .. }) => {}
-                Err(err) => return Err(err),
+            if let Some(manifest) = from.manifest(&tag).await? {
+                copy_manifest(&from, &to, &manifest, &tag).await?;
+                attached.push(tag);
             }
         }
-        let referrers = from
-            .call_at(&pinned, |client, reference| async move {
-                client.pull_referrers(&reference, None).await
-            })
-            .await;
-        match referrers {
-            Ok(index) => {
-                for referrer in index.manifests {
-                    let referrer_digest: Digest = referrer.digest.parse()?;
-                    let at = |reference: &RegistryRef| RegistryRef {
-                        tag: None,
-                        digest: Some(referrer_digest.clone()),
-                        ..reference.clone()
-                    };
-                    copy_manifest(&from, &to, &at(source), &at(target)).await?;
-                    attached.push(referrer_digest.to_string());
-                }
+        for referrer in from.referrers(&digest, None).await? {
+            let name = referrer.digest.to_string();
+            if let Some(manifest) = from.manifest(&name).await? {
+                copy_manifest(&from, &to, &manifest, &name).await?;
+                attached.push(name);
             }
-            Err(ArtifactError::NotFound { .. }) => {}
-            Err(err) => return Err(err),
         }
         Ok(Copied { digest, attached })
     }
 }
 
-/// Copies one manifest (an index with its manifests) and its blobs; returns its digest.
+/// Copies one manifest (an index with its manifests) and its blobs to `tag_or_digest` of `to`.
 async fn copy_manifest(
-    from: &Session,
-    to: &Session,
-    source: &RegistryRef,
-    target: &RegistryRef,
-) -> Result<Digest> {
-    let (bytes, media_type) = fetch_manifest(from, source).await?;
-    let parsed: AnyManifest =
-        serde_json::from_slice(&bytes).map_err(|err| ArtifactError::Registry {
-            registry: source.registry.clone(),
-            reason: format!("{source} is not a manifest: {err}"),
-        })?;
-    for child in &parsed.manifests {
-        let at = |reference: &RegistryRef| RegistryRef {
-            tag: None,
-            digest: Some(child.digest.clone()),
-            ..reference.clone()
-        };
-        let (child_bytes, child_type) = fetch_manifest(from, &at(source)).await?;
-        let child_manifest: AnyManifest =
-            serde_json::from_slice(&child_bytes).map_err(|err| ArtifactError::Registry {
-                registry: source.registry.clone(),
-                reason: format!("{} is not a manifest: {err}", at(source)),
-            })?;
-        copy_blobs(from, to, source, target, &child_manifest).await?;
-        push_manifest(to, &at(target), child_bytes, &child_type).await?;
-    }
-    copy_blobs(from, to, source, target, &parsed).await?;
-    let digest = Digest::sha256_of(&bytes);
-    push_manifest(
-        to,
-        target,
-        bytes,
-        parsed.media_type.as_deref().unwrap_or(&media_type),
-    )
-    .await?;
-    Ok(digest)
-}
-
-/// The manifest at `source`, checked against its digest when pinned, with its media type.
-async fn fetch_manifest(from: &Session, source: &RegistryRef) -> Result<(Vec<u8>, String)> {
-    let (bytes, _) = from
-        .call_at(source, |client, reference| async move {
-            client
-                .pull_manifest_raw(
-                    &reference,
-                    &oci_client::secrets::RegistryAuth::Anonymous,
-                    &MANIFEST_TYPES,
-                )
-                .await
-        })
-        .await?;
-    let bytes = bytes.to_vec();
-    if let Some(expected) = &source.digest
-        && !expected.matches(&bytes)
-    {
-        return Err(ArtifactError::DigestMismatch {
-            what: format!("the manifest of {source}"),
-            actual: Digest::compute(expected.algorithm(), &bytes),
-        });
-    }
-    let media_type = serde_json::from_slice::<AnyManifest>(&bytes)
-        .ok()
-        .and_then(|m| m.media_type)
-        .unwrap_or_else(|| media_types::OCI_MANIFEST.to_string());
-    Ok((bytes, media_type))
-}
-
-async fn copy_blobs(
-    from: &Session,
-    to: &Session,
-    source: &RegistryRef,
-    target: &RegistryRef,
-    manifest: &AnyManifest,
+    from: &Repository,
+    to: &Repository,
+    manifest: &FetchedManifest,
+    tag_or_digest: &str,
 ) -> Result<()> {
-    for descriptor in manifest.config.iter().chain(&manifest.layers) {
-        let digest = descriptor.digest.to_string();
-        let exists = to
-            .call_at(target, |client, reference| {
-                let digest = digest.clone();
-                async move { client.blob_exists(&reference, &digest).await }
-            })
+    let parsed = parse(from, manifest)?;
+    for child in &parsed.manifests {
+        let name = child.digest.to_string();
+        let child_manifest =
+            from.manifest(&name)
+                .await?
+                .ok_or_else(|| ArtifactError::NotFound {
+                    what: from.at(&name).to_string(),
+                })?;
+        copy_blobs(from, to, &parse(from, &child_manifest)?).await?;
+        to.push_manifest(&name, &child_manifest.bytes, &child_manifest.media_type)
             .await?;
-        if exists {
-            continue;
-        }
-        let bytes = from.pull_blob_at(source, &descriptor.digest).await?;
-        if !descriptor.digest.matches(&bytes) {
-            return Err(ArtifactError::DigestMismatch {
-                what: format!("blob {} of {source}", descriptor.digest),
-                actual: Digest::compute(descriptor.digest.algorithm(), &bytes),
-            });
-        }
-        to.call_at(target, |client, reference| {
-            let (bytes, digest) = (bytes.clone(), digest.clone());
-            async move { client.push_blob(&reference, bytes, &digest).await }
-        })
-        .await?;
     }
+    copy_blobs(from, to, &parsed).await?;
+    to.push_manifest(tag_or_digest, &manifest.bytes, &manifest.media_type)
+        .await?;
     Ok(())
 }
 
-async fn push_manifest(
-    to: &Session,
-    target: &RegistryRef,
-    bytes: Vec<u8>,
-    media_type: &str,
-) -> Result<()> {
-    let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
-        ArtifactError::Registry {
-            registry: target.registry.clone(),
-            reason: format!("media type {media_type:?} cannot be sent as a header"),
-        }
-    })?;
-    to.call_at(target, |client, reference| {
-        let (bytes, content_type) = (bytes.clone(), content_type.clone());
-        async move {
-            client
-                .push_manifest_raw(&reference, bytes, content_type)
-                .await
-        }
+fn parse(from: &Repository, manifest: &FetchedManifest) -> Result<AnyManifest> {
+    serde_json::from_slice(&manifest.bytes).map_err(|err| ArtifactError::Registry {
+        registry: from.reference().registry.clone(),
+        reason: format!("manifest {} is not a manifest: {err}", manifest.digest()),
     })
-    .await?;
+}
+
+async fn copy_blobs(from: &Repository, to: &Repository, manifest: &AnyManifest) -> Result<()> {
+    for descriptor in manifest.config.iter().chain(&manifest.layers) {
+        if !to.has_blob(&descriptor.digest).await? {
+            let bytes = from.blob(&descriptor.digest).await?;
+            to.push_blob(&descriptor.digest, &bytes).await?;
+        }
+    }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod copy;
 pub mod credentials;
+mod repository;
 pub mod sources;
 mod transport;
 
@@ -21,6 +22,7 @@ use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
 pub use copy::Copied;
 use credentials::{Credential, DockerConfig};
+pub use repository::{FetchedManifest, Repository};
 use sources::Sources;
 use transport::Attempt;
 

@@ -1,0 +1,225 @@
+//! One repository of a registry, reached and authenticated: the primitives that copying, signing and
+//! SBOM attachment are made of. Everything fetched is checked against its digest.
+
+use serde::Deserialize;
+
+use super::{Remote, Session};
+use crate::error::{ArtifactError, Result};
+use crate::oci::manifest::Descriptor;
+use crate::oci::{Digest, media_types};
+use crate::reference::RegistryRef;
+
+/// Every manifest media type fetched.
+const MANIFEST_TYPES: [&str; 4] = [
+    media_types::OCI_MANIFEST,
+    media_types::OCI_INDEX,
+    media_types::DOCKER_MANIFEST,
+    media_types::DOCKER_MANIFEST_LIST,
+];
+
+/// A manifest as fetched: its bytes (as served, so that its digest holds) and media type.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The media type, from the document (OCI image manifest when it does not say).
+    pub media_type: String,
+}
+
+impl FetchedManifest {
+    /// The manifest's digest.
+    pub fn digest(&self) -> Digest {
+        Digest::sha256_of(&self.bytes)
+    }
+
+    /// A descriptor of this manifest, for subjects and indexes.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::of(&self.media_type, &self.bytes)
+    }
+}
+
+/// A repository (`registry/repository`) with a live connection.
+pub struct Repository {
+    session: Session,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaTypeOnly {
+    media_type: Option<String>,
+}
+
+impl Remote {
+    /// Connects to the repository of `reference` (its tag or digest is the default for [`Repository::resolve`]).
+    pub async fn repository(&self, reference: &RegistryRef) -> Result<Repository> {
+        Ok(Repository {
+            session: self.connect(reference).await?,
+        })
+    }
+}
+
+impl Repository {
+    /// The reference the repository was opened with.
+    pub fn reference(&self) -> &RegistryRef {
+        &self.session.target
+    }
+
+    /// The same repository at a tag or a digest.
+    pub fn at(&self, tag_or_digest: &str) -> RegistryRef {
+        let (tag, digest) = match tag_or_digest.parse::<Digest>() {
+            Ok(digest) => (None, Some(digest)),
+            Err(_) => (Some(tag_or_digest.to_string()), None),
+        };
+        RegistryRef {
+            tag,
+            digest,
+            ..self.session.target.clone()
+        }
+    }
+
+    /// The manifest the opening reference points to; an error if there is none.
+    pub async fn resolve(&self) -> Result<FetchedManifest> {
+        let target = self.session.target.clone();
+        self.fetch(&target).await?.ok_or(ArtifactError::NotFound {
+            what: target.to_string(),
+        })
+    }
+
+    /// The manifest at a tag or digest of this repository; `None` when there is none.
+    pub async fn manifest(&self, tag_or_digest: &str) -> Result<Option<FetchedManifest>> {
+        self.fetch(&self.at(tag_or_digest)).await
+    }
+
+    async fn fetch(&self, at: &RegistryRef) -> Result<Option<FetchedManifest>> {
+        let fetched = self
+            .session
+            .call_at(at, |client, reference| async move {
+                client
+                    .pull_manifest_raw(
+                        &reference,
+                        &oci_client::secrets::RegistryAuth::Anonymous,
+                        &MANIFEST_TYPES,
+                    )
+                    .await
+            })
+            .await;
+        let bytes = match fetched {
+            Ok((bytes, _)) => bytes.to_vec(),
+            Err(ArtifactError::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        if let Some(expected) = &at.digest
+            && !expected.matches(&bytes)
+        {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("the manifest of {at}"),
+                actual: Digest::compute(expected.algorithm(), &bytes),
+            });
+        }
+        let media_type = serde_json::from_slice::<MediaTypeOnly>(&bytes)
+            .ok()
+            .and_then(|m| m.media_type)
+            .unwrap_or_else(|| media_types::OCI_MANIFEST.to_string());
+        Ok(Some(FetchedManifest { bytes, media_type }))
+    }
+
+    /// A blob of this repository, checked against its digest.
+    pub async fn blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let bytes = self.session.pull_blob(digest).await?;
+        if !digest.matches(&bytes) {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("blob {digest} of {}", self.session.target),
+                actual: Digest::compute(digest.algorithm(), &bytes),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Whether the repository has the blob.
+    pub async fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        let text = digest.to_string();
+        self.session
+            .call(|client, reference| {
+                let text = text.clone();
+                async move { client.blob_exists(&reference, &text).await }
+            })
+            .await
+    }
+
+    /// Uploads a blob unless the repository has it already.
+    pub async fn push_blob(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
+        if self.has_blob(digest).await? {
+            return Ok(());
+        }
+        let text = digest.to_string();
+        self.session
+            .call(|client, reference| {
+                let (text, bytes) = (text.clone(), bytes.to_vec());
+                async move { client.push_blob(&reference, bytes, &text).await }
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Puts a manifest at a tag, or at its digest (pass the digest); returns its digest.
+    pub async fn push_manifest(
+        &self,
+        tag_or_digest: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Digest> {
+        let at = self.at(tag_or_digest);
+        let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
+            ArtifactError::Registry {
+                registry: at.registry.clone(),
+                reason: format!("media type {media_type:?} cannot be sent as a header"),
+            }
+        })?;
+        self.session
+            .call_at(&at, |client, reference| {
+                let (bytes, content_type) = (bytes.to_vec(), content_type.clone());
+                async move {
+                    client
+                        .push_manifest_raw(&reference, bytes, content_type)
+                        .await
+                }
+            })
+            .await?;
+        Ok(Digest::sha256_of(bytes))
+    }
+
+    /// The manifests that name `subject` as theirs (OCI 1.1 referrers, or the `sha256-<hex>` tag index
+    /// on registries without the API), optionally of one artifact type.
+    pub async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>> {
+        let at = self.at(&subject.to_string());
+        let listed = self
+            .session
+            .call_at(&at, |client, reference| async move {
+                client.pull_referrers(&reference, artifact_type).await
+            })
+            .await;
+        let index = match listed {
+            Ok(index) => index,
+            Err(ArtifactError::NotFound { .. }) => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        index
+            .manifests
+            .into_iter()
+            .map(|entry| {
+                Ok(Descriptor {
+                    media_type: entry.media_type,
+                    digest: entry.digest.parse()?,
+                    size: entry.size.try_into().unwrap_or_default(),
+                    artifact_type: entry.artifact_type,
+                    annotations: entry.annotations.map(|a| a.into_iter().collect()),
+                    urls: None,
+                })
+            })
+            .collect()
+    }
+}
