@@ -568,3 +568,45 @@ async fn referrers_with_subject_and_artifact_type_filter() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn empty_blob_and_a_subject_not_yet_pushed() {
+    let registry = Registry::new();
+    let empty = registry.push_blob("e", b"").await;
+    assert_eq!(
+        empty,
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    let fetched = registry.get(&format!("/v2/e/blobs/{empty}")).await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert!(fetched.body.is_empty());
+
+    let config = registry.push_blob("e", b"{}").await;
+    let absent_subject = sha256(b"a manifest pushed later");
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.sig",
+        "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2 },
+        "layers": [],
+        "subject": { "mediaType": OCI_MANIFEST, "digest": absent_subject, "size": 123 },
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let reply = registry
+        .send(
+            Method::PUT,
+            &format!("/v2/e/manifests/{}", sha256(&bytes)),
+            &[("content-type", OCI_MANIFEST)],
+            Body::from(bytes),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "a subject need not exist yet"
+    );
+    assert_eq!(reply.header("oci-subject"), absent_subject);
+    let listed = registry
+        .get(&format!("/v2/e/referrers/{absent_subject}"))
+        .await
+        .json();
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
+}
