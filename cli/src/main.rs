@@ -5,6 +5,7 @@
 mod commands;
 mod options;
 mod output;
+mod password;
 mod progress;
 
 use std::process::ExitCode;

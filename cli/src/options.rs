@@ -79,3 +79,11 @@ pub fn registry_ref(text: &str) -> anyhow::Result<RegistryRef> {
         .into()),
     }
 }
+
+/// Parses a `KEY=VALUE` annotation.
+pub fn parse_annotation(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}

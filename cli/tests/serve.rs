@@ -80,9 +80,11 @@ fn serve_push_stop_and_collect_garbage() {
         String::from_utf8_lossy(&kept.stdout),
         "removed 0 manifests, 0 blob links, 0 blobs (0 bytes)\n"
     );
+    let config = root.path().join("registry.yml");
+    std::fs::write(&config, format!("root: {}\n", root.path().display())).unwrap();
     let collected = palisade()
-        .args(["registry", "gc", "--grace", "0s", "--root"])
-        .arg(root.path())
+        .args(["registry", "gc", "--grace", "0s", "--config"])
+        .arg(&config)
         .output()
         .unwrap();
     assert_eq!(

@@ -46,6 +46,9 @@ pub enum SigningError {
     /// A verification config file is invalid.
     #[error("invalid verification config: {0}")]
     Config(String),
+    /// Fetching from or pushing to the registry failed.
+    #[error(transparent)]
+    Registry(#[from] artifact::ArtifactError),
     /// Verification ran and its requirements were not met.
     #[error("{reference} is not verified: {reason}")]
     NotVerified {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod media_types;
+pub mod registry;
 pub mod simple_signing;
 pub mod trust;
 pub mod verify;

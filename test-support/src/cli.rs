@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 pub struct Palisade {
     binary: PathBuf,
     dir: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Palisade {
@@ -18,7 +19,14 @@ impl Palisade {
         Palisade {
             binary: PathBuf::from(binary),
             dir: dir.to_path_buf(),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for every run.
+    pub fn with_env(mut self, key: &str, value: &str) -> Palisade {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 
     /// Runs with `args`, feeding `stdin`.
@@ -31,6 +39,7 @@ impl Palisade {
             command.env_remove("PALISADE_SOURCES");
         }
         let mut child = command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(args)
             .current_dir(&self.dir)
             .env("PALISADE_STORE", self.dir.join("store"))

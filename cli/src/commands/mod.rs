@@ -5,6 +5,7 @@ mod completions;
 mod copy;
 mod digest;
 mod inspect;
+mod key;
 mod load;
 mod login;
 mod logout;
@@ -15,7 +16,9 @@ mod registry;
 mod rm;
 mod save;
 mod serve;
+mod sign;
 mod strip;
+mod verify;
 
 use clap::Subcommand;
 
@@ -49,6 +52,12 @@ pub enum Command {
     Save(save::Args),
     /// Import the policies of a tarball into the local store.
     Load(load::Args),
+    /// Manage signing keys.
+    Key(key::Args),
+    /// Sign a policy in a registry.
+    Sign(sign::Args),
+    /// Verify a policy's signatures.
+    Verify(verify::Args),
     /// Store registry credentials.
     Login(login::Args),
     /// Forget registry credentials.
@@ -75,6 +84,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Copy(args) => copy::run(args),
         Command::Save(args) => save::run(args),
         Command::Load(args) => load::run(args),
+        Command::Key(args) => key::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Serve(args) => serve::run(args),

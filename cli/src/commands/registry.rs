@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use registry_server::LocalStorage;
+use registry_server::{Config, LocalStorage};
 use registry_server::storage::{GcOptions, GcReport};
 
+use super::UsageError;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
@@ -26,9 +27,12 @@ enum RegistryCommand {
 
 #[derive(Debug, clap::Args)]
 struct GcArgs {
-    /// The registry's storage folder.
-    #[arg(long, env = "PALISADE_REGISTRY_ROOT")]
-    root: PathBuf,
+    /// The registry's configuration file, for its storage folder.
+    #[arg(long, env = "PALISADE_REGISTRY_CONFIG")]
+    config: Option<PathBuf>,
+    /// The registry's storage folder (overrides the configuration and PALISADE_REGISTRY_ROOT).
+    #[arg(long)]
+    root: Option<PathBuf>,
     /// Keep anything newer than this (`30m`, `1h`, `2days`).
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     grace: Duration,
@@ -47,12 +51,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn gc(args: GcArgs) -> anyhow::Result<()> {
-    let storage = LocalStorage::new(&args.root);
+    let config = Config::load(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let root = args.root.unwrap_or(config.root);
+    let storage = LocalStorage::new(&root);
     let options = GcOptions {
         grace: args.grace,
         dry_run: args.dry_run,
     };
-    let message = format!("collecting garbage in {}", args.root.display());
+    let message = format!("collecting garbage in {}", root.display());
     let report: GcReport = block_on(message, storage.collect_garbage(&options))??;
     match args.output {
         OutputFormat::Text => {

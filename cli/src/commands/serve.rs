@@ -61,11 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The configuration from the file, the environment and the flags, in that order.
 fn configure(args: Args) -> Result<Config, RegistryError> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    };
-    config.apply_env(|key| std::env::var(key).ok())?;
+    let mut config = Config::load(args.config.as_deref())?;
     if let Some(root) = args.root {
         config.root = root;
     }

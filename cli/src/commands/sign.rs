@@ -1,0 +1,84 @@
+//! `palisade sign`: sign a policy in a registry, as cosign does.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+use signing::keys::{PrivateKey, PrivateKeyKind};
+use signing::registry::Layout;
+
+use crate::options::{RegistryOptions, parse_annotation, registry_ref};
+use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
+
+/// Sign the policy a reference points to (by digest) with a cosign key: the `sha256-<hex>.sig` tag that
+/// Kubewarden and cosign read, merged with the signatures already there; with --bundle also a Sigstore
+/// bundle as an OCI 1.1 referrer, cosign v3's layout.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
+    reference: String,
+    /// The private key (cosign.key, or an unencrypted PKCS#8 or SEC1 P-256 key).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// An annotation to sign along (repeatable): KEY=VALUE.
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    annotations: Vec<(String, String)>,
+    /// Also attach a Sigstore bundle as an OCI 1.1 referrer.
+    #[arg(long)]
+    bundle: bool,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    /// How to print the result.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct Report {
+    immutable_ref: String,
+    signature_tag: Option<String>,
+    referrer: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let reference = registry_ref(&args.reference)?;
+    let pem =
+        std::fs::read(&args.key).with_context(|| format!("reading {}", args.key.display()))?;
+    let password =
+        match PrivateKeyKind::of_pem(&pem).with_context(|| args.key.display().to_string())? {
+            PrivateKeyKind::Encrypted => crate::password::for_existing_key(&args.key)?,
+            _ => String::new(),
+        };
+    let key = PrivateKey::from_pem(&pem, password.as_bytes())
+        .with_context(|| args.key.display().to_string())?;
+    let annotations: BTreeMap<String, String> = args.annotations.into_iter().collect();
+    let mut layouts = vec![Layout::SignatureTag];
+    if args.bundle {
+        layouts.push(Layout::Bundle);
+    }
+    let remote = args.registry.remote()?;
+    let signed = block_on(
+        format!("signing {reference}"),
+        signing::registry::sign(&remote, &reference, &key, &annotations, &layouts),
+    )??;
+    let report = Report {
+        immutable_ref: reference.with_digest(signed.manifest_digest).to_string(),
+        signature_tag: signed.signature_tag,
+        referrer: signed.referrer.map(|d| d.to_string()),
+    };
+    match args.output {
+        OutputFormat::Text => {
+            println!("signed {}", report.immutable_ref);
+            if let Some(tag) = &report.signature_tag {
+                println!("  signature in tag {tag}");
+            }
+            if let Some(referrer) = &report.referrer {
+                println!("  bundle in referrer {referrer}");
+            }
+        }
+        format => print_structured(format, &report)?,
+    }
+    Ok(())
+}
