@@ -76,6 +76,16 @@ pub const ENV_VARS: [&str; 8] = [
 ];
 
 impl Config {
+    /// The configuration in `file` (the defaults if `None`) with the process's `PALISADE_REGISTRY_*` overrides.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut config = match file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply_env(|key| std::env::var(key).ok())?;
+        Ok(config)
+    }
+
     /// Reads a YAML configuration file; fields it leaves out keep their defaults.
     pub fn from_file(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)

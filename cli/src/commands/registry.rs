@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use registry_server::{Config, LocalStorage};
 use registry_server::storage::{GcOptions, GcReport};
+use registry_server::{Config, LocalStorage};
 
 use super::UsageError;
 use crate::output::{OutputFormat, print_structured};
