@@ -14,19 +14,17 @@ fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
-fn node_ready() -> bool {
+/// Fails the test, saying what to install, when the npm side is missing: it must not pass unrun.
+fn require_node() {
     let modules = interop_dir().join("node_modules/@sigstore/verify");
     let node = Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !(node && modules.exists()) {
-        eprintln!(
-            "skipped: needs node and `npm install --prefix signing/tests/interop` (@sigstore/verify)"
-        );
-        return false;
-    }
-    true
+    assert!(
+        node && modules.exists(),
+        "needs node and @sigstore/verify: npm ci --prefix signing/tests/interop"
+    );
 }
 
 fn node_verify(bundle: &[u8], public_pem: &str) -> Result<String, String> {
@@ -51,9 +49,7 @@ fn node_verify(bundle: &[u8], public_pem: &str) -> Result<String, String> {
 
 #[test]
 fn key_signed_bundles_verify_with_sigstore_js() {
-    if !node_ready() {
-        return;
-    }
+    require_node();
     let key = PrivateKey::generate().unwrap();
     let digest = Digest::sha256_of(b"a policy manifest");
     let annotations = BTreeMap::from([("env".to_string(), "prod".to_string())]);

@@ -17,15 +17,16 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/cosign_format.py")
 }
 
-fn python_ready() -> bool {
+/// Fails the test, saying what to install, when the Python side is missing: it must not pass unrun.
+fn require_python() {
     let ready = Command::new("python3")
         .args(["-c", "import cryptography, nacl"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ready {
-        eprintln!("skipped: python3 with `cryptography` and `pynacl` is not available");
-    }
-    ready
+    assert!(
+        ready,
+        "needs python3 with `cryptography` and `pynacl`: pip install cryptography pynacl"
+    );
 }
 
 fn python(args: &[&str]) -> String {
@@ -54,9 +55,7 @@ fn digest() -> Digest {
 
 #[test]
 fn our_encrypted_key_opens_with_scrypt_and_secretbox() {
-    if !python_ready() {
-        return;
-    }
+    require_python();
     let dir = test_support::tempdir();
     let files = generate(b"correct horse").unwrap();
     let key = write(dir.path(), "cosign.key", files.private_pem.as_bytes());
@@ -69,9 +68,7 @@ fn our_encrypted_key_opens_with_scrypt_and_secretbox() {
 
 #[test]
 fn our_simple_signing_signature_verifies_with_python_cryptography() {
-    if !python_ready() {
-        return;
-    }
+    require_python();
     let dir = test_support::tempdir();
     let key = PrivateKey::generate().unwrap();
     let signature =
@@ -87,9 +84,7 @@ fn our_simple_signing_signature_verifies_with_python_cryptography() {
 
 #[test]
 fn our_bundle_verifies_with_python_cryptography() {
-    if !python_ready() {
-        return;
-    }
+    require_python();
     let dir = test_support::tempdir();
     let key = PrivateKey::generate().unwrap();
     let bundle = bundle::sign(&key, &digest(), &BTreeMap::new());
@@ -103,9 +98,7 @@ fn our_bundle_verifies_with_python_cryptography() {
 
 #[test]
 fn a_python_made_key_and_signature_verify_with_palisade() {
-    if !python_ready() {
-        return;
-    }
+    require_python();
     let dir = test_support::tempdir();
     let key = dir.path().join("py.key").to_string_lossy().into_owned();
     let public = dir.path().join("py.pub").to_string_lossy().into_owned();
