@@ -13,7 +13,8 @@ use super::UsageError;
 ///
 /// Settings come from the YAML file given with --config, then PALISADE_REGISTRY_* environment variables, then these
 /// flags. Anonymous clients may only pull unless --anonymous says otherwise. Stops on Ctrl-C or SIGTERM after
-/// finishing the requests in flight. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace).
+/// finishing the requests in flight. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace), one JSON
+/// object a line with PALISADE_LOG_FORMAT=json.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A YAML configuration file.
@@ -94,15 +95,19 @@ fn usage(error: RegistryError) -> anyhow::Error {
     }
 }
 
-/// Logs to standard error at the level PALISADE_LOG names (info by default).
+/// Logs to standard error at the level PALISADE_LOG names (info by default), as text or, with
+/// PALISADE_LOG_FORMAT=json, as JSON lines.
 fn init_logging() {
     let level = std::env::var("PALISADE_LOG")
         .ok()
         .and_then(|level| level.parse().ok())
         .unwrap_or(tracing::Level::INFO);
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("PALISADE_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }
