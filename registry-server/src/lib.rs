@@ -9,7 +9,6 @@ mod api;
 pub mod auth;
 pub mod config;
 pub mod errors;
-mod hashing;
 mod limit;
 pub mod manifest;
 pub mod metrics;

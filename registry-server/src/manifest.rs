@@ -3,30 +3,11 @@
 use std::collections::BTreeMap;
 
 use artifact::oci::{Digest, media_types};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::errors::{RegistryError, Result};
 
-/// A content descriptor: what a manifest says about another blob or manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    /// The media type of the described content.
-    pub media_type: String,
-    /// The digest of the described content.
-    pub digest: Digest,
-    /// The size of the described content, in bytes.
-    pub size: u64,
-    /// The artifact type, for manifests that describe artifacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    /// Free-form annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-    /// Where a foreign (non-distributable) layer can be fetched instead of this registry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<String>>,
-}
+pub use artifact::oci::manifest::Descriptor;
 
 /// The fields of a manifest or index the registry looks at; everything else is kept verbatim in the stored bytes.
 #[derive(Deserialize)]

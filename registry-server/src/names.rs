@@ -6,11 +6,9 @@
 use std::fmt;
 
 use artifact::oci::Digest;
+use artifact::oci::names::{MAX_REPOSITORY_LEN, check_repository, check_tag};
 
 use crate::errors::{RegistryError, Result};
-
-/// The longest repository name accepted (many clients cap `host/name` at 255 characters).
-pub const MAX_NAME_LEN: usize = 255;
 
 /// A repository name: `/`-separated components of `[a-z0-9]+` joined by `.`, `_`, `__` or runs of `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,23 +17,10 @@ pub struct RepoName(String);
 impl RepoName {
     /// Checks `name` against the spec's grammar and length limit.
     pub fn parse(name: &str) -> Result<RepoName> {
-        let invalid = |reason: String| RegistryError::NameInvalid {
-            name: name.chars().take(MAX_NAME_LEN + 10).collect(),
+        check_repository(name).map_err(|reason| RegistryError::NameInvalid {
+            name: name.chars().take(MAX_REPOSITORY_LEN + 10).collect(),
             reason,
-        };
-        if name.is_empty() {
-            return Err(invalid("the name is empty".into()));
-        }
-        if name.len() > MAX_NAME_LEN {
-            return Err(invalid(format!(
-                "{} characters, at most {MAX_NAME_LEN} are allowed",
-                name.len()
-            )));
-        }
-        for component in name.split('/') {
-            check_component(component)
-                .map_err(|reason| invalid(format!("component {component:?} {reason}")))?;
-        }
+        })?;
         Ok(RepoName(name.to_string()))
     }
 
@@ -51,38 +36,6 @@ impl fmt::Display for RepoName {
     }
 }
 
-/// Checks one path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn check_component(component: &str) -> std::result::Result<(), String> {
-    let bytes = component.as_bytes();
-    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if bytes.is_empty() {
-        return Err("is empty (two `/` in a row, or a leading or trailing `/`)".into());
-    }
-    if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
-        return Err("must start and end with a lowercase letter or digit".into());
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if alnum(b) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && !alnum(bytes[i]) {
-            i += 1;
-        }
-        let separator = &component[start..i];
-        let allowed = matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-');
-        if !allowed {
-            return Err(format!(
-                "has {separator:?}: only lowercase letters, digits and the separators `.`, `_`, `__` or `-` are allowed"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// A tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tag(String);
@@ -90,20 +43,8 @@ pub struct Tag(String);
 impl Tag {
     /// Checks `tag` against the spec's grammar.
     pub fn parse(tag: &str) -> Result<Tag> {
-        let first_ok = tag
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let rest_ok = tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        if first_ok && rest_ok && tag.len() <= 128 {
-            Ok(Tag(tag.to_string()))
-        } else {
-            Err(RegistryError::ManifestInvalid(format!(
-                "invalid tag {tag:?}: expected 1 to 128 of letters, digits, `_`, `.`, `-`, not starting with `.` or `-`"
-            )))
-        }
+        check_tag(tag).map_err(RegistryError::ManifestInvalid)?;
+        Ok(Tag(tag.to_string()))
     }
 
     /// The tag as a string.

@@ -1,6 +1,6 @@
 //! `GET`, `HEAD`, `PUT` and `DELETE /v2/<name>/manifests/<reference>`.
 
-use artifact::oci::Algorithm;
+use artifact::oci::{Algorithm, Digest};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -8,7 +8,6 @@ use axum::response::Response;
 use super::{DOCKER_CONTENT_DIGEST, Headers, OCI_SUBJECT};
 use crate::AppState;
 use crate::errors::{RegistryError, Result};
-use crate::hashing::digest_of;
 use crate::manifest;
 use crate::names::{Reference, RepoName};
 use crate::storage::{Storage, StoredManifest};
@@ -62,7 +61,7 @@ pub async fn put<S: Storage>(
     let checked = manifest::check(content_type, &bytes)?;
     let digest = match &reference {
         Reference::Digest(expected) => {
-            let actual = digest_of(expected.algorithm(), &bytes);
+            let actual = Digest::compute(expected.algorithm(), &bytes);
             if &actual != expected {
                 return Err(RegistryError::DigestInvalid(format!(
                     "the manifest's digest is {actual}, not {expected} as its URL says"
@@ -70,7 +69,7 @@ pub async fn put<S: Storage>(
             }
             actual
         }
-        Reference::Tag(_) => digest_of(Algorithm::Sha256, &bytes),
+        Reference::Tag(_) => Digest::compute(Algorithm::Sha256, &bytes),
     };
     let storage = &*state.storage;
     for blob in &checked.blobs {

@@ -11,9 +11,9 @@ use tokio_util::io::ReaderStream;
 use super::LocalStorage;
 use super::ingest;
 use crate::errors::{RegistryError, Result};
-use crate::hashing::Hasher;
 use crate::names::RepoName;
 use crate::storage::{BlobContent, Upload};
+use artifact::oci::Hasher;
 
 /// Read buffer for serving blobs.
 const READ_CHUNK: usize = 256 * 1024;

@@ -12,9 +12,9 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::errors::{RegistryError, Result};
-use crate::hashing::Hasher;
 use crate::storage::Upload;
 use crate::storage::fsutil::Fs;
+use artifact::oci::Hasher;
 
 /// Bytes gathered before a write: enough that a fast client is not slowed by one system call per network chunk.
 const BUFFER: usize = 1 << 20;

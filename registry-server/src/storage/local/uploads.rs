@@ -12,9 +12,9 @@ use artifact::oci::{Algorithm, Digest};
 
 use super::{LocalStorage, blobs, ingest};
 use crate::errors::{RegistryError, Result};
-use crate::hashing::Hasher;
 use crate::names::RepoName;
 use crate::storage::Upload;
+use artifact::oci::Hasher;
 
 /// Where an upload stands: its size and the SHA-256 of its bytes so far.
 pub struct Cursor {
