@@ -9,20 +9,8 @@ fn palisade(dir: &Path) -> Palisade {
     Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir)
 }
 
-/// A work folder holding the fixtures and `policy.wasm`, the annotated waPC fixture.
 fn annotated_workdir() -> (tempfile::TempDir, Palisade) {
-    let dir = tempdir();
-    populate_workdir(dir.path());
-    let cli = palisade(dir.path());
-    cli.ok(&[
-        "annotate",
-        "wapc-accept.wasm",
-        "-m",
-        "metadata/wapc.yml",
-        "-o",
-        "policy.wasm",
-    ]);
-    (dir, cli)
+    test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"))
 }
 
 #[test]

@@ -1,21 +1,11 @@
 //! key generate, sign and verify against a real registry-server on 127.0.0.1.
 
-use test_support::{Palisade, RegistryServer, populate_workdir, tempdir};
+use test_support::{Palisade, RegistryServer, tempdir};
 
 /// A work folder with an annotated policy pushed to `registry`, and two key pairs (a and b).
 fn signed_setup(registry: &RegistryServer) -> (tempfile::TempDir, Palisade, String) {
-    let dir = tempdir();
-    populate_workdir(dir.path());
-    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir.path())
-        .with_env("COSIGN_PASSWORD", "correct horse");
-    cli.ok(&[
-        "annotate",
-        "wapc-accept.wasm",
-        "-m",
-        "metadata/wapc.yml",
-        "-o",
-        "policy.wasm",
-    ]);
+    let (dir, cli) = test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"));
+    let cli = cli.with_env("COSIGN_PASSWORD", "correct horse");
     let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
     cli.ok(&["push", "policy.wasm", &reference]);
     for prefix in ["a", "b"] {

@@ -4,24 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use test_support::{
-    Distribution, DistributionOptions, Palisade, RegistryServer, TestCa, populate_workdir, tempdir,
-};
+use test_support::{Distribution, DistributionOptions, Palisade, RegistryServer, TestCa};
 
-/// A work folder with an annotated policy, and palisade bound to it.
 fn workdir() -> (tempfile::TempDir, Palisade) {
-    let dir = tempdir();
-    populate_workdir(dir.path());
-    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir.path());
-    cli.ok(&[
-        "annotate",
-        "wapc-accept.wasm",
-        "-m",
-        "metadata/wapc.yml",
-        "-o",
-        "policy.wasm",
-    ]);
-    (dir, cli)
+    test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"))
 }
 
 fn trust(dir: &Path, registry: &str, ca_pem: &str) {

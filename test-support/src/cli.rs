@@ -88,3 +88,20 @@ impl Palisade {
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 }
+
+/// A work folder with every fixture (see [`crate::populate_workdir`]) and `policy.wasm`, the waPC
+/// fixture annotated with `metadata/wapc.yml`; and `binary` bound to it.
+pub fn annotated_workdir(binary: &str) -> (tempfile::TempDir, Palisade) {
+    let dir = crate::tempdir();
+    crate::populate_workdir(dir.path());
+    let cli = Palisade::new(binary, dir.path());
+    cli.ok(&[
+        "annotate",
+        "wapc-accept.wasm",
+        "-m",
+        "metadata/wapc.yml",
+        "-o",
+        "policy.wasm",
+    ]);
+    (dir, cli)
+}

@@ -5,7 +5,7 @@ mod distribution;
 
 use std::path::{Path, PathBuf};
 
-pub use cli::Palisade;
+pub use cli::{Palisade, annotated_workdir};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 
 /// The repository's `testdata/` folder.
