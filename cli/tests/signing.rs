@@ -138,3 +138,54 @@ fn bad_keys_and_configs_are_named() {
     let output = cli.run(&["verify", &reference]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn keyless_requirements_need_a_trust_root_and_a_keyless_signature() {
+    let registry = RegistryServer::start();
+    let (_dir, cli, reference) = signed_setup(&registry);
+    cli.ok(&["sign", &reference, "--key", "a.key"]);
+    let owner = ["verify", &reference, "--github-owner", "kubewarden"];
+    assert_eq!(
+        cli.run(&owner).status.code(),
+        Some(2),
+        "no trust root is a usage error"
+    );
+
+    let root = test_support::testdata_file("signing/sigstore-public-good-trusted-root.json");
+    let root = root.to_str().unwrap();
+    let err = cli.fails(&[
+        "verify",
+        &reference,
+        "--github-owner",
+        "kubewarden",
+        "--trust-root",
+        root,
+    ]);
+    assert!(
+        err.contains("githubAction") && err.contains("not verified"),
+        "{err}"
+    );
+    let err = cli.fails(&[
+        "verify",
+        &reference,
+        "--certificate-identity",
+        "someone@example.com",
+        "--certificate-oidc-issuer",
+        "https://accounts.google.com",
+        "--trust-root",
+        root,
+    ]);
+    assert!(err.contains("not verified"), "{err}");
+    // Keys and keyless requirements combine: all of them must be met.
+    let err = cli.fails(&[
+        "verify",
+        &reference,
+        "--key",
+        "a.pub",
+        "--github-owner",
+        "kubewarden",
+        "--trust-root",
+        root,
+    ]);
+    assert!(err.contains("githubAction"), "{err}");
+}

@@ -222,6 +222,17 @@ impl VerificationConfig {
         Ok(config)
     }
 
+    /// A config requiring every one of `requirements`: what `verify` flags (`--key`,
+    /// `--certificate-identity`, `--github-owner`…) amount to.
+    pub fn all_of(requirements: Vec<Requirement>) -> Result<VerificationConfig> {
+        let mut config = VerificationConfig {
+            all_of: Some(requirements),
+            any_of: None,
+        };
+        config.normalize()?;
+        Ok(config)
+    }
+
     /// Every requirement, `allOf` ones first.
     pub fn requirements(&self) -> impl Iterator<Item = &Requirement> {
         self.all_of
