@@ -1,0 +1,43 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+
+use artifact::ArtifactError;
+
+/// Everything that can go wrong while building or writing an SBOM.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    /// The module could not be read or scanned (including a malformed `producers` section).
+    #[error(transparent)]
+    Module(#[from] ArtifactError),
+    /// A lockfile does not parse.
+    #[error("{}:{line}: {reason}", path.display())]
+    Lockfile {
+        /// The lockfile.
+        path: PathBuf,
+        /// The 1-based line of the problem (0 when the file as a whole is wrong).
+        line: usize,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// A folder given with `--source` could not be listed.
+    #[error("reading the source folder {}: {cause}", path.display())]
+    SourceFolder {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        cause: std::io::Error,
+    },
+    /// A format name that is not one of the supported ones.
+    #[error("unknown SBOM format `{0}`: expected `spdx-json` or `cyclonedx-json`")]
+    UnknownFormat(String),
+    /// `SOURCE_DATE_EPOCH` is not a number of seconds that can be a date.
+    #[error("SOURCE_DATE_EPOCH={0:?} is not a Unix time in seconds (for example 1700000000)")]
+    SourceDateEpoch(String),
+    /// The document could not be serialized.
+    #[error("writing the SBOM document: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// The crate's result type.
+pub type Result<T, E = SbomError> = std::result::Result<T, E>;

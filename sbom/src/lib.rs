@@ -1,0 +1,135 @@
+//! Software bills of materials for Wasm admission policies.
+//!
+//! A policy's SBOM is built from what the module tells about itself (its `io.kubewarden.metadata`
+//! and `producers` sections, its digests, where it was pulled from) and, optionally, from the
+//! lockfile of its source project. It is written as SPDX 2.3 JSON or CycloneDX 1.6 JSON.
+//!
+//! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
+//! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
+//! - [`spdx`], [`cyclonedx`]: the two document formats.
+//!
+//! Output is deterministic: the same inputs and creation time give the same bytes.
+
+pub mod cyclonedx;
+pub mod error;
+pub mod lockfile;
+pub mod model;
+pub mod spdx;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+pub use error::{Result, SbomError};
+pub use model::{Origin, Sbom};
+
+/// The name and version written as the creating tool.
+pub const TOOL_NAME: &str = "palisade";
+/// The version of the creating tool.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An SBOM document format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// SPDX 2.3, JSON serialization.
+    #[default]
+    SpdxJson,
+    /// CycloneDX 1.6, JSON serialization.
+    CycloneDxJson,
+}
+
+impl Format {
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::SpdxJson => "spdx-json",
+            Format::CycloneDxJson => "cyclonedx-json",
+        }
+    }
+
+    /// The media type of the document (the `artifactType` of an attached SBOM).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::SpdxJson => "application/spdx+json",
+            Format::CycloneDxJson => "application/vnd.cyclonedx+json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = SbomError;
+
+    fn from_str(name: &str) -> Result<Format> {
+        match name {
+            "spdx-json" | "spdx" => Ok(Format::SpdxJson),
+            "cyclonedx-json" | "cyclonedx" => Ok(Format::CycloneDxJson),
+            other => Err(SbomError::UnknownFormat(other.to_string())),
+        }
+    }
+}
+
+/// The creation time of a document: `SOURCE_DATE_EPOCH` (seconds since 1970) when given, the
+/// current time otherwise; whole seconds either way.
+pub fn creation_time(source_date_epoch: Option<&str>) -> Result<DateTime<Utc>> {
+    let seconds = match source_date_epoch.map(str::trim) {
+        Some(text) => text
+            .parse::<i64>()
+            .map_err(|_| SbomError::SourceDateEpoch(text.to_string()))?,
+        None => Utc::now().timestamp(),
+    };
+    DateTime::from_timestamp(seconds, 0)
+        .ok_or_else(|| SbomError::SourceDateEpoch(seconds.to_string()))
+}
+
+/// Writes `sbom` in `format`, created at `created`: pretty JSON ending with a newline.
+pub fn render(sbom: &Sbom, format: Format, created: DateTime<Utc>) -> Result<Vec<u8>> {
+    let value = match format {
+        Format::SpdxJson => spdx::document(sbom, created)?,
+        Format::CycloneDxJson => cyclonedx::document(sbom, created)?,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&value)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in [Format::SpdxJson, Format::CycloneDxJson] {
+            assert_eq!(format.name().parse::<Format>().ok(), Some(format));
+        }
+    }
+
+    #[test]
+    fn unknown_format_is_named() {
+        let err = "spdx-xml".parse::<Format>().err().map(|e| e.to_string());
+        let message = err.unwrap_or_default();
+        assert!(message.contains("spdx-xml"), "{message}");
+        assert!(message.contains("cyclonedx-json"), "{message}");
+    }
+
+    #[test]
+    fn creation_time_from_source_date_epoch() {
+        let time = creation_time(Some("1700000000")).ok();
+        assert_eq!(
+            time.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            Some("2023-11-14T22:13:20Z".to_string())
+        );
+        assert!(matches!(
+            creation_time(Some("yesterday")),
+            Err(SbomError::SourceDateEpoch(_))
+        ));
+        let now = creation_time(None).ok();
+        assert_eq!(now.map(|t| t.timestamp_subsec_nanos()), Some(0));
+    }
+}

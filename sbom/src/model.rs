@@ -1,0 +1,325 @@
+//! The format-neutral description of a policy: the root package, its toolchain, its dependencies.
+
+use std::path::{Path, PathBuf};
+
+use artifact::inspect::{ModuleReport, inspect};
+use artifact::metadata::{Metadata, Rule, WellKnown};
+use artifact::oci::{Algorithm, Digest};
+use artifact::reference::RegistryRef;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::lockfile::{self, Dependency};
+
+/// Where the module came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A module file.
+    File(PathBuf),
+    /// A policy in a registry, pinned to its manifest digest.
+    Registry(RegistryRef),
+}
+
+/// The policy: the document's root package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// The title annotation, else the repository's or file's name.
+    pub name: String,
+    /// The version annotation, else the tag.
+    pub version: Option<String>,
+    /// The author annotation, as written.
+    pub author: Option<String>,
+    /// The declared license (an SPDX expression, as written).
+    pub license: Option<String>,
+    /// The description annotation.
+    pub description: Option<String>,
+    /// The home page.
+    pub homepage: Option<String>,
+    /// Where its source code is.
+    pub source: Option<String>,
+    /// The sha256 of the module.
+    pub sha256: Digest,
+    /// The sha512 of the module.
+    pub sha512: Digest,
+    /// `pkg:oci/NAME@sha256:…?repository_url=…` for a registry reference.
+    pub purl: Option<String>,
+    /// Where it can be downloaded (the manifest's URL for a registry reference).
+    pub download_location: Option<String>,
+    /// Properties for what the metadata says of how it runs (execution mode, rules…), sorted by
+    /// name; a name may repeat (one `rule` per rule).
+    pub properties: Vec<(String, String)>,
+}
+
+/// One entry of the module's `producers` section: a language, a tool or an SDK.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Tool {
+    /// The producers field: `language`, `processed-by` or `sdk`.
+    pub field: String,
+    /// Its name.
+    pub name: String,
+    /// Its version, when recorded.
+    pub version: Option<String>,
+}
+
+/// Everything an SBOM says, before it is written in a format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sbom {
+    /// The root package.
+    pub policy: Policy,
+    /// The toolchain, sorted.
+    pub toolchain: Vec<Tool>,
+    /// The lockfile dependencies, sorted, without duplicates.
+    pub dependencies: Vec<Dependency>,
+    /// The lockfiles they were read from.
+    pub lockfiles: Vec<PathBuf>,
+    /// What could not be described (no metadata, no lockfile…), for the user.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl Sbom {
+    /// Describes `module` (its bytes), which came from `origin`, with the dependencies of the
+    /// lockfiles in `source` when given.
+    pub fn build(module: &[u8], origin: &Origin, source: Option<&Path>) -> Result<Sbom> {
+        let report = inspect(module)?;
+        let mut warnings = Vec::new();
+        if report.metadata.is_none() {
+            warnings.push(
+                "the module has no policy metadata (io.kubewarden.metadata section): the SBOM lacks \
+                 its title, version, author, license and rules; add them with `palisade annotate`"
+                    .to_string(),
+            );
+        }
+        let policy = policy(module, &report, origin);
+        if let Some(metadata) = &report.metadata
+            && metadata.well_known(WellKnown::License).is_none()
+        {
+            warnings.push(format!(
+                "the metadata declares no license (annotation `{}`)",
+                WellKnown::License.key()
+            ));
+        }
+        let (dependencies, lockfiles) = match source {
+            Some(dir) => {
+                let scanned = lockfile::scan(dir)?;
+                if scanned.lockfiles.is_empty() {
+                    warnings.push(format!(
+                        "no lockfile (Cargo.lock, go.mod, go.sum, package-lock.json, packages.lock.json) in {}",
+                        dir.display()
+                    ));
+                }
+                (scanned.dependencies, scanned.lockfiles)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Sbom {
+            policy,
+            toolchain: toolchain(&report),
+            dependencies,
+            lockfiles,
+            warnings,
+        })
+    }
+
+    /// A sha256 over everything the document says except its creation time, to name it
+    /// (SPDX namespace, CycloneDX serial number).
+    pub fn content_digest(&self) -> Result<Digest> {
+        let bytes = serde_json::to_vec(self)?;
+        Ok(Digest::compute(Algorithm::Sha256, &bytes))
+    }
+}
+
+fn policy(module: &[u8], report: &ModuleReport, origin: &Origin) -> Policy {
+    let metadata = report.metadata.as_ref();
+    let annotation = |key: WellKnown| {
+        metadata
+            .and_then(|m| m.well_known(key))
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_string)
+    };
+    let fallback_name = match origin {
+        Origin::File(path) => path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "policy".to_string()),
+        Origin::Registry(reference) => repository_name(reference).to_string(),
+    };
+    let tag = match origin {
+        Origin::Registry(reference) => reference.tag.clone(),
+        Origin::File(_) => None,
+    };
+    let (purl, download_location) = match origin {
+        Origin::Registry(reference) => registry_locations(reference),
+        Origin::File(_) => (None, None),
+    };
+    Policy {
+        name: annotation(WellKnown::Title).unwrap_or(fallback_name),
+        version: annotation(WellKnown::Version).or(tag),
+        author: annotation(WellKnown::Author),
+        license: annotation(WellKnown::License),
+        description: annotation(WellKnown::Description),
+        homepage: annotation(WellKnown::Url),
+        source: annotation(WellKnown::Source),
+        sha256: Digest::compute(Algorithm::Sha256, module),
+        sha512: Digest::compute(Algorithm::Sha512, module),
+        purl,
+        download_location,
+        properties: metadata.map(properties).unwrap_or_default(),
+    }
+}
+
+/// The last segment of the repository: the package name of an OCI purl.
+fn repository_name(reference: &RegistryRef) -> &str {
+    reference
+        .repository
+        .rsplit('/')
+        .next()
+        .unwrap_or(&reference.repository)
+}
+
+/// The purl and download URL of a registry reference (both need its manifest digest).
+fn registry_locations(reference: &RegistryRef) -> (Option<String>, Option<String>) {
+    let Some(digest) = &reference.digest else {
+        return (None, None);
+    };
+    let repository_url = format!("{}/{}", reference.registry, reference.repository);
+    let mut purl = format!(
+        "pkg:oci/{}@{digest}?repository_url={}",
+        lockfile::percent_encode(&repository_name(reference).to_lowercase()),
+        lockfile::percent_encode(&repository_url)
+            .replace("%2F", "/")
+            .replace("%3A", ":")
+    );
+    if let Some(tag) = &reference.tag {
+        purl.push_str(&format!("&tag={}", lockfile::percent_encode(tag)));
+    }
+    let scheme = if reference.is_loopback() {
+        "http"
+    } else {
+        "https"
+    };
+    let download = format!(
+        "{scheme}://{}/v2/{}/manifests/{digest}",
+        reference.registry, reference.repository
+    );
+    (Some(purl), Some(download))
+}
+
+/// Prefix of the properties this crate writes.
+pub const PROPERTY_PREFIX: &str = "palisade:policy:";
+
+fn properties(metadata: &Metadata) -> Vec<(String, String)> {
+    let name = |key: &str| format!("{PROPERTY_PREFIX}{key}");
+    let mut properties = vec![
+        (name("executionMode"), metadata.execution_mode.to_string()),
+        (name("policyType"), metadata.policy_type.to_string()),
+        (name("mutating"), metadata.mutating.to_string()),
+        (
+            name("backgroundAudit"),
+            metadata.background_audit.to_string(),
+        ),
+    ];
+    if let Some(protocol) = metadata.protocol_version {
+        properties.push((name("protocolVersion"), protocol.to_string()));
+    }
+    for rule in &metadata.rules {
+        properties.push((name("rule"), describe_rule(rule)));
+    }
+    for resource in &metadata.context_aware_resources {
+        properties.push((name("contextAwareResource"), resource.to_string()));
+    }
+    if let Some(version) = &metadata.minimum_kubewarden_version {
+        properties.push((name("minimumKubewardenVersion"), version.to_string()));
+    }
+    for key in [WellKnown::OciUrl, WellKnown::Severity, WellKnown::Category] {
+        if let Some(value) = metadata.well_known(key) {
+            properties.push((key.key().to_string(), value.to_string()));
+        }
+    }
+    properties.sort();
+    properties
+}
+
+/// A rule in one line: `apiGroups=""; apiVersions=v1; resources=pods; operations=CREATE,UPDATE`.
+fn describe_rule(rule: &Rule) -> String {
+    let list = |values: &[String]| {
+        values
+            .iter()
+            .map(|v| {
+                if v.is_empty() {
+                    "\"\"".to_string()
+                } else {
+                    v.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let operations: Vec<String> = rule.operations.iter().map(ToString::to_string).collect();
+    format!(
+        "apiGroups={}; apiVersions={}; resources={}; operations={}",
+        list(&rule.api_groups),
+        list(&rule.api_versions),
+        list(&rule.resources),
+        operations.join(",")
+    )
+}
+
+fn toolchain(report: &ModuleReport) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = report
+        .producers
+        .iter()
+        .flat_map(|(field, producers)| {
+            producers.iter().map(move |producer| Tool {
+                field: field.clone(),
+                name: producer.name.clone(),
+                version: Some(producer.version.trim().to_string()).filter(|v| !v.is_empty()),
+            })
+        })
+        .collect();
+    tools.sort();
+    tools.dedup();
+    tools
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(text: &str) -> RegistryRef {
+        match text.parse::<artifact::reference::PolicyRef>() {
+            Ok(artifact::reference::PolicyRef::Registry(reference)) => reference,
+            other => panic!("not a registry reference: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn registry_purl_and_download_location() {
+        let hex = "0123456789abcdef".repeat(4);
+        let pinned = reference(&format!(
+            "registry://ghcr.io/kubewarden/policies/safe-labels:v1.0.0@sha256:{hex}"
+        ));
+        let (purl, download) = registry_locations(&pinned);
+        assert_eq!(
+            purl.as_deref(),
+            Some(
+                format!(
+                    "pkg:oci/safe-labels@sha256:{hex}?repository_url=ghcr.io/kubewarden/policies/safe-labels&tag=v1.0.0"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(
+            download.as_deref(),
+            Some(
+                format!(
+                    "https://ghcr.io/v2/kubewarden/policies/safe-labels/manifests/sha256:{hex}"
+                )
+                .as_str()
+            )
+        );
+        let unpinned = reference("registry://ghcr.io/kubewarden/policies/safe-labels:v1.0.0");
+        assert_eq!(registry_locations(&unpinned), (None, None));
+    }
+}

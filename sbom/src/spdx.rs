@@ -1,0 +1,194 @@
+//! SPDX 2.3 JSON documents, built with the `spdx-rs` model.
+//!
+//! `spdx-rs` defaults to SPDX 2.2, placeholder creators and the current time; every one of those
+//! fields is set here. Its annotations carry an `spdxIdentifierReference` field that SPDX 2.3 JSON
+//! does not have, so empty (null) fields are dropped from the written document.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use spdx_rs::models::SpdxExpression;
+use spdx_rs::models::{
+    Algorithm, Annotation, AnnotationType, Checksum, CreationInfo, DocumentCreationInformation,
+    ExternalPackageReference, ExternalPackageReferenceCategory, PackageInformation,
+    PrimaryPackagePurpose, Relationship, RelationshipType, SPDX,
+};
+
+use crate::error::Result;
+use crate::model::Sbom;
+use crate::{TOOL_NAME, TOOL_VERSION};
+
+/// The SPDX identifier of the document.
+pub const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
+/// The SPDX identifier of the policy package.
+pub const POLICY_ID: &str = "SPDXRef-Package-policy";
+const NOASSERTION: &str = "NOASSERTION";
+
+/// The SPDX 2.3 document describing `sbom`, as JSON.
+pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
+    let digest = sbom.content_digest()?;
+    let policy = &sbom.policy;
+    let creator = format!("Tool: {TOOL_NAME}-{TOOL_VERSION}");
+    let mut spdx = SPDX {
+        document_creation_information: DocumentCreationInformation {
+            spdx_version: "SPDX-2.3".to_string(),
+            data_license: "CC0-1.0".to_string(),
+            spdx_identifier: DOCUMENT_ID.to_string(),
+            document_name: policy.name.clone(),
+            spdx_document_namespace: format!(
+                "https://palisade.invalid/spdxdocs/{}-{}",
+                crate::lockfile::percent_encode(&policy.name),
+                digest.hex()
+            ),
+            external_document_references: Vec::new(),
+            creation_info: CreationInfo {
+                license_list_version: None,
+                creators: vec![creator.clone()],
+                created,
+                creator_comment: None,
+            },
+            document_comment: None,
+            document_describes: Vec::new(),
+        },
+        package_information: Vec::new(),
+        other_licensing_information_detected: Vec::new(),
+        file_information: Vec::new(),
+        snippet_information: Vec::new(),
+        relationships: vec![Relationship::new(
+            DOCUMENT_ID,
+            POLICY_ID,
+            RelationshipType::Describes,
+            None,
+        )],
+        annotations: Vec::new(),
+        spdx_ref_counter: 0,
+    };
+
+    let mut root = PackageInformation {
+        package_name: policy.name.clone(),
+        package_spdx_identifier: POLICY_ID.to_string(),
+        package_version: policy.version.clone(),
+        package_supplier: policy.author.as_deref().map(organization),
+        package_download_location: policy
+            .download_location
+            .clone()
+            .unwrap_or_else(|| NOASSERTION.to_string()),
+        files_analyzed: Some(false),
+        package_checksum: vec![
+            Checksum::new(Algorithm::SHA256, policy.sha256.hex()),
+            Checksum::new(Algorithm::SHA512, policy.sha512.hex()),
+        ],
+        package_home_page: policy.homepage.clone(),
+        source_information: policy
+            .source
+            .as_ref()
+            .map(|source| format!("source code: {source}")),
+        declared_license: policy
+            .license
+            .as_deref()
+            .and_then(|license| SpdxExpression::parse(license).ok()),
+        package_summary_description: policy.description.clone(),
+        primary_package_purpose: Some(PrimaryPackagePurpose::Application),
+        ..PackageInformation::default()
+    };
+    if let Some(purl) = &policy.purl {
+        root.external_reference.push(purl_reference(purl));
+    }
+    root.annotations = policy
+        .properties
+        .iter()
+        .map(|(name, value)| Annotation {
+            annotator: creator.clone(),
+            annotation_date: created,
+            annotation_type: AnnotationType::Other,
+            spdx_identifier_reference: None,
+            annotation_comment: format!("{name}={value}"),
+        })
+        .collect();
+    spdx.package_information.push(root);
+
+    for (index, tool) in sbom.toolchain.iter().enumerate() {
+        let id = format!("SPDXRef-Package-tool-{}", index + 1);
+        spdx.package_information.push(PackageInformation {
+            package_name: tool.name.clone(),
+            package_spdx_identifier: id.clone(),
+            package_version: tool.version.clone(),
+            files_analyzed: Some(false),
+            package_comment: Some(format!("producers section, field `{}`", tool.field)),
+            ..PackageInformation::default()
+        });
+        spdx.relationships.push(Relationship::new(
+            &id,
+            POLICY_ID,
+            RelationshipType::BuildToolOf,
+            None,
+        ));
+    }
+
+    for (index, dependency) in sbom.dependencies.iter().enumerate() {
+        let id = format!("SPDXRef-Package-dependency-{}", index + 1);
+        spdx.package_information.push(PackageInformation {
+            package_name: dependency.name.clone(),
+            package_spdx_identifier: id.clone(),
+            package_version: Some(dependency.version.clone()),
+            files_analyzed: Some(false),
+            external_reference: vec![purl_reference(&dependency.purl())],
+            primary_package_purpose: Some(PrimaryPackagePurpose::Library),
+            ..PackageInformation::default()
+        });
+        spdx.relationships.push(Relationship::new(
+            POLICY_ID,
+            &id,
+            RelationshipType::DependsOn,
+            None,
+        ));
+    }
+
+    let mut value = serde_json::to_value(&spdx)?;
+    drop_nulls(&mut value);
+    Ok(value)
+}
+
+fn purl_reference(purl: &str) -> ExternalPackageReference {
+    ExternalPackageReference::new(
+        ExternalPackageReferenceCategory::PackageManager,
+        "purl".to_string(),
+        purl.to_string(),
+        None,
+    )
+}
+
+/// `Organization: NAME (EMAIL)` from an author annotation such as `Jane Doe <jane@example.com>`.
+fn organization(author: &str) -> String {
+    match author.split_once('<') {
+        Some((name, rest)) => {
+            let email = rest.trim_end().trim_end_matches('>').trim();
+            format!("Organization: {} ({email})", name.trim())
+        }
+        None => format!("Organization: {}", author.trim()),
+    }
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authors_become_organizations() {
+        assert_eq!(
+            organization("Kubewarden developers <cncf-kubewarden-maintainers@lists.cncf.io>"),
+            "Organization: Kubewarden developers (cncf-kubewarden-maintainers@lists.cncf.io)"
+        );
+        assert_eq!(organization("ACME"), "Organization: ACME");
+    }
+}
