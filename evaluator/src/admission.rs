@@ -1,0 +1,206 @@
+//! Kubewarden's policy protocol types and the Kubernetes `AdmissionReview` v1 envelope.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::Error;
+
+/// The payload of the `validate` operation: the admission request and the policy's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRequest {
+    /// The `request` field of an `AdmissionReview` (an `AdmissionRequest`).
+    pub request: Value,
+    /// The policy's settings (`{}` when there are none).
+    pub settings: Value,
+}
+
+/// A policy's answer to `validate`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ValidationResponse {
+    /// Whether the request is allowed.
+    pub accepted: bool,
+    /// Why it was rejected, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The HTTP-like status code of a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    /// The object as the policy would have it (mutating policies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutated_object: Option<Value>,
+    /// Annotations for the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_annotations: Option<BTreeMap<String, String>>,
+    /// Warnings returned to the API client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+}
+
+impl ValidationResponse {
+    /// The rejection (code 500) that stands for a failed evaluation.
+    pub fn from_failure(error: &Error) -> ValidationResponse {
+        ValidationResponse {
+            accepted: false,
+            message: Some(error.to_string()),
+            code: Some(500),
+            ..ValidationResponse::default()
+        }
+    }
+}
+
+/// A policy's answer to `validate_settings`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SettingsValidationResponse {
+    /// Whether the settings are acceptable.
+    pub valid: bool,
+    /// Why they are not, if they are not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A Kubernetes `AdmissionReview` (admission.k8s.io/v1) as received from the API server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionReview {
+    /// The `request` object.
+    pub request: Value,
+    /// `request.uid`, echoed in the response.
+    pub uid: String,
+}
+
+impl AdmissionReview {
+    /// Parses an `AdmissionReview` v1 document; `request` must be an object with a string `uid`.
+    pub fn from_json(bytes: &[u8]) -> Result<AdmissionReview, Error> {
+        let document: Value = serde_json::from_slice(bytes).map_err(|err| {
+            Error::InvalidInput(format!("the AdmissionReview is not JSON: {err}"))
+        })?;
+        AdmissionReview::from_value(document)
+    }
+
+    /// Like [`AdmissionReview::from_json`], from a parsed document.
+    pub fn from_value(mut document: Value) -> Result<AdmissionReview, Error> {
+        if let Some(kind) = document.get("kind").and_then(Value::as_str)
+            && kind != "AdmissionReview"
+        {
+            return Err(Error::InvalidInput(format!(
+                "expected kind AdmissionReview, found {kind}"
+            )));
+        }
+        let request = match document.get_mut("request") {
+            Some(request @ Value::Object(_)) => request.take(),
+            Some(_) => {
+                return Err(Error::InvalidInput(
+                    "the AdmissionReview's `request` is not an object".into(),
+                ));
+            }
+            None => {
+                return Err(Error::InvalidInput(
+                    "the AdmissionReview has no `request`".into(),
+                ));
+            }
+        };
+        let uid = request
+            .get("uid")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                Error::InvalidInput("the AdmissionReview's request has no string `uid`".into())
+            })?
+            .to_owned();
+        Ok(AdmissionReview { request, uid })
+    }
+
+    /// The `AdmissionReview` v1 response carrying `answer`.
+    pub fn response(&self, answer: &ValidationResponse) -> Value {
+        let mut response = json!({ "uid": self.uid, "allowed": answer.accepted });
+        if answer.message.is_some() || answer.code.is_some() {
+            let mut status = serde_json::Map::new();
+            if let Some(message) = &answer.message {
+                status.insert("message".into(), json!(message));
+            }
+            if let Some(code) = answer.code {
+                status.insert("code".into(), json!(code));
+            }
+            response["status"] = Value::Object(status);
+        }
+        if let Some(warnings) = &answer.warnings {
+            response["warnings"] = json!(warnings);
+        }
+        if let Some(annotations) = &answer.audit_annotations {
+            response["auditAnnotations"] = json!(annotations);
+        }
+        json!({
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "response": response,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_review_and_builds_its_response() -> Result<(), Error> {
+        let review = AdmissionReview::from_json(
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"abc","operation":"CREATE"}}"#,
+        )?;
+        assert_eq!(review.uid, "abc");
+        let answer = ValidationResponse {
+            accepted: false,
+            message: Some("no".into()),
+            code: Some(403),
+            warnings: Some(vec!["careful".into()]),
+            ..ValidationResponse::default()
+        };
+        let response = review.response(&answer);
+        assert_eq!(response["response"]["uid"], "abc");
+        assert_eq!(response["response"]["allowed"], false);
+        assert_eq!(response["response"]["status"]["code"], 403);
+        assert_eq!(response["response"]["status"]["message"], "no");
+        assert_eq!(response["response"]["warnings"][0], "careful");
+        Ok(())
+    }
+
+    #[test]
+    fn accepted_response_has_no_status() -> Result<(), Error> {
+        let review = AdmissionReview::from_value(json!({"request": {"uid": "u"}}))?;
+        let response = review.response(&ValidationResponse {
+            accepted: true,
+            ..ValidationResponse::default()
+        });
+        assert!(response["response"].get("status").is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_malformed_reviews() {
+        for bad in [
+            &b"not json"[..],
+            br#"{"kind":"Pod","request":{"uid":"u"}}"#,
+            br#"{"request":"x"}"#,
+            br#"{}"#,
+            br#"{"request":{"uid":7}}"#,
+        ] {
+            assert!(matches!(
+                AdmissionReview::from_json(bad),
+                Err(Error::InvalidInput(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn parses_a_full_validation_response() -> Result<(), serde_json::Error> {
+        let answer: ValidationResponse = serde_json::from_str(
+            r#"{"accepted":true,"mutated_object":{"a":1},"audit_annotations":{"k":"v"},"warnings":["w"]}"#,
+        )?;
+        assert!(answer.accepted);
+        assert_eq!(answer.mutated_object, Some(json!({"a":1})));
+        assert_eq!(
+            answer.audit_annotations.as_ref().and_then(|a| a.get("k")),
+            Some(&"v".to_owned())
+        );
+        Ok(())
+    }
+}

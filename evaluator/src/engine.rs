@@ -1,0 +1,222 @@
+//! The wasmtime engine and the limits that apply to every evaluation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Error;
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits and tuning shared by every policy loaded in one [`Engine`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Wall-clock budget of one evaluation (instantiation, start functions and the call).
+    pub deadline: Duration,
+    /// The most linear memory one evaluation may use, in bytes.
+    pub memory_limit: usize,
+    /// The largest answer a policy may return, in bytes.
+    pub max_response_bytes: usize,
+    /// Use wasmtime's pooling allocator (falls back to on-demand allocation if the machine
+    /// cannot reserve the pool).
+    pub pooling: bool,
+    /// How many instances the pool holds at once (concurrent evaluations).
+    pub pool_instances: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            deadline: Duration::from_secs(2),
+            memory_limit: 256 * 1024 * 1024,
+            max_response_bytes: 8 * 1024 * 1024,
+            pooling: true,
+            pool_instances: 32,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The deadline in epoch ticks (at least one, plus one for the tick in progress).
+    pub fn deadline_ticks(&self) -> u64 {
+        let ticks = self.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+        u64::try_from(ticks).unwrap_or(u64::MAX - 1).max(1) + 1
+    }
+}
+
+/// A configured wasmtime engine with a background thread that advances the epoch.
+///
+/// Cheap to clone; the epoch thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: wasmtime::Engine,
+    pub(crate) config: Arc<EngineConfig>,
+    pooling: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("pooling", &self.pooling)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Builds an engine with `config`, trying the pooling allocator first when asked.
+    pub fn new(config: EngineConfig) -> Result<Engine, Error> {
+        let (inner, pooling) = if config.pooling {
+            match wasmtime::Engine::new(&wasmtime_config(&config, true)) {
+                Ok(engine) => (engine, true),
+                Err(err) => {
+                    tracing::warn!(error = %err, "pooling allocator unavailable, allocating on demand");
+                    (build(&config, false)?, false)
+                }
+            }
+        } else {
+            (build(&config, false)?, false)
+        };
+        spawn_epoch_ticker(&inner)?;
+        Ok(Engine {
+            inner,
+            config: Arc::new(config),
+            pooling,
+        })
+    }
+
+    /// The limits this engine applies.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Compiles a module for this engine.
+    pub(crate) fn compile(&self, module: &[u8]) -> Result<wasmtime::Module, Error> {
+        wasmtime::Module::new(&self.inner, module).map_err(|err| Error::Compile(format!("{err:#}")))
+    }
+}
+
+fn build(config: &EngineConfig, pooling: bool) -> Result<wasmtime::Engine, Error> {
+    wasmtime::Engine::new(&wasmtime_config(config, pooling))
+        .map_err(|err| Error::Engine(format!("{err:#}")))
+}
+
+fn wasmtime_config(config: &EngineConfig, pooling: bool) -> wasmtime::Config {
+    let mut wasm = wasmtime::Config::new();
+    wasm.epoch_interruption(true);
+    if pooling {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_core_instances(config.pool_instances)
+            .total_memories(config.pool_instances)
+            .total_tables(config.pool_instances)
+            .max_memory_size(config.memory_limit);
+        wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
+    wasm
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("palisade-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|err| Error::Engine(format!("starting the epoch thread: {err}")))
+}
+
+/// Per-store resource limiter: wasmtime's [`wasmtime::StoreLimits`], remembering whether the
+/// memory cap was hit so that the failure can be named.
+pub(crate) struct Limiter {
+    inner: wasmtime::StoreLimits,
+    pub(crate) memory_exceeded: bool,
+}
+
+impl Limiter {
+    pub(crate) fn new(config: &EngineConfig) -> Limiter {
+        Limiter {
+            inner: wasmtime::StoreLimitsBuilder::new()
+                .memory_size(config.memory_limit)
+                .instances(1)
+                .trap_on_grow_failure(true)
+                .build(),
+            memory_exceeded: false,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let answer = self.inner.memory_growing(current, desired, maximum);
+        if !matches!(answer, Ok(true)) {
+            self.memory_exceeded = true;
+        }
+        answer
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_ticks_round_up_and_add_one() {
+        let mut config = EngineConfig::default();
+        assert_eq!(config.deadline_ticks(), 201);
+        config.deadline = Duration::from_millis(1);
+        assert_eq!(config.deadline_ticks(), 2);
+        config.deadline = Duration::ZERO;
+        assert_eq!(config.deadline_ticks(), 2);
+    }
+
+    #[test]
+    fn builds_with_and_without_pooling() -> Result<(), Error> {
+        let pooled = Engine::new(EngineConfig::default())?;
+        let on_demand = Engine::new(EngineConfig {
+            pooling: false,
+            ..EngineConfig::default()
+        })?;
+        assert!(!on_demand.uses_pooling());
+        assert_eq!(pooled.config().memory_limit, 256 * 1024 * 1024);
+        Ok(())
+    }
+}

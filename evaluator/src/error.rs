@@ -1,0 +1,87 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong when loading or evaluating a policy.
+///
+/// Errors raised while a policy runs ([`Error::is_evaluation_failure`]) are turned into a
+/// rejection with code 500 by [`crate::WapcPolicy::evaluate`]; the host carries on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The wasmtime engine could not be configured.
+    #[error("configuring the Wasm engine: {0}")]
+    Engine(String),
+    /// The module is not valid WebAssembly or could not be compiled.
+    #[error("compiling the policy module: {0}")]
+    Compile(String),
+    /// The module imports something the host does not provide, or has the wrong shape.
+    #[error("linking the policy module: {0}")]
+    Link(String),
+    /// The module lacks an export the execution mode requires.
+    #[error("the policy module does not export `{0}`")]
+    MissingExport(String),
+    /// The evaluation ran past its deadline and was interrupted.
+    #[error("policy evaluation timed out after {0:?}")]
+    Timeout(Duration),
+    /// The policy tried to grow its memory beyond the cap.
+    #[error("policy exceeded its memory limit of {0} bytes")]
+    OutOfMemory(usize),
+    /// The policy trapped (unreachable, out-of-bounds access, …).
+    #[error("policy trapped: {0}")]
+    Trap(String),
+    /// The policy's answer is larger than the response-size cap.
+    #[error("policy response too large: more than {limit} bytes ({size} bytes)")]
+    ResponseTooLarge {
+        /// The cap.
+        limit: usize,
+        /// The size the policy tried to return.
+        size: usize,
+    },
+    /// The policy answered, but not with what the protocol expects.
+    #[error("malformed policy response to `{operation}`: {reason}")]
+    MalformedResponse {
+        /// The operation that was called.
+        operation: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+    /// The policy reported an error through `__guest_error` (or returned failure).
+    #[error("policy failed on `{operation}`: {message}")]
+    Guest {
+        /// The operation that was called.
+        operation: String,
+        /// The guest's error message.
+        message: String,
+    },
+    /// The admission request or settings given to the host are malformed.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The execution mode is not one this host runs.
+    #[error("execution mode `{0}` is not supported yet")]
+    UnsupportedMode(String),
+    /// A file could not be read.
+    #[error("reading {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether this error happened while a policy ran (as opposed to loading it or bad input),
+    /// which makes it a 500 rejection rather than a failure of the caller.
+    pub fn is_evaluation_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout(_)
+                | Error::OutOfMemory(_)
+                | Error::Trap(_)
+                | Error::ResponseTooLarge { .. }
+                | Error::MalformedResponse { .. }
+                | Error::Guest { .. }
+        )
+    }
+}

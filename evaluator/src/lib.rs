@@ -1,0 +1,32 @@
+//! The evaluation host: runs Kubewarden admission policies compiled to WebAssembly on wasmtime.
+//!
+//! Every evaluation gets a fresh store and instance (nothing leaks between requests), a deadline
+//! (epoch interruption), a memory cap and a cap on the size of the policy's answer. A policy that
+//! times out, traps, runs out of memory or answers garbage costs one rejected request (code 500),
+//! never the host.
+//!
+//! ```no_run
+//! use evaluator::{Engine, EngineConfig, ValidationRequest};
+//! # fn main() -> Result<(), evaluator::Error> {
+//! let engine = Engine::new(EngineConfig::default())?;
+//! let policy = engine.load_wapc(&std::fs::read("policy.wasm").map_err(|e| evaluator::Error::Io {
+//!     path: "policy.wasm".into(),
+//!     source: e,
+//! })?)?;
+//! let request = ValidationRequest { request: serde_json::json!({"uid": "1"}), settings: serde_json::json!({}) };
+//! let answer = policy.evaluate(&request);
+//! println!("accepted: {}", answer.accepted);
+//! # Ok(()) }
+//! ```
+
+pub mod admission;
+pub mod engine;
+mod error;
+pub mod wapc;
+
+pub use admission::{
+    AdmissionReview, SettingsValidationResponse, ValidationRequest, ValidationResponse,
+};
+pub use engine::{Engine, EngineConfig};
+pub use error::Error;
+pub use wapc::{HostCallHandler, WapcPolicy};

@@ -1,0 +1,476 @@
+//! The waPC host protocol (Kubewarden's `kubewarden-wapc` execution mode).
+//!
+//! The host calls the guest's `__guest_call(operation_len, payload_len)`; the guest fetches the
+//! operation name and payload with `__guest_request(operation_ptr, payload_ptr)` and answers with
+//! `__guest_response(ptr, len)` (returning 1) or `__guest_error(ptr, len)` (returning 0). The
+//! guest reaches the host through `__host_call(binding, namespace, operation, payload)` and reads
+//! the answer with `__host_response_len`/`__host_response` or `__host_error_len`/`__host_error`.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store};
+
+use crate::engine::{EngineConfig, Limiter};
+use crate::{Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse};
+
+/// Functions a guest may export to initialise itself, called in this order when present.
+pub const START_FUNCTIONS: [&str; 2] = ["_start", "wapc_init"];
+
+/// Answers a guest's `__host_call(binding, namespace, operation, payload)`.
+///
+/// `Err` is handed to the guest as the host error (the guest sees the call fail); it does not
+/// stop the evaluation.
+pub trait HostCallHandler: Send + Sync {
+    /// Handles one host call.
+    fn host_call(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, String>;
+}
+
+/// The default handler: no host capability is available yet.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHostCapabilities;
+
+impl HostCallHandler for NoHostCapabilities {
+    fn host_call(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        _payload: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        Err(format!(
+            "host capability {binding}/{namespace}/{operation} is not available"
+        ))
+    }
+}
+
+impl<F> HostCallHandler for F
+where
+    F: Fn(&str, &str, &str, &[u8]) -> Result<Vec<u8>, String> + Send + Sync,
+{
+    fn host_call(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        self(binding, namespace, operation, payload)
+    }
+}
+
+/// What a host function found wrong, remembered to name the failure after the trap.
+#[derive(Debug)]
+enum Fault {
+    ResponseTooLarge(usize),
+    BadMemoryAccess(String),
+}
+
+/// Per-evaluation state: lives in one store, dropped with it.
+struct HostState {
+    limiter: Limiter,
+    operation: Vec<u8>,
+    payload: Vec<u8>,
+    response: Option<Vec<u8>>,
+    guest_error: Option<String>,
+    host_response: Vec<u8>,
+    host_error: Vec<u8>,
+    fault: Option<Fault>,
+    max_response_bytes: usize,
+    host_calls: Arc<dyn HostCallHandler>,
+}
+
+/// A compiled waPC policy, ready to be evaluated any number of times, each time in a fresh
+/// instance. Cheap to clone and shareable across threads.
+#[derive(Clone)]
+pub struct WapcPolicy {
+    engine: Engine,
+    instance_pre: InstancePre<HostState>,
+    host_calls: Arc<dyn HostCallHandler>,
+}
+
+impl std::fmt::Debug for WapcPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WapcPolicy")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Compiles and links a waPC module, without host capabilities.
+    pub fn load_wapc(&self, module: &[u8]) -> Result<WapcPolicy, Error> {
+        self.load_wapc_with(module, Arc::new(NoHostCapabilities))
+    }
+
+    /// Compiles and links a waPC module whose host calls `host_calls` answers.
+    pub fn load_wapc_with(
+        &self,
+        module: &[u8],
+        host_calls: Arc<dyn HostCallHandler>,
+    ) -> Result<WapcPolicy, Error> {
+        let module = self.compile(module)?;
+        if !module
+            .exports()
+            .any(|export| export.name() == "__guest_call")
+        {
+            return Err(Error::MissingExport("__guest_call".into()));
+        }
+        let mut linker = Linker::new(&self.inner);
+        add_to_linker(&mut linker).map_err(|err| Error::Link(format!("{err:#}")))?;
+        let instance_pre = linker
+            .instantiate_pre(&module)
+            .map_err(|err| Error::Link(format!("{err:#}")))?;
+        Ok(WapcPolicy {
+            engine: self.clone(),
+            instance_pre,
+            host_calls,
+        })
+    }
+}
+
+impl WapcPolicy {
+    /// Calls `operation` with `payload` in a fresh instance and returns the guest's answer.
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        let config = &self.engine.config;
+        let mut store = Store::new(
+            &self.engine.inner,
+            HostState {
+                limiter: Limiter::new(config),
+                operation: operation.as_bytes().to_vec(),
+                payload: payload.to_vec(),
+                response: None,
+                guest_error: None,
+                host_response: Vec::new(),
+                host_error: Vec::new(),
+                fault: None,
+                max_response_bytes: config.max_response_bytes,
+                host_calls: Arc::clone(&self.host_calls),
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(config.deadline_ticks());
+
+        let instance = self
+            .instance_pre
+            .instantiate(&mut store)
+            .map_err(|err| classify(&store, err, config))?;
+        for start in START_FUNCTIONS {
+            if let Some(func) = instance.get_func(&mut store, start) {
+                let func = func
+                    .typed::<(), ()>(&store)
+                    .map_err(|err| Error::Link(format!("`{start}`: {err}")))?;
+                func.call(&mut store, ())
+                    .map_err(|err| classify(&store, err, config))?;
+            }
+        }
+        let guest_call = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
+            .map_err(|err| Error::Link(format!("`__guest_call`: {err}")))?;
+        let lengths = (length(operation.len())?, length(payload.len())?);
+        let status = guest_call
+            .call(&mut store, lengths)
+            .map_err(|err| classify(&store, err, config))?;
+        let state = store.into_data();
+        if status == 1 {
+            state.response.ok_or_else(|| Error::MalformedResponse {
+                operation: operation.to_owned(),
+                reason: "the guest reported success without calling __guest_response".into(),
+            })
+        } else {
+            Err(Error::Guest {
+                operation: operation.to_owned(),
+                message: state
+                    .guest_error
+                    .unwrap_or_else(|| format!("__guest_call returned {status}")),
+            })
+        }
+    }
+
+    /// The `protocol_version` operation: the Kubewarden protocol the policy speaks (`"v1"`).
+    pub fn protocol_version(&self) -> Result<String, Error> {
+        let answer = self.call("protocol_version", b"")?;
+        parse_json("protocol_version", &answer)
+    }
+
+    /// The `validate_settings` operation.
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse, Error> {
+        let payload = serde_json::to_vec(settings)
+            .map_err(|err| Error::InvalidInput(format!("serialising the settings: {err}")))?;
+        let answer = self.call("validate_settings", &payload)?;
+        parse_json("validate_settings", &answer)
+    }
+
+    /// The `validate` operation, failures as errors.
+    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        let payload = serde_json::to_vec(request)
+            .map_err(|err| Error::InvalidInput(format!("serialising the request: {err}")))?;
+        let answer = self.call("validate", &payload)?;
+        parse_json("validate", &answer)
+    }
+
+    /// The `validate` operation, where every failure of the policy (timeout, trap, memory,
+    /// malformed answer) becomes a rejection with code 500 that says which.
+    pub fn evaluate(&self, request: &ValidationRequest) -> ValidationResponse {
+        match self.validate(request) {
+            Ok(answer) => answer,
+            Err(err) => {
+                tracing::warn!(error = %err, "policy evaluation failed");
+                ValidationResponse::from_failure(&err)
+            }
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(operation: &str, answer: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(answer).map_err(|err| Error::MalformedResponse {
+        operation: operation.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
+fn length(len: usize) -> Result<i32, Error> {
+    i32::try_from(len)
+        .map_err(|_| Error::InvalidInput(format!("payload of {len} bytes is too large")))
+}
+
+/// Names the failure behind a wasmtime error.
+fn classify(store: &Store<HostState>, err: wasmtime::Error, config: &EngineConfig) -> Error {
+    let state = store.data();
+    match &state.fault {
+        Some(Fault::ResponseTooLarge(size)) => {
+            return Error::ResponseTooLarge {
+                limit: state.max_response_bytes,
+                size: *size,
+            };
+        }
+        Some(Fault::BadMemoryAccess(what)) => return Error::Trap(what.clone()),
+        None => {}
+    }
+    if state.limiter.memory_exceeded {
+        return Error::OutOfMemory(config.memory_limit);
+    }
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => Error::Timeout(config.deadline),
+        Some(trap) => Error::Trap(trap.to_string()),
+        None => Error::Trap(format!("{err:#}")),
+    }
+}
+
+fn memory(caller: &mut Caller<'_, HostState>) -> Result<Memory, wasmtime::Error> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => {
+            let what = "the guest exports no memory".to_owned();
+            caller.data_mut().fault = Some(Fault::BadMemoryAccess(what.clone()));
+            Err(wasmtime::Error::msg(what))
+        }
+    }
+}
+
+fn read(
+    caller: &mut Caller<'_, HostState>,
+    ptr: i32,
+    len: i32,
+) -> Result<Vec<u8>, wasmtime::Error> {
+    let memory = memory(caller)?;
+    let data = memory.data(&caller);
+    let range = usize::try_from(ptr)
+        .ok()
+        .zip(usize::try_from(len).ok())
+        .and_then(|(start, len)| Some(start..start.checked_add(len)?));
+    match range.and_then(|range| data.get(range)) {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => {
+            let what = format!("guest pointer {ptr} with length {len} is outside its memory");
+            caller.data_mut().fault = Some(Fault::BadMemoryAccess(what.clone()));
+            Err(wasmtime::Error::msg(what))
+        }
+    }
+}
+
+fn write(
+    caller: &mut Caller<'_, HostState>,
+    ptr: i32,
+    bytes: &[u8],
+) -> Result<(), wasmtime::Error> {
+    let memory = memory(caller)?;
+    let offset = usize::try_from(ptr).unwrap_or(usize::MAX);
+    if memory.write(&mut *caller, offset, bytes).is_err() {
+        let what = format!(
+            "guest pointer {ptr} with length {} is outside its memory",
+            bytes.len()
+        );
+        caller.data_mut().fault = Some(Fault::BadMemoryAccess(what.clone()));
+        return Err(wasmtime::Error::msg(what));
+    }
+    Ok(())
+}
+
+fn checked_len(caller: &mut Caller<'_, HostState>, len: i32) -> Result<(), wasmtime::Error> {
+    let size = usize::try_from(len).unwrap_or(usize::MAX);
+    if size > caller.data().max_response_bytes {
+        caller.data_mut().fault = Some(Fault::ResponseTooLarge(size));
+        return Err(wasmtime::Error::msg("response too large"));
+    }
+    Ok(())
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Registers the waPC host functions (module `wapc`) and a minimal `fd_write` for guests built
+/// by TinyGo, which print through WASI (output goes to the log).
+fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        "wapc",
+        "__guest_request",
+        |mut caller: Caller<'_, HostState>, op_ptr: i32, ptr: i32| {
+            let operation = std::mem::take(&mut caller.data_mut().operation);
+            let payload = std::mem::take(&mut caller.data_mut().payload);
+            let written = write(&mut caller, op_ptr, &operation)
+                .and_then(|()| write(&mut caller, ptr, &payload));
+            caller.data_mut().operation = operation;
+            caller.data_mut().payload = payload;
+            written
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__guest_response",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
+            checked_len(&mut caller, len)?;
+            let bytes = read(&mut caller, ptr, len)?;
+            caller.data_mut().response = Some(bytes);
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__guest_error",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
+            checked_len(&mut caller, len)?;
+            let bytes = read(&mut caller, ptr, len)?;
+            caller.data_mut().guest_error = Some(lossy(&bytes));
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__host_call",
+        |mut caller: Caller<'_, HostState>,
+         bd_ptr: i32,
+         bd_len: i32,
+         ns_ptr: i32,
+         ns_len: i32,
+         op_ptr: i32,
+         op_len: i32,
+         ptr: i32,
+         len: i32| {
+            let binding = lossy(&read(&mut caller, bd_ptr, bd_len)?);
+            let namespace = lossy(&read(&mut caller, ns_ptr, ns_len)?);
+            let operation = lossy(&read(&mut caller, op_ptr, op_len)?);
+            let payload = read(&mut caller, ptr, len)?;
+            let handler = Arc::clone(&caller.data().host_calls);
+            let state = caller.data_mut();
+            state.host_response.clear();
+            state.host_error.clear();
+            match handler.host_call(&binding, &namespace, &operation, &payload) {
+                Ok(answer) => {
+                    state.host_response = answer;
+                    Ok(1)
+                }
+                Err(message) => {
+                    tracing::debug!(%binding, %namespace, %operation, %message, "host call failed");
+                    state.host_error = message.into_bytes();
+                    Ok(0)
+                }
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__host_response",
+        |mut caller: Caller<'_, HostState>, ptr: i32| {
+            let bytes = std::mem::take(&mut caller.data_mut().host_response);
+            let written = write(&mut caller, ptr, &bytes);
+            caller.data_mut().host_response = bytes;
+            written
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__host_response_len",
+        |caller: Caller<'_, HostState>| -> i32 {
+            i32::try_from(caller.data().host_response.len()).unwrap_or(i32::MAX)
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__host_error",
+        |mut caller: Caller<'_, HostState>, ptr: i32| {
+            let bytes = std::mem::take(&mut caller.data_mut().host_error);
+            let written = write(&mut caller, ptr, &bytes);
+            caller.data_mut().host_error = bytes;
+            written
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__host_error_len",
+        |caller: Caller<'_, HostState>| -> i32 {
+            i32::try_from(caller.data().host_error.len()).unwrap_or(i32::MAX)
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__console_log",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
+            checked_len(&mut caller, len)?;
+            let message = lossy(&read(&mut caller, ptr, len)?);
+            tracing::info!(target: "palisade::policy", "{message}");
+            Ok(())
+        },
+    )?;
+    for wasi in ["wasi_unstable", "wasi_snapshot_preview1"] {
+        linker.func_wrap(
+            wasi,
+            "fd_write",
+            |mut caller: Caller<'_, HostState>,
+             _fd: i32,
+             iovs: i32,
+             iovs_len: i32,
+             nwritten: i32|
+             -> wasmtime::Result<i32> {
+                let mut total: u32 = 0;
+                for index in 0..iovs_len.max(0) {
+                    let entry = read(&mut caller, iovs.wrapping_add(index.wrapping_mul(8)), 8)?;
+                    let mut words = [0u8; 4];
+                    words.copy_from_slice(&entry[0..4]);
+                    let ptr = u32::from_le_bytes(words);
+                    words.copy_from_slice(&entry[4..8]);
+                    let len = u32::from_le_bytes(words);
+                    checked_len(&mut caller, len.try_into().unwrap_or(i32::MAX))?;
+                    let text = read(
+                        &mut caller,
+                        ptr.try_into().unwrap_or(i32::MAX),
+                        len.try_into().unwrap_or(i32::MAX),
+                    )?;
+                    tracing::info!(target: "palisade::policy", "{}", lossy(&text).trim_end());
+                    total = total.saturating_add(len);
+                }
+                write(&mut caller, nwritten, &total.to_le_bytes())?;
+                Ok(0)
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The waPC host against the WAT fixtures: answers, settings, and every failure mode turned into
+//! a 500 rejection while the engine goes on serving.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use evaluator::{Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy};
+use serde_json::json;
+use test_support::compile_fixture;
+
+fn engine() -> Engine {
+    Engine::new(EngineConfig {
+        // Short enough to keep the looping guest's test quick; no assertion on time.
+        deadline: Duration::from_millis(200),
+        memory_limit: 16 * 1024 * 1024,
+        max_response_bytes: 64 * 1024,
+        ..EngineConfig::default()
+    })
+    .unwrap_or_else(|err| panic!("building the engine: {err}"))
+}
+
+fn load(engine: &Engine, fixture: &str) -> WapcPolicy {
+    engine
+        .load_wapc(&compile_fixture(fixture))
+        .unwrap_or_else(|err| panic!("loading {fixture}: {err}"))
+}
+
+fn request() -> ValidationRequest {
+    ValidationRequest {
+        request: json!({"uid": "1", "operation": "CREATE", "object": {"kind": "Pod"}}),
+        settings: json!({}),
+    }
+}
+
+#[test]
+fn accept_policy_accepts_and_speaks_v1() -> Result<(), Error> {
+    let engine = engine();
+    let policy = load(&engine, "wapc-accept");
+    assert_eq!(policy.protocol_version()?, "v1");
+    assert!(policy.validate_settings(&json!({}))?.valid);
+    let answer = policy.validate(&request())?;
+    assert_eq!(
+        answer,
+        ValidationResponse {
+            accepted: true,
+            ..ValidationResponse::default()
+        }
+    );
+    Ok(())
+}
+
+#[test]
+fn reject_policy_rejects_with_its_message_and_code() -> Result<(), Error> {
+    let engine = engine();
+    let answer = load(&engine, "wapc-reject").validate(&request())?;
+    assert!(!answer.accepted);
+    assert_eq!(answer.code, Some(403));
+    assert_eq!(
+        answer.message.as_deref(),
+        Some("rejected by the fixture policy")
+    );
+    Ok(())
+}
+
+#[test]
+fn settings_validation_and_wapc_init() -> Result<(), Error> {
+    let engine = engine();
+    let policy = load(&engine, "wapc-settings");
+    assert!(policy.validate_settings(&json!({}))?.valid);
+    let refused = policy.validate_settings(&json!({"replicas": 3}))?;
+    assert!(!refused.valid);
+    assert_eq!(
+        refused.message.as_deref(),
+        Some("this policy takes no settings")
+    );
+    // `validate` fails unless wapc_init ran first in the same instance.
+    assert!(policy.validate(&request())?.accepted);
+    Ok(())
+}
+
+#[test]
+fn unknown_operation_is_a_guest_error() {
+    let engine = engine();
+    match load(&engine, "wapc-accept").call("frobnicate", b"") {
+        Err(Error::Guest { operation, message }) => {
+            assert_eq!(operation, "frobnicate");
+            assert_eq!(message, "unknown operation");
+        }
+        other => panic!("expected a guest error, got {other:?}"),
+    }
+}
+
+/// Evaluates `fixture`, expects a 500 rejection whose message contains `expected`, and checks
+/// that the same engine still evaluates the accept policy.
+fn fails_with(fixture: &str, expected: &str, matches: fn(&Error) -> bool) {
+    let engine = engine();
+    let policy = load(&engine, fixture);
+    let error = match policy.validate(&request()) {
+        Err(error) => error,
+        Ok(answer) => panic!("{fixture}: expected a failure, got {answer:?}"),
+    };
+    assert!(matches(&error), "{fixture}: unexpected error {error:?}");
+    assert!(error.is_evaluation_failure());
+    let answer = policy.evaluate(&request());
+    assert!(!answer.accepted);
+    assert_eq!(answer.code, Some(500));
+    let message = answer.message.unwrap_or_default();
+    assert!(message.contains(expected), "{fixture}: message {message:?}");
+    // The host carries on: the same policy fails the same way, and a good one still works.
+    assert!(!policy.evaluate(&request()).accepted);
+    assert!(load(&engine, "wapc-accept").evaluate(&request()).accepted);
+}
+
+#[test]
+fn a_guest_that_loops_forever_times_out() {
+    fails_with("wapc-loop", "timed out", |e| matches!(e, Error::Timeout(_)));
+}
+
+#[test]
+fn a_guest_that_grows_memory_without_bound_hits_the_cap() {
+    fails_with(
+        "wapc-oom",
+        "memory limit",
+        |e| matches!(e, Error::OutOfMemory(limit) if *limit == 16 * 1024 * 1024),
+    );
+}
+
+#[test]
+fn a_guest_that_traps_is_a_500() {
+    fails_with("wapc-trap", "trapped", |e| matches!(e, Error::Trap(_)));
+}
+
+#[test]
+fn a_guest_that_answers_garbage_is_a_500() {
+    fails_with("wapc-garbage", "malformed policy response", |e| {
+        matches!(e, Error::MalformedResponse { .. })
+    });
+}
+
+#[test]
+fn a_huge_response_is_refused() {
+    fails_with("wapc-huge", "too large", |e| {
+        matches!(
+            e,
+            Error::ResponseTooLarge {
+                limit: 65536,
+                size: 0x7fff_ffff
+            }
+        )
+    });
+}
+
+#[test]
+fn no_state_leaks_between_evaluations() -> Result<(), Error> {
+    let engine = engine();
+    let policy = load(&engine, "wapc-stateful");
+    for _ in 0..20 {
+        assert!(
+            policy.validate(&request())?.accepted,
+            "state leaked between evaluations"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn concurrent_evaluations_share_one_policy() {
+    let engine = engine();
+    let policy = load(&engine, "wapc-stateful");
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let policy = policy.clone();
+            std::thread::spawn(move || (0..25).all(|_| policy.evaluate(&request()).accepted))
+        })
+        .collect();
+    for thread in threads {
+        assert!(thread.join().unwrap_or(false));
+    }
+}
+
+#[test]
+fn loading_rejects_invalid_modules() {
+    let engine = engine();
+    assert!(matches!(
+        engine.load_wapc(b"not wasm"),
+        Err(Error::Compile(_))
+    ));
+    let no_guest_call = test_support::compile_wat("(module (memory (export \"memory\") 1))");
+    assert!(matches!(
+        engine.load_wapc(&no_guest_call),
+        Err(Error::MissingExport(name)) if name == "__guest_call"
+    ));
+    let unknown_import = test_support::compile_wat(
+        r#"(module (import "env" "mystery" (func)) (memory (export "memory") 1)
+           (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#,
+    );
+    match engine.load_wapc(&unknown_import) {
+        Err(Error::Link(message)) => assert!(message.contains("mystery"), "{message}"),
+        other => panic!("expected a link error, got {other:?}"),
+    }
+}
+
+#[test]
+fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error> {
+    // A guest that forwards its payload to host call myBinding/sample/echo and returns the
+    // host's answer, or the host's error as a guest error.
+    let module = test_support::compile_wat(
+        r#"(module
+          (import "wapc" "__guest_request" (func $req (param i32 i32)))
+          (import "wapc" "__guest_response" (func $resp (param i32 i32)))
+          (import "wapc" "__guest_error" (func $err (param i32 i32)))
+          (import "wapc" "__host_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wapc" "__host_response" (func $hresp (param i32)))
+          (import "wapc" "__host_response_len" (func $hresp_len (result i32)))
+          (import "wapc" "__host_error" (func $herr (param i32)))
+          (import "wapc" "__host_error_len" (func $herr_len (result i32)))
+          (import "wapc" "__console_log" (func $log (param i32 i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "myBindingsampleecho")
+          (func (export "__guest_call") (param $op i32) (param $len i32) (result i32)
+            (call $req (i32.const 100) (i32.const 200))
+            (call $log (i32.const 0) (i32.const 9))
+            (if (call $call (i32.const 0) (i32.const 9) (i32.const 9) (i32.const 6)
+                            (i32.const 15) (i32.const 4) (i32.const 200) (local.get $len))
+              (then
+                (call $hresp (i32.const 1000))
+                (call $resp (i32.const 1000) (call $hresp_len))
+                (return (i32.const 1))))
+            (call $herr (i32.const 1000))
+            (call $err (i32.const 1000) (call $herr_len))
+            (i32.const 0)))"#,
+    );
+    let engine = engine();
+    let handler = |binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+        if (binding, namespace, operation) == ("myBinding", "sample", "echo") && payload != b"fail"
+        {
+            Ok([b"echo: ".as_slice(), payload].concat())
+        } else {
+            Err(format!("refused {payload:?}"))
+        }
+    };
+    let policy = engine.load_wapc_with(&module, Arc::new(handler))?;
+    assert_eq!(policy.call("op", b"hi")?, b"echo: hi");
+    match policy.call("op", b"fail") {
+        Err(Error::Guest { message, .. }) => assert!(message.starts_with("refused"), "{message}"),
+        other => panic!("expected the host error, got {other:?}"),
+    }
+    // Without a handler every host call is refused.
+    let bare = engine.load_wapc(&module)?;
+    match bare.call("op", b"hi") {
+        Err(Error::Guest { message, .. }) => {
+            assert!(message.contains("not available"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    Ok(())
+}
