@@ -270,3 +270,29 @@ fn an_unknown_format_name_is_an_error() {
         Err(SbomError::UnknownFormat(name)) if name == "spdx-tag-value"
     ));
 }
+
+#[test]
+fn a_registry_origin_gives_valid_purl_and_download_location() {
+    let dir = test_support::tempdir();
+    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
+    let hex = "ab".repeat(32);
+    let text = format!("registry://ghcr.io/acme/policies/pod-guard:v1.2.0@sha256:{hex}");
+    let reference = match text.parse::<artifact::reference::PolicyRef>() {
+        Ok(artifact::reference::PolicyRef::Registry(reference)) => reference,
+        other => panic!("{other:?}"),
+    };
+    let sbom = build(&module, &Origin::Registry(reference), None);
+    let (spdx, cyclonedx) = render_and_validate(dir.path(), "registry", &sbom);
+    let purl = format!(
+        "pkg:oci/pod-guard@sha256:{hex}?repository_url=ghcr.io/acme/policies/pod-guard&tag=v1.2.0"
+    );
+    assert_eq!(
+        spdx["packages"][0]["externalRefs"][0]["referenceLocator"],
+        purl.as_str()
+    );
+    assert_eq!(
+        spdx["packages"][0]["downloadLocation"],
+        format!("https://ghcr.io/v2/acme/policies/pod-guard/manifests/sha256:{hex}").as_str()
+    );
+    assert_eq!(cyclonedx["metadata"]["component"]["purl"], purl.as_str());
+}

@@ -15,6 +15,7 @@ mod push;
 mod registry;
 mod rm;
 mod save;
+mod sbom;
 mod serve;
 mod sign;
 mod strip;
@@ -58,6 +59,8 @@ pub enum Command {
     Sign(sign::Args),
     /// Verify a policy's signatures.
     Verify(verify::Args),
+    /// Write a policy's SBOM (SPDX or CycloneDX).
+    Sbom(sbom::Args),
     /// Store registry credentials.
     Login(login::Args),
     /// Forget registry credentials.
@@ -87,6 +90,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Key(args) => key::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Sbom(args) => sbom::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Serve(args) => serve::run(args),

@@ -1,0 +1,129 @@
+//! `palisade sbom`: a policy's software bill of materials (SPDX 2.3 or CycloneDX 1.6 JSON).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ::sbom::{Format, Origin, Sbom, creation_time, render};
+use artifact::distribute::{PullRequest, pull};
+use artifact::reference::PolicyRef;
+use serde::Serialize;
+
+use crate::options::{RegistryOptions, StoreOptions};
+use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
+
+/// Describe a policy as an SBOM: the policy (from its metadata and digests), its toolchain (from
+/// the module's `producers` section) and, with --source, the dependencies of its lockfile.
+///
+/// The document goes to standard output, or to the file given with -o. Creation time comes from
+/// SOURCE_DATE_EPOCH when it is set: the same inputs then give the same bytes.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A Wasm module file, or a policy in a registry (registry://HOST/REPOSITORY:TAG), pulled into the
+    /// local store first.
+    module: String,
+    /// The policy's source folder: dependencies are read from its Cargo.lock, go.mod (or go.sum),
+    /// package-lock.json or packages.lock.json.
+    #[arg(long, value_name = "DIR")]
+    source: Option<PathBuf>,
+    /// The document format: spdx-json or cyclonedx-json.
+    #[arg(long, value_name = "FORMAT", default_value = "spdx-json", value_parser = parse_format)]
+    format: Format,
+    /// Write the document to FILE instead of standard output.
+    #[arg(short = 'o', long = "output-path", value_name = "FILE")]
+    output_path: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    #[command(flatten)]
+    store: StoreOptions,
+    /// How to print the summary when the document goes to a file (-o).
+    #[arg(long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    text.parse::<Format>().map_err(|err| err.to_string())
+}
+
+/// What `palisade sbom -o FILE --output json` prints.
+#[derive(Serialize)]
+struct Summary<'a> {
+    file: &'a Path,
+    format: &'static str,
+    name: &'a str,
+    version: Option<&'a str>,
+    sha256: String,
+    purl: Option<&'a str>,
+    toolchain: usize,
+    dependencies: usize,
+    lockfiles: &'a [PathBuf],
+    warnings: &'a [String],
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let created = creation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
+    let in_registry = match args.module.parse::<PolicyRef>() {
+        Ok(PolicyRef::Registry(reference)) if !Path::new(&args.module).exists() => Some(reference),
+        _ => None,
+    };
+    let (module, origin) = match in_registry {
+        None => {
+            let path = PathBuf::from(&args.module);
+            (artifact::files::read(&path)?, Origin::File(path))
+        }
+        Some(source) => {
+            let remote = args.registry.remote()?;
+            let store = args.store.open()?;
+            let request = PullRequest {
+                source: &source,
+                refresh: false,
+                output: None,
+            };
+            let pulled = block_on(format!("pulling {source}"), pull(&remote, &store, request))??;
+            (pulled.artifact.module, Origin::Registry(pulled.reference))
+        }
+    };
+    let sbom = Sbom::build(&module, &origin, args.source.as_deref())
+        .map_err(|err| anyhow::anyhow!(err).context(format!("describing {}", args.module)))?;
+    for warning in &sbom.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let document = render(&sbom, args.format, created)?;
+    let Some(file) = &args.output_path else {
+        std::io::stdout().write_all(&document)?;
+        return Ok(());
+    };
+    artifact::files::write_atomic(file, |out| out.write_all(&document))?;
+    let policy = &sbom.policy;
+    match args.output {
+        OutputFormat::Text => println!(
+            "wrote the {} SBOM of {}{} to {} ({} toolchain packages, {} dependencies)",
+            args.format,
+            policy.name,
+            policy
+                .version
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            file.display(),
+            sbom.toolchain.len(),
+            sbom.dependencies.len()
+        ),
+        format => print_structured(
+            format,
+            &Summary {
+                file,
+                format: args.format.name(),
+                name: &policy.name,
+                version: policy.version.as_deref(),
+                sha256: policy.sha256.to_string(),
+                purl: policy.purl.as_deref(),
+                toolchain: sbom.toolchain.len(),
+                dependencies: sbom.dependencies.len(),
+                lockfiles: &sbom.lockfiles,
+                warnings: &sbom.warnings,
+            },
+        )?,
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `palisade sbom`: files and registry references in, SPDX and CycloneDX documents out.
+
+use std::path::Path;
+
+use serde_json::Value;
+use test_support::{Palisade, RegistryServer};
+
+fn annotated_workdir() -> (tempfile::TempDir, Palisade) {
+    test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"))
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+fn rust_source() -> String {
+    test_support::testdata_file("sbom/rust")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn spdx_to_stdout_is_reproducible() {
+    let (_dir, cli) = annotated_workdir();
+    let args = ["sbom", "policy.wasm", "--source", &rust_source()];
+    let first = cli.ok(&args);
+    assert_eq!(first, cli.ok(&args), "SOURCE_DATE_EPOCH is set: same bytes");
+    let document = json(&first);
+    assert_eq!(document["spdxVersion"], "SPDX-2.3");
+    assert_eq!(document["creationInfo"]["created"], "2023-11-14T22:13:20Z");
+    assert_eq!(document["packages"][0]["name"], "pod-guard");
+}
+
+#[test]
+fn cyclonedx_to_a_file_with_a_json_summary() {
+    let (dir, cli) = annotated_workdir();
+    let summary = json(&cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &rust_source(),
+        "--format",
+        "cyclonedx-json",
+        "-o",
+        "policy.cdx.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(summary["format"], "cyclonedx-json");
+    assert_eq!(summary["name"], "pod-guard");
+    assert_eq!(summary["dependencies"], 4);
+    let written = std::fs::read_to_string(dir.path().join("policy.cdx.json"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(json(&written)["specVersion"], "1.6");
+}
+
+#[test]
+fn a_registry_reference_gets_an_oci_purl() {
+    let registry = RegistryServer::start();
+    let (_dir, cli) = annotated_workdir();
+    let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
+    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
+    let digest = pushed
+        .trim()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let document = json(&cli.ok(&["sbom", &reference, "--format", "cyclonedx-json"]));
+    let purl = document["metadata"]["component"]["purl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        purl,
+        format!(
+            "pkg:oci/pod-guard@{digest}?repository_url={}/policies/pod-guard&tag=v1",
+            registry.host()
+        )
+    );
+}
+
+#[test]
+fn bad_input() {
+    let (dir, cli) = annotated_workdir();
+    // An unknown format is a usage error naming the accepted ones.
+    let output = cli.run(&["sbom", "policy.wasm", "--format", "spdx-xml"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("spdx-xml") && stderr.contains("cyclonedx-json"),
+        "{stderr}"
+    );
+
+    // A lockfile that does not parse: its file and line.
+    let broken = test_support::testdata_file("sbom/broken");
+    let stderr = cli.fails(&["sbom", "policy.wasm", "--source", &broken.to_string_lossy()]);
+    assert!(stderr.contains("broken/Cargo.lock:5:"), "{stderr}");
+
+    // A module without metadata: a document all the same, and a warning.
+    let output = cli.run(&["sbom", "wapc-accept.wasm"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: the module has no policy metadata"),
+        "{stderr}"
+    );
+    assert_eq!(
+        json(&String::from_utf8_lossy(&output.stdout))["packages"][0]["name"],
+        "wapc-accept"
+    );
+
+    // A file that is not there.
+    let stderr = cli.fails(&["sbom", "missing.wasm"]);
+    assert!(stderr.contains("missing.wasm"), "{stderr}");
+    assert!(!Path::new(&dir.path().join("missing.wasm")).exists());
+}
