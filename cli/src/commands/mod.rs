@@ -14,6 +14,7 @@ mod pull;
 mod push;
 mod registry;
 mod rm;
+mod run;
 mod save;
 mod sbom;
 mod serve;
@@ -59,6 +60,8 @@ pub enum Command {
     Sign(sign::Args),
     /// Verify a policy's signatures.
     Verify(verify::Args),
+    /// Evaluate a policy on an admission request.
+    Run(run::Args),
     /// Write a policy's SBOM (SPDX or CycloneDX).
     Sbom(sbom::Args),
     /// Store registry credentials.
@@ -90,6 +93,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Key(args) => key::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Run(args) => run::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),

@@ -1,0 +1,127 @@
+//! `palisade run`: evaluate a policy module on one admission request, locally.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use artifact::inspect::inspect;
+use artifact::metadata::ExecutionMode;
+use evaluator::{AdmissionReview, Engine, EngineConfig, ValidationRequest, ValidationResponse};
+use serde_json::Value;
+
+use super::UsageError;
+use crate::output::{OutputFormat, print_structured};
+
+/// Evaluate a policy on an AdmissionReview and print the AdmissionReview response.
+///
+/// The execution mode comes from the module's metadata (`kubewarden-wapc` when it has none).
+/// A policy rejecting the request is a result (exit 0); exit 1 when the policy cannot be run or
+/// rejects its settings.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Wasm policy module.
+    module: PathBuf,
+    /// The AdmissionReview (admission.k8s.io/v1) to evaluate, as JSON; `-` for stdin.
+    #[arg(long, short = 'r', value_name = "FILE")]
+    request: PathBuf,
+    /// The policy's settings, as JSON or YAML (default: `{}`).
+    #[arg(long, short = 's', value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// The per-evaluation deadline.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    timeout: std::time::Duration,
+    /// How to print the result: a summary (text) or the AdmissionReview response.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let module = std::fs::read(&args.module)
+        .map_err(|err| UsageError(format!("reading {}: {err}", args.module.display())))?;
+    let request = read_input(&args.request)?;
+    let review = AdmissionReview::from_json(&request)
+        .map_err(|err| UsageError(format!("{}: {err}", args.request.display())))?;
+    let settings = match &args.settings {
+        Some(path) => read_settings(path)?,
+        None => Value::Object(serde_json::Map::new()),
+    };
+
+    let report = inspect(&module).with_context(|| args.module.display().to_string())?;
+    let mode = report
+        .metadata
+        .as_ref()
+        .map(|metadata| metadata.execution_mode)
+        .unwrap_or_default();
+    if mode != ExecutionMode::KubewardenWapc {
+        bail!(
+            "execution mode `{mode}` is not supported yet (palisade run supports kubewarden-wapc)"
+        );
+    }
+
+    let engine = Engine::new(EngineConfig {
+        deadline: args.timeout,
+        ..EngineConfig::default()
+    })?;
+    let policy = engine
+        .load_wapc(&module)
+        .with_context(|| format!("loading {}", args.module.display()))?;
+    // A policy that misbehaves while validating its settings costs this request (500), like
+    // one that misbehaves in `validate`; one that answers "invalid" is a configuration error.
+    let answer = match policy.validate_settings(&settings) {
+        Ok(verdict) if !verdict.valid => {
+            return Err(anyhow!(
+                "the policy rejects its settings: {}",
+                verdict.message.as_deref().unwrap_or("no reason given")
+            ));
+        }
+        Ok(_) => policy.evaluate(&ValidationRequest {
+            request: review.request.clone(),
+            settings,
+        }),
+        Err(err) if err.is_evaluation_failure() => ValidationResponse {
+            message: Some(format!("validating the settings: {err}")),
+            ..ValidationResponse::from_failure(&err)
+        },
+        Err(err) => return Err(err).context("validating the settings"),
+    };
+    match args.output {
+        OutputFormat::Text => {
+            let verdict = if answer.accepted {
+                "accepted"
+            } else {
+                "rejected"
+            };
+            println!("{verdict}: {} (uid {})", args.module.display(), review.uid);
+            if let Some(code) = answer.code {
+                println!("  code     {code}");
+            }
+            if let Some(message) = &answer.message {
+                println!("  message  {message}");
+            }
+            for warning in answer.warnings.iter().flatten() {
+                println!("  warning  {warning}");
+            }
+            if answer.mutated_object.is_some() {
+                println!("  mutated  yes (the patch is not computed yet)");
+            }
+        }
+        format => print_structured(format, &review.response(&answer))?,
+    }
+    Ok(())
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|err| UsageError(format!("reading stdin: {err}")))?;
+        return Ok(bytes);
+    }
+    std::fs::read(path)
+        .map_err(|err| UsageError(format!("reading {}: {err}", path.display())).into())
+}
+
+fn read_settings(path: &Path) -> anyhow::Result<Value> {
+    let text = read_input(path)?;
+    serde_norway::from_slice(&text)
+        .map_err(|err| UsageError(format!("{}: not JSON or YAML: {err}", path.display())).into())
+}

@@ -1,0 +1,153 @@
+//! `palisade run`: evaluating policies on an AdmissionReview.
+
+use std::path::Path;
+
+use serde_json::Value;
+use test_support::{annotated_workdir, testdata_file, write_fixture};
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+/// A work folder with the annotated waPC policy, the extra fixtures and the request.
+fn workdir() -> (tempfile::TempDir, test_support::Palisade) {
+    let (dir, cli) = annotated_workdir(BIN);
+    for name in ["wapc-reject", "wapc-loop", "wapc-settings"] {
+        write_fixture(dir.path(), name);
+    }
+    let request = testdata_file("requests/pod-create.json");
+    std::fs::copy(&request, dir.path().join("request.json"))
+        .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
+    (dir, cli)
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}"))
+}
+
+#[test]
+fn an_accepting_policy_prints_accepted() {
+    let (_dir, cli) = workdir();
+    let out = cli.ok(&["run", "policy.wasm", "--request", "request.json"]);
+    assert!(out.starts_with("accepted: policy.wasm"), "{out}");
+    let out = cli.ok(&[
+        "run",
+        "policy.wasm",
+        "-r",
+        "request.json",
+        "--output",
+        "json",
+    ]);
+    let review = json(&out);
+    assert_eq!(review["kind"], "AdmissionReview");
+    assert_eq!(
+        review["response"]["uid"],
+        "705ab4f5-6393-11e8-b7cc-42010a800002"
+    );
+    assert_eq!(review["response"]["allowed"], true);
+}
+
+#[test]
+fn a_rejection_is_a_result_not_a_failure() {
+    let (_dir, cli) = workdir();
+    let out = cli.ok(&["run", "wapc-reject.wasm", "-r", "request.json"]);
+    assert!(out.contains("rejected"), "{out}");
+    assert!(
+        out.contains("403") && out.contains("rejected by the fixture policy"),
+        "{out}"
+    );
+    let review = json(&cli.ok(&[
+        "run",
+        "wapc-reject.wasm",
+        "-r",
+        "request.json",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(review["response"]["allowed"], false);
+    assert_eq!(review["response"]["status"]["code"], 403);
+}
+
+#[test]
+fn a_policy_that_never_answers_is_a_500_rejection() {
+    let (_dir, cli) = workdir();
+    let out = cli.ok(&[
+        "run",
+        "wapc-loop.wasm",
+        "-r",
+        "request.json",
+        "--timeout",
+        "100ms",
+        "-o",
+        "json",
+    ]);
+    let review = json(&out);
+    assert_eq!(review["response"]["allowed"], false);
+    assert_eq!(review["response"]["status"]["code"], 500);
+    let message = review["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("timed out"), "{message}");
+}
+
+#[test]
+fn settings_are_validated_first() {
+    let (dir, cli) = workdir();
+    std::fs::write(dir.path().join("settings.yml"), "replicas: 3\n")
+        .unwrap_or_else(|err| panic!("writing settings: {err}"));
+    std::fs::write(dir.path().join("empty.json"), "{}")
+        .unwrap_or_else(|err| panic!("writing settings: {err}"));
+    let err = cli.fails(&[
+        "run",
+        "wapc-settings.wasm",
+        "-r",
+        "request.json",
+        "-s",
+        "settings.yml",
+    ]);
+    assert!(
+        err.contains("the policy rejects its settings: this policy takes no settings"),
+        "{err}"
+    );
+    let out = cli.ok(&[
+        "run",
+        "wapc-settings.wasm",
+        "-r",
+        "request.json",
+        "-s",
+        "empty.json",
+    ]);
+    assert!(out.starts_with("accepted"), "{out}");
+}
+
+#[test]
+fn other_execution_modes_are_not_supported_yet() {
+    let (_dir, cli) = workdir();
+    cli.ok(&[
+        "annotate",
+        "opa-deny.wasm",
+        "-m",
+        "metadata/gatekeeper.yml",
+        "-o",
+        "rego.wasm",
+    ]);
+    let err = cli.fails(&["run", "rego.wasm", "-r", "request.json"]);
+    assert!(
+        err.contains("execution mode `gatekeeper` is not supported yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_input_is_a_usage_error() {
+    let (dir, cli) = workdir();
+    std::fs::write(dir.path().join("bad.json"), r#"{"kind":"AdmissionReview"}"#)
+        .unwrap_or_else(|err| panic!("writing bad.json: {err}"));
+    for args in [
+        ["run", "policy.wasm", "-r", "bad.json"],
+        ["run", "policy.wasm", "-r", "missing.json"],
+        ["run", "missing.wasm", "-r", "request.json"],
+    ] {
+        let output = cli.run(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    assert!(Path::new(&dir.path().join("policy.wasm")).exists());
+}
