@@ -23,8 +23,9 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
     root.insert("type".into(), json!("application"));
     root.insert("bom-ref".into(), json!(POLICY_REF));
     if let Some(author) = &policy.author {
-        root.insert("supplier".into(), json!({ "name": author }));
-        root.insert("authors".into(), json!([contact(author)]));
+        let contact = contact(author);
+        root.insert("supplier".into(), json!({ "name": contact["name"] }));
+        root.insert("authors".into(), json!([contact]));
     }
     root.insert("name".into(), json!(policy.name));
     insert_some(&mut root, "version", policy.version.as_deref());
@@ -36,8 +37,17 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             { "alg": "SHA-512", "content": policy.sha512.hex() },
         ]),
     );
-    if let Some(license) = &policy.license {
-        root.insert("licenses".into(), json!([{ "expression": license }]));
+    match &policy.license {
+        Some(license) if policy.license_is_spdx => {
+            root.insert("licenses".into(), json!([{ "expression": license }]));
+        }
+        Some(license) => {
+            root.insert(
+                "licenses".into(),
+                json!([{ "license": { "name": license } }]),
+            );
+        }
+        None => {}
     }
     insert_some(&mut root, "purl", policy.purl.as_deref());
     let mut references = Vec::new();

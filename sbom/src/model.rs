@@ -29,8 +29,10 @@ pub struct Policy {
     pub version: Option<String>,
     /// The author annotation, as written.
     pub author: Option<String>,
-    /// The declared license (an SPDX expression, as written).
+    /// The declared license, as written.
     pub license: Option<String>,
+    /// Whether [`Policy::license`] is a valid SPDX license expression (known identifiers only).
+    pub license_is_spdx: bool,
     /// The description annotation.
     pub description: Option<String>,
     /// The home page.
@@ -99,6 +101,14 @@ impl Sbom {
                 WellKnown::License.key()
             ));
         }
+        if let Some(license) = &policy.license
+            && !policy.license_is_spdx
+        {
+            warnings.push(format!(
+                "the declared license `{license}` is not an SPDX license expression: the SPDX \
+                 document says NOASSERTION (with the text as a comment), the CycloneDX one names it"
+            ));
+        }
         let (dependencies, lockfiles) = match source {
             Some(dir) => {
                 let scanned = lockfile::scan(dir)?;
@@ -157,6 +167,8 @@ fn policy(module: &[u8], report: &ModuleReport, origin: &Origin) -> Policy {
         name: annotation(WellKnown::Title).unwrap_or(fallback_name),
         version: annotation(WellKnown::Version).or(tag),
         author: annotation(WellKnown::Author),
+        license_is_spdx: annotation(WellKnown::License)
+            .is_some_and(|license| spdx::Expression::parse(&license).is_ok()),
         license: annotation(WellKnown::License),
         description: annotation(WellKnown::Description),
         homepage: annotation(WellKnown::Url),

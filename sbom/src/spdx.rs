@@ -2,7 +2,7 @@
 //!
 //! `spdx-rs` defaults to SPDX 2.2, placeholder creators and the current time; every one of those
 //! fields is set here. Its annotations carry an `spdxIdentifierReference` field that SPDX 2.3 JSON
-//! does not have, so empty (null) fields are dropped from the written document.
+//! does not have, so null fields (and empty lists) are dropped from the written document.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -82,10 +82,16 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             .source
             .as_ref()
             .map(|source| format!("source code: {source}")),
-        declared_license: policy
+        declared_license: match &policy.license {
+            Some(license) if policy.license_is_spdx => SpdxExpression::parse(license).ok(),
+            Some(_) => SpdxExpression::parse(NOASSERTION).ok(),
+            None => None,
+        },
+        comments_on_license: policy
             .license
-            .as_deref()
-            .and_then(|license| SpdxExpression::parse(license).ok()),
+            .as_ref()
+            .filter(|_| !policy.license_is_spdx)
+            .map(|license| format!("declared as `{license}`, not an SPDX license expression")),
         package_summary_description: policy.description.clone(),
         primary_package_purpose: Some(PrimaryPackagePurpose::Application),
         ..PackageInformation::default()
@@ -144,7 +150,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
     }
 
     let mut value = serde_json::to_value(&spdx)?;
-    drop_nulls(&mut value);
+    drop_empty(&mut value);
     Ok(value)
 }
 
@@ -168,13 +174,14 @@ fn organization(author: &str) -> String {
     }
 }
 
-fn drop_nulls(value: &mut Value) {
+/// Drops null fields and empty lists, which say nothing.
+fn drop_empty(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(drop_nulls);
+            map.retain(|_, v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
+            map.values_mut().for_each(drop_empty);
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Array(items) => items.iter_mut().for_each(drop_empty),
         _ => {}
     }
 }

@@ -296,3 +296,31 @@ fn a_registry_origin_gives_valid_purl_and_download_location() {
     );
     assert_eq!(cyclonedx["metadata"]["component"]["purl"], purl.as_str());
 }
+
+#[test]
+fn a_license_that_is_not_an_spdx_expression_is_a_warning_and_stays_valid() {
+    let dir = test_support::tempdir();
+    let text = std::fs::read_to_string(test_support::testdata_file("metadata/wapc.yml"))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .replace(
+            "io.kubewarden.policy.license: Apache-2.0",
+            "io.kubewarden.policy.license: Our Own License v2",
+        );
+    let metadata = dir.path().join("metadata.yml");
+    std::fs::write(&metadata, text).unwrap_or_else(|err| panic!("{err}"));
+    let module = support::annotated_with(dir.path(), "wapc-accept", &metadata);
+    let sbom = build(&module, &Origin::File("p.wasm".into()), None);
+    assert!(
+        sbom.warnings
+            .iter()
+            .any(|w| w.contains("Our Own License v2")),
+        "{:?}",
+        sbom.warnings
+    );
+    let (spdx, cyclonedx) = render_and_validate(dir.path(), "license", &sbom);
+    assert_eq!(spdx["packages"][0]["licenseDeclared"], "NOASSERTION");
+    assert_eq!(
+        cyclonedx["metadata"]["component"]["licenses"][0]["license"]["name"],
+        "Our Own License v2"
+    );
+}

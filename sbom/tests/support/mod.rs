@@ -11,11 +11,20 @@ pub const CYCLONEDX_INSTALL: &str = "pip install 'cyclonedx-python-lib[json-vali
 
 /// The fixture `name` annotated with `testdata/metadata/METADATA`, written into `dir`.
 pub fn annotated(dir: &Path, name: &str, metadata: &str) -> Vec<u8> {
+    annotated_with(
+        dir,
+        name,
+        &test_support::testdata_file(&format!("metadata/{metadata}")),
+    )
+}
+
+/// The fixture `name` annotated with the metadata file at `metadata`, written into `dir`.
+pub fn annotated_with(dir: &Path, name: &str, metadata: &Path) -> Vec<u8> {
     let module = test_support::write_fixture(dir, name);
     let output = dir.join(format!("{name}-annotated.wasm"));
     let request = AnnotateRequest {
         module,
-        metadata: test_support::testdata_file(&format!("metadata/{metadata}")),
+        metadata: metadata.to_path_buf(),
         usage: None,
         output: output.clone(),
     };
