@@ -115,3 +115,79 @@ fn bad_input() {
     assert!(stderr.contains("missing.wasm"), "{stderr}");
     assert!(!Path::new(&dir.path().join("missing.wasm")).exists());
 }
+
+#[test]
+fn attach_pushes_a_referrer_of_the_policy() {
+    let registry = RegistryServer::start();
+    let (dir, cli) = annotated_workdir();
+    let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
+    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
+    let subject = pushed
+        .trim()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    cli.ok(&["sbom", "policy.wasm", "-o", "policy.spdx.json"]);
+
+    let attached = json(&cli.ok(&[
+        "sbom",
+        "attach",
+        &reference,
+        "policy.spdx.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(attached["subject"], subject.as_str());
+    assert_eq!(attached["artifact_type"], "application/spdx+json");
+    assert_eq!(
+        attached["fallback_tag"],
+        Value::Null,
+        "our registry has the referrers API"
+    );
+
+    // The referrer manifest names the policy as its subject and carries the document.
+    let referrer = attached["referrer"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let manifest = json(&String::from_utf8_lossy(&test_support::get_manifest(
+        &registry.host(),
+        "policies/pod-guard",
+        &referrer,
+    )));
+    assert_eq!(manifest["artifactType"], "application/spdx+json");
+    assert_eq!(manifest["subject"]["digest"], subject.as_str());
+    let document = std::fs::read(dir.path().join("policy.spdx.json")).unwrap_or_default();
+    assert_eq!(
+        manifest["layers"][0]["size"].as_u64(),
+        Some(document.len() as u64)
+    );
+
+    // Attaching again is idempotent: same referrer (SOURCE_DATE_EPOCH fixes the created time).
+    let again = json(&cli.ok(&[
+        "sbom",
+        "attach",
+        &reference,
+        "policy.spdx.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(again["referrer"], referrer.as_str());
+}
+
+#[test]
+fn attach_bad_input() {
+    let registry = RegistryServer::start();
+    let (_dir, cli) = annotated_workdir();
+    cli.ok(&["sbom", "policy.wasm", "-o", "policy.spdx.json"]);
+    // A policy that is not there.
+    let missing = format!("registry://{}/policies/nothing:v1", registry.host());
+    let stderr = cli.fails(&["sbom", "attach", &missing, "policy.spdx.json"]);
+    assert!(stderr.contains("policies/nothing"), "{stderr}");
+    // A file that is not an SBOM.
+    let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
+    cli.ok(&["push", "policy.wasm", &reference]);
+    let stderr = cli.fails(&["sbom", "attach", &reference, "metadata/wapc.yml"]);
+    assert!(stderr.contains("not an SBOM"), "{stderr}");
+}

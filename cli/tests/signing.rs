@@ -59,6 +59,15 @@ fn sign_then_verify_with_keys_and_annotations() {
     assert!(err.contains("not verified"), "{err}");
     let err = cli.fails(&["verify", &reference, "--key", "b.pub"]);
     assert!(err.contains("not verified"), "{err}");
+    let in_actions = cli.with_env("GITHUB_ACTIONS", "true");
+    let err = in_actions.fails(&["verify", &reference, "--key", "b.pub"]);
+    assert!(
+        err.starts_with(&format!(
+            "::error title=palisade verify::{reference} is not verified\n"
+        )),
+        "{err}"
+    );
+    let cli = in_actions;
 
     // A second signer keeps the first signature: both keys now verify.
     cli.ok(&["sign", &reference, "--key", "b.key"]);

@@ -3,12 +3,15 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use ::sbom::attach::attach;
 use ::sbom::{Format, Origin, Sbom, creation_time, render};
 use artifact::distribute::{PullRequest, pull};
 use artifact::reference::PolicyRef;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::options::{RegistryOptions, StoreOptions};
+use crate::commands::UsageError;
+use crate::options::{RegistryOptions, StoreOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
@@ -18,10 +21,14 @@ use crate::progress::block_on;
 /// The document goes to standard output, or to the file given with -o. Creation time comes from
 /// SOURCE_DATE_EPOCH when it is set: the same inputs then give the same bytes.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    action: Option<Action>,
     /// A Wasm module file, or a policy in a registry (registry://HOST/REPOSITORY:TAG), pulled into the
     /// local store first.
-    module: String,
+    #[arg(required = true)]
+    module: Option<String>,
     /// The policy's source folder: dependencies are read from its Cargo.lock, go.mod (or go.sum),
     /// package-lock.json or packages.lock.json.
     #[arg(long, value_name = "DIR")]
@@ -37,6 +44,27 @@ pub struct Args {
     #[command(flatten)]
     store: StoreOptions,
     /// How to print the summary when the document goes to a file (-o).
+    #[arg(long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+/// What to do with an SBOM other than writing it.
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Push an SBOM file as an OCI 1.1 referrer of a policy in a registry (with the referrers-tag
+    /// fallback for registries without the referrers API).
+    Attach(AttachArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AttachArgs {
+    /// The policy (registry://HOST/REPOSITORY:TAG or @DIGEST).
+    reference: String,
+    /// The SBOM: an SPDX or CycloneDX JSON document.
+    file: PathBuf,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    /// How to print the result.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
 }
@@ -62,13 +90,19 @@ struct Summary<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let created = creation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
-    let in_registry = match args.module.parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) if !Path::new(&args.module).exists() => Some(reference),
+    if let Some(Action::Attach(attach)) = args.action {
+        return run_attach(attach, created);
+    }
+    let Some(name) = args.module.clone() else {
+        return Err(UsageError("expected a MODULE or REF (or `attach REF FILE`)".into()).into());
+    };
+    let in_registry = match name.parse::<PolicyRef>() {
+        Ok(PolicyRef::Registry(reference)) if !Path::new(&name).exists() => Some(reference),
         _ => None,
     };
     let (module, origin) = match in_registry {
         None => {
-            let path = PathBuf::from(&args.module);
+            let path = PathBuf::from(&name);
             (artifact::files::read(&path)?, Origin::File(path))
         }
         Some(source) => {
@@ -84,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let sbom = Sbom::build(&module, &origin, args.source.as_deref())
-        .map_err(|err| anyhow::anyhow!(err).context(format!("describing {}", args.module)))?;
+        .map_err(|err| anyhow::anyhow!(err).context(format!("describing {name}")))?;
     for warning in &sbom.warnings {
         eprintln!("warning: {warning}");
     }
@@ -124,6 +158,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 warnings: &sbom.warnings,
             },
         )?,
+    }
+    Ok(())
+}
+
+fn run_attach(args: AttachArgs, created: DateTime<Utc>) -> anyhow::Result<()> {
+    let reference = registry_ref(&args.reference)?;
+    let document = artifact::files::read(&args.file)?;
+    let remote = args.registry.remote()?;
+    let attached = block_on(
+        format!("attaching {} to {reference}", args.file.display()),
+        attach(&remote, &reference, &document, created),
+    )?
+    .map_err(|err| {
+        anyhow::anyhow!(err).context(format!("attaching {} to {reference}", args.file.display()))
+    })?;
+    match args.output {
+        OutputFormat::Text => {
+            println!(
+                "{}/{}@{}",
+                reference.registry, reference.repository, attached.referrer
+            );
+            if let Some(tag) = &attached.fallback_tag {
+                eprintln!(
+                    "note: the registry does not list referrers; the SBOM is listed in the tag {tag}"
+                );
+            }
+        }
+        format => print_structured(format, &attached)?,
     }
     Ok(())
 }

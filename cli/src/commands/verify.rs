@@ -141,7 +141,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.output != OutputFormat::Text {
         print_structured(args.output, &checked.report)?;
     }
-    let verified = checked.verified?;
+    let in_github_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let verified = match checked.verified {
+        Ok(verified) => verified,
+        Err(err) => {
+            if in_github_actions {
+                // One annotated line on the workflow run; the full message follows on standard error.
+                eprintln!("::error title=palisade verify::{reference} is not verified");
+            }
+            return Err(err.into());
+        }
+    };
+    if in_github_actions {
+        eprintln!(
+            "::notice title=palisade verify::verified {}",
+            reference.with_digest(verified.manifest_digest().clone())
+        );
+    }
     if args.output == OutputFormat::Text {
         println!(
             "verified {}",
