@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Error;
+use crate::{Error, ModuleCache};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -52,6 +52,7 @@ pub struct Engine {
     pub(crate) inner: wasmtime::Engine,
     pub(crate) config: Arc<EngineConfig>,
     pooling: bool,
+    cache: Option<Arc<ModuleCache>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,6 +83,7 @@ impl Engine {
             inner,
             config: Arc::new(config),
             pooling,
+            cache: None,
         })
     }
 
@@ -95,9 +97,36 @@ impl Engine {
         self.pooling
     }
 
-    /// Compiles a module for this engine.
+    /// Keeps compiled modules in `cache`, so that a module is compiled once per engine
+    /// configuration.
+    pub fn with_cache(mut self, cache: Arc<ModuleCache>) -> Engine {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The module cache, if there is one.
+    pub fn cache(&self) -> Option<&ModuleCache> {
+        self.cache.as_deref()
+    }
+
+    /// The file that caches `module` compiled by this engine, if the engine has a cache.
+    pub fn cache_entry_path(&self, module: &[u8]) -> Option<std::path::PathBuf> {
+        self.cache
+            .as_ref()
+            .map(|cache| cache.entry_path(&self.inner, module))
+    }
+
+    /// Compiles a module for this engine (through the cache when there is one).
     pub(crate) fn compile(&self, module: &[u8]) -> Result<wasmtime::Module, Error> {
-        wasmtime::Module::new(&self.inner, module).map_err(|err| Error::Compile(format!("{err:#}")))
+        // Validate first: a cache entry must never stand in for bytes that are not a module.
+        if let Err(err) = wasmtime::Module::validate(&self.inner, module) {
+            return Err(Error::Compile(format!("{err:#}")));
+        }
+        match &self.cache {
+            Some(cache) => cache.compile(&self.inner, module),
+            None => wasmtime::Module::new(&self.inner, module)
+                .map_err(|err| Error::Compile(format!("{err:#}"))),
+        }
     }
 }
 

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod admission;
+pub mod cache;
 pub mod engine;
 mod error;
 pub mod wapc;
@@ -27,6 +28,7 @@ pub mod wapc;
 pub use admission::{
     AdmissionReview, SettingsValidationResponse, ValidationRequest, ValidationResponse,
 };
+pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
 pub use error::Error;
 pub use wapc::{HostCallHandler, WapcPolicy};
