@@ -7,9 +7,13 @@ use artifact::ArtifactError;
 /// Everything that can go wrong while building or writing an SBOM.
 #[derive(Debug, thiserror::Error)]
 pub enum SbomError {
-    /// The module could not be read or scanned (including a malformed `producers` section).
+    /// The module could not be read or scanned (including a malformed `producers` section), or a
+    /// registry operation failed.
     #[error(transparent)]
-    Module(#[from] ArtifactError),
+    Artifact(#[from] ArtifactError),
+    /// A file given as an SBOM is not one.
+    #[error("not an SBOM: {0}")]
+    NotAnSbom(String),
     /// A lockfile does not parse.
     #[error("{}:{line}: {reason}", path.display())]
     Lockfile {

@@ -6,10 +6,12 @@
 //!
 //! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
 //! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
-//! - [`spdx`], [`cyclonedx`]: the two document formats.
+//! - [`spdx`], [`cyclonedx`]: the two document formats;
+//! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy.
 //!
 //! Output is deterministic: the same inputs and creation time give the same bytes.
 
+pub mod attach;
 pub mod cyclonedx;
 pub mod error;
 pub mod lockfile;

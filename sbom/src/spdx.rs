@@ -71,7 +71,13 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
         package_download_location: policy
             .download_location
             .clone()
+            .filter(|url| spdx_accepts_url(url))
             .unwrap_or_else(|| NOASSERTION.to_string()),
+        package_comment: policy
+            .download_location
+            .as_ref()
+            .filter(|url| !spdx_accepts_url(url))
+            .map(|url| format!("pulled from {url}")),
         files_analyzed: Some(false),
         package_checksum: vec![
             Checksum::new(Algorithm::SHA256, policy.sha256.hex()),
@@ -163,6 +169,24 @@ fn purl_reference(purl: &str) -> ExternalPackageReference {
     )
 }
 
+/// Whether the SPDX validator takes `url` as a download location: its host must end with a
+/// top-level domain of 2 to 5 lowercase letters, so IP addresses and `localhost` are refused (their
+/// URL goes into the package comment instead).
+fn spdx_accepts_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    match host.rsplit_once('.') {
+        Some((_, tld)) => {
+            (2..=5).contains(&tld.len()) && tld.bytes().all(|b| b.is_ascii_lowercase())
+        }
+        None => false,
+    }
+}
+
 /// `Organization: NAME (EMAIL)` from an author annotation such as `Jane Doe <jane@example.com>`.
 fn organization(author: &str) -> String {
     match author.split_once('<') {
@@ -189,6 +213,18 @@ fn drop_empty(value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn download_locations_the_validator_takes() {
+        assert!(spdx_accepts_url(
+            "https://ghcr.io/v2/a/b/manifests/sha256:00"
+        ));
+        assert!(spdx_accepts_url(
+            "https://registry.example.com:5000/v2/a/manifests/x"
+        ));
+        assert!(!spdx_accepts_url("http://127.0.0.1:5000/v2/a/manifests/x"));
+        assert!(!spdx_accepts_url("http://localhost:5000/v2/a/manifests/x"));
+    }
 
     #[test]
     fn authors_become_organizations() {

@@ -6,8 +6,8 @@ use std::process::Command;
 use artifact::annotate::{AnnotateRequest, annotate_file};
 
 /// How to install the validators the tests run.
-pub const SPDX_INSTALL: &str = "pip install spdx-tools";
-pub const CYCLONEDX_INSTALL: &str = "pip install 'cyclonedx-python-lib[json-validation]'";
+const SPDX_INSTALL: &str = "pip install spdx-tools";
+const CYCLONEDX_INSTALL: &str = "pip install 'cyclonedx-python-lib[json-validation]'";
 
 /// The fixture `name` annotated with `testdata/metadata/METADATA`, written into `dir`.
 pub fn annotated(dir: &Path, name: &str, metadata: &str) -> Vec<u8> {
