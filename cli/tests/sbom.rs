@@ -2,6 +2,11 @@
 
 use std::path::Path;
 
+use artifact::oci::Digest;
+use artifact::reference::PolicyRef;
+use artifact::remote::credentials::DockerConfig;
+use artifact::remote::sources::Sources;
+use artifact::remote::{Remote, RemoteOptions};
 use serde_json::Value;
 use test_support::{Palisade, RegistryServer};
 
@@ -190,4 +195,63 @@ fn attach_bad_input() {
     cli.ok(&["push", "policy.wasm", &reference]);
     let stderr = cli.fails(&["sbom", "attach", &reference, "metadata/wapc.yml"]);
     assert!(stderr.contains("not an SBOM"), "{stderr}");
+}
+
+#[test]
+fn attach_to_a_registry_without_the_referrers_api_writes_the_fallback_tag() {
+    let registry = test_support::Distribution::start(test_support::DistributionOptions::default());
+    let (dir, cli) = annotated_workdir();
+    let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
+    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
+    let subject = pushed
+        .trim()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--format",
+        "cyclonedx-json",
+        "-o",
+        "policy.cdx.json",
+    ]);
+    let attached = json(&cli.ok(&[
+        "sbom",
+        "attach",
+        &reference,
+        "policy.cdx.json",
+        "--output",
+        "json",
+    ]));
+    let tag = subject.replacen(':', "-", 1);
+    assert_eq!(attached["fallback_tag"], tag.as_str());
+
+    // Referrer discovery (which reads the fallback tag here) finds it.
+    let remote = Remote::new(RemoteOptions {
+        docker_config: DockerConfig::new(Some(dir.path().join("docker"))),
+        sources: Sources::default(),
+    });
+    let policy = match reference.parse::<PolicyRef>() {
+        Ok(PolicyRef::Registry(policy)) => policy,
+        other => panic!("{other:?}"),
+    };
+    let digest: Digest = subject.parse().unwrap_or_else(|err| panic!("{err}"));
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|err| panic!("{err}"));
+    let listed = runtime
+        .block_on(async {
+            let repository = remote.repository(&policy).await?;
+            repository.referrers(&digest, None).await
+        })
+        .unwrap_or_else(|err| panic!("listing referrers: {err}"));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        listed[0].digest.to_string(),
+        attached["referrer"].as_str().unwrap_or_default()
+    );
+    assert_eq!(
+        listed[0].artifact_type.as_deref(),
+        Some("application/vnd.cyclonedx+json")
+    );
 }
