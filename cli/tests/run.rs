@@ -10,7 +10,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 /// A work folder with the annotated waPC policy, the extra fixtures and the request.
 fn workdir() -> (tempfile::TempDir, test_support::Palisade) {
     let (dir, cli) = annotated_workdir(BIN);
-    for name in ["wapc-reject", "wapc-loop", "wapc-settings"] {
+    for name in ["wapc-reject", "wapc-loop", "wapc-settings", "wasi-reject"] {
         write_fixture(dir.path(), name);
     }
     let request = testdata_file("requests/pod-create.json");
@@ -116,6 +116,22 @@ fn settings_are_validated_first() {
         "empty.json",
     ]);
     assert!(out.starts_with("accepted"), "{out}");
+}
+
+#[test]
+fn a_wasi_policy_runs_in_wasi_mode() {
+    let (_dir, cli) = workdir();
+    cli.ok(&[
+        "annotate",
+        "wasi-reject.wasm",
+        "-m",
+        "metadata/wasi.yml",
+        "-o",
+        "wasi.wasm",
+    ]);
+    let review = json(&cli.ok(&["run", "wasi.wasm", "-r", "request.json", "-o", "json"]));
+    assert_eq!(review["response"]["allowed"], false);
+    assert_eq!(review["response"]["status"]["code"], 418);
 }
 
 #[test]

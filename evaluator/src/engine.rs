@@ -167,6 +167,22 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
         .map_err(|err| Error::Engine(format!("starting the epoch thread: {err}")))
 }
 
+/// Names the failure behind a wasmtime error raised while a policy ran.
+pub(crate) fn classify(
+    memory_exceeded: bool,
+    err: &wasmtime::Error,
+    config: &EngineConfig,
+) -> Error {
+    if memory_exceeded {
+        return Error::OutOfMemory(config.memory_limit);
+    }
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => Error::Timeout(config.deadline),
+        Some(trap) => Error::Trap(trap.to_string()),
+        None => Error::Trap(format!("{err:#}")),
+    }
+}
+
 /// Per-store resource limiter: wasmtime's [`wasmtime::StoreLimits`], remembering whether the
 /// memory cap was hit so that the failure can be named.
 pub(crate) struct Limiter {

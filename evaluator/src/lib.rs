@@ -23,7 +23,9 @@ pub mod admission;
 pub mod cache;
 pub mod engine;
 mod error;
+mod policy;
 pub mod wapc;
+pub mod wasi;
 
 pub use admission::{
     AdmissionReview, SettingsValidationResponse, ValidationRequest, ValidationResponse,
@@ -31,4 +33,6 @@ pub use admission::{
 pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
 pub use error::Error;
+pub use policy::Policy;
 pub use wapc::{HostCallHandler, WapcPolicy};
+pub use wasi::WasiPolicy;

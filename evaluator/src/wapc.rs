@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store};
 
-use crate::engine::{EngineConfig, Limiter};
+use crate::engine::{EngineConfig, Limiter, classify};
 use crate::{Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse};
 
 /// Functions a guest may export to initialise itself, called in this order when present.
@@ -161,14 +161,14 @@ impl WapcPolicy {
         let instance = self
             .instance_pre
             .instantiate(&mut store)
-            .map_err(|err| classify(&store, err, config))?;
+            .map_err(|err| classify_wapc(&store, err, config))?;
         for start in START_FUNCTIONS {
             if let Some(func) = instance.get_func(&mut store, start) {
                 let func = func
                     .typed::<(), ()>(&store)
                     .map_err(|err| Error::Link(format!("`{start}`: {err}")))?;
                 func.call(&mut store, ())
-                    .map_err(|err| classify(&store, err, config))?;
+                    .map_err(|err| classify_wapc(&store, err, config))?;
             }
         }
         let guest_call = instance
@@ -177,7 +177,7 @@ impl WapcPolicy {
         let lengths = (length(operation.len())?, length(payload.len())?);
         let status = guest_call
             .call(&mut store, lengths)
-            .map_err(|err| classify(&store, err, config))?;
+            .map_err(|err| classify_wapc(&store, err, config))?;
         let state = store.into_data();
         if status == 1 {
             state.response.ok_or_else(|| Error::MalformedResponse {
@@ -229,7 +229,10 @@ impl WapcPolicy {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(operation: &str, answer: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    operation: &str,
+    answer: &[u8],
+) -> Result<T, Error> {
     serde_json::from_slice(answer).map_err(|err| Error::MalformedResponse {
         operation: operation.to_owned(),
         reason: err.to_string(),
@@ -241,26 +244,16 @@ fn length(len: usize) -> Result<i32, Error> {
         .map_err(|_| Error::InvalidInput(format!("payload of {len} bytes is too large")))
 }
 
-/// Names the failure behind a wasmtime error.
-fn classify(store: &Store<HostState>, err: wasmtime::Error, config: &EngineConfig) -> Error {
+/// Names the failure behind a wasmtime error, host-function faults first.
+fn classify_wapc(store: &Store<HostState>, err: wasmtime::Error, config: &EngineConfig) -> Error {
     let state = store.data();
     match &state.fault {
-        Some(Fault::ResponseTooLarge(size)) => {
-            return Error::ResponseTooLarge {
-                limit: state.max_response_bytes,
-                size: *size,
-            };
-        }
-        Some(Fault::BadMemoryAccess(what)) => return Error::Trap(what.clone()),
-        None => {}
-    }
-    if state.limiter.memory_exceeded {
-        return Error::OutOfMemory(config.memory_limit);
-    }
-    match err.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => Error::Timeout(config.deadline),
-        Some(trap) => Error::Trap(trap.to_string()),
-        None => Error::Trap(format!("{err:#}")),
+        Some(Fault::ResponseTooLarge(size)) => Error::ResponseTooLarge {
+            limit: state.max_response_bytes,
+            size: *size,
+        },
+        Some(Fault::BadMemoryAccess(what)) => Error::Trap(what.clone()),
+        None => classify(state.limiter.memory_exceeded, &err, config),
     }
 }
 

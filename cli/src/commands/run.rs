@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use artifact::inspect::inspect;
 use artifact::metadata::ExecutionMode;
-use evaluator::{AdmissionReview, Engine, EngineConfig, ValidationRequest, ValidationResponse};
+use evaluator::{
+    AdmissionReview, Engine, EngineConfig, Policy, ValidationRequest, ValidationResponse,
+};
 use serde_json::Value;
 
 use super::UsageError;
@@ -13,7 +15,8 @@ use crate::output::{OutputFormat, print_structured};
 
 /// Evaluate a policy on an AdmissionReview and print the AdmissionReview response.
 ///
-/// The execution mode comes from the module's metadata (`kubewarden-wapc` when it has none).
+/// The execution mode comes from the module's metadata (`kubewarden-wapc` when it has none);
+/// `kubewarden-wapc` and `wasi` are supported.
 /// A policy rejecting the request is a result (exit 0); exit 1 when the policy cannot be run or
 /// rejects its settings.
 #[derive(Debug, clap::Args)]
@@ -51,9 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .as_ref()
         .map(|metadata| metadata.execution_mode)
         .unwrap_or_default();
-    if mode != ExecutionMode::KubewardenWapc {
+    if !matches!(mode, ExecutionMode::KubewardenWapc | ExecutionMode::Wasi) {
         bail!(
-            "execution mode `{mode}` is not supported yet (palisade run supports kubewarden-wapc)"
+            "execution mode `{mode}` is not supported yet (palisade run supports kubewarden-wapc and wasi)"
         );
     }
 
@@ -61,9 +64,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         deadline: args.timeout,
         ..EngineConfig::default()
     })?;
-    let policy = engine
-        .load_wapc(&module)
-        .with_context(|| format!("loading {}", args.module.display()))?;
+    let policy = Policy::load(&engine, &mode.to_string(), &module)
+        .with_context(|| format!("loading {} ({mode})", args.module.display()))?;
     // A policy that misbehaves while validating its settings costs this request (500), like
     // one that misbehaves in `validate`; one that answers "invalid" is a configuration error.
     let answer = match policy.validate_settings(&settings) {

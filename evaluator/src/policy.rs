@@ -1,0 +1,53 @@
+//! A loaded policy of any supported execution mode.
+
+use serde_json::Value;
+
+use crate::{
+    Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse, WapcPolicy,
+    WasiPolicy,
+};
+
+/// A policy ready to evaluate, whatever its execution mode.
+#[derive(Debug, Clone)]
+pub enum Policy {
+    /// `kubewarden-wapc`.
+    Wapc(WapcPolicy),
+    /// `wasi`.
+    Wasi(WasiPolicy),
+}
+
+impl Policy {
+    /// Loads `module` for the execution mode named as in Kubewarden's metadata
+    /// (`kubewarden-wapc`, `wasi`); the other modes are [`Error::UnsupportedMode`].
+    pub fn load(engine: &Engine, mode: &str, module: &[u8]) -> Result<Policy, Error> {
+        match mode {
+            "kubewarden-wapc" => engine.load_wapc(module).map(Policy::Wapc),
+            "wasi" => engine.load_wasi(module).map(Policy::Wasi),
+            other => Err(Error::UnsupportedMode(other.to_owned())),
+        }
+    }
+
+    /// Asks the policy whether `settings` are acceptable.
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse, Error> {
+        match self {
+            Policy::Wapc(policy) => policy.validate_settings(settings),
+            Policy::Wasi(policy) => policy.validate_settings(settings),
+        }
+    }
+
+    /// Evaluates a request, failures as errors.
+    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        match self {
+            Policy::Wapc(policy) => policy.validate(request),
+            Policy::Wasi(policy) => policy.validate(request),
+        }
+    }
+
+    /// Evaluates a request; every failure of the policy is a rejection with code 500.
+    pub fn evaluate(&self, request: &ValidationRequest) -> ValidationResponse {
+        match self {
+            Policy::Wapc(policy) => policy.evaluate(request),
+            Policy::Wasi(policy) => policy.evaluate(request),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Kubewarden's `wasi` execution mode: a WASI preview 1 command whose `_start` reads the
+//! operation from argv (`validate` or `validate-settings`), the JSON payload from stdin, and
+//! writes its JSON answer to stdout.
+
+use serde_json::Value;
+use wasmtime::{InstancePre, Linker, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+
+use crate::engine::{Limiter, classify};
+use crate::{Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse};
+
+/// How much of the policy's stderr is kept for an error message.
+const STDERR_BYTES: usize = 64 * 1024;
+
+struct WasiState {
+    limiter: Limiter,
+    wasi: WasiP1Ctx,
+}
+
+/// A compiled WASI policy, run in a fresh instance for each operation. Cheap to clone.
+#[derive(Clone)]
+pub struct WasiPolicy {
+    engine: Engine,
+    instance_pre: InstancePre<WasiState>,
+}
+
+impl std::fmt::Debug for WasiPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiPolicy")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Compiles and links a WASI (preview 1) policy module; it must export `_start`.
+    pub fn load_wasi(&self, module: &[u8]) -> Result<WasiPolicy, Error> {
+        let module = self.compile(module)?;
+        if !module.exports().any(|export| export.name() == "_start") {
+            return Err(Error::MissingExport("_start".into()));
+        }
+        let mut linker: Linker<WasiState> = Linker::new(&self.inner);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut WasiState| &mut state.wasi)
+            .map_err(|err| Error::Link(format!("{err:#}")))?;
+        let instance_pre = linker
+            .instantiate_pre(&module)
+            .map_err(|err| Error::Link(format!("{err:#}")))?;
+        Ok(WasiPolicy {
+            engine: self.clone(),
+            instance_pre,
+        })
+    }
+}
+
+impl WasiPolicy {
+    /// Runs `_start` with argv `[policy, operation]` and `input` on stdin; returns stdout.
+    pub fn run(&self, operation: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
+        let config = &self.engine.config;
+        // One byte over the cap tells a full pipe from an answer of exactly the cap.
+        let stdout = MemoryOutputPipe::new(config.max_response_bytes.saturating_add(1));
+        let stderr = MemoryOutputPipe::new(STDERR_BYTES);
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .args(&["policy", operation])
+            .stdin(MemoryInputPipe::new(input.to_vec()))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build_p1();
+        let mut store = Store::new(
+            &self.engine.inner,
+            WasiState {
+                limiter: Limiter::new(config),
+                wasi,
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(config.deadline_ticks());
+
+        let memory_exceeded = |store: &Store<WasiState>| store.data().limiter.memory_exceeded;
+        let instance = self
+            .instance_pre
+            .instantiate(&mut store)
+            .map_err(|err| classify(memory_exceeded(&store), &err, config))?;
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(|err| Error::Link(format!("`_start`: {err}")))?;
+        let exit = match start.call(&mut store, ()) {
+            Ok(()) => 0,
+            Err(err) => match err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) => exit.0,
+                None => return Err(classify(memory_exceeded(&store), &err, config)),
+            },
+        };
+        drop(store);
+        let answer = stdout.contents();
+        if answer.len() > config.max_response_bytes {
+            return Err(Error::ResponseTooLarge {
+                limit: config.max_response_bytes,
+                size: answer.len(),
+            });
+        }
+        if exit != 0 {
+            let message = String::from_utf8_lossy(&stderr.contents())
+                .trim()
+                .to_owned();
+            return Err(Error::Guest {
+                operation: operation.to_owned(),
+                message: if message.is_empty() {
+                    format!("exited with status {exit}")
+                } else {
+                    format!("exited with status {exit}: {message}")
+                },
+            });
+        }
+        Ok(answer.to_vec())
+    }
+
+    /// The `validate-settings` operation.
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse, Error> {
+        let payload = serde_json::to_vec(settings)
+            .map_err(|err| Error::InvalidInput(format!("serialising the settings: {err}")))?;
+        let answer = self.run("validate-settings", &payload)?;
+        crate::wapc::parse_json("validate-settings", &answer)
+    }
+
+    /// The `validate` operation, failures as errors.
+    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        let payload = serde_json::to_vec(request)
+            .map_err(|err| Error::InvalidInput(format!("serialising the request: {err}")))?;
+        let answer = self.run("validate", &payload)?;
+        crate::wapc::parse_json("validate", &answer)
+    }
+
+    /// The `validate` operation, every failure of the policy a rejection with code 500.
+    pub fn evaluate(&self, request: &ValidationRequest) -> ValidationResponse {
+        self.validate(request)
+            .unwrap_or_else(|err| ValidationResponse::from_failure(&err))
+    }
+}
