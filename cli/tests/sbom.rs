@@ -169,6 +169,12 @@ fn attach_pushes_a_referrer_of_the_policy() {
         Some(document.len() as u64)
     );
 
+    // Fetching gives the document back, byte for byte; there is no CycloneDX one.
+    let fetched = cli.ok(&["sbom", "fetch", &reference]);
+    assert_eq!(fetched.as_bytes(), document.as_slice());
+    let stderr = cli.fails(&["sbom", "fetch", &reference, "--format", "cyclonedx-json"]);
+    assert!(stderr.contains("no SBOM is attached"), "{stderr}");
+
     // Attaching again is idempotent: same referrer (SOURCE_DATE_EPOCH fixes the created time).
     let again = json(&cli.ok(&[
         "sbom",
@@ -239,6 +245,12 @@ fn attach_to_a_registry_without_the_referrers_api_writes_the_fallback_tag() {
     };
     let digest: Digest = subject.parse().unwrap_or_else(|err| panic!("{err}"));
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|err| panic!("{err}"));
+    let fetched = cli.ok(&["sbom", "fetch", &reference, "-o", "fetched.cdx.json"]);
+    assert!(fetched.contains("cyclonedx-json"), "{fetched}");
+    assert_eq!(
+        std::fs::read(dir.path().join("fetched.cdx.json")).ok(),
+        std::fs::read(dir.path().join("policy.cdx.json")).ok()
+    );
     let listed = runtime
         .block_on(async {
             let repository = remote.repository(&policy).await?;

@@ -11,6 +11,9 @@ pub enum SbomError {
     /// registry operation failed.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// No SBOM is attached to a policy.
+    #[error("no SBOM is attached to {0}: attach one with `palisade sbom attach`")]
+    NoSbom(String),
     /// A file given as an SBOM is not one.
     #[error("not an SBOM: {0}")]
     NotAnSbom(String),

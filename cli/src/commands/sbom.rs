@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ::sbom::attach::attach;
+use ::sbom::fetch::fetch;
 use ::sbom::{Format, Origin, Sbom, creation_time, render};
 use artifact::distribute::{PullRequest, pull};
 use artifact::reference::PolicyRef;
@@ -54,6 +55,22 @@ enum Action {
     /// Push an SBOM file as an OCI 1.1 referrer of a policy in a registry (with the referrers-tag
     /// fallback for registries without the referrers API).
     Attach(AttachArgs),
+    /// Print (or write) the newest SBOM attached to a policy in a registry.
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FetchArgs {
+    /// The policy (registry://HOST/REPOSITORY:TAG or @DIGEST).
+    reference: String,
+    /// Only this format: spdx-json or cyclonedx-json [default: either]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format: Option<Format>,
+    /// Write the document to FILE instead of standard output.
+    #[arg(short = 'o', long = "output-path", value_name = "FILE")]
+    output_path: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryOptions,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,8 +107,10 @@ struct Summary<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let created = creation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
-    if let Some(Action::Attach(attach)) = args.action {
-        return run_attach(attach, created);
+    match args.action {
+        Some(Action::Attach(attach)) => return run_attach(attach, created),
+        Some(Action::Fetch(fetch)) => return run_fetch(fetch),
+        None => {}
     }
     let Some(name) = args.module.clone() else {
         return Err(UsageError("expected a MODULE or REF (or `attach REF FILE`)".into()).into());
@@ -186,6 +205,31 @@ fn run_attach(args: AttachArgs, created: DateTime<Utc>) -> anyhow::Result<()> {
             }
         }
         format => print_structured(format, &attached)?,
+    }
+    Ok(())
+}
+
+fn run_fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let reference = registry_ref(&args.reference)?;
+    let remote = args.registry.remote()?;
+    let fetched = block_on(
+        format!("fetching the SBOM of {reference}"),
+        fetch(&remote, &reference, args.format),
+    )??;
+    match &args.output_path {
+        None => std::io::stdout().write_all(&fetched.document)?,
+        Some(file) => {
+            artifact::files::write_atomic(file, |out| out.write_all(&fetched.document))?;
+            println!(
+                "wrote the {} SBOM of {}/{}@{} (referrer {}) to {}",
+                fetched.format,
+                reference.registry,
+                reference.repository,
+                fetched.subject,
+                fetched.referrer,
+                file.display()
+            );
+        }
     }
     Ok(())
 }
