@@ -10,7 +10,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 /// A work folder with the annotated waPC policy, the extra fixtures and the request.
 fn workdir() -> (tempfile::TempDir, test_support::Palisade) {
     let (dir, cli) = annotated_workdir(BIN);
-    for name in ["wapc-reject", "wapc-loop", "wapc-settings", "wasi-reject"] {
+    for name in [
+        "wapc-reject",
+        "wapc-loop",
+        "wapc-settings",
+        "wapc-mutate",
+        "wasi-reject",
+    ] {
         write_fixture(dir.path(), name);
     }
     let request = testdata_file("requests/pod-create.json");
@@ -116,6 +122,46 @@ fn settings_are_validated_first() {
         "empty.json",
     ]);
     assert!(out.starts_with("accepted"), "{out}");
+}
+
+#[test]
+fn a_mutation_is_a_patch_only_for_a_mutating_policy() {
+    let (dir, cli) = workdir();
+    // wapc.yml, but mutating.
+    let metadata = dir.path().join("metadata");
+    let wapc = std::fs::read_to_string(metadata.join("wapc.yml"))
+        .unwrap_or_else(|err| panic!("reading wapc.yml: {err}"));
+    assert!(wapc.contains("mutating: false"));
+    std::fs::write(
+        metadata.join("mutating.yml"),
+        wapc.replace("mutating: false", "mutating: true"),
+    )
+    .unwrap_or_else(|err| panic!("writing mutating.yml: {err}"));
+    cli.ok(&[
+        "annotate",
+        "wapc-mutate.wasm",
+        "-m",
+        "metadata/mutating.yml",
+        "-o",
+        "mutating.wasm",
+    ]);
+    cli.ok(&[
+        "annotate",
+        "wapc-mutate.wasm",
+        "-m",
+        "metadata/wapc.yml",
+        "-o",
+        "validating.wasm",
+    ]);
+    let review = json(&cli.ok(&["run", "mutating.wasm", "-r", "request.json", "-o", "json"]));
+    assert_eq!(review["response"]["allowed"], true);
+    assert_eq!(review["response"]["patchType"], "JSONPatch");
+    assert!(review["response"]["patch"].is_string());
+    let review = json(&cli.ok(&["run", "validating.wasm", "-r", "request.json", "-o", "json"]));
+    assert_eq!(review["response"]["allowed"], false);
+    assert_eq!(review["response"]["status"]["code"], 500);
+    let out = cli.ok(&["run", "validating.wasm", "-r", "request.json"]);
+    assert!(out.contains("not allowed to mutate"), "{out}");
 }
 
 #[test]

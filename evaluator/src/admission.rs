@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -111,7 +113,35 @@ impl AdmissionReview {
     }
 
     /// The `AdmissionReview` v1 response carrying `answer`.
-    pub fn response(&self, answer: &ValidationResponse) -> Value {
+    ///
+    /// A `mutated_object` in an accepting answer becomes a JSON Patch against `request.object`
+    /// (`patch`, base64, with `patchType: JSONPatch`) when `allowed_to_mutate`; otherwise the
+    /// request is rejected with code 500, since the policy did what it may not.
+    pub fn response(&self, answer: &ValidationResponse, allowed_to_mutate: bool) -> Value {
+        let mut patch = None;
+        let refused;
+        let answer = match (&answer.mutated_object, answer.accepted) {
+            (Some(mutated), true) if allowed_to_mutate => {
+                let original = self.request.get("object").cloned().unwrap_or(Value::Null);
+                let operations = json_patch::diff(&original, mutated);
+                if !operations.0.is_empty() {
+                    patch = Some(serde_json::to_vec(&operations).unwrap_or_default());
+                }
+                answer
+            }
+            (Some(_), true) => {
+                refused = ValidationResponse {
+                    accepted: false,
+                    message: Some(
+                        "the policy mutated the object but is not allowed to mutate".into(),
+                    ),
+                    code: Some(500),
+                    ..ValidationResponse::default()
+                };
+                &refused
+            }
+            _ => answer,
+        };
         let mut response = json!({ "uid": self.uid, "allowed": answer.accepted });
         if answer.message.is_some() || answer.code.is_some() {
             let mut status = serde_json::Map::new();
@@ -128,6 +158,10 @@ impl AdmissionReview {
         }
         if let Some(annotations) = &answer.audit_annotations {
             response["auditAnnotations"] = json!(annotations);
+        }
+        if let Some(patch) = patch {
+            response["patchType"] = json!("JSONPatch");
+            response["patch"] = json!(BASE64_STANDARD.encode(patch));
         }
         json!({
             "apiVersion": "admission.k8s.io/v1",
@@ -154,7 +188,7 @@ mod tests {
             warnings: Some(vec!["careful".into()]),
             ..ValidationResponse::default()
         };
-        let response = review.response(&answer);
+        let response = review.response(&answer, false);
         assert_eq!(response["response"]["uid"], "abc");
         assert_eq!(response["response"]["allowed"], false);
         assert_eq!(response["response"]["status"]["code"], 403);
@@ -166,11 +200,56 @@ mod tests {
     #[test]
     fn accepted_response_has_no_status() -> Result<(), Error> {
         let review = AdmissionReview::from_value(json!({"request": {"uid": "u"}}))?;
-        let response = review.response(&ValidationResponse {
-            accepted: true,
-            ..ValidationResponse::default()
-        });
+        let response = review.response(
+            &ValidationResponse {
+                accepted: true,
+                ..ValidationResponse::default()
+            },
+            false,
+        );
         assert!(response["response"].get("status").is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn a_mutation_becomes_a_json_patch_when_allowed() -> Result<(), Error> {
+        let review = AdmissionReview::from_value(json!({"request": {
+            "uid": "u",
+            "object": {"metadata": {"name": "p"}, "spec": {"replicas": 1}}
+        }}))?;
+        let answer = ValidationResponse {
+            accepted: true,
+            mutated_object: Some(json!({"metadata": {"name": "p"}, "spec": {"replicas": 2}})),
+            ..ValidationResponse::default()
+        };
+        let response = &review.response(&answer, true)["response"];
+        assert_eq!(response["allowed"], true);
+        assert_eq!(response["patchType"], "JSONPatch");
+        let patch = BASE64_STANDARD
+            .decode(response["patch"].as_str().unwrap_or_default())
+            .map_err(|err| Error::InvalidInput(err.to_string()))?;
+        let patch: Value =
+            serde_json::from_slice(&patch).map_err(|err| Error::InvalidInput(err.to_string()))?;
+        assert_eq!(
+            patch,
+            json!([{"op": "replace", "path": "/spec/replicas", "value": 2}])
+        );
+
+        let refused = &review.response(&answer, false)["response"];
+        assert_eq!(refused["allowed"], false);
+        assert_eq!(refused["status"]["code"], 500);
+        assert!(refused.get("patch").is_none());
+
+        // Same object: nothing to patch.
+        let unchanged = ValidationResponse {
+            mutated_object: review.request.get("object").cloned(),
+            ..answer
+        };
+        assert!(
+            review.response(&unchanged, true)["response"]
+                .get("patch")
+                .is_none()
+        );
         Ok(())
     }
 

@@ -63,6 +63,16 @@ fn reject_policy_rejects_with_its_message_and_code() -> Result<(), Error> {
 }
 
 #[test]
+fn a_mutating_policy_returns_the_mutated_object() -> Result<(), Error> {
+    let engine = engine();
+    let answer = load(&engine, "wapc-mutate").validate(&request())?;
+    assert!(answer.accepted);
+    let mutated = answer.mutated_object.unwrap_or_default();
+    assert_eq!(mutated["metadata"]["labels"]["mutated"], "yes");
+    Ok(())
+}
+
+#[test]
 fn settings_validation_and_wapc_init() -> Result<(), Error> {
     let engine = engine();
     let policy = load(&engine, "wapc-settings");

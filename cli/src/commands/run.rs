@@ -54,6 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .as_ref()
         .map(|metadata| metadata.execution_mode)
         .unwrap_or_default();
+    // Only a policy whose metadata says it mutates may return a mutated object.
+    let allowed_to_mutate = report
+        .metadata
+        .as_ref()
+        .is_some_and(|metadata| metadata.mutating);
     if !matches!(mode, ExecutionMode::KubewardenWapc | ExecutionMode::Wasi) {
         bail!(
             "execution mode `{mode}` is not supported yet (palisade run supports kubewarden-wapc and wasi)"
@@ -85,30 +90,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         Err(err) => return Err(err).context("validating the settings"),
     };
+    let review_response = review.response(&answer, allowed_to_mutate);
     match args.output {
-        OutputFormat::Text => {
-            let verdict = if answer.accepted {
-                "accepted"
-            } else {
-                "rejected"
-            };
-            println!("{verdict}: {} (uid {})", args.module.display(), review.uid);
-            if let Some(code) = answer.code {
-                println!("  code     {code}");
-            }
-            if let Some(message) = &answer.message {
-                println!("  message  {message}");
-            }
-            for warning in answer.warnings.iter().flatten() {
-                println!("  warning  {warning}");
-            }
-            if answer.mutated_object.is_some() {
-                println!("  mutated  yes (the patch is not computed yet)");
-            }
-        }
-        format => print_structured(format, &review.response(&answer))?,
+        OutputFormat::Text => print_text(&args.module, &review.uid, &review_response["response"]),
+        format => print_structured(format, &review_response)?,
     }
     Ok(())
+}
+
+/// A summary of the AdmissionReview `response` for people.
+fn print_text(module: &Path, uid: &str, response: &Value) {
+    let verdict = if response["allowed"] == Value::Bool(true) {
+        "accepted"
+    } else {
+        "rejected"
+    };
+    println!("{verdict}: {} (uid {uid})", module.display());
+    if let Some(code) = response["status"].get("code") {
+        println!("  code     {code}");
+    }
+    if let Some(message) = response["status"].get("message").and_then(Value::as_str) {
+        println!("  message  {message}");
+    }
+    for warning in response["warnings"].as_array().into_iter().flatten() {
+        println!("  warning  {}", warning.as_str().unwrap_or_default());
+    }
+    if let Some(patch) = response.get("patch").and_then(Value::as_str) {
+        println!("  patch    {patch} (JSONPatch, base64)");
+    }
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
