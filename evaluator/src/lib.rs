@@ -23,6 +23,7 @@ pub mod admission;
 pub mod cache;
 pub mod engine;
 mod error;
+pub mod host_capabilities;
 mod policy;
 pub mod wapc;
 pub mod wasi;
@@ -33,6 +34,7 @@ pub use admission::{
 pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
 pub use error::Error;
+pub use host_capabilities::KubewardenCapabilities;
 pub use policy::Policy;
 pub use wapc::{HostCallHandler, WapcPolicy};
 pub use wasi::WasiPolicy;

@@ -32,7 +32,7 @@ pub trait HostCallHandler: Send + Sync {
     ) -> Result<Vec<u8>, String>;
 }
 
-/// The default handler: no host capability is available yet.
+/// A handler that refuses every host call.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoHostCapabilities;
 
@@ -104,9 +104,10 @@ impl std::fmt::Debug for WapcPolicy {
 }
 
 impl Engine {
-    /// Compiles and links a waPC module, without host capabilities.
+    /// Compiles and links a waPC module with the default Kubewarden host capabilities
+    /// (`tracing/log` only; see [`crate::KubewardenCapabilities`]).
     pub fn load_wapc(&self, module: &[u8]) -> Result<WapcPolicy, Error> {
-        self.load_wapc_with(module, Arc::new(NoHostCapabilities))
+        self.load_wapc_with(module, Arc::new(crate::KubewardenCapabilities::default()))
     }
 
     /// Compiles and links a waPC module whose host calls `host_calls` answers.

@@ -265,3 +265,40 @@ fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error
     }
     Ok(())
 }
+
+#[test]
+fn kubewarden_log_calls_are_served_by_default() -> Result<(), Error> {
+    // A guest that logs through kubewarden/tracing/log and accepts only if the host served it.
+    let module = test_support::compile_wat(
+        r#"(module
+          (import "wapc" "__guest_request" (func $req (param i32 i32)))
+          (import "wapc" "__guest_response" (func $resp (param i32 i32)))
+          (import "wapc" "__guest_error" (func $err (param i32 i32)))
+          (import "wapc" "__host_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "kubewardentracinglog")
+          (data (i32.const 32) "{\"level\":\"info\",\"message\":\"hello from the guest\"}")
+          (data (i32.const 128) "{\"accepted\":true}")
+          (data (i32.const 160) "log refused")
+          (func (export "__guest_call") (param $op i32) (param $len i32) (result i32)
+            (if (call $call (i32.const 0) (i32.const 10) (i32.const 10) (i32.const 7)
+                            (i32.const 17) (i32.const 3) (i32.const 32) (i32.const 49))
+              (then (call $resp (i32.const 128) (i32.const 17)) (return (i32.const 1))))
+            (call $err (i32.const 160) (i32.const 11))
+            (i32.const 0)))"#,
+    );
+    let engine = engine();
+    assert!(engine.load_wapc(&module)?.validate(&request())?.accepted);
+    // With no capability allowed, the same call is refused and the guest says so.
+    let closed = engine.load_wapc_with(
+        &module,
+        Arc::new(evaluator::KubewardenCapabilities::allowing(
+            Vec::<String>::new(),
+        )),
+    )?;
+    assert!(matches!(
+        closed.validate(&request()),
+        Err(Error::Guest { message, .. }) if message == "log refused"
+    ));
+    Ok(())
+}
