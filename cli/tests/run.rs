@@ -213,3 +213,21 @@ fn bad_input_is_a_usage_error() {
     }
     assert!(Path::new(&dir.path().join("policy.wasm")).exists());
 }
+
+#[test]
+fn the_request_can_come_from_stdin() {
+    let (dir, cli) = workdir();
+    let request = std::fs::read_to_string(dir.path().join("request.json"))
+        .unwrap_or_else(|err| panic!("reading request.json: {err}"));
+    let output = cli.run_with_stdin(
+        &["run", "wapc-reject.wasm", "-r", "-", "-o", "json"],
+        &request,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let review = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(review["response"]["status"]["code"], 403);
+}
