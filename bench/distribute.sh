@@ -12,19 +12,8 @@ for tool in hyperfine curl; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y $tool" >&2; exit 2; }
 done
 
-cargo build --release -q -p palisade-cli
-palisade=$PWD/target/release/palisade
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/registry.yml" <<YAML
-root: $PWD/$work/registry
-addr: 127.0.0.1:$port
-auth:
-  anonymous: [pull, push, delete]
-YAML
-"$palisade" serve --config "$work/registry.yml" >"$work/registry.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+source bench/lib.sh
+start_registry "$work"
 
 export PALISADE_STORE=$PWD/$work/store DOCKER_CONFIG=$PWD/$work/docker
 results=()
