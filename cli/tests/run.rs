@@ -231,3 +231,43 @@ fn the_request_can_come_from_stdin() {
     let review = json(&String::from_utf8_lossy(&output.stdout));
     assert_eq!(review["response"]["status"]["code"], 403);
 }
+
+#[test]
+fn the_mode_and_settings_can_be_given_on_the_command_line() {
+    let (_dir, cli) = workdir();
+    // An unannotated WASI module runs as waPC by default, and fails to load; named, it runs.
+    let err = cli.fails(&["run", "wasi-reject.wasm", "-r", "request.json"]);
+    assert!(err.contains("__guest_call"), "{err}");
+    let review = json(&cli.ok(&[
+        "run",
+        "wasi-reject.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "wasi",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(review["response"]["status"]["code"], 418);
+    let err = cli.fails(&[
+        "run",
+        "wapc-settings.wasm",
+        "-r",
+        "request.json",
+        "--settings-json",
+        r#"{"replicas": 3}"#,
+    ]);
+    assert!(err.contains("this policy takes no settings"), "{err}");
+    let err = cli.fails(&[
+        "run",
+        "policy.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "opa",
+    ]);
+    assert!(
+        err.contains("execution mode `opa` is not supported yet"),
+        "{err}"
+    );
+}

@@ -15,8 +15,8 @@ use crate::output::{OutputFormat, print_structured};
 
 /// Evaluate a policy on an AdmissionReview and print the AdmissionReview response.
 ///
-/// The execution mode comes from the module's metadata (`kubewarden-wapc` when it has none);
-/// `kubewarden-wapc` and `wasi` are supported.
+/// The execution mode comes from `--execution-mode`, else the module's metadata
+/// (`kubewarden-wapc` when it has none); `kubewarden-wapc` and `wasi` are supported.
 /// A policy rejecting the request is a result (exit 0); exit 1 when the policy cannot be run or
 /// rejects its settings.
 #[derive(Debug, clap::Args)]
@@ -27,8 +27,19 @@ pub struct Args {
     #[arg(long, short = 'r', value_name = "FILE")]
     request: PathBuf,
     /// The policy's settings, as JSON or YAML (default: `{}`).
-    #[arg(long, short = 's', value_name = "FILE")]
+    #[arg(
+        long,
+        short = 's',
+        value_name = "FILE",
+        conflicts_with = "settings_json"
+    )]
     settings: Option<PathBuf>,
+    /// The policy's settings, inline, as JSON.
+    #[arg(long, value_name = "JSON")]
+    settings_json: Option<String>,
+    /// Run the module in this mode, whatever its metadata says.
+    #[arg(long, value_enum, value_name = "MODE")]
+    execution_mode: Option<Mode>,
     /// The per-evaluation deadline.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     timeout: std::time::Duration,
@@ -37,23 +48,52 @@ pub struct Args {
     output: OutputFormat,
 }
 
+/// Kubewarden's execution modes, as `--execution-mode` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// The waPC protocol.
+    KubewardenWapc,
+    /// A WASI command.
+    Wasi,
+    /// An OPA Rego policy.
+    Opa,
+    /// A Gatekeeper Rego policy.
+    Gatekeeper,
+}
+
+impl From<Mode> for ExecutionMode {
+    fn from(mode: Mode) -> ExecutionMode {
+        match mode {
+            Mode::KubewardenWapc => ExecutionMode::KubewardenWapc,
+            Mode::Wasi => ExecutionMode::Wasi,
+            Mode::Opa => ExecutionMode::Opa,
+            Mode::Gatekeeper => ExecutionMode::Gatekeeper,
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let module = std::fs::read(&args.module)
         .map_err(|err| UsageError(format!("reading {}: {err}", args.module.display())))?;
     let request = read_input(&args.request)?;
     let review = AdmissionReview::from_json(&request)
         .map_err(|err| UsageError(format!("{}: {err}", args.request.display())))?;
-    let settings = match &args.settings {
-        Some(path) => read_settings(path)?,
-        None => Value::Object(serde_json::Map::new()),
+    let settings = match (&args.settings, &args.settings_json) {
+        (Some(path), _) => read_settings(path)?,
+        (None, Some(text)) => serde_json::from_str(text)
+            .map_err(|err| UsageError(format!("--settings-json: not JSON: {err}")))?,
+        (None, None) => Value::Object(serde_json::Map::new()),
     };
 
     let report = inspect(&module).with_context(|| args.module.display().to_string())?;
-    let mode = report
-        .metadata
-        .as_ref()
-        .map(|metadata| metadata.execution_mode)
-        .unwrap_or_default();
+    let mode = match args.execution_mode {
+        Some(mode) => mode.into(),
+        None => report
+            .metadata
+            .as_ref()
+            .map(|metadata| metadata.execution_mode)
+            .unwrap_or_default(),
+    };
     // Only a policy whose metadata says it mutates may return a mutated object.
     let allowed_to_mutate = report
         .metadata
