@@ -87,3 +87,33 @@ pub fn parse_annotation(text: &str) -> Result<(String, String), String> {
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),
     }
 }
+
+/// The module a command names: a file, or a policy in a registry (`registry://…`, `HOST/REPO:TAG`), pulled
+/// into the store first. Returns its bytes and, for a registry policy, the reference pinned to its digest.
+pub fn load_module(
+    text: &str,
+    registry: &RegistryOptions,
+    store: &StoreOptions,
+) -> anyhow::Result<(Vec<u8>, Option<RegistryRef>)> {
+    let in_registry = match text.parse::<PolicyRef>() {
+        Ok(PolicyRef::Registry(reference)) if !std::path::Path::new(text).exists() => {
+            Some(reference)
+        }
+        _ => None,
+    };
+    let Some(source) = in_registry else {
+        return Ok((artifact::files::read(std::path::Path::new(text))?, None));
+    };
+    let remote = registry.remote()?;
+    let store = store.open()?;
+    let request = artifact::distribute::PullRequest {
+        source: &source,
+        refresh: false,
+        output: None,
+    };
+    let pulled = crate::progress::block_on(
+        format!("pulling {source}"),
+        artifact::distribute::pull(&remote, &store, request),
+    )??;
+    Ok((pulled.artifact.module, Some(pulled.reference)))
+}

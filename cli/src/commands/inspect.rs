@@ -1,18 +1,13 @@
 //! `palisade inspect`: what a module is and what its metadata says.
 
-use std::path::Path;
-
 use anyhow::anyhow;
 use artifact::ArtifactError;
-use artifact::distribute::{PullRequest, pull};
-use artifact::inspect::{ModuleReport, inspect, inspect_file};
+use artifact::inspect::{ModuleReport, inspect};
 use artifact::metadata::{Metadata, WellKnown};
-use artifact::reference::PolicyRef;
 use serde::Serialize;
 
-use crate::options::{RegistryOptions, StoreOptions};
+use crate::options::{RegistryOptions, StoreOptions, load_module};
 use crate::output::{OutputFormat, print_structured};
-use crate::progress::block_on;
 
 /// Show a module's digest, size, producers and policy metadata.
 ///
@@ -39,24 +34,8 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let in_registry = match args.module.parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) if !Path::new(&args.module).exists() => Some(reference),
-        _ => None,
-    };
-    let report = match in_registry {
-        None => inspect_file(Path::new(&args.module))?,
-        Some(source) => {
-            let remote = args.registry.remote()?;
-            let store = args.store.open()?;
-            let request = PullRequest {
-                source: &source,
-                refresh: false,
-                output: None,
-            };
-            let pulled = block_on(format!("pulling {source}"), pull(&remote, &store, request))??;
-            inspect(&pulled.artifact.module)?
-        }
-    };
+    let (module, _) = load_module(&args.module, &args.registry, &args.store)?;
+    let report = inspect(&module).map_err(|err| err.in_file(&args.module))?;
     match args.output {
         OutputFormat::Text => print_text(&args.module, &report),
         format => print_structured(

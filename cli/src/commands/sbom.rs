@@ -6,13 +6,11 @@ use std::path::{Path, PathBuf};
 use ::sbom::attach::attach;
 use ::sbom::fetch::fetch;
 use ::sbom::{Format, Origin, Sbom, creation_time, render};
-use artifact::distribute::{PullRequest, pull};
-use artifact::reference::PolicyRef;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::commands::UsageError;
-use crate::options::{RegistryOptions, StoreOptions, registry_ref};
+use crate::options::{RegistryOptions, StoreOptions, load_module, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
@@ -115,26 +113,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(name) = args.module.clone() else {
         return Err(UsageError("expected a MODULE or REF (or `attach REF FILE`)".into()).into());
     };
-    let in_registry = match name.parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) if !Path::new(&name).exists() => Some(reference),
-        _ => None,
-    };
-    let (module, origin) = match in_registry {
-        None => {
-            let path = PathBuf::from(&name);
-            (artifact::files::read(&path)?, Origin::File(path))
-        }
-        Some(source) => {
-            let remote = args.registry.remote()?;
-            let store = args.store.open()?;
-            let request = PullRequest {
-                source: &source,
-                refresh: false,
-                output: None,
-            };
-            let pulled = block_on(format!("pulling {source}"), pull(&remote, &store, request))??;
-            (pulled.artifact.module, Origin::Registry(pulled.reference))
-        }
+    let (module, origin) = match load_module(&name, &args.registry, &args.store)? {
+        (module, Some(reference)) => (module, Origin::Registry(reference)),
+        (module, None) => (module, Origin::File(PathBuf::from(&name))),
     };
     let sbom = Sbom::build(&module, &origin, args.source.as_deref())
         .map_err(|err| anyhow::anyhow!(err).context(format!("describing {name}")))?;
