@@ -6,16 +6,9 @@
 # and curl (apt-get install hyperfine curl). Prints hyperfine's tables and the ratios of the medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=bench/work/distribute
-rm -rf "$work" && mkdir -p "$work"
-for tool in hyperfine curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y $tool" >&2; exit 2; }
-done
-
 source bench/lib.sh
-start_registry "$work"
+start_registry distribute
 
-export PALISADE_STORE=$PWD/$work/store DOCKER_CONFIG=$PWD/$work/docker
 results=()
 for size in 5 64; do
   python3 bench/make_module.py "$size" "$work/module-$size.wasm"

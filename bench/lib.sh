@@ -1,8 +1,15 @@
-# Shared by the bench scripts: build palisade and start `palisade serve` on a free loopback port.
-# After `start_registry WORK`: $palisade is the binary, $port the port, and the server stops on exit.
+# Shared by the bench scripts (run from the repository root).
+# `start_registry NAME`: a fresh bench/work/NAME folder ($work), hyperfine and curl checked, palisade built
+# ($palisade), `palisade serve` on a free loopback port ($port) with its store and credentials in $work, stopped
+# on exit.
 
 start_registry() {
-  local work=$1
+  work=bench/work/$1
+  rm -rf "$work" && mkdir -p "$work"
+  for tool in hyperfine curl; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y $tool" >&2; exit 2; }
+  done
+  export PALISADE_STORE=$PWD/$work/store DOCKER_CONFIG=$PWD/$work/docker
   cargo build --release -q -p palisade-cli
   palisade=$PWD/target/release/palisade
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -7,15 +7,10 @@
 # Needs hyperfine and curl (apt-get install hyperfine curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=bench/work/verify
-rm -rf "$work" && mkdir -p "$work"
-for tool in hyperfine curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y $tool" >&2; exit 2; }
-done
 source bench/lib.sh
-start_registry "$work"
+start_registry verify
 
-export PALISADE_STORE=$PWD/$work/store DOCKER_CONFIG=$PWD/$work/docker COSIGN_PASSWORD=bench
+export COSIGN_PASSWORD=bench
 "$palisade" annotate "$(python3 bench/make_module.py 1 "$work/module.wasm" && echo "$work/module.wasm")" \
   -m testdata/metadata/wapc.yml -o "$work/policy.wasm" >/dev/null
 ref="registry://127.0.0.1:$port/bench/policy:v1"
