@@ -323,6 +323,32 @@ fn lossy(bytes: &[u8]) -> String {
 
 /// Registers the waPC host functions (module `wapc`) and a minimal `fd_write` for guests built
 /// by TinyGo, which print through WASI (output goes to the log).
+/// Links `NAME(ptr)`, which copies one of the host's answer buffers into guest memory, and `NAME_len()`.
+fn link_host_buffer(
+    linker: &mut Linker<HostState>,
+    name: &str,
+    buffer: fn(&mut HostState) -> &mut Vec<u8>,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        "wapc",
+        name,
+        move |mut caller: Caller<'_, HostState>, ptr: i32| {
+            let bytes = std::mem::take(buffer(caller.data_mut()));
+            let written = write(&mut caller, ptr, &bytes);
+            *buffer(caller.data_mut()) = bytes;
+            written
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        &format!("{name}_len"),
+        move |mut caller: Caller<'_, HostState>| -> i32 {
+            i32::try_from(buffer(caller.data_mut()).len()).unwrap_or(i32::MAX)
+        },
+    )?;
+    Ok(())
+}
+
 fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         "wapc",
@@ -390,40 +416,8 @@ fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             }
         },
     )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_response",
-        |mut caller: Caller<'_, HostState>, ptr: i32| {
-            let bytes = std::mem::take(&mut caller.data_mut().host_response);
-            let written = write(&mut caller, ptr, &bytes);
-            caller.data_mut().host_response = bytes;
-            written
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_response_len",
-        |caller: Caller<'_, HostState>| -> i32 {
-            i32::try_from(caller.data().host_response.len()).unwrap_or(i32::MAX)
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_error",
-        |mut caller: Caller<'_, HostState>, ptr: i32| {
-            let bytes = std::mem::take(&mut caller.data_mut().host_error);
-            let written = write(&mut caller, ptr, &bytes);
-            caller.data_mut().host_error = bytes;
-            written
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_error_len",
-        |caller: Caller<'_, HostState>| -> i32 {
-            i32::try_from(caller.data().host_error.len()).unwrap_or(i32::MAX)
-        },
-    )?;
+    link_host_buffer(linker, "__host_response", |state| &mut state.host_response)?;
+    link_host_buffer(linker, "__host_error", |state| &mut state.host_error)?;
     linker.func_wrap(
         "wapc",
         "__console_log",
