@@ -114,8 +114,7 @@ fn air_gapped_transfer_keeps_the_digest() {
     let (dir, cli) = annotated_workdir();
     let dir = dir.path();
     let source = format!("{}/policies/pod-guard:v1", connected.host());
-    let immutable = cli.ok(&["push", "policy.wasm", &source]);
-    let digest = immutable.trim().rsplit('@').next().unwrap().to_string();
+    let digest = cli.push("policy.wasm", &source);
 
     let saved = cli.ok(&["save", &source, "-O", "bundle.tar"]);
     assert!(saved.contains("wrote bundle.tar"), "{saved}");
@@ -173,8 +172,7 @@ fn copy_brings_signatures_and_referrers_along() {
     let (from, to) = (RegistryServer::start(), RegistryServer::start());
     let (_dir, cli) = annotated_workdir();
     let source = format!("{}/policies/pod-guard:v1", from.host());
-    let immutable = cli.ok(&["push", "policy.wasm", &source]);
-    let digest = immutable.trim().rsplit('@').next().unwrap().to_string();
+    let digest = cli.push("policy.wasm", &source);
     let hex = digest.trim_start_matches("sha256:");
 
     // A cosign-style signature tag and an OCI 1.1 referrer, as cosign and `oras attach` make them.

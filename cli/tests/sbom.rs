@@ -64,13 +64,7 @@ fn a_registry_reference_gets_an_oci_purl() {
     let registry = RegistryServer::start();
     let (_dir, cli) = annotated_workdir();
     let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
-    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
-    let digest = pushed
-        .trim()
-        .rsplit('@')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let digest = cli.push("policy.wasm", &reference);
     let document = json(&cli.ok(&["sbom", &reference, "--format", "cyclonedx-json"]));
     let purl = document["metadata"]["component"]["purl"]
         .as_str()
@@ -126,13 +120,7 @@ fn attach_pushes_a_referrer_of_the_policy() {
     let registry = RegistryServer::start();
     let (dir, cli) = annotated_workdir();
     let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
-    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
-    let subject = pushed
-        .trim()
-        .rsplit('@')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let subject = cli.push("policy.wasm", &reference);
     cli.ok(&["sbom", "policy.wasm", "-o", "policy.spdx.json"]);
 
     let attached = json(&cli.ok(&[
@@ -208,13 +196,7 @@ fn attach_to_a_registry_without_the_referrers_api_writes_the_fallback_tag() {
     let registry = test_support::Distribution::start(test_support::DistributionOptions::default());
     let (dir, cli) = annotated_workdir();
     let reference = format!("registry://{}/policies/pod-guard:v1", registry.host());
-    let pushed = cli.ok(&["push", "policy.wasm", &reference]);
-    let subject = pushed
-        .trim()
-        .rsplit('@')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let subject = cli.push("policy.wasm", &reference);
     cli.ok(&[
         "sbom",
         "policy.wasm",

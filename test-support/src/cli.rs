@@ -76,6 +76,15 @@ impl Palisade {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Pushes `file` to `reference` and returns the manifest digest pushed (`sha256:…`).
+    pub fn push(&self, file: &str, reference: &str) -> String {
+        let pushed = self.ok(&["push", file, reference]);
+        match pushed.trim().rsplit_once('@') {
+            Some((_, digest)) => digest.to_string(),
+            None => panic!("push printed no digest: {pushed}"),
+        }
+    }
+
     /// Runs with `args`, asserts exit code 1, returns standard error.
     pub fn fails(&self, args: &[&str]) -> String {
         let output = self.run(args);
