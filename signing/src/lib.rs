@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod local;
 pub mod media_types;
 pub mod registry;
 pub mod simple_signing;

@@ -1,0 +1,141 @@
+//! Verification of a local policy module (a file, not in a registry) by a Sigstore bundle kept next to it,
+//! `<module>.sigstore.json`. The bundle's in-toto statement names the module's own sha256 as its subject (what
+//! [`crate::bundle::sign`] writes when given the module's digest, and `cosign attest-blob --bundle` for a blob),
+//! and it is checked against a [`VerificationConfig`] by the same verifiers as registry signatures.
+
+use std::path::{Path, PathBuf};
+
+use artifact::oci::Digest;
+use artifact::oci::manifest::Descriptor;
+
+use crate::config::VerificationConfig;
+use crate::error::{Result, SigningError};
+use crate::media_types::SIGSTORE_BUNDLE_V03;
+use crate::trust::TrustRoot;
+use crate::verify::{Evidence, RequirementResult, evaluate_with_trust_root};
+
+/// What is appended to a module's file name to name its bundle.
+pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
+
+/// The bundle file that goes with `module`: `policy.wasm` → `policy.wasm.sigstore.json`.
+pub fn bundle_path(module: &Path) -> PathBuf {
+    let mut name = module.as_os_str().to_owned();
+    name.push(BUNDLE_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// A local module whose bundle met a verification config. There is no public constructor: [`verify_file`] is
+/// the only way to get one.
+#[derive(Debug, Clone)]
+pub struct VerifiedFile {
+    name: String,
+    digest: Digest,
+    met: Vec<RequirementResult>,
+}
+
+impl VerifiedFile {
+    /// The module's name as given to [`verify_file`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The verified digest of the module.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The requirements that were met and by which signatures.
+    pub fn met(&self) -> &[RequirementResult] {
+        &self.met
+    }
+
+    /// Checks that `module` is byte for byte the module that was verified.
+    pub fn check_module(&self, module: &[u8]) -> Result<()> {
+        if self.digest.matches(module) {
+            return Ok(());
+        }
+        Err(SigningError::NotVerified {
+            reference: self.name.clone(),
+            reason: format!(
+                "the module is not the verified file {} (its digest is {})",
+                self.digest,
+                Digest::sha256_of(module)
+            ),
+        })
+    }
+}
+
+/// Verifies `module` (named `name` in messages) by the Sigstore bundle `bundle` against `config`, keyless
+/// requirements against `trust_root`.
+pub fn verify_file(
+    name: &str,
+    module: &[u8],
+    bundle: &[u8],
+    config: &VerificationConfig,
+    trust_root: Option<&TrustRoot>,
+) -> Result<VerifiedFile> {
+    let digest = Digest::sha256_of(module);
+    let mut evidence = Evidence::new();
+    evidence.add_bundle(None, &Descriptor::of(SIGSTORE_BUNDLE_V03, bundle), bundle);
+    let report = evaluate_with_trust_root(name, &digest, &evidence, config, trust_root)?;
+    if let Some(reason) = report.failure {
+        return Err(SigningError::NotVerified {
+            reference: name.to_string(),
+            reason,
+        });
+    }
+    Ok(VerifiedFile {
+        name: name.to_string(),
+        digest,
+        met: report
+            .requirements
+            .into_iter()
+            .filter(RequirementResult::is_met)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::bundle;
+    use crate::keys::PrivateKey;
+
+    fn config(key: &PrivateKey) -> VerificationConfig {
+        VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn a_bundle_of_the_module_digest_verifies_it_and_only_it() {
+        let module = b"\0asm\x01\0\0\0";
+        let key = PrivateKey::generate().unwrap();
+        let signed = bundle::sign(&key, &Digest::sha256_of(module), &BTreeMap::new()).to_bytes();
+        let verified = verify_file("p.wasm", module, &signed, &config(&key), None).unwrap();
+        assert_eq!(verified.digest(), &Digest::sha256_of(module));
+        assert_eq!(verified.met().len(), 1);
+        assert!(verified.check_module(module).is_ok());
+        assert!(verified.check_module(b"\0asm\x01\0\0\0\0").is_err());
+
+        let other = b"\0asm\x01\0\0\0\x00\x00";
+        let err = verify_file("p.wasm", other, &signed, &config(&key), None).unwrap_err();
+        assert!(err.to_string().contains("another artifact"), "{err}");
+        let stranger = PrivateKey::generate().unwrap();
+        let err = verify_file("p.wasm", module, &signed, &config(&stranger), None).unwrap_err();
+        assert!(err.to_string().contains("p.wasm is not verified"), "{err}");
+        let err = verify_file("p.wasm", module, b"{}", &config(&key), None).unwrap_err();
+        assert!(
+            err.to_string().contains("malformed Sigstore bundle"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_bundle_sits_next_to_the_module() {
+        assert_eq!(
+            bundle_path(Path::new("dir/policy.wasm")),
+            PathBuf::from("dir/policy.wasm.sigstore.json")
+        );
+    }
+}
