@@ -80,9 +80,9 @@ pub struct RawBytes {
     pub raw_bytes: String,
 }
 
-/// A DSSE envelope.
+/// A DSSE envelope. Unknown fields are refused, so that no byte of a stored envelope can change unnoticed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Envelope {
     /// The base64 payload (the in-toto statement JSON).
     pub payload: String,
@@ -94,6 +94,7 @@ pub struct Envelope {
 
 /// One DSSE signature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnvelopeSignature {
     /// The base64 ASN.1 DER ECDSA signature over [`pae`] of the payload.
     pub sig: String,
@@ -157,6 +158,29 @@ impl Statement {
             }],
             predicate_type: predicate_type.to_string(),
             predicate,
+        }
+    }
+
+    /// An attestation statement as `cosign attest` writes it: one subject named after the repository
+    /// (`registry/repository`, no tag or digest), its sha256, no annotations, and the predicate.
+    pub fn attestation(
+        repository: &str,
+        manifest_digest: &Digest,
+        predicate_type: &str,
+        predicate: Value,
+    ) -> Statement {
+        Statement {
+            statement_type: IN_TOTO_STATEMENT_V1.to_string(),
+            subject: vec![Subject {
+                name: Some(repository.to_string()),
+                digest: BTreeMap::from([(
+                    manifest_digest.algorithm().name().to_string(),
+                    manifest_digest.hex().to_string(),
+                )]),
+                annotations: None,
+            }],
+            predicate_type: predicate_type.to_string(),
+            predicate: Some(predicate),
         }
     }
 
@@ -240,22 +264,18 @@ pub fn sign(
     )
 }
 
-/// Attests `manifest_digest` with a predicate of `predicate_type` (an SBOM, provenance…), the way
-/// `cosign attest --key` does.
+/// Attests `manifest_digest` in `repository` with a predicate of `predicate_type` (an SBOM, provenance…), the way
+/// `cosign attest --key` does (see [`Statement::attestation`]).
 pub fn attest(
     key: &PrivateKey,
+    repository: &str,
     manifest_digest: &Digest,
     predicate_type: &str,
     predicate: Value,
 ) -> Bundle {
     sign_statement(
         key,
-        &Statement::new(
-            manifest_digest,
-            predicate_type,
-            &BTreeMap::new(),
-            Some(predicate),
-        ),
+        &Statement::attestation(repository, manifest_digest, predicate_type, predicate),
     )
 }
 
@@ -308,7 +328,8 @@ impl Bundle {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    fn envelope(&self) -> Result<&Envelope> {
+    /// The DSSE envelope; an error for message-signature bundles.
+    pub fn envelope(&self) -> Result<&Envelope> {
         self.dsse_envelope.as_ref().ok_or_else(|| {
             SigningError::MalformedBundle(
                 "the bundle has no dsseEnvelope (only DSSE bundles sign policies)".into(),
@@ -318,41 +339,22 @@ impl Bundle {
 
     /// The DSSE payload bytes (the statement JSON).
     pub fn payload(&self) -> Result<Vec<u8>> {
-        BASE64.decode(&self.envelope()?.payload).map_err(|e| {
-            SigningError::MalformedBundle(format!("dsseEnvelope.payload is not base64: {e}"))
-        })
+        self.envelope()?.payload()
     }
 
     /// The in-toto statement, checking the envelope's payload type.
     pub fn statement(&self) -> Result<Statement> {
-        let envelope = self.envelope()?;
-        if envelope.payload_type != IN_TOTO_JSON {
-            return Err(SigningError::MalformedBundle(format!(
-                "dsseEnvelope.payloadType is {:?}, expected {IN_TOTO_JSON:?}",
-                envelope.payload_type
-            )));
-        }
-        Statement::parse(&self.payload()?)
+        self.envelope()?.statement()
     }
 
     /// What the signature is over: the PAE of the payload.
     pub fn signed_bytes(&self) -> Result<Vec<u8>> {
-        let envelope = self.envelope()?;
-        Ok(pae(&envelope.payload_type, &self.payload()?))
+        self.envelope()?.signed_bytes()
     }
 
     /// The one DSSE signature, DER-decoded from base64.
     pub fn signature_der(&self) -> Result<Vec<u8>> {
-        let envelope = self.envelope()?;
-        let [signature] = envelope.signatures.as_slice() else {
-            return Err(SigningError::MalformedBundle(format!(
-                "the DSSE envelope has {} signatures, expected exactly 1",
-                envelope.signatures.len()
-            )));
-        };
-        BASE64.decode(&signature.sig).map_err(|e| {
-            SigningError::MalformedSignature(format!("the DSSE signature is not base64: {e}"))
-        })
+        self.envelope()?.signature_der()
     }
 
     /// The key hint, for key-signed bundles.
@@ -378,11 +380,69 @@ impl Bundle {
     /// Verifies a key-signed bundle: the DSSE signature over the PAE with `key`, and that the statement is about
     /// `manifest_digest`. Returns the statement.
     pub fn verify_with_key(&self, key: &PublicKey, manifest_digest: &Digest) -> Result<Statement> {
+        self.envelope()?.verify_with_key(key, manifest_digest)
+    }
+}
+
+impl Envelope {
+    /// Parses an envelope stored on its own (cosign's `.att` layer), refusing unknown fields.
+    pub fn parse(bytes: &[u8]) -> Result<Envelope> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            SigningError::MalformedBundle(format!(
+                "not a DSSE envelope (truncated or altered?): {e}"
+            ))
+        })
+    }
+
+    /// The JSON bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The payload bytes (the statement JSON).
+    pub fn payload(&self) -> Result<Vec<u8>> {
+        BASE64.decode(&self.payload).map_err(|e| {
+            SigningError::MalformedBundle(format!("dsseEnvelope.payload is not base64: {e}"))
+        })
+    }
+
+    /// The in-toto statement, checking the payload type.
+    pub fn statement(&self) -> Result<Statement> {
+        if self.payload_type != IN_TOTO_JSON {
+            return Err(SigningError::MalformedBundle(format!(
+                "dsseEnvelope.payloadType is {:?}, expected {IN_TOTO_JSON:?}",
+                self.payload_type
+            )));
+        }
+        Statement::parse(&self.payload()?)
+    }
+
+    /// What the signature is over: the PAE of the payload.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>> {
+        Ok(pae(&self.payload_type, &self.payload()?))
+    }
+
+    /// The one signature, DER-decoded from base64.
+    pub fn signature_der(&self) -> Result<Vec<u8>> {
+        let [signature] = self.signatures.as_slice() else {
+            return Err(SigningError::MalformedBundle(format!(
+                "the DSSE envelope has {} signatures, expected exactly 1",
+                self.signatures.len()
+            )));
+        };
+        BASE64.decode(&signature.sig).map_err(|e| {
+            SigningError::MalformedSignature(format!("the DSSE signature is not base64: {e}"))
+        })
+    }
+
+    /// Verifies the signature over the PAE with `key`, and that the statement is about `manifest_digest`.
+    /// Returns the statement.
+    pub fn verify_with_key(&self, key: &PublicKey, manifest_digest: &Digest) -> Result<Statement> {
         let statement = self.statement()?;
         key.verify(&self.signed_bytes()?, &self.signature_der()?)?;
         if !statement.is_about(manifest_digest) {
             return Err(SigningError::BadSignature(format!(
-                "the bundle is about {} and not about {manifest_digest} (a signature of another artifact)",
+                "the statement is about {} and not about {manifest_digest} (a signature of another artifact)",
                 statement
                     .subject_digests()
                     .iter()
@@ -655,6 +715,7 @@ mod tests {
         let key = PrivateKey::generate().unwrap();
         let bundle = attest(
             &key,
+            "registry.example/policies/p",
             &digest(),
             "https://spdx.dev/Document",
             serde_json::json!({"spdxVersion": "SPDX-2.3"}),
@@ -664,6 +725,11 @@ mod tests {
             .unwrap();
         assert_eq!(statement.predicate_type, "https://spdx.dev/Document");
         assert_eq!(statement.predicate.unwrap()["spdxVersion"], "SPDX-2.3");
+        assert_eq!(
+            statement.subject[0].name.as_deref(),
+            Some("registry.example/policies/p")
+        );
+        assert_eq!(statement.subject[0].annotations, None);
     }
 
     #[test]

@@ -43,6 +43,14 @@ pub enum SigningError {
     /// A Sigstore bundle, its DSSE envelope or its in-toto statement is malformed.
     #[error("malformed Sigstore bundle: {0}")]
     MalformedBundle(String),
+    /// An attestation's predicate type is neither a known name nor a URI.
+    #[error(
+        "unknown predicate type {0:?}: expected spdx, cyclonedx or a URI (such as https://slsa.dev/provenance/v1)"
+    )]
+    PredicateType(String),
+    /// An attestation's predicate is not a JSON document.
+    #[error("the predicate is not JSON: {0}")]
+    MalformedPredicate(String),
     /// A verification config file is invalid.
     #[error("invalid verification config: {0}")]
     Config(String),

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod attestation;
 pub mod bundle;
 pub mod config;
 pub mod error;
+pub mod inventory;
 pub mod keys;
 pub mod local;
 pub mod media_types;

@@ -9,6 +9,14 @@ pub const SIGSTORE_BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+
 pub const IN_TOTO_JSON: &str = "application/vnd.in-toto+json";
 /// The `_type` of an in-toto v1 statement.
 pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// The layer of a cosign attestation in the `sha256-<hex>.att` image: a DSSE envelope on its own.
+pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
+/// The layer annotation naming an attestation's predicate type in the `.att` image, as cosign writes it.
+pub const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
+/// The in-toto predicate type of SPDX documents (`cosign attest --type spdx`).
+pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
+/// The in-toto predicate type of CycloneDX documents (`cosign attest --type cyclonedx`).
+pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
 /// The predicate type cosign v3 uses for plain signatures in bundles.
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 

@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 
 use artifact::oci::{Digest, media_types as oci_types};
 use artifact::reference::RegistryRef;
-use artifact::remote::{Remote, Repository};
+use artifact::remote::{FetchedManifest, Remote, Repository};
 
+use crate::Blob;
 use crate::bundle;
 use crate::config::VerificationConfig;
 use crate::error::{Result, SigningError};
 use crate::keys::PrivateKey;
-use crate::simple_signing::{self, Signature};
+use crate::simple_signing;
 use crate::trust::TrustRoot;
 use crate::verify::{
     Evidence, Report, VerifiedArtifact, evaluate_with_trust_root, verify_with_trust_root,
@@ -61,55 +62,74 @@ pub async fn sign(
         referrer: None,
     };
     if layouts.contains(&Layout::SignatureTag) {
-        let docker_reference = format!("{}/{}", reference.registry, reference.repository);
+        let docker_reference = docker_reference(reference);
         let signature = simple_signing::sign(key, &docker_reference, &manifest_digest, annotations);
-        signed.signature_tag =
-            Some(push_signature(&repository, &manifest_digest, &signature).await?);
+        let tag = simple_signing::signature_tag(&manifest_digest);
+        push_layers(
+            &repository,
+            &tag,
+            &simple_signing::layers_of(std::slice::from_ref(&signature)),
+        )
+        .await?;
+        signed.signature_tag = Some(tag);
     }
     if layouts.contains(&Layout::Bundle) {
         let bundle = bundle::sign(key, &manifest_digest, annotations);
-        let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let referrer = bundle::referrer(&bundle, policy.descriptor(), Some(&created))?;
-        for blob in &referrer.blobs {
-            repository
-                .push_blob(&blob.descriptor.digest, &blob.content)
-                .await?;
-        }
-        let name = referrer.manifest_digest.to_string();
-        repository
-            .push_manifest(&name, &referrer.manifest_bytes, oci_types::OCI_MANIFEST)
-            .await?;
-        let listed = repository.referrers(&manifest_digest, None).await?;
-        if !listed.iter().any(|d| d.digest == referrer.manifest_digest) {
-            let tag = bundle::referrers_tag(&manifest_digest);
-            let existing = repository.manifest(&tag).await?;
-            let index = bundle::merge_referrers_index(
-                existing.as_ref().map(|m| m.bytes.as_slice()),
-                &referrer.index_descriptor(),
-            )?;
-            repository
-                .push_manifest(&tag, &index, oci_types::OCI_INDEX)
-                .await?;
-        }
-        signed.referrer = Some(referrer.manifest_digest);
+        signed.referrer = Some(push_bundle(&repository, &policy, &bundle).await?);
     }
     Ok(signed)
 }
 
-/// Merges `signature` into the `.sig` image and pushes it, until a read-back shows it there.
-async fn push_signature(
+/// The repository as cosign names it in payloads and statement subjects: `registry/repository`, without tag or
+/// digest.
+pub fn docker_reference(reference: &RegistryRef) -> String {
+    format!("{}/{}", reference.registry, reference.repository)
+}
+
+/// Attaches `bundle` as an OCI 1.1 referrer of `policy` (the manifest it is about), created now; on registries
+/// whose referrers API does not list it, also merges it into the `sha256-<hex>` fallback index. Returns the
+/// referrer manifest's digest.
+pub(crate) async fn push_bundle(
     repository: &Repository,
-    manifest_digest: &Digest,
-    signature: &Signature,
-) -> Result<String> {
-    let tag = simple_signing::signature_tag(manifest_digest);
-    let wanted = std::slice::from_ref(signature);
+    policy: &FetchedManifest,
+    bundle: &bundle::Bundle,
+) -> Result<Digest> {
+    let manifest_digest = policy.digest();
+    let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let referrer = bundle::referrer(bundle, policy.descriptor(), Some(&created))?;
+    for blob in &referrer.blobs {
+        repository
+            .push_blob(&blob.descriptor.digest, &blob.content)
+            .await?;
+    }
+    let name = referrer.manifest_digest.to_string();
+    repository
+        .push_manifest(&name, &referrer.manifest_bytes, oci_types::OCI_MANIFEST)
+        .await?;
+    let listed = repository.referrers(&manifest_digest, None).await?;
+    if !listed.iter().any(|d| d.digest == referrer.manifest_digest) {
+        let tag = bundle::referrers_tag(&manifest_digest);
+        let existing = repository.manifest(&tag).await?;
+        let index = bundle::merge_referrers_index(
+            existing.as_ref().map(|m| m.bytes.as_slice()),
+            &referrer.index_descriptor(),
+        )?;
+        repository
+            .push_manifest(&tag, &index, oci_types::OCI_INDEX)
+            .await?;
+    }
+    Ok(referrer.manifest_digest)
+}
+
+/// Merges `layers` into the cosign signature image at `tag` (`.sig` or `.att`) and pushes it, until a read-back
+/// shows every one of them there: a concurrent writer that replaced the tag meanwhile never makes one get lost.
+pub(crate) async fn push_layers(repository: &Repository, tag: &str, layers: &[Blob]) -> Result<()> {
     for _ in 0..MERGE_ATTEMPTS {
-        let existing = match repository.manifest(&tag).await? {
+        let existing = match repository.manifest(tag).await? {
             Some(fetched) => Some(simple_signing::parse_manifest(&fetched.bytes)?),
             None => None,
         };
-        let image = simple_signing::merge(existing.as_ref(), wanted)?;
+        let image = simple_signing::merge_layers(existing.as_ref(), layers)?;
         if image.added > 0 {
             for blob in &image.blobs {
                 repository
@@ -117,18 +137,18 @@ async fn push_signature(
                     .await?;
             }
             repository
-                .push_manifest(&tag, &image.manifest_bytes, oci_types::OCI_MANIFEST)
+                .push_manifest(tag, &image.manifest_bytes, oci_types::OCI_MANIFEST)
                 .await?;
         }
-        if let Some(now) = repository.manifest(&tag).await?
-            && simple_signing::missing(&simple_signing::parse_manifest(&now.bytes)?, wanted)
+        if let Some(now) = repository.manifest(tag).await?
+            && simple_signing::missing_layers(&simple_signing::parse_manifest(&now.bytes)?, layers)
                 .is_empty()
         {
-            return Ok(tag);
+            return Ok(());
         }
     }
     Err(SigningError::MalformedManifest(format!(
-        "{tag} kept changing under concurrent signers: the signature was not kept after {MERGE_ATTEMPTS} merges; sign again"
+        "{tag} kept changing under concurrent writers: what was added was not kept after {MERGE_ATTEMPTS} merges; try again"
     )))
 }
 

@@ -324,24 +324,51 @@ fn same_layer(a: &Descriptor, b: &Descriptor) -> bool {
 /// layer of `existing` is kept, in order, whatever its kind; each new signature is appended unless an identical
 /// layer (same payload, same annotations) is there already.
 pub fn merge(existing: Option<&ImageManifest>, signatures: &[Signature]) -> Result<SignatureImage> {
+    merge_layers(existing, &layers_of(signatures))
+}
+
+/// The signatures of `signatures` that `manifest` does not hold: after pushing, re-read the `.sig` tag; if this is
+/// not empty another signer replaced the manifest in between, so [`merge`] into what is there now and push again.
+pub fn missing<'a>(manifest: &ImageManifest, signatures: &'a [Signature]) -> Vec<&'a Signature> {
+    signatures
+        .iter()
+        .filter(|s| {
+            let descriptor = s.descriptor();
+            !manifest.layers.iter().any(|l| same_layer(l, &descriptor))
+        })
+        .collect()
+}
+
+/// Each signature as the layer (descriptor with annotations) and blob it is stored as.
+pub fn layers_of(signatures: &[Signature]) -> Vec<Blob> {
+    signatures
+        .iter()
+        .map(|s| Blob {
+            descriptor: s.descriptor(),
+            content: s.payload.clone(),
+        })
+        .collect()
+}
+
+/// Merges layers (descriptor with annotations, and content) into the cosign signature-image manifest `existing`
+/// (`.sig` or `.att`): every layer of `existing` is kept, in order, whatever its kind; each new layer is appended
+/// unless an identical one (same digest, media type and annotations) is there already. The config lists every
+/// layer, as cosign writes it.
+pub fn merge_layers(existing: Option<&ImageManifest>, new: &[Blob]) -> Result<SignatureImage> {
     let mut layers: Vec<Descriptor> = existing.map(|m| m.layers.clone()).unwrap_or_default();
     let mut blobs = Vec::new();
     let mut added = 0;
-    for signature in signatures {
-        let descriptor = signature.descriptor();
-        if layers.iter().any(|l| same_layer(l, &descriptor)) {
+    for layer in new {
+        if layers.iter().any(|l| same_layer(l, &layer.descriptor)) {
             continue;
         }
         if !blobs
             .iter()
-            .any(|b: &Blob| b.descriptor.digest == descriptor.digest)
+            .any(|b: &Blob| b.descriptor.digest == layer.descriptor.digest)
         {
-            blobs.push(Blob {
-                descriptor: Descriptor::of(SIMPLE_SIGNING, &signature.payload),
-                content: signature.payload.clone(),
-            });
+            blobs.push(layer.clone());
         }
-        layers.push(descriptor);
+        layers.push(layer.descriptor.clone());
         added += 1;
     }
     let config = config_blob(&layers);
@@ -369,14 +396,15 @@ pub fn merge(existing: Option<&ImageManifest>, signatures: &[Signature]) -> Resu
     })
 }
 
-/// The signatures of `signatures` that `manifest` does not hold: after pushing, re-read the `.sig` tag; if this is
-/// not empty another signer replaced the manifest in between, so [`merge`] into what is there now and push again.
-pub fn missing<'a>(manifest: &ImageManifest, signatures: &'a [Signature]) -> Vec<&'a Signature> {
-    signatures
+/// The layers of `layers` that `manifest` does not hold (see [`missing`]).
+pub fn missing_layers<'a>(manifest: &ImageManifest, layers: &'a [Blob]) -> Vec<&'a Blob> {
+    layers
         .iter()
-        .filter(|s| {
-            let descriptor = s.descriptor();
-            !manifest.layers.iter().any(|l| same_layer(l, &descriptor))
+        .filter(|layer| {
+            !manifest
+                .layers
+                .iter()
+                .any(|l| same_layer(l, &layer.descriptor))
         })
         .collect()
 }

@@ -60,6 +60,7 @@ fn key_signed_bundles_verify_with_sigstore_js() {
     // An attestation too.
     let attested = bundle::attest(
         &key,
+        "registry.example/policies/p",
         &digest,
         "https://slsa.dev/provenance/v1",
         serde_json::json!({"buildDefinition": {}}),
