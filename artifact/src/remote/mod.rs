@@ -3,6 +3,7 @@
 //! Nothing of `oci-client` shows outside this module: callers deal in [`RegistryRef`], [`PolicyArtifact`]
 //! and [`Digest`]. Every manifest and blob fetched is checked against its digest before it is returned.
 
+mod catalog;
 mod copy;
 pub mod credentials;
 mod repository;

@@ -40,7 +40,7 @@ impl FetchedManifest {
 
 /// A repository (`registry/repository`) with a live connection.
 pub struct Repository {
-    session: Session,
+    pub(super) session: Session,
 }
 
 #[derive(Deserialize)]
