@@ -19,6 +19,7 @@ use crate::tls::TlsConfig;
 /// max_blob_bytes: 10737418240        # larger blobs are refused (413); unlimited if absent
 /// max_requests_in_flight: 512        # more answer 429 TOOMANYREQUESTS; unlimited if absent
 /// tls: { cert: /etc/palisade/tls.crt, key: /etc/palisade/tls.key }   # serve HTTPS
+/// hub: true                          # serve the web hub at /hub (browse and search the policies)
 /// auth:
 ///   anonymous: [pull]                # what clients without credentials may do
 ///   htpasswd: /etc/palisade/htpasswd # users, bcrypt (`htpasswd -B`)
@@ -46,6 +47,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Serve HTTPS with this certificate and key; plain HTTP if absent.
     pub tls: Option<TlsConfig>,
+    /// Serve the web hub (`/hub`: browse and search the policies) beside the registry API.
+    pub hub: bool,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             max_requests_in_flight: None,
             auth: AuthConfig::default(),
             tls: None,
+            hub: true,
         }
     }
 }

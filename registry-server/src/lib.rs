@@ -3,12 +3,14 @@
 //! folder that never shows a partial or unverified blob.
 //!
 //! [`app`] builds the HTTP service (testable without a socket); [`serve`] runs it on a listener; [`Server`] binds
-//! and serves what a [`Config`] describes.
+//! and serves what a [`Config`] describes. The same service serves the web [`hub`], which browses and searches the
+//! policies the registry holds.
 
 mod api;
 pub mod auth;
 pub mod config;
 pub mod errors;
+pub mod hub;
 mod limit;
 pub mod manifest;
 pub mod metrics;
@@ -42,7 +44,7 @@ pub struct Limits {
     pub max_requests_in_flight: Option<usize>,
 }
 
-/// What every request handler shares: the storage, the limits and the metrics.
+/// What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's index.
 pub struct AppState<S> {
     /// Where content lives.
     pub storage: Arc<S>,
@@ -52,6 +54,8 @@ pub struct AppState<S> {
     pub metrics: Arc<Metrics>,
     /// Who may do what.
     pub auth: Arc<Auth>,
+    /// The web hub's index of policies; `None` when the hub is not served.
+    pub hub: Option<Arc<hub::Hub>>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -61,18 +65,20 @@ impl<S> Clone for AppState<S> {
             limits: self.limits.clone(),
             metrics: Arc::clone(&self.metrics),
             auth: Arc::clone(&self.auth),
+            hub: self.hub.clone(),
         }
     }
 }
 
 impl<S: Storage> AppState<S> {
-    /// The state for `storage` with `limits` and `auth`, and fresh metrics.
+    /// The state for `storage` with `limits` and `auth`, fresh metrics, and the hub served.
     pub fn new(storage: Arc<S>, limits: Limits, auth: Auth) -> AppState<S> {
         AppState {
             storage,
             limits,
             metrics: Arc::default(),
             auth: Arc::new(auth),
+            hub: Some(Arc::default()),
         }
     }
 }
@@ -88,20 +94,30 @@ impl AppState<LocalStorage> {
             max_manifest_bytes: config.max_manifest_bytes,
             max_requests_in_flight: config.max_requests_in_flight,
         };
-        Ok(AppState::new(
+        let mut state = AppState::new(
             Arc::new(storage),
             limits,
             Auth::from_config(&config.auth, config.tls.is_some())?,
-        ))
+        );
+        if !config.hub {
+            state.hub = None;
+        }
+        Ok(state)
     }
 }
 
-/// The registry as an HTTP service: the OCI API (capped if so configured), `/healthz` and `/metrics`, every
-/// request counted and logged.
+/// The registry as an HTTP service: the OCI API and the hub (capped if so configured), `/healthz` and `/metrics`,
+/// every request counted and logged.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
     let metrics = Arc::clone(&state.metrics);
     let cap = state.limits.max_requests_in_flight.map(limit::Cap::new);
-    let mut router = api::router(state);
+    let hub = state.hub.clone();
+    let mut router = api::router(state.clone());
+    if let Some(hub) = hub {
+        router = router
+            .layer(middleware::from_fn_with_state(Arc::clone(&hub), hub::watch))
+            .merge(hub::router(state, hub));
+    }
     if let Some(cap) = cap {
         router = router.layer(middleware::from_fn_with_state(cap, limit::enforce));
     }

@@ -1,0 +1,403 @@
+//! The hub's index: for every repository, the tags that name policies, each with its description and what is
+//! attached to it (cosign signatures and attestations, Sigstore bundles, SBOMs).
+//!
+//! A manifest push or delete marks its repository ([`Index::touch`]); the next reader rebuilds just the marked
+//! repositories (the first one scans everything). Descriptions are cached by manifest digest, so a module is read
+//! once however many tags and rebuilds name it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use artifact::oci::Digest;
+use serde::Serialize;
+
+use super::module::{self, Policy};
+use crate::errors::{RegistryError, Result};
+use crate::manifest::Descriptor;
+use crate::names::{Reference, RepoName, Tag};
+use crate::storage::Storage;
+
+/// The artifact type prefix of Sigstore bundles attached as referrers (cosign v3, `palisade sign --bundle`).
+pub const SIGSTORE_BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
+/// The artifact type of SPDX JSON SBOMs attached as referrers.
+pub const SPDX_JSON: &str = "application/spdx+json";
+/// The artifact type of CycloneDX JSON SBOMs attached as referrers.
+pub const CYCLONEDX_JSON: &str = "application/vnd.cyclonedx+json";
+
+/// A signature or an SBOM attached to a policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    /// `cosign` (a `.sig` tag), `cosign-attestation` (`.att`), `sigstore-bundle`, `spdx`, `cyclonedx` or
+    /// `cosign-sbom` (a `.sbom` tag).
+    pub kind: &'static str,
+    /// The digest of the manifest that carries it.
+    pub manifest: Digest,
+    /// The tag that names it, for cosign's tag layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The blob holding the document itself (bundle, SBOM), to download.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<Digest>,
+}
+
+/// A tag that names a policy, with what is attached to the policy.
+#[derive(Debug, Clone)]
+pub struct TaggedPolicy {
+    /// The tag.
+    pub tag: String,
+    /// The policy it names.
+    pub policy: Arc<Policy>,
+    /// Its signatures: cosign `.sig` and `.att` tags, Sigstore bundle referrers.
+    pub signatures: Vec<Attachment>,
+    /// Its SBOMs: SPDX and CycloneDX referrers, cosign `.sbom` tags.
+    pub sboms: Vec<Attachment>,
+}
+
+/// A repository that holds at least one policy.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    /// The repository name.
+    pub name: String,
+    /// Its policy tags, in natural order (`v2` before `v10`).
+    pub policies: Vec<TaggedPolicy>,
+}
+
+impl Repository {
+    /// The tag a page shows first: `latest` if it names a policy, else the last in natural order.
+    pub fn default_policy(&self) -> Option<&TaggedPolicy> {
+        self.tagged("latest").or_else(|| self.policies.last())
+    }
+
+    /// The policy `tag` names, if it names one.
+    pub fn tagged(&self, tag: &str) -> Option<&TaggedPolicy> {
+        self.policies.iter().find(|p| p.tag == tag)
+    }
+
+    /// The policy `tag` names, or the default one if `tag` is `None`; `MANIFEST_UNKNOWN` if `tag` names none.
+    pub fn shown(&self, tag: Option<&str>) -> Result<&TaggedPolicy> {
+        match tag {
+            Some(tag) => self.tagged(tag),
+            None => self.default_policy(),
+        }
+        .ok_or_else(|| RegistryError::ManifestUnknown {
+            reference: tag.unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// The index at one moment: repositories by name.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The repositories that hold policies, by name.
+    pub repositories: BTreeMap<String, Arc<Repository>>,
+}
+
+/// What the next reader must rebuild.
+#[derive(Debug)]
+enum Pending {
+    Everything,
+    Repositories(BTreeSet<String>),
+}
+
+impl Pending {
+    fn none() -> Pending {
+        Pending::Repositories(BTreeSet::new())
+    }
+
+    fn is_none(&self) -> bool {
+        matches!(self, Pending::Repositories(names) if names.is_empty())
+    }
+
+    fn merge(&mut self, other: Pending) {
+        match (&mut *self, other) {
+            (Pending::Everything, _) => {}
+            (_, Pending::Everything) => *self = Pending::Everything,
+            (Pending::Repositories(mine), Pending::Repositories(theirs)) => mine.extend(theirs),
+        }
+    }
+}
+
+/// The index, current as of the last read.
+#[derive(Debug)]
+pub struct Index {
+    pending: Mutex<Pending>,
+    current: RwLock<Arc<Snapshot>>,
+    /// Descriptions by manifest digest; held while rebuilding, so one reader rebuilds at a time.
+    cache: tokio::sync::Mutex<HashMap<Digest, Arc<Policy>>>,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
+            pending: Mutex::new(Pending::Everything),
+            current: RwLock::default(),
+            cache: tokio::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Index {
+    /// Marks `repository` as changed: the next read rebuilds it.
+    pub fn touch(&self, repository: &str) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .merge(Pending::Repositories(BTreeSet::from([
+                repository.to_string()
+            ])));
+    }
+
+    /// The index with every change made so far, rebuilding what changed.
+    pub async fn snapshot<S: Storage>(&self, storage: &S) -> Result<Arc<Snapshot>> {
+        if self.nothing_pending() {
+            return Ok(self.current());
+        }
+        let mut cache = self.cache.lock().await;
+        let pending = std::mem::replace(&mut *self.lock_pending(), Pending::none());
+        if pending.is_none() {
+            return Ok(self.current());
+        }
+        let mut repositories = self.current().repositories.clone();
+        let names = match &pending {
+            Pending::Everything => {
+                repositories.clear();
+                storage.repositories().await
+            }
+            Pending::Repositories(names) => Ok(names.iter().cloned().collect()),
+        };
+        let rebuilt = match names {
+            Ok(names) => rebuild(storage, &names, &mut repositories, &mut cache).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = rebuilt {
+            self.lock_pending().merge(pending);
+            return Err(e);
+        }
+        let kept: BTreeSet<&Digest> = repositories
+            .values()
+            .flat_map(|r| r.policies.iter().map(|p| &p.policy.digest))
+            .collect();
+        cache.retain(|digest, _| kept.contains(digest));
+        let snapshot = Arc::new(Snapshot { repositories });
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snapshot);
+        Ok(snapshot)
+    }
+
+    fn nothing_pending(&self) -> bool {
+        self.lock_pending().is_none()
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Rebuilds the repositories `names` into `repositories`, dropping those that no longer hold a policy.
+async fn rebuild<S: Storage>(
+    storage: &S,
+    names: &[String],
+    repositories: &mut BTreeMap<String, Arc<Repository>>,
+    cache: &mut HashMap<Digest, Arc<Policy>>,
+) -> Result<()> {
+    for name in names {
+        // Names come from the storage or from a request the registry accepted; anything else is not a repository.
+        let Ok(repository) = RepoName::parse(name) else {
+            continue;
+        };
+        match index_repository(storage, &repository, cache).await? {
+            Some(indexed) => repositories.insert(name.clone(), Arc::new(indexed)),
+            None => repositories.remove(name),
+        };
+    }
+    Ok(())
+}
+
+/// The policies of one repository; `None` if it holds none.
+async fn index_repository<S: Storage>(
+    storage: &S,
+    repository: &RepoName,
+    cache: &mut HashMap<Digest, Arc<Policy>>,
+) -> Result<Option<Repository>> {
+    let Some(mut tags) = storage.tags(repository).await? else {
+        return Ok(None);
+    };
+    tags.sort_by(|a, b| natural_order(a, b));
+    let mut policies = Vec::new();
+    for tag in &tags {
+        let Ok(parsed) = Tag::parse(tag) else {
+            continue;
+        };
+        let Some(stored) = storage
+            .get_manifest(repository, &Reference::Tag(parsed))
+            .await?
+        else {
+            continue;
+        };
+        let policy = match cache.get(&stored.digest) {
+            Some(policy) => Arc::clone(policy),
+            None => match module::describe(storage, repository, &stored).await? {
+                Some(policy) => {
+                    let policy = Arc::new(policy);
+                    cache.insert(stored.digest.clone(), Arc::clone(&policy));
+                    policy
+                }
+                None => continue,
+            },
+        };
+        let (signatures, sboms) = attachments(storage, repository, &tags, &policy.digest).await?;
+        policies.push(TaggedPolicy {
+            tag: tag.clone(),
+            policy,
+            signatures,
+            sboms,
+        });
+    }
+    Ok((!policies.is_empty()).then(|| Repository {
+        name: repository.to_string(),
+        policies,
+    }))
+}
+
+/// The signatures and SBOMs attached to `digest`: cosign's `<alg>-<hex>.sig`, `.att` and `.sbom` tags, and the
+/// referrers whose artifact type is a Sigstore bundle or an SBOM.
+async fn attachments<S: Storage>(
+    storage: &S,
+    repository: &RepoName,
+    tags: &[String],
+    digest: &Digest,
+) -> Result<(Vec<Attachment>, Vec<Attachment>)> {
+    let mut signatures = Vec::new();
+    let mut sboms = Vec::new();
+    let base = format!("{}-{}", digest.algorithm(), digest.hex());
+    for (suffix, kind) in [
+        (".sig", "cosign"),
+        (".att", "cosign-attestation"),
+        (".sbom", "cosign-sbom"),
+    ] {
+        let tag = format!("{base}{suffix}");
+        if !tags.contains(&tag) {
+            continue;
+        }
+        let Ok(parsed) = Tag::parse(&tag) else {
+            continue;
+        };
+        let Some(stored) = storage
+            .get_manifest(repository, &Reference::Tag(parsed))
+            .await?
+        else {
+            continue;
+        };
+        let document = (kind == "cosign-sbom")
+            .then(|| first_layer(&stored))
+            .flatten();
+        let attachment = Attachment {
+            kind,
+            manifest: stored.digest,
+            tag: Some(tag),
+            document,
+        };
+        if kind == "cosign-sbom" {
+            sboms.push(attachment);
+        } else {
+            signatures.push(attachment);
+        }
+    }
+    for referrer in storage.referrers(repository, digest).await? {
+        let Some(kind) = referrer_kind(&referrer) else {
+            continue;
+        };
+        let document = storage
+            .get_manifest(repository, &Reference::Digest(referrer.digest.clone()))
+            .await?
+            .and_then(|stored| first_layer(&stored));
+        let attachment = Attachment {
+            kind,
+            manifest: referrer.digest,
+            tag: None,
+            document,
+        };
+        if kind == "sigstore-bundle" {
+            signatures.push(attachment);
+        } else {
+            sboms.push(attachment);
+        }
+    }
+    Ok((signatures, sboms))
+}
+
+/// What a referrer is, by its artifact type: `sigstore-bundle`, `spdx`, `cyclonedx`; `None` for anything else.
+fn referrer_kind(referrer: &Descriptor) -> Option<&'static str> {
+    match referrer.artifact_type.as_deref()? {
+        t if t.starts_with(SIGSTORE_BUNDLE_PREFIX) => Some("sigstore-bundle"),
+        SPDX_JSON => Some("spdx"),
+        CYCLONEDX_JSON => Some("cyclonedx"),
+        _ => None,
+    }
+}
+
+fn first_layer(stored: &crate::storage::StoredManifest) -> Option<Digest> {
+    module::image_manifest(stored)?
+        .layers
+        .into_iter()
+        .next()
+        .map(|layer| layer.digest)
+}
+
+/// Compares tags as people read versions: runs of digits by value (`v2` < `v10`), the rest as text.
+pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (left, right) = (chunks(a), chunks(b));
+    for ((a_digits, a), (b_digits, b)) in left.iter().zip(&right) {
+        let order = if *a_digits && *b_digits {
+            let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        } else {
+            a.cmp(b)
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    left.len().cmp(&right.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_sort_as_versions() {
+        let mut tags = vec!["v10.0.0", "v2.0.0", "latest", "v2.0.10", "v2.0.9", "1", ""];
+        tags.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            tags,
+            ["", "1", "latest", "v2.0.0", "v2.0.9", "v2.0.10", "v10.0.0"]
+        );
+    }
+
+    #[test]
+    fn pending_changes_merge() {
+        let mut pending = Pending::none();
+        assert!(pending.is_none());
+        pending.merge(Pending::Repositories(BTreeSet::from(["a".to_string()])));
+        assert!(!pending.is_none());
+        pending.merge(Pending::Everything);
+        pending.merge(Pending::Repositories(BTreeSet::from(["b".to_string()])));
+        assert!(matches!(pending, Pending::Everything));
+    }
+}

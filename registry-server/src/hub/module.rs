@@ -1,0 +1,132 @@
+//! A policy as the hub describes it: its manifest's annotations and the metadata of its module layer, read from
+//! local storage once per manifest digest.
+
+use std::collections::BTreeMap;
+
+use artifact::metadata::Metadata;
+use artifact::oci::Digest;
+use artifact::oci::manifest::ImageManifest;
+use artifact::oci::policy::{parse_manifest, policy_layer};
+use artifact::wasm::{SectionMap, read_metadata};
+use futures_util::TryStreamExt;
+
+use crate::errors::{RegistryError, Result};
+use crate::names::RepoName;
+use crate::storage::{Storage, StoredManifest};
+
+/// Modules larger than this are listed without their metadata (the hub reads a module whole to find its metadata
+/// section; Kubewarden policies weigh from a few hundred KiB to a few MiB).
+pub const MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A policy manifest and what its module says about itself.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The manifest's digest.
+    pub digest: Digest,
+    /// The manifest's size in bytes.
+    pub manifest_size: u64,
+    /// The module layer's digest.
+    pub module_digest: Digest,
+    /// The module layer's size in bytes.
+    pub module_size: u64,
+    /// The manifest's annotations (single-line metadata annotations and `org.opencontainers.image.*`).
+    pub annotations: BTreeMap<String, String>,
+    /// The module's `io.kubewarden.metadata` section; `None` if it has none or it could not be read.
+    pub metadata: Option<Metadata>,
+    /// Why `metadata` is `None`, for the page to say.
+    pub problem: Option<String>,
+}
+
+/// The manifest of `stored` as an image manifest, if it is one (indexes and unreadable documents are not).
+pub fn image_manifest(stored: &StoredManifest) -> Option<ImageManifest> {
+    if artifact::oci::media_types::is_index(&stored.media_type) {
+        return None;
+    }
+    parse_manifest("", &stored.bytes).ok()
+}
+
+/// Describes `stored` if it is a policy manifest (one Wasm layer), reading the module from `repository`.
+pub async fn describe<S: Storage>(
+    storage: &S,
+    repository: &RepoName,
+    stored: &StoredManifest,
+) -> Result<Option<Policy>> {
+    let Some(manifest) = image_manifest(stored) else {
+        return Ok(None);
+    };
+    let Ok(layer) = policy_layer(&manifest) else {
+        return Ok(None);
+    };
+    let (metadata, problem) = match read_module(storage, repository, &layer.digest).await? {
+        Err(problem) => (None, Some(problem)),
+        Ok(module) => match metadata_of(&module) {
+            Ok(Some(metadata)) => (Some(metadata), None),
+            Ok(None) => (
+                None,
+                Some("the module has no `io.kubewarden.metadata` section".to_string()),
+            ),
+            Err(problem) => (None, Some(problem)),
+        },
+    };
+    Ok(Some(Policy {
+        digest: stored.digest.clone(),
+        manifest_size: stored.bytes.len() as u64,
+        module_digest: layer.digest.clone(),
+        module_size: layer.size,
+        annotations: manifest.annotations.clone().unwrap_or_default(),
+        metadata,
+        problem,
+    }))
+}
+
+/// The module's bytes, or why they were not read (missing, or larger than [`MAX_MODULE_BYTES`]).
+async fn read_module<S: Storage>(
+    storage: &S,
+    repository: &RepoName,
+    digest: &Digest,
+) -> Result<std::result::Result<Vec<u8>, String>> {
+    let Some(size) = storage.blob_size(repository, digest).await? else {
+        return Ok(Err(format!(
+            "the module layer {digest} is not in the repository"
+        )));
+    };
+    if size > MAX_MODULE_BYTES {
+        return Ok(Err(format!(
+            "the module is {size} bytes, more than the {MAX_MODULE_BYTES} the hub reads: its metadata is not shown"
+        )));
+    }
+    let content = storage.read_blob(repository, digest, 0, size).await?;
+    let chunks: Vec<bytes::Bytes> =
+        content
+            .stream
+            .try_collect()
+            .await
+            .map_err(|source| RegistryError::Io {
+                action: "reading",
+                path: format!("blob {digest}").into(),
+                source,
+            })?;
+    Ok(Ok(chunks.concat()))
+}
+
+/// The metadata section of a module, or what is wrong with the module (the scan reads section headers only, so
+/// this is cheap enough for the request task).
+fn metadata_of(module: &[u8]) -> std::result::Result<Option<Metadata>, String> {
+    let map = SectionMap::scan(module).map_err(|e| format!("the module cannot be read: {e}"))?;
+    read_metadata(&map).map_err(|e| format!("the module's metadata cannot be read: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_problems_are_described() {
+        assert!(
+            metadata_of(b"not wasm")
+                .unwrap_err()
+                .contains("cannot be read")
+        );
+        assert_eq!(metadata_of(b"\0asm\x01\0\0\0").unwrap(), None);
+    }
+}
