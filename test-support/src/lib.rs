@@ -2,11 +2,13 @@
 
 mod cli;
 mod distribution;
+mod faulty_proxy;
 
 use std::path::{Path, PathBuf};
 
 pub use cli::{Palisade, annotated_workdir};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
+pub use faulty_proxy::FaultyProxy;
 
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {

@@ -97,7 +97,7 @@ async fn copy_blobs(from: &Repository, to: &Repository, manifest: &AnyManifest) 
     for descriptor in manifest.config.iter().chain(&manifest.layers) {
         if !to.has_blob(&descriptor.digest).await? {
             let bytes = from.blob(&descriptor.digest).await?;
-            to.push_blob(&descriptor.digest, &bytes).await?;
+            to.upload_blob(&descriptor.digest, bytes).await?;
         }
     }
     Ok(())

@@ -6,13 +6,19 @@
 mod catalog;
 mod copy;
 pub mod credentials;
+mod progress;
 mod repository;
 pub mod sources;
 mod transport;
+mod upload;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::StreamExt;
+use oci_client::RegistryOperation;
 use oci_client::client::Client;
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
@@ -23,9 +29,12 @@ use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
 pub use copy::Copied;
 use credentials::{Credential, DockerConfig};
+pub use progress::{Progress, Silent};
 pub use repository::{FetchedManifest, Repository};
 use sources::Sources;
 use transport::Attempt;
+pub use upload::Chunking;
+use upload::{ChunkedUpload, Outcome};
 
 /// How many times a transient failure (429, 5xx, dropped connection) is tried again.
 const RETRIES: u32 = 3;
@@ -33,6 +42,9 @@ const RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// The manifest media types a policy may be stored as.
 const ACCEPTED_MANIFESTS: [&str; 2] = [media_types::OCI_MANIFEST, media_types::DOCKER_MANIFEST];
+/// Blobs up to this size are uploaded without asking first whether the registry has them: the question
+/// costs as much as the upload.
+const ASK_BEFORE_UPLOADING: u64 = 64 * 1024;
 
 /// Where credentials and transport settings come from.
 #[derive(Debug, Clone)]
@@ -44,49 +56,70 @@ pub struct RemoteOptions {
 }
 
 /// A client for any number of registries.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Remote {
     options: RemoteOptions,
+    progress: Arc<dyn Progress>,
+    chunking: Chunking,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("options", &self.options)
+            .field("chunking", &self.chunking)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A connection to one registry that answered, and the reference operations apply to by default.
 struct Session {
     client: Client,
     target: RegistryRef,
+    /// The credentials, for the requests oci-client does not make.
+    auth: RegistryAuth,
+    /// How the registry was reached, for the same.
+    attempt: Attempt,
+    sources: Sources,
+    progress: Arc<dyn Progress>,
+    chunking: Chunking,
 }
 
 impl Remote {
-    /// A client with these options.
+    /// A client with these options, silent, uploading in chunks as [`Chunking::default`] says.
     pub fn new(options: RemoteOptions) -> Remote {
-        Remote { options }
+        Remote {
+            options,
+            progress: Arc::new(Silent),
+            chunking: Chunking::default(),
+        }
+    }
+
+    /// The same client, reporting blob transfers to `progress`.
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Remote {
+        self.progress = progress;
+        self
+    }
+
+    /// The same client, uploading blobs in chunks as `chunking` says.
+    pub fn with_chunking(mut self, chunking: Chunking) -> Remote {
+        self.chunking = chunking;
+        self
     }
 
     /// Pushes `artifact` to `target` and returns the manifest digest.
     pub async fn push(&self, artifact: &PolicyArtifact, target: &RegistryRef) -> Result<Digest> {
         let session = self.connect(target).await?;
         let layer = policy_layer(&artifact.manifest)?;
-        let blobs = [
-            (&artifact.manifest.config.digest, artifact.config.clone()),
-            (&layer.digest, artifact.module.clone()),
-        ];
-        for (digest, bytes) in blobs {
-            let digest = digest.to_string();
-            let exists = session
-                .call(|client, reference| {
-                    let digest = digest.clone();
-                    async move { client.blob_exists(&reference, &digest).await }
-                })
-                .await?;
-            if !exists {
-                session
-                    .call(|client, reference| {
-                        let bytes = bytes.clone();
-                        let digest = digest.clone();
-                        async move { client.push_blob(&reference, bytes, &digest).await }
-                    })
-                    .await?;
-            }
-        }
+        session
+            .push_blob(
+                &artifact.manifest.config.digest,
+                Bytes::from(artifact.config.clone()),
+            )
+            .await?;
+        session
+            .push_blob(&layer.digest, Bytes::from(artifact.module.clone()))
+            .await?;
         session
             .call(|client, reference| {
                 let body = artifact.manifest_bytes.clone();
@@ -128,6 +161,8 @@ impl Remote {
             .map_err(|err| ArtifactError::NotAPolicy(format!("{origin}: {}", err.problem())))?;
         let config = session.pull_blob(&manifest.config.digest).await?;
         let module = session.pull_blob(&layer.digest).await?;
+        // The blobs were checked against their digests as they streamed in; `from_parts` checks the
+        // manifest's shape and the module's magic (and the digests once more: it trusts no caller).
         PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
     }
 
@@ -156,7 +191,7 @@ impl Remote {
             Credential::Basic { username, password } => RegistryAuth::Basic(username, password),
             Credential::IdentityToken(token) => RegistryAuth::Bearer(token),
         };
-        let reference = oci_reference(target)?;
+        let reference = oci_reference(target);
         let mut attempts = transport::attempts(&self.options.sources, target);
         if attempts.contains(&Attempt::PlainHttp)
             && transport::speaks_plain_http(&target.registry).await
@@ -172,22 +207,28 @@ impl Remote {
             client
                 .store_auth_if_needed(reference.resolve_registry(), &auth)
                 .await;
+            let session = Session {
+                client,
+                target: target.clone(),
+                auth: auth.clone(),
+                attempt,
+                sources: self.options.sources.clone(),
+                progress: self.progress.clone(),
+                chunking: self.chunking,
+            };
             if single {
                 // Nothing to choose between: the first real request reports any failure.
-                return Ok(Session {
-                    client,
-                    target: target.clone(),
-                });
+                return Ok(session);
             }
-            let probe = client.fetch_manifest_digest(&reference, &auth).await;
+            let probe = session
+                .client
+                .fetch_manifest_digest(&reference, &auth)
+                .await;
             match probe {
                 Err(err) if transport::is_connection_failure(&err) => last_failure = Some(err),
                 _ => {
                     tracing::debug!(registry = %target.registry, ?attempt, "connected");
-                    return Ok(Session {
-                        client,
-                        target: target.clone(),
-                    });
+                    return Ok(session);
                 }
             }
         }
@@ -218,7 +259,7 @@ impl Session {
         F: Fn(Client, oci_client::Reference) -> Fut,
         Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
     {
-        let reference = oci_reference(at)?;
+        let reference = oci_reference(at);
         let mut backoff = FIRST_BACKOFF;
         let mut tries = 0;
         loop {
@@ -235,26 +276,153 @@ impl Session {
         }
     }
 
-    /// Downloads a blob of the session's repository (callers check it against its digest).
+    /// Downloads a blob of the session's repository, checked against its digest as it streams in.
     async fn pull_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         self.pull_blob_at(&self.target, digest).await
     }
 
-    /// Downloads a blob of `at`'s repository (callers check it against its digest).
+    /// Downloads a blob of `at`'s repository, checked against its digest as it streams in.
     async fn pull_blob_at(&self, at: &RegistryRef, digest: &Digest) -> Result<Vec<u8>> {
         let text = digest.to_string();
+        let progress = self.progress.clone();
         self.call_at(at, |client, reference| {
-            let text = text.clone();
+            let (text, progress) = (text.clone(), progress.clone());
             async move {
-                let mut bytes = Vec::new();
-                client
-                    .pull_blob(&reference, text.as_str(), &mut bytes)
-                    .await?;
+                let mut stream = client.pull_blob_stream(&reference, text.as_str()).await?;
+                let total = stream.content_length.unwrap_or_default();
+                let _transfer = progress::Transfer::begin(
+                    progress.as_ref(),
+                    &format!("pulling {}", short(&text)),
+                    total,
+                );
+                let mut bytes = Vec::with_capacity(usize::try_from(total).unwrap_or_default());
+                while let Some(piece) = stream.next().await {
+                    bytes.extend_from_slice(&piece.map_err(transport::stream_error)?);
+                    progress.at(bytes.len() as u64);
+                }
                 Ok(bytes)
             }
         })
         .await
     }
+
+    /// Uploads a blob to the session's repository, unless it is large enough to be worth asking first
+    /// and the registry has it.
+    async fn push_blob(&self, digest: &Digest, bytes: Bytes) -> Result<()> {
+        if bytes.len() as u64 > ASK_BEFORE_UPLOADING && self.has_blob(&self.target, digest).await? {
+            return Ok(());
+        }
+        self.upload_blob(&self.target, digest, bytes).await
+    }
+
+    /// Whether the repository of `at` has the blob.
+    async fn has_blob(&self, at: &RegistryRef, digest: &Digest) -> Result<bool> {
+        let text = digest.to_string();
+        self.call_at(at, |client, reference| {
+            let text = text.clone();
+            async move { client.blob_exists(&reference, &text).await }
+        })
+        .await
+    }
+
+    /// Uploads a blob to the repository of `at`: in resumable chunks when it is larger than the chunking
+    /// threshold and the registry takes chunks, else in one request.
+    async fn upload_blob(&self, at: &RegistryRef, digest: &Digest, bytes: Bytes) -> Result<()> {
+        let text = digest.to_string();
+        let _transfer = progress::Transfer::begin(
+            self.progress.as_ref(),
+            &format!("pushing {}", short(&text)),
+            bytes.len() as u64,
+        );
+        if bytes.len() as u64 > self.chunking.threshold {
+            match self.upload_in_chunks(at, digest, &bytes).await? {
+                Outcome::Uploaded => return Ok(()),
+                Outcome::Unsupported(reason) => {
+                    tracing::info!(registry = %at.registry, %reason, "no chunked uploads; sending the blob whole");
+                }
+            }
+        }
+        let progress = self.progress.clone();
+        self.call_at(at, |client, reference| {
+            let (text, bytes, progress) = (text.clone(), bytes.clone(), progress.clone());
+            async move {
+                let size = bytes.len() as u64;
+                let body = progress::reporting_stream(progress, bytes, 0);
+                client
+                    .push_blob_stream(&reference, body, &text, Some(size))
+                    .await
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A chunked upload (see [`upload`]) on a plain HTTP client set up as the session's.
+    async fn upload_in_chunks(
+        &self,
+        at: &RegistryRef,
+        digest: &Digest,
+        bytes: &Bytes,
+    ) -> Result<Outcome> {
+        let config = transport::client_config(self.attempt, &self.sources, &at.registry)?;
+        let http = transport::http_client(&config, &at.registry)?;
+        let auth = self.auth.clone();
+        let token = self
+            .call_at(at, |client, reference| {
+                let auth = auth.clone();
+                async move {
+                    client
+                        .auth(&reference, &auth, RegistryOperation::Push)
+                        .await
+                }
+            })
+            .await?;
+        let authorization = match (token, &self.auth) {
+            (Some(token), _) => Some(format!("Bearer {token}")),
+            (None, RegistryAuth::Basic(username, password)) => {
+                use base64::Engine as _;
+                let pair = format!("{username}:{password}");
+                Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ))
+            }
+            (None, _) => None,
+        };
+        let authorization = authorization
+            .map(|value| reqwest::header::HeaderValue::from_str(&value))
+            .transpose()
+            .map_err(|_| {
+                ArtifactError::CredentialsInvalid(format!(
+                    "the credentials for {} cannot be sent as a header",
+                    at.registry
+                ))
+            })?;
+        let blobs_url = format!(
+            "{}://{}/v2/{}/blobs/",
+            transport::scheme(self.attempt),
+            at.registry,
+            at.repository
+        );
+        let upload = ChunkedUpload {
+            http: &http,
+            blobs_url: blobs_url.parse().map_err(|err| ArtifactError::Registry {
+                registry: at.registry.clone(),
+                reason: format!("bad registry URL {blobs_url}: {err}"),
+            })?,
+            registry: &at.registry,
+            authorization,
+            chunk_size: self.chunking.chunk_size.max(1),
+            progress: self.progress.clone(),
+        };
+        upload.run(digest, bytes).await
+    }
+}
+
+/// The first twelve hex digits of a digest, as progress names a blob.
+fn short(digest: &str) -> &str {
+    let end = digest.find(':').map_or(0, |colon| colon + 1) + 12;
+    digest.get(..end).unwrap_or(digest)
 }
 
 /// A "not found" names the reference the user asked for.
@@ -267,15 +435,60 @@ fn not_found_as(err: ArtifactError, reference: &RegistryRef) -> ArtifactError {
     }
 }
 
-fn oci_reference(reference: &RegistryRef) -> Result<oci_client::Reference> {
-    let repository = format!("{}/{}", reference.registry, reference.repository);
-    let text = match (&reference.tag, &reference.digest) {
-        (_, Some(digest)) => format!("{repository}@{digest}"),
-        (Some(tag), None) => format!("{repository}:{tag}"),
-        (None, None) => repository,
+/// The oci-client reference of `reference`, built from its parts: parsing the text again would compile
+/// oci-client's reference grammar, a regular expression that costs about 30 ms per process.
+fn oci_reference(reference: &RegistryRef) -> oci_client::Reference {
+    let registry = reference.registry.clone();
+    // Docker Hub's official images live under `library/`, as oci-client's parser would have it.
+    let repository = if registry == "docker.io" && !reference.repository.contains('/') {
+        format!("library/{}", reference.repository)
+    } else {
+        reference.repository.clone()
     };
-    text.parse().map_err(|err| ArtifactError::InvalidReference {
-        reference: reference.to_string(),
-        reason: format!("{err}"),
-    })
+    match (&reference.tag, &reference.digest) {
+        (_, Some(digest)) => {
+            oci_client::Reference::with_digest(registry, repository, digest.to_string())
+        }
+        (Some(tag), None) => oci_client::Reference::with_tag(registry, repository, tag.clone()),
+        (None, None) => oci_client::Reference::with_tag(
+            registry,
+            repository,
+            crate::reference::DEFAULT_TAG.into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::PolicyRef;
+
+    fn registry(text: &str) -> RegistryRef {
+        match text.parse::<PolicyRef>() {
+            Ok(PolicyRef::Registry(reference)) => reference,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn references_convert_as_oci_client_would_parse_them() {
+        for text in [
+            "localhost:5000/policies/p:v1",
+            "ghcr.io/kubewarden/policies/pod-privileged:v1.0.0",
+            "docker.io/busybox:1",
+            "registry.example.com/p@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            let parsed: oci_client::Reference = text.parse().unwrap();
+            assert_eq!(oci_reference(&registry(text)), parsed, "{text}");
+        }
+    }
+
+    #[test]
+    fn short_digests_keep_twelve_hex_digits() {
+        assert_eq!(
+            short("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            "sha256:0123456789ab"
+        );
+        assert_eq!(short("odd"), "odd");
+    }
 }

@@ -125,25 +125,12 @@ impl Repository {
 
     /// A blob of this repository, checked against its digest.
     pub async fn blob(&self, digest: &Digest) -> Result<Vec<u8>> {
-        let bytes = self.session.pull_blob(digest).await?;
-        if !digest.matches(&bytes) {
-            return Err(ArtifactError::DigestMismatch {
-                what: format!("blob {digest} of {}", self.session.target),
-                actual: Digest::compute(digest.algorithm(), &bytes),
-            });
-        }
-        Ok(bytes)
+        self.session.pull_blob(digest).await
     }
 
     /// Whether the repository has the blob.
     pub async fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        let text = digest.to_string();
-        self.session
-            .call(|client, reference| {
-                let text = text.clone();
-                async move { client.blob_exists(&reference, &text).await }
-            })
-            .await
+        self.session.has_blob(&self.session.target, digest).await
     }
 
     /// Uploads a blob unless the repository has it already.
@@ -151,14 +138,14 @@ impl Repository {
         if self.has_blob(digest).await? {
             return Ok(());
         }
-        let text = digest.to_string();
+        self.upload_blob(digest, bytes.to_vec()).await
+    }
+
+    /// Uploads a blob without asking whether the repository has it (the caller knows it does not).
+    pub(super) async fn upload_blob(&self, digest: &Digest, bytes: Vec<u8>) -> Result<()> {
         self.session
-            .call(|client, reference| {
-                let (text, bytes) = (text.clone(), bytes.to_vec());
-                async move { client.push_blob(&reference, bytes, &text).await }
-            })
-            .await?;
-        Ok(())
+            .upload_blob(&self.session.target, digest, bytes.into())
+            .await
     }
 
     /// Puts a manifest at a tag, or at its digest (pass the digest); returns its digest.

@@ -3,7 +3,7 @@
 //! what a failure of the transport means to the user.
 
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 
 use super::sources::Sources;
 use crate::error::{ArtifactError, Result};
@@ -77,7 +77,7 @@ pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Res
             _ => ClientProtocol::Https,
         },
         accept_invalid_certificates: attempt == Attempt::UnverifiedTls,
-        // Policies are small: one request a blob beats a session of chunks.
+        // Small blobs go in one request; large ones in resumable chunks, by `upload`.
         use_monolithic_push: true,
         extra_root_certificates,
         https_proxy: proxies
@@ -95,6 +95,84 @@ pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Res
         user_agent: concat!("palisade/", env!("CARGO_PKG_VERSION")),
         ..ClientConfig::default()
     })
+}
+
+/// A plain HTTP client set up as `config` sets up oci-client's, for the requests oci-client does not make
+/// (chunked uploads).
+pub fn http_client(config: &ClientConfig, registry: &str) -> Result<reqwest::Client> {
+    let invalid = |reason: String| ArtifactError::Registry {
+        registry: registry.to_string(),
+        reason,
+    };
+    let certificates = config
+        .extra_root_certificates
+        .iter()
+        .map(|certificate| match certificate.encoding {
+            CertificateEncoding::Pem => reqwest::Certificate::from_pem(&certificate.data),
+            CertificateEncoding::Der => reqwest::Certificate::from_der(&certificate.data),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|err| invalid(format!("a certificate authority cannot be used: {err}")))?;
+    let mut builder = reqwest::Client::builder()
+        .danger_accept_invalid_certs(config.accept_invalid_certificates)
+        .tls_certs_merge(certificates)
+        .user_agent(config.user_agent);
+    let no_proxy = || {
+        config
+            .no_proxy
+            .as_deref()
+            .and_then(reqwest::NoProxy::from_string)
+    };
+    let proxy_error = |err: reqwest::Error| invalid(format!("bad proxy: {err}"));
+    if let Some(proxy) = &config.https_proxy {
+        builder = builder.proxy(
+            reqwest::Proxy::https(proxy)
+                .map_err(proxy_error)?
+                .no_proxy(no_proxy()),
+        );
+    }
+    if let Some(proxy) = &config.http_proxy {
+        builder = builder.proxy(
+            reqwest::Proxy::http(proxy)
+                .map_err(proxy_error)?
+                .no_proxy(no_proxy()),
+        );
+    }
+    builder.build().map_err(|err| {
+        invalid(format!(
+            "cannot set up an HTTP client: {}",
+            root_cause(&err)
+        ))
+    })
+}
+
+/// The scheme requests of `attempt` use.
+pub fn scheme(attempt: Attempt) -> &'static str {
+    match attempt {
+        Attempt::PlainHttp => "http",
+        Attempt::VerifiedTls | Attempt::UnverifiedTls => "https",
+    }
+}
+
+/// The error of a blob stream as oci-client would report it: a digest that did not match, a dropped
+/// connection (worth a retry), or another I/O failure.
+pub fn stream_error(err: std::io::Error) -> OciDistributionError {
+    let Some(inner) = err.get_ref() else {
+        return OciDistributionError::IoError(err);
+    };
+    if inner.is::<DigestError>() || inner.is::<reqwest::Error>() {
+        if let Some(inner) = err.into_inner() {
+            return match inner.downcast::<DigestError>() {
+                Ok(digest) => OciDistributionError::DigestError(*digest),
+                Err(other) => match other.downcast::<reqwest::Error>() {
+                    Ok(request) => OciDistributionError::RequestError(*request),
+                    Err(other) => OciDistributionError::IoError(std::io::Error::other(other)),
+                },
+            };
+        }
+        return OciDistributionError::IoError(std::io::Error::other("blob stream failed"));
+    }
+    OciDistributionError::IoError(err)
 }
 
 /// Whether the error means the connection itself failed (so another attempt may succeed).
@@ -192,6 +270,18 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
                 }
             }
         }
+        OciDistributionError::DigestError(DigestError::VerificationError { expected, actual }) => {
+            match actual.parse() {
+                Ok(actual) => ArtifactError::DigestMismatch {
+                    what: format!("blob {expected} of {what}"),
+                    actual,
+                },
+                Err(_) => ArtifactError::Registry {
+                    registry,
+                    reason: format!("blob {expected} of {what} has the digest {actual}"),
+                },
+            }
+        }
         other => ArtifactError::Registry {
             registry,
             reason: match &other {
@@ -203,7 +293,7 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
 }
 
 /// The messages of an OCI error body (`{"errors":[{"message":…}]}`), or the body as it is.
-fn envelope_messages(body: &str) -> String {
+pub(super) fn envelope_messages(body: &str) -> String {
     let messages: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|json| {
@@ -221,7 +311,7 @@ fn envelope_messages(body: &str) -> String {
 }
 
 /// The innermost cause of a request error ("connection refused", "invalid peer certificate").
-fn root_cause(err: &reqwest::Error) -> String {
+pub(super) fn root_cause(err: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = err;
     while let Some(source) = cause.source() {
         cause = source;
