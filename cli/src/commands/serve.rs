@@ -1,6 +1,6 @@
 //! `palisade serve`: run the bundled OCI registry.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use registry_server::auth::Action;
@@ -9,7 +9,8 @@ use registry_server::{Config, RegistryError, Server};
 
 use super::UsageError;
 
-/// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder.
+/// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder, and the web hub
+/// that browses and searches its policies (at /hub; --no-hub turns it off).
 ///
 /// Settings come from the YAML file given with --config, then PALISADE_REGISTRY_* environment variables, then these
 /// flags. Anonymous clients may only pull unless --anonymous says otherwise. Stops on Ctrl-C or SIGTERM after
@@ -38,6 +39,9 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Do not serve the web hub (/hub), only the registry API.
+    #[arg(long)]
+    no_hub: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -52,11 +56,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let server = runtime.block_on(Server::bind(&config)).map_err(usage)?;
-    println!(
-        "serving {} at {scheme}://{}/v2/",
-        config.root.display(),
-        server.local_addr()
+    let addr = server.local_addr();
+    let mut banner = format!(
+        "serving {} at {scheme}://{addr}/v2/\n",
+        config.root.display()
     );
+    if config.hub {
+        banner.push_str(&format!("hub at {scheme}://{addr}/hub\n"));
+    }
+    // One write, whose failure (a reader that took the first line and closed the pipe) must not stop the server.
+    let _ = std::io::stdout().write_all(banner.as_bytes());
     runtime.block_on(server.run_until_signal()).map_err(usage)
 }
 
@@ -81,6 +90,9 @@ fn configure(args: Args) -> Result<Config, RegistryError> {
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsConfig { cert, key });
+    }
+    if args.no_hub {
+        config.hub = false;
     }
     Ok(config)
 }
