@@ -86,7 +86,8 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
         );
         components.push(Value::Object(component));
     }
-    let mut depends_on = Vec::new();
+    let depends_on: Vec<String> = sbom.direct_dependencies().map(|d| d.purl()).collect();
+    let mut dependencies = vec![json!({ "ref": POLICY_REF, "dependsOn": depends_on })];
     for dependency in &sbom.dependencies {
         let purl = dependency.purl();
         components.push(json!({
@@ -96,7 +97,12 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             "version": dependency.version,
             "purl": purl,
         }));
-        depends_on.push(json!(purl));
+        let targets: Vec<String> = sbom
+            .graph
+            .dependencies_of(dependency)
+            .map(|d| d.purl())
+            .collect();
+        dependencies.push(json!({ "ref": purl, "dependsOn": targets }));
     }
 
     let document = json!({
@@ -114,9 +120,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             "component": Value::Object(root),
         },
         "components": components,
-        "dependencies": [
-            { "ref": POLICY_REF, "dependsOn": depends_on }
-        ],
+        "dependencies": dependencies,
     });
     Ok(document)
 }

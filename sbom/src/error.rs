@@ -14,6 +14,19 @@ pub enum SbomError {
     /// No SBOM is attached to a policy.
     #[error("no SBOM is attached to {0}: attach one with `palisade sbom attach`")]
     NoSbom(String),
+    /// No attestation of an SBOM verifies with the keys given.
+    #[error(
+        "no SBOM of {reference} is vouched for by a verified attestation: {reason}; attest one with `palisade attest --type spdx|cyclonedx`"
+    )]
+    NotVerified {
+        /// The policy.
+        reference: String,
+        /// Why each attestation found did not do.
+        reason: String,
+    },
+    /// Reading or checking attestations failed.
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
     /// A file given as an SBOM is not one.
     #[error("not an SBOM: {0}")]
     NotAnSbom(String),

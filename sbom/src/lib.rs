@@ -7,13 +7,15 @@
 //! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
 //! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
 //! - [`spdx`], [`cyclonedx`]: the two document formats;
-//! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy; [`fetch`]: getting it back.
+//! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy; [`fetch`]: getting it back
+//!   (verified: vouched for by an attestation); [`export`]: every policy's SBOM under a prefix, with an index.
 //!
 //! Output is deterministic: the same inputs and creation time give the same bytes.
 
 pub mod attach;
 pub mod cyclonedx;
 pub mod error;
+pub mod export;
 pub mod fetch;
 pub mod lockfile;
 pub mod model;

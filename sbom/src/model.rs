@@ -9,7 +9,7 @@ use artifact::reference::RegistryRef;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::lockfile::{self, Dependency};
+use crate::lockfile::{self, Dependency, Graph};
 
 /// Where the module came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,9 @@ pub struct Sbom {
     pub toolchain: Vec<Tool>,
     /// The lockfile dependencies, sorted, without duplicates.
     pub dependencies: Vec<Dependency>,
+    /// Who depends on whom among them (the policy on [`Graph::direct`]).
+    #[serde(skip_serializing_if = "Graph::is_empty")]
+    pub graph: Graph,
     /// The lockfiles they were read from.
     pub lockfiles: Vec<PathBuf>,
     /// What could not be described (no metadata, no lockfile…), for the user.
@@ -109,7 +112,7 @@ impl Sbom {
                  document says NOASSERTION (with the text as a comment), the CycloneDX one names it"
             ));
         }
-        let (dependencies, lockfiles) = match source {
+        let (dependencies, graph, lockfiles) = match source {
             Some(dir) => {
                 let scanned = lockfile::scan(dir)?;
                 if scanned.lockfiles.is_empty() {
@@ -118,17 +121,26 @@ impl Sbom {
                         dir.display()
                     ));
                 }
-                (scanned.dependencies, scanned.lockfiles)
+                (scanned.dependencies, scanned.graph, scanned.lockfiles)
             }
-            None => (Vec::new(), Vec::new()),
+            None => (Vec::new(), Graph::default(), Vec::new()),
         };
         Ok(Sbom {
             policy,
             toolchain: toolchain(&report),
             dependencies,
+            graph,
             lockfiles,
             warnings,
         })
+    }
+
+    /// The dependencies the policy itself depends on: the graph's direct ones; every dependency
+    /// when no lockfile recorded a graph.
+    pub fn direct_dependencies(&self) -> impl Iterator<Item = &Dependency> {
+        self.dependencies
+            .iter()
+            .filter(|d| self.graph.direct.is_empty() || self.graph.direct.contains(*d))
     }
 
     /// A sha256 over everything the document says except its creation time, to name it

@@ -136,6 +136,12 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
         ));
     }
 
+    let dependency_id = |dependency: &crate::lockfile::Dependency| {
+        sbom.dependencies
+            .binary_search(dependency)
+            .ok()
+            .map(|index| format!("SPDXRef-Package-dependency-{}", index + 1))
+    };
     for (index, dependency) in sbom.dependencies.iter().enumerate() {
         let id = format!("SPDXRef-Package-dependency-{}", index + 1);
         spdx.package_information.push(PackageInformation {
@@ -147,12 +153,26 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             primary_package_purpose: Some(PrimaryPackagePurpose::Library),
             ..PackageInformation::default()
         });
-        spdx.relationships.push(Relationship::new(
-            POLICY_ID,
-            &id,
-            RelationshipType::DependsOn,
-            None,
-        ));
+        for target in sbom.graph.dependencies_of(dependency) {
+            if let Some(target_id) = dependency_id(target) {
+                spdx.relationships.push(Relationship::new(
+                    &id,
+                    &target_id,
+                    RelationshipType::DependsOn,
+                    None,
+                ));
+            }
+        }
+    }
+    for dependency in sbom.direct_dependencies() {
+        if let Some(id) = dependency_id(dependency) {
+            spdx.relationships.push(Relationship::new(
+                POLICY_ID,
+                &id,
+                RelationshipType::DependsOn,
+                None,
+            ));
+        }
     }
 
     let mut value = serde_json::to_value(&spdx)?;

@@ -84,14 +84,41 @@ fn annotated_policy_with_a_cargo_lock() {
         ),
         "{comments:?}"
     );
-    // serde, serde_json, itoa and the SDK; the policy's own crate is not a dependency.
-    let depends_on = spdx["relationships"]
+    // The lockfile's graph: the policy's own crate depends on the SDK and serde; the SDK on serde
+    // and serde_json; serde_json on itoa and serde. The policy's own crate is not a dependency.
+    let name_of = |id: &Value| {
+        packages
+            .iter()
+            .find(|p| p["SPDXID"] == *id)
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut depends_on: Vec<(String, String)> = spdx["relationships"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|r| r["relationshipType"] == "DEPENDS_ON")
-        .count();
-    assert_eq!(depends_on, 4);
+        .map(|r| {
+            (
+                name_of(&r["spdxElementId"]),
+                name_of(&r["relatedSpdxElement"]),
+            )
+        })
+        .collect();
+    depends_on.sort();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        depends_on,
+        [
+            pair("kubewarden-policy-sdk", "serde"),
+            pair("kubewarden-policy-sdk", "serde_json"),
+            pair("pod-guard", "kubewarden-policy-sdk"),
+            pair("pod-guard", "serde"),
+            pair("serde_json", "itoa"),
+            pair("serde_json", "serde"),
+        ]
+    );
     assert!(
         packages.iter().all(|p| p["name"] != "safe-labels-policy"),
         "the path crate is listed"
@@ -109,11 +136,22 @@ fn annotated_policy_with_a_cargo_lock() {
     assert_eq!(
         purls,
         [
-            "pkg:cargo/itoa@1.0.15",
             "pkg:cargo/kubewarden-policy-sdk@0.14.1",
             "pkg:cargo/serde@1.0.228",
-            "pkg:cargo/serde_json@1.0.145",
         ]
+    );
+    let serde_json = cyclonedx["dependencies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["ref"] == "pkg:cargo/serde_json@1.0.145")
+        .map(|d| d["dependsOn"].clone());
+    assert_eq!(
+        serde_json,
+        Some(serde_json::json!([
+            "pkg:cargo/itoa@1.0.15",
+            "pkg:cargo/serde@1.0.228"
+        ]))
     );
 }
 

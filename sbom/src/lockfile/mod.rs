@@ -7,6 +7,7 @@ pub mod dotnet;
 pub mod go;
 pub mod npm;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -92,14 +93,65 @@ pub(crate) fn percent_encode(text: &str) -> String {
     out
 }
 
+/// What one lockfile says: the packages it pins and, where it records them, who depends on whom.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Every pinned package.
+    pub dependencies: Vec<Dependency>,
+    /// Graph edges, when the lockfile records them.
+    pub graph: Graph,
+}
+
+impl Parsed {
+    /// A lockfile without a dependency graph: the project depends on every package directly.
+    pub fn flat(dependencies: Vec<Dependency>) -> Parsed {
+        Parsed {
+            graph: Graph {
+                direct: dependencies.iter().cloned().collect(),
+                edges: BTreeSet::new(),
+            },
+            dependencies,
+        }
+    }
+}
+
+/// The dependency graph: what the project itself depends on, and which package depends on which.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Graph {
+    /// The packages the project's own code depends on.
+    pub direct: BTreeSet<Dependency>,
+    /// `(a, b)`: package `a` depends on package `b`.
+    pub edges: BTreeSet<(Dependency, Dependency)>,
+}
+
+impl Graph {
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.direct.is_empty() && self.edges.is_empty()
+    }
+
+    /// What `dependency` depends on, sorted.
+    pub fn dependencies_of<'a>(
+        &'a self,
+        dependency: &'a Dependency,
+    ) -> impl Iterator<Item = &'a Dependency> + 'a {
+        self.edges
+            .iter()
+            .filter(move |(from, _)| from == dependency)
+            .map(|(_, to)| to)
+    }
+}
+
 /// The lockfiles found in a source folder and the dependencies they pin (sorted, without
-/// duplicates).
+/// duplicates), with their graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scanned {
     /// The lockfiles read.
     pub lockfiles: Vec<PathBuf>,
     /// Their dependencies.
     pub dependencies: Vec<Dependency>,
+    /// Who depends on whom (lockfiles without a graph: the project on each of their packages).
+    pub graph: Graph,
 }
 
 /// Reads every known lockfile in `dir` (not its subfolders): `Cargo.lock`, `go.mod` (or `go.sum`
@@ -116,22 +168,28 @@ pub fn scan(dir: &Path) -> Result<Scanned> {
         });
     }
     let mut scanned = Scanned::default();
-    let mut read = |name: &str, parse: fn(&Path, &str) -> Result<Vec<Dependency>>| {
+    let mut read = |name: &str, parse: &dyn Fn(&Path, &str) -> Result<Parsed>| {
         let path = dir.join(name);
         if !path.is_file() {
             return Ok::<bool, SbomError>(false);
         }
         let text = artifact::files::read_text(&path)?;
-        scanned.dependencies.extend(parse(&path, &text)?);
+        let parsed = parse(&path, &text)?;
+        scanned.dependencies.extend(parsed.dependencies);
+        scanned.graph.direct.extend(parsed.graph.direct);
+        scanned.graph.edges.extend(parsed.graph.edges);
         scanned.lockfiles.push(path);
         Ok(true)
     };
-    read("Cargo.lock", cargo::parse)?;
-    if !read("go.mod", go::parse_go_mod)? {
-        read("go.sum", go::parse_go_sum)?;
+    let flat = |parse: fn(&Path, &str) -> Result<Vec<Dependency>>| {
+        move |path: &Path, text: &str| parse(path, text).map(Parsed::flat)
+    };
+    read("Cargo.lock", &cargo::parse)?;
+    if !read("go.mod", &flat(go::parse_go_mod))? {
+        read("go.sum", &flat(go::parse_go_sum))?;
     }
-    read("package-lock.json", npm::parse)?;
-    read("packages.lock.json", dotnet::parse)?;
+    read("package-lock.json", &npm::parse)?;
+    read("packages.lock.json", &flat(dotnet::parse))?;
     scanned.dependencies.sort();
     scanned.dependencies.dedup();
     Ok(scanned)
