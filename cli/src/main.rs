@@ -7,6 +7,7 @@ mod options;
 mod output;
 mod password;
 mod progress;
+mod verification_options;
 
 use std::process::ExitCode;
 

@@ -60,6 +60,21 @@ pub enum Error {
     /// The execution mode is not one this host runs.
     #[error("execution mode `{0}` is not supported yet")]
     UnsupportedMode(String),
+    /// The policy did not pass the gate: its verification failed or could not be completed (signatures,
+    /// trust root, network, registry). Nothing runs.
+    #[error("refusing to run {policy}: {reason}")]
+    NotAdmitted {
+        /// The policy (reference or file).
+        policy: String,
+        /// Why it was not admitted.
+        reason: String,
+    },
+    /// `policies.yml` (the policy server's configuration) is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The policy server cannot start or serve (policies that failed to load, each named).
+    #[error("the policy server cannot start: {0}")]
+    Startup(String),
     /// A file could not be read.
     #[error("reading {}: {source}", path.display())]
     Io {

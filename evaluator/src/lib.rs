@@ -6,13 +6,14 @@
 //! never the host.
 //!
 //! ```no_run
+//! use evaluator::gate::{Verification, admit_file};
 //! use evaluator::{Engine, EngineConfig, ValidationRequest};
 //! # fn main() -> Result<(), evaluator::Error> {
+//! # let config = signing::config::VerificationConfig::default();
 //! let engine = Engine::new(EngineConfig::default())?;
-//! let policy = engine.load_wapc(&std::fs::read("policy.wasm").map_err(|e| evaluator::Error::Io {
-//!     path: "policy.wasm".into(),
-//!     source: e,
-//! })?)?;
+//! // Only a module that passed the gate loads: here one verified by `policy.wasm.sigstore.json`.
+//! let module = admit_file("policy.wasm".as_ref(), &Verification { config, trust_root: None })?;
+//! let policy = engine.load_wapc(&module)?;
 //! let request = ValidationRequest { request: serde_json::json!({"uid": "1"}), settings: serde_json::json!({}) };
 //! let answer = policy.evaluate(&request);
 //! println!("accepted: {}", answer.accepted);
@@ -23,8 +24,10 @@ pub mod admission;
 pub mod cache;
 pub mod engine;
 mod error;
+pub mod gate;
 pub mod host_capabilities;
 mod policy;
+pub mod server;
 pub mod wapc;
 pub mod wasi;
 
@@ -34,6 +37,7 @@ pub use admission::{
 pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
 pub use error::Error;
+pub use gate::AdmittedModule;
 pub use host_capabilities::KubewardenCapabilities;
 pub use policy::Policy;
 pub use wapc::{HostCallHandler, WapcPolicy};

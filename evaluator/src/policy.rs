@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use crate::{
-    Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse, WapcPolicy,
-    WasiPolicy,
+    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    ValidationResponse, WapcPolicy, WasiPolicy,
 };
 
 /// A policy ready to evaluate, whatever its execution mode.
@@ -17,9 +17,9 @@ pub enum Policy {
 }
 
 impl Policy {
-    /// Loads `module` for the execution mode named as in Kubewarden's metadata
+    /// Loads `module`, which passed the gate, for the execution mode named as in Kubewarden's metadata
     /// (`kubewarden-wapc`, `wasi`); the other modes are [`Error::UnsupportedMode`].
-    pub fn load(engine: &Engine, mode: &str, module: &[u8]) -> Result<Policy, Error> {
+    pub fn load(engine: &Engine, mode: &str, module: &AdmittedModule) -> Result<Policy, Error> {
         match mode {
             "kubewarden-wapc" => engine.load_wapc(module).map(Policy::Wapc),
             "wasi" => engine.load_wasi(module).map(Policy::Wasi),

@@ -12,7 +12,10 @@ use serde_json::Value;
 use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store};
 
 use crate::engine::{EngineConfig, Limiter, classify};
-use crate::{Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse};
+use crate::{
+    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    ValidationResponse,
+};
 
 /// Functions a guest may export to initialise itself, called in this order when present.
 pub const START_FUNCTIONS: [&str; 2] = ["_start", "wapc_init"];
@@ -106,17 +109,17 @@ impl std::fmt::Debug for WapcPolicy {
 impl Engine {
     /// Compiles and links a waPC module with the default Kubewarden host capabilities
     /// (`tracing/log` only; see [`crate::KubewardenCapabilities`]).
-    pub fn load_wapc(&self, module: &[u8]) -> Result<WapcPolicy, Error> {
+    pub fn load_wapc(&self, module: &AdmittedModule) -> Result<WapcPolicy, Error> {
         self.load_wapc_with(module, Arc::new(crate::KubewardenCapabilities::default()))
     }
 
     /// Compiles and links a waPC module whose host calls `host_calls` answers.
     pub fn load_wapc_with(
         &self,
-        module: &[u8],
+        module: &AdmittedModule,
         host_calls: Arc<dyn HostCallHandler>,
     ) -> Result<WapcPolicy, Error> {
-        let module = self.compile(module)?;
+        let module = self.compile(module.bytes())?;
         if !module
             .exports()
             .any(|export| export.name() == "__guest_call")

@@ -8,7 +8,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::engine::{Limiter, classify};
-use crate::{Engine, Error, SettingsValidationResponse, ValidationRequest, ValidationResponse};
+use crate::{
+    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    ValidationResponse,
+};
 
 /// How much of the policy's stderr is kept for an error message.
 const STDERR_BYTES: usize = 64 * 1024;
@@ -35,8 +38,8 @@ impl std::fmt::Debug for WasiPolicy {
 
 impl Engine {
     /// Compiles and links a WASI (preview 1) policy module; it must export `_start`.
-    pub fn load_wasi(&self, module: &[u8]) -> Result<WasiPolicy, Error> {
-        let module = self.compile(module)?;
+    pub fn load_wasi(&self, module: &AdmittedModule) -> Result<WasiPolicy, Error> {
+        let module = self.compile(module.bytes())?;
         if !module.exports().any(|export| export.name() == "_start") {
             return Err(Error::MissingExport("_start".into()));
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use evaluator::{Engine, EngineConfig, Error, ModuleCache, ValidationRequest};
+use evaluator::{AdmittedModule, Engine, EngineConfig, Error, ModuleCache, ValidationRequest};
 use serde_json::json;
 use test_support::compile_fixture;
 
@@ -15,7 +15,7 @@ fn accepts(engine: &Engine, module: &[u8]) -> Result<bool, Error> {
         request: json!({"uid": "1"}),
         settings: json!({}),
     };
-    Ok(engine.load_wapc(module)?.validate(&request)?.accepted)
+    Ok(engine.load_wapc(&AdmittedModule::insecure("fixture", module.to_vec()))?.validate(&request)?.accepted)
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn invalid_modules_never_come_from_the_cache() -> Result<(), Error> {
     let dir = test_support::tempdir();
     let cache = Arc::new(ModuleCache::new(dir.path())?);
     assert!(matches!(
-        engine(&cache)?.load_wapc(b"not wasm"),
+        engine(&cache)?.load_wapc(&AdmittedModule::insecure("fixture", b"not wasm".to_vec())),
         Err(Error::Compile(_))
     ));
     assert_eq!(cache.misses(), 0);

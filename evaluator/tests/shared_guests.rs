@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use evaluator::{Engine, EngineConfig, Error};
+use evaluator::{AdmittedModule, Engine, EngineConfig, Error};
 
 fn shared(name: &str) -> PathBuf {
     let path = test_support::shared_policies()
@@ -36,7 +36,7 @@ fn hello(name: &str, expected: &str) -> Result<(), Error> {
         }
         Ok(Vec::new())
     };
-    let policy = engine.load_wapc_with(&read(name), Arc::new(handler))?;
+    let policy = engine.load_wapc_with(&AdmittedModule::insecure("fixture", read(name)), Arc::new(handler))?;
     // Twice: each call runs in a fresh instance (start functions included).
     for _ in 0..2 {
         let answer = policy.call("hello", b"this is a test")?;
@@ -72,7 +72,7 @@ fn zig_guest_says_hello() -> Result<(), Error> {
 #[test]
 fn rust_guest_runs_wapc_init_and_echoes() -> Result<(), Error> {
     let engine = Engine::new(EngineConfig::default())?;
-    let policy = engine.load_wapc(&read("wapc_wapc_guest_test.wasm"))?;
+    let policy = engine.load_wapc(&AdmittedModule::insecure("fixture", read("wapc_wapc_guest_test.wasm")))?;
     // The payload is MessagePack: a fixstr of 11 bytes, "hello world".
     let payload = [&[0xab_u8][..], b"hello world"].concat();
     assert_eq!(policy.call("echo", &payload)?, payload);
@@ -85,7 +85,7 @@ fn demo_guests_are_not_kubewarden_policies() -> Result<(), Error> {
     // never a panic of the host.
     let engine = Engine::new(EngineConfig::default())?;
     for name in ["wapc_hello_zig.wasm", "wapc_wapc_guest_test.wasm"] {
-        let policy = engine.load_wapc(&read(name))?;
+        let policy = engine.load_wapc(&AdmittedModule::insecure("fixture", read(name)))?;
         let answer = policy.protocol_version();
         assert!(
             answer.as_ref().is_err_and(Error::is_evaluation_failure),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use evaluator::{Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy};
+use evaluator::{AdmittedModule, Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy};
 use serde_json::json;
 use test_support::compile_fixture;
 
@@ -21,7 +21,7 @@ fn engine() -> Engine {
 
 fn load(engine: &Engine, fixture: &str) -> WapcPolicy {
     engine
-        .load_wapc(&compile_fixture(fixture))
+        .load_wapc(&AdmittedModule::insecure("fixture", compile_fixture(fixture)))
         .unwrap_or_else(|err| panic!("loading {fixture}: {err}"))
 }
 
@@ -192,19 +192,19 @@ fn concurrent_evaluations_share_one_policy() {
 fn loading_rejects_invalid_modules() {
     let engine = engine();
     assert!(matches!(
-        engine.load_wapc(b"not wasm"),
+        engine.load_wapc(&AdmittedModule::insecure("fixture", b"not wasm".to_vec())),
         Err(Error::Compile(_))
     ));
     let no_guest_call = test_support::compile_wat("(module (memory (export \"memory\") 1))");
     assert!(matches!(
-        engine.load_wapc(&no_guest_call),
+        engine.load_wapc(&AdmittedModule::insecure("fixture", no_guest_call)),
         Err(Error::MissingExport(name)) if name == "__guest_call"
     ));
     let unknown_import = test_support::compile_wat(
         r#"(module (import "env" "mystery" (func)) (memory (export "memory") 1)
            (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#,
     );
-    match engine.load_wapc(&unknown_import) {
+    match engine.load_wapc(&AdmittedModule::insecure("fixture", unknown_import)) {
         Err(Error::Link(message)) => assert!(message.contains("mystery"), "{message}"),
         other => panic!("expected a link error, got {other:?}"),
     }
@@ -249,14 +249,14 @@ fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error
             Err(format!("refused {payload:?}"))
         }
     };
-    let policy = engine.load_wapc_with(&module, Arc::new(handler))?;
+    let policy = engine.load_wapc_with(&AdmittedModule::insecure("fixture", module.clone()), Arc::new(handler))?;
     assert_eq!(policy.call("op", b"hi")?, b"echo: hi");
     match policy.call("op", b"fail") {
         Err(Error::Guest { message, .. }) => assert!(message.starts_with("refused"), "{message}"),
         other => panic!("expected the host error, got {other:?}"),
     }
     // Without a handler every host call is refused.
-    let bare = engine.load_wapc(&module)?;
+    let bare = engine.load_wapc(&AdmittedModule::insecure("fixture", module.clone()))?;
     match bare.call("op", b"hi") {
         Err(Error::Guest { message, .. }) => {
             assert!(message.contains("not available"), "{message}")
@@ -288,10 +288,10 @@ fn kubewarden_log_calls_are_served_by_default() -> Result<(), Error> {
             (i32.const 0)))"#,
     );
     let engine = engine();
-    assert!(engine.load_wapc(&module)?.validate(&request())?.accepted);
+    assert!(engine.load_wapc(&AdmittedModule::insecure("fixture", module.clone()))?.validate(&request())?.accepted);
     // With no capability allowed, the same call is refused and the guest says so.
     let closed = engine.load_wapc_with(
-        &module,
+        &AdmittedModule::insecure("fixture", module),
         Arc::new(evaluator::KubewardenCapabilities::allowing(
             Vec::<String>::new(),
         )),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use evaluator::{Engine, EngineConfig, Error, Policy, ValidationRequest, WasiPolicy};
+use evaluator::{AdmittedModule, Engine, EngineConfig, Error, Policy, ValidationRequest, WasiPolicy};
 use serde_json::json;
 use test_support::compile_fixture;
 
@@ -21,7 +21,7 @@ fn engine_with_cap(max_response_bytes: usize) -> Engine {
 
 fn load(engine: &Engine, fixture: &str) -> WasiPolicy {
     engine
-        .load_wasi(&compile_fixture(fixture))
+        .load_wasi(&AdmittedModule::insecure("fixture", compile_fixture(fixture)))
         .unwrap_or_else(|err| panic!("loading {fixture}: {err}"))
 }
 
@@ -94,15 +94,15 @@ fn an_answer_over_the_cap_is_refused() {
 fn the_wrong_mode_is_refused_at_load() {
     let engine = engine();
     assert!(matches!(
-        engine.load_wasi(&compile_fixture("wapc-accept")),
+        engine.load_wasi(&AdmittedModule::insecure("fixture", compile_fixture("wapc-accept"))),
         Err(Error::MissingExport(name)) if name == "_start"
     ));
     assert!(matches!(
-        Policy::load(&engine, "opa", &compile_fixture("opa-deny")),
+        Policy::load(&engine, "opa", &AdmittedModule::insecure("fixture", compile_fixture("opa-deny"))),
         Err(Error::UnsupportedMode(mode)) if mode == "opa"
     ));
     assert!(matches!(
-        Policy::load(&engine, "wasi", &compile_fixture("wasi-accept")),
+        Policy::load(&engine, "wasi", &AdmittedModule::insecure("fixture", compile_fixture("wasi-accept"))),
         Ok(Policy::Wasi(_))
     ));
 }

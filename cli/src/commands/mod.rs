@@ -10,6 +10,7 @@ mod load;
 mod login;
 mod logout;
 mod policies;
+mod policy_server;
 mod pull;
 mod push;
 mod registry;
@@ -62,6 +63,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Evaluate a policy on an admission request.
     Run(run::Args),
+    /// Serve policies as a Kubernetes admission webhook.
+    PolicyServer(policy_server::Args),
     /// Write a policy's SBOM (SPDX or CycloneDX).
     Sbom(sbom::Args),
     /// Store registry credentials.
@@ -94,6 +97,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Run(args) => run::run(args),
+        Command::PolicyServer(args) => policy_server::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),

@@ -1,35 +1,48 @@
-//! `palisade run`: evaluate a policy module on one admission request, locally.
+//! `palisade run`: evaluate a policy on one admission request, locally.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use artifact::inspect::inspect;
 use artifact::metadata::ExecutionMode;
+use evaluator::gate::{self, PolicySource};
 use evaluator::{
-    AdmissionReview, Engine, EngineConfig, Policy, ValidationRequest, ValidationResponse,
+    AdmissionReview, Engine, EngineConfig, ModuleCache, Policy, ValidationRequest,
+    ValidationResponse,
 };
 use serde_json::Value;
 
 use super::UsageError;
+use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
+use crate::verification_options::VerificationOptions;
 
 /// Evaluate a policy on an AdmissionReview and print the AdmissionReview response.
 ///
+/// The policy is a file or a reference (registry://…, HOST/REPO:TAG, oci-layout://…). A policy from a
+/// registry runs only once its signatures meet the verification flags (fail closed: without any, exit 2),
+/// and only the verified module runs; with verification flags, a file is verified by the Sigstore bundle next
+/// to it (FILE.sigstore.json). --insecure-skip-verification skips verification, for development, with a warning.
 /// The execution mode comes from `--execution-mode`, else the module's metadata
-/// (`kubewarden-wapc` when it has none); `kubewarden-wapc` and `wasi` are supported.
-/// A policy rejecting the request is a result (exit 0); exit 1 when the policy cannot be run or
+/// (`kubewarden-wapc` when it has none).
+/// A policy rejecting the request is a result (exit 0); exit 1 when the policy cannot be verified or run or
 /// rejects its settings.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The Wasm policy module.
-    module: PathBuf,
+    /// The policy: a Wasm module file, registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], HOST/REPO:TAG, or
+    /// oci-layout://DIR[:TAG].
+    #[arg(value_name = "REF|FILE")]
+    policy: String,
     /// The AdmissionReview (admission.k8s.io/v1) to evaluate, as JSON; `-` for stdin.
-    #[arg(long, short = 'r', value_name = "FILE")]
+    #[arg(long, short = 'r', visible_alias = "request-path", value_name = "FILE")]
     request: PathBuf,
     /// The policy's settings, as JSON or YAML (default: `{}`).
     #[arg(
         long,
         short = 's',
+        visible_alias = "settings-path",
         value_name = "FILE",
         conflicts_with = "settings_json"
     )]
@@ -43,6 +56,16 @@ pub struct Args {
     /// The per-evaluation deadline.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     timeout: std::time::Duration,
+    /// Keep compiled modules in this folder (compiled once, reused by later runs).
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verification: VerificationOptions,
+    /// Run the policy without verifying its signatures (development only; warns on every use).
+    #[arg(long, conflicts_with_all = ["key", "verification_config", "certificate_identity", "github_owner"])]
+    insecure_skip_verification: bool,
+    #[command(flatten)]
+    registry: RegistryOptions,
     /// How to print the result: a summary (text) or the AdmissionReview response.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -73,8 +96,7 @@ impl From<Mode> for ExecutionMode {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let module = std::fs::read(&args.module)
-        .map_err(|err| UsageError(format!("reading {}: {err}", args.module.display())))?;
+    let source = PolicySource::parse(&args.policy).map_err(|err| UsageError(err.to_string()))?;
     let request = read_input(&args.request)?;
     let review = AdmissionReview::from_json(&request)
         .map_err(|err| UsageError(format!("{}: {err}", args.request.display())))?;
@@ -84,8 +106,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|err| UsageError(format!("--settings-json: not JSON: {err}")))?,
         (None, None) => Value::Object(serde_json::Map::new()),
     };
+    // A local file without verification flags is a development run, like --insecure-skip-verification.
+    let unverified_file = matches!(source, PolicySource::File(_)) && args.verification.is_empty();
+    let admission = args.verification.admission(
+        args.insecure_skip_verification || unverified_file,
+        &args.policy,
+    )?;
+    let remote = args.registry.remote()?;
+    let module = block_on(
+        format!("fetching {source}"),
+        gate::admit(&remote, &source, &admission),
+    )??;
 
-    let report = inspect(&module).with_context(|| args.module.display().to_string())?;
+    let report = inspect(module.bytes()).with_context(|| args.policy.clone())?;
     let mode = match args.execution_mode {
         Some(mode) => mode.into(),
         None => report
@@ -104,13 +137,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "execution mode `{mode}` is not supported yet (palisade run supports kubewarden-wapc and wasi)"
         );
     }
-
-    let engine = Engine::new(EngineConfig {
+    let mut engine = Engine::new(EngineConfig {
         deadline: args.timeout,
         ..EngineConfig::default()
     })?;
+    if let Some(dir) = &args.cache_dir {
+        engine = engine.with_cache(Arc::new(ModuleCache::new(dir)?));
+    }
     let policy = Policy::load(&engine, &mode.to_string(), &module)
-        .with_context(|| format!("loading {} ({mode})", args.module.display()))?;
+        .with_context(|| format!("loading {} ({mode})", args.policy))?;
     // A policy that misbehaves while validating its settings costs this request (500), like
     // one that misbehaves in `validate`; one that answers "invalid" is a configuration error.
     let answer = match policy.validate_settings(&settings) {
@@ -132,20 +167,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let review_response = review.response(&answer, allowed_to_mutate);
     match args.output {
-        OutputFormat::Text => print_text(&args.module, &review.uid, &review_response["response"]),
+        OutputFormat::Text => print_text(&args.policy, &review.uid, &review_response["response"]),
         format => print_structured(format, &review_response)?,
     }
     Ok(())
 }
 
 /// A summary of the AdmissionReview `response` for people.
-fn print_text(module: &Path, uid: &str, response: &Value) {
+fn print_text(policy: &str, uid: &str, response: &Value) {
     let verdict = if response["allowed"] == Value::Bool(true) {
         "accepted"
     } else {
         "rejected"
     };
-    println!("{verdict}: {} (uid {uid})", module.display());
+    println!("{verdict}: {policy} (uid {uid})");
     if let Some(code) = response["status"].get("code") {
         println!("  code     {code}");
     }
@@ -160,7 +195,7 @@ fn print_text(module: &Path, uid: &str, response: &Value) {
     }
 }
 
-fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(super) fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
@@ -171,7 +206,7 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
         .map_err(|err| UsageError(format!("reading {}: {err}", path.display())).into())
 }
 
-fn read_settings(path: &Path) -> anyhow::Result<Value> {
+pub(super) fn read_settings(path: &Path) -> anyhow::Result<Value> {
     let text = read_input(path)?;
     serde_norway::from_slice(&text)
         .map_err(|err| UsageError(format!("{}: not JSON or YAML: {err}", path.display())).into())

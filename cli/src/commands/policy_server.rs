@@ -1,0 +1,165 @@
+//! `palisade policy-server`: serve the policies of a `policies.yml` as a Kubernetes admission webhook.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use evaluator::server::{PoliciesFile, ServerState, StartOptions};
+use evaluator::{EngineConfig, ModuleCache};
+use tokio::net::TcpListener;
+
+use super::UsageError;
+use crate::options::RegistryOptions;
+use crate::verification_options::VerificationOptions;
+
+/// Serve policies as a Kubernetes admission webhook (Kubewarden policy-server's API and policies.yml).
+///
+/// Start-up pulls, verifies and compiles every policy in parallel and refuses to start if one fails (exit 1),
+/// unless --continue-on-errors. Every policy must meet the verification flags; without any, the server refuses
+/// to start (exit 2) unless --insecure-skip-verification. Endpoints: POST /validate/{id} (AdmissionReview v1),
+/// POST /validate_raw/{id} ({"request": …}), GET /readiness, GET /metrics (Prometheus). Stops on Ctrl-C or
+/// SIGTERM, letting requests in flight finish.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policies, in Kubewarden policy-server's format (id → module, settings, allowedToMutate,
+    /// policyMode, timeoutEvalSeconds).
+    #[arg(long, value_name = "FILE")]
+    policies: PathBuf,
+    /// The address to listen on (port 0: any free port, printed at start-up).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000")]
+    addr: String,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// ... and this private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Start even when policies fail to load; their requests are rejected with code 500 saying why.
+    #[arg(long)]
+    continue_on_errors: bool,
+    /// The default per-evaluation deadline (a policy's timeoutEvalSeconds overrides it).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    timeout: std::time::Duration,
+    /// How many evaluations run at once [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Keep compiled modules in this folder (a restart with a warm cache compiles nothing).
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verification: VerificationOptions,
+    /// Serve the policies without verifying their signatures (development only; warns on every use).
+    #[arg(long, conflicts_with_all = ["key", "verification_config", "certificate_identity", "github_owner"])]
+    insecure_skip_verification: bool,
+    #[command(flatten)]
+    registry: RegistryOptions,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.policies)
+        .map_err(|err| UsageError(format!("reading {}: {err}", args.policies.display())))?;
+    let file = PoliciesFile::from_yaml(&text)
+        .map_err(|err| UsageError(format!("{}: {err}", args.policies.display())))?;
+    let admission = args.verification.admission(
+        args.insecure_skip_verification,
+        &format!("every policy of {}", args.policies.display()),
+    )?;
+    let cache = args
+        .cache_dir
+        .as_ref()
+        .map(|dir| ModuleCache::new(dir).map(Arc::new))
+        .transpose()?;
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let options = StartOptions {
+        remote: args.registry.remote()?,
+        admission,
+        engine: EngineConfig {
+            deadline: args.timeout,
+            ..EngineConfig::default()
+        },
+        cache,
+        continue_on_errors: args.continue_on_errors,
+        workers,
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .finish();
+    let _logging = tracing::subscriber::set_default(logs);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args, file, options))
+}
+
+async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow::Result<()> {
+    let state = Arc::new(ServerState::start(&file, options).await?);
+    for (id, reason) in state.failed() {
+        eprintln!(
+            "warning: policy {id} is not served (its requests get a 500 rejection): {reason}"
+        );
+    }
+    let tcp = TcpListener::bind(&args.addr)
+        .await
+        .map_err(|err| UsageError(format!("listening on {}: {err}", args.addr)))?;
+    let local = tcp.local_addr()?;
+    let ids = state.policy_ids().collect::<Vec<_>>().join(", ");
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = registry_server::tls::TlsConfig {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            let listener = registry_server::tls::TlsListener::new(tcp, tls.acceptor()?)?;
+            println!("policy-server listening on https://{local} (policies: {ids})");
+            evaluator::server::serve(listener, state, shutdown_signal()).await?;
+        }
+        _ => {
+            println!("policy-server listening on http://{local} (policies: {ids})");
+            evaluator::server::serve(tcp, state, shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C, or on SIGTERM on Unix.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_needs_both_files() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let err = Cli::try_parse_from(["p", "--policies", "p.yml", "--tls-cert", "c.pem"])
+            .map(|_| ())
+            .map_err(|err| err.to_string());
+        assert!(err.is_err_and(|e| e.contains("--tls-key")));
+    }
+}

@@ -1,0 +1,172 @@
+//! The verification flags shared by `verify`, `run` and `policy-server`: what a policy's signatures must
+//! meet (keys and annotations, keyless identities, or a Kubewarden verification config) and the trust root for
+//! keyless signatures.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use evaluator::gate::{Admission, Verification};
+use signing::config::{Requirement, Subject, VerificationConfig};
+use signing::trust::TrustRoot;
+
+use crate::commands::UsageError;
+use crate::options::parse_annotation;
+
+/// What the signatures must meet.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerificationOptions {
+    /// A public key that must have signed (repeatable: all of them must).
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    /// An annotation the signatures must carry (repeatable): KEY=VALUE.
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    annotations: Vec<(String, String)>,
+    /// A verification config in Kubewarden's format (allOf / anyOf of pubKey, genericIssuer, githubAction),
+    /// instead of the flags above.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "certificate_identity", "github_owner"])]
+    verification_config: Option<PathBuf>,
+    /// A keyless signature must have a certificate for this identity (an email or URI; with
+    /// --certificate-oidc-issuer).
+    #[arg(
+        long,
+        alias = "cert-email",
+        value_name = "IDENTITY",
+        requires = "certificate_oidc_issuer"
+    )]
+    certificate_identity: Option<String>,
+    /// The OIDC issuer of that certificate (e.g. https://token.actions.githubusercontent.com).
+    #[arg(
+        long,
+        alias = "cert-oidc-issuer",
+        value_name = "URL",
+        requires = "certificate_identity"
+    )]
+    certificate_oidc_issuer: Option<String>,
+    /// A keyless signature must come from GitHub Actions of this owner (user or organization).
+    #[arg(long, value_name = "OWNER")]
+    github_owner: Option<String>,
+    /// ... and of this repository of the owner.
+    #[arg(long, value_name = "REPO", requires = "github_owner")]
+    github_repo: Option<String>,
+    /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json or a PEM CA bundle.
+    #[arg(long, value_name = "FILE")]
+    trust_root: Option<PathBuf>,
+}
+
+/// What to tell a user who gave no verification flag.
+pub const HOW_TO_VERIFY: &str = "--key, --certificate-identity with --certificate-oidc-issuer, --github-owner, or --verification-config";
+
+impl VerificationOptions {
+    /// Whether no flag asks for verification.
+    pub fn is_empty(&self) -> bool {
+        self.key.is_empty()
+            && self.verification_config.is_none()
+            && self.certificate_identity.is_none()
+            && self.github_owner.is_none()
+    }
+
+    /// The verification config these flags describe, or `None` when no flag asks for one.
+    pub fn config(&self) -> anyhow::Result<Option<VerificationConfig>> {
+        if let Some(path) = &self.verification_config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return VerificationConfig::from_yaml(&text)
+                .with_context(|| path.display().to_string())
+                .map(Some);
+        }
+        let requirements = self.requirements()?;
+        if requirements.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(VerificationConfig::all_of(requirements)?))
+    }
+
+    /// The config and trust root, or `None` when no flag asks for verification. Keyless requirements
+    /// without `--trust-root` are a usage error.
+    pub fn verification(&self) -> anyhow::Result<Option<Verification>> {
+        let Some(config) = self.config()? else {
+            return Ok(None);
+        };
+        let keyless = config.requirements().any(|r| {
+            matches!(
+                r,
+                Requirement::GenericIssuer { .. } | Requirement::GithubAction { .. }
+            )
+        });
+        if keyless && self.trust_root.is_none() {
+            return Err(UsageError(
+                "keyless requirements need a trust root: --trust-root FILE".into(),
+            )
+            .into());
+        }
+        let trust_root = self
+            .trust_root
+            .as_ref()
+            .map(|path| {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                TrustRoot::from_file_bytes(&bytes).with_context(|| path.display().to_string())
+            })
+            .transpose()?;
+        Ok(Some(Verification { config, trust_root }))
+    }
+
+    /// Fail closed: the verification the flags ask for, or no verification only when `insecure` (with a
+    /// warning on standard error, every time); neither is a usage error naming the flags to pass.
+    pub fn admission(&self, insecure: bool, what: &str) -> anyhow::Result<Admission> {
+        match (self.verification()?, insecure) {
+            (Some(verification), _) => Ok(Admission::Verify(verification)),
+            (None, true) => {
+                eprintln!(
+                    "warning: {what} runs WITHOUT signature verification (development only; to verify it pass {HOW_TO_VERIFY})"
+                );
+                Ok(Admission::InsecureSkipVerification)
+            }
+            (None, false) => Err(UsageError(format!(
+                "{what} must be verified before it runs: pass {HOW_TO_VERIFY} (or --insecure-skip-verification, for development only)"
+            ))
+            .into()),
+        }
+    }
+
+    /// The requirements the individual flags ask for: one per key, one for a certificate identity, one for a
+    /// GitHub owner; `-a` annotations apply to each.
+    fn requirements(&self) -> anyhow::Result<Vec<Requirement>> {
+        let annotations: BTreeMap<String, String> = self.annotations.iter().cloned().collect();
+        let constraint = (!annotations.is_empty()).then_some(annotations);
+        let mut requirements = Vec::new();
+        for path in &self.key {
+            let key = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            requirements.push(Requirement::PubKey {
+                owner: None,
+                key,
+                annotations: constraint.clone(),
+            });
+        }
+        if let (Some(identity), Some(issuer)) =
+            (&self.certificate_identity, &self.certificate_oidc_issuer)
+        {
+            requirements.push(Requirement::GenericIssuer {
+                issuer: issuer.clone(),
+                subject: Subject::Equal(identity.clone()),
+                annotations: constraint.clone(),
+            });
+        }
+        if let Some(owner) = &self.github_owner {
+            requirements.push(Requirement::GithubAction {
+                owner: owner.clone(),
+                repo: self.github_repo.clone(),
+                annotations: constraint,
+            });
+        }
+        if requirements.is_empty() && !self.annotations.is_empty() {
+            return Err(UsageError(format!(
+                "-a/--annotation constrains a signature requirement: pass {HOW_TO_VERIFY} too"
+            ))
+            .into());
+        }
+        Ok(requirements)
+    }
+}

@@ -1,0 +1,411 @@
+//! The gate: the only way to a runnable policy is an [`AdmittedModule`], and the only ways to an
+//! `AdmittedModule` are
+//! - a [`signing::verify::VerifiedArtifact`] together with module bytes that are exactly its verified Wasm
+//!   layer ([`AdmittedModule::verified`]; [`admit_from_registry`] fetches, verifies and pulls by digest);
+//! - a local module whose Sigstore bundle (`<module>.sigstore.json`) met the verification config
+//!   ([`AdmittedModule::verified_file`]; [`admit_file`] reads both);
+//! - [`AdmittedModule::insecure`], for development, which logs a warning every time it is used.
+//!
+//! Every loader of the engine ([`crate::Policy::load`], [`crate::Engine::load_wapc`], …) takes an
+//! `AdmittedModule`, so code that skips verification does not compile. A verification that fails for any
+//! reason (signatures, trust root, network, registry) is an error: nothing falls through to "run anyway".
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use artifact::layout::Layout;
+use artifact::oci::Digest;
+use artifact::reference::{LayoutRef, PolicyRef, RegistryRef};
+use artifact::remote::Remote;
+use signing::config::VerificationConfig;
+use signing::local::{VerifiedFile, bundle_path, verify_file};
+use signing::trust::TrustRoot;
+use signing::verify::VerifiedArtifact;
+
+use crate::Error;
+
+/// How a module got through the gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provenance {
+    /// The Wasm layer of a verified registry manifest.
+    Registry {
+        /// The verified manifest digest.
+        manifest_digest: Digest,
+    },
+    /// A local file verified by the Sigstore bundle next to it.
+    Bundle {
+        /// The verified digest of the file.
+        digest: Digest,
+    },
+    /// Admitted without verification ([`AdmittedModule::insecure`]).
+    Unverified,
+}
+
+/// Module bytes that passed the gate: what the engine compiles, and nothing else.
+#[derive(Clone)]
+pub struct AdmittedModule {
+    source: String,
+    bytes: Arc<[u8]>,
+    provenance: Provenance,
+}
+
+impl std::fmt::Debug for AdmittedModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdmittedModule")
+            .field("source", &self.source)
+            .field("size", &self.bytes.len())
+            .field("provenance", &self.provenance)
+            .finish()
+    }
+}
+
+impl AdmittedModule {
+    /// Admits `module` if it is exactly the Wasm layer of the verified manifest (digest and size).
+    pub fn verified(artifact: &VerifiedArtifact, module: Vec<u8>) -> Result<AdmittedModule, Error> {
+        artifact
+            .check_module(&module)
+            .map_err(|err| not_admitted(artifact.reference(), err))?;
+        Ok(AdmittedModule {
+            source: artifact.reference().to_string(),
+            bytes: module.into(),
+            provenance: Provenance::Registry {
+                manifest_digest: artifact.manifest_digest().clone(),
+            },
+        })
+    }
+
+    /// Admits `module` if it is byte for byte the file its bundle verified.
+    pub fn verified_file(file: &VerifiedFile, module: Vec<u8>) -> Result<AdmittedModule, Error> {
+        file.check_module(&module)
+            .map_err(|err| not_admitted(file.name(), err))?;
+        Ok(AdmittedModule {
+            source: file.name().to_string(),
+            bytes: module.into(),
+            provenance: Provenance::Bundle {
+                digest: file.digest().clone(),
+            },
+        })
+    }
+
+    /// Admits `module` without any verification, for development (`--insecure-skip-verification`). Logs a
+    /// warning every time.
+    pub fn insecure(source: impl Into<String>, module: Vec<u8>) -> AdmittedModule {
+        let source = source.into();
+        tracing::warn!(policy = %source, "running a policy whose signatures were NOT verified (insecure-skip-verification)");
+        AdmittedModule {
+            source,
+            bytes: module.into(),
+            provenance: Provenance::Unverified,
+        }
+    }
+
+    /// Where the module came from (a reference or a file name), for messages.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The module bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// How the module was admitted.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+}
+
+/// What a policy must meet to be admitted.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The requirements (Kubewarden's verification config).
+    pub config: VerificationConfig,
+    /// The trust root for keyless requirements (without one they are never met).
+    pub trust_root: Option<TrustRoot>,
+}
+
+/// Whether policies are verified before they run.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// Every policy must meet this verification.
+    Verify(Verification),
+    /// Nothing is verified (development only; every admission logs a warning).
+    InsecureSkipVerification,
+}
+
+/// Where a policy module is: a registry, an OCI layout folder or a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// In a registry.
+    Registry(RegistryRef),
+    /// In an OCI image layout folder.
+    Layout(LayoutRef),
+    /// A file.
+    File(PathBuf),
+}
+
+impl PolicySource {
+    /// Reads `text` as an existing file, else as a reference (`registry://…`, `HOST/REPO:TAG`,
+    /// `oci-layout://…`); `file://PATH` always names a file.
+    pub fn parse(text: &str) -> Result<PolicySource, Error> {
+        if let Some(path) = text.strip_prefix("file://") {
+            return Ok(PolicySource::File(PathBuf::from(path)));
+        }
+        if Path::new(text).exists() {
+            return Ok(PolicySource::File(PathBuf::from(text)));
+        }
+        match text.parse::<PolicyRef>() {
+            Ok(PolicyRef::Registry(reference)) => Ok(PolicySource::Registry(reference)),
+            Ok(PolicyRef::Layout(layout)) => Ok(PolicySource::Layout(layout)),
+            Err(err) => Err(Error::InvalidInput(format!(
+                "{text} is neither a file nor a policy reference: {err}"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::Registry(reference) => write!(f, "{reference}"),
+            PolicySource::Layout(layout) => write!(
+                f,
+                "oci-layout://{}:{}",
+                layout.folder.display(),
+                layout.name
+            ),
+            PolicySource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Fetches the policy at `source` and admits it as `admission` says: verified (registry signatures of both
+/// cosign layouts, or the Sigstore bundle next to a file), or not at all. An OCI layout folder carries no
+/// signatures, so it is only admitted without verification.
+pub async fn admit(
+    remote: &Remote,
+    source: &PolicySource,
+    admission: &Admission,
+) -> Result<AdmittedModule, Error> {
+    match (admission, source) {
+        (Admission::Verify(verification), PolicySource::Registry(reference)) => {
+            admit_from_registry(remote, reference, verification).await
+        }
+        (Admission::Verify(verification), PolicySource::File(path)) => {
+            admit_file(path, verification)
+        }
+        (Admission::Verify(_), PolicySource::Layout(_)) => Err(Error::NotAdmitted {
+            policy: source.to_string(),
+            reason: "an OCI layout folder carries no signatures: push it to a registry and verify it there, or skip verification (development only)".into(),
+        }),
+        (Admission::InsecureSkipVerification, PolicySource::Registry(reference)) => {
+            let pulled = remote
+                .pull(reference)
+                .await
+                .map_err(|err| not_admitted(reference, err))?;
+            Ok(AdmittedModule::insecure(
+                reference.with_digest(pulled.digest()).to_string(),
+                pulled.module,
+            ))
+        }
+        (Admission::InsecureSkipVerification, PolicySource::Layout(layout)) => {
+            let policy = Layout::open(&layout.folder)
+                .and_then(|opened| opened.policy(&layout.name))
+                .map_err(|err| not_admitted(source, err))?;
+            Ok(AdmittedModule::insecure(source.to_string(), policy.module))
+        }
+        (Admission::InsecureSkipVerification, PolicySource::File(path)) => Ok(
+            AdmittedModule::insecure(path.display().to_string(), read(path)?),
+        ),
+    }
+}
+
+/// Resolves `reference`, verifies its signatures (both layouts) against `verification`, pulls the policy by
+/// the verified manifest digest and admits its module if it is the verified layer.
+pub async fn admit_from_registry(
+    remote: &Remote,
+    reference: &RegistryRef,
+    verification: &Verification,
+) -> Result<AdmittedModule, Error> {
+    let checked = signing::registry::check(
+        remote,
+        reference,
+        &verification.config,
+        verification.trust_root.as_ref(),
+    )
+    .await
+    .map_err(|err| not_admitted(reference, err))?;
+    let verified = checked
+        .verified
+        .map_err(|err| not_admitted(reference, err))?;
+    let pinned = reference.with_digest(verified.manifest_digest().clone());
+    let pulled = remote
+        .pull(&pinned)
+        .await
+        .map_err(|err| not_admitted(&pinned, err))?;
+    AdmittedModule::verified(&verified, pulled.module)
+}
+
+/// Reads the module at `path` and its bundle `<path>.sigstore.json`, and admits the module if the bundle
+/// meets `verification`.
+pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedModule, Error> {
+    let module = read(path)?;
+    let bundle_file = bundle_path(path);
+    let bundle = std::fs::read(&bundle_file).map_err(|err| Error::NotAdmitted {
+        policy: path.display().to_string(),
+        reason: format!(
+            "no Sigstore bundle to verify it by: reading {}: {err} (a local policy is verified by the bundle next to it)",
+            bundle_file.display()
+        ),
+    })?;
+    let name = path.display().to_string();
+    let verified = verify_file(
+        &name,
+        &module,
+        &bundle,
+        &verification.config,
+        verification.trust_root.as_ref(),
+    )
+    .map_err(|err| not_admitted(&name, err))?;
+    AdmittedModule::verified_file(&verified, module)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn not_admitted(policy: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
+    Error::NotAdmitted {
+        policy: policy.to_string(),
+        reason: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use artifact::oci::manifest::{Descriptor, ImageManifest};
+    use artifact::oci::media_types;
+    use signing::keys::PrivateKey;
+    use signing::simple_signing;
+    use signing::verify::{Evidence, verify};
+
+    use super::*;
+
+    /// A signed manifest whose Wasm layer is `module`, verified against the signing key.
+    fn verified_artifact(module: &[u8]) -> Result<VerifiedArtifact, signing::SigningError> {
+        let manifest = ImageManifest::new(
+            Descriptor::of(media_types::WASM_CONFIG, b"{}"),
+            vec![Descriptor::of(media_types::WASM_LAYER, module)],
+        );
+        let bytes = serde_json::to_vec(&manifest)
+            .map_err(|err| signing::SigningError::MalformedManifest(err.to_string()))?;
+        let digest = Digest::sha256_of(&bytes);
+        let key = PrivateKey::generate()?;
+        let mut evidence = Evidence::new();
+        evidence.add_signature(&simple_signing::sign(
+            &key,
+            "r/p",
+            &digest,
+            &BTreeMap::new(),
+        ));
+        let config = VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new())?;
+        verify("r/p:v1", &digest, &bytes, &evidence, &config)
+    }
+
+    #[test]
+    fn only_the_verified_layer_is_admitted() -> Result<(), Box<dyn std::error::Error>> {
+        let module = test_support::compile_fixture("wapc-accept");
+        let verified = verified_artifact(&module)?;
+        let admitted = AdmittedModule::verified(&verified, module.clone())?;
+        assert_eq!(admitted.bytes(), &module[..]);
+        assert!(matches!(admitted.provenance(), Provenance::Registry { .. }));
+
+        // The layer swapped for another module after verification.
+        let swapped = test_support::compile_fixture("wapc-reject");
+        let err = AdmittedModule::verified(&verified, swapped).map_err(|e| e.to_string());
+        assert!(
+            err.as_ref()
+                .is_err_and(|e| e.contains("refusing to run r/p:v1")
+                    && e.contains("not the verified layer")),
+            "{err:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn sources_are_files_first_then_references() -> Result<(), Error> {
+        let dir = test_support::tempdir();
+        let file = dir.path().join("policy.wasm");
+        std::fs::write(&file, b"").map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let text = file.display().to_string();
+        assert_eq!(
+            PolicySource::parse(&text)?,
+            PolicySource::File(file.clone())
+        );
+        assert_eq!(
+            PolicySource::parse(&format!("file://{text}"))?,
+            PolicySource::File(file)
+        );
+        assert!(matches!(
+            PolicySource::parse("registry://127.0.0.1:5000/p:v1")?,
+            PolicySource::Registry(_)
+        ));
+        assert!(matches!(
+            PolicySource::parse("ghcr.io/kubewarden/policies/pod-privileged:v1")?,
+            PolicySource::Registry(_)
+        ));
+        assert!(matches!(
+            PolicySource::parse("oci-layout:///tmp/layout:v1")?,
+            PolicySource::Layout(_)
+        ));
+        assert!(matches!(
+            PolicySource::parse("no-such-file.wasm"),
+            Err(Error::InvalidInput(message)) if message.contains("neither a file nor a policy reference")
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_without_its_bundle_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = test_support::tempdir();
+        let file = test_support::write_fixture(dir.path(), "wapc-accept");
+        let key = PrivateKey::generate()?;
+        let verification = Verification {
+            config: VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new())?,
+            trust_root: None,
+        };
+        let err = admit_file(&file, &verification)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            err.as_ref()
+                .is_err_and(|e| e.contains("no Sigstore bundle")),
+            "{err:?}"
+        );
+
+        // Signed by another key: refused; by the right key: admitted.
+        let module = std::fs::read(&file)?;
+        let stranger = PrivateKey::generate()?;
+        let write_bundle = |key: &PrivateKey| {
+            let bundle = signing::bundle::sign(key, &Digest::sha256_of(&module), &BTreeMap::new());
+            std::fs::write(bundle_path(&file), bundle.to_bytes())
+        };
+        write_bundle(&stranger)?;
+        assert!(matches!(
+            admit_file(&file, &verification),
+            Err(Error::NotAdmitted { .. })
+        ));
+        write_bundle(&key)?;
+        let admitted = admit_file(&file, &verification)?;
+        assert!(matches!(admitted.provenance(), Provenance::Bundle { .. }));
+        Ok(())
+    }
+}

@@ -1,0 +1,229 @@
+//! The policy server: Kubernetes' validating/mutating webhook, serving the policies of a
+//! `policies.yml` (Kubewarden policy-server's format).
+//!
+//! - `POST /validate/{id}`: an `AdmissionReview` v1 in, the `AdmissionReview` response out;
+//! - `POST /validate_raw/{id}`: `{"request": …}` (any JSON) in, `{"response": …}` out;
+//! - `GET /readiness`: 200 once started (start-up finishes before the socket is served);
+//! - `GET /metrics`: Prometheus text (per-policy latency histogram, accepted/rejected/error counts).
+//!
+//! Evaluations run on tokio's blocking pool, at most `workers` at once (a semaphore), never on
+//! the reactor. A policy that fails while evaluating (timeout, trap, out of memory, bad answer)
+//! costs that request: HTTP 200 with a rejection whose `status.code` is 500 and whose message
+//! says which, as Kubewarden answers; the next request is served. So is a policy that could not
+//! be loaded (`--continue-on-errors`). An unknown policy id is HTTP 404 and a malformed body
+//! HTTP 400, each with a JSON `{"error": …}`.
+
+pub mod metrics;
+pub mod policies;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::Listener;
+use serde_json::{Value, json};
+
+pub use metrics::{Metrics, Outcome};
+pub use policies::{PoliciesFile, PolicyConfig, PolicyMode};
+pub use state::{ServerState, StartOptions};
+
+use crate::{AdmissionReview, Error, ValidationRequest, ValidationResponse};
+use state::{LoadedPolicy, Slot};
+
+/// The routes, over `state` (tested without a socket through `tower::ServiceExt::oneshot`).
+pub fn app(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/validate/{id}", post(validate))
+        .route("/validate_raw/{id}", post(validate_raw))
+        .route("/readiness", get(readiness))
+        .route("/metrics", get(render_metrics))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` (plain TCP, or TLS) until `shutdown` completes, then lets the
+/// requests in flight finish.
+pub async fn serve<L>(
+    listener: L,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error>
+where
+    L: Listener<Addr = SocketAddr>,
+{
+    let local = listener.local_addr().ok();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|err| {
+            Error::Startup(format!(
+                "serving on {}: {err}",
+                local.map_or_else(|| "the listener".to_string(), |a| a.to_string())
+            ))
+        })
+}
+
+/// `POST /validate/{id}`.
+async fn validate(
+    State(state): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let slot = match state.policies.get(&id) {
+        Some(slot) => slot,
+        None => return unknown_policy(&state, &id),
+    };
+    let review = match AdmissionReview::from_json(&body) {
+        Ok(review) => review,
+        Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
+    };
+    let (answer, allowed_to_mutate) = evaluate(&state, &id, slot, &review.request).await;
+    json_response(review.response(&answer, allowed_to_mutate))
+}
+
+/// `POST /validate_raw/{id}`: `{"request": …}`, where the request is any JSON object (its `uid`,
+/// if any, is echoed).
+async fn validate_raw(
+    State(state): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let slot = match state.policies.get(&id) {
+        Some(slot) => slot,
+        None => return unknown_policy(&state, &id),
+    };
+    let request = match serde_json::from_slice::<Value>(&body) {
+        Ok(mut document) => match document.get_mut("request") {
+            Some(request @ Value::Object(_)) => request.take(),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "expected {\"request\": {…}}: the body has no `request` object".into(),
+                );
+            }
+        },
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {err}"),
+            );
+        }
+    };
+    let uid = request
+        .get("uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let review = AdmissionReview { request, uid };
+    let (answer, allowed_to_mutate) = evaluate(&state, &id, slot, &review.request).await;
+    let mut response = review.response(&answer, allowed_to_mutate);
+    json_response(json!({ "response": response["response"].take() }))
+}
+
+/// `GET /readiness`: the server only listens once every policy is loaded.
+async fn readiness() -> &'static str {
+    "ready\n"
+}
+
+/// `GET /metrics`.
+async fn render_metrics(State(state): State<Arc<ServerState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Evaluates `request` with the policy in `slot` on the blocking pool, records the outcome, and
+/// returns the answer and whether the policy may mutate.
+async fn evaluate(
+    state: &ServerState,
+    id: &str,
+    slot: &Slot,
+    request: &Value,
+) -> (ValidationResponse, bool) {
+    let started = Instant::now();
+    let policy = match slot {
+        Slot::Ready(policy) => Arc::clone(policy),
+        Slot::Failed(reason) => {
+            state.metrics.record(id, Outcome::Error, started.elapsed());
+            let answer = ValidationResponse {
+                accepted: false,
+                message: Some(format!("policy {id} could not be loaded: {reason}")),
+                code: Some(500),
+                ..ValidationResponse::default()
+            };
+            return (answer, false);
+        }
+    };
+    let result = run_on_pool(state, Arc::clone(&policy), request.clone()).await;
+    let (answer, mut outcome) = match result {
+        Ok(answer) if answer.accepted => (answer, Outcome::Accepted),
+        Ok(answer) => (answer, Outcome::Rejected),
+        Err(err) => {
+            tracing::warn!(policy = %id, error = %err, "policy evaluation failed");
+            (ValidationResponse::from_failure(&err), Outcome::Error)
+        }
+    };
+    if answer.accepted && answer.mutated_object.is_some() && !policy.allowed_to_mutate {
+        outcome = Outcome::Error;
+    }
+    state.metrics.record(id, outcome, started.elapsed());
+    if policy.mode == PolicyMode::Monitor && !answer.accepted {
+        tracing::info!(policy = %id, message = ?answer.message, "monitor mode: the policy would reject this request");
+    }
+    match policy.mode {
+        PolicyMode::Protect => (answer, policy.allowed_to_mutate),
+        PolicyMode::Monitor => (
+            ValidationResponse {
+                accepted: true,
+                ..ValidationResponse::default()
+            },
+            false,
+        ),
+    }
+}
+
+/// Runs one evaluation on tokio's blocking pool, holding one of the `workers` permits.
+async fn run_on_pool(
+    state: &ServerState,
+    policy: Arc<LoadedPolicy>,
+    request: Value,
+) -> Result<ValidationResponse, Error> {
+    let permit = Arc::clone(&state.workers)
+        .acquire_owned()
+        .await
+        .map_err(|err| Error::Startup(format!("the evaluation pool is closed: {err}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        policy.policy.validate(&ValidationRequest {
+            request,
+            settings: policy.settings.clone(),
+        })
+    })
+    .await
+    .map_err(|err| Error::Trap(format!("the evaluation thread failed: {err}")))?
+}
+
+fn unknown_policy(state: &ServerState, id: &str) -> Response {
+    let known = state.policy_ids().collect::<Vec<_>>().join(", ");
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no policy with id `{id}` (this server has: {known})"),
+    )
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+fn json_response(body: Value) -> Response {
+    (StatusCode::OK, axum::Json(body)).into_response()
+}

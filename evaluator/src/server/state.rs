@@ -1,0 +1,194 @@
+//! Start-up: every policy of `policies.yml` fetched, passed through the gate, compiled and its
+//! settings validated, all in parallel; and the state the handlers share afterwards.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use artifact::remote::Remote;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::metrics::Metrics;
+use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
+use crate::gate::{self, Admission, PolicySource};
+use crate::{AdmittedModule, Engine, EngineConfig, Error, ModuleCache, Policy};
+
+/// How the server starts.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// The registry client policies are pulled (and their signatures fetched) with.
+    pub remote: Remote,
+    /// Verify every policy, or (development only) none.
+    pub admission: Admission,
+    /// Limits of every evaluation; `timeoutEvalSeconds` overrides the deadline per policy.
+    pub engine: EngineConfig,
+    /// Where compiled modules are kept between runs.
+    pub cache: Option<Arc<ModuleCache>>,
+    /// Start even when policies fail to load, answering their requests with a 500 rejection that
+    /// says why, instead of refusing to start.
+    pub continue_on_errors: bool,
+    /// How many evaluations run at once (the size of the blocking pool used).
+    pub workers: usize,
+}
+
+/// A policy ready to serve.
+pub(crate) struct LoadedPolicy {
+    pub(crate) policy: Policy,
+    pub(crate) settings: Value,
+    pub(crate) allowed_to_mutate: bool,
+    pub(crate) mode: PolicyMode,
+}
+
+/// A policy id's entry: ready, or why it could not be loaded (`--continue-on-errors`).
+pub(crate) enum Slot {
+    Ready(Arc<LoadedPolicy>),
+    Failed(String),
+}
+
+/// What the handlers share: the policies, the evaluation pool's permits and the metrics.
+pub struct ServerState {
+    pub(crate) policies: BTreeMap<String, Slot>,
+    pub(crate) workers: Arc<Semaphore>,
+    pub(crate) metrics: Metrics,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState")
+            .field("policies", &self.policies.keys().collect::<Vec<_>>())
+            .field("failed", &self.failed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerState {
+    /// Loads every policy of `file` in parallel. Refuses to start if one fails (verification,
+    /// download, compilation, settings), naming each, unless `continue_on_errors`.
+    pub async fn start(file: &PoliciesFile, options: StartOptions) -> Result<ServerState, Error> {
+        let engines = engines(file, &options)?;
+        let mut loading = tokio::task::JoinSet::new();
+        for (id, config) in &file.policies {
+            let deadline = config.timeout().unwrap_or(options.engine.deadline);
+            let engine = engines
+                .get(&deadline)
+                .cloned()
+                .ok_or_else(|| Error::Engine(format!("no engine for the deadline {deadline:?}")))?;
+            let (id, config) = (id.clone(), config.clone());
+            let (remote, admission) = (options.remote.clone(), options.admission.clone());
+            loading.spawn(async move {
+                let loaded = load(&remote, &admission, engine, &config).await;
+                (id, loaded)
+            });
+        }
+        let mut policies = BTreeMap::new();
+        let mut failures = Vec::new();
+        while let Some(joined) = loading.join_next().await {
+            let (id, loaded) =
+                joined.map_err(|err| Error::Startup(format!("a policy loader panicked: {err}")))?;
+            match loaded {
+                Ok(policy) => {
+                    tracing::info!(policy = %id, "policy ready");
+                    policies.insert(id, Slot::Ready(Arc::new(policy)));
+                }
+                Err(err) => {
+                    tracing::error!(policy = %id, error = %err, "policy not loaded");
+                    failures.push(format!("policy {id}: {err}"));
+                    policies.insert(id, Slot::Failed(err.to_string()));
+                }
+            }
+        }
+        if !failures.is_empty() && !options.continue_on_errors {
+            failures.sort();
+            return Err(Error::Startup(failures.join("; ")));
+        }
+        Ok(ServerState {
+            policies,
+            workers: Arc::new(Semaphore::new(options.workers.max(1))),
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// The policies that could not be loaded, and why (only with `continue_on_errors`).
+    pub fn failed(&self) -> Vec<(&str, &str)> {
+        self.policies
+            .iter()
+            .filter_map(|(id, slot)| match slot {
+                Slot::Failed(reason) => Some((id.as_str(), reason.as_str())),
+                Slot::Ready(_) => None,
+            })
+            .collect()
+    }
+
+    /// The ids of the policies served (ready or not).
+    pub fn policy_ids(&self) -> impl Iterator<Item = &str> {
+        self.policies.keys().map(String::as_str)
+    }
+}
+
+/// One engine per distinct deadline (the deadline is an engine setting), sharing the cache.
+fn engines(
+    file: &PoliciesFile,
+    options: &StartOptions,
+) -> Result<BTreeMap<Duration, Engine>, Error> {
+    let mut engines = BTreeMap::new();
+    for config in file.policies.values() {
+        let deadline = config.timeout().unwrap_or(options.engine.deadline);
+        if engines.contains_key(&deadline) {
+            continue;
+        }
+        let mut engine = Engine::new(EngineConfig {
+            deadline,
+            ..options.engine.clone()
+        })?;
+        if let Some(cache) = &options.cache {
+            engine = engine.with_cache(Arc::clone(cache));
+        }
+        engines.insert(deadline, engine);
+    }
+    Ok(engines)
+}
+
+/// Fetches and admits one policy, then compiles it and checks its settings off the reactor.
+async fn load(
+    remote: &Remote,
+    admission: &Admission,
+    engine: Engine,
+    config: &PolicyConfig,
+) -> Result<LoadedPolicy, Error> {
+    let source = PolicySource::parse(&config.module)?;
+    let module = gate::admit(remote, &source, admission).await?;
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || prepare(&engine, &module, &config))
+        .await
+        .map_err(|err| Error::Startup(format!("compiling the policy panicked: {err}")))?
+}
+
+/// Compiles an admitted module in the execution mode its metadata names and validates its settings.
+fn prepare(
+    engine: &Engine,
+    module: &AdmittedModule,
+    config: &PolicyConfig,
+) -> Result<LoadedPolicy, Error> {
+    let report = artifact::inspect::inspect(module.bytes())
+        .map_err(|err| Error::Compile(format!("{}: {err}", module.source())))?;
+    let mode = report
+        .metadata
+        .map(|metadata| metadata.execution_mode)
+        .unwrap_or_default();
+    let policy = Policy::load(engine, &mode.to_string(), module)?;
+    let settings = config.settings();
+    let verdict = policy.validate_settings(&settings)?;
+    if !verdict.valid {
+        return Err(Error::InvalidInput(format!(
+            "the policy rejects its settings: {}",
+            verdict.message.as_deref().unwrap_or("no reason given")
+        )));
+    }
+    Ok(LoadedPolicy {
+        policy,
+        settings,
+        allowed_to_mutate: config.allowed_to_mutate.unwrap_or(false),
+        mode: config.policy_mode,
+    })
+}
