@@ -258,9 +258,29 @@ async fn search_matches_words_and_filters_by_relevance() {
     assert_eq!(found(&registry, "mode:opa").await, ["team/pod-guard"]);
     assert_eq!(found(&registry, "mode:wapc").await, ["labeler"]);
     assert_eq!(found(&registry, "kind:Pod").await, ["team/pod-guard"]);
-    assert_eq!(found(&registry, "kind:Deployment").await, ["labeler"]);
+    let everything = metadata(
+        "rules:\n  - {apiGroups: [\"*\"], apiVersions: [\"*\"], resources: [\"*\"], operations: [\"*\"]}\nmutating: false\n",
+    );
+    push_policy(
+        &registry,
+        "audit",
+        "v1",
+        &annotated(&everything),
+        Some(&everything),
+    )
+    .await;
+    assert_eq!(
+        found(&registry, "kind:pods").await,
+        ["team/pod-guard", "audit"],
+        "a rule naming pods ranks above a wildcard"
+    );
+    assert_eq!(
+        found(&registry, "kind:Deployment").await,
+        ["labeler", "audit"]
+    );
     assert_eq!(found(&registry, "signed:true").await, ["team/pod-guard"]);
     assert_eq!(found(&registry, "signed:false label").await, ["labeler"]);
+    assert_eq!(found(&registry, "signed:false").await, ["audit", "labeler"]);
 
     let bad = registry.get("/hub/api/policies?q=mode%3Arego").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -274,7 +294,7 @@ async fn search_matches_words_and_filters_by_relevance() {
     assert!(text(&page).contains("`mutating:` takes true or false, not &quot;maybe&quot;"));
 
     let html = text(&registry.get("/hub?q=kind%3APod").await);
-    assert!(html.contains("1 policy"));
+    assert!(html.contains("2 policies"));
     assert!(
         html.contains("value=\"kind:Pod\""),
         "the search box keeps the query"

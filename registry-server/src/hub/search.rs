@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `mutating:true`, `mutating:false` | policies that may (may not) change objects |
 //! | `mode:opa` (`gatekeeper`, `kubewarden-wapc` or `wapc`, `wasi`) | policies run that way |
-//! | `kind:Pod` (or `kind:pods`) | policies whose rules match that resource, or every resource (`*`) |
+//! | `kind:Pod` (or `kind:pods`) | policies whose rules name that resource, then those matching every resource (`*`) |
 //! | `signed:true`, `signed:false` | policies with (without) a signature attached |
 //!
 //! Results come by relevance (a match in the name or title counts most, then annotations, resources and mode,
@@ -105,13 +105,11 @@ impl Query {
 
     /// How well `shown` of repository `name` matches; `None` if it does not.
     pub fn score(&self, name: &str, shown: &TaggedPolicy) -> Option<u32> {
-        if !self.filters.iter().all(|f| passes(f, shown)) {
-            return None;
-        }
         let fields = Fields::of(name, shown);
-        self.words
+        self.filters
             .iter()
-            .map(|word| fields.score(word))
+            .map(|filter| filter_score(filter, shown))
+            .chain(self.words.iter().map(|word| fields.score(word)))
             .try_fold(0, |total, score| score.map(|s| total + s))
     }
 }
@@ -124,20 +122,26 @@ fn boolean(key: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-fn passes(filter: &Filter, shown: &TaggedPolicy) -> bool {
+/// `None` if `shown` fails the filter, else its relevance: a rule naming the kind counts more than a wildcard.
+fn filter_score(filter: &Filter, shown: &TaggedPolicy) -> Option<u32> {
     let metadata = shown.policy.metadata.as_ref();
-    match filter {
+    let passed = match filter {
         Filter::Mutating(wanted) => metadata.is_some_and(|m| m.mutating == *wanted),
         Filter::Mode(wanted) => metadata.is_some_and(|m| m.execution_mode == *wanted),
         Filter::Signed(wanted) => shown.signatures.is_empty() != *wanted,
         Filter::Kind(kind) => {
             let plural = plural(kind);
-            resources(&shown.policy).iter().any(|resource| {
-                let base = resource.split('/').next().unwrap_or(resource);
-                base == "*" || base == kind || base == plural
-            })
+            let bases: Vec<String> = resources(&shown.policy)
+                .into_iter()
+                .map(|r| r.split('/').next().unwrap_or_default().to_string())
+                .collect();
+            if bases.iter().any(|base| *base == *kind || *base == plural) {
+                return Some(1);
+            }
+            bases.iter().any(|base| base == "*")
         }
-    }
+    };
+    passed.then_some(0)
 }
 
 /// The resource name of a kind, as Kubernetes forms it: lower case, plural (`Pod` → `pods`, `Ingress` →
