@@ -1,0 +1,382 @@
+//! The policy server without a socket (`tower::ServiceExt::oneshot` on `server::app`), its start-up through
+//! the gate against a real registry-server on 127.0.0.1, and its answers to misbehaving policies and bad input.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use artifact::oci::policy::PolicyArtifact;
+use artifact::reference::{PolicyRef, RegistryRef};
+use artifact::remote::credentials::DockerConfig;
+use artifact::remote::sources::Sources;
+use artifact::remote::{Remote, RemoteOptions};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use evaluator::gate::{Admission, Verification};
+use evaluator::server::{PoliciesFile, ServerState, StartOptions, app};
+use evaluator::{EngineConfig, Error, ModuleCache};
+use serde_json::{Value, json};
+use signing::config::VerificationConfig;
+use signing::keys::PrivateKey;
+use signing::registry::Layout;
+use test_support::{RegistryServer, compile_fixture, testdata_file, write_fixture};
+use tower::ServiceExt;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn remote() -> Remote {
+    Remote::new(RemoteOptions {
+        docker_config: DockerConfig::new(None),
+        sources: Sources::default(),
+    })
+}
+
+fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOptions {
+    StartOptions {
+        remote: remote(),
+        admission,
+        engine: EngineConfig {
+            deadline: Duration::from_millis(200),
+            ..EngineConfig::default()
+        },
+        cache,
+        continue_on_errors: false,
+        workers: 2,
+    }
+}
+
+fn key_verification(key: &PrivateKey) -> Result<Admission, signing::SigningError> {
+    Ok(Admission::Verify(Verification {
+        config: VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new())?,
+        trust_root: None,
+    }))
+}
+
+/// Pushes the fixture `name` to `registry` as `policies/NAME:v1`; returns the reference.
+async fn push(
+    registry: &RegistryServer,
+    name: &str,
+) -> Result<RegistryRef, Box<dyn std::error::Error>> {
+    let reference = match format!("registry://{}/policies/{name}:v1", registry.host()).parse()? {
+        PolicyRef::Registry(reference) => reference,
+        PolicyRef::Layout(_) => return Err("not a registry reference".into()),
+    };
+    let artifact = PolicyArtifact::build(compile_fixture(name), None, None)?;
+    remote().push(&artifact, &reference).await?;
+    Ok(reference)
+}
+
+/// `policies.yml` with `id: module` pairs (and any extra YAML per policy).
+fn policies(entries: &[(&str, String, &str)]) -> Result<PoliciesFile, Error> {
+    let mut text = String::new();
+    for (id, module, extra) in entries {
+        text.push_str(&format!("{id}:\n  module: {module}\n{extra}"));
+    }
+    PoliciesFile::from_yaml(&text)
+}
+
+fn file_module(dir: &Path, fixture: &str) -> String {
+    format!("file://{}", write_fixture(dir, fixture).display())
+}
+
+async fn post(
+    state: &Arc<ServerState>,
+    path: &str,
+    body: &str,
+) -> Result<(StatusCode, Value), Box<dyn std::error::Error>> {
+    let response = app(Arc::clone(state))
+        .oneshot(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))?,
+        )
+        .await?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    Ok((status, serde_json::from_slice(&bytes)?))
+}
+
+async fn get(
+    state: &Arc<ServerState>,
+    path: &str,
+) -> Result<(StatusCode, String), Box<dyn std::error::Error>> {
+    let response = app(Arc::clone(state))
+        .oneshot(Request::get(path).body(Body::empty())?)
+        .await?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    Ok((status, String::from_utf8(bytes.to_vec())?))
+}
+
+fn review() -> Result<String, std::io::Error> {
+    std::fs::read_to_string(testdata_file("requests/pod-create.json"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsigned_policy_stops_the_start_and_is_never_compiled() -> TestResult {
+    let registry = RegistryServer::start();
+    let signed = push(&registry, "wapc-accept").await?;
+    let unsigned = push(&registry, "wapc-reject").await?;
+    let key = PrivateKey::generate()?;
+    signing::registry::sign(
+        &remote(),
+        &signed,
+        &key,
+        &BTreeMap::new(),
+        &[Layout::SignatureTag],
+    )
+    .await?;
+    let file = policies(&[
+        ("signed", signed.to_string(), ""),
+        ("unsigned", unsigned.to_string(), ""),
+    ])?;
+
+    let cache_dir = test_support::tempdir();
+    let cache = Arc::new(ModuleCache::new(cache_dir.path())?);
+    let err = ServerState::start(
+        &file,
+        options(key_verification(&key)?, Some(Arc::clone(&cache))),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|err| err.to_string());
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("policy unsigned: refusing to run")
+                && e.contains("no signatures found")
+                && !e.contains("policy signed")),
+        "{err:?}"
+    );
+    // The unsigned module never reached the compiler: only the signed one was compiled.
+    assert_eq!(cache.misses(), 1);
+    assert_eq!(cache_dir.path().read_dir()?.count(), 1);
+
+    // With --continue-on-errors it starts, and the unsigned policy's requests get a 500 saying why.
+    let state = Arc::new(
+        ServerState::start(
+            &file,
+            StartOptions {
+                continue_on_errors: true,
+                ..options(key_verification(&key)?, Some(Arc::clone(&cache)))
+            },
+        )
+        .await?,
+    );
+    assert_eq!(cache.misses(), 1, "the signed module came from the cache");
+    let (status, body) = post(&state, "/validate/unsigned", &review()?).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["response"]["allowed"], false);
+    assert_eq!(body["response"]["status"]["code"], 500);
+    let message = body["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("policy unsigned could not be loaded") && message.contains("not verified"),
+        "{message}"
+    );
+    let (_, body) = post(&state, "/validate/signed", &review()?).await?;
+    assert_eq!(body["response"]["allowed"], true);
+
+    // Signed, the policy loads and the server starts.
+    signing::registry::sign(
+        &remote(),
+        &unsigned,
+        &key,
+        &BTreeMap::new(),
+        &[Layout::Bundle],
+    )
+    .await?;
+    let state = Arc::new(ServerState::start(&file, options(key_verification(&key)?, None)).await?);
+    let (status, body) = post(&state, "/validate/unsigned", &review()?).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["response"]["allowed"], false);
+    assert_eq!(body["response"]["status"]["code"], 403);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_policy_needs_its_bundle_when_verifying() -> TestResult {
+    let dir = test_support::tempdir();
+    let file = policies(&[("local", file_module(dir.path(), "wapc-accept"), "")])?;
+    let key = PrivateKey::generate()?;
+    let err = ServerState::start(&file, options(key_verification(&key)?, None))
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string());
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("no Sigstore bundle")),
+        "{err:?}"
+    );
+
+    let module = compile_fixture("wapc-accept");
+    let bundle = signing::bundle::sign(
+        &key,
+        &artifact::oci::Digest::sha256_of(&module),
+        &BTreeMap::new(),
+    );
+    std::fs::write(
+        signing::local::bundle_path(&dir.path().join("wapc-accept.wasm")),
+        bundle.to_bytes(),
+    )?;
+    let state = Arc::new(ServerState::start(&file, options(key_verification(&key)?, None)).await?);
+    let (_, body) = post(&state, "/validate/local", &review()?).await?;
+    assert_eq!(body["response"]["allowed"], true);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misbehaving_policies_cost_one_request_each() -> TestResult {
+    let dir = test_support::tempdir();
+    let file = policies(&[
+        ("accept", file_module(dir.path(), "wapc-accept"), ""),
+        ("trap", file_module(dir.path(), "wapc-validate-trap"), ""),
+        (
+            "loop",
+            file_module(dir.path(), "wapc-validate-loop"),
+            "  timeoutEvalSeconds: 1\n",
+        ),
+        ("mutate", file_module(dir.path(), "wapc-mutate"), ""),
+        (
+            "mutate-allowed",
+            file_module(dir.path(), "wapc-mutate"),
+            "  allowedToMutate: true\n",
+        ),
+        (
+            "monitor",
+            file_module(dir.path(), "wapc-reject"),
+            "  policyMode: monitor\n",
+        ),
+    ])?;
+    let state = Arc::new(
+        ServerState::start(&file, options(Admission::InsecureSkipVerification, None)).await?,
+    );
+    let review = review()?;
+
+    for _ in 0..2 {
+        let (status, body) = post(&state, "/validate/trap", &review).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["response"]["status"]["code"], 500);
+        assert!(
+            body["response"]["status"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("trapped"),
+            "{body}"
+        );
+        let (_, body) = post(&state, "/validate/accept", &review).await?;
+        assert_eq!(
+            body["response"]["allowed"], true,
+            "the next request is served"
+        );
+    }
+    let (_, body) = post(&state, "/validate/loop", &review).await?;
+    assert_eq!(body["response"]["status"]["code"], 500);
+    assert!(
+        body["response"]["status"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timed out after 1s"),
+        "the per-policy timeoutEvalSeconds applies: {body}"
+    );
+    let (_, body) = post(&state, "/validate/accept", &review).await?;
+    assert_eq!(body["response"]["allowed"], true);
+
+    let (_, body) = post(&state, "/validate/mutate", &review).await?;
+    assert_eq!(body["response"]["allowed"], false);
+    assert_eq!(body["response"]["status"]["code"], 500);
+    assert!(body["response"].get("patch").is_none());
+    let (_, body) = post(&state, "/validate/mutate-allowed", &review).await?;
+    assert_eq!(body["response"]["allowed"], true);
+    assert_eq!(body["response"]["patchType"], "JSONPatch");
+
+    let (_, body) = post(&state, "/validate/monitor", &review).await?;
+    assert_eq!(
+        body["response"]["allowed"], true,
+        "monitor mode never rejects"
+    );
+
+    let (status, metrics) = get(&state, "/metrics").await?;
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        "palisade_policy_evaluations_total{policy=\"trap\",outcome=\"error\"} 2",
+        "palisade_policy_evaluations_total{policy=\"accept\",outcome=\"accepted\"} 3",
+        "palisade_policy_evaluations_total{policy=\"mutate\",outcome=\"error\"} 1",
+        "palisade_policy_evaluations_total{policy=\"monitor\",outcome=\"rejected\"} 1",
+        "palisade_policy_evaluation_duration_seconds_count{policy=\"loop\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_clear_http_errors() -> TestResult {
+    let dir = test_support::tempdir();
+    let file = policies(&[("reject", file_module(dir.path(), "wapc-reject"), "")])?;
+    let state = Arc::new(
+        ServerState::start(&file, options(Admission::InsecureSkipVerification, None)).await?,
+    );
+
+    let (status, body) = post(&state, "/validate/nope", &review()?).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["error"],
+        "no policy with id `nope` (this server has: reject)"
+    );
+    let (status, _) = post(&state, "/validate_raw/nope", "{}").await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    for bad in [
+        "not json",
+        r#"{"kind":"AdmissionReview"}"#,
+        r#"{"request":{"uid":7}}"#,
+    ] {
+        let (status, body) = post(&state, "/validate/reject", bad).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("invalid input")),
+            "{body}"
+        );
+    }
+    let (status, _) = post(&state, "/validate_raw/reject", r#"{"request": 1}"#).await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Raw: any JSON request; the uid is echoed when there is one.
+    let (status, body) = post(
+        &state,
+        "/validate_raw/reject",
+        r#"{"request": {"uid": "r1", "anything": [1, 2]}}"#,
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"response": {"uid": "r1", "allowed": false, "status": {"code": 403, "message": "rejected by the fixture policy"}}})
+    );
+
+    let (status, text) = get(&state, "/readiness").await?;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "ready\n"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_policy_is_refused_when_the_registry_is_unreachable() -> TestResult {
+    // Nothing listens there once the server is dropped: verification cannot be done, so nothing runs.
+    let host = RegistryServer::start().host();
+    let file = policies(&[("gone", format!("registry://{host}/policies/gone:v1"), "")])?;
+    let key = PrivateKey::generate()?;
+    let err = ServerState::start(&file, options(key_verification(&key)?, None))
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string());
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("policy gone: refusing to run")),
+        "{err:?}"
+    );
+    Ok(())
+}
