@@ -111,9 +111,9 @@ pub struct Pulled {
     pub from_store: bool,
 }
 
-/// Pulls a policy into the store (and to `output`). A policy pinned by digest, or by a tag other than
-/// `latest`, is served from the store when it is there, unless `refresh`; `latest` always asks the
-/// registry, since it is meant to move.
+/// Pulls a policy into the store (and to `output`), recording which signatures its registry holds for it.
+/// A policy pinned by digest, or by a tag other than `latest`, is served from the store when it is there,
+/// unless `refresh`; `latest` always asks the registry, since it is meant to move.
 pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> Result<Pulled> {
     let key = request.source.to_string();
     let movable =
@@ -125,8 +125,8 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
     let (artifact, from_store) = match cached {
         Some(digest) => (store.artifact(&digest)?, true),
         None => {
-            let pulled = remote.pull(request.source).await?;
-            store.import(&key, &pulled.digest(), &pulled.blobs())?;
+            let (pulled, signatures) = remote.pull_with_signatures(request.source).await?;
+            store.import_artifact(&key, &pulled, signatures.as_deref())?;
             (pulled, false)
         }
     };
@@ -195,11 +195,7 @@ pub fn load(store: &Store, bundle: &Path) -> Result<Vec<RegistryRef>> {
         imports.push((reference, artifact));
     }
     for (reference, artifact) in &imports {
-        store.import(
-            &reference.to_string(),
-            &artifact.digest(),
-            &artifact.blobs(),
-        )?;
+        store.import_artifact(&reference.to_string(), artifact, None)?;
     }
     Ok(imports
         .into_iter()

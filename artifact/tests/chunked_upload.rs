@@ -10,7 +10,7 @@ use artifact::remote::credentials::DockerConfig;
 use artifact::remote::sources::Sources;
 use artifact::remote::{Chunking, Progress, Remote, RemoteOptions};
 use test_support::{
-    Distribution, DistributionOptions, FaultyProxy, RegistryServer, compile_fixture, tempdir,
+    Distribution, DistributionOptions, FaultyProxy, RegistryServer, module_of_size, tempdir,
 };
 
 /// Small chunks, so that a module of a few hundred KiB takes several.
@@ -19,27 +19,6 @@ const CHUNKING: Chunking = Chunking {
     chunk_size: 64 * 1024,
 };
 const MODULE_SIZE: usize = 600 * 1024;
-
-/// The waPC fixture grown to `size` bytes by a custom section of filler.
-fn large_module(size: usize) -> Vec<u8> {
-    let mut module = compile_fixture("wapc-accept");
-    let name = b"filler";
-    let payload = size - module.len() - 1 - 5 - 1 - name.len();
-    let mut section = vec![name.len() as u8];
-    section.extend_from_slice(name);
-    section.extend((0..payload).map(|i| (i * 31 % 251) as u8));
-    module.push(0);
-    let mut length = section.len();
-    // Five LEB128 bytes whatever the value, so that the size comes out exact.
-    for byte in 0..5 {
-        let low = (length & 0x7f) as u8;
-        length >>= 7;
-        module.push(if byte < 4 { low | 0x80 } else { low });
-    }
-    module.extend(section);
-    assert_eq!(module.len(), size);
-    module
-}
 
 fn reference(host: &str, repository: &str) -> RegistryRef {
     match format!("registry://{host}/{repository}:v1").parse::<PolicyRef>() {
@@ -96,7 +75,7 @@ fn remote(progress: Arc<Recorded>) -> (tempfile::TempDir, Remote) {
 /// Pushes a large policy to `push_host` (the registry, or a proxy in front of it) and pulls it back from
 /// `pull_host`; returns the progress of the push.
 fn push_and_pull_back(push_host: &str, pull_host: &str, repository: &str) -> Vec<(String, u64)> {
-    let module = large_module(MODULE_SIZE);
+    let module = module_of_size(MODULE_SIZE);
     let artifact = PolicyArtifact::build(module.clone(), None, Some("2023-11-14T22:13:20Z"))
         .unwrap_or_else(|err| panic!("{err}"));
     let progress = Arc::new(Recorded::default());

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use test_support::{Palisade, RegistryServer, populate_workdir, tempdir};
+use test_support::{Palisade, RegistryServer, module_of_size, populate_workdir, tempdir};
 
 fn palisade(dir: &Path) -> Palisade {
     Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir)
@@ -61,6 +61,7 @@ fn push_digest_pull_list_remove() {
         serde_json::from_str(&cli.ok(&["policies", "-o", "json"])).unwrap();
     assert_eq!(json[0]["reference"], reference.as_str());
     assert_eq!(json[0]["mutating"], false);
+    assert_eq!(json[0]["signed"], false, "the registry held no signature");
 
     let removed = cli.ok(&["rm", &reference]);
     assert!(removed.starts_with("removed "), "{removed}");
@@ -230,4 +231,116 @@ fn copy_brings_signatures_and_referrers_along() {
     );
     let copied_signature = format!("{}/mirror/pod-guard:{signature_tag}", to.host());
     assert!(cli.ok(&["digest", &copied_signature]).contains("@sha256:"));
+}
+
+/// Puts a cosign-style `.sig` image for `digest` into `repository`, as `cosign sign` does.
+fn put_signature_image(host: &str, repository: &str, digest: &str) -> String {
+    let empty = test_support::put_blob(host, repository, b"{}");
+    let payload = test_support::put_blob(host, repository, b"{\"critical\":{}}");
+    let signature = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": payload, "size": 14,
+                    "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ..."}}]
+    });
+    let tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+    test_support::put_manifest(host, repository, Some(&tag), &signature)
+}
+
+/// The SIGNED column of `palisade policies` for `reference`.
+fn signed_column(cli: &Palisade, reference: &str) -> String {
+    let listing = cli.ok(&["policies"]);
+    let header = listing.lines().next().unwrap_or_default();
+    let column = header
+        .find("SIGNED")
+        .unwrap_or_else(|| panic!("no SIGNED column: {listing}"));
+    let line = listing
+        .lines()
+        .find(|line| line.starts_with(reference))
+        .unwrap_or_else(|| panic!("{reference} is not listed: {listing}"));
+    line[column..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn policies_say_whether_the_registry_held_a_signature() {
+    let registry = RegistryServer::start();
+    let (dir, cli) = annotated_workdir();
+    let host = registry.host();
+    let reference = format!("registry://{host}/policies/pod-guard:v1");
+    let digest = cli.push("policy.wasm", &reference);
+
+    cli.ok(&["pull", &reference]);
+    assert_eq!(signed_column(&cli, &reference), "no");
+
+    let signature = put_signature_image(&host, "policies/pod-guard", &digest);
+    cli.ok(&["pull", "--refresh", &reference]);
+    assert_eq!(signed_column(&cli, &reference), "yes");
+    let json: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["policies", "-o", "json"])).unwrap();
+    assert_eq!(json[0]["signed"], true);
+    assert_eq!(json[0]["signatures"][0], signature.as_str());
+
+    // A bundle does not carry signatures: a loaded policy's status is unknown.
+    cli.ok(&["save", &reference, "-O", "bundle.tar"]);
+    let other = tempdir();
+    std::fs::copy(
+        dir.path().join("bundle.tar"),
+        other.path().join("bundle.tar"),
+    )
+    .unwrap();
+    let other_cli = palisade(other.path());
+    other_cli.ok(&["load", "bundle.tar"]);
+    assert_eq!(signed_column(&other_cli, &reference), "-");
+    let json: serde_json::Value =
+        serde_json::from_str(&other_cli.ok(&["policies", "-o", "json"])).unwrap();
+    assert_eq!(json[0]["signed"], serde_json::Value::Null);
+}
+
+/// A module over the chunking threshold (16 MiB) goes up in resumable chunks; through pipes, push, pull
+/// and copy print their result and nothing else: no bar, no spinner.
+#[test]
+fn large_transfers_print_only_their_result_in_pipes() {
+    let (from, to) = (RegistryServer::start(), RegistryServer::start());
+    let dir = tempdir();
+    let cli = palisade(dir.path());
+    let module = module_of_size(17 << 20);
+    std::fs::write(dir.path().join("large.wasm"), &module).unwrap();
+    let source = format!("registry://{}/policies/large:v1", from.host());
+
+    let quiet = |args: &[&str]| {
+        let output = cli.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "{args:?} wrote to a pipe: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let pushed = quiet(&["push", "large.wasm", &source, "--force"]);
+    assert_eq!(pushed.lines().count(), 1, "{pushed}");
+    let pulled = quiet(&[
+        "pull",
+        "--refresh",
+        &source,
+        "-O",
+        "pulled.wasm",
+        "-o",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&pulled).unwrap();
+    assert_eq!(json["size"], module.len());
+    assert!(std::fs::read(dir.path().join("pulled.wasm")).unwrap() == module);
+    let target = format!("registry://{}/mirror/large:v1", to.host());
+    let copied = quiet(&["copy", &source, &target]);
+    assert!(copied.starts_with(&target), "{copied}");
 }

@@ -3,12 +3,14 @@
 mod cli;
 mod distribution;
 mod faulty_proxy;
+mod filler;
 
 use std::path::{Path, PathBuf};
 
 pub use cli::{Palisade, annotated_workdir};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
+pub use filler::module_of_size;
 
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {

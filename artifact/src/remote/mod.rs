@@ -8,6 +8,7 @@ mod copy;
 pub mod credentials;
 mod progress;
 mod repository;
+mod signatures;
 pub mod sources;
 mod transport;
 mod upload;
@@ -137,33 +138,25 @@ impl Remote {
 
     /// Pulls the policy at `source`, checking every digest, the media types and the module's magic.
     pub async fn pull(&self, source: &RegistryRef) -> Result<PolicyArtifact> {
-        let session = self.connect(source).await?;
-        let (manifest_bytes, _) = session
-            .call(|client, reference| async move {
-                client
-                    .pull_manifest_raw(&reference, &RegistryAuth::Anonymous, &ACCEPTED_MANIFESTS)
-                    .await
-            })
-            .await
-            .map_err(|err| not_found_as(err, source))?;
-        let manifest_bytes = manifest_bytes.to_vec();
-        if let Some(expected) = &source.digest
-            && !expected.matches(&manifest_bytes)
-        {
-            return Err(ArtifactError::DigestMismatch {
-                what: format!("the manifest of {source}"),
-                actual: Digest::compute(expected.algorithm(), &manifest_bytes),
-            });
-        }
-        let origin = source.to_string();
-        let manifest = parse_manifest(&origin, &manifest_bytes)?;
-        let layer = policy_layer(&manifest)
-            .map_err(|err| ArtifactError::NotAPolicy(format!("{origin}: {}", err.problem())))?;
-        let config = session.pull_blob(&manifest.config.digest).await?;
-        let module = session.pull_blob(&layer.digest).await?;
-        // The blobs were checked against their digests as they streamed in; `from_parts` checks the
-        // manifest's shape and the module's magic (and the digests once more: it trusts no caller).
-        PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
+        self.connect(source).await?.pull_policy(source).await
+    }
+
+    /// Pulls the policy at `source` as [`Remote::pull`] does, with the digests of the signatures the
+    /// registry holds for it (see [`Repository::signatures`]): `None` when the registry could not say.
+    pub async fn pull_with_signatures(
+        &self,
+        source: &RegistryRef,
+    ) -> Result<(PolicyArtifact, Option<Vec<Digest>>)> {
+        let repository = self.repository(source).await?;
+        let artifact = repository.session.pull_policy(source).await?;
+        let signatures = match repository.signatures(&artifact.digest()).await {
+            Ok(signatures) => Some(signatures),
+            Err(err) => {
+                tracing::warn!(%source, error = %err, "cannot tell whether the policy is signed");
+                None
+            }
+        };
+        Ok((artifact, signatures))
     }
 
     /// The manifest digest `reference` points to now (a HEAD request, then a GET if the registry does not
@@ -243,6 +236,36 @@ impl Remote {
 }
 
 impl Session {
+    /// Pulls the policy at `source`, checking every digest, the media types and the module's magic.
+    async fn pull_policy(&self, source: &RegistryRef) -> Result<PolicyArtifact> {
+        let (manifest_bytes, _) = self
+            .call(|client, reference| async move {
+                client
+                    .pull_manifest_raw(&reference, &RegistryAuth::Anonymous, &ACCEPTED_MANIFESTS)
+                    .await
+            })
+            .await
+            .map_err(|err| not_found_as(err, source))?;
+        let manifest_bytes = manifest_bytes.to_vec();
+        if let Some(expected) = &source.digest
+            && !expected.matches(&manifest_bytes)
+        {
+            return Err(ArtifactError::DigestMismatch {
+                what: format!("the manifest of {source}"),
+                actual: Digest::compute(expected.algorithm(), &manifest_bytes),
+            });
+        }
+        let origin = source.to_string();
+        let manifest = parse_manifest(&origin, &manifest_bytes)?;
+        let layer = policy_layer(&manifest)
+            .map_err(|err| ArtifactError::NotAPolicy(format!("{origin}: {}", err.problem())))?;
+        let config = self.pull_blob(&manifest.config.digest).await?;
+        let module = self.pull_blob(&layer.digest).await?;
+        // The blobs were checked against their digests as they streamed in; `from_parts` checks the
+        // manifest's shape and the module's magic (and the digests once more: it trusts no caller).
+        PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
+    }
+
     /// Runs one registry operation on the session's reference (see [`Session::call_at`]).
     async fn call<T, F, Fut>(&self, operation: F) -> Result<T>
     where

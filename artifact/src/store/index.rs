@@ -19,6 +19,11 @@ pub struct Index {
     pub version: u32,
     /// Every stored policy, by reference.
     pub policies: BTreeMap<String, Digest>,
+    /// The signature manifests each policy manifest had in its registry when it was last pulled. A
+    /// manifest missing here was never asked about (loaded from a bundle, or pulled by a palisade that did
+    /// not record signatures); palisades of that kind read this index and ignore the field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signatures: BTreeMap<Digest, Vec<Digest>>,
 }
 
 impl Index {
@@ -27,7 +32,7 @@ impl Index {
         if !path.exists() {
             return Ok(Index {
                 version: INDEX_VERSION,
-                policies: BTreeMap::new(),
+                ..Index::default()
             });
         }
         let bytes = files::read(path)?;
@@ -48,6 +53,13 @@ impl Index {
         Ok(index)
     }
 
+    /// Forgets the signatures of manifests no reference names any more.
+    pub fn forget_unreferenced_signatures(&mut self) {
+        let policies = &self.policies;
+        self.signatures
+            .retain(|manifest, _| policies.values().any(|digest| digest == manifest));
+    }
+
     /// Writes the index atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|err| ArtifactError::StoreCorrupt {
@@ -55,5 +67,27 @@ impl Index {
             reason: err.to_string(),
         })?;
         files::write_atomic(path, |out| out.write_all(&bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_without_signatures_reads_and_writes_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.json");
+        let old = r#"{"version":1,"policies":{"registry://h/p:v1":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}"#;
+        std::fs::write(&path, old).unwrap();
+        let index = Index::load(&path).unwrap();
+        assert!(index.signatures.is_empty());
+        index.save(&path).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(
+            written,
+            serde_json::from_str::<serde_json::Value>(old).unwrap()
+        );
     }
 }

@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
+use super::index::Index;
 use super::{Store, StoreEntry};
 use crate::error::Result;
 use crate::metadata::WellKnown;
+use crate::oci::Digest;
 use crate::oci::policy::policy_layer;
 use crate::wasm::{self, SectionMap};
 
@@ -20,14 +22,24 @@ pub struct PolicySummary {
     pub title: Option<String>,
     /// Whether it mutates; `None` for a module without metadata.
     pub mutating: Option<bool>,
+    /// Whether its registry held signatures for it when it was pulled; `None` if that was not recorded
+    /// (loaded from a bundle, or pulled by an older palisade).
+    pub signed: Option<bool>,
+    /// The signature manifests its registry held for it when it was pulled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<Digest>,
 }
 
 impl Store {
     /// Every stored policy, summarized.
     pub fn summaries(&self) -> Result<Vec<PolicySummary>> {
-        self.list()?
+        let index = Index::load(&self.index_path())?;
+        index
+            .policies
             .into_iter()
+            .map(|(reference, digest)| StoreEntry { reference, digest })
             .map(|entry| {
+                let signatures = index.signatures.get(&entry.digest);
                 let manifest = self.manifest(&entry.digest)?;
                 let layer = policy_layer(&manifest)?;
                 let module = self.blob(&layer.digest)?;
@@ -42,6 +54,8 @@ impl Store {
                         .and_then(|m| m.well_known(WellKnown::Title))
                         .map(str::to_string),
                     mutating: metadata.as_ref().map(|m| m.mutating),
+                    signed: signatures.map(|found| !found.is_empty()),
+                    signatures: signatures.cloned().unwrap_or_default(),
                     entry,
                 })
             })

@@ -154,7 +154,41 @@ impl Store {
                 });
             }
         }
-        if !blobs.iter().any(|(digest, _)| digest == manifest) && !self.has_blob(manifest) {
+        let blobs: Vec<(&Digest, &[u8])> = blobs
+            .iter()
+            .map(|(digest, bytes)| (digest, bytes.as_slice()))
+            .collect();
+        self.commit(reference, manifest, &blobs, None)
+    }
+
+    /// Stores a whole policy under `reference`, as [`Store::import`] does, without hashing its blobs again
+    /// (a [`PolicyArtifact`] is checked when it is built), and records the signature manifests its registry
+    /// held for it, when known.
+    pub fn import_artifact(
+        &self,
+        reference: &str,
+        artifact: &PolicyArtifact,
+        signatures: Option<&[Digest]>,
+    ) -> Result<()> {
+        let digest = artifact.digest();
+        let blobs = [
+            (&digest, artifact.manifest_bytes.as_slice()),
+            (&artifact.manifest.config.digest, artifact.config.as_slice()),
+            (&artifact.module_digest, artifact.module.as_slice()),
+        ];
+        self.commit(reference, &digest, &blobs, signatures)
+    }
+
+    /// Writes the blobs, then the index entry (and the signatures, if given), under the lock; on error,
+    /// removes the blobs it added.
+    fn commit(
+        &self,
+        reference: &str,
+        manifest: &Digest,
+        blobs: &[(&Digest, &[u8])],
+        signatures: Option<&[Digest]>,
+    ) -> Result<()> {
+        if !blobs.iter().any(|(digest, _)| *digest == manifest) && !self.has_blob(manifest) {
             return Err(ArtifactError::StoreCorrupt {
                 path: self.root.clone(),
                 reason: format!("import of {reference} lacks its manifest {manifest}"),
@@ -167,6 +201,11 @@ impl Store {
             index
                 .policies
                 .insert(reference.to_string(), manifest.clone());
+            if let Some(signatures) = signatures {
+                index
+                    .signatures
+                    .insert(manifest.clone(), signatures.to_vec());
+            }
             index.save(&self.index_path())
         });
         if result.is_err() {
@@ -177,11 +216,20 @@ impl Store {
         result
     }
 
-    fn write_blobs(&self, blobs: &[(Digest, Vec<u8>)], added: &mut Vec<PathBuf>) -> Result<()> {
+    fn write_blobs(&self, blobs: &[(&Digest, &[u8])], added: &mut Vec<PathBuf>) -> Result<()> {
         for (digest, bytes) in blobs {
             added.extend(self.blobs.write(digest, bytes)?);
         }
         Ok(())
+    }
+
+    /// The signature manifests the registry held for manifest `digest` when it was last pulled; `None`
+    /// if nobody asked.
+    pub fn signatures(&self, digest: &Digest) -> Result<Option<Vec<Digest>>> {
+        Ok(Index::load(&self.index_path())?
+            .signatures
+            .get(digest)
+            .cloned())
     }
 
     /// Removes the entries whose reference is `selector`, or whose digest starts with it (with or without
@@ -210,6 +258,7 @@ impl Store {
         index
             .policies
             .retain(|reference, digest| !matches(reference, digest));
+        index.forget_unreferenced_signatures();
         index.save(&self.index_path())?;
         self.collect_garbage(&index)?;
         Ok(removed)
@@ -382,6 +431,32 @@ mod tests {
             }
         });
         assert_eq!(store.list().unwrap().len(), 8);
+    }
+
+    #[test]
+    fn signatures_are_recorded_and_forgotten_with_their_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let module = b"\0asm\x01\0\0\0".to_vec();
+        let artifact = PolicyArtifact::build(module, None, None).unwrap();
+        let signature = Digest::sha256_of(b"a signature manifest");
+        store
+            .import_artifact(
+                "registry://h/p:v1",
+                &artifact,
+                Some(std::slice::from_ref(&signature)),
+            )
+            .unwrap();
+        assert_eq!(
+            store.signatures(&artifact.digest()).unwrap(),
+            Some(vec![signature])
+        );
+        assert_eq!(
+            store.artifact(&artifact.digest()).unwrap().module,
+            artifact.module
+        );
+        store.remove("registry://h/p:v1").unwrap();
+        assert_eq!(store.signatures(&artifact.digest()).unwrap(), None);
     }
 
     #[test]

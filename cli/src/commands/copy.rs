@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::options::{RegistryOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
-use crate::progress::block_on;
+use crate::progress::Activity;
 
 /// Copy a policy between registries, byte for byte, with cosign's `.sig`, `.att` and `.sbom` tags and
 /// the OCI 1.1 referrers (signature bundles, SBOMs) attached to it.
@@ -30,8 +30,9 @@ struct Report {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let source = registry_ref(&args.source)?;
     let target = registry_ref(&args.target)?;
-    let remote = args.registry.remote()?;
-    let copied = block_on(
+    let activity = Activity::new(args.output == OutputFormat::Text);
+    let remote = args.registry.remote()?.with_progress(activity.clone());
+    let copied = activity.run(
         format!("copying {source} to {target}"),
         remote.copy(&source, &target),
     )??;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
-use crate::progress::block_on;
+use crate::progress::Activity;
 
 /// Pull a policy into the local store, checking every digest.
 ///
@@ -42,14 +42,15 @@ struct Report {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let source = registry_ref(&args.reference)?;
-    let remote = args.registry.remote()?;
+    let activity = Activity::new(args.output == OutputFormat::Text);
+    let remote = args.registry.remote()?.with_progress(activity.clone());
     let store = args.store.open()?;
     let request = PullRequest {
         source: &source,
         refresh: args.refresh,
         output: args.output_path.as_deref(),
     };
-    let pulled = block_on(
+    let pulled = activity.run(
         format!("pulling {source}"),
         artifact::distribute::pull(&remote, &store, request),
     )??;

@@ -9,7 +9,7 @@ use artifact::reference::PolicyRef;
 
 use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
-use crate::progress::block_on;
+use crate::progress::Activity;
 
 /// Push an annotated policy module (or a policy from an OCI layout folder) to a registry or a layout
 /// folder, as Kubewarden does.
@@ -45,8 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         _ => PushSource::Module(PathBuf::from(&args.source)),
     };
-    let remote = args.registry.remote()?;
-    let pushed = block_on(
+    let activity = Activity::new(args.output == OutputFormat::Text);
+    let remote = args.registry.remote()?.with_progress(activity.clone());
+    let pushed = activity.run(
         format!("pushing {} to {target}", args.source),
         artifact::distribute::push(&remote, &source, &target, args.force),
     )??;

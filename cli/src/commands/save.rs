@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
-use crate::progress::block_on;
+use crate::progress::Activity;
 
 /// Write policies (pulled first where the store lacks them) to an OCI image layout tarball.
 ///
@@ -41,9 +41,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|text| registry_ref(text))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let remote = args.registry.remote()?;
+    let activity = Activity::new(args.output == OutputFormat::Text);
+    let remote = args.registry.remote()?.with_progress(activity.clone());
     let store = args.store.open()?;
-    let saved = block_on(
+    let saved = activity.run(
         format!("saving {} policies", references.len()),
         artifact::distribute::save(&remote, &store, &references, &args.output_path),
     )??;
