@@ -47,9 +47,11 @@ a:focus-visible,input:focus-visible,button:focus-visible{outline:3px solid var(-
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:var(--bg);padding:.5rem}
 header{border-bottom:1px solid var(--line);background:var(--panel)}
 header div,main{max-width:60rem;margin:0 auto;padding:1rem}
+header div{display:flex;align-items:center;gap:1rem;flex-wrap:wrap}
 header a{font-weight:700;text-decoration:none;color:var(--fg)}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
-form{display:flex;gap:.5rem;flex-wrap:wrap}
+form{display:flex;gap:.5rem;flex:1;min-width:16rem}
 input[type=search]{flex:1;min-width:12rem;font:inherit;padding:.5rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
 button{font:inherit;padding:.5rem 1rem;border:1px solid var(--line);border-radius:6px;background:var(--panel);color:var(--fg);cursor:pointer}
 .hint,.muted{color:var(--muted);font-size:.9rem}
@@ -106,7 +108,7 @@ pub fn page(title: &str, query: &str, main: &str) -> String {
 <a class=\"skip\" href=\"#main\">Skip to content</a>\n\
 <header><div><a href=\"/hub\">Palisade hub</a>\n\
 <form role=\"search\" action=\"/hub\" method=\"get\">\
-<label for=\"q\" class=\"hint\">Search policies</label>\
+<label for=\"q\" class=\"visually-hidden\">Search policies</label>\
 <input type=\"search\" id=\"q\" name=\"q\" value=\"{query}\" placeholder=\"pods mode:opa mutating:false kind:Pod signed:true\" autocomplete=\"off\">\
 <button type=\"submit\">Search</button></form></div></header>\n\
 <main id=\"main\">\n{main}\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
