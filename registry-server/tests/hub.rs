@@ -707,3 +707,27 @@ async fn the_hub_can_be_turned_off() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn a_module_is_read_once_per_digest() {
+    let registry = Registry::new();
+    let guard = metadata(POD_GUARD);
+    let module = annotated(&guard);
+    let digest = push_policy(&registry, "a", "v1", &module, Some(&guard)).await;
+    assert_eq!(
+        api(&registry, "/hub/api/policies/a").await["title"],
+        "pod-guard"
+    );
+    // Without the module's bytes, only the cached description can still name the policy after the rebuild that
+    // the signature's push causes.
+    let hex = sha256(&module).trim_start_matches("sha256:").to_string();
+    std::fs::remove_file(registry.dir.path().join("blobs/sha256").join(hex)).unwrap();
+    push_cosign_signature(&registry, "a", &digest).await;
+    let detail = api(&registry, "/hub/api/policies/a").await;
+    assert_eq!(
+        detail["signatures"][0]["kind"], "cosign",
+        "the repository was rebuilt"
+    );
+    assert_eq!(detail["title"], "pod-guard");
+    assert_eq!(detail["metadata_problem"], Value::Null);
+}
