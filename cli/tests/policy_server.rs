@@ -1,0 +1,207 @@
+//! `palisade policy-server` as users run it: refused with an unsigned policy, started with the policy signed
+//! (a real server on 127.0.0.1:0, one request over HTTP, then stopped).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use test_support::{Palisade, RegistryServer, annotated_workdir, testdata_file};
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+/// A work folder with `policy.wasm` (accepts) pushed and signed with `a.key` as `policies/accept:v1`, and
+/// `reject.wasm` pushed unsigned as `policies/reject:v1`; returns the folder, the runner and both references.
+fn setup(registry: &RegistryServer) -> (tempfile::TempDir, Palisade, String, String) {
+    let (dir, cli) = annotated_workdir(BIN);
+    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
+    let accept = format!("registry://{}/policies/accept:v1", registry.host());
+    let reject = format!("registry://{}/policies/reject:v1", registry.host());
+    cli.ok(&[
+        "annotate",
+        "wapc-reject.wasm",
+        "-m",
+        "metadata/wapc.yml",
+        "-o",
+        "reject.wasm",
+    ]);
+    cli.push("policy.wasm", &accept);
+    cli.push("reject.wasm", &reject);
+    cli.ok(&["key", "generate", "--output-prefix", "a"]);
+    cli.ok(&["sign", &accept, "--key", "a.key"]);
+    let request = testdata_file("requests/pod-create.json");
+    std::fs::copy(&request, dir.path().join("request.json"))
+        .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
+    (dir, cli, accept, reject)
+}
+
+/// A running `palisade policy-server`, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    /// Starts the server in `dir` with `args` and waits for its "listening on" line.
+    fn start(dir: &std::path::Path, args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("policy-server")
+            .args(args)
+            .current_dir(dir)
+            .env("PALISADE_STORE", dir.join("store"))
+            .env("DOCKER_CONFIG", dir.join("docker"))
+            .env_remove("PALISADE_SOURCES")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("starting the policy server: {err}"));
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .unwrap_or_else(|err| panic!("reading the server's output: {err}"));
+        }
+        let server = Server {
+            addr: line
+                .split("http://")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string(),
+            child,
+        };
+        assert!(!server.addr.is_empty(), "no listening line: {line:?}");
+        server
+    }
+
+    /// Sends one HTTP/1.1 request and returns the status line and the body.
+    fn request(&self, method: &str, path: &str, body: &str) -> (String, String) {
+        let mut stream = TcpStream::connect(&self.addr)
+            .unwrap_or_else(|err| panic!("connecting to {}: {err}", self.addr));
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .unwrap_or_else(|err| panic!("sending: {err}"));
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .unwrap_or_else(|err| panic!("reading the answer: {err}"));
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let status = head.lines().next().unwrap_or_default().to_string();
+        (status, body.to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn refuses_unsigned_policies_and_serves_signed_ones() {
+    let registry = RegistryServer::start();
+    let (dir, cli, accept, reject) = setup(&registry);
+    let both = format!("accept:\n  module: {accept}\nreject:\n  module: {reject}\n");
+    std::fs::write(dir.path().join("policies.yml"), both).unwrap_or_else(|err| panic!("{err}"));
+
+    // Fail closed: without verification flags it does not start at all.
+    let output = cli.run(&["policy-server", "--policies", "policies.yml"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("must be verified before it runs: pass --key"),
+        "{err}"
+    );
+    // One unsigned policy: refuses to start (exit 1), naming it.
+    let err = cli.fails(&[
+        "policy-server",
+        "--policies",
+        "policies.yml",
+        "--key",
+        "a.pub",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(
+        err.contains("policy reject: refusing to run") && err.contains("not verified"),
+        "{err}"
+    );
+    assert!(!err.contains("policy accept:"), "{err}");
+
+    // Only the signed policy: it starts and serves.
+    let signed = format!("accept:\n  module: {accept}\n");
+    std::fs::write(dir.path().join("policies.yml"), signed).unwrap_or_else(|err| panic!("{err}"));
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--policies",
+            "policies.yml",
+            "--key",
+            "a.pub",
+            "--addr",
+            "127.0.0.1:0",
+            "--cache-dir",
+            "cache",
+        ],
+    );
+    let review = std::fs::read_to_string(dir.path().join("request.json"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let (status, body) = server.request("POST", "/validate/accept", &review);
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    let answer: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body}"));
+    assert_eq!(answer["response"]["allowed"], true);
+    assert_eq!(
+        answer["response"]["uid"],
+        "705ab4f5-6393-11e8-b7cc-42010a800002"
+    );
+    let (status, body) = server.request("POST", "/validate/nope", &review);
+    assert_eq!(status, "HTTP/1.1 404 Not Found", "{body}");
+    let (status, body) = server.request("GET", "/metrics", "");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        body.contains(
+            "palisade_policy_evaluations_total{policy=\"accept\",outcome=\"accepted\"} 1"
+        ),
+        "{body}"
+    );
+    drop(server);
+    assert!(
+        dir.path()
+            .join("cache")
+            .read_dir()
+            .map_or(0, Iterator::count)
+            == 1,
+        "the compiled module is cached"
+    );
+}
+
+#[test]
+fn bad_policies_files_are_usage_errors() {
+    let dir = test_support::tempdir();
+    let cli = Palisade::new(BIN, dir.path());
+    std::fs::write(
+        dir.path().join("typo.yml"),
+        "p:\n  module: x.wasm\n  allowToMutate: true\n",
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    let output = cli.run(&[
+        "policy-server",
+        "--policies",
+        "typo.yml",
+        "--insecure-skip-verification",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("typo.yml") && err.contains("unknown field `allowToMutate`"),
+        "{err}"
+    );
+    let output = cli.run(&["policy-server", "--policies", "missing.yml"]);
+    assert_eq!(output.status.code(), Some(2));
+}
