@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::opa::{OpaPolicy, RegoMode};
 use crate::{
     AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
     ValidationResponse, WapcPolicy, WasiPolicy,
@@ -14,15 +15,21 @@ pub enum Policy {
     Wapc(WapcPolicy),
     /// `wasi`.
     Wasi(WasiPolicy),
+    /// `opa` and `gatekeeper` (Rego).
+    Opa(OpaPolicy),
 }
 
 impl Policy {
     /// Loads `module`, which passed the gate, for the execution mode named as in Kubewarden's metadata
-    /// (`kubewarden-wapc`, `wasi`); the other modes are [`Error::UnsupportedMode`].
+    /// (`kubewarden-wapc`, `wasi`, `opa`, `gatekeeper`); others are [`Error::UnsupportedMode`].
     pub fn load(engine: &Engine, mode: &str, module: &AdmittedModule) -> Result<Policy, Error> {
         match mode {
             "kubewarden-wapc" => engine.load_wapc(module).map(Policy::Wapc),
             "wasi" => engine.load_wasi(module).map(Policy::Wasi),
+            "opa" => engine.load_opa(module, RegoMode::Opa).map(Policy::Opa),
+            "gatekeeper" => engine
+                .load_opa(module, RegoMode::Gatekeeper)
+                .map(Policy::Opa),
             other => Err(Error::UnsupportedMode(other.to_owned())),
         }
     }
@@ -32,6 +39,7 @@ impl Policy {
         match self {
             Policy::Wapc(policy) => policy.validate_settings(settings),
             Policy::Wasi(policy) => policy.validate_settings(settings),
+            Policy::Opa(policy) => policy.validate_settings(settings),
         }
     }
 
@@ -40,6 +48,7 @@ impl Policy {
         match self {
             Policy::Wapc(policy) => policy.validate(request),
             Policy::Wasi(policy) => policy.validate(request),
+            Policy::Opa(policy) => policy.validate(request),
         }
     }
 
@@ -48,6 +57,7 @@ impl Policy {
         match self {
             Policy::Wapc(policy) => policy.evaluate(request),
             Policy::Wasi(policy) => policy.evaluate(request),
+            Policy::Opa(policy) => policy.evaluate(request),
         }
     }
 }

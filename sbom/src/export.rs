@@ -35,7 +35,7 @@ pub struct Row {
     pub license: Option<String>,
     /// The SBOM format written (`spdx-json`, `cyclonedx-json`), if the policy has an SBOM.
     pub format: Option<&'static str>,
-    /// The key whose attestation vouches for the SBOM (`sha256:<fingerprint>`); empty when unverified.
+    /// The key whose attestation vouches for the SBOM (`sha256:` and 16 hex digits of its fingerprint); empty when unverified.
     pub signed_by: Option<String>,
     /// Where the SBOM came from: `referrer` (attached) or `attestation` (the attested predicate).
     pub source: Option<&'static str>,

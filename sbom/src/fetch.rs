@@ -28,7 +28,7 @@ pub struct Fetched {
     pub format: Format,
     /// The document.
     pub document: Vec<u8>,
-    /// When verified: the key that signed the attestation vouching for it (`sha256:<fingerprint>`).
+    /// When verified: the key that signed the attestation vouching for it (`sha256:` and 16 hex digits of its fingerprint).
     pub signed_by: Option<String>,
     /// When verified: the attestation (`.att layer …` or `bundle referrer …`).
     pub attestation: Option<String>,

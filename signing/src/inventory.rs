@@ -76,7 +76,7 @@ pub enum Verification {
     NotVerified,
     /// One of the keys verifies it (signature, and about this manifest).
     Verified {
-        /// That key (`sha256:<fingerprint>`).
+        /// That key (`sha256:` and 16 hex digits of its fingerprint).
         key: String,
     },
     /// None of the keys verifies it.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use signing::attestation::registry::{attest, check};
 use signing::keys::PrivateKey;
 use signing::media_types::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
-use test_support::{RegistryServer, get_manifest, put_blob, put_manifest};
+use test_support::{RegistryServer, get_blob, get_manifest, put_blob, put_manifest};
 
 const REPOSITORY: &str = "policies/pod-guard";
 
@@ -61,10 +61,7 @@ fn att_manifest(host: &str, digest: &Digest) -> Value {
 }
 
 fn blob(host: &str, digest: &str) -> Vec<u8> {
-    reqwest::blocking::get(format!("http://{host}/v2/{REPOSITORY}/blobs/{digest}"))
-        .and_then(|r| r.bytes())
-        .map(|b| b.to_vec())
-        .unwrap()
+    get_blob(host, REPOSITORY, digest)
 }
 
 #[test]

@@ -263,3 +263,18 @@ pub fn get_manifest(host: &str, repository: &str, reference: &str) -> Vec<u8> {
         .map(|b| b.to_vec())
         .unwrap_or_else(|err| panic!("manifest body: {err}"))
 }
+
+/// The blob `digest` of `repository`, as the registry serves it.
+pub fn get_blob(host: &str, repository: &str, digest: &str) -> Vec<u8> {
+    let response = reqwest::blocking::get(format!("http://{host}/v2/{repository}/blobs/{digest}"))
+        .unwrap_or_else(|err| panic!("getting a blob from {host}: {err}"));
+    assert!(
+        response.status().is_success(),
+        "blob get: {}",
+        response.status()
+    );
+    response
+        .bytes()
+        .map(|b| b.to_vec())
+        .unwrap_or_else(|err| panic!("blob body: {err}"))
+}

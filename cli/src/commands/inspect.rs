@@ -4,12 +4,21 @@ use anyhow::anyhow;
 use artifact::ArtifactError;
 use artifact::inspect::{ModuleReport, inspect};
 use artifact::metadata::{Metadata, WellKnown};
-use serde::Serialize;
+use std::path::PathBuf;
 
+use serde::Serialize;
+use signing::inventory::{Inventory, Signer, Verification};
+
+use crate::commands::UsageError;
+use crate::commands::verify_attestation::load_public_keys;
 use crate::options::{RegistryOptions, StoreOptions, load_module};
 use crate::output::{OutputFormat, print_structured};
+use crate::progress::block_on;
 
 /// Show a module's digest, size, producers and policy metadata.
+///
+/// With --show-signatures (a registry reference), also every signature and attestation attached to it, in
+/// both cosign layouts, without verifying them; with --key, which of them that key verifies.
 ///
 /// Exits 1 (after printing what the module has) when it carries no policy metadata.
 #[derive(Debug, clap::Args)]
@@ -17,6 +26,12 @@ pub struct Args {
     /// A Wasm module file, or a policy in a registry (registry://HOST/REPOSITORY:TAG), pulled into the
     /// local store first.
     module: String,
+    /// List the signatures and attestations attached to the policy (registry references only).
+    #[arg(long)]
+    show_signatures: bool,
+    /// With --show-signatures: a public key (cosign.pub) to check each signature with (repeatable).
+    #[arg(long, value_name = "FILE", requires = "show_signatures")]
+    key: Vec<PathBuf>,
     #[command(flatten)]
     registry: RegistryOptions,
     #[command(flatten)]
@@ -31,18 +46,44 @@ struct Report<'a> {
     source: &'a str,
     #[serde(flatten)]
     module: &'a ModuleReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signatures: Option<&'a Inventory>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (module, _) = load_module(&args.module, &args.registry, &args.store)?;
+    let (module, reference) = load_module(&args.module, &args.registry, &args.store)?;
     let report = inspect(&module).map_err(|err| err.in_file(&args.module))?;
+    let inventory = match (args.show_signatures, reference) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(UsageError(format!(
+                "{}: --show-signatures needs a policy in a registry (registry://HOST/REPOSITORY:TAG)",
+                args.module
+            ))
+            .into());
+        }
+        (true, Some(reference)) => {
+            let keys = load_public_keys(&args.key)?;
+            let remote = args.registry.remote()?;
+            Some(block_on(
+                format!("listing the signatures of {reference}"),
+                signing::inventory::list(&remote, &reference, &keys),
+            )??)
+        }
+    };
     match args.output {
-        OutputFormat::Text => print_text(&args.module, &report),
+        OutputFormat::Text => {
+            print_text(&args.module, &report);
+            if let Some(inventory) = &inventory {
+                print_signatures(inventory, !args.key.is_empty());
+            }
+        }
         format => print_structured(
             format,
             &Report {
                 source: &args.module,
                 module: &report,
+                signatures: inventory.as_ref(),
             },
         )?,
     }
@@ -147,6 +188,48 @@ fn print_metadata(metadata: &Metadata) {
 
     if let Some(usage) = metadata.well_known(WellKnown::Usage) {
         println!("\nUsage\n{}", usage.trim_end());
+    }
+}
+
+fn print_signatures(inventory: &Inventory, with_keys: bool) {
+    println!("\nSignatures of {}", inventory.manifest_digest);
+    if inventory.signatures.is_empty() {
+        println!("  (none)");
+    }
+    for entry in &inventory.signatures {
+        println!("  - {} {}", entry.kind.label(), entry.location);
+        if let Some(reason) = &entry.unreadable {
+            field("  unreadable", reason);
+            continue;
+        }
+        let signer = match &entry.signer {
+            Signer::Key { hint } => format!("key with hint {hint}"),
+            Signer::Certificate { identities, issuer } => format!(
+                "certificate for {} issued by {}",
+                list_or_none(identities),
+                issuer.as_deref().unwrap_or("(no issuer extension)")
+            ),
+            Signer::NotRecorded => "a key (the layout does not record which)".to_string(),
+        };
+        field("  signer", &signer);
+        if let Some(predicate) = &entry.predicate_type {
+            field("  predicate type", predicate);
+        }
+        let subject: Vec<String> = entry.subject.iter().map(ToString::to_string).collect();
+        field("  signed digest", &list_or_none(&subject));
+        let annotations: Vec<String> = entry
+            .annotations
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        field("  annotations", &list_or_none(&annotations));
+        let verification = match &entry.verification {
+            Verification::NotVerified if with_keys => "not verified".to_string(),
+            Verification::NotVerified => "not verified (pass --key to check)".to_string(),
+            Verification::Verified { key } => format!("verified with key {key}"),
+            Verification::Failed { reason } => format!("not verified: {reason}"),
+        };
+        field("  verification", &verification);
     }
 }
 

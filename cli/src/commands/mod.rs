@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod annotate;
+mod attest;
 mod completions;
 mod copy;
 mod digest;
@@ -22,6 +23,7 @@ mod serve;
 mod sign;
 mod strip;
 mod verify;
+mod verify_attestation;
 
 use clap::Subcommand;
 
@@ -61,6 +63,10 @@ pub enum Command {
     Sign(sign::Args),
     /// Verify a policy's signatures.
     Verify(verify::Args),
+    /// Attest a policy: a signed in-toto statement (an SBOM, provenance…).
+    Attest(attest::Args),
+    /// Verify a policy's attestations.
+    VerifyAttestation(verify_attestation::Args),
     /// Evaluate a policy on an admission request.
     Run(run::Args),
     /// Serve policies as a Kubernetes admission webhook.
@@ -96,6 +102,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Key(args) => key::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Attest(args) => attest::run(args),
+        Command::VerifyAttestation(args) => verify_attestation::run(args),
         Command::Run(args) => run::run(args),
         Command::PolicyServer(args) => policy_server::run(args),
         Command::Sbom(args) => sbom::run(args),

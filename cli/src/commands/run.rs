@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use artifact::inspect::inspect;
 use artifact::metadata::ExecutionMode;
 use evaluator::gate::{self, PolicySource};
@@ -132,11 +132,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .metadata
         .as_ref()
         .is_some_and(|metadata| metadata.mutating);
-    if !matches!(mode, ExecutionMode::KubewardenWapc | ExecutionMode::Wasi) {
-        bail!(
-            "execution mode `{mode}` is not supported yet (palisade run supports kubewarden-wapc and wasi)"
-        );
-    }
     let mut engine = Engine::new(EngineConfig {
         deadline: args.timeout,
         ..EngineConfig::default()

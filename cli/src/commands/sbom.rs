@@ -4,12 +4,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ::sbom::attach::attach;
-use ::sbom::fetch::fetch;
+use ::sbom::export::Export;
+use ::sbom::fetch::{fetch, fetch_verified};
 use ::sbom::{Format, Origin, Sbom, creation_time, render};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::commands::UsageError;
+use crate::commands::verify_attestation::load_public_keys;
 use crate::options::{RegistryOptions, StoreOptions, load_module, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
@@ -53,8 +55,34 @@ enum Action {
     /// Push an SBOM file as an OCI 1.1 referrer of a policy in a registry (with the referrers-tag
     /// fallback for registries without the referrers API).
     Attach(AttachArgs),
-    /// Print (or write) the newest SBOM attached to a policy in a registry.
+    /// Print (or write) the newest SBOM attached to a policy in a registry; with --verify, only an SBOM
+    /// a verified attestation vouches for.
     Fetch(FetchArgs),
+    /// Write the SBOM of every tagged policy under a repository prefix to a folder, with an index
+    /// (index.csv, index.json) of policy, tag, digest, license, format and signer.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The registry: HOST[:PORT].
+    #[arg(long, value_name = "HOST")]
+    registry: String,
+    /// Only repositories under this prefix (policies takes policies/a and policies/b/c) [default: all]
+    #[arg(long, value_name = "REPO_PREFIX", default_value = "")]
+    prefix: String,
+    /// The folder to write to: DIR/REPOSITORY/TAG.spdx.json or .cdx.json, DIR/index.csv, DIR/index.json.
+    #[arg(short = 'o', long = "output-path", value_name = "DIR")]
+    output_path: PathBuf,
+    /// A public key (cosign.pub; repeatable): SBOMs vouched for by its attestations are preferred and
+    /// their signer recorded.
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    #[command(flatten)]
+    registry_options: RegistryOptions,
+    /// How to print the index.
+    #[arg(long, value_enum, default_value_t)]
+    output: OutputFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +95,13 @@ struct FetchArgs {
     /// Write the document to FILE instead of standard output.
     #[arg(short = 'o', long = "output-path", value_name = "FILE")]
     output_path: Option<PathBuf>,
+    /// Only an SBOM vouched for by an attestation that verifies with --key: the attested predicate, or
+    /// an attached SBOM with the same content.
+    #[arg(long, requires = "key")]
+    verify: bool,
+    /// A public key (cosign.pub) for --verify (repeatable: any of them).
+    #[arg(long, value_name = "FILE", requires = "verify")]
+    key: Vec<PathBuf>,
     #[command(flatten)]
     registry: RegistryOptions,
 }
@@ -108,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.action {
         Some(Action::Attach(attach)) => return run_attach(attach, created),
         Some(Action::Fetch(fetch)) => return run_fetch(fetch),
+        Some(Action::Export(export)) => return run_export(export),
         None => {}
     }
     let Some(name) = args.module.clone() else {
@@ -193,24 +229,93 @@ fn run_attach(args: AttachArgs, created: DateTime<Utc>) -> anyhow::Result<()> {
 fn run_fetch(args: FetchArgs) -> anyhow::Result<()> {
     let reference = registry_ref(&args.reference)?;
     let remote = args.registry.remote()?;
-    let fetched = block_on(
-        format!("fetching the SBOM of {reference}"),
-        fetch(&remote, &reference, args.format),
-    )??;
+    let fetched = if args.verify {
+        let keys = load_public_keys(&args.key)?;
+        block_on(
+            format!("fetching the verified SBOM of {reference}"),
+            fetch_verified(&remote, &reference, args.format, &keys),
+        )??
+    } else {
+        block_on(
+            format!("fetching the SBOM of {reference}"),
+            fetch(&remote, &reference, args.format),
+        )??
+    };
+    let origin = match (&fetched.referrer, &fetched.attestation) {
+        (Some(referrer), Some(attestation)) => {
+            format!("referrer {referrer}, vouched for by the {attestation}")
+        }
+        (Some(referrer), None) => format!("referrer {referrer}"),
+        (None, Some(attestation)) => format!("the predicate of the {attestation}"),
+        (None, None) => "unknown origin".to_string(),
+    };
+    let signer = fetched
+        .signed_by
+        .as_deref()
+        .map(|key| format!(", signed by {key}"))
+        .unwrap_or_default();
     match &args.output_path {
-        None => std::io::stdout().write_all(&fetched.document)?,
+        None => {
+            std::io::stdout().write_all(&fetched.document)?;
+            if args.verify {
+                eprintln!("verified: {origin}{signer}");
+            }
+        }
         Some(file) => {
             artifact::files::write_atomic(file, |out| out.write_all(&fetched.document))?;
             println!(
-                "wrote the {} SBOM of {}/{}@{} (referrer {}) to {}",
+                "wrote the {} SBOM of {}/{}@{} ({origin}{signer}) to {}",
                 fetched.format,
                 reference.registry,
                 reference.repository,
                 fetched.subject,
-                fetched.referrer,
                 file.display()
             );
         }
+    }
+    Ok(())
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let keys = load_public_keys(&args.key)?;
+    let remote = args.registry_options.remote()?;
+    let export = Export {
+        registry: &args.registry,
+        prefix: &args.prefix,
+        dir: &args.output_path,
+        keys: &keys,
+    };
+    let rows = block_on(
+        format!("exporting the SBOMs of {}/{}", args.registry, args.prefix),
+        ::sbom::export::export(&remote, export),
+    )?
+    .map_err(|err| {
+        anyhow::anyhow!(err).context(format!(
+            "exporting the SBOMs of {} under {:?}",
+            args.registry, args.prefix
+        ))
+    })?;
+    match args.output {
+        OutputFormat::Text => {
+            let with_sbom = rows.iter().filter(|r| r.file.is_some()).count();
+            let signed = rows.iter().filter(|r| r.signed_by.is_some()).count();
+            println!(
+                "exported {with_sbom} SBOMs of {} tagged policies ({signed} vouched for by a verified attestation) to {}",
+                rows.len(),
+                args.output_path.display()
+            );
+            for row in &rows {
+                println!(
+                    "  {}:{}  {}  {}  {}",
+                    row.policy,
+                    row.tag,
+                    row.format.unwrap_or("no SBOM"),
+                    row.license.as_deref().unwrap_or("-"),
+                    row.signed_by.as_deref().unwrap_or("unverified")
+                );
+            }
+        }
+        format => print_structured(format, &rows)?,
     }
     Ok(())
 }

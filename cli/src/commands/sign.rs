@@ -1,7 +1,7 @@
 //! `palisade sign`: sign a policy in a registry, as cosign does.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
@@ -42,17 +42,19 @@ struct Report {
     referrer: Option<String>,
 }
 
+/// Loads a private key file, asking for its password (`COSIGN_PASSWORD` or a prompt) when it is encrypted.
+pub(crate) fn load_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
+    let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let password = match PrivateKeyKind::of_pem(&pem).with_context(|| path.display().to_string())? {
+        PrivateKeyKind::Encrypted => crate::password::for_existing_key(path)?,
+        _ => String::new(),
+    };
+    PrivateKey::from_pem(&pem, password.as_bytes()).with_context(|| path.display().to_string())
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let reference = registry_ref(&args.reference)?;
-    let pem =
-        std::fs::read(&args.key).with_context(|| format!("reading {}", args.key.display()))?;
-    let password =
-        match PrivateKeyKind::of_pem(&pem).with_context(|| args.key.display().to_string())? {
-            PrivateKeyKind::Encrypted => crate::password::for_existing_key(&args.key)?,
-            _ => String::new(),
-        };
-    let key = PrivateKey::from_pem(&pem, password.as_bytes())
-        .with_context(|| args.key.display().to_string())?;
+    let key = load_private_key(&args.key)?;
     let annotations: BTreeMap<String, String> = args.annotations.into_iter().collect();
     let mut layouts = vec![Layout::SignatureTag];
     if args.bundle {

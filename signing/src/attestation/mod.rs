@@ -144,7 +144,7 @@ pub struct Checked {
     pub predicate_type: Option<String>,
     /// Whether it verified: signature by one of the keys, about the manifest, of the predicate type asked for.
     pub verified: bool,
-    /// The key that verified it (`sha256:<fingerprint>`).
+    /// The key that verified it ([`key_name`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<String>,
     /// Why it did not verify.
@@ -169,9 +169,11 @@ impl Checked {
     }
 }
 
-/// The name of a key in reports: `sha256:` and the hex SHA-256 of its DER encoding.
+/// The name of a key in reports, as `palisade verify` names it: `sha256:` and the first 16 hex digits of the
+/// SHA-256 of its DER encoding.
 pub fn key_name(key: &PublicKey) -> String {
-    format!("sha256:{}", key.fingerprint())
+    let fingerprint = key.fingerprint();
+    format!("sha256:{}", fingerprint.get(..16).unwrap_or(&fingerprint))
 }
 
 /// Checks one stored envelope: signed (DSSE PAE) by one of `keys`, its statement about `manifest_digest`, of
