@@ -181,7 +181,7 @@ fn a_wasi_policy_runs_in_wasi_mode() {
 }
 
 #[test]
-fn other_execution_modes_are_not_supported_yet() {
+fn a_rego_module_without_the_abi_exports_fails_to_load() {
     let (_dir, cli) = workdir();
     cli.ok(&[
         "annotate",
@@ -193,7 +193,7 @@ fn other_execution_modes_are_not_supported_yet() {
     ]);
     let err = cli.fails(&["run", "rego.wasm", "-r", "request.json"]);
     assert!(
-        err.contains("execution mode `gatekeeper` is not supported yet"),
+        err.contains("the policy module does not export `opa_json_parse`"),
         "{err}"
     );
 }
@@ -267,7 +267,7 @@ fn the_mode_and_settings_can_be_given_on_the_command_line() {
         "opa",
     ]);
     assert!(
-        err.contains("execution mode `opa` is not supported yet"),
+        err.contains("the policy module does not export `opa_malloc`"),
         "{err}"
     );
 }

@@ -130,6 +130,22 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// A store for one evaluation: its memory capped by the [`Limiter`] that `limiter` reaches in
+    /// `data`, its deadline armed.
+    pub(crate) fn evaluation_store<T: 'static>(
+        &self,
+        data: T,
+        limiter: fn(&mut T) -> &mut Limiter,
+    ) -> wasmtime::Store<T> {
+        let mut store = wasmtime::Store::new(&self.inner, data);
+        store.limiter(move |state| limiter(state));
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.config.deadline_ticks());
+        store
+    }
+}
+
 fn build(config: &EngineConfig, pooling: bool) -> Result<wasmtime::Engine, Error> {
     wasmtime::Engine::new(&wasmtime_config(config, pooling))
         .map_err(|err| Error::Engine(format!("{err:#}")))

@@ -57,6 +57,18 @@ pub enum Error {
     /// The admission request or settings given to the host are malformed.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The Rego policy calls builtins this host does not implement (refused at load, as
+    /// Kubewarden does, rather than failing requests later).
+    #[error("the Rego policy needs builtins this host does not implement: {}", .0.join(", "))]
+    UnsupportedBuiltins(Vec<String>),
+    /// A Rego builtin the host implements failed on the policy's arguments.
+    #[error("Rego builtin `{name}` failed: {message}")]
+    Builtin {
+        /// The builtin, as the policy names it (`units.parse`, …).
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The execution mode is not one this host runs.
     #[error("execution mode `{0}` is not supported yet")]
     UnsupportedMode(String),
@@ -97,6 +109,7 @@ impl Error {
                 | Error::ResponseTooLarge { .. }
                 | Error::MalformedResponse { .. }
                 | Error::Guest { .. }
+                | Error::Builtin { .. }
         )
     }
 }

@@ -98,8 +98,8 @@ fn the_wrong_mode_is_refused_at_load() {
         Err(Error::MissingExport(name)) if name == "_start"
     ));
     assert!(matches!(
-        Policy::load(&engine, "opa", &AdmittedModule::insecure("fixture", compile_fixture("opa-deny"))),
-        Err(Error::UnsupportedMode(mode)) if mode == "opa"
+        Policy::load(&engine, "rego", &AdmittedModule::insecure("fixture", compile_fixture("opa-deny"))),
+        Err(Error::UnsupportedMode(mode)) if mode == "rego"
     ));
     assert!(matches!(
         Policy::load(&engine, "wasi", &AdmittedModule::insecure("fixture", compile_fixture("wasi-accept"))),

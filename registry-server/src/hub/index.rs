@@ -153,26 +153,29 @@ impl Index {
             return Ok(self.current());
         }
         let mut cache = self.cache.lock().await;
-        let pending = std::mem::replace(&mut *self.lock_pending(), Pending::none());
-        if pending.is_none() {
-            return Ok(self.current());
-        }
+        let mut taken = Taken {
+            index: self,
+            pending: Some(std::mem::replace(
+                &mut *self.lock_pending(),
+                Pending::none(),
+            )),
+        };
+        let names = match taken.pending.as_ref() {
+            None => return Ok(self.current()),
+            Some(pending) if pending.is_none() => return Ok(self.current()),
+            Some(Pending::Everything) => None,
+            Some(Pending::Repositories(names)) => Some(names.iter().cloned().collect::<Vec<_>>()),
+        };
         let mut repositories = self.current().repositories.clone();
-        let names = match &pending {
-            Pending::Everything => {
+        let names = match names {
+            Some(names) => names,
+            None => {
                 repositories.clear();
-                storage.repositories().await
+                storage.repositories().await?
             }
-            Pending::Repositories(names) => Ok(names.iter().cloned().collect()),
         };
-        let rebuilt = match names {
-            Ok(names) => rebuild(storage, &names, &mut repositories, &mut cache).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = rebuilt {
-            self.lock_pending().merge(pending);
-            return Err(e);
-        }
+        rebuild(storage, &names, &mut repositories, &mut cache).await?;
+        taken.pending = None;
         let kept: BTreeSet<&Digest> = repositories
             .values()
             .flat_map(|r| r.policies.iter().map(|p| &p.policy.digest))
@@ -193,6 +196,20 @@ impl Index {
 
     fn current(&self) -> Arc<Snapshot> {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Changes taken for a rebuild; put back if the rebuild does not finish (an error, or the request dropped).
+struct Taken<'a> {
+    index: &'a Index,
+    pending: Option<Pending>,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            self.index.lock_pending().merge(pending);
+        }
     }
 }
 
@@ -388,6 +405,26 @@ mod tests {
             tags,
             ["", "1", "latest", "v2.0.0", "v2.0.9", "v2.0.10", "v10.0.0"]
         );
+    }
+
+    #[test]
+    fn an_unfinished_rebuild_puts_its_changes_back() {
+        let index = Index::default();
+        *index.lock_pending() = Pending::none();
+        index.touch("a");
+        let taken = Taken {
+            index: &index,
+            pending: Some(std::mem::replace(
+                &mut *index.lock_pending(),
+                Pending::none(),
+            )),
+        };
+        index.touch("b");
+        drop(taken);
+        let Pending::Repositories(names) = &*index.lock_pending() else {
+            panic!("only repositories were touched")
+        };
+        assert_eq!(names.iter().collect::<Vec<_>>(), ["a", "b"]);
     }
 
     #[test]

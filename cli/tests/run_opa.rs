@@ -1,0 +1,183 @@
+//! `palisade run` on Rego policies (the `opa` and `gatekeeper` execution modes): the real
+//! modules of ../shared/policies and the WAT fixtures that misbehave.
+
+use serde_json::Value;
+use test_support::{Palisade, testdata_file, write_fixture};
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+const SHARED: [&str; 3] = [
+    "gatekeeper_always_happy_policy.wasm",
+    "gatekeeper_always_unhappy_policy.wasm",
+    "no-default-namespace-rego.wasm",
+];
+
+/// A work folder with the shared Rego policies, the Rego fixtures and the two requests
+/// (`request.json` in namespace `default`, `request-apps.json` in `apps`).
+fn workdir() -> (tempfile::TempDir, Palisade) {
+    let dir = test_support::tempdir();
+    for path in test_support::shared_policies() {
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if SHARED.contains(&name) {
+            std::fs::copy(&path, dir.path().join(name))
+                .unwrap_or_else(|err| panic!("copying {}: {err}", path.display()));
+        }
+    }
+    for name in SHARED {
+        assert!(
+            dir.path().join(name).exists(),
+            "{name} is expected in ../shared/policies"
+        );
+    }
+    for name in ["opa-builtins", "opa-abort", "wapc-accept"] {
+        write_fixture(dir.path(), name);
+    }
+    for (from, to) in [
+        ("pod-create.json", "request.json"),
+        ("pod-create-apps.json", "request-apps.json"),
+    ] {
+        let request = testdata_file(&format!("requests/{from}"));
+        std::fs::copy(&request, dir.path().join(to))
+            .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
+    }
+    let cli = Palisade::new(BIN, dir.path());
+    (dir, cli)
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}"))
+}
+
+#[test]
+fn gatekeeper_policies_run_by_their_metadata_or_the_flag() {
+    let (_dir, cli) = workdir();
+    // Annotated by kwctl with `executionMode: gatekeeper`.
+    let out = cli.ok(&[
+        "run",
+        "gatekeeper_always_unhappy_policy.wasm",
+        "-r",
+        "request.json",
+    ]);
+    assert_eq!(
+        out,
+        "rejected: gatekeeper_always_unhappy_policy.wasm (uid 705ab4f5-6393-11e8-b7cc-42010a800002)\n  message  failing as expected\n"
+    );
+    // Not annotated: the mode comes from the flag.
+    let review = json(&cli.ok(&[
+        "run",
+        "gatekeeper_always_happy_policy.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "gatekeeper",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(review["response"]["allowed"], true);
+    assert_eq!(
+        review["response"]["uid"],
+        "705ab4f5-6393-11e8-b7cc-42010a800002"
+    );
+}
+
+#[test]
+fn an_opa_policy_rejects_the_default_namespace_and_accepts_another() {
+    let (_dir, cli) = workdir();
+    let args = |request| {
+        [
+            "run",
+            "no-default-namespace-rego.wasm",
+            "-r",
+            request,
+            "--execution-mode",
+            "opa",
+            "-o",
+            "json",
+        ]
+    };
+    let rejected = json(&cli.ok(&args("request.json")));
+    assert_eq!(rejected["response"]["allowed"], false);
+    assert_eq!(
+        rejected["response"]["status"]["message"],
+        "you cannot use the default namespace"
+    );
+    let accepted = json(&cli.ok(&args("request-apps.json")));
+    assert_eq!(accepted["response"]["allowed"], true);
+    assert_eq!(
+        accepted["response"]["uid"],
+        "c9f2c2d0-7a4e-4c55-9a0e-2f1a8d3c6b11"
+    );
+}
+
+#[test]
+fn opa_settings_are_the_policys_data() {
+    let (_dir, cli) = workdir();
+    // opa-builtins answers sprintf("%d bytes", [units.parse(data)]).
+    let out = cli.ok(&[
+        "run",
+        "opa-builtins.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "opa",
+        "--settings-json",
+        r#""2Ki""#,
+    ]);
+    assert!(out.contains("message  2048 bytes"), "{out}");
+}
+
+#[test]
+fn a_misbehaving_rego_policy_is_a_500_rejection() {
+    let (_dir, cli) = workdir();
+    let review = json(&cli.ok(&[
+        "run",
+        "opa-abort.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "gatekeeper",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(review["response"]["allowed"], false);
+    assert_eq!(review["response"]["status"]["code"], 500);
+    let message = review["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("opa_abort): internal error: out of cheese"),
+        "{message}"
+    );
+    let out = cli.ok(&[
+        "run",
+        "opa-builtins.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "opa",
+        "--settings-json",
+        r#""lots""#,
+    ]);
+    assert!(out.contains("Rego builtin `units.parse` failed"), "{out}");
+}
+
+#[test]
+fn a_module_that_is_not_a_rego_policy_fails_to_load() {
+    let (_dir, cli) = workdir();
+    let err = cli.fails(&[
+        "run",
+        "wapc-accept.wasm",
+        "-r",
+        "request.json",
+        "--execution-mode",
+        "opa",
+    ]);
+    assert!(
+        err.contains(
+            "loading wapc-accept.wasm (opa): the policy module does not export `opa_malloc`"
+        ),
+        "{err}"
+    );
+}

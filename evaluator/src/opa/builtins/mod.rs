@@ -1,0 +1,177 @@
+//! The Rego builtins the host implements, for policies whose `builtins()` export lists them
+//! (OPA's Wasm runtime implements the others itself). One module per family; each builtin takes
+//! its arguments as JSON (sets arrive as arrays) and returns its result or why it failed.
+
+mod encoding;
+mod glob;
+mod json;
+mod regex;
+mod semver;
+mod strings;
+mod time;
+mod units;
+
+use serde_json::Value;
+
+/// A builtin: its arguments, its result or why it failed.
+pub(crate) type Builtin = fn(&[Value]) -> Result<Value, String>;
+
+/// The implementation of the builtin `name`, if the host has one.
+pub(crate) fn lookup(name: &str) -> Option<Builtin> {
+    let builtin: Builtin = match name {
+        "concat" => strings::concat,
+        "contains" => strings::contains,
+        "startswith" => strings::startswith,
+        "endswith" => strings::endswith,
+        "lower" => strings::lower,
+        "upper" => strings::upper,
+        "split" => strings::split,
+        "replace" => strings::replace,
+        "strings.replace_n" => strings::replace_n,
+        "strings.reverse" => strings::reverse,
+        "trim" => strings::trim,
+        "trim_left" => strings::trim_left,
+        "trim_right" => strings::trim_right,
+        "trim_prefix" => strings::trim_prefix,
+        "trim_suffix" => strings::trim_suffix,
+        "trim_space" => strings::trim_space,
+        "sprintf" => strings::sprintf,
+        "format_int" => strings::format_int,
+        "indexof" => strings::indexof,
+        "substring" => strings::substring,
+        "regex.match" | "re_match" => regex::is_match,
+        "regex.is_valid" => regex::is_valid,
+        "regex.split" => regex::split,
+        "regex.find_n" => regex::find_n,
+        "regex.find_all_string_submatch_n" => regex::find_all_string_submatch_n,
+        "regex.replace" => regex::replace,
+        "json.marshal" => json::marshal,
+        "json.unmarshal" => json::unmarshal,
+        "json.is_valid" => json::is_valid,
+        "yaml.marshal" => json::yaml_marshal,
+        "yaml.unmarshal" => json::yaml_unmarshal,
+        "yaml.is_valid" => json::yaml_is_valid,
+        "units.parse" => units::parse,
+        "units.parse_bytes" => units::parse_bytes,
+        "time.now_ns" => time::now_ns,
+        "time.parse_rfc3339_ns" => time::parse_rfc3339_ns,
+        "time.parse_ns" => time::parse_ns,
+        "time.parse_duration_ns" => time::parse_duration_ns,
+        "time.date" => time::date,
+        "time.clock" => time::clock,
+        "time.weekday" => time::weekday,
+        "time.add_date" => time::add_date,
+        "base64.encode" => encoding::base64_encode,
+        "base64.decode" => encoding::base64_decode,
+        "base64.is_valid" => encoding::base64_is_valid,
+        "base64url.encode" => encoding::base64url_encode,
+        "base64url.encode_no_pad" => encoding::base64url_encode_no_pad,
+        "base64url.decode" => encoding::base64url_decode,
+        "hex.encode" => encoding::hex_encode,
+        "hex.decode" => encoding::hex_decode,
+        "urlquery.encode" => encoding::urlquery_encode,
+        "urlquery.decode" => encoding::urlquery_decode,
+        "urlquery.encode_object" => encoding::urlquery_encode_object,
+        "urlquery.decode_object" => encoding::urlquery_decode_object,
+        "semver.compare" => semver::compare,
+        "semver.is_valid" => semver::is_valid,
+        "glob.match" => glob::is_match,
+        "glob.quote_meta" => glob::quote_meta,
+        _ => return None,
+    };
+    Some(builtin)
+}
+
+/// The arguments, if there are exactly `N`.
+fn arity<const N: usize>(args: &[Value]) -> Result<&[Value; N], String> {
+    args.try_into()
+        .map_err(|_| format!("takes {N} argument(s), got {}", args.len()))
+}
+
+/// Argument `position` (1-based, for messages) as a string.
+fn string(value: &Value, position: usize) -> Result<&str, String> {
+    value
+        .as_str()
+        .ok_or_else(|| format!("operand {position} must be a string, got {}", kind(value)))
+}
+
+/// Argument `position` as a whole number (a float with no fraction counts).
+fn integer(value: &Value, position: usize) -> Result<i64, String> {
+    value
+        .as_i64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| format!("operand {position} must be an integer, got {value}"))
+}
+
+/// Argument `position` as an array (or set) of strings.
+fn strings(value: &Value, position: usize) -> Result<Vec<&str>, String> {
+    let items = value.as_array().ok_or_else(|| {
+        format!(
+            "operand {position} must be an array or set, got {}",
+            kind(value)
+        )
+    })?;
+    items.iter().map(|item| string(item, position)).collect()
+}
+
+/// The Rego name of a value's type, for messages.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A JSON number for `value`: an integer when it is whole and fits, else a float.
+fn number(value: f64) -> Result<Value, String> {
+    if value.fract() == 0.0 && value.abs() < 9.2e18 {
+        return Ok(Value::from(value as i64));
+    }
+    serde_json::Number::from_f64(value)
+        .map(Value::Number)
+        .ok_or_else(|| format!("{value} is not a finite number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn every_listed_name_has_an_implementation_and_others_none() {
+        for name in [
+            "sprintf",
+            "regex.match",
+            "units.parse",
+            "time.add_date",
+            "glob.match",
+        ] {
+            assert!(lookup(name).is_some(), "{name}");
+        }
+        assert!(lookup("http.send").is_none());
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        assert!(arity::<2>(&[json!(1)]).is_err());
+        assert_eq!(integer(&json!(3.0), 1), Ok(3));
+        assert!(integer(&json!(3.5), 1).is_err());
+        assert!(
+            string(&json!(1), 2)
+                .unwrap_err()
+                .contains("operand 2 must be a string")
+        );
+        assert_eq!(number(2.0), Ok(json!(2)));
+        assert_eq!(number(0.5), Ok(json!(0.5)));
+    }
+}

@@ -1,0 +1,147 @@
+//! Kubewarden's `opa` and `gatekeeper` execution modes: Rego policies compiled with
+//! `opa build -t wasm`, run through the OPA Wasm ABI.
+//!
+//! The host provides the policy's memory (`env.memory`), `opa_abort`, `opa_println` and the
+//! builtins the policy lists in its `builtins()` export (`opa_builtin0` … `opa_builtin4`). JSON
+//! goes in through `opa_malloc` + `opa_json_parse` and comes out through `opa_json_dump`.
+//! Evaluation uses ABI 1.2's one-call `opa_eval` when the module exports it, else the
+//! evaluation context (`opa_eval_ctx_new`, `…_set_input`, `…_set_data`, `…_set_entrypoint`,
+//! `eval`, `…_get_result`). Entrypoint 0 is evaluated, as Kubewarden does.
+//!
+//! - `opa`: input `{"request": AdmissionRequest}`, data the settings; the result is an
+//!   `AdmissionReview` whose `response` is the verdict.
+//! - `gatekeeper`: input `{"parameters": settings, "review": AdmissionRequest}`, data `{}`; the
+//!   result is a list of violations (`msg`), none meaning accepted.
+//!
+//! Settings are not validated by the policy (Rego policies have no such entrypoint): they are
+//! always accepted, as Kubewarden does.
+
+mod builtins;
+mod guest;
+mod host;
+mod runtime;
+mod verdict;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::{
+    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    ValidationResponse,
+};
+use runtime::Runtime;
+
+/// How a Rego policy takes its input and what its result means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegoMode {
+    /// Kubewarden's `opa` mode: the policy returns an `AdmissionReview`.
+    Opa,
+    /// Kubewarden's `gatekeeper` mode: the policy returns Gatekeeper violations.
+    Gatekeeper,
+}
+
+/// The entrypoint evaluated (the first one `opa build -e` was given).
+pub const ENTRYPOINT: i32 = 0;
+
+/// A compiled Rego policy, evaluated in a fresh instance each time. Cheap to clone.
+#[derive(Clone)]
+pub struct OpaPolicy {
+    runtime: Runtime,
+    mode: RegoMode,
+}
+
+impl std::fmt::Debug for OpaPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpaPolicy")
+            .field("mode", &self.mode)
+            .field("entrypoints", &self.runtime.entrypoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Compiles a Rego policy, which passed the gate, for `mode`. Refused when the module lacks the OPA Wasm ABI's
+    /// exports, does not import its memory, has no entrypoint 0, or calls builtins this host does
+    /// not implement ([`Error::UnsupportedBuiltins`], naming them).
+    pub fn load_opa(&self, module: &AdmittedModule, mode: RegoMode) -> Result<OpaPolicy, Error> {
+        let runtime = Runtime::load(self, module.bytes())?;
+        if !runtime.entrypoints.values().any(|&id| id == ENTRYPOINT) {
+            return Err(Error::Link(format!(
+                "the Rego policy has no entrypoint {ENTRYPOINT} (its entrypoints: {:?})",
+                runtime.entrypoints
+            )));
+        }
+        Ok(OpaPolicy { runtime, mode })
+    }
+}
+
+impl OpaPolicy {
+    /// The execution mode the policy was loaded for.
+    pub fn mode(&self) -> RegoMode {
+        self.mode
+    }
+
+    /// The policy's entrypoints (`policy/violation`, …), by name.
+    pub fn entrypoints(&self) -> &BTreeMap<String, i32> {
+        &self.runtime.entrypoints
+    }
+
+    /// The builtins the policy calls on the host.
+    pub fn builtins(&self) -> Vec<&str> {
+        self.runtime.builtin_names()
+    }
+
+    /// Whether evaluation goes through ABI 1.2's one-call `opa_eval`.
+    pub fn uses_opa_eval(&self) -> bool {
+        self.runtime.has_fast_path()
+    }
+
+    /// Rego policies cannot check their settings: every settings document is accepted.
+    pub fn validate_settings(
+        &self,
+        _settings: &Value,
+    ) -> Result<SettingsValidationResponse, Error> {
+        Ok(SettingsValidationResponse {
+            valid: true,
+            message: None,
+        })
+    }
+
+    /// Evaluates a request, failures as errors.
+    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        let settings = match &request.settings {
+            Value::Null => json!({}),
+            settings => settings.clone(),
+        };
+        let (input, data) = match self.mode {
+            RegoMode::Opa => (json!({ "request": request.request }), settings),
+            RegoMode::Gatekeeper => (
+                json!({ "parameters": settings, "review": request.request }),
+                json!({}),
+            ),
+        };
+        let input = serialise(&input, "input")?;
+        let data = serialise(&data, "data")?;
+        let results = self.runtime.evaluate(ENTRYPOINT, &data, &input)?;
+        let results: Value = crate::wapc::parse_json("eval", &results)?;
+        match self.mode {
+            RegoMode::Opa => verdict::opa(&results, &request.request),
+            RegoMode::Gatekeeper => verdict::gatekeeper(&results),
+        }
+    }
+
+    /// Evaluates a request; every failure of the policy (timeout, trap, abort, builtin error,
+    /// memory, malformed result) is a rejection with code 500 that says which.
+    pub fn evaluate(&self, request: &ValidationRequest) -> ValidationResponse {
+        self.validate(request).unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "policy evaluation failed");
+            ValidationResponse::from_failure(&err)
+        })
+    }
+}
+
+fn serialise(value: &Value, what: &str) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value)
+        .map_err(|err| Error::InvalidInput(format!("serialising the policy's {what}: {err}")))
+}

@@ -1,0 +1,245 @@
+//! One Rego module compiled and linked for the OPA Wasm ABI, and its evaluation in a fresh
+//! instance (its own store, memory, deadline and memory cap) each time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::{ExternType, Instance, Linker, Memory, MemoryType, Module, Store};
+
+use super::builtins::{self, Builtin};
+use super::guest::{CONTEXT_EXPORTS, FAST_EVAL, Guest, REQUIRED_EXPORTS, typed};
+use super::host;
+use crate::engine::{Limiter, classify};
+use crate::{Engine, Error};
+
+/// The builtins a policy calls through `opa_builtinN`, by the ids its `builtins()` export gave.
+pub(super) type BuiltinTable = BTreeMap<i32, (String, Builtin)>;
+
+/// Per-evaluation state: lives in one store, dropped with it.
+pub(super) struct HostState {
+    limiter: Limiter,
+    /// The instance's exports, once it is instantiated.
+    pub(super) guest: Option<Guest>,
+    pub(super) builtins: Arc<BuiltinTable>,
+}
+
+/// A compiled Rego module with its host functions linked; cheap to clone.
+#[derive(Clone)]
+pub(super) struct Runtime {
+    engine: Engine,
+    module: Module,
+    linker: Linker<HostState>,
+    memory_type: MemoryType,
+    builtins: Arc<BuiltinTable>,
+    fast_path: bool,
+    /// The policy's entrypoints, by name.
+    pub(super) entrypoints: BTreeMap<String, i32>,
+}
+
+impl Runtime {
+    /// Compiles `module`, checks that it has the shape of a Rego policy, and reads its builtins
+    /// and entrypoints once; a builtin the host does not implement is refused here.
+    pub(super) fn load(engine: &Engine, module: &[u8]) -> Result<Runtime, Error> {
+        let module = engine.compile(module)?;
+        let exported = |name: &str| module.exports().any(|export| export.name() == name);
+        if let Some(missing) = REQUIRED_EXPORTS.iter().find(|name| !exported(name)) {
+            return Err(Error::MissingExport((*missing).to_owned()));
+        }
+        let fast_path = exported(FAST_EVAL);
+        if !fast_path && let Some(missing) = CONTEXT_EXPORTS.iter().find(|name| !exported(name)) {
+            return Err(Error::MissingExport((*missing).to_owned()));
+        }
+        let memory_type = module
+            .imports()
+            .find(|import| import.module() == "env" && import.name() == "memory")
+            .and_then(|import| match import.ty() {
+                ExternType::Memory(memory) => Some(memory),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                Error::Link(
+                    "a Rego policy imports its memory as `env.memory`; this one does not".into(),
+                )
+            })?;
+        let mut linker = Linker::new(&engine.inner);
+        host::add_to_linker(&mut linker).map_err(|err| Error::Link(format!("{err:#}")))?;
+        let mut runtime = Runtime {
+            engine: engine.clone(),
+            module,
+            linker,
+            memory_type,
+            builtins: Arc::new(BuiltinTable::new()),
+            fast_path,
+            entrypoints: BTreeMap::new(),
+        };
+        let (mut store, instance, guest) = runtime.instantiate()?;
+        let probe =
+            |store: &mut Store<HostState>, export: &str| -> Result<BTreeMap<String, i32>, Error> {
+                let func = typed::<(), i32>(&mut *store, &instance, export)?;
+                let json = func
+                    .call(&mut *store, ())
+                    .and_then(|value| guest.pull_json(&mut *store, value))
+                    .map_err(|err| failure(store, err, &runtime.engine))?;
+                serde_json::from_slice(&json).map_err(|err| Error::MalformedResponse {
+                    operation: export.to_owned(),
+                    reason: format!("expected an object of names to ids: {err}"),
+                })
+            };
+        let wanted = probe(&mut store, "builtins")?;
+        runtime.entrypoints = probe(&mut store, "entrypoints")?;
+        runtime.builtins = Arc::new(builtin_table(wanted)?);
+        Ok(runtime)
+    }
+
+    /// The names of the builtins the policy calls on the host.
+    pub(super) fn builtin_names(&self) -> Vec<&str> {
+        self.builtins
+            .values()
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// Whether the module has ABI 1.2's one-call `opa_eval`.
+    pub(super) fn has_fast_path(&self) -> bool {
+        self.fast_path
+    }
+
+    /// Evaluates `entrypoint` on `input` with `data` (both JSON documents) in a fresh instance
+    /// and returns the result set as JSON (`[{"result": …}]`, `[]` when undefined).
+    ///
+    /// The instance is new, so its heap starts where the module's data ends: there is no heap
+    /// pointer to restore between evaluations. Within the evaluation, the heap pointer after
+    /// loading data and input is what `opa_eval` may allocate from.
+    pub(super) fn evaluate(
+        &self,
+        entrypoint: i32,
+        data: &[u8],
+        input: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let (mut store, instance, guest) = self.instantiate()?;
+        let result = if self.fast_path {
+            self.evaluate_fast(&mut store, &instance, &guest, entrypoint, data, input)
+        } else {
+            self.evaluate_with_context(&mut store, &instance, &guest, entrypoint, data, input)
+        };
+        result.map_err(|err| failure(&store, err, &self.engine))
+    }
+
+    fn evaluate_fast(
+        &self,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        guest: &Guest,
+        entrypoint: i32,
+        data: &[u8],
+        input: &[u8],
+    ) -> wasmtime::Result<Vec<u8>> {
+        let eval =
+            typed::<(i32, i32, i32, i32, i32, i32, i32), i32>(&mut *store, instance, FAST_EVAL)?;
+        let data = guest.push_json(&mut *store, data)?;
+        let (input, input_len) = guest.write(&mut *store, input)?;
+        let heap = guest.heap_ptr(&mut *store)?;
+        // Reserved 0, the entrypoint, data, input, its length, the heap, format 0 (JSON).
+        let result = eval.call(
+            &mut *store,
+            (0, entrypoint, data, input, input_len, heap, 0),
+        )?;
+        guest.read_c_string(&*store, result)
+    }
+
+    fn evaluate_with_context(
+        &self,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        guest: &Guest,
+        entrypoint: i32,
+        data: &[u8],
+        input: &[u8],
+    ) -> wasmtime::Result<Vec<u8>> {
+        let [
+            ctx_new,
+            set_input,
+            set_data,
+            set_entrypoint,
+            get_result,
+            eval,
+        ] = CONTEXT_EXPORTS;
+        let ctx_new = typed::<(), i32>(&mut *store, instance, ctx_new)?;
+        let set_input = typed::<(i32, i32), ()>(&mut *store, instance, set_input)?;
+        let set_data = typed::<(i32, i32), ()>(&mut *store, instance, set_data)?;
+        let set_entrypoint = typed::<(i32, i32), ()>(&mut *store, instance, set_entrypoint)?;
+        let get_result = typed::<i32, i32>(&mut *store, instance, get_result)?;
+        let eval = typed::<i32, i32>(&mut *store, instance, eval)?;
+
+        let data = guest.push_json(&mut *store, data)?;
+        let input = guest.push_json(&mut *store, input)?;
+        let ctx = ctx_new.call(&mut *store, ())?;
+        set_input.call(&mut *store, (ctx, input))?;
+        set_data.call(&mut *store, (ctx, data))?;
+        set_entrypoint.call(&mut *store, (ctx, entrypoint))?;
+        eval.call(&mut *store, ctx)?;
+        let result = get_result.call(&mut *store, ctx)?;
+        guest.pull_json(&mut *store, result)
+    }
+
+    /// A new store with its own memory (the module imports it), and the instance in it.
+    fn instantiate(&self) -> Result<(Store<HostState>, Instance, Guest), Error> {
+        let state = HostState {
+            limiter: Limiter::new(&self.engine.config),
+            guest: None,
+            builtins: Arc::clone(&self.builtins),
+        };
+        let mut store = self
+            .engine
+            .evaluation_store(state, |state| &mut state.limiter);
+        let memory = Memory::new(&mut store, self.memory_type.clone())
+            .map_err(|err| failure(&store, err, &self.engine))?;
+        let mut linker = self.linker.clone();
+        linker
+            .define(&store, "env", "memory", memory)
+            .map_err(|err| Error::Link(format!("{err:#}")))?;
+        let instance = linker
+            .instantiate(&mut store, &self.module)
+            .map_err(|err| failure(&store, err, &self.engine))?;
+        let guest = Guest::new(
+            &mut store,
+            &instance,
+            memory,
+            self.engine.config.max_response_bytes,
+        )?;
+        store.data_mut().guest = Some(guest.clone());
+        Ok((store, instance, guest))
+    }
+}
+
+/// The implementations of the builtins the policy asks for, or the names of those missing.
+fn builtin_table(wanted: BTreeMap<String, i32>) -> Result<BuiltinTable, Error> {
+    let mut missing = Vec::new();
+    let mut table = BuiltinTable::new();
+    for (name, id) in wanted {
+        match builtins::lookup(&name) {
+            Some(builtin) => {
+                table.insert(id, (name, builtin));
+            }
+            None => missing.push(name),
+        }
+    }
+    if missing.is_empty() {
+        Ok(table)
+    } else {
+        Err(Error::UnsupportedBuiltins(missing))
+    }
+}
+
+/// Names the failure behind an error raised while the policy ran: the memory cap, a failure a
+/// host function named (abort, builtin, oversized string), else a trap or the deadline.
+fn failure(store: &Store<HostState>, err: wasmtime::Error, engine: &Engine) -> Error {
+    let memory_exceeded = store.data().limiter.memory_exceeded;
+    if memory_exceeded {
+        return Error::OutOfMemory(engine.config.memory_limit);
+    }
+    match err.downcast::<Error>() {
+        Ok(named) => named,
+        Err(err) => classify(false, &err, &engine.config),
+    }
+}

@@ -1,0 +1,32 @@
+;; A Rego policy's shape under the OPA Wasm ABI 1.2 whose evaluation aborts, as the OPA runtime
+;; does on an internal error: `opa_abort` with a message, then `unreachable`.
+;; Values are NUL-terminated JSON texts, as in opa-builtins.wat.
+(module
+  (import "env" "memory" (memory 2))
+  (import "env" "opa_abort" (func $opa_abort (param i32)))
+  (global $heap (mut i32) (i32.const 65536))
+  (data (i32.const 0) "{}\00")
+  (data (i32.const 64) "{\"policy/violation\":0}\00")
+  (data (i32.const 128) "internal error: out of cheese\00")
+
+  (func $malloc (export "opa_malloc") (param $size i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
+    (local.get $ptr))
+  (func (export "opa_heap_ptr_get") (result i32) (global.get $heap))
+  (func (export "opa_heap_ptr_set") (param $ptr i32) (global.set $heap (local.get $ptr)))
+  (func (export "opa_json_parse") (param $addr i32) (param $len i32) (result i32)
+    (local $copy i32)
+    (local.set $copy (call $malloc (i32.add (local.get $len) (i32.const 1))))
+    (memory.copy (local.get $copy) (local.get $addr) (local.get $len))
+    (i32.store8 (i32.add (local.get $copy) (local.get $len)) (i32.const 0))
+    (local.get $copy))
+  (func (export "opa_json_dump") (param $value i32) (result i32) (local.get $value))
+  (func (export "builtins") (result i32) (i32.const 0))
+  (func (export "entrypoints") (result i32) (i32.const 64))
+  (func (export "opa_eval")
+    (param $reserved i32) (param $entrypoint i32) (param $data i32) (param $input i32)
+    (param $input_len i32) (param $heap_ptr i32) (param $format i32) (result i32)
+    (call $opa_abort (i32.const 128))
+    (unreachable)))
