@@ -5,8 +5,8 @@
 //! - [`module`]: a policy's manifest and the metadata read from its module layer, computed once per digest;
 //! - [`search`]: the query language (words and `mutating:`, `mode:`, `kind:`, `signed:` filters) and relevance;
 //! - [`view`]: what the pages and the JSON API show about a policy;
-//! - [`access`]: who may see which repositories (the registry's own rules);
-//! - [`html`] and [`pages`]: the server-rendered pages; [`api`]: the JSON API.
+//! - `access`: who may see which repositories (the registry's own rules);
+//! - `html` and `pages`: the server-rendered pages; `api`: the JSON API.
 //!
 //! Routes: `/` redirects to `/hub`; `/hub?q=` lists and searches; `/hub/policies/<repository>?tag=` shows one
 //! policy; `/hub/api/policies?q=` and `/hub/api/policies/<repository>?tag=` answer the same in JSON.
