@@ -69,16 +69,13 @@ impl WasiPolicy {
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .build_p1();
-        let mut store = Store::new(
-            &self.engine.inner,
+        let mut store = self.engine.evaluation_store(
             WasiState {
                 limiter: Limiter::new(config),
                 wasi,
             },
+            |state| &mut state.limiter,
         );
-        store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(config.deadline_ticks());
 
         let memory_exceeded = |store: &Store<WasiState>| store.data().limiter.memory_exceeded;
         let instance = self
