@@ -9,6 +9,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
+command -v chromium >/dev/null || missing+=(chromium)  # the hub's browser test
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq

@@ -14,7 +14,10 @@ use tower::ServiceExt;
 
 struct Reply {
     status: StatusCode,
+    /// The first `WWW-Authenticate` challenge (the token flow's).
     challenge: String,
+    /// The second one, for clients that only speak Basic.
+    basic: Option<String>,
     body: serde_json::Value,
 }
 
@@ -80,11 +83,13 @@ impl Secured {
             .await
             .unwrap();
         let status = response.status();
-        let challenge = response
+        let mut challenges = response
             .headers()
-            .get("www-authenticate")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string());
+        let challenge = challenges.next().unwrap_or_default();
+        let basic = challenges.next();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -92,6 +97,7 @@ impl Secured {
         Reply {
             status,
             challenge,
+            basic,
             body,
         }
     }
@@ -129,6 +135,11 @@ async fn anonymous_clients_read_and_are_challenged_for_more() {
     assert_eq!(
         refused.challenge,
         "Bearer realm=\"http://registry.test/token\",service=\"palisade-registry\",scope=\"repository:team/app:pull,push\""
+    );
+    assert_eq!(
+        refused.basic.as_deref(),
+        Some("Basic realm=\"palisade-registry\""),
+        "browsers and curl need a Basic challenge"
     );
     let base = registry.send(Method::GET, "/v2/", None, b"").await;
     assert_eq!(
