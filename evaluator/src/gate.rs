@@ -9,6 +9,21 @@
 //! Every loader of the engine ([`crate::Policy::load`], [`crate::Engine::load_wapc`], …) takes an
 //! `AdmittedModule`, so code that skips verification does not compile. A verification that fails for any
 //! reason (signatures, trust root, network, registry) is an error: nothing falls through to "run anyway".
+//!
+//! Raw bytes do not load:
+//!
+//! ```compile_fail
+//! # fn main() -> Result<(), evaluator::Error> {
+//! let engine = evaluator::Engine::new(evaluator::EngineConfig::default())?;
+//! let policy = engine.load_wapc(&b"\0asm\x01\0\0\0".to_vec())?;
+//! # Ok(()) }
+//! ```
+//!
+//! and an `AdmittedModule` cannot be made from parts:
+//!
+//! ```compile_fail
+//! let module = evaluator::AdmittedModule { source: String::new(), bytes: Vec::new().into(), provenance: evaluator::gate::Provenance::Unverified };
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,7 +79,7 @@ impl AdmittedModule {
     pub fn verified(artifact: &VerifiedArtifact, module: Vec<u8>) -> Result<AdmittedModule, Error> {
         artifact
             .check_module(&module)
-            .map_err(|err| not_admitted(artifact.reference(), err))?;
+            .map_err(|err| not_verified(artifact.reference(), err))?;
         Ok(AdmittedModule {
             source: artifact.reference().to_string(),
             bytes: module.into(),
@@ -77,7 +92,7 @@ impl AdmittedModule {
     /// Admits `module` if it is byte for byte the file its bundle verified.
     pub fn verified_file(file: &VerifiedFile, module: Vec<u8>) -> Result<AdmittedModule, Error> {
         file.check_module(&module)
-            .map_err(|err| not_admitted(file.name(), err))?;
+            .map_err(|err| not_verified(file.name(), err))?;
         Ok(AdmittedModule {
             source: file.name().to_string(),
             bytes: module.into(),
@@ -237,7 +252,7 @@ pub async fn admit_from_registry(
     .map_err(|err| not_admitted(reference, err))?;
     let verified = checked
         .verified
-        .map_err(|err| not_admitted(reference, err))?;
+        .map_err(|err| not_verified(reference, err))?;
     let pinned = reference.with_digest(verified.manifest_digest().clone());
     let pulled = remote
         .pull(&pinned)
@@ -266,7 +281,7 @@ pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedMo
         &verification.config,
         verification.trust_root.as_ref(),
     )
-    .map_err(|err| not_admitted(&name, err))?;
+    .map_err(|err| not_verified(&name, err))?;
     AdmittedModule::verified_file(&verified, module)
 }
 
@@ -275,6 +290,17 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// A verification that ran and failed: the signing error's reason, without repeating the policy's name.
+fn not_verified(policy: impl std::fmt::Display, err: signing::SigningError) -> Error {
+    match err {
+        signing::SigningError::NotVerified { reason, .. } => Error::NotAdmitted {
+            policy: policy.to_string(),
+            reason: format!("not verified: {reason}"),
+        },
+        other => not_admitted(policy, other),
+    }
 }
 
 fn not_admitted(policy: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {

@@ -1,5 +1,6 @@
 //! `palisade policy-server`: serve the policies of a `policies.yml` as a Kubernetes admission webhook.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -85,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .finish();
     let _logging = tracing::subscriber::set_default(logs);
     let runtime = tokio::runtime::Builder::new_multi_thread()
