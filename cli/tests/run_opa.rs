@@ -181,3 +181,22 @@ fn a_module_that_is_not_a_rego_policy_fails_to_load() {
         "{err}"
     );
 }
+
+#[test]
+fn a_rego_module_without_metadata_needs_the_mode() {
+    let (_dir, cli) = workdir();
+    let output = cli.run(&[
+        "run",
+        "no-default-namespace-rego.wasm",
+        "-r",
+        "request.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains(
+            "the module has no metadata and it exports `opa_*` functions (a Rego policy): pass --execution-mode opa or gatekeeper"
+        ),
+        "{err}"
+    );
+}

@@ -233,3 +233,20 @@ fn a_policy_past_its_deadline_is_a_500() {
         Some("policy evaluation timed out after 100ms")
     );
 }
+
+#[test]
+fn another_abi_major_version_is_refused() {
+    let path = test_support::testdata_file("policies/opa-abort.wat");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+        .replace(
+            "(global $heap",
+            "(global (export \"opa_wasm_abi_version\") i32 (i32.const 2))\n  (global $heap",
+        );
+    let module = AdmittedModule::insecure("abi-2", test_support::compile_wat(&text));
+    let err = engine().load_opa(&module, RegoMode::Gatekeeper).err();
+    assert_eq!(
+        err.map(|err| err.to_string()).unwrap_or_default(),
+        "linking the policy module: the policy needs OPA Wasm ABI 2; this host speaks ABI 1.x"
+    );
+}

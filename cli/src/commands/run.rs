@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use artifact::inspect::inspect;
 use artifact::metadata::ExecutionMode;
+use artifact::wasm::{DetectedAbi, detect_abi};
 use evaluator::gate::{self, PolicySource};
 use evaluator::{
     AdmissionReview, Engine, EngineConfig, ModuleCache, Policy, ValidationRequest,
@@ -119,13 +120,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )??;
 
     let report = inspect(module.bytes()).with_context(|| args.policy.clone())?;
-    let mode = match args.execution_mode {
-        Some(mode) => mode.into(),
-        None => report
-            .metadata
-            .as_ref()
-            .map(|metadata| metadata.execution_mode)
-            .unwrap_or_default(),
+    let mode = match (args.execution_mode, &report.metadata) {
+        (Some(mode), _) => mode.into(),
+        (None, Some(metadata)) => metadata.execution_mode,
+        // Without metadata a Rego module could be either Rego mode: the user must say which.
+        (None, None) => match detect_abi(module.bytes()) {
+            Ok(Some(DetectedAbi::Rego)) => {
+                return Err(UsageError(format!(
+                    "{}: the module has no metadata and {}: pass --execution-mode opa or gatekeeper",
+                    args.policy,
+                    DetectedAbi::Rego.evidence()
+                ))
+                .into());
+            }
+            _ => ExecutionMode::default(),
+        },
     };
     // Only a policy whose metadata says it mutates may return a mutated object.
     let allowed_to_mutate = report

@@ -12,6 +12,9 @@ use super::host;
 use crate::engine::{Limiter, classify};
 use crate::{Engine, Error};
 
+/// The major version of the OPA Wasm ABI this host implements (`opa_wasm_abi_version`).
+const SUPPORTED_ABI: i32 = 1;
+
 /// The builtins a policy calls through `opa_builtinN`, by the ids its `builtins()` export gave.
 pub(super) type BuiltinTable = BTreeMap<i32, (String, Builtin)>;
 
@@ -73,6 +76,14 @@ impl Runtime {
             entrypoints: BTreeMap::new(),
         };
         let (mut store, instance, guest) = runtime.instantiate()?;
+        let abi_version = instance
+            .get_global(&mut store, "opa_wasm_abi_version")
+            .and_then(|global| global.get(&mut store).i32());
+        if let Some(version) = abi_version.filter(|&version| version != SUPPORTED_ABI) {
+            return Err(Error::Link(format!(
+                "the policy needs OPA Wasm ABI {version}; this host speaks ABI {SUPPORTED_ABI}.x"
+            )));
+        }
         let probe =
             |store: &mut Store<HostState>, export: &str| -> Result<BTreeMap<String, i32>, Error> {
                 let func = typed::<(), i32>(&mut *store, &instance, export)?;
@@ -118,68 +129,11 @@ impl Runtime {
     ) -> Result<Vec<u8>, Error> {
         let (mut store, instance, guest) = self.instantiate()?;
         let result = if self.fast_path {
-            self.evaluate_fast(&mut store, &instance, &guest, entrypoint, data, input)
+            evaluate_fast(&mut store, &instance, &guest, entrypoint, data, input)
         } else {
-            self.evaluate_with_context(&mut store, &instance, &guest, entrypoint, data, input)
+            evaluate_with_context(&mut store, &instance, &guest, entrypoint, data, input)
         };
         result.map_err(|err| failure(&store, err, &self.engine))
-    }
-
-    fn evaluate_fast(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-        guest: &Guest,
-        entrypoint: i32,
-        data: &[u8],
-        input: &[u8],
-    ) -> wasmtime::Result<Vec<u8>> {
-        let eval =
-            typed::<(i32, i32, i32, i32, i32, i32, i32), i32>(&mut *store, instance, FAST_EVAL)?;
-        let data = guest.push_json(&mut *store, data)?;
-        let (input, input_len) = guest.write(&mut *store, input)?;
-        let heap = guest.heap_ptr(&mut *store)?;
-        // Reserved 0, the entrypoint, data, input, its length, the heap, format 0 (JSON).
-        let result = eval.call(
-            &mut *store,
-            (0, entrypoint, data, input, input_len, heap, 0),
-        )?;
-        guest.read_c_string(&*store, result)
-    }
-
-    fn evaluate_with_context(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-        guest: &Guest,
-        entrypoint: i32,
-        data: &[u8],
-        input: &[u8],
-    ) -> wasmtime::Result<Vec<u8>> {
-        let [
-            ctx_new,
-            set_input,
-            set_data,
-            set_entrypoint,
-            get_result,
-            eval,
-        ] = CONTEXT_EXPORTS;
-        let ctx_new = typed::<(), i32>(&mut *store, instance, ctx_new)?;
-        let set_input = typed::<(i32, i32), ()>(&mut *store, instance, set_input)?;
-        let set_data = typed::<(i32, i32), ()>(&mut *store, instance, set_data)?;
-        let set_entrypoint = typed::<(i32, i32), ()>(&mut *store, instance, set_entrypoint)?;
-        let get_result = typed::<i32, i32>(&mut *store, instance, get_result)?;
-        let eval = typed::<i32, i32>(&mut *store, instance, eval)?;
-
-        let data = guest.push_json(&mut *store, data)?;
-        let input = guest.push_json(&mut *store, input)?;
-        let ctx = ctx_new.call(&mut *store, ())?;
-        set_input.call(&mut *store, (ctx, input))?;
-        set_data.call(&mut *store, (ctx, data))?;
-        set_entrypoint.call(&mut *store, (ctx, entrypoint))?;
-        eval.call(&mut *store, ctx)?;
-        let result = get_result.call(&mut *store, ctx)?;
-        guest.pull_json(&mut *store, result)
     }
 
     /// A new store with its own memory (the module imports it), and the instance in it.
@@ -210,6 +164,62 @@ impl Runtime {
         store.data_mut().guest = Some(guest.clone());
         Ok((store, instance, guest))
     }
+}
+
+/// ABI 1.2: one `opa_eval` call with data, input and the heap to allocate from.
+fn evaluate_fast(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    guest: &Guest,
+    entrypoint: i32,
+    data: &[u8],
+    input: &[u8],
+) -> wasmtime::Result<Vec<u8>> {
+    let eval = typed::<(i32, i32, i32, i32, i32, i32, i32), i32>(&mut *store, instance, FAST_EVAL)?;
+    let data = guest.push_json(&mut *store, data)?;
+    let (input, input_len) = guest.write(&mut *store, input)?;
+    let heap = guest.heap_ptr(&mut *store)?;
+    // Reserved 0, the entrypoint, data, input, its length, the heap, format 0 (JSON).
+    let result = eval.call(
+        &mut *store,
+        (0, entrypoint, data, input, input_len, heap, 0),
+    )?;
+    guest.read_c_string(&*store, result)
+}
+
+/// ABI 1.0: an evaluation context set up call by call, then `eval`.
+fn evaluate_with_context(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    guest: &Guest,
+    entrypoint: i32,
+    data: &[u8],
+    input: &[u8],
+) -> wasmtime::Result<Vec<u8>> {
+    let [
+        ctx_new,
+        set_input,
+        set_data,
+        set_entrypoint,
+        get_result,
+        eval,
+    ] = CONTEXT_EXPORTS;
+    let ctx_new = typed::<(), i32>(&mut *store, instance, ctx_new)?;
+    let set_input = typed::<(i32, i32), ()>(&mut *store, instance, set_input)?;
+    let set_data = typed::<(i32, i32), ()>(&mut *store, instance, set_data)?;
+    let set_entrypoint = typed::<(i32, i32), ()>(&mut *store, instance, set_entrypoint)?;
+    let get_result = typed::<i32, i32>(&mut *store, instance, get_result)?;
+    let eval = typed::<i32, i32>(&mut *store, instance, eval)?;
+
+    let data = guest.push_json(&mut *store, data)?;
+    let input = guest.push_json(&mut *store, input)?;
+    let ctx = ctx_new.call(&mut *store, ())?;
+    set_input.call(&mut *store, (ctx, input))?;
+    set_data.call(&mut *store, (ctx, data))?;
+    set_entrypoint.call(&mut *store, (ctx, entrypoint))?;
+    eval.call(&mut *store, ctx)?;
+    let result = get_result.call(&mut *store, ctx)?;
+    guest.pull_json(&mut *store, result)
 }
 
 /// The implementations of the builtins the policy asks for, or the names of those missing.
