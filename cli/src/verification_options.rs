@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use evaluator::gate::{Admission, Verification};
+use evaluator::gate::{Admission, PolicySource, Verification};
 use signing::config::{Requirement, Subject, VerificationConfig};
 use signing::trust::TrustRoot;
 
@@ -128,6 +128,18 @@ impl VerificationOptions {
             ))
             .into()),
         }
+    }
+
+    /// [`VerificationOptions::admission`] for one policy: a local file without verification flags is a
+    /// development run (unverified, with the warning), a reference never is.
+    pub fn admission_for(
+        &self,
+        source: &PolicySource,
+        insecure: bool,
+        what: &str,
+    ) -> anyhow::Result<Admission> {
+        let unverified_file = matches!(source, PolicySource::File(_)) && self.is_empty();
+        self.admission(insecure || unverified_file, what)
     }
 
     /// The requirements the individual flags ask for: one per key, one for a certificate identity, one for a
