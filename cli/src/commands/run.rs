@@ -107,11 +107,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|err| UsageError(format!("--settings-json: not JSON: {err}")))?,
         (None, None) => Value::Object(serde_json::Map::new()),
     };
-    let admission = args.verification.admission_for(
-        &source,
-        args.insecure_skip_verification,
-        &args.policy,
-    )?;
+    let admission =
+        args.verification
+            .admission_for(&source, args.insecure_skip_verification, &args.policy)?;
     let remote = args.registry.remote()?;
     let module = block_on(
         format!("fetching {source}"),
