@@ -195,17 +195,39 @@ impl Drop for RegistryServer {
     }
 }
 
-/// Puts a blob into `repository` of the registry at `host` (plain HTTP), as any client would.
+/// Puts a blob into `repository` of the registry at `host` (plain HTTP), as any client would: a monolithic
+/// POST, completed by a PUT when the registry only opened an upload session (Distribution does).
 pub fn put_blob(host: &str, repository: &str, bytes: &[u8]) -> String {
     use sha2::Digest as _;
     let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+    let client = reqwest::blocking::Client::new();
     let url = format!("http://{host}/v2/{repository}/blobs/uploads/?digest={digest}");
-    let response = reqwest::blocking::Client::new()
+    let mut response = client
         .post(url)
         .header("Content-Type", "application/octet-stream")
         .body(bytes.to_vec())
         .send()
         .unwrap_or_else(|err| panic!("uploading a blob to {host}: {err}"));
+    if response.status() == reqwest::StatusCode::ACCEPTED {
+        let location = response
+            .headers()
+            .get("Location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_else(|| panic!("an upload session without a Location from {host}"))
+            .to_string();
+        let location = if location.starts_with('/') {
+            format!("http://{host}{location}")
+        } else {
+            location
+        };
+        let separator = if location.contains('?') { '&' } else { '?' };
+        response = client
+            .put(format!("{location}{separator}digest={digest}"))
+            .header("Content-Type", "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .unwrap_or_else(|err| panic!("completing a blob upload to {host}: {err}"));
+    }
     assert!(
         response.status().is_success(),
         "blob upload: {}",
@@ -221,25 +243,38 @@ pub fn put_manifest(
     tag: Option<&str>,
     manifest: &serde_json::Value,
 ) -> String {
-    use sha2::Digest as _;
     let bytes = serde_json::to_vec(manifest).unwrap_or_else(|err| panic!("manifest JSON: {err}"));
-    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)));
     let media_type = manifest["mediaType"]
         .as_str()
         .unwrap_or("application/vnd.oci.image.manifest.v1+json");
+    put_manifest_bytes(host, repository, tag, &bytes, media_type)
+}
+
+/// Puts manifest bytes as they are (so that their digest holds) into `repository`, at tag `tag` or by digest;
+/// returns the digest.
+pub fn put_manifest_bytes(
+    host: &str,
+    repository: &str,
+    tag: Option<&str>,
+    bytes: &[u8],
+    media_type: &str,
+) -> String {
+    use sha2::Digest as _;
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
     let reference = tag.unwrap_or(&digest);
     let response = reqwest::blocking::Client::new()
         .put(format!(
             "http://{host}/v2/{repository}/manifests/{reference}"
         ))
         .header("Content-Type", media_type)
-        .body(bytes)
+        .body(bytes.to_vec())
         .send()
         .unwrap_or_else(|err| panic!("putting a manifest to {host}: {err}"));
     assert!(
         response.status().is_success(),
-        "manifest put: {}",
-        response.status()
+        "manifest put: {} {}",
+        response.status(),
+        response.text().unwrap_or_default()
     );
     digest
 }
