@@ -249,3 +249,106 @@ fn attach_to_a_registry_without_the_referrers_api_writes_the_fallback_tag() {
         Some("application/vnd.cyclonedx+json")
     );
 }
+
+/// Runs a reference validator; panics with its output when the document is invalid.
+fn validate(program: &str, args: &[&std::ffi::OsStr]) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("{program} cannot run ({err}): `.ci/run` installs it"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stdout.contains("invalid") && !stderr.contains("Traceback"),
+        "{program} {args:?} rejects the document:\n{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn the_lockfile_graph_becomes_relationships_and_stays_valid() {
+    let (dir, cli) = annotated_workdir();
+    let npm = test_support::testdata_file("sbom/npm");
+    let npm = npm.to_string_lossy();
+    cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &npm,
+        "-o",
+        "npm.spdx.json",
+    ]);
+    cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &npm,
+        "--format",
+        "cyclonedx-json",
+        "-o",
+        "npm.cdx.json",
+    ]);
+    let spdx_file = dir.path().join("npm.spdx.json");
+    let cdx_file = dir.path().join("npm.cdx.json");
+    validate("pyspdxtools", &["-i".as_ref(), spdx_file.as_os_str()]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/tests/validate_cyclonedx.py");
+    validate("python3", &[script.as_os_str(), cdx_file.as_os_str()]);
+
+    let spdx = json(&std::fs::read_to_string(&spdx_file).unwrap_or_default());
+    let packages = spdx["packages"].as_array().cloned().unwrap_or_default();
+    let name_of = |id: &Value| {
+        packages
+            .iter()
+            .find(|p| p["SPDXID"] == *id)
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut edges: Vec<(String, String)> = spdx["relationships"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["relationshipType"] == "DEPENDS_ON")
+        .map(|r| {
+            (
+                name_of(&r["spdxElementId"]),
+                name_of(&r["relatedSpdxElement"]),
+            )
+        })
+        .collect();
+    edges.sort();
+    let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        edges,
+        [
+            edge("assemblyscript", "binaryen"),
+            edge("pod-guard", "@kubewarden/as-sdk"),
+            edge("pod-guard", "assemblyscript"),
+        ]
+    );
+
+    let cyclonedx = json(&std::fs::read_to_string(&cdx_file).unwrap_or_default());
+    let dependencies = cyclonedx["dependencies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        dependencies.len(),
+        4,
+        "the policy and each of the 3 packages"
+    );
+    assert_eq!(
+        dependencies[0],
+        serde_json::json!({"ref": "policy", "dependsOn": [
+            "pkg:npm/%40kubewarden/as-sdk@1.0.0", "pkg:npm/assemblyscript@0.27.31"
+        ]})
+    );
+    let assemblyscript = dependencies
+        .iter()
+        .find(|d| d["ref"] == "pkg:npm/assemblyscript@0.27.31")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        assemblyscript["dependsOn"],
+        serde_json::json!(["pkg:npm/binaryen@116.0.0-nightly.20240114"])
+    );
+}
