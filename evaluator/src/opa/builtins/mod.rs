@@ -2,9 +2,11 @@
 //! (OPA's Wasm runtime implements the others itself). One module per family; each builtin takes
 //! its arguments as JSON (sets arrive as arrays) and returns its result or why it failed.
 
+mod debug;
 mod encoding;
 mod glob;
 mod json;
+mod numbers;
 mod regex;
 mod semver;
 mod strings;
@@ -38,6 +40,9 @@ pub(crate) fn lookup(name: &str) -> Option<Builtin> {
         "sprintf" => strings::sprintf,
         "format_int" => strings::format_int,
         "indexof" => strings::indexof,
+        "indexof_n" => strings::indexof_n,
+        "strings.any_prefix_match" => strings::any_prefix_match,
+        "strings.any_suffix_match" => strings::any_suffix_match,
         "substring" => strings::substring,
         "regex.match" | "re_match" => regex::is_match,
         "regex.is_valid" => regex::is_valid,
@@ -48,6 +53,7 @@ pub(crate) fn lookup(name: &str) -> Option<Builtin> {
         "json.marshal" => json::marshal,
         "json.unmarshal" => json::unmarshal,
         "json.is_valid" => json::is_valid,
+        "json.patch" => json::patch,
         "yaml.marshal" => json::yaml_marshal,
         "yaml.unmarshal" => json::yaml_unmarshal,
         "yaml.is_valid" => json::yaml_is_valid,
@@ -77,6 +83,9 @@ pub(crate) fn lookup(name: &str) -> Option<Builtin> {
         "semver.is_valid" => semver::is_valid,
         "glob.match" => glob::is_match,
         "glob.quote_meta" => glob::quote_meta,
+        "numbers.range_step" => numbers::range_step,
+        "internal.print" => debug::print,
+        "trace" => debug::trace,
         _ => return None,
     };
     Some(builtin)

@@ -1,6 +1,7 @@
 //! String builtins: `concat`, `contains`, `startswith`, `endswith`, `lower`, `upper`, `split`,
 //! `replace`, `strings.replace_n`, `strings.reverse`, the `trim` family, `sprintf`,
-//! `format_int`, `indexof`, `substring`.
+//! `format_int`, `indexof`, `indexof_n`, `substring`, `strings.any_prefix_match`,
+//! `strings.any_suffix_match`.
 
 use serde_json::Value;
 
@@ -155,6 +156,52 @@ pub(super) fn indexof(args: &[Value]) -> Result<Value, String> {
         None => -1,
     }
     .into())
+}
+
+/// `indexof_n(text, search)`: the indexes in characters of every match, overlapping ones too.
+pub(super) fn indexof_n(args: &[Value]) -> Result<Value, String> {
+    let [text, search] = arity(args)?;
+    let (text, search) = (string(text, 1)?, string(search, 2)?);
+    let chars: Vec<char> = text.chars().collect();
+    let search: Vec<char> = search.chars().collect();
+    if search.is_empty() {
+        return Err("empty search string".into());
+    }
+    let found: Vec<Value> = chars
+        .windows(search.len())
+        .enumerate()
+        .filter(|(_, window)| *window == search.as_slice())
+        .map(|(index, _)| Value::from(index))
+        .collect();
+    Ok(found.into())
+}
+
+/// A string, or an array (or set) of strings, as a list.
+fn one_or_many(value: &Value, position: usize) -> Result<Vec<&str>, String> {
+    match value {
+        Value::String(text) => Ok(vec![text.as_str()]),
+        other => strings(other, position),
+    }
+}
+
+/// `strings.any_prefix_match(search, base)`: whether any of `search` starts with any of `base`.
+pub(super) fn any_prefix_match(args: &[Value]) -> Result<Value, String> {
+    let [search, base] = arity(args)?;
+    let (search, base) = (one_or_many(search, 1)?, one_or_many(base, 2)?);
+    Ok(search
+        .iter()
+        .any(|text| base.iter().any(|prefix| text.starts_with(prefix)))
+        .into())
+}
+
+/// `strings.any_suffix_match(search, base)`: whether any of `search` ends with any of `base`.
+pub(super) fn any_suffix_match(args: &[Value]) -> Result<Value, String> {
+    let [search, base] = arity(args)?;
+    let (search, base) = (one_or_many(search, 1)?, one_or_many(base, 2)?);
+    Ok(search
+        .iter()
+        .any(|text| base.iter().any(|suffix| text.ends_with(suffix)))
+        .into())
 }
 
 /// `substring(text, offset, length)` in characters; a negative length runs to the end.
@@ -463,6 +510,24 @@ mod tests {
         assert!(format_int(&[json!(1), json!(7)]).is_err());
         assert_eq!(call(indexof, json!(["héllo", "l"])), json!(2));
         assert_eq!(call(indexof, json!(["abc", "z"])), json!(-1));
+        assert_eq!(call(indexof_n, json!(["aéaéa", "a"])), json!([0, 2, 4]));
+        assert_eq!(call(indexof_n, json!(["aaa", "aa"])), json!([0, 1]));
+        assert!(indexof_n(&[json!("a"), json!("")]).is_err());
+        let prefix = |search: Value, base: Value| call(any_prefix_match, json!([search, base]));
+        assert_eq!(
+            prefix(
+                json!("registry.io/nginx"),
+                json!(["docker.io/", "registry.io/"])
+            ),
+            json!(true)
+        );
+        assert_eq!(prefix(json!(["a", "b"]), json!("c")), json!(false));
+        let suffix = |search: Value, base: Value| call(any_suffix_match, json!([search, base]));
+        assert_eq!(
+            suffix(json!(["x.yaml", "y.json"]), json!(".json")),
+            json!(true)
+        );
+        assert_eq!(suffix(json!("x.yaml"), json!([".json"])), json!(false));
         assert_eq!(call(substring, json!(["héllo", 1, 3])), json!("éll"));
         assert_eq!(call(substring, json!(["hello", 2, -1])), json!("llo"));
         assert_eq!(call(substring, json!(["hello", 9, 2])), json!(""));
