@@ -24,7 +24,13 @@ pub struct VerificationOptions {
     annotations: Vec<(String, String)>,
     /// A verification config in Kubewarden's format (allOf / anyOf of pubKey, genericIssuer, githubAction),
     /// instead of the flags above.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "certificate_identity", "github_owner"])]
+    /// (Kubewarden's `--verification-path` and kwctl's `--verification-config-path` work too.)
+    #[arg(
+        long,
+        aliases = ["verification-path", "verification-config-path"],
+        value_name = "FILE",
+        conflicts_with_all = ["key", "certificate_identity", "github_owner"]
+    )]
     verification_config: Option<PathBuf>,
     /// A keyless signature must have a certificate for this identity (an email or URI; with
     /// --certificate-oidc-issuer).

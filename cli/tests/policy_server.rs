@@ -117,13 +117,20 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
         err.contains("must be verified before it runs: pass --key"),
         "{err}"
     );
-    // One unsigned policy: refuses to start (exit 1), naming it.
+    // One unsigned policy: refuses to start (exit 1), naming it. The verification config is read under
+    // Kubewarden's flag name.
+    let public =
+        std::fs::read_to_string(dir.path().join("a.pub")).unwrap_or_else(|err| panic!("{err}"));
+    let indented: String = public.lines().map(|l| format!("      {l}\n")).collect();
+    let config = format!("apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{indented}");
+    std::fs::write(dir.path().join("verification.yml"), config)
+        .unwrap_or_else(|err| panic!("{err}"));
     let err = cli.fails(&[
         "policy-server",
         "--policies",
         "policies.yml",
-        "--key",
-        "a.pub",
+        "--verification-path",
+        "verification.yml",
         "--addr",
         "127.0.0.1:0",
     ]);

@@ -29,10 +29,10 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000")]
     addr: String,
     /// Serve HTTPS with this certificate chain (PEM, leaf first).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, alias = "cert-file", value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// ... and this private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, alias = "key-file", value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Start even when policies fail to load; their requests are rejected with code 500 saying why.
     #[arg(long)]
