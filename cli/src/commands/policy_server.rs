@@ -96,6 +96,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow::Result<()> {
+    // The certificate and key are checked before the (slower) start-up.
+    let acceptor = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            registry_server::tls::TlsConfig {
+                cert: cert.clone(),
+                key: key.clone(),
+            }
+            .acceptor()
+            .map_err(|err| UsageError(err.to_string()))?,
+        ),
+        _ => None,
+    };
     let state = Arc::new(ServerState::start(&file, options).await?);
     for (id, reason) in state.failed() {
         eprintln!(
@@ -107,17 +119,13 @@ async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow:
         .map_err(|err| UsageError(format!("listening on {}: {err}", args.addr)))?;
     let local = tcp.local_addr()?;
     let ids = state.policy_ids().collect::<Vec<_>>().join(", ");
-    match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = registry_server::tls::TlsConfig {
-                cert: cert.clone(),
-                key: key.clone(),
-            };
-            let listener = registry_server::tls::TlsListener::new(tcp, tls.acceptor()?)?;
+    match acceptor {
+        Some(acceptor) => {
+            let listener = registry_server::tls::TlsListener::new(tcp, acceptor)?;
             println!("policy-server listening on https://{local} (policies: {ids})");
             evaluator::server::serve(listener, state, shutdown_signal()).await?;
         }
-        _ => {
+        None => {
             println!("policy-server listening on http://{local} (policies: {ids})");
             evaluator::server::serve(tcp, state, shutdown_signal()).await?;
         }
