@@ -250,3 +250,25 @@ fn another_abi_major_version_is_refused() {
         "linking the policy module: the policy needs OPA Wasm ABI 2; this host speaks ABI 1.x"
     );
 }
+
+#[test]
+fn a_builtin_result_over_the_cap_is_a_500() {
+    // With a 99-column field, sprintf's answer is 107 bytes of JSON; the cap is 64.
+    let path = test_support::testdata_file("policies/opa-builtins.wat");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+        .replace("%d bytes", "%99d bytes");
+    let engine = Engine::new(EngineConfig {
+        max_response_bytes: 64,
+        ..EngineConfig::default()
+    })
+    .unwrap_or_else(|err| panic!("engine: {err}"));
+    let module = AdmittedModule::insecure("wide", test_support::compile_wat(&text));
+    let answer =
+        load(&engine, &module, RegoMode::Opa).evaluate(&request("pod-create.json", json!("2Ki")));
+    assert_eq!(answer.code, Some(500));
+    assert_eq!(
+        answer.message.as_deref(),
+        Some("Rego builtin `sprintf` failed: its result of 107 bytes is over the 64-byte cap")
+    );
+}

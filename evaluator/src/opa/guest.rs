@@ -107,6 +107,11 @@ impl Guest {
         self.read_c_string(&store, text)
     }
 
+    /// The longest string the host reads back from the policy, or hands it from a builtin.
+    pub(super) fn max_string_bytes(&self) -> usize {
+        self.max_string_bytes
+    }
+
     /// The heap pointer: where the policy allocates next.
     pub(super) fn heap_ptr(&self, mut store: impl AsContextMut) -> wasmtime::Result<i32> {
         self.heap_ptr_get.call(&mut store, ())

@@ -115,5 +115,15 @@ fn call(caller: &mut Caller<'_, HostState>, id: i32, args: &[i32]) -> wasmtime::
             message: err.to_string(),
         })
     })?;
+    if json.len() > guest.max_string_bytes() {
+        return Err(fault(Error::Builtin {
+            name: name.clone(),
+            message: format!(
+                "its result of {} bytes is over the {}-byte cap",
+                json.len(),
+                guest.max_string_bytes()
+            ),
+        }));
+    }
     guest.push_json(&mut *caller, &json)
 }

@@ -277,6 +277,9 @@ fn rego_text(value: &Value) -> String {
     }
 }
 
+/// The largest width or precision `sprintf` honours (Go's limit).
+const MAX_WIDTH: usize = 1_000_000;
+
 /// One `%` directive: flags, width, precision.
 #[derive(Debug, Default)]
 struct Spec {
@@ -320,7 +323,11 @@ fn go_format(format: &str, args: &[Arg]) -> String {
             out.push('%');
             continue;
         }
+        // A width or precision over a million is refused (the operand used up), not honoured.
+        let too_large = |value: Option<usize>| value.is_some_and(|value| value > MAX_WIDTH);
         match args.get(next_arg) {
+            Some(_) if too_large(spec.width) => out.push_str("%!(BADWIDTH)"),
+            Some(_) if too_large(spec.precision) => out.push_str("%!(BADPREC)"),
             Some(arg) => out.push_str(&pad(&spec, format_arg(verb, arg, &spec))),
             None => out.push_str(&format!("%!{verb}(MISSING)")),
         }
@@ -559,6 +566,10 @@ mod tests {
             (json!(["%s %s", ["one"]]), "one %!s(MISSING)"),
             (json!(["%s", ["one", 2]]), "one%!(EXTRA int=2)"),
             (json!(["%v", [true]]), "true"),
+            (
+                json!(["%2000000d|%.2000000f", [1, 1.5]]),
+                "%!(BADWIDTH)|%!(BADPREC)",
+            ),
         ];
         for (args, expected) in cases {
             assert_eq!(call(sprintf, args.clone()), json!(expected), "{args}");

@@ -224,18 +224,24 @@ pub(super) fn weekday(args: &[Value]) -> Result<Value, String> {
 /// one month is 3 March, or 2 March in a leap year).
 pub(super) fn add_date(args: &[Value]) -> Result<Value, String> {
     let [ns, years, months, days] = arity(args)?;
+    let out_of_range = || "the date is out of range".to_owned();
     let time = DateTime::from_timestamp_nanos(integer(ns, 1)?);
-    let month_index = i64::from(time.month0()) + integer(months, 3)?;
-    let year = i64::from(time.year()) + integer(years, 2)? + month_index.div_euclid(12);
+    let month_index = i64::from(time.month0())
+        .checked_add(integer(months, 3)?)
+        .ok_or_else(out_of_range)?;
+    let year = i64::from(time.year())
+        .checked_add(integer(years, 2)?)
+        .and_then(|year| year.checked_add(month_index.div_euclid(12)))
+        .and_then(|year| i32::try_from(year).ok())
+        .ok_or_else(out_of_range)?;
     let month = u32::try_from(month_index.rem_euclid(12) + 1).map_err(|err| err.to_string())?;
-    let first = i32::try_from(year)
-        .ok()
-        .and_then(|year| NaiveDate::from_ymd_opt(year, month, 1))
-        .ok_or("the date is out of range")?;
-    let offset_days = i64::from(time.day()) - 1 + integer(days, 4)?;
-    let date = first
-        .checked_add_signed(chrono::Duration::days(offset_days))
-        .ok_or("the date is out of range")?;
+    let offset_days = (i64::from(time.day()) - 1)
+        .checked_add(integer(days, 4)?)
+        .and_then(chrono::TimeDelta::try_days)
+        .ok_or_else(out_of_range)?;
+    let date = NaiveDate::from_ymd_opt(year, month, 1)
+        .and_then(|first| first.checked_add_signed(offset_days))
+        .ok_or_else(out_of_range)?;
     nanos(date.and_time(time.time()).and_utc().fixed_offset())
 }
 
@@ -347,5 +353,12 @@ mod tests {
         );
         let minus = add_date(&[jan_31, json!(-1), json!(-2), json!(1)]);
         assert_eq!(minus, parse_rfc3339_ns(&[json!("2025-12-02T10:00:00Z")]));
+        for huge in [json!(i64::MAX), json!(i64::MIN)] {
+            for position in 1..4 {
+                let mut args = vec![json!(0), json!(0), json!(0), json!(0)];
+                args[position] = huge.clone();
+                assert!(add_date(&args).is_err(), "{args:?}");
+            }
+        }
     }
 }
