@@ -380,3 +380,71 @@ async fn a_registry_policy_is_refused_when_the_registry_is_unreachable() -> Test
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluations_never_block_the_reactor() -> TestResult {
+    let dir = test_support::tempdir();
+    let file = policies(&[(
+        "loop",
+        file_module(dir.path(), "wapc-validate-loop"),
+        "  timeoutEvalSeconds: 1\n",
+    )])?;
+    let state = Arc::new(
+        ServerState::start(&file, options(Admission::InsecureSkipVerification, None)).await?,
+    );
+    // As many spinning evaluations as reactor threads (and workers): if they ran on the reactor,
+    // nothing else would be answered until their deadline.
+    let review = review()?;
+    let spinning: Vec<_> = (0..2)
+        .map(|_| {
+            let (state, review) = (Arc::clone(&state), review.clone());
+            tokio::spawn(async move {
+                post(&state, "/validate/loop", &review)
+                    .await
+                    .map(|(_, body)| body)
+                    .map_err(|err| err.to_string())
+            })
+        })
+        .collect();
+    // Let them start spinning, then ask for readiness and metrics from the same reactor threads.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let probe = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let ready = get(&state, "/readiness")
+                .await
+                .map_err(|err| err.to_string())?;
+            let metrics = get(&state, "/metrics")
+                .await
+                .map_err(|err| err.to_string())?;
+            Ok::<_, String>((ready.0, metrics.0))
+        })
+    };
+    let (ready, metrics) = probe.await??;
+    assert_eq!((ready, metrics), (StatusCode::OK, StatusCode::OK));
+    assert!(
+        spinning.iter().all(|task| !task.is_finished()),
+        "readiness and metrics answered while the policies were still spinning"
+    );
+    for task in spinning {
+        let body = task.await??;
+        assert_eq!(body["response"]["status"]["code"], 500);
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_reviews_are_taken() -> TestResult {
+    let dir = test_support::tempdir();
+    let file = policies(&[("accept", file_module(dir.path(), "wapc-accept"), "")])?;
+    let state = Arc::new(
+        ServerState::start(&file, options(Admission::InsecureSkipVerification, None)).await?,
+    );
+    // A 3 MiB ConfigMap in object and oldObject: over axum's default body limit.
+    let data = "x".repeat(3 * 1024 * 1024);
+    let review = json!({"request": {"uid": "big", "object": {"data": {"blob": data}}, "oldObject": {"data": {"blob": data}}}});
+    let (status, body) = post(&state, "/validate/accept", &review.to_string()).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["response"]["allowed"], true);
+    Ok(())
+}

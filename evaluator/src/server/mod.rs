@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,10 @@ pub use state::{ServerState, StartOptions};
 use crate::{AdmissionReview, Error, ValidationRequest, ValidationResponse};
 use state::{LoadedPolicy, Slot};
 
+/// The largest request body taken: an AdmissionReview carries the object and its old version,
+/// each up to the 1.5 MiB etcd allows, with room to spare (axum's default is 2 MiB).
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
 /// The routes, over `state` (tested without a socket through `tower::ServiceExt::oneshot`).
 pub fn app(state: Arc<ServerState>) -> Router {
     Router::new()
@@ -45,6 +49,7 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route("/validate_raw/{id}", post(validate_raw))
         .route("/readiness", get(readiness))
         .route("/metrics", get(render_metrics))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
 }
 
