@@ -272,3 +272,18 @@ fn a_builtin_result_over_the_cap_is_a_500() {
         Some("Rego builtin `sprintf` failed: its result of 107 bytes is over the 64-byte cap")
     );
 }
+
+#[test]
+fn a_module_with_its_own_memory_is_refused() {
+    let path = test_support::testdata_file("policies/opa-abort.wat");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+        .replace("(import \"env\" \"memory\" (memory 2))", "")
+        .replace("(global $heap", "(memory 2)\n  (global $heap");
+    let module = AdmittedModule::insecure("own-memory", test_support::compile_wat(&text));
+    let err = engine().load_opa(&module, RegoMode::Gatekeeper).err();
+    assert_eq!(
+        err.map(|err| err.to_string()).unwrap_or_default(),
+        "linking the policy module: a Rego policy imports its memory as `env.memory`; this one does not"
+    );
+}
