@@ -307,6 +307,24 @@ fn the_bundle_referrer_verifies_with_sigstore_js() {
         String::from_utf8_lossy(&output.stdout).trim(),
         format!("{} {}", digest.hex(), key.public_key().hint())
     );
+    // The `.att` layer's envelope, as stored, in a bundle of its own: the same DSSE, verified by sigstore-js.
+    let att = att_manifest(&host, &digest);
+    let envelope: Value =
+        serde_json::from_slice(&blob(&host, att["layers"][0]["digest"].as_str().unwrap())).unwrap();
+    let wrapped = json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"publicKey": {"hint": key.public_key().hint()}},
+        "dsseEnvelope": envelope,
+    });
+    let wrapped_path = dir.path().join("att-bundle.json");
+    std::fs::write(&wrapped_path, serde_json::to_vec(&wrapped).unwrap()).unwrap();
+    let output = run(&wrapped_path);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
     // The same envelope, one payload byte flipped: refused by sigstore-js too.
     let mut value: Value = serde_json::from_slice(&bundle).unwrap();
     let payload = value["dsseEnvelope"]["payload"]
