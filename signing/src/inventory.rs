@@ -200,11 +200,7 @@ pub async fn list(
         signatures.push(Entry {
             kind,
             location,
-            signer: stored
-                .bundle
-                .as_ref()
-                .map(bundle_signer)
-                .unwrap_or(Signer::NotRecorded),
+            signer: signer(stored.hint.as_deref(), stored.certificate.as_deref()),
             annotations: statement
                 .subject_digests()
                 .first()
@@ -323,9 +319,17 @@ fn from_bundle(
 }
 
 fn bundle_signer(bundle: &Bundle) -> Signer {
-    match (bundle.key_hint(), bundle.certificate_der()) {
-        (_, Ok(Some(der))) => certificate_signer(&der),
-        (Some(hint), _) => Signer::Key {
+    signer(
+        bundle.key_hint(),
+        bundle.certificate_der().ok().flatten().as_deref(),
+    )
+}
+
+/// Who signed: the certificate's identity when there is one, else the key hint, else not recorded.
+fn signer(hint: Option<&str>, certificate: Option<&[u8]>) -> Signer {
+    match (hint, certificate) {
+        (_, Some(der)) => certificate_signer(der),
+        (Some(hint), None) if !hint.is_empty() => Signer::Key {
             hint: hint.to_string(),
         },
         _ => Signer::NotRecorded,
@@ -350,6 +354,40 @@ fn certificate_signer(der: &[u8]) -> Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signers_name_the_certificate_identity_or_the_key() {
+        let bundle = Bundle::parse(include_bytes!(
+            "../../testdata/signing/cosign-v3-bundle.json"
+        ))
+        .unwrap();
+        match bundle_signer(&bundle) {
+            Signer::Certificate { identities, issuer } => {
+                assert!(
+                    identities
+                        .iter()
+                        .any(|i| i.starts_with("https://github.com/kubewarden/")),
+                    "{identities:?}"
+                );
+                assert_eq!(
+                    issuer.as_deref(),
+                    Some("https://token.actions.githubusercontent.com")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            signer(Some("aGludA=="), None),
+            Signer::Key {
+                hint: "aGludA==".into()
+            }
+        );
+        assert_eq!(signer(None, None), Signer::NotRecorded);
+        assert!(matches!(
+            signer(None, Some(b"not DER")),
+            Signer::Certificate { issuer: None, .. }
+        ));
+    }
 
     #[test]
     fn verification_says_not_verified_without_keys() {

@@ -11,6 +11,7 @@ use super::{Checked, Source, att_layer, attestation_layers, attestation_tag, che
 use crate::bundle::{self, Bundle, Envelope};
 use crate::error::Result;
 use crate::keys::{PrivateKey, PublicKey};
+use crate::media_types::CERTIFICATE_ANNOTATION;
 use crate::registry::{docker_reference, push_bundle, push_layers};
 use crate::simple_signing;
 
@@ -119,11 +120,12 @@ pub async fn check(
     })
 }
 
-/// An envelope as stored: on its own in an `.att` layer, or in a bundle (with its key hint).
+/// An envelope as stored: on its own in an `.att` layer, or in a bundle (with its key hint); with the signing
+/// certificate (DER) of keyless attestations (the layer's certificate annotation, or the bundle's).
 pub(crate) struct Stored {
     pub(crate) envelope: Envelope,
     pub(crate) hint: Option<String>,
-    pub(crate) bundle: Option<Bundle>,
+    pub(crate) certificate: Option<Vec<u8>>,
 }
 
 /// Every attestation attached to `manifest_digest`: the `.att` layers and the bundle referrers whose statement is
@@ -147,7 +149,12 @@ pub(crate) async fn collect(
                     .map(|envelope| Stored {
                         envelope,
                         hint: None,
-                        bundle: None,
+                        certificate: layer
+                            .annotations
+                            .as_ref()
+                            .and_then(|a| a.get(CERTIFICATE_ANNOTATION))
+                            .and_then(|text| pem::parse(text).ok())
+                            .map(|p| p.contents().to_vec()),
                     })
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -160,8 +167,8 @@ pub(crate) async fn collect(
             let envelope = bundle.envelope().map_err(|e| e.to_string())?.clone();
             Ok(Stored {
                 hint: bundle.key_hint().map(str::to_string),
+                certificate: bundle.certificate_der().ok().flatten(),
                 envelope,
-                bundle: Some(bundle),
             })
         });
         if let Ok(stored) = &stored
