@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use artifact::inspect::inspect;
 use artifact::metadata::ExecutionMode;
-use artifact::wasm::{DetectedAbi, detect_abi};
 use evaluator::gate::{self, PolicySource};
 use evaluator::{
     AdmissionReview, Engine, EngineConfig, ModuleCache, Policy, ValidationRequest,
@@ -15,6 +14,7 @@ use evaluator::{
 use serde_json::Value;
 
 use super::UsageError;
+use crate::capability_options::CapabilityOptions;
 use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
@@ -67,6 +67,8 @@ pub struct Args {
     insecure_skip_verification: bool,
     #[command(flatten)]
     registry: RegistryOptions,
+    #[command(flatten)]
+    capabilities: CapabilityOptions,
     /// How to print the result: a summary (text) or the AdmissionReview response.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -107,9 +109,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|err| UsageError(format!("--settings-json: not JSON: {err}")))?,
         (None, None) => Value::Object(serde_json::Map::new()),
     };
-    let admission =
-        args.verification
-            .admission_for(&source, args.insecure_skip_verification, &args.policy)?;
+    // A local file without verification flags is a development run, like --insecure-skip-verification.
+    let unverified_file = matches!(source, PolicySource::File(_)) && args.verification.is_empty();
+    let admission = args.verification.admission(
+        args.insecure_skip_verification || unverified_file,
+        &args.policy,
+    )?;
     let remote = args.registry.remote()?;
     let module = block_on(
         format!("fetching {source}"),
@@ -117,21 +122,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )??;
 
     let report = inspect(module.bytes()).with_context(|| args.policy.clone())?;
-    let mode = match (args.execution_mode, &report.metadata) {
-        (Some(mode), _) => mode.into(),
-        (None, Some(metadata)) => metadata.execution_mode,
-        // Without metadata a Rego module could be either Rego mode: the user must say which.
-        (None, None) => match detect_abi(module.bytes()) {
-            Ok(Some(DetectedAbi::Rego)) => {
-                return Err(UsageError(format!(
-                    "{}: the module has no metadata and {}: pass --execution-mode opa or gatekeeper",
-                    args.policy,
-                    DetectedAbi::Rego.evidence()
-                ))
-                .into());
-            }
-            _ => ExecutionMode::default(),
-        },
+    let mode = match args.execution_mode {
+        Some(mode) => mode.into(),
+        None => report
+            .metadata
+            .as_ref()
+            .map(|metadata| metadata.execution_mode)
+            .unwrap_or_default(),
     };
     // Only a policy whose metadata says it mutates may return a mutated object.
     let allowed_to_mutate = report
@@ -145,7 +142,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = &args.cache_dir {
         engine = engine.with_cache(Arc::new(ModuleCache::new(dir)?));
     }
-    let policy = Policy::load(&engine, &mode.to_string(), &module)
+    let host_calls = args
+        .capabilities
+        .for_policy(report.metadata.as_ref(), &remote)?;
+    let policy = Policy::load_with(&engine, &mode.to_string(), &module, host_calls)
         .with_context(|| format!("loading {} ({mode})", args.policy))?;
     // A policy that misbehaves while validating its settings costs this request (500), like
     // one that misbehaves in `validate`; one that answers "invalid" is a configuration error.

@@ -1,0 +1,49 @@
+//! The host-capability flags shared by `run` and `bench`: which Kubewarden host capabilities a
+//! waPC policy may call, and the Kubernetes resources the `kubernetes/*` ones answer from.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use artifact::metadata::Metadata;
+use artifact::remote::Remote;
+use evaluator::host_capabilities::{ContextResources, Registry};
+use evaluator::{HostCallHandler, KubewardenCapabilities};
+
+use crate::commands::UsageError;
+
+/// What the policy may ask the host.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CapabilityOptions {
+    /// Allow the policy a host capability (repeatable): NAMESPACE/OPERATION such as
+    /// oci/v1/verify or net/v1/dns_lookup_host, a prefix such as oci/*, or * for all.
+    /// tracing/log is always allowed.
+    #[arg(long = "allow-capability", value_name = "NAME")]
+    allow_capabilities: Vec<String>,
+    /// Kubernetes objects (YAML or JSON: a list, a `kind: List` or `---` documents) that the
+    /// kubernetes/* capabilities answer from, offline, for the kinds the policy's metadata
+    /// lists in contextAwareResources.
+    #[arg(long, value_name = "FILE")]
+    context_resources: Option<PathBuf>,
+}
+
+impl CapabilityOptions {
+    /// The host capabilities for a policy with `metadata`, reaching registries through `remote`.
+    pub fn for_policy(
+        &self,
+        metadata: Option<&Metadata>,
+        remote: &Remote,
+    ) -> anyhow::Result<Arc<dyn HostCallHandler>> {
+        let resources = self
+            .context_resources
+            .as_deref()
+            .map(ContextResources::from_file)
+            .transpose()
+            .map_err(|err| UsageError(err.to_string()))?;
+        Ok(Arc::new(KubewardenCapabilities::for_policy(
+            metadata,
+            &self.allow_capabilities,
+            resources,
+            Registry::new(remote.clone(), None),
+        )))
+    }
+}

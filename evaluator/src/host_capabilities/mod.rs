@@ -1,0 +1,308 @@
+//! Host capabilities offered to waPC policies under the binding `kubewarden`, with Kubewarden's
+//! names (`namespace/operation`) and JSON payloads and answers, each allow-listed per policy.
+//!
+//! | capability | module |
+//! | --- | --- |
+//! | `tracing/log` | [`logging`] |
+//! | `oci/v1/verify`, `oci/v2/verify` | [`verify`] |
+//! | `oci/v1/manifest_digest`, `oci/v1/oci_manifest`, `oci/v1/oci_manifest_config` | [`oci`] |
+//! | `net/v1/dns_lookup_host` | [`net`] |
+//! | `crypto/v1/is_certificate_trusted` | [`crypto`] |
+//! | `kubernetes/list_resources_by_namespace`, `kubernetes/list_resources_all`, `kubernetes/get_resource` | [`kubernetes`] |
+//!
+//! A refused or failed call is a host error handed to the guest with a message saying why; it
+//! never stops the evaluation or the host.
+
+mod blocking;
+pub mod crypto;
+pub mod kubernetes;
+pub mod logging;
+pub mod net;
+pub mod oci;
+pub mod verify;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use artifact::metadata::{ContextAwareResource, Metadata};
+use serde::de::DeserializeOwned;
+
+use crate::wapc::HostCallHandler;
+pub use kubernetes::ContextResources;
+pub use oci::Registry;
+
+/// The binding under which Kubewarden guests call the host.
+pub const BINDING: &str = "kubewarden";
+
+/// The capability through which Kubewarden SDKs send their log records.
+pub const TRACING_LOG: &str = "tracing/log";
+
+/// Every capability this host serves, as `namespace/operation`.
+pub const CAPABILITIES: [&str; 12] = [
+    TRACING_LOG,
+    verify::V1_VERIFY,
+    verify::V2_VERIFY,
+    oci::MANIFEST_DIGEST,
+    oci::OCI_MANIFEST,
+    oci::OCI_MANIFEST_CONFIG,
+    net::DNS_LOOKUP_HOST,
+    crypto::IS_CERTIFICATE_TRUSTED,
+    kubernetes::LIST_RESOURCES_BY_NAMESPACE,
+    kubernetes::LIST_RESOURCES_ALL,
+    kubernetes::GET_RESOURCE,
+    // Kubernetes' authorization check is not served offline; listed so that it is refused by name.
+    "kubernetes/can_i",
+];
+
+/// Kubewarden's host capabilities for one policy: an allow-list of capabilities, the Kubernetes
+/// kinds the policy may read (its `contextAwareResources`), the resources it reads them from,
+/// and the registry client of the `oci` capabilities.
+#[derive(Debug, Clone)]
+pub struct KubewardenCapabilities {
+    allowed: BTreeSet<String>,
+    context_aware: BTreeSet<ContextAwareResource>,
+    resources: Arc<ContextResources>,
+    registry: Registry,
+}
+
+impl Default for KubewardenCapabilities {
+    /// Only `tracing/log`.
+    fn default() -> Self {
+        KubewardenCapabilities::allowing([TRACING_LOG])
+    }
+}
+
+impl KubewardenCapabilities {
+    /// Allows the capabilities named: `namespace/operation` (`oci/v1/verify`), a prefix ending in
+    /// `/*` (`oci/*`), or `*` for all of them.
+    pub fn allowing<I, S>(names: I) -> KubewardenCapabilities
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        KubewardenCapabilities {
+            allowed: names.into_iter().map(Into::into).collect(),
+            context_aware: BTreeSet::new(),
+            resources: Arc::new(ContextResources::default()),
+            registry: Registry::default(),
+        }
+    }
+
+    /// Serves the `kubernetes/*` capabilities from `resources`, for the kinds in
+    /// `context_aware` only (Kubewarden's `contextAwareResources` metadata).
+    pub fn with_context_resources(
+        mut self,
+        resources: Arc<ContextResources>,
+        context_aware: impl IntoIterator<Item = ContextAwareResource>,
+    ) -> KubewardenCapabilities {
+        self.resources = resources;
+        self.context_aware = context_aware.into_iter().collect();
+        self
+    }
+
+    /// Reaches registries (the `oci/*` capabilities) through `registry`.
+    pub fn with_registry(mut self, registry: Registry) -> KubewardenCapabilities {
+        self.registry = registry;
+        self
+    }
+
+    /// The capabilities of a policy run offline (`palisade run`, `palisade bench`):
+    /// `tracing/log` and `allowed`; with `resources`, the `kubernetes/*` capabilities too, for
+    /// the kinds its metadata lists in `contextAwareResources`.
+    pub fn for_policy(
+        metadata: Option<&Metadata>,
+        allowed: &[String],
+        resources: Option<ContextResources>,
+        registry: Registry,
+    ) -> KubewardenCapabilities {
+        let names = std::iter::once(TRACING_LOG).chain(allowed.iter().map(String::as_str));
+        let mut capabilities = KubewardenCapabilities::allowing(names).with_registry(registry);
+        if let Some(resources) = resources {
+            capabilities.allowed.insert("kubernetes/*".to_owned());
+            let kinds = metadata
+                .map(|metadata| metadata.context_aware_resources.clone())
+                .unwrap_or_default();
+            capabilities = capabilities.with_context_resources(Arc::new(resources), kinds);
+        }
+        capabilities
+    }
+
+    /// Whether the capability `name` (`namespace/operation`) is allowed.
+    pub fn allows(&self, name: &str) -> bool {
+        self.allowed.iter().any(|pattern| {
+            pattern == "*"
+                || pattern == name
+                || pattern
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| prefix.ends_with('/') && name.starts_with(prefix))
+        })
+    }
+
+    /// Whether the policy may read Kubernetes resources of `api_version`/`kind`.
+    pub(crate) fn may_read(&self, api_version: &str, kind: &str) -> Result<(), String> {
+        let wanted = ContextAwareResource {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+        };
+        if self.context_aware.contains(&wanted) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the policy may not read Kubernetes {wanted} resources: add it to contextAwareResources in its metadata"
+            ))
+        }
+    }
+
+    fn serve(&self, name: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        match name {
+            TRACING_LOG => logging::log(payload),
+            verify::V1_VERIFY => verify::v1(&self.registry, payload),
+            verify::V2_VERIFY => verify::v2(&self.registry, payload),
+            oci::MANIFEST_DIGEST => oci::manifest_digest(&self.registry, payload),
+            oci::OCI_MANIFEST => oci::manifest(&self.registry, payload),
+            oci::OCI_MANIFEST_CONFIG => oci::manifest_and_config(&self.registry, payload),
+            net::DNS_LOOKUP_HOST => net::dns_lookup_host(payload),
+            crypto::IS_CERTIFICATE_TRUSTED => crypto::is_certificate_trusted(payload),
+            kubernetes::LIST_RESOURCES_BY_NAMESPACE => {
+                kubernetes::list_by_namespace(self, &self.resources, payload)
+            }
+            kubernetes::LIST_RESOURCES_ALL => kubernetes::list_all(self, &self.resources, payload),
+            kubernetes::GET_RESOURCE => kubernetes::get(self, &self.resources, payload),
+            _ => Err(format!(
+                "host capability {BINDING}/{name} is not served by this host"
+            )),
+        }
+    }
+}
+
+impl HostCallHandler for KubewardenCapabilities {
+    fn host_call(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let name = format!("{namespace}/{operation}");
+        if binding != BINDING {
+            return Err(format!(
+                "host capability {binding}/{name} is not available (unknown binding `{binding}`)"
+            ));
+        }
+        if !CAPABILITIES.contains(&name.as_str()) {
+            return Err(format!("unknown host capability {BINDING}/{name}"));
+        }
+        if !self.allows(&name) {
+            return Err(format!(
+                "host capability {BINDING}/{name} is not available to this policy (not allow-listed)"
+            ));
+        }
+        self.serve(&name, payload)
+            .map_err(|message| format!("{name}: {message}"))
+    }
+}
+
+/// Parses a capability's JSON payload, naming what was expected when it does not fit.
+pub(crate) fn parse<T: DeserializeOwned>(payload: &[u8], expected: &str) -> Result<T, String> {
+    serde_json::from_slice(payload)
+        .map_err(|err| format!("malformed request: expected {expected}: {err}"))
+}
+
+/// Serialises a capability's answer.
+pub(crate) fn answer<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(value).map_err(|err| format!("serialising the answer: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_served_and_everything_else_refused_unless_allowed() {
+        let host = KubewardenCapabilities::default();
+        assert_eq!(
+            host.host_call(
+                "kubewarden",
+                "tracing",
+                "log",
+                br#"{"level":"info","message":"hi"}"#
+            ),
+            Ok(Vec::new())
+        );
+        assert!(
+            host.host_call("kubewarden", "tracing", "log", b"not json")
+                .is_err_and(|err| err.contains("malformed"))
+        );
+        assert!(
+            host.host_call("kubewarden", "oci", "v1/verify", b"{}")
+                .is_err_and(|err| err.contains("not available to this policy"))
+        );
+        assert!(
+            host.host_call("myBinding", "sample", "hello", b"")
+                .is_err_and(|err| err.contains("unknown binding"))
+        );
+        assert!(
+            host.host_call("kubewarden", "oci", "v9/teleport", b"")
+                .is_err_and(
+                    |err| err.contains("unknown host capability kubewarden/oci/v9/teleport")
+                )
+        );
+        let nothing = KubewardenCapabilities::allowing(Vec::<String>::new());
+        assert!(
+            nothing
+                .host_call("kubewarden", "tracing", "log", b"{}")
+                .is_err()
+        );
+        let can_i = KubewardenCapabilities::allowing(["*"]);
+        assert!(
+            can_i
+                .host_call("kubewarden", "kubernetes", "can_i", b"{}")
+                .is_err_and(|err| err.contains("not served"))
+        );
+    }
+
+    #[test]
+    fn a_file_of_resources_grants_the_kubernetes_capabilities() -> Result<(), String> {
+        let plain = KubewardenCapabilities::for_policy(
+            None,
+            &["net/*".to_owned()],
+            None,
+            Registry::default(),
+        );
+        assert!(plain.allows(TRACING_LOG) && plain.allows("net/v1/dns_lookup_host"));
+        assert!(!plain.allows(kubernetes::GET_RESOURCE));
+        let resources =
+            ContextResources::parse("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")?;
+        let metadata: Metadata = serde_json::from_value(serde_json::json!({
+            "mutating": false,
+            "contextAwareResources": [{"apiVersion": "v1", "kind": "Namespace"}],
+        }))
+        .map_err(|err| err.to_string())?;
+        let with_resources = KubewardenCapabilities::for_policy(
+            Some(&metadata),
+            &[],
+            Some(resources),
+            Registry::default(),
+        );
+        let answer = with_resources.host_call(
+            BINDING,
+            "kubernetes",
+            "get_resource",
+            br#"{"api_version":"v1","kind":"Namespace","name":"team-a"}"#,
+        )?;
+        assert!(String::from_utf8_lossy(&answer).contains("team-a"));
+        assert!(with_resources.may_read("v1", "Secret").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn patterns_allow_a_namespace_or_everything() {
+        let oci = KubewardenCapabilities::allowing(["oci/*"]);
+        assert!(oci.allows("oci/v1/verify"));
+        assert!(oci.allows("oci/v1/manifest_digest"));
+        assert!(!oci.allows("net/v1/dns_lookup_host"));
+        assert!(!KubewardenCapabilities::allowing(["oc*"]).allows("oci/v1/verify"));
+        let all = KubewardenCapabilities::allowing(["*"]);
+        assert!(CAPABILITIES.iter().all(|name| all.allows(name)));
+    }
+}
