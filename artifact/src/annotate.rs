@@ -35,9 +35,21 @@ pub struct Annotated {
 
 /// Reads the inputs, checks them, and writes the annotated module atomically.
 pub fn annotate_file(request: &AnnotateRequest) -> Result<Annotated> {
+    annotate_file_with_protocol(request, None)
+}
+
+/// [`annotate_file`], recording `protocol_version` (what the module answered when asked, as
+/// `kwctl annotate` asks a waPC guest) instead of what the metadata file says.
+pub fn annotate_file_with_protocol(
+    request: &AnnotateRequest,
+    protocol_version: Option<ProtocolVersion>,
+) -> Result<Annotated> {
     let module = files::read(&request.module)?;
     let text = files::read_text(&request.metadata)?;
-    let file = MetadataFile::parse(&text).map_err(|err| err.in_file(&request.metadata))?;
+    let mut file = MetadataFile::parse(&text).map_err(|err| err.in_file(&request.metadata))?;
+    if protocol_version.is_some() {
+        file.metadata.protocol_version = protocol_version;
+    }
     let usage = request.usage.as_deref().map(files::read_text).transpose()?;
     let ignored_keys = file.ignored_keys.clone();
     let metadata = complete_metadata(&module, file, usage)

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 done; 1 the operation failed or a check did not pass; 2 usage or environment error.
 
+mod capability_options;
 mod commands;
 mod options;
 mod output;

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod admission;
+pub mod bench;
 pub mod cache;
 pub mod engine;
 mod error;
@@ -29,6 +30,7 @@ pub mod host_capabilities;
 pub mod opa;
 mod policy;
 pub mod server;
+pub mod scaffold;
 pub mod wapc;
 pub mod wasi;
 

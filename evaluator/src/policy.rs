@@ -23,8 +23,24 @@ impl Policy {
     /// Loads `module`, which passed the gate, for the execution mode named as in Kubewarden's metadata
     /// (`kubewarden-wapc`, `wasi`, `opa`, `gatekeeper`); others are [`Error::UnsupportedMode`].
     pub fn load(engine: &Engine, mode: &str, module: &AdmittedModule) -> Result<Policy, Error> {
+        Policy::load_with(
+            engine,
+            mode,
+            module,
+            std::sync::Arc::new(crate::KubewardenCapabilities::default()),
+        )
+    }
+
+    /// [`Policy::load`], a waPC policy's host calls answered by `host_calls` (other modes make
+    /// none).
+    pub fn load_with(
+        engine: &Engine,
+        mode: &str,
+        module: &AdmittedModule,
+        host_calls: std::sync::Arc<dyn crate::HostCallHandler>,
+    ) -> Result<Policy, Error> {
         match mode {
-            "kubewarden-wapc" => engine.load_wapc(module).map(Policy::Wapc),
+            "kubewarden-wapc" => engine.load_wapc_with(module, host_calls).map(Policy::Wapc),
             "wasi" => engine.load_wasi(module).map(Policy::Wasi),
             "opa" => engine.load_opa(module, RegoMode::Opa).map(Policy::Opa),
             "gatekeeper" => engine

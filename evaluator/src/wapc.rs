@@ -119,7 +119,34 @@ impl Engine {
         module: &AdmittedModule,
         host_calls: Arc<dyn HostCallHandler>,
     ) -> Result<WapcPolicy, Error> {
-        let module = self.compile(module.bytes())?;
+        self.link_wapc(module.bytes(), host_calls)
+    }
+
+    /// Asks a waPC module which Kubewarden protocol it speaks, as `kwctl annotate` does before
+    /// recording it in the metadata. The module need not have passed the gate: only its
+    /// `protocol_version` operation runs, with no host capabilities.
+    pub fn wapc_protocol_version(
+        &self,
+        module: &[u8],
+    ) -> Result<artifact::metadata::ProtocolVersion, Error> {
+        let answer = self
+            .link_wapc(module, Arc::new(NoHostCapabilities))?
+            .protocol_version()?;
+        match answer.as_str() {
+            "v1" => Ok(artifact::metadata::ProtocolVersion::V1),
+            other => Err(Error::MalformedResponse {
+                operation: "protocol_version".into(),
+                reason: format!("unknown protocol version {other:?} (expected \"v1\")"),
+            }),
+        }
+    }
+
+    fn link_wapc(
+        &self,
+        module: &[u8],
+        host_calls: Arc<dyn HostCallHandler>,
+    ) -> Result<WapcPolicy, Error> {
+        let module = self.compile(module)?;
         if !module
             .exports()
             .any(|export| export.name() == "__guest_call")

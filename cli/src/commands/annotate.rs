@@ -2,12 +2,19 @@
 
 use std::path::PathBuf;
 
-use artifact::annotate::{AnnotateRequest, annotate_file};
+use anyhow::Context;
+use artifact::annotate::{AnnotateRequest, annotate_file_with_protocol};
+use artifact::metadata::ProtocolVersion;
+use artifact::wasm::{DetectedAbi, detect_abi};
+use evaluator::{Engine, EngineConfig};
 use serde::Serialize;
 
 use crate::output::{OutputFormat, print_structured};
 
 /// Embed policy metadata in a Wasm module (replacing any already there).
+///
+/// A waPC module is asked for its protocol version (its `protocol_version` operation), which is
+/// recorded as `protocolVersion`, as kwctl does; a module that cannot answer is not annotated.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The Wasm module.
@@ -34,12 +41,16 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let annotated = annotate_file(&AnnotateRequest {
-        module: args.module.clone(),
-        metadata: args.metadata.clone(),
-        usage: args.usage,
-        output: args.output_path.clone(),
-    })?;
+    let protocol_version = reported_protocol_version(&args.module)?;
+    let annotated = annotate_file_with_protocol(
+        &AnnotateRequest {
+            module: args.module.clone(),
+            metadata: args.metadata.clone(),
+            usage: args.usage,
+            output: args.output_path.clone(),
+        },
+        protocol_version,
+    )?;
     for key in &annotated.ignored_keys {
         eprintln!(
             "warning: {}: unknown key `{key}` ignored",
@@ -67,4 +78,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?,
     }
     Ok(())
+}
+
+/// The protocol version a waPC module reports; `None` for other modules (and for files that are
+/// not modules, which annotating then refuses with its own message).
+fn reported_protocol_version(module: &std::path::Path) -> anyhow::Result<Option<ProtocolVersion>> {
+    let Ok(bytes) = std::fs::read(module) else {
+        return Ok(None);
+    };
+    if !matches!(detect_abi(&bytes), Ok(Some(DetectedAbi::Wapc))) {
+        return Ok(None);
+    }
+    let version = Engine::new(EngineConfig::default())?
+        .wapc_protocol_version(&bytes)
+        .with_context(|| {
+            format!(
+                "{}: asking the policy for its protocol version (protocol_version)",
+                module.display()
+            )
+        })?;
+    Ok(Some(version))
 }

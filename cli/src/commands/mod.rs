@@ -2,6 +2,7 @@
 
 mod annotate;
 mod attest;
+mod bench;
 mod completions;
 mod copy;
 mod digest;
@@ -19,6 +20,7 @@ mod rm;
 mod run;
 mod save;
 mod sbom;
+mod scaffold;
 mod serve;
 mod sign;
 mod strip;
@@ -69,6 +71,10 @@ pub enum Command {
     VerifyAttestation(verify_attestation::Args),
     /// Evaluate a policy on an admission request.
     Run(run::Args),
+    /// Measure a policy's evaluation latency (p50, p99, evaluations per second).
+    Bench(bench::Args),
+    /// Write documents for trying policies out (admission requests).
+    Scaffold(scaffold::Args),
     /// Serve policies as a Kubernetes admission webhook.
     PolicyServer(policy_server::Args),
     /// Write a policy's SBOM (SPDX or CycloneDX).
@@ -105,6 +111,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Attest(args) => attest::run(args),
         Command::VerifyAttestation(args) => verify_attestation::run(args),
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Scaffold(args) => scaffold::run(args),
         Command::PolicyServer(args) => policy_server::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Login(args) => login::run(args),
