@@ -364,7 +364,7 @@ fn fetch_verify_returns_only_an_attested_sbom() {
 #[test]
 fn inspect_lists_every_signature_and_says_which_verify() {
     let registry = RegistryServer::start();
-    let (_dir, cli, reference) = setup(&registry);
+    let (dir, cli, reference) = setup(&registry);
     cli.ok(&[
         "sign", &reference, "--key", "a.key", "-a", "env=prod", "--bundle",
     ]);
@@ -434,6 +434,39 @@ fn inspect_lists_every_signature_and_says_which_verify() {
     );
     let digest = report["signatures"]["manifestDigest"].clone();
     assert!(entries.iter().all(|e| e["subject"][0] == digest));
+
+    // A verification config: each signature names the requirements it meets.
+    let public = std::fs::read_to_string(dir.path().join("a.pub")).unwrap_or_default();
+    let indented: String = public.lines().map(|l| format!("        {l}\n")).collect();
+    let config = format!(
+        "apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{indented}    annotations:\n      env: prod\n"
+    );
+    std::fs::write(dir.path().join("verification.yml"), config).unwrap_or_default();
+    let report = json(&cli.ok(&[
+        "inspect",
+        &reference,
+        "--show-signatures",
+        "--verification-config",
+        "verification.yml",
+        "-o",
+        "json",
+    ]));
+    let met: Vec<usize> = report["signatures"]["signatures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["satisfies"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(met, [1, 1, 0, 0], "{report}");
+    let text = cli.ok(&[
+        "inspect",
+        &reference,
+        "--show-signatures",
+        "--verification-config",
+        "verification.yml",
+    ]);
+    assert!(text.contains("meets:             pubKey sha256:"), "{text}");
+    assert!(text.contains("meets:             no requirement of the config"));
 
     let output = cli.run(&["inspect", "policy.wasm", "--show-signatures"]);
     assert_eq!(output.status.code(), Some(2));

@@ -2,7 +2,7 @@
 //! (`palisade inspect REF --show-signatures`): the `.sig` layers, Sigstore bundle referrers and attestations
 //! (`.att` layers and attestation bundles), each with who signed it (key hint or certificate identity and issuer),
 //! its signed annotations and the digest it is about. Given keys, each entry also says whether one of them
-//! verifies it.
+//! verifies it; given a verification config, which of its requirements it meets.
 
 use std::collections::BTreeMap;
 
@@ -15,12 +15,13 @@ use x509_cert::der::Decode as _;
 use crate::attestation::registry::{bundle_referrers, collect};
 use crate::attestation::{Source, check_envelope, is_attestation, key_name};
 use crate::bundle::Bundle;
+use crate::config::VerificationConfig;
 use crate::error::Result;
 use crate::keys::PublicKey;
 use crate::media_types::CERTIFICATE_ANNOTATION;
 use crate::simple_signing;
-use crate::trust::{certificate_issuer, certificate_subjects};
-use crate::verify::{Evidence, FoundSignature};
+use crate::trust::{TrustRoot, certificate_issuer, certificate_subjects};
+use crate::verify::{Evidence, FoundSignature, SignatureSource};
 
 /// What kind of signature an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,6 +109,9 @@ pub struct Entry {
     pub unreadable: Option<String>,
     /// Whether one of the keys given verifies it.
     pub verification: Verification,
+    /// The requirements of the verification config given that it meets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub satisfies: Vec<String>,
 }
 
 /// Everything attached to a policy manifest.
@@ -122,11 +126,16 @@ pub struct Inventory {
     pub signatures: Vec<Entry>,
 }
 
-/// Lists every signature and attestation of the policy at `reference`; with `keys`, checks each against them.
+/// A verification config to check the signatures against, with the trust root for its keyless requirements.
+pub type Requirements<'a> = (&'a VerificationConfig, Option<&'a TrustRoot>);
+
+/// Lists every signature and attestation of the policy at `reference`; with `keys`, checks each against them;
+/// with `requirements`, names the requirements of the config each one meets.
 pub async fn list(
     remote: &Remote,
     reference: &RegistryRef,
     keys: &[PublicKey],
+    requirements: Option<Requirements<'_>>,
 ) -> Result<Inventory> {
     let repository = remote.repository(reference).await?;
     let manifest_digest = repository.resolve().await?.digest();
@@ -210,7 +219,27 @@ pub async fn list(
             predicate_type: Some(statement.predicate_type.clone()),
             unreadable: None,
             verification: verification(keys, checked.signed_by, checked.reason.unwrap_or_default()),
+            satisfies: Vec::new(),
         });
+    }
+
+    if let Some((config, trust_root)) = requirements {
+        let checked = crate::registry::check(remote, reference, config, trust_root).await?;
+        for requirement in &checked.report.requirements {
+            for source in &requirement.satisfied_by {
+                let location = match source {
+                    SignatureSource::SignatureTag { layer } => layer,
+                    SignatureSource::Referrer {
+                        manifest: Some(manifest),
+                        ..
+                    } => manifest,
+                    SignatureSource::Referrer { manifest: None, .. } => continue,
+                };
+                for entry in signatures.iter_mut().filter(|e| &e.location == location) {
+                    entry.satisfies.push(requirement.requirement.clone());
+                }
+            }
+        }
     }
 
     Ok(Inventory {
@@ -230,6 +259,7 @@ fn unreadable(kind: Kind, location: Digest, reason: String) -> Entry {
         predicate_type: None,
         unreadable: Some(reason),
         verification: Verification::NotVerified,
+        satisfies: Vec::new(),
     }
 }
 
@@ -275,6 +305,7 @@ fn from_found(
         predicate_type: found.predicate_type.clone(),
         unreadable: None,
         verification: verification(keys, verified_by, reasons.join("; ")),
+        satisfies: Vec::new(),
     }
 }
 
@@ -314,6 +345,7 @@ fn from_bundle(
         predicate_type: Some(statement.predicate_type),
         unreadable: None,
         verification: verification(keys, checked.signed_by, checked.reason.unwrap_or_default()),
+        satisfies: Vec::new(),
         location,
     }
 }

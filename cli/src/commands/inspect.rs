@@ -6,8 +6,11 @@ use artifact::inspect::{ModuleReport, inspect};
 use artifact::metadata::{Metadata, WellKnown};
 use std::path::PathBuf;
 
+use anyhow::Context;
 use serde::Serialize;
+use signing::config::VerificationConfig;
 use signing::inventory::{Inventory, Signer, Verification};
+use signing::trust::TrustRoot;
 
 use crate::commands::UsageError;
 use crate::commands::verify_attestation::load_public_keys;
@@ -32,6 +35,13 @@ pub struct Args {
     /// With --show-signatures: a public key (cosign.pub) to check each signature with (repeatable).
     #[arg(long, value_name = "FILE", requires = "show_signatures")]
     key: Vec<PathBuf>,
+    /// With --show-signatures: a verification config (Kubewarden's format); each signature lists the
+    /// requirements it meets.
+    #[arg(long, value_name = "FILE", requires = "show_signatures")]
+    verification_config: Option<PathBuf>,
+    /// The trust root for keyless requirements of --verification-config (trusted_root.json or a PEM CA bundle).
+    #[arg(long, value_name = "FILE", requires = "verification_config")]
+    trust_root: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryOptions,
     #[command(flatten)]
@@ -64,10 +74,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         (true, Some(reference)) => {
             let keys = load_public_keys(&args.key)?;
+            let config = args
+                .verification_config
+                .as_ref()
+                .map(|path| {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    VerificationConfig::from_yaml(&text).with_context(|| path.display().to_string())
+                })
+                .transpose()?;
+            let trust_root = args
+                .trust_root
+                .as_ref()
+                .map(|path| {
+                    let bytes = std::fs::read(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    TrustRoot::from_file_bytes(&bytes).with_context(|| path.display().to_string())
+                })
+                .transpose()?;
+            let requirements = config.as_ref().map(|c| (c, trust_root.as_ref()));
             let remote = args.registry.remote()?;
             Some(block_on(
                 format!("listing the signatures of {reference}"),
-                signing::inventory::list(&remote, &reference, &keys),
+                signing::inventory::list(&remote, &reference, &keys, requirements),
             )??)
         }
     };
@@ -75,7 +104,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         OutputFormat::Text => {
             print_text(&args.module, &report);
             if let Some(inventory) = &inventory {
-                print_signatures(inventory, !args.key.is_empty());
+                print_signatures(
+                    inventory,
+                    !args.key.is_empty(),
+                    args.verification_config.is_some(),
+                );
             }
         }
         format => print_structured(
@@ -191,7 +224,7 @@ fn print_metadata(metadata: &Metadata) {
     }
 }
 
-fn print_signatures(inventory: &Inventory, with_keys: bool) {
+fn print_signatures(inventory: &Inventory, with_keys: bool, with_config: bool) {
     println!("\nSignatures of {}", inventory.manifest_digest);
     if inventory.signatures.is_empty() {
         println!("  (none)");
@@ -230,6 +263,14 @@ fn print_signatures(inventory: &Inventory, with_keys: bool) {
             Verification::Failed { reason } => format!("not verified: {reason}"),
         };
         field("  verification", &verification);
+        if with_config {
+            let met = if entry.satisfies.is_empty() {
+                "no requirement of the config".to_string()
+            } else {
+                entry.satisfies.join("; ")
+            };
+            field("  meets", &met);
+        }
     }
 }
 
