@@ -8,6 +8,7 @@
 //! attestation vouches for (see [`crate::fetch::fetch_verified`]), else the newest attached one,
 //! unverified; a policy without any SBOM still gets a row, with empty format and file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use artifact::oci::Digest;
@@ -59,6 +60,8 @@ pub struct Export<'a> {
 /// Exports every tagged policy's SBOM and writes the index; returns the rows, sorted by policy and tag.
 pub async fn export(remote: &Remote, export: Export<'_>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
+    // Tags of one repository often share a manifest: its SBOM is looked up once.
+    let mut found_by_digest: HashMap<(String, Digest), Option<Fetched>> = HashMap::new();
     for repository_name in remote.catalog(export.registry, export.prefix).await? {
         let base = RegistryRef {
             registry: export.registry.to_string(),
@@ -85,7 +88,15 @@ pub async fn export(remote: &Remote, export: Export<'_>) -> Result<Vec<Row>> {
                 digest: Some(digest.clone()),
                 ..base.clone()
             };
-            let found = sbom_of(remote, &pinned, export.keys).await?;
+            let key = (repository_name.clone(), digest.clone());
+            let found = match found_by_digest.get(&key) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = sbom_of(remote, &pinned, export.keys).await?;
+                    found_by_digest.insert(key, found.clone());
+                    found
+                }
+            };
             rows.push(write_row(
                 export.dir,
                 &repository_name,
