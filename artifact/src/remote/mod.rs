@@ -81,6 +81,8 @@ struct Session {
     auth: RegistryAuth,
     /// How the registry was reached, for the same.
     attempt: Attempt,
+    /// Whether the registry is open to all and no credentials were given: no request needs a token.
+    open: bool,
     sources: Sources,
     progress: Arc<dyn Progress>,
     chunking: Chunking,
@@ -186,25 +188,37 @@ impl Remote {
         };
         let reference = oci_reference(target);
         let mut attempts = transport::attempts(&self.options.sources, target);
+        let mut open = false;
         if attempts.contains(&Attempt::PlainHttp)
-            && transport::speaks_plain_http(&target.registry).await
+            && let Some(status) = transport::plain_http_status(&target.registry).await
         {
             attempts = vec![Attempt::PlainHttp];
+            open = status == 200;
         }
+        // A registry open to all needs no credentials, and without any oci-client skips the `/v2/`
+        // challenge it otherwise sends before every request.
+        let store_auth = !(open && matches!(auth, RegistryAuth::Anonymous));
         let single = attempts.len() == 1;
         let mut last_failure = None;
         for attempt in attempts {
-            let config =
-                transport::client_config(attempt, &self.options.sources, &target.registry)?;
+            let config = transport::client_config(
+                attempt,
+                &self.options.sources,
+                &target.registry,
+                !store_auth,
+            )?;
             let client = Client::new(config);
-            client
-                .store_auth_if_needed(reference.resolve_registry(), &auth)
-                .await;
+            if store_auth {
+                client
+                    .store_auth_if_needed(reference.resolve_registry(), &auth)
+                    .await;
+            }
             let session = Session {
                 client,
                 target: target.clone(),
                 auth: auth.clone(),
                 attempt,
+                open: !store_auth,
                 sources: self.options.sources.clone(),
                 progress: self.progress.clone(),
                 chunking: self.chunking,
@@ -387,11 +401,14 @@ impl Session {
         digest: &Digest,
         bytes: &Bytes,
     ) -> Result<Outcome> {
-        let config = transport::client_config(self.attempt, &self.sources, &at.registry)?;
+        let config =
+            transport::client_config(self.attempt, &self.sources, &at.registry, self.open)?;
         let http = transport::http_client(&config, &at.registry)?;
         let auth = self.auth.clone();
-        let token = self
-            .call_at(at, |client, reference| {
+        let token = if self.open {
+            None
+        } else {
+            self.call_at(at, |client, reference| {
                 let auth = auth.clone();
                 async move {
                     client
@@ -399,7 +416,8 @@ impl Session {
                         .await
                 }
             })
-            .await?;
+            .await?
+        };
         let authorization = match (token, &self.auth) {
             (Some(token), _) => Some(format!("Bearer {token}")),
             (None, RegistryAuth::Basic(username, password)) => {

@@ -36,27 +36,36 @@ pub fn attempts(sources: &Sources, reference: &RegistryRef) -> Vec<Attempt> {
     }
 }
 
-/// Whether `registry` answers plain HTTP: one short exchange on a bare TCP connection, far cheaper than
-/// a failed TLS handshake through a fully configured client. Used only where plain HTTP is allowed.
-pub async fn speaks_plain_http(registry: &str) -> bool {
+/// The status `registry` answers `GET /v2/` with over plain HTTP, if it speaks plain HTTP: one short
+/// exchange on a bare TCP connection, far cheaper than a failed TLS handshake through a fully configured
+/// client. Used only where plain HTTP is allowed.
+pub async fn plain_http_status(registry: &str) -> Option<u16> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(registry).await.ok()?;
         let request = format!("GET /v2/ HTTP/1.1\r\nHost: {registry}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 5];
+        // `HTTP/1.1 200`
+        let mut head = [0u8; 12];
         stream.read_exact(&mut head).await.ok()?;
-        Some(&head == b"HTTP/")
+        let head = std::str::from_utf8(&head).ok()?;
+        let status = head.strip_prefix("HTTP/")?.split_once(' ')?.1;
+        status.parse().ok()
     };
     tokio::time::timeout(std::time::Duration::from_secs(5), exchange)
         .await
         .ok()
         .flatten()
-        .unwrap_or(false)
 }
 
-/// The oci-client configuration of one attempt.
-pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Result<ClientConfig> {
+/// The oci-client configuration of one attempt. `open` says the registry takes requests without
+/// credentials and none are given.
+pub fn client_config(
+    attempt: Attempt,
+    sources: &Sources,
+    registry: &str,
+    open: bool,
+) -> Result<ClientConfig> {
     let extra_root_certificates = sources
         .authorities(registry)?
         .into_iter()
@@ -76,7 +85,12 @@ pub fn client_config(attempt: Attempt, sources: &Sources, registry: &str) -> Res
             Attempt::PlainHttp => ClientProtocol::Http,
             _ => ClientProtocol::Https,
         },
-        accept_invalid_certificates: attempt == Attempt::UnverifiedTls,
+        // A plain HTTP session with an open registry has nothing for TLS to protect: no credentials go
+        // anywhere, and the only HTTPS it can meet are redirects to blob storage, whose content is checked
+        // against its digest. Leaving verification off there spares loading the system's root
+        // certificates (hundreds of files) on every run.
+        accept_invalid_certificates: attempt == Attempt::UnverifiedTls
+            || (attempt == Attempt::PlainHttp && open),
         // Small blobs go in one request; large ones in resumable chunks, by `upload`.
         use_monolithic_push: true,
         extra_root_certificates,

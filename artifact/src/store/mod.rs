@@ -198,6 +198,7 @@ impl Store {
         let mut added = Vec::new();
         let result = self.write_blobs(blobs, &mut added).and_then(|()| {
             let mut index = Index::load(&self.index_path())?;
+            let before = index.clone();
             index
                 .policies
                 .insert(reference.to_string(), manifest.clone());
@@ -205,6 +206,10 @@ impl Store {
                 index
                     .signatures
                     .insert(manifest.clone(), signatures.to_vec());
+            }
+            // A refresh that finds what the store has writes nothing (and syncs nothing).
+            if index == before {
+                return Ok(());
             }
             index.save(&self.index_path())
         });
