@@ -285,6 +285,46 @@ fn policies_say_whether_the_registry_held_a_signature() {
     assert_eq!(json[0]["signed"], true);
     assert_eq!(json[0]["signatures"][0], signature.as_str());
 
+    // Signatures live in a repository: the same manifest elsewhere, unsigned there, is listed as such.
+    let copy = format!("registry://{host}/staging/pod-guard:v1");
+    cli.push("policy.wasm", &copy);
+    cli.ok(&["pull", &copy]);
+    assert_eq!(signed_column(&cli, &copy), "no");
+    assert_eq!(signed_column(&cli, &reference), "yes");
+
+    // Sigstore bundles attached as referrers: an attestation's does not count, a signature's does.
+    let manifest = test_support::get_manifest(&host, "staging/pod-guard", &digest);
+    let attach = |predicate: &str| {
+        let empty = test_support::put_blob(&host, "staging/pod-guard", b"{}");
+        let bundle = test_support::put_blob(&host, "staging/pod-guard", predicate.as_bytes());
+        let referrer = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "digest": bundle,
+                        "size": predicate.len()}],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                        "size": manifest.len()},
+            "annotations": {"dev.sigstore.bundle.content": "dsse-envelope",
+                            "dev.sigstore.bundle.predicateType": predicate}
+        });
+        test_support::put_manifest(&host, "staging/pod-guard", None, &referrer)
+    };
+    attach("https://spdx.dev/Document");
+    cli.ok(&["pull", "--refresh", &copy]);
+    assert_eq!(
+        signed_column(&cli, &copy),
+        "no",
+        "an attestation is no signature"
+    );
+    let bundle = attach("https://sigstore.dev/cosign/sign/v1");
+    cli.ok(&["pull", "--refresh", &copy]);
+    assert_eq!(signed_column(&cli, &copy), "yes");
+    let json: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["policies", "-o", "json"])).unwrap();
+    assert_eq!(json[1]["signatures"], serde_json::json!([bundle]));
+
     // A bundle does not carry signatures: a loaded policy's status is unknown.
     cli.ok(&["save", &reference, "-O", "bundle.tar"]);
     let other = tempdir();

@@ -19,11 +19,12 @@ pub struct Index {
     pub version: u32,
     /// Every stored policy, by reference.
     pub policies: BTreeMap<String, Digest>,
-    /// The signature manifests each policy manifest had in its registry when it was last pulled. A
-    /// manifest missing here was never asked about (loaded from a bundle, or pulled by a palisade that did
-    /// not record signatures); palisades of that kind read this index and ignore the field.
+    /// The signature manifests the registry held for each reference's manifest when it was imported
+    /// (signatures live in a repository, so two references to one manifest may differ). A reference missing
+    /// here was not asked about (loaded from a bundle, or pulled by a palisade that did not record
+    /// signatures); palisades of that kind read this index and ignore the field.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub signatures: BTreeMap<Digest, Vec<Digest>>,
+    pub signatures: BTreeMap<String, Vec<Digest>>,
 }
 
 impl Index {
@@ -53,11 +54,11 @@ impl Index {
         Ok(index)
     }
 
-    /// Forgets the signatures of manifests no reference names any more.
+    /// Forgets the signatures of references that are no longer stored.
     pub fn forget_unreferenced_signatures(&mut self) {
         let policies = &self.policies;
         self.signatures
-            .retain(|manifest, _| policies.values().any(|digest| digest == manifest));
+            .retain(|reference, _| policies.contains_key(reference));
     }
 
     /// Writes the index atomically.

@@ -22,7 +22,7 @@ pub struct PolicySummary {
     pub title: Option<String>,
     /// Whether it mutates; `None` for a module without metadata.
     pub mutating: Option<bool>,
-    /// Whether its registry held signatures for it when it was pulled; `None` if that was not recorded
+    /// Whether its repository held signatures for it when it was pulled; `None` if that was not recorded
     /// (loaded from a bundle, or pulled by an older palisade).
     pub signed: Option<bool>,
     /// The signature manifests its registry held for it when it was pulled.
@@ -39,7 +39,7 @@ impl Store {
             .into_iter()
             .map(|(reference, digest)| StoreEntry { reference, digest })
             .map(|entry| {
-                let signatures = index.signatures.get(&entry.digest);
+                let signatures = index.signatures.get(&entry.reference);
                 let manifest = self.manifest(&entry.digest)?;
                 let layer = policy_layer(&manifest)?;
                 let module = self.blob(&layer.digest)?;

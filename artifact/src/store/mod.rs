@@ -163,7 +163,7 @@ impl Store {
 
     /// Stores a whole policy under `reference`, as [`Store::import`] does, without hashing its blobs again
     /// (a [`PolicyArtifact`] is checked when it is built), and records the signature manifests its registry
-    /// held for it, when known.
+    /// held for it (`None`: unknown, which forgets what an earlier import recorded).
     pub fn import_artifact(
         &self,
         reference: &str,
@@ -202,11 +202,12 @@ impl Store {
             index
                 .policies
                 .insert(reference.to_string(), manifest.clone());
-            if let Some(signatures) = signatures {
-                index
+            match signatures {
+                Some(signatures) => index
                     .signatures
-                    .insert(manifest.clone(), signatures.to_vec());
-            }
+                    .insert(reference.to_string(), signatures.to_vec()),
+                None => index.signatures.remove(reference),
+            };
             // A refresh that finds what the store has writes nothing (and syncs nothing).
             if index == before {
                 return Ok(());
@@ -228,12 +229,12 @@ impl Store {
         Ok(())
     }
 
-    /// The signature manifests the registry held for manifest `digest` when it was last pulled; `None`
-    /// if nobody asked.
-    pub fn signatures(&self, digest: &Digest) -> Result<Option<Vec<Digest>>> {
+    /// The signature manifests the registry held for `reference` when it was last imported; `None` if
+    /// nobody asked.
+    pub fn signatures(&self, reference: &str) -> Result<Option<Vec<Digest>>> {
         Ok(Index::load(&self.index_path())?
             .signatures
-            .get(digest)
+            .get(reference)
             .cloned())
     }
 
@@ -453,15 +454,26 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            store.signatures(&artifact.digest()).unwrap(),
+            store.signatures("registry://h/p:v1").unwrap(),
             Some(vec![signature])
+        );
+        store
+            .import_artifact("registry://h/other:v1", &artifact, Some(&[]))
+            .unwrap();
+        assert_eq!(
+            store
+                .signatures("registry://h/p:v1")
+                .unwrap()
+                .map(|s| s.len()),
+            Some(1),
+            "another reference to the same manifest keeps its own record"
         );
         assert_eq!(
             store.artifact(&artifact.digest()).unwrap().module,
             artifact.module
         );
         store.remove("registry://h/p:v1").unwrap();
-        assert_eq!(store.signatures(&artifact.digest()).unwrap(), None);
+        assert_eq!(store.signatures("registry://h/p:v1").unwrap(), None);
     }
 
     #[test]
