@@ -109,12 +109,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|err| UsageError(format!("--settings-json: not JSON: {err}")))?,
         (None, None) => Value::Object(serde_json::Map::new()),
     };
-    // A local file without verification flags is a development run, like --insecure-skip-verification.
-    let unverified_file = matches!(source, PolicySource::File(_)) && args.verification.is_empty();
-    let admission = args.verification.admission(
-        args.insecure_skip_verification || unverified_file,
-        &args.policy,
-    )?;
+    let admission =
+        args.verification
+            .admission_for(&source, args.insecure_skip_verification, &args.policy)?;
     let remote = args.registry.remote()?;
     let module = block_on(
         format!("fetching {source}"),
