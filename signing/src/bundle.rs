@@ -84,10 +84,10 @@ pub struct RawBytes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Envelope {
+    /// The payload type, [`IN_TOTO_JSON`] (first, in the field order cosign's DSSE library writes).
+    pub payload_type: String,
     /// The base64 payload (the in-toto statement JSON).
     pub payload: String,
-    /// The payload type, [`IN_TOTO_JSON`].
-    pub payload_type: String,
     /// The signatures over the pre-authentication encoding; cosign writes exactly one.
     pub signatures: Vec<EnvelopeSignature>,
 }
@@ -96,11 +96,11 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeSignature {
-    /// The base64 ASN.1 DER ECDSA signature over [`pae`] of the payload.
-    pub sig: String,
     /// The key id; empty or absent in cosign's bundles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyid: Option<String>,
+    /// The base64 ASN.1 DER ECDSA signature over [`pae`] of the payload.
+    pub sig: String,
 }
 
 /// An in-toto v1 statement.

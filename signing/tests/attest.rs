@@ -105,9 +105,19 @@ fn the_att_image_is_cosigns_layout() {
             .unwrap();
     assert_eq!(config["rootfs"]["diff_ids"][0], layer["digest"]);
 
-    // The layer is the DSSE envelope itself, over an in-toto v1 statement about the policy.
-    let envelope: Value =
-        serde_json::from_slice(&blob(&host, layer["digest"].as_str().unwrap())).unwrap();
+    // The layer is the DSSE envelope itself, over an in-toto v1 statement about the policy, its fields in the
+    // order cosign's DSSE library (go-securesystemslib) writes them.
+    let bytes = blob(&host, layer["digest"].as_str().unwrap());
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.starts_with(r#"{"payloadType":"application/vnd.in-toto+json","payload":""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""signatures":[{"keyid":"","sig":""#),
+        "{text}"
+    );
+    let envelope: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
     assert_eq!(envelope["signatures"].as_array().unwrap().len(), 1);
     assert_eq!(envelope["signatures"][0]["keyid"], "");
