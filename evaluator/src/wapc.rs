@@ -170,8 +170,7 @@ impl WapcPolicy {
     /// Calls `operation` with `payload` in a fresh instance and returns the guest's answer.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
         let config = &self.engine.config;
-        let mut store = Store::new(
-            &self.engine.inner,
+        let mut store = self.engine.evaluation_store(
             HostState {
                 limiter: Limiter::new(config),
                 operation: operation.as_bytes().to_vec(),
@@ -184,10 +183,8 @@ impl WapcPolicy {
                 max_response_bytes: config.max_response_bytes,
                 host_calls: Arc::clone(&self.host_calls),
             },
+            |state| &mut state.limiter,
         );
-        store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(config.deadline_ticks());
 
         let instance = self
             .instance_pre
