@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::UsageError;
-use super::run::{read_input, read_settings};
+use super::run::{Mode, read_input, read_settings};
 use crate::capability_options::CapabilityOptions;
 use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
@@ -52,6 +52,9 @@ pub struct Args {
     /// Measure for this long instead (e.g. 5s).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
+    /// Run the module in this mode, whatever its metadata says.
+    #[arg(long, value_enum, value_name = "MODE")]
+    execution_mode: Option<Mode>,
     /// Evaluations before measuring, not timed.
     #[arg(long, value_name = "N", default_value_t = 100)]
     warmup: u64,
@@ -103,10 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let metadata = inspect(module.bytes())
         .with_context(|| args.policy.clone())?
         .metadata;
-    let mode = metadata
-        .as_ref()
-        .map(|metadata| metadata.execution_mode)
-        .unwrap_or_default();
+    let mode = match (args.execution_mode, &metadata) {
+        (Some(mode), _) => mode.into(),
+        (None, Some(metadata)) => metadata.execution_mode,
+        (None, None) => Default::default(),
+    };
     let engine = Engine::new(EngineConfig {
         deadline: args.timeout,
         ..EngineConfig::default()

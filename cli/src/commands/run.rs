@@ -76,7 +76,7 @@ pub struct Args {
 
 /// Kubewarden's execution modes, as `--execution-mode` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Mode {
+pub(super) enum Mode {
     /// The waPC protocol.
     KubewardenWapc,
     /// A WASI command.
