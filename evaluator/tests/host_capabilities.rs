@@ -260,3 +260,41 @@ fn refusals_reach_the_guest_as_host_errors_and_the_host_carries_on() {
         Ok(Value::Null)
     );
 }
+
+/// A context-aware policy (`wapc-context.wat` lists Namespaces while it validates) accepts with
+/// the resources file and the kind in its `contextAwareResources`, and rejects without either.
+#[test]
+fn a_context_aware_policy_reads_the_resources_file() {
+    let engine = engine();
+    let module = AdmittedModule::insecure("wapc-context", compile_fixture("wapc-context"));
+    let request = evaluator::ValidationRequest {
+        request: json!({"uid": "1", "operation": "CREATE"}),
+        settings: json!({}),
+    };
+    let metadata: artifact::metadata::Metadata = serde_json::from_value(json!({
+        "mutating": false,
+        "contextAwareResources": [{"apiVersion": "v1", "kind": "Namespace"}],
+    }))
+    .unwrap_or_else(|err| panic!("metadata: {err}"));
+    let resources = || {
+        ContextResources::from_file(&test_support::testdata_file(
+            "requests/context-resources.yml",
+        ))
+        .unwrap_or_else(|err| panic!("{err}"))
+    };
+    let evaluate = |metadata: Option<&artifact::metadata::Metadata>,
+                    resources: Option<ContextResources>| {
+        let capabilities =
+            KubewardenCapabilities::for_policy(metadata, &[], resources, Registry::default());
+        evaluator::Policy::load_with(&engine, "kubewarden-wapc", &module, Arc::new(capabilities))
+            .unwrap_or_else(|err| panic!("wapc-context: {err}"))
+            .evaluate(&request)
+    };
+    assert!(evaluate(Some(&metadata), Some(resources())).accepted);
+    let without_file = evaluate(Some(&metadata), None);
+    assert_eq!(
+        (without_file.accepted, without_file.code),
+        (false, Some(403))
+    );
+    assert!(!evaluate(None, Some(resources())).accepted);
+}
