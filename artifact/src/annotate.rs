@@ -35,24 +35,26 @@ pub struct Annotated {
 
 /// Reads the inputs, checks them, and writes the annotated module atomically.
 pub fn annotate_file(request: &AnnotateRequest) -> Result<Annotated> {
-    annotate_file_with_protocol(request, None)
+    annotate_file_with_protocol(request, |_| Ok(None))
 }
 
-/// [`annotate_file`], recording `protocol_version` (what the module answered when asked, as
-/// `kwctl annotate` asks a waPC guest) instead of what the metadata file says.
+/// What a waPC module answers when asked for its protocol version (`kwctl annotate` asks every waPC
+/// guest): `Ok(None)` records what the metadata file says; `Err` is the reason it could not answer.
+pub type ProtocolProbe<'p> =
+    &'p dyn Fn(&[u8]) -> std::result::Result<Option<ProtocolVersion>, String>;
+
+/// [`annotate_file`], recording the protocol version a waPC module reports to `probe` (run once the
+/// module is known to be valid) instead of what the metadata file says.
 pub fn annotate_file_with_protocol(
     request: &AnnotateRequest,
-    protocol_version: Option<ProtocolVersion>,
+    probe: impl Fn(&[u8]) -> std::result::Result<Option<ProtocolVersion>, String>,
 ) -> Result<Annotated> {
     let module = files::read(&request.module)?;
     let text = files::read_text(&request.metadata)?;
-    let mut file = MetadataFile::parse(&text).map_err(|err| err.in_file(&request.metadata))?;
-    if protocol_version.is_some() {
-        file.metadata.protocol_version = protocol_version;
-    }
+    let file = MetadataFile::parse(&text).map_err(|err| err.in_file(&request.metadata))?;
     let usage = request.usage.as_deref().map(files::read_text).transpose()?;
     let ignored_keys = file.ignored_keys.clone();
-    let metadata = complete_metadata(&module, file, usage)
+    let metadata = complete_metadata_probing(&module, file, usage, &probe)
         .map_err(|err| attribute(err, &request.module, &request.metadata))?;
     let map = SectionMap::scan(&module).map_err(|err| err.in_file(&request.module))?;
     let spliced = wasm::write_metadata(&map, &metadata)?;
@@ -70,6 +72,16 @@ pub fn complete_metadata(
     module: &[u8],
     file: MetadataFile,
     usage: Option<String>,
+) -> Result<Metadata> {
+    complete_metadata_probing(module, file, usage, &|_| Ok(None))
+}
+
+/// [`complete_metadata`], with the protocol version of a waPC module from `probe`.
+pub fn complete_metadata_probing(
+    module: &[u8],
+    file: MetadataFile,
+    usage: Option<String>,
+    probe: ProtocolProbe<'_>,
 ) -> Result<Metadata> {
     SectionMap::scan(module)?;
     wasm::validate_module(module)?;
@@ -99,6 +111,11 @@ pub fn complete_metadata(
                 abi.evidence()
             ))
         })?;
+    }
+    if abi == DetectedAbi::Wapc
+        && let Some(version) = probe(module).map_err(ArtifactError::ProtocolVersionUnanswered)?
+    {
+        metadata.protocol_version = Some(version);
     }
     if abi != DetectedAbi::Wapc && metadata.protocol_version.is_none() {
         metadata.protocol_version = Some(ProtocolVersion::Unknown);

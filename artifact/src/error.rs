@@ -66,6 +66,10 @@ pub enum ArtifactError {
     #[error("{0}")]
     ExecutionModeMismatch(String),
 
+    /// A waPC module did not answer its `protocol_version` operation.
+    #[error("asking the policy for its protocol version (protocol_version): {0}")]
+    ProtocolVersionUnanswered(String),
+
     /// A digest string that is not `sha256:` or `sha512:` followed by the right number of lowercase hex characters.
     #[error("invalid digest {digest:?}: {reason}")]
     InvalidDigest {

@@ -4,6 +4,7 @@
 
 mod capability_options;
 mod commands;
+mod evaluation_options;
 mod options;
 mod output;
 mod password;
@@ -25,6 +26,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +34,16 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// `palisade policies -o json | head` must end like any Unix filter when `head` is done, not panic
+/// in the middle of a `println!`: take back the default action of SIGPIPE, which Rust ignores.
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -29,8 +29,8 @@ pub mod gate;
 pub mod host_capabilities;
 pub mod opa;
 mod policy;
-pub mod server;
 pub mod scaffold;
+pub mod server;
 pub mod wapc;
 pub mod wasi;
 

@@ -15,7 +15,10 @@ fn accepts(engine: &Engine, module: &[u8]) -> Result<bool, Error> {
         request: json!({"uid": "1"}),
         settings: json!({}),
     };
-    Ok(engine.load_wapc(&AdmittedModule::insecure("fixture", module.to_vec()))?.validate(&request)?.accepted)
+    Ok(engine
+        .load_wapc(&AdmittedModule::insecure("fixture", module.to_vec()))?
+        .validate(&request)?
+        .accepted)
 }
 
 #[test]

@@ -36,7 +36,10 @@ fn hello(name: &str, expected: &str) -> Result<(), Error> {
         }
         Ok(Vec::new())
     };
-    let policy = engine.load_wapc_with(&AdmittedModule::insecure("fixture", read(name)), Arc::new(handler))?;
+    let policy = engine.load_wapc_with(
+        &AdmittedModule::insecure("fixture", read(name)),
+        Arc::new(handler),
+    )?;
     // Twice: each call runs in a fresh instance (start functions included).
     for _ in 0..2 {
         let answer = policy.call("hello", b"this is a test")?;
@@ -72,7 +75,10 @@ fn zig_guest_says_hello() -> Result<(), Error> {
 #[test]
 fn rust_guest_runs_wapc_init_and_echoes() -> Result<(), Error> {
     let engine = Engine::new(EngineConfig::default())?;
-    let policy = engine.load_wapc(&AdmittedModule::insecure("fixture", read("wapc_wapc_guest_test.wasm")))?;
+    let policy = engine.load_wapc(&AdmittedModule::insecure(
+        "fixture",
+        read("wapc_wapc_guest_test.wasm"),
+    ))?;
     // The payload is MessagePack: a fixstr of 11 bytes, "hello world".
     let payload = [&[0xab_u8][..], b"hello world"].concat();
     assert_eq!(policy.call("echo", &payload)?, payload);

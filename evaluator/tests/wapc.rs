@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use evaluator::{AdmittedModule, Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy};
+use evaluator::{
+    AdmittedModule, Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy,
+};
 use serde_json::json;
 use test_support::compile_fixture;
 
@@ -21,7 +23,10 @@ fn engine() -> Engine {
 
 fn load(engine: &Engine, fixture: &str) -> WapcPolicy {
     engine
-        .load_wapc(&AdmittedModule::insecure("fixture", compile_fixture(fixture)))
+        .load_wapc(&AdmittedModule::insecure(
+            "fixture",
+            compile_fixture(fixture),
+        ))
         .unwrap_or_else(|err| panic!("loading {fixture}: {err}"))
 }
 
@@ -249,7 +254,10 @@ fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error
             Err(format!("refused {payload:?}"))
         }
     };
-    let policy = engine.load_wapc_with(&AdmittedModule::insecure("fixture", module.clone()), Arc::new(handler))?;
+    let policy = engine.load_wapc_with(
+        &AdmittedModule::insecure("fixture", module.clone()),
+        Arc::new(handler),
+    )?;
     assert_eq!(policy.call("op", b"hi")?, b"echo: hi");
     match policy.call("op", b"fail") {
         Err(Error::Guest { message, .. }) => assert!(message.starts_with("refused"), "{message}"),
@@ -288,7 +296,12 @@ fn kubewarden_log_calls_are_served_by_default() -> Result<(), Error> {
             (i32.const 0)))"#,
     );
     let engine = engine();
-    assert!(engine.load_wapc(&AdmittedModule::insecure("fixture", module.clone()))?.validate(&request())?.accepted);
+    assert!(
+        engine
+            .load_wapc(&AdmittedModule::insecure("fixture", module.clone()))?
+            .validate(&request())?
+            .accepted
+    );
     // With no capability allowed, the same call is refused and the guest says so.
     let closed = engine.load_wapc_with(
         &AdmittedModule::insecure("fixture", module),

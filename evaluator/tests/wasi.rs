@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use evaluator::{AdmittedModule, Engine, EngineConfig, Error, Policy, ValidationRequest, WasiPolicy};
+use evaluator::{
+    AdmittedModule, Engine, EngineConfig, Error, Policy, ValidationRequest, WasiPolicy,
+};
 use serde_json::json;
 use test_support::compile_fixture;
 
@@ -21,7 +23,10 @@ fn engine_with_cap(max_response_bytes: usize) -> Engine {
 
 fn load(engine: &Engine, fixture: &str) -> WasiPolicy {
     engine
-        .load_wasi(&AdmittedModule::insecure("fixture", compile_fixture(fixture)))
+        .load_wasi(&AdmittedModule::insecure(
+            "fixture",
+            compile_fixture(fixture),
+        ))
         .unwrap_or_else(|err| panic!("loading {fixture}: {err}"))
 }
 
@@ -102,7 +107,11 @@ fn the_wrong_mode_is_refused_at_load() {
         Err(Error::UnsupportedMode(mode)) if mode == "rego"
     ));
     assert!(matches!(
-        Policy::load(&engine, "wasi", &AdmittedModule::insecure("fixture", compile_fixture("wasi-accept"))),
+        Policy::load(
+            &engine,
+            "wasi",
+            &AdmittedModule::insecure("fixture", compile_fixture("wasi-accept"))
+        ),
         Ok(Policy::Wasi(_))
     ));
 }

@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use artifact::annotate::{AnnotateRequest, annotate_file_with_protocol};
 use artifact::metadata::ProtocolVersion;
-use artifact::wasm::{DetectedAbi, detect_abi};
 use evaluator::{Engine, EngineConfig};
 use serde::Serialize;
 
@@ -41,7 +39,6 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let protocol_version = reported_protocol_version(&args.module)?;
     let annotated = annotate_file_with_protocol(
         &AnnotateRequest {
             module: args.module.clone(),
@@ -49,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             usage: args.usage,
             output: args.output_path.clone(),
         },
-        protocol_version,
+        reported_protocol_version,
     )?;
     for key in &annotated.ignored_keys {
         eprintln!(
@@ -80,22 +77,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The protocol version a waPC module reports; `None` for other modules (and for files that are
-/// not modules, which annotating then refuses with its own message).
-fn reported_protocol_version(module: &std::path::Path) -> anyhow::Result<Option<ProtocolVersion>> {
-    let Ok(bytes) = std::fs::read(module) else {
-        return Ok(None);
-    };
-    if !matches!(detect_abi(&bytes), Ok(Some(DetectedAbi::Wapc))) {
-        return Ok(None);
-    }
-    let version = Engine::new(EngineConfig::default())?
-        .wapc_protocol_version(&bytes)
-        .with_context(|| {
-            format!(
-                "{}: asking the policy for its protocol version (protocol_version)",
-                module.display()
-            )
-        })?;
-    Ok(Some(version))
+/// The protocol version a waPC module reports when its `protocol_version` operation runs. The
+/// module is the user's own local file, run in the evaluator's sandbox with its limits and no host
+/// capabilities, as `kwctl annotate` does.
+fn reported_protocol_version(module: &[u8]) -> Result<Option<ProtocolVersion>, String> {
+    Engine::new(EngineConfig::default())
+        .and_then(|engine| engine.wapc_protocol_version(module))
+        .map(Some)
+        .map_err(|err| err.to_string())
 }

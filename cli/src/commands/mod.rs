@@ -83,7 +83,7 @@ pub enum Command {
     Login(login::Args),
     /// Forget registry credentials.
     Logout(logout::Args),
-    /// Run the bundled OCI registry.
+    /// Run the bundled OCI registry and its web hub.
     Serve(serve::Args),
     /// Maintain the bundled registry's storage.
     Registry(registry::Args),

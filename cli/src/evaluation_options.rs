@@ -1,0 +1,181 @@
+//! What `palisade run` and `palisade bench` share: the policy (verified through the gate), the
+//! admission request, the settings, the execution mode and the engine's limits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use artifact::inspect::inspect;
+use artifact::metadata::ExecutionMode;
+use artifact::wasm::{DetectedAbi, detect_abi};
+use evaluator::gate::{self, PolicySource};
+use evaluator::{AdmissionReview, Engine, EngineConfig, ModuleCache, Policy};
+use serde_json::Value;
+
+use crate::capability_options::CapabilityOptions;
+use crate::commands::UsageError;
+use crate::options::RegistryOptions;
+use crate::progress::block_on;
+use crate::verification_options::VerificationOptions;
+
+/// The policy to evaluate, what to evaluate it on, and how it is verified and run.
+#[derive(Debug, clap::Args)]
+pub struct EvaluationOptions {
+    /// The policy: a Wasm module file, registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], HOST/REPO:TAG, or
+    /// oci-layout://DIR[:TAG].
+    #[arg(value_name = "REF|FILE")]
+    pub policy: String,
+    /// The AdmissionReview (admission.k8s.io/v1) to evaluate, as JSON; `-` for stdin.
+    #[arg(long, short = 'r', visible_alias = "request", value_name = "FILE")]
+    request_path: PathBuf,
+    /// The policy's settings, as JSON or YAML (default: `{}`).
+    #[arg(
+        long,
+        short = 's',
+        visible_alias = "settings",
+        value_name = "FILE",
+        conflicts_with = "settings_json"
+    )]
+    settings_path: Option<PathBuf>,
+    /// The policy's settings, inline, as JSON.
+    #[arg(long, value_name = "JSON")]
+    settings_json: Option<String>,
+    /// Run the module in this mode, whatever its metadata says.
+    #[arg(long, value_enum, value_name = "MODE")]
+    execution_mode: Option<Mode>,
+    /// The per-evaluation deadline.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Keep compiled modules in this folder (compiled once, reused by later runs).
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verification: VerificationOptions,
+    /// Run the policy without verifying its signatures (development only; warns on every use).
+    #[arg(long, conflicts_with_all = ["key", "verification_config", "certificate_identity", "github_owner"])]
+    insecure_skip_verification: bool,
+    #[command(flatten)]
+    registry: RegistryOptions,
+    #[command(flatten)]
+    capabilities: CapabilityOptions,
+}
+
+/// Kubewarden's execution modes, as `--execution-mode` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// The waPC protocol.
+    KubewardenWapc,
+    /// A WASI command.
+    Wasi,
+    /// An OPA Rego policy.
+    Opa,
+    /// A Gatekeeper Rego policy.
+    Gatekeeper,
+}
+
+impl From<Mode> for ExecutionMode {
+    fn from(mode: Mode) -> ExecutionMode {
+        match mode {
+            Mode::KubewardenWapc => ExecutionMode::KubewardenWapc,
+            Mode::Wasi => ExecutionMode::Wasi,
+            Mode::Opa => ExecutionMode::Opa,
+            Mode::Gatekeeper => ExecutionMode::Gatekeeper,
+        }
+    }
+}
+
+/// A policy through the gate and compiled, with the request and settings to evaluate.
+pub struct LoadedEvaluation {
+    /// The compiled policy.
+    pub policy: Policy,
+    /// The AdmissionReview to answer.
+    pub review: AdmissionReview,
+    /// The policy's settings.
+    pub settings: Value,
+    /// Whether the policy's metadata lets it return a mutated object.
+    pub allowed_to_mutate: bool,
+}
+
+impl EvaluationOptions {
+    /// Reads the request and settings, admits the policy (verifying it unless told not to), picks its
+    /// execution mode and compiles it.
+    pub fn load(&self) -> anyhow::Result<LoadedEvaluation> {
+        let source =
+            PolicySource::parse(&self.policy).map_err(|err| UsageError(err.to_string()))?;
+        let review = AdmissionReview::from_json(&read_input(&self.request_path)?)
+            .map_err(|err| UsageError(format!("{}: {err}", self.request_path.display())))?;
+        let settings = match (&self.settings_path, &self.settings_json) {
+            (Some(path), _) => read_settings(path)?,
+            (None, Some(text)) => serde_json::from_str(text)
+                .map_err(|err| UsageError(format!("--settings-json: not JSON: {err}")))?,
+            (None, None) => Value::Object(serde_json::Map::new()),
+        };
+        let admission = self.verification.admission_for(
+            &source,
+            self.insecure_skip_verification,
+            &self.policy,
+        )?;
+        let remote = self.registry.remote()?;
+        let module = block_on(
+            format!("fetching {source}"),
+            gate::admit(&remote, &source, &admission),
+        )??;
+
+        let metadata = inspect(module.bytes())
+            .with_context(|| self.policy.clone())?
+            .metadata;
+        let mode = match (self.execution_mode, &metadata) {
+            (Some(mode), _) => mode.into(),
+            (None, Some(metadata)) => metadata.execution_mode,
+            // Without metadata a Rego module could be either Rego mode: the user must say which.
+            (None, None) => match detect_abi(module.bytes()) {
+                Ok(Some(DetectedAbi::Rego)) => {
+                    return Err(UsageError(format!(
+                        "{}: the module has no metadata and {}: pass --execution-mode opa or gatekeeper",
+                        self.policy,
+                        DetectedAbi::Rego.evidence()
+                    ))
+                    .into());
+                }
+                _ => ExecutionMode::default(),
+            },
+        };
+        let mut engine = Engine::new(EngineConfig {
+            deadline: self.timeout,
+            ..EngineConfig::default()
+        })?;
+        if let Some(dir) = &self.cache_dir {
+            engine = engine.with_cache(Arc::new(ModuleCache::new(dir)?));
+        }
+        let host_calls = self.capabilities.for_policy(metadata.as_ref(), &remote)?;
+        let policy = Policy::load_with(&engine, &mode.to_string(), &module, host_calls)
+            .with_context(|| format!("loading {} ({mode})", self.policy))?;
+        Ok(LoadedEvaluation {
+            policy,
+            review,
+            settings,
+            // Only a policy whose metadata says it mutates may return a mutated object.
+            allowed_to_mutate: metadata.is_some_and(|metadata| metadata.mutating),
+        })
+    }
+}
+
+/// The bytes of `path`, or of standard input for `-`.
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|err| UsageError(format!("reading stdin: {err}")))?;
+        return Ok(bytes);
+    }
+    std::fs::read(path)
+        .map_err(|err| UsageError(format!("reading {}: {err}", path.display())).into())
+}
+
+/// Settings from a JSON or YAML file.
+fn read_settings(path: &Path) -> anyhow::Result<Value> {
+    let text = read_input(path)?;
+    serde_norway::from_slice(&text)
+        .map_err(|err| UsageError(format!("{}: not JSON or YAML: {err}", path.display())).into())
+}
