@@ -231,18 +231,21 @@ impl fmt::Display for RegistryRef {
     }
 }
 
+/// Parses `text` as a registry reference, panicking on anything else: a shorthand for unit tests.
+#[cfg(test)]
+pub(crate) fn registry_ref(text: &str) -> RegistryRef {
+    match text.parse::<PolicyRef>() {
+        Ok(PolicyRef::Registry(reference)) => reference,
+        other => panic!("{text}: {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::registry_ref as registry;
     use super::*;
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-    fn registry(text: &str) -> RegistryRef {
-        match text.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => reference,
-            other => panic!("{text}: {other:?}"),
-        }
-    }
 
     #[test]
     fn parses_every_registry_form() {

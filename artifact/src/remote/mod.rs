@@ -502,14 +502,7 @@ fn oci_reference(reference: &RegistryRef) -> oci_client::Reference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::PolicyRef;
-
-    fn registry(text: &str) -> RegistryRef {
-        match text.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => reference,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::reference::registry_ref as registry;
 
     #[test]
     fn references_convert_as_oci_client_would_parse_them() {

@@ -336,14 +336,7 @@ pub(super) fn root_cause(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::PolicyRef;
-
-    fn registry(text: &str) -> RegistryRef {
-        match text.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => reference,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::reference::registry_ref as registry;
 
     #[test]
     fn error_bodies_read_as_their_messages() {
