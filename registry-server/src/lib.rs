@@ -228,8 +228,9 @@ impl Server {
     }
 }
 
-/// Completes on Ctrl-C, or on SIGTERM on Unix.
-async fn shutdown_signal() {
+/// Completes on Ctrl-C, or on SIGTERM on Unix: the graceful-shutdown trigger shared by
+/// the registry and `palisade policy-server`.
+pub async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

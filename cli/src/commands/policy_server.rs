@@ -123,36 +123,14 @@ async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow:
         Some(acceptor) => {
             let listener = registry_server::tls::TlsListener::new(tcp, acceptor)?;
             println!("policy-server listening on https://{local} (policies: {ids})");
-            evaluator::server::serve(listener, state, shutdown_signal()).await?;
+            evaluator::server::serve(listener, state, registry_server::shutdown_signal()).await?;
         }
         None => {
             println!("policy-server listening on http://{local} (policies: {ids})");
-            evaluator::server::serve(tcp, state, shutdown_signal()).await?;
+            evaluator::server::serve(tcp, state, registry_server::shutdown_signal()).await?;
         }
     }
     Ok(())
-}
-
-/// Completes on Ctrl-C, or on SIGTERM on Unix.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
 
 #[cfg(test)]
