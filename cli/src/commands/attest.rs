@@ -7,8 +7,8 @@ use signing::attestation::registry::{Attested, attest};
 use signing::attestation::{parse_predicate, predicate_type};
 
 use crate::commands::UsageError;
-use crate::commands::sign::load_private_key;
-use crate::options::{RegistryOptions, registry_ref};
+use crate::commands::sign::SigningTarget;
+use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
@@ -18,11 +18,8 @@ use crate::progress::block_on;
 /// bundle referrer.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
-    reference: String,
-    /// The private key (cosign.key, or an unencrypted PKCS#8 or SEC1 P-256 key).
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    target: SigningTarget,
     /// The predicate: a JSON file (an SPDX or CycloneDX SBOM, provenance…).
     #[arg(long, value_name = "FILE")]
     predicate: PathBuf,
@@ -48,12 +45,12 @@ struct Report {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let reference = registry_ref(&args.reference)?;
+    let reference = args.target.reference()?;
     let predicate_type =
         predicate_type(&args.predicate_type).map_err(|e| UsageError(e.to_string()))?;
     let predicate = parse_predicate(&artifact::files::read(&args.predicate)?)
         .map_err(|e| anyhow::anyhow!(e).context(args.predicate.display().to_string()))?;
-    let key = load_private_key(&args.key)?;
+    let key = args.target.private_key()?;
     let remote = args.registry.remote()?;
     let attested = block_on(
         format!("attesting {reference}"),

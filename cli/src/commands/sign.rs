@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use artifact::reference::RegistryRef;
 use serde::Serialize;
 use signing::keys::{PrivateKey, PrivateKeyKind};
 use signing::registry::Layout;
@@ -17,11 +18,8 @@ use crate::progress::block_on;
 /// bundle as an OCI 1.1 referrer, cosign v3's layout.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
-    reference: String,
-    /// The private key (cosign.key, or an unencrypted PKCS#8 or SEC1 P-256 key).
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    target: SigningTarget,
     /// An annotation to sign along (repeatable): KEY=VALUE.
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
     annotations: Vec<(String, String)>,
@@ -42,8 +40,30 @@ struct Report {
     referrer: Option<String>,
 }
 
+/// What `sign` and `attest` act on: a policy in a registry and the key that signs it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SigningTarget {
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
+    reference: String,
+    /// The private key (cosign.key, or an unencrypted PKCS#8 or SEC1 P-256 key).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+}
+
+impl SigningTarget {
+    /// The policy reference, parsed.
+    pub(crate) fn reference(&self) -> anyhow::Result<RegistryRef> {
+        registry_ref(&self.reference)
+    }
+
+    /// The private key, loaded (asking for its password when it is encrypted).
+    pub(crate) fn private_key(&self) -> anyhow::Result<PrivateKey> {
+        load_private_key(&self.key)
+    }
+}
+
 /// Loads a private key file, asking for its password (`COSIGN_PASSWORD` or a prompt) when it is encrypted.
-pub(crate) fn load_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
+fn load_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
     let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let password = match PrivateKeyKind::of_pem(&pem).with_context(|| path.display().to_string())? {
         PrivateKeyKind::Encrypted => crate::password::for_existing_key(path)?,
@@ -53,8 +73,8 @@ pub(crate) fn load_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let reference = registry_ref(&args.reference)?;
-    let key = load_private_key(&args.key)?;
+    let reference = args.target.reference()?;
+    let key = args.target.private_key()?;
     let annotations: BTreeMap<String, String> = args.annotations.into_iter().collect();
     let mut layouts = vec![Layout::SignatureTag];
     if args.bundle {
