@@ -39,21 +39,29 @@ struct KeylessPrefixInfo {
     url_prefix: String,
 }
 
+/// `SigstorePubKeyVerify`'s fields, the same in both input versions.
+#[derive(Debug, Deserialize)]
+struct PubKeyInput {
+    image: String,
+    pub_keys: Vec<String>,
+    annotations: Annotations,
+}
+
+/// `SigstoreKeylessVerify`'s fields, the same in both input versions.
+#[derive(Debug, Deserialize)]
+struct KeylessInput {
+    image: String,
+    keyless: Vec<KeylessInfo>,
+    annotations: Annotations,
+}
+
 /// `SigstoreVerificationInputV1`.
 #[derive(Debug, Deserialize)]
 enum InputV1 {
     #[serde(rename = "SigstorePubKeyVerify")]
-    PubKey {
-        image: String,
-        pub_keys: Vec<String>,
-        annotations: Annotations,
-    },
+    PubKey(PubKeyInput),
     #[serde(rename = "SigstoreKeylessVerify")]
-    Keyless {
-        image: String,
-        keyless: Vec<KeylessInfo>,
-        annotations: Annotations,
-    },
+    Keyless(KeylessInput),
 }
 
 /// `SigstoreVerificationInputV2`.
@@ -61,17 +69,9 @@ enum InputV1 {
 #[serde(tag = "type")]
 enum InputV2 {
     #[serde(rename = "SigstorePubKeyVerify")]
-    PubKey {
-        image: String,
-        pub_keys: Vec<String>,
-        annotations: Annotations,
-    },
+    PubKey(PubKeyInput),
     #[serde(rename = "SigstoreKeylessVerify")]
-    Keyless {
-        image: String,
-        keyless: Vec<KeylessInfo>,
-        annotations: Annotations,
-    },
+    Keyless(KeylessInput),
     #[serde(rename = "SigstoreKeylessPrefixVerify")]
     KeylessPrefix {
         image: String,
@@ -100,14 +100,17 @@ fn with_annotations(mut requirement: Value, annotations: &Annotations) -> Value 
     requirement
 }
 
-fn pub_keys(image: String, keys: Vec<String>, annotations: &Annotations) -> Check {
-    let all_of: Vec<Value> = keys
-        .into_iter()
-        .map(|key| with_annotations(json!({"kind": "pubKey", "key": key}), annotations))
-        .collect();
-    Check {
-        image,
-        config: json!({"apiVersion": "v1", "allOf": all_of}),
+impl From<PubKeyInput> for Check {
+    fn from(input: PubKeyInput) -> Check {
+        let all_of: Vec<Value> = input
+            .pub_keys
+            .into_iter()
+            .map(|key| with_annotations(json!({"kind": "pubKey", "key": key}), &input.annotations))
+            .collect();
+        Check {
+            image: input.image,
+            config: json!({"apiVersion": "v1", "allOf": all_of}),
+        }
     }
 }
 
@@ -118,32 +121,27 @@ fn any_of(image: String, signatures: Vec<Value>) -> Check {
     }
 }
 
-fn keyless(image: String, identities: Vec<KeylessInfo>, annotations: &Annotations) -> Check {
-    let signatures = identities
-        .into_iter()
-        .map(|id| {
-            with_annotations(
-                json!({"kind": "genericIssuer", "issuer": id.issuer, "subject": {"equal": id.subject}}),
-                annotations,
-            )
-        })
-        .collect();
-    any_of(image, signatures)
+impl From<KeylessInput> for Check {
+    fn from(input: KeylessInput) -> Check {
+        let signatures = input
+            .keyless
+            .into_iter()
+            .map(|id| {
+                with_annotations(
+                    json!({"kind": "genericIssuer", "issuer": id.issuer, "subject": {"equal": id.subject}}),
+                    &input.annotations,
+                )
+            })
+            .collect();
+        any_of(input.image, signatures)
+    }
 }
 
 impl From<InputV1> for Check {
     fn from(input: InputV1) -> Check {
         match input {
-            InputV1::PubKey {
-                image,
-                pub_keys: keys,
-                annotations,
-            } => pub_keys(image, keys, &annotations),
-            InputV1::Keyless {
-                image,
-                keyless: ids,
-                annotations,
-            } => keyless(image, ids, &annotations),
+            InputV1::PubKey(input) => input.into(),
+            InputV1::Keyless(input) => input.into(),
         }
     }
 }
@@ -151,16 +149,8 @@ impl From<InputV1> for Check {
 impl From<InputV2> for Check {
     fn from(input: InputV2) -> Check {
         match input {
-            InputV2::PubKey {
-                image,
-                pub_keys: keys,
-                annotations,
-            } => pub_keys(image, keys, &annotations),
-            InputV2::Keyless {
-                image,
-                keyless: ids,
-                annotations,
-            } => keyless(image, ids, &annotations),
+            InputV2::PubKey(input) => input.into(),
+            InputV2::Keyless(input) => input.into(),
             InputV2::KeylessPrefix {
                 image,
                 keyless_prefix,

@@ -31,20 +31,8 @@ pub(super) fn parse(args: &[Value]) -> Result<Value, String> {
         "" => 1.0,
         "m" => 1e-3,
         "M" => 1e6,
-        unit => match unit.to_ascii_lowercase().as_str() {
-            "k" => 1e3,
-            "g" => 1e9,
-            "t" => 1e12,
-            "p" => 1e15,
-            "e" => 1e18,
-            "ki" => 1024.0,
-            "mi" => 1024f64.powi(2),
-            "gi" => 1024f64.powi(3),
-            "ti" => 1024f64.powi(4),
-            "pi" => 1024f64.powi(5),
-            "ei" => 1024f64.powi(6),
-            _ => return Err(format!("unknown unit {unit:?} in {text:?}")),
-        },
+        unit => scale(&unit.to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown unit {unit:?} in {text:?}"))?,
     };
     number(value * factor)
 }
@@ -56,8 +44,17 @@ pub(super) fn parse_bytes(args: &[Value]) -> Result<Value, String> {
     let unit = unit.to_ascii_lowercase();
     let factor = match unit.strip_suffix('b').unwrap_or(&unit) {
         "" => 1.0,
-        "k" => 1e3,
         "m" => 1e6,
+        other => scale(other).ok_or_else(|| format!("unknown unit {unit:?} in {text:?}"))?,
+    };
+    number((value * factor).trunc())
+}
+
+/// The factor of a lower-case decimal (`k`, `g`…) or binary (`ki`, `mi`…) unit; `m` is not here, as
+/// `units.parse` reads it as milli and `units.parse_bytes` as mega.
+fn scale(unit: &str) -> Option<f64> {
+    Some(match unit {
+        "k" => 1e3,
         "g" => 1e9,
         "t" => 1e12,
         "p" => 1e15,
@@ -68,9 +65,8 @@ pub(super) fn parse_bytes(args: &[Value]) -> Result<Value, String> {
         "ti" => 1024f64.powi(4),
         "pi" => 1024f64.powi(5),
         "ei" => 1024f64.powi(6),
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}")),
-    };
-    number((value * factor).trunc())
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
