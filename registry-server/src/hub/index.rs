@@ -15,7 +15,7 @@ use super::module::{self, Policy};
 use crate::errors::{RegistryError, Result};
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
-use crate::storage::Storage;
+use crate::storage::{Storage, StoredManifest};
 
 /// The artifact type prefix of Sigstore bundles attached as referrers (cosign v3, `palisade sign --bundle`).
 pub const SIGSTORE_BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
@@ -245,13 +245,7 @@ async fn index_repository<S: Storage>(
     tags.sort_by(|a, b| natural_order(a, b));
     let mut policies = Vec::new();
     for tag in &tags {
-        let Ok(parsed) = Tag::parse(tag) else {
-            continue;
-        };
-        let Some(stored) = storage
-            .get_manifest(repository, &Reference::Tag(parsed))
-            .await?
-        else {
+        let Some(stored) = tagged_manifest(storage, repository, tag).await? else {
             continue;
         };
         let policy = match cache.get(&stored.digest) {
@@ -279,6 +273,20 @@ async fn index_repository<S: Storage>(
     }))
 }
 
+/// The manifest a tag names; none when the tag is not a valid tag name or names nothing.
+async fn tagged_manifest<S: Storage>(
+    storage: &S,
+    repository: &RepoName,
+    tag: &str,
+) -> Result<Option<StoredManifest>> {
+    let Ok(parsed) = Tag::parse(tag) else {
+        return Ok(None);
+    };
+    storage
+        .get_manifest(repository, &Reference::Tag(parsed))
+        .await
+}
+
 /// The signatures and SBOMs attached to `digest`: cosign's `<alg>-<hex>.sig`, `.att` and `.sbom` tags, and the
 /// referrers whose artifact type is a Sigstore bundle or an SBOM.
 async fn attachments<S: Storage>(
@@ -299,13 +307,7 @@ async fn attachments<S: Storage>(
         if !tags.contains(&tag) {
             continue;
         }
-        let Ok(parsed) = Tag::parse(&tag) else {
-            continue;
-        };
-        let Some(stored) = storage
-            .get_manifest(repository, &Reference::Tag(parsed))
-            .await?
-        else {
+        let Some(stored) = tagged_manifest(storage, repository, &tag).await? else {
             continue;
         };
         let document = (kind == "cosign-sbom")
@@ -356,7 +358,7 @@ fn referrer_kind(referrer: &Descriptor) -> Option<&'static str> {
     }
 }
 
-fn first_layer(stored: &crate::storage::StoredManifest) -> Option<Digest> {
+fn first_layer(stored: &StoredManifest) -> Option<Digest> {
     module::image_manifest(stored)?
         .layers
         .into_iter()
