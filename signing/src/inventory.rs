@@ -13,8 +13,8 @@ use serde::Serialize;
 use x509_cert::der::Decode as _;
 
 use crate::attestation::registry::{bundle_referrers, collect};
-use crate::attestation::{Source, check_envelope, is_attestation, key_name};
-use crate::bundle::Bundle;
+use crate::attestation::{Checked, Source, check_envelope, is_attestation, key_name};
+use crate::bundle::{Bundle, Statement};
 use crate::config::VerificationConfig;
 use crate::error::Result;
 use crate::keys::PublicKey;
@@ -206,21 +206,14 @@ pub async fn list(
             &manifest_digest,
             None,
         );
-        signatures.push(Entry {
+        signatures.push(statement_entry(
             kind,
             location,
-            signer: signer(stored.hint.as_deref(), stored.certificate.as_deref()),
-            annotations: statement
-                .subject_digests()
-                .first()
-                .map(|d| statement.annotations_of(d))
-                .unwrap_or_default(),
-            subject: statement.subject_digests(),
-            predicate_type: Some(statement.predicate_type.clone()),
-            unreadable: None,
-            verification: verification(keys, checked.signed_by, checked.reason.unwrap_or_default()),
-            satisfies: Vec::new(),
-        });
+            signer(stored.hint.as_deref(), stored.certificate.as_deref()),
+            &statement,
+            keys,
+            checked,
+        ));
     }
 
     if let Some((config, trust_root)) = requirements {
@@ -333,20 +326,40 @@ fn from_bundle(
         manifest_digest,
         None,
     );
+    statement_entry(
+        Kind::Bundle,
+        location,
+        bundle_signer(bundle),
+        &statement,
+        keys,
+        checked,
+    )
+}
+
+/// The entry of an in-toto statement whose envelope was checked: what it says, about what, and whether one
+/// of `keys` verified it.
+fn statement_entry(
+    kind: Kind,
+    location: Digest,
+    signer: Signer,
+    statement: &Statement,
+    keys: &[PublicKey],
+    checked: Checked,
+) -> Entry {
     Entry {
-        kind: Kind::Bundle,
-        signer: bundle_signer(bundle),
+        kind,
+        location,
+        signer,
         annotations: statement
             .subject_digests()
             .first()
             .map(|d| statement.annotations_of(d))
             .unwrap_or_default(),
         subject: statement.subject_digests(),
-        predicate_type: Some(statement.predicate_type),
+        predicate_type: Some(statement.predicate_type.clone()),
         unreadable: None,
         verification: verification(keys, checked.signed_by, checked.reason.unwrap_or_default()),
         satisfies: Vec::new(),
-        location,
     }
 }
 
