@@ -34,11 +34,7 @@ pub async fn list<S: Storage>(
     let answer = async {
         let query = search::Query::parse(&params.q).map_err(RegistryError::QueryInvalid)?;
         let repositories = access::visible(&state.app, &state.hub, &headers).await?;
-        let policies = query
-            .run(repositories.iter().map(|r| &**r))
-            .into_iter()
-            .map(|(repository, shown)| Summary::new(repository, shown))
-            .collect();
+        let policies = Summary::found(&query, &repositories);
         Ok(SearchResults {
             query: params.q.clone(),
             policies,

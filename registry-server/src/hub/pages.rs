@@ -49,11 +49,7 @@ pub async fn list<S: Storage>(
         Ok(repositories) => repositories,
         Err(e) => return error_page(e, &params.q),
     };
-    let found: Vec<Summary> = query
-        .run(repositories.iter().map(|r| &**r))
-        .into_iter()
-        .map(|(repository, shown)| Summary::new(repository, shown))
-        .collect();
+    let found = Summary::found(&query, &repositories);
     let title = if params.q.trim().is_empty() {
         "Policies".to_string()
     } else {
