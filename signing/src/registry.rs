@@ -16,6 +16,7 @@ use crate::bundle;
 use crate::config::VerificationConfig;
 use crate::error::{Result, SigningError};
 use crate::keys::PrivateKey;
+use crate::media_types::{BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE};
 use crate::simple_signing;
 use crate::trust::TrustRoot;
 use crate::verify::{
@@ -200,7 +201,14 @@ async fn collect_evidence(repository: &Repository, manifest_digest: &Digest) -> 
         }
     }
     for referrer in repository.referrers(manifest_digest, None).await? {
-        if !bundle::is_bundle_referrer(&referrer) {
+        // Attestation bundles (SBOMs, provenance) are not signatures; they say so in the referrer's
+        // annotations, and a bundle whose annotation lies is refused by its signed statement.
+        let attestation = referrer
+            .annotations
+            .as_ref()
+            .and_then(|annotations| annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION))
+            .is_some_and(|predicate| predicate != COSIGN_SIGN_PREDICATE);
+        if !bundle::is_bundle_referrer(&referrer) || attestation {
             continue;
         }
         let Some(fetched) = repository.manifest(&referrer.digest.to_string()).await? else {

@@ -24,6 +24,7 @@ use crate::bundle::Bundle;
 use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
+use crate::media_types::COSIGN_SIGN_PREDICATE;
 use crate::simple_signing::{Payload, Signature};
 use crate::trust::{Identity, KeylessLayer, TrustRoot};
 
@@ -146,6 +147,17 @@ impl FoundSignature {
             ))
         })();
         match parsed {
+            // An SBOM or provenance attestation vouches for a document about the artifact, not for
+            // running it; `verify-attestation` checks those.
+            Ok((statement, ..)) if statement.predicate_type != COSIGN_SIGN_PREDICATE => {
+                FoundSignature::unusable(
+                    source,
+                    format!(
+                        "an attestation (predicate type {}), not a signature",
+                        statement.predicate_type
+                    ),
+                )
+            }
             Ok((statement, signed, signature, certificate)) => {
                 let subject = statement.subject_digests();
                 let annotations = subject
@@ -845,6 +857,36 @@ mod tests {
             &key_config(&key, &[("env", "prod")]),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn an_attestation_bundle_is_not_a_signature() {
+        let (manifest, digest) = policy();
+        let key = PrivateKey::generate().unwrap();
+        let bundle = bundle::attest(
+            &key,
+            "r/p",
+            &digest,
+            crate::media_types::SPDX_PREDICATE,
+            serde_json::json!({}),
+        );
+        let bytes = bundle.to_bytes();
+        let mut evidence = Evidence::new();
+        evidence.add_bundle(
+            None,
+            &Descriptor::of(crate::media_types::SIGSTORE_BUNDLE_V03, &bytes),
+            &bytes,
+        );
+        let err = verify(
+            "r/p:1",
+            &digest,
+            &manifest,
+            &evidence,
+            &key_config(&key, &[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("an attestation"), "{err}");
     }
 
     #[test]

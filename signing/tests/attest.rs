@@ -13,6 +13,7 @@ use artifact::remote::sources::Sources;
 use artifact::remote::{Remote, RemoteOptions};
 use serde_json::{Value, json};
 use signing::attestation::registry::{attest, check};
+use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
 use signing::media_types::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 use test_support::{RegistryServer, get_blob, get_manifest, put_blob, put_manifest};
@@ -346,4 +347,41 @@ fn the_bundle_referrer_verifies_with_sigstore_js() {
     value["dsseEnvelope"]["payload"] = json!(flipped);
     std::fs::write(&bundle_path, serde_json::to_vec(&value).unwrap()).unwrap();
     assert!(!run(&bundle_path).status.success());
+}
+
+#[test]
+fn an_attestation_is_not_a_signature() {
+    let registry = RegistryServer::start();
+    let host = registry.host();
+    push_policy(&host);
+    let key = PrivateKey::generate().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(attest(
+            &remote(),
+            &reference(&host),
+            &key,
+            SPDX_PREDICATE,
+            spdx(),
+            true,
+        ))
+        .unwrap();
+    let config = VerificationConfig::for_keys(
+        &[key.public_key().to_pem()],
+        &std::collections::BTreeMap::new(),
+    )
+    .unwrap();
+    let checked = runtime
+        .block_on(signing::registry::check(
+            &remote(),
+            &reference(&host),
+            &config,
+            None,
+        ))
+        .unwrap();
+    let err = checked.verified.unwrap_err().to_string();
+    assert!(
+        checked.report.signatures_found == 0,
+        "the .att image and the attestation bundle are not signatures: {err}"
+    );
 }
