@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::Blob;
 use crate::bundle::{self, Bundle, Envelope, Statement};
 use crate::error::{Result, SigningError};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::PublicKey;
 use crate::media_types::{
     COSIGN_SIGN_PREDICATE, CYCLONEDX_PREDICATE, DSSE_ENVELOPE, PREDICATE_TYPE_ANNOTATION,
     SIGNATURE_ANNOTATION, SPDX_PREDICATE,
@@ -61,15 +61,7 @@ pub fn attestation_tag(manifest_digest: &Digest) -> String {
 
 /// Signs an attestation of `manifest_digest` in `repository` (`registry/repository`) with `key`, the way
 /// `cosign attest --key` does: a key-signed bundle whose envelope is also the `.att` layer ([`att_layer`]).
-pub fn sign(
-    key: &PrivateKey,
-    repository: &str,
-    manifest_digest: &Digest,
-    predicate_type: &str,
-    predicate: Value,
-) -> Bundle {
-    bundle::attest(key, repository, manifest_digest, predicate_type, predicate)
-}
+pub use crate::bundle::attest as sign;
 
 /// The `.att` layer of an attestation: the envelope JSON (with the empty `keyid` cosign writes), media type
 /// [`DSSE_ENVELOPE`], annotations `predicateType` and an empty [`SIGNATURE_ANNOTATION`].
@@ -241,6 +233,7 @@ pub fn check_envelope(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::PrivateKey;
     use crate::media_types::IN_TOTO_JSON;
 
     fn digest() -> Digest {
