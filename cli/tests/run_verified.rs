@@ -93,6 +93,30 @@ fn a_file_is_verified_by_its_bundle_when_asked() {
         err.contains("no Sigstore bundle") && err.contains("policy.wasm.sigstore.json"),
         "{err}"
     );
+    // `palisade sign FILE` writes the bundle; the file then runs verified, and not once it changes.
+    let out = cli.ok(&["sign", "policy.wasm", "--key", "a.key"]);
+    assert_eq!(
+        out,
+        "signed policy.wasm\n  bundle in policy.wasm.sigstore.json\n"
+    );
+    let out = cli.ok(&["run", "policy.wasm", "-r", "request.json", "--key", "a.pub"]);
+    assert!(out.starts_with("accepted: policy.wasm"), "{out}");
+    cli.ok(&["key", "generate", "--output-prefix", "b"]);
+    let err = cli.fails(&["run", "policy.wasm", "-r", "request.json", "--key", "b.pub"]);
+    assert!(
+        err.contains("refusing to run policy.wasm") && err.contains("signature does not match"),
+        "another key: {err}"
+    );
+    let mut changed = std::fs::read(dir.path().join("policy.wasm")).unwrap();
+    changed.extend_from_slice(&[0, 2, 1, b'x']); // an empty custom section named "x"
+    std::fs::write(dir.path().join("policy.wasm"), changed).unwrap();
+    let err = cli.fails(&["run", "policy.wasm", "-r", "request.json", "--key", "a.pub"]);
+    assert!(
+        err.contains("refusing to run policy.wasm")
+            && err.contains("a signature of another artifact"),
+        "a changed module: {err}"
+    );
+    std::fs::remove_file(dir.path().join("policy.wasm.sigstore.json")).unwrap();
     // A layout folder carries no signatures.
     cli.ok(&["push", "policy.wasm", "oci-layout://layout:v1"]);
     let err = cli.fails(&[

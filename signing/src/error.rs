@@ -54,7 +54,7 @@ pub enum SigningError {
     /// A verification config file is invalid.
     #[error("invalid verification config: {0}")]
     Config(String),
-    /// Fetching from or pushing to the registry failed.
+    /// Talking to a registry, or reading or writing a file, failed.
     #[error(transparent)]
     Registry(#[from] artifact::ArtifactError),
     /// Verification ran and its requirements were not met.

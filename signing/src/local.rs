@@ -3,13 +3,16 @@
 //! [`crate::bundle::sign`] writes when given the module's digest, and `cosign attest-blob --bundle` for a blob),
 //! and it is checked against a [`VerificationConfig`] by the same verifiers as registry signatures.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use artifact::oci::Digest;
 use artifact::oci::manifest::Descriptor;
 
+use crate::bundle;
 use crate::config::VerificationConfig;
 use crate::error::{Result, SigningError};
+use crate::keys::PrivateKey;
 use crate::media_types::SIGSTORE_BUNDLE_V03;
 use crate::trust::TrustRoot;
 use crate::verify::{Evidence, RequirementResult, evaluate_with_trust_root};
@@ -65,6 +68,20 @@ impl VerifiedFile {
     }
 }
 
+/// Signs the module file `module` with `key` (and the signed `annotations`): its Sigstore bundle, over the
+/// module's sha256, written atomically to [`bundle_path`], replacing any bundle there. Returns the bundle path.
+pub fn sign_file(
+    module: &Path,
+    key: &PrivateKey,
+    annotations: &BTreeMap<String, String>,
+) -> Result<PathBuf> {
+    let bytes = artifact::files::read(module)?;
+    let signed = bundle::sign(key, &Digest::sha256_of(&bytes), annotations).to_bytes();
+    let path = bundle_path(module);
+    artifact::files::write_atomic(&path, |out| out.write_all(&signed))?;
+    Ok(path)
+}
+
 /// Verifies `module` (named `name` in messages) by the Sigstore bundle `bundle` against `config`, keyless
 /// requirements against `trust_root`.
 pub fn verify_file(
@@ -97,11 +114,7 @@ pub fn verify_file(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::bundle;
-    use crate::keys::PrivateKey;
 
     fn config(key: &PrivateKey) -> VerificationConfig {
         VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new()).unwrap()
@@ -137,5 +150,19 @@ mod tests {
             bundle_path(Path::new("dir/policy.wasm")),
             PathBuf::from("dir/policy.wasm.sigstore.json")
         );
+    }
+
+    #[test]
+    fn a_signed_file_verifies_by_the_bundle_written_next_to_it() {
+        let dir = test_support::tempdir();
+        let module = dir.path().join("p.wasm");
+        std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+        let key = PrivateKey::generate().unwrap();
+        let written = sign_file(&module, &key, &BTreeMap::new()).unwrap();
+        assert_eq!(written, dir.path().join("p.wasm.sigstore.json"));
+        let bundle = std::fs::read(&written).unwrap();
+        verify_file("p.wasm", b"\0asm\x01\0\0\0", &bundle, &config(&key), None).unwrap();
+        let missing = sign_file(&dir.path().join("absent.wasm"), &key, &BTreeMap::new());
+        assert!(missing.unwrap_err().to_string().contains("absent.wasm"));
     }
 }

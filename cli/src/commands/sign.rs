@@ -15,7 +15,8 @@ use crate::progress::block_on;
 
 /// Sign the policy a reference points to (by digest) with a cosign key: the `sha256-<hex>.sig` tag that
 /// Kubewarden and cosign read, merged with the signatures already there; with --bundle also a Sigstore
-/// bundle as an OCI 1.1 referrer, cosign v3's layout.
+/// bundle as an OCI 1.1 referrer, cosign v3's layout. A local module file is signed by a Sigstore bundle
+/// written next to it (FILE.sigstore.json), which `run` and `policy-server` verify before loading the file.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -43,7 +44,9 @@ struct Report {
 /// What `sign` and `attest` act on: a policy in a registry and the key that signs it.
 #[derive(Debug, clap::Args)]
 pub(crate) struct SigningTarget {
-    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]; `sign` also takes a local module file,
+    /// whose Sigstore bundle it writes next to it (FILE.sigstore.json).
+    #[arg(value_name = "REF")]
     reference: String,
     /// The private key (cosign.key, or an unencrypted PKCS#8 or SEC1 P-256 key).
     #[arg(long, value_name = "FILE")]
@@ -54,6 +57,11 @@ impl SigningTarget {
     /// The policy reference, parsed.
     pub(crate) fn reference(&self) -> anyhow::Result<RegistryRef> {
         registry_ref(&self.reference)
+    }
+
+    /// The local module file the argument names, if it names an existing file rather than a reference.
+    fn local_file(&self) -> Option<&Path> {
+        Some(Path::new(&self.reference)).filter(|path| path.is_file())
     }
 
     /// The private key, loaded (asking for its password when it is encrypted).
@@ -72,10 +80,32 @@ fn load_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
     PrivateKey::from_pem(&pem, password.as_bytes()).with_context(|| path.display().to_string())
 }
 
+#[derive(Serialize)]
+struct FileReport<'a> {
+    file: &'a Path,
+    bundle: PathBuf,
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let annotations: BTreeMap<String, String> = args.annotations.into_iter().collect();
+    if let Some(file) = args.target.local_file() {
+        let key = args.target.private_key()?;
+        let report = FileReport {
+            file,
+            bundle: signing::local::sign_file(file, &key, &annotations)?,
+        };
+        match args.output {
+            OutputFormat::Text => println!(
+                "signed {}\n  bundle in {}",
+                file.display(),
+                report.bundle.display()
+            ),
+            format => print_structured(format, &report)?,
+        }
+        return Ok(());
+    }
     let reference = args.target.reference()?;
     let key = args.target.private_key()?;
-    let annotations: BTreeMap<String, String> = args.annotations.into_iter().collect();
     let mut layouts = vec![Layout::SignatureTag];
     if args.bundle {
         layouts.push(Layout::Bundle);
