@@ -21,7 +21,7 @@ pub struct CapabilityOptions {
     allow_capabilities: Vec<String>,
     /// Kubernetes objects (YAML or JSON: a list, a `kind: List` or `---` documents) that the
     /// kubernetes/* capabilities answer from, offline, for the kinds the policy's metadata
-    /// lists in contextAwareResources.
+    /// lists in contextAwareResources (policy-server: the kinds policies.yml grants it).
     #[arg(long, value_name = "FILE")]
     context_resources: Option<PathBuf>,
 }
@@ -33,17 +33,30 @@ impl CapabilityOptions {
         metadata: Option<&Metadata>,
         remote: &Remote,
     ) -> anyhow::Result<Arc<dyn HostCallHandler>> {
+        let kinds = metadata
+            .map(|metadata| metadata.context_aware_resources.clone())
+            .unwrap_or_default();
+        Ok(Arc::new(KubewardenCapabilities::granting(
+            kinds,
+            &self.allow_capabilities,
+            self.context_resources()?,
+            Registry::new(remote.clone(), None),
+        )))
+    }
+
+    /// The capabilities allowed to every policy, besides `tracing/log`.
+    pub fn allowed(&self) -> &[String] {
+        &self.allow_capabilities
+    }
+
+    /// The resources of `--context-resources`, read.
+    pub fn context_resources(&self) -> anyhow::Result<Option<Arc<ContextResources>>> {
         let resources = self
             .context_resources
             .as_deref()
             .map(ContextResources::from_file)
             .transpose()
             .map_err(|err| UsageError(err.to_string()))?;
-        Ok(Arc::new(KubewardenCapabilities::for_policy(
-            metadata,
-            &self.allow_capabilities,
-            resources,
-            Registry::new(remote.clone(), None),
-        )))
+        Ok(resources.map(Arc::new))
     }
 }

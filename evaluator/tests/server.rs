@@ -43,6 +43,8 @@ fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOption
         cache,
         continue_on_errors: false,
         workers: 2,
+        allowed_capabilities: Vec::new(),
+        context_resources: None,
     }
 }
 
@@ -446,5 +448,42 @@ async fn large_reviews_are_taken() -> TestResult {
     let (status, body) = post(&state, "/validate/accept", &review.to_string()).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["response"]["allowed"], true);
+    Ok(())
+}
+
+/// `contextAwareResources` in `policies.yml` grants a policy the `kubernetes/*` capabilities for those
+/// kinds, answered from the server's resources file: `wapc-context` lists Namespaces while it validates.
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_yml_grants_kubernetes_resources() -> TestResult {
+    let dir = test_support::tempdir();
+    let module = file_module(dir.path(), "wapc-context");
+    let file = policies(&[
+        (
+            "granted",
+            module.clone(),
+            "  contextAwareResources:\n  - apiVersion: v1\n    kind: Namespace\n",
+        ),
+        ("not-granted", module, ""),
+    ])?;
+    let resources = evaluator::host_capabilities::ContextResources::from_file(&testdata_file(
+        "requests/context-resources.yml",
+    ))?;
+    let state = Arc::new(
+        ServerState::start(
+            &file,
+            StartOptions {
+                context_resources: Some(Arc::new(resources)),
+                ..options(Admission::InsecureSkipVerification, None)
+            },
+        )
+        .await?,
+    );
+    let review = review()?;
+    let (status, granted) = post(&state, "/validate/granted", &review).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(granted["response"]["allowed"], true, "{granted}");
+    let (_, refused) = post(&state, "/validate/not-granted", &review).await?;
+    assert_eq!(refused["response"]["allowed"], false, "{refused}");
+    assert_eq!(refused["response"]["status"]["code"], 403, "{refused}");
     Ok(())
 }

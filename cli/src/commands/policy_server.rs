@@ -9,6 +9,7 @@ use evaluator::{EngineConfig, ModuleCache};
 use tokio::net::TcpListener;
 
 use super::UsageError;
+use crate::capability_options::CapabilityOptions;
 use crate::options::RegistryOptions;
 use crate::verification_options::VerificationOptions;
 
@@ -22,7 +23,7 @@ use crate::verification_options::VerificationOptions;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policies, in Kubewarden policy-server's format (id → module, settings, allowedToMutate,
-    /// policyMode, timeoutEvalSeconds).
+    /// policyMode, timeoutEvalSeconds, contextAwareResources).
     #[arg(long, value_name = "FILE")]
     policies: PathBuf,
     /// The address to listen on (port 0: any free port, printed at start-up).
@@ -53,6 +54,8 @@ pub struct Args {
     insecure_skip_verification: bool,
     #[command(flatten)]
     registry: RegistryOptions,
+    #[command(flatten)]
+    capabilities: CapabilityOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -82,6 +85,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cache,
         continue_on_errors: args.continue_on_errors,
         workers,
+        allowed_capabilities: args.capabilities.allowed().to_vec(),
+        context_resources: args.capabilities.context_resources()?,
     };
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

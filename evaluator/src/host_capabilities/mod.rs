@@ -115,14 +115,25 @@ impl KubewardenCapabilities {
         resources: Option<ContextResources>,
         registry: Registry,
     ) -> KubewardenCapabilities {
+        let kinds = metadata
+            .map(|metadata| metadata.context_aware_resources.clone())
+            .unwrap_or_default();
+        KubewardenCapabilities::granting(kinds, allowed, resources.map(Arc::new), registry)
+    }
+
+    /// `tracing/log` and `allowed`; with `resources`, the `kubernetes/*` capabilities too, for the
+    /// `granted` kinds only (what `policies.yml` grants a policy in `policy-server`).
+    pub fn granting(
+        granted: impl IntoIterator<Item = ContextAwareResource>,
+        allowed: &[String],
+        resources: Option<Arc<ContextResources>>,
+        registry: Registry,
+    ) -> KubewardenCapabilities {
         let names = std::iter::once(TRACING_LOG).chain(allowed.iter().map(String::as_str));
         let mut capabilities = KubewardenCapabilities::allowing(names).with_registry(registry);
         if let Some(resources) = resources {
             capabilities.allowed.insert("kubernetes/*".to_owned());
-            let kinds = metadata
-                .map(|metadata| metadata.context_aware_resources.clone())
-                .unwrap_or_default();
-            capabilities = capabilities.with_context_resources(Arc::new(resources), kinds);
+            capabilities = capabilities.with_context_resources(resources, granted);
         }
         capabilities
     }

@@ -10,9 +10,9 @@
 //!   settings: {}                 # default {}
 //! ```
 //!
-//! Unknown fields are rejected. Kubewarden's `contextAwareResources` is read, but a policy that
-//! asks for resources is refused: this server does not serve Kubernetes resources to policies.
-//! Policy groups (`policies` + `expression`) are refused too.
+//! Unknown fields are rejected. `contextAwareResources` grants the policy the `kubernetes/*` host
+//! capabilities for those kinds, answered from the server's `--context-resources` file.
+//! Policy groups (`policies` + `expression`) are refused.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -52,7 +52,7 @@ pub struct PolicyConfig {
     /// The deadline of one evaluation, in seconds (default: the server's).
     #[serde(default)]
     pub timeout_eval_seconds: Option<u64>,
-    /// Kubernetes resources the policy may read (not served by this server: must be empty).
+    /// The Kubernetes kinds the policy may read through the `kubernetes/*` host capabilities.
     #[serde(default)]
     pub context_aware_resources: Vec<ContextAwareResource>,
 }
@@ -98,11 +98,6 @@ impl PoliciesFile {
             }
             let policy: PolicyConfig = serde_json::from_value(value)
                 .map_err(|err| Error::Config(format!("policy {id}: {err}")))?;
-            if !policy.context_aware_resources.is_empty() {
-                return Err(Error::Config(format!(
-                    "policy {id}: contextAwareResources are not served by this policy server; remove them"
-                )));
-            }
             policies.insert(id, policy);
         }
         Ok(PoliciesFile { policies })
@@ -160,8 +155,8 @@ local:
                 "policy groups",
             ),
             (
-                "p:\n  module: x\n  contextAwareResources:\n  - apiVersion: v1\n    kind: Namespace\n",
-                "contextAwareResources are not served",
+                "p:\n  module: x\n  contextAwareResources:\n  - kind: Namespace\n",
+                "apiVersion",
             ),
             ("- not a map\n", "policies file"),
         ] {

@@ -12,7 +12,10 @@ use tokio::sync::Semaphore;
 use super::metrics::Metrics;
 use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
 use crate::gate::{self, Admission, PolicySource};
-use crate::{AdmittedModule, Engine, EngineConfig, Error, ModuleCache, Policy};
+use crate::host_capabilities::{ContextResources, Registry};
+use crate::{
+    AdmittedModule, Engine, EngineConfig, Error, KubewardenCapabilities, ModuleCache, Policy,
+};
 
 /// How the server starts.
 #[derive(Debug, Clone)]
@@ -30,6 +33,11 @@ pub struct StartOptions {
     pub continue_on_errors: bool,
     /// How many evaluations run at once (the size of the blocking pool used).
     pub workers: usize,
+    /// Host capabilities every policy may call besides `tracing/log` (`oci/v1/verify`, `oci/*`, `*`…).
+    pub allowed_capabilities: Vec<String>,
+    /// The Kubernetes resources the `kubernetes/*` capabilities answer from, for the kinds
+    /// `policies.yml` grants each policy in its `contextAwareResources`.
+    pub context_resources: Option<Arc<ContextResources>>,
 }
 
 /// A policy ready to serve.
@@ -76,8 +84,14 @@ impl ServerState {
                 .ok_or_else(|| Error::Engine(format!("no engine for the deadline {deadline:?}")))?;
             let (id, config) = (id.clone(), config.clone());
             let (remote, admission) = (options.remote.clone(), options.admission.clone());
+            let capabilities = KubewardenCapabilities::granting(
+                config.context_aware_resources.clone(),
+                &options.allowed_capabilities,
+                options.context_resources.clone(),
+                Registry::new(remote.clone(), None),
+            );
             loading.spawn(async move {
-                let loaded = load(&remote, &admission, engine, &config).await;
+                let loaded = load(&remote, &admission, engine, &config, capabilities).await;
                 (id, loaded)
             });
         }
@@ -155,11 +169,12 @@ async fn load(
     admission: &Admission,
     engine: Engine,
     config: &PolicyConfig,
+    capabilities: KubewardenCapabilities,
 ) -> Result<LoadedPolicy, Error> {
     let source = PolicySource::parse(&config.module)?;
     let module = gate::admit(remote, &source, admission).await?;
     let config = config.clone();
-    tokio::task::spawn_blocking(move || prepare(&engine, &module, &config))
+    tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
         .await
         .map_err(|err| Error::Startup(format!("compiling the policy panicked: {err}")))?
 }
@@ -169,6 +184,7 @@ fn prepare(
     engine: &Engine,
     module: &AdmittedModule,
     config: &PolicyConfig,
+    capabilities: KubewardenCapabilities,
 ) -> Result<LoadedPolicy, Error> {
     let report = artifact::inspect::inspect(module.bytes())
         .map_err(|err| Error::Compile(format!("{}: {err}", module.source())))?;
@@ -176,7 +192,7 @@ fn prepare(
         .metadata
         .map(|metadata| metadata.execution_mode)
         .unwrap_or_default();
-    let policy = Policy::load(engine, &mode.to_string(), module)?;
+    let policy = Policy::load_with(engine, &mode.to_string(), module, Arc::new(capabilities))?;
     let settings = config.settings();
     let verdict = policy.validate_settings(&settings)?;
     if !verdict.valid {
