@@ -8,6 +8,7 @@ use artifact::metadata::Metadata;
 use artifact::remote::Remote;
 use evaluator::host_capabilities::{ContextResources, Registry};
 use evaluator::{HostCallHandler, KubewardenCapabilities};
+use signing::trust::TrustRoot;
 
 use crate::commands::UsageError;
 
@@ -27,11 +28,13 @@ pub struct CapabilityOptions {
 }
 
 impl CapabilityOptions {
-    /// The host capabilities for a policy with `metadata`, reaching registries through `remote`.
+    /// The host capabilities for a policy with `metadata`, reaching registries through `remote` and
+    /// checking keyless signatures against `trust_root`.
     pub fn for_policy(
         &self,
         metadata: Option<&Metadata>,
         remote: &Remote,
+        trust_root: Option<TrustRoot>,
     ) -> anyhow::Result<Arc<dyn HostCallHandler>> {
         let kinds = metadata
             .map(|metadata| metadata.context_aware_resources.clone())
@@ -40,7 +43,7 @@ impl CapabilityOptions {
             kinds,
             &self.allow_capabilities,
             self.context_resources()?,
-            Registry::new(remote.clone(), None),
+            Registry::new(remote.clone(), trust_root),
         )))
     }
 

@@ -148,7 +148,11 @@ impl EvaluationOptions {
         if let Some(dir) = &self.cache_dir {
             engine = engine.with_cache(Arc::new(ModuleCache::new(dir)?));
         }
-        let host_calls = self.capabilities.for_policy(metadata.as_ref(), &remote)?;
+        let host_calls = self.capabilities.for_policy(
+            metadata.as_ref(),
+            &remote,
+            self.verification.trust_root()?,
+        )?;
         let policy = Policy::load_with(&engine, &mode.to_string(), &module, host_calls)
             .with_context(|| format!("loading {} ({mode})", self.policy))?;
         Ok(LoadedEvaluation {

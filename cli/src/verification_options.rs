@@ -106,16 +106,23 @@ impl VerificationOptions {
             )
             .into());
         }
-        let trust_root = self
-            .trust_root
+        Ok(Some(Verification {
+            config,
+            trust_root: self.trust_root()?,
+        }))
+    }
+
+    /// The trust root of `--trust-root`, read; also what a policy's own keyless `oci/*/verify` calls are
+    /// checked against.
+    pub fn trust_root(&self) -> anyhow::Result<Option<TrustRoot>> {
+        self.trust_root
             .as_ref()
             .map(|path| {
                 let bytes =
                     std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 TrustRoot::from_file_bytes(&bytes).with_context(|| path.display().to_string())
             })
-            .transpose()?;
-        Ok(Some(Verification { config, trust_root }))
+            .transpose()
     }
 
     /// Fail closed: the verification the flags ask for, or no verification only when `insecure` (with a

@@ -88,7 +88,7 @@ impl ServerState {
                 config.context_aware_resources.clone(),
                 &options.allowed_capabilities,
                 options.context_resources.clone(),
-                Registry::new(remote.clone(), None),
+                Registry::new(remote.clone(), trust_root(&admission)),
             );
             loading.spawn(async move {
                 let loaded = load(&remote, &admission, engine, &config, capabilities).await;
@@ -137,6 +137,14 @@ impl ServerState {
     /// The ids of the policies served (ready or not).
     pub fn policy_ids(&self) -> impl Iterator<Item = &str> {
         self.policies.keys().map(String::as_str)
+    }
+}
+
+/// The trust root policies' own keyless `oci/*/verify` calls are checked against: the server's.
+fn trust_root(admission: &Admission) -> Option<signing::trust::TrustRoot> {
+    match admission {
+        Admission::Verify(verification) => verification.trust_root.clone(),
+        Admission::InsecureSkipVerification => None,
     }
 }
 
