@@ -264,12 +264,6 @@ impl IntoResponse for RegistryError {
                 if let Ok(value) = HeaderValue::from_str(challenge) {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
-                // After the token flow's challenge, so that registry clients prefer it; browsers and
-                // curl only speak Basic.
-                headers.append(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"palisade-registry\""),
-                );
             }
             _ => {}
         }

@@ -14,10 +14,7 @@ use tower::ServiceExt;
 
 struct Reply {
     status: StatusCode,
-    /// The first `WWW-Authenticate` challenge (the token flow's).
     challenge: String,
-    /// The second one, for clients that only speak Basic.
-    basic: Option<String>,
     body: serde_json::Value,
 }
 
@@ -83,13 +80,22 @@ impl Secured {
             .await
             .unwrap();
         let status = response.status();
-        let mut challenges = response
+        // One challenge only: clients such as the oras Python SDK join repeated headers and then read the
+        // last `realm`, which a second (Basic) challenge would turn into a bogus token endpoint.
+        assert!(
+            response
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .count()
+                <= 1,
+            "one WWW-Authenticate challenge at most"
+        );
+        let challenge = response
             .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string());
-        let challenge = challenges.next().unwrap_or_default();
-        let basic = challenges.next();
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -97,7 +103,6 @@ impl Secured {
         Reply {
             status,
             challenge,
-            basic,
             body,
         }
     }
@@ -135,11 +140,6 @@ async fn anonymous_clients_read_and_are_challenged_for_more() {
     assert_eq!(
         refused.challenge,
         "Bearer realm=\"http://registry.test/token\",service=\"palisade-registry\",scope=\"repository:team/app:pull,push\""
-    );
-    assert_eq!(
-        refused.basic.as_deref(),
-        Some("Basic realm=\"palisade-registry\""),
-        "browsers and curl need a Basic challenge"
     );
     let base = registry.send(Method::GET, "/v2/", None, b"").await;
     assert_eq!(

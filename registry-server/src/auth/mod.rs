@@ -3,7 +3,8 @@
 //!
 //! Every request names one repository and one [`Action`]. Credentials (Basic or a token from [`token`]) say who
 //! the client is; the rules say what that identity may do. A client without credentials gets the anonymous actions
-//! and, when it needs more, a `401` with both a `Bearer` challenge (for the token flow) and a `Basic` one.
+//! and, when it needs more, a `401` with a `Bearer` challenge (for the token flow; Basic credentials are taken
+//! too). Only one challenge is sent: some clients join repeated `WWW-Authenticate` headers and misread them.
 
 mod htpasswd;
 pub mod token;
