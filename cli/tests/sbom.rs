@@ -294,28 +294,7 @@ fn the_lockfile_graph_becomes_relationships_and_stays_valid() {
     validate("python3", &[script.as_os_str(), cdx_file.as_os_str()]);
 
     let spdx = json(&std::fs::read_to_string(&spdx_file).unwrap_or_default());
-    let packages = spdx["packages"].as_array().cloned().unwrap_or_default();
-    let name_of = |id: &Value| {
-        packages
-            .iter()
-            .find(|p| p["SPDXID"] == *id)
-            .and_then(|p| p["name"].as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let mut edges: Vec<(String, String)> = spdx["relationships"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["relationshipType"] == "DEPENDS_ON")
-        .map(|r| {
-            (
-                name_of(&r["spdxElementId"]),
-                name_of(&r["relatedSpdxElement"]),
-            )
-        })
-        .collect();
-    edges.sort();
+    let edges = test_support::spdx_depends_on(&spdx);
     let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
     assert_eq!(
         edges,

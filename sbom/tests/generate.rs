@@ -86,27 +86,7 @@ fn annotated_policy_with_a_cargo_lock() {
     );
     // The lockfile's graph: the policy's own crate depends on the SDK and serde; the SDK on serde
     // and serde_json; serde_json on itoa and serde. The policy's own crate is not a dependency.
-    let name_of = |id: &Value| {
-        packages
-            .iter()
-            .find(|p| p["SPDXID"] == *id)
-            .and_then(|p| p["name"].as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let mut depends_on: Vec<(String, String)> = spdx["relationships"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["relationshipType"] == "DEPENDS_ON")
-        .map(|r| {
-            (
-                name_of(&r["spdxElementId"]),
-                name_of(&r["relatedSpdxElement"]),
-            )
-        })
-        .collect();
-    depends_on.sort();
+    let depends_on = test_support::spdx_depends_on(&spdx);
     let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
     assert_eq!(
         depends_on,

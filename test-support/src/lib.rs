@@ -4,6 +4,7 @@ mod cli;
 mod distribution;
 mod faulty_proxy;
 mod filler;
+mod spdx;
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ pub use cli::{Palisade, annotated_workdir};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
+pub use spdx::spdx_depends_on;
 
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
