@@ -78,23 +78,33 @@ fn validate(c: &mut Criterion) {
         b.iter(|| accept.validate(&request))
     });
 
-    let gatekeeper = test_support::shared_policies()
-        .into_iter()
-        .find(|path| path.ends_with("gatekeeper_always_happy_policy.wasm"))
-        .unwrap_or_else(|| panic!("gatekeeper_always_happy_policy.wasm in ../shared/policies"));
-    let bytes = std::fs::read(&gatekeeper)
-        .unwrap_or_else(|err| panic!("reading {}: {err}", gatekeeper.display()));
-    let gatekeeper = Policy::Opa(
-        engine
-            .load_opa(
-                &AdmittedModule::insecure("gatekeeper", bytes),
-                RegoMode::Gatekeeper,
-            )
-            .unwrap_or_else(|err| panic!("gatekeeper policy: {err}")),
+    let gatekeeper = shared_rego(
+        &engine,
+        "gatekeeper_always_happy_policy.wasm",
+        RegoMode::Gatekeeper,
     );
     c.bench_function("validate/gatekeeper-happy", |b| {
         b.iter(|| gatekeeper.validate(&request))
     });
+    let opa = shared_rego(&engine, "no-default-namespace-rego.wasm", RegoMode::Opa);
+    c.bench_function("validate/opa-no-default-namespace", |b| {
+        b.iter(|| opa.validate(&request))
+    });
+}
+
+/// The Rego policy `name` of ../shared/policies, loaded for `mode`.
+fn shared_rego(engine: &Engine, name: &str, mode: RegoMode) -> Policy {
+    let path = test_support::shared_policies()
+        .into_iter()
+        .find(|path| path.ends_with(name))
+        .unwrap_or_else(|| panic!("{name} in ../shared/policies"));
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    Policy::Opa(
+        engine
+            .load_opa(&AdmittedModule::insecure(name, bytes), mode)
+            .unwrap_or_else(|err| panic!("{name}: {err}")),
+    )
 }
 
 /// 50 distinct accept-all guests (each with its own data segment, so 50 different digests).

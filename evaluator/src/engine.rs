@@ -122,14 +122,18 @@ impl Engine {
     /// Compiles a module for this engine (through the cache when there is one).
     pub(crate) fn compile(&self, module: &[u8]) -> Result<wasmtime::Module, Error> {
         // Validate first: a cache entry must never stand in for bytes that are not a module.
-        if let Err(err) = wasmtime::Module::validate(&self.inner, module) {
-            return Err(Error::Compile(format!("{err:#}")));
-        }
+        self.validate(module)?;
         match &self.cache {
             Some(cache) => cache.compile(&self.inner, module),
             None => wasmtime::Module::new(&self.inner, module)
                 .map_err(|err| Error::Compile(format!("{err:#}"))),
         }
+    }
+
+    /// Checks that `module` is a module this engine can compile.
+    pub(crate) fn validate(&self, module: &[u8]) -> Result<(), Error> {
+        wasmtime::Module::validate(&self.inner, module)
+            .map_err(|err| Error::Compile(format!("{err:#}")))
     }
 }
 

@@ -287,3 +287,129 @@ fn a_module_with_its_own_memory_is_refused() {
         "linking the policy module: a Rego policy imports its memory as `env.memory`; this one does not"
     );
 }
+
+#[test]
+fn consecutive_evaluations_answer_as_each_would_alone() -> Result<(), Error> {
+    let engine = engine();
+    let module = shared("no-default-namespace-rego.wasm");
+    let default_namespace = request("pod-create.json", json!({}));
+    let apps = request("pod-create-apps.json", json!({}));
+    let alone =
+        |request: &ValidationRequest| load(&engine, &module, RegoMode::Opa).validate(request);
+    let (rejected, accepted) = (alone(&default_namespace)?, alone(&apps)?);
+    assert!(!rejected.accepted && accepted.accepted);
+
+    let policy = load(&engine, &module, RegoMode::Opa);
+    assert!(policy.is_pre_initialised());
+    for _ in 0..3 {
+        assert_eq!(policy.validate(&default_namespace)?, rejected);
+        assert_eq!(policy.validate(&apps)?, accepted);
+    }
+    let gatekeeper = load(
+        &engine,
+        &shared("gatekeeper_always_unhappy_policy.wasm"),
+        RegoMode::Gatekeeper,
+    );
+    assert!(gatekeeper.is_pre_initialised());
+    for _ in 0..3 {
+        let answer = gatekeeper.validate(&apps)?;
+        assert_eq!(answer.message.as_deref(), Some("failing as expected"));
+    }
+    Ok(())
+}
+
+/// What opa-stateful answers in an instance started from its set-up state.
+const FRESH: Option<&str> = Some("global 2, memory 6");
+
+#[test]
+fn every_evaluation_starts_from_the_set_up_state_even_after_a_failure() {
+    let engine = engine();
+    let policy = load(&engine, &fixture("opa-stateful"), RegoMode::Opa);
+    // The start function's global and memory are in the pre-initialised module.
+    assert!(policy.is_pre_initialised());
+    let answer = |settings| policy.evaluate(&request("pod-create.json", settings));
+    assert_eq!(answer(json!({})).message.as_deref(), FRESH);
+    assert_eq!(answer(json!({})).message.as_deref(), FRESH);
+
+    let trapped = answer(json!("trap"));
+    assert_eq!(trapped.code, Some(500));
+    let message = trapped.message.unwrap_or_default();
+    assert!(message.contains("unreachable"), "{message}");
+    assert_eq!(answer(json!({})).message.as_deref(), FRESH);
+
+    let out_of_memory = policy.validate(&request("pod-create.json", json!("oom")));
+    assert!(
+        matches!(out_of_memory, Err(Error::OutOfMemory(limit)) if limit == engine.config().memory_limit),
+        "{out_of_memory:?}"
+    );
+    assert_eq!(answer(json!({})).message.as_deref(), FRESH);
+}
+
+#[test]
+fn the_memory_cap_applies_to_pre_initialised_instances() -> Result<(), Error> {
+    // opa-stateful needs its two pages; a third is the most it may have.
+    let engine = Engine::new(EngineConfig {
+        memory_limit: 3 * 64 * 1024,
+        ..EngineConfig::default()
+    })?;
+    assert!(engine.uses_pooling());
+    let policy = load(&engine, &fixture("opa-stateful"), RegoMode::Opa);
+    assert!(policy.is_pre_initialised());
+    let answer = policy.validate(&request("pod-create.json", json!({})))?;
+    assert_eq!(answer.message.as_deref(), FRESH);
+    let out_of_memory = policy.validate(&request("pod-create.json", json!("oom")));
+    assert!(
+        matches!(out_of_memory, Err(Error::OutOfMemory(196_608))),
+        "{out_of_memory:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_module_a_snapshot_cannot_hold_runs_its_set_up_in_each_instance() {
+    // `data.drop` changes what the module's segments hold, which a snapshot does not record.
+    let path = test_support::testdata_file("policies/opa-stateful.wat");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+        .replace(
+            "(start $set_up)",
+            "(start $set_up)\n  (func $forget (data.drop 2))",
+        );
+    let module = AdmittedModule::insecure("opa-drops", test_support::compile_wat(&text));
+    let policy = load(&engine(), &module, RegoMode::Opa);
+    assert!(!policy.is_pre_initialised());
+    let answer = |settings| policy.evaluate(&request("pod-create.json", settings));
+    assert_eq!(answer(json!({})).message.as_deref(), FRESH);
+    assert_eq!(answer(json!("trap")).code, Some(500));
+    assert_eq!(answer(json!({})).message.as_deref(), FRESH);
+}
+
+#[test]
+fn a_reused_instance_keeps_what_fresh_ones_do_not() -> Result<(), Error> {
+    let policy = load(&engine(), &fixture("opa-stateful"), RegoMode::Opa);
+    let request = request("pod-create.json", json!({}));
+    let mut reused = policy.reused_instance()?;
+    assert_eq!(reused.validate(&request)?.message.as_deref(), FRESH);
+    // Only the heap is reset between evaluations, as Kubewarden does.
+    assert_eq!(
+        reused.validate(&request)?.message.as_deref(),
+        Some("global 3, memory 7")
+    );
+    assert_eq!(policy.validate(&request)?.message.as_deref(), FRESH);
+    Ok(())
+}
+
+#[test]
+fn a_reused_instance_answers_as_fresh_ones_do() -> Result<(), Error> {
+    let policy = load(
+        &engine(),
+        &shared("no-default-namespace-rego.wasm"),
+        RegoMode::Opa,
+    );
+    let mut reused = policy.reused_instance()?;
+    for file in ["pod-create.json", "pod-create-apps.json", "pod-create.json"] {
+        let request = request(file, json!({}));
+        assert_eq!(reused.validate(&request)?, policy.validate(&request)?);
+    }
+    Ok(())
+}

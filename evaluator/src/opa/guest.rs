@@ -60,6 +60,11 @@ impl Guest {
         })
     }
 
+    /// The policy's memory.
+    pub(super) fn memory(&self) -> Memory {
+        self.memory
+    }
+
     /// Copies `bytes` into memory the policy allocates; returns their address.
     pub(super) fn write(
         &self,

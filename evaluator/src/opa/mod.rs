@@ -13,6 +13,9 @@
 //! - `gatekeeper`: input `{"parameters": settings, "review": AdmissionRequest}`, data `{}`; the
 //!   result is a list of violations (`msg`), none meaning accepted.
 //!
+//! Each evaluation has an instance of its own, started from the state the OPA runtime's set-up
+//! left, which ran once at load (see [`snapshot`]).
+//!
 //! Settings are not validated by the policy (Rego policies have no such entrypoint): they are
 //! always accepted, as Kubewarden does.
 
@@ -20,7 +23,10 @@ mod builtins;
 mod guest;
 mod host;
 mod runtime;
+mod snapshot;
 mod verdict;
+
+pub use builtins::implemented_builtins;
 
 use std::collections::BTreeMap;
 
@@ -30,7 +36,7 @@ use crate::{
     AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
     ValidationResponse,
 };
-use runtime::Runtime;
+use runtime::{ReusedInstance, Runtime};
 
 /// How a Rego policy takes its input and what its result means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +103,22 @@ impl OpaPolicy {
         self.runtime.has_fast_path()
     }
 
+    /// Whether instances start from the state the OPA runtime's set-up left at load (else each
+    /// instance runs the set-up: the module changes tables or drops segments, which a snapshot
+    /// cannot hold).
+    pub fn is_pre_initialised(&self) -> bool {
+        self.runtime.is_snapshot()
+    }
+
+    /// One instance kept for any number of evaluations, as `kwctl bench` measures. Not for
+    /// serving requests: an evaluation could see what an earlier one left in memory.
+    pub fn reused_instance(&self) -> Result<ReusedOpaInstance, Error> {
+        Ok(ReusedOpaInstance {
+            policy: self.clone(),
+            instance: self.runtime.reused_instance()?,
+        })
+    }
+
     /// Rego policies cannot check their settings: every settings document is accepted.
     pub fn validate_settings(
         &self,
@@ -110,6 +132,13 @@ impl OpaPolicy {
 
     /// Evaluates a request, failures as errors.
     pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        let (input, data) = self.documents(request)?;
+        let results = self.runtime.evaluate(ENTRYPOINT, &data, &input)?;
+        self.verdict(&results, request)
+    }
+
+    /// The policy's input and data documents for `request`, serialised.
+    fn documents(&self, request: &ValidationRequest) -> Result<(Vec<u8>, Vec<u8>), Error> {
         let settings = match &request.settings {
             Value::Null => json!({}),
             settings => settings.clone(),
@@ -121,10 +150,16 @@ impl OpaPolicy {
                 json!({}),
             ),
         };
-        let input = serialise(&input, "input")?;
-        let data = serialise(&data, "data")?;
-        let results = self.runtime.evaluate(ENTRYPOINT, &data, &input)?;
-        let results: Value = crate::wapc::parse_json("eval", &results)?;
+        Ok((serialise(&input, "input")?, serialise(&data, "data")?))
+    }
+
+    /// The answer the result set `results` gives to `request`.
+    fn verdict(
+        &self,
+        results: &[u8],
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, Error> {
+        let results: Value = crate::wapc::parse_json("eval", results)?;
         match self.mode {
             RegoMode::Opa => verdict::opa(&results, &request.request),
             RegoMode::Gatekeeper => verdict::gatekeeper(&results),
@@ -144,4 +179,31 @@ impl OpaPolicy {
 fn serialise(value: &Value, what: &str) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value)
         .map_err(|err| Error::InvalidInput(format!("serialising the policy's {what}: {err}")))
+}
+
+/// A Rego policy's instance kept across evaluations (see [`OpaPolicy::reused_instance`]): the
+/// policy's heap is reset to where the set-up left it before each one, as Kubewarden does.
+pub struct ReusedOpaInstance {
+    policy: OpaPolicy,
+    instance: ReusedInstance,
+}
+
+impl std::fmt::Debug for ReusedOpaInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReusedOpaInstance")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReusedOpaInstance {
+    /// Evaluates a request in the kept instance, failures as errors.
+    pub fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        let (input, data) = self.policy.documents(request)?;
+        let results =
+            self.policy
+                .runtime
+                .evaluate_reused(&mut self.instance, ENTRYPOINT, &data, &input)?;
+        self.policy.verdict(&results, request)
+    }
 }

@@ -1,14 +1,21 @@
 //! One Rego module compiled and linked for the OPA Wasm ABI, and its evaluation in a fresh
 //! instance (its own store, memory, deadline and memory cap) each time.
+//!
+//! The OPA runtime's set-up runs once, at load: instances come from the pre-initialised module
+//! [`snapshot`] builds, whose memory starts as the set-up left it, copy-on-write. A module whose
+//! state a snapshot cannot hold is instantiated as it is, its set-up running in each instance.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime::{ExternType, Instance, Linker, Memory, MemoryType, Module, Store};
+use wasmtime::{
+    ExternType, Instance, InstancePre, Linker, Memory, MemoryType, Module, Store, TypedFunc,
+};
 
 use super::builtins::{self, Builtin};
 use super::guest::{CONTEXT_EXPORTS, FAST_EVAL, Guest, REQUIRED_EXPORTS, typed};
 use super::host;
+use super::snapshot::{self, Layout};
 use crate::engine::{Limiter, classify};
 use crate::{Engine, Error};
 
@@ -26,13 +33,25 @@ pub(super) struct HostState {
     pub(super) builtins: Arc<BuiltinTable>,
 }
 
+/// How evaluations get their fresh instances.
+#[derive(Clone)]
+enum Instances {
+    /// From the pre-initialised module, which defines its memory: mapped copy-on-write from the
+    /// state the set-up left, with nothing to run.
+    Snapshot(InstancePre<HostState>),
+    /// From the module as it is, with a new memory from the host: the set-up runs each time.
+    Setup {
+        module: Module,
+        memory_type: MemoryType,
+    },
+}
+
 /// A compiled Rego module with its host functions linked; cheap to clone.
 #[derive(Clone)]
 pub(super) struct Runtime {
     engine: Engine,
-    module: Module,
     linker: Linker<HostState>,
-    memory_type: MemoryType,
+    instances: Instances,
     builtins: Arc<BuiltinTable>,
     fast_path: bool,
     /// The policy's entrypoints, by name.
@@ -40,10 +59,19 @@ pub(super) struct Runtime {
 }
 
 impl Runtime {
-    /// Compiles `module`, checks that it has the shape of a Rego policy, and reads its builtins
-    /// and entrypoints once; a builtin the host does not implement is refused here.
-    pub(super) fn load(engine: &Engine, module: &[u8]) -> Result<Runtime, Error> {
-        let module = engine.compile(module)?;
+    /// Compiles `module`, checks that it has the shape of a Rego policy, runs its set-up and
+    /// captures the state it leaves (see [`snapshot`]), and reads its builtins and entrypoints
+    /// once; a builtin the host does not implement is refused here.
+    pub(super) fn load(engine: &Engine, bytes: &[u8]) -> Result<Runtime, Error> {
+        engine.validate(bytes)?;
+        let layout = Layout::read(bytes)?;
+        let module = match layout.obstacle() {
+            None => engine.compile(&snapshot::instrument(bytes, &layout)?)?,
+            Some(reason) => {
+                tracing::debug!(reason, "the Rego policy runs its set-up in each instance");
+                engine.compile(bytes)?
+            }
+        };
         let exported = |name: &str| module.exports().any(|export| export.name() == name);
         if let Some(missing) = REQUIRED_EXPORTS.iter().find(|name| !exported(name)) {
             return Err(Error::MissingExport((*missing).to_owned()));
@@ -68,14 +96,16 @@ impl Runtime {
         host::add_to_linker(&mut linker).map_err(|err| Error::Link(format!("{err:#}")))?;
         let mut runtime = Runtime {
             engine: engine.clone(),
-            module,
             linker,
-            memory_type,
+            instances: Instances::Setup {
+                module,
+                memory_type,
+            },
             builtins: Arc::new(BuiltinTable::new()),
             fast_path,
             entrypoints: BTreeMap::new(),
         };
-        let (mut store, instance, guest) = runtime.instantiate()?;
+        let (mut store, mut instance, mut guest) = runtime.instantiate()?;
         let abi_version = instance
             .get_global(&mut store, "opa_wasm_abi_version")
             .and_then(|global| global.get(&mut store).i32());
@@ -83,6 +113,16 @@ impl Runtime {
             return Err(Error::Link(format!(
                 "the policy needs OPA Wasm ABI {version}; this host speaks ABI {SUPPORTED_ABI}.x"
             )));
+        }
+        if layout.obstacle().is_none() {
+            let captured = snapshot::capture(&mut store, &instance, guest.memory(), &layout)?;
+            let module = engine.compile(&snapshot::build(bytes, &layout, &captured)?)?;
+            let instance_pre = runtime
+                .linker
+                .instantiate_pre(&module)
+                .map_err(|err| Error::Link(format!("{err:#}")))?;
+            runtime.instances = Instances::Snapshot(instance_pre);
+            (store, instance, guest) = runtime.instantiate()?;
         }
         let probe =
             |store: &mut Store<HostState>, export: &str| -> Result<BTreeMap<String, i32>, Error> {
@@ -102,6 +142,11 @@ impl Runtime {
         Ok(runtime)
     }
 
+    /// Whether instances come from the pre-initialised module (else each runs the set-up).
+    pub(super) fn is_snapshot(&self) -> bool {
+        matches!(self.instances, Instances::Snapshot(_))
+    }
+
     /// The names of the builtins the policy calls on the host.
     pub(super) fn builtin_names(&self) -> Vec<&str> {
         self.builtins
@@ -118,7 +163,7 @@ impl Runtime {
     /// Evaluates `entrypoint` on `input` with `data` (both JSON documents) in a fresh instance
     /// and returns the result set as JSON (`[{"result": …}]`, `[]` when undefined).
     ///
-    /// The instance is new, so its heap starts where the module's data ends: there is no heap
+    /// The instance is new, so its heap starts where the set-up left it: there is no heap
     /// pointer to restore between evaluations. Within the evaluation, the heap pointer after
     /// loading data and input is what `opa_eval` may allocate from.
     pub(super) fn evaluate(
@@ -128,15 +173,69 @@ impl Runtime {
         input: &[u8],
     ) -> Result<Vec<u8>, Error> {
         let (mut store, instance, guest) = self.instantiate()?;
-        let result = if self.fast_path {
-            evaluate_fast(&mut store, &instance, &guest, entrypoint, data, input)
-        } else {
-            evaluate_with_context(&mut store, &instance, &guest, entrypoint, data, input)
-        };
-        result.map_err(|err| failure(&store, err, &self.engine))
+        self.evaluate_in(&mut store, &instance, &guest, entrypoint, data, input)
     }
 
-    /// A new store with its own memory (the module imports it), and the instance in it.
+    /// An instance to evaluate in again and again, with the heap pointer the set-up left.
+    pub(super) fn reused_instance(&self) -> Result<ReusedInstance, Error> {
+        let (mut store, instance, guest) = self.instantiate()?;
+        let heap_ptr_set = typed::<i32, ()>(&mut store, &instance, "opa_heap_ptr_set")?;
+        let heap = guest
+            .heap_ptr(&mut store)
+            .map_err(|err| failure(&store, err, &self.engine))?;
+        Ok(ReusedInstance {
+            store,
+            instance,
+            guest,
+            heap_ptr_set,
+            heap,
+        })
+    }
+
+    /// [`Runtime::evaluate`] in `reused`, its heap pointer reset and its deadline armed again
+    /// first.
+    pub(super) fn evaluate_reused(
+        &self,
+        reused: &mut ReusedInstance,
+        entrypoint: i32,
+        data: &[u8],
+        input: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let store = &mut reused.store;
+        store.set_epoch_deadline(self.engine.config.deadline_ticks());
+        reused
+            .heap_ptr_set
+            .call(&mut *store, reused.heap)
+            .map_err(|err| failure(store, err, &self.engine))?;
+        self.evaluate_in(
+            store,
+            &reused.instance,
+            &reused.guest,
+            entrypoint,
+            data,
+            input,
+        )
+    }
+
+    /// Evaluates in `instance`, whatever its heap holds.
+    fn evaluate_in(
+        &self,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        guest: &Guest,
+        entrypoint: i32,
+        data: &[u8],
+        input: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let result = if self.fast_path {
+            evaluate_fast(store, instance, guest, entrypoint, data, input)
+        } else {
+            evaluate_with_context(store, instance, guest, entrypoint, data, input)
+        };
+        result.map_err(|err| failure(store, err, &self.engine))
+    }
+
+    /// A new store and an instance in it, with its own memory.
     fn instantiate(&self) -> Result<(Store<HostState>, Instance, Guest), Error> {
         let state = HostState {
             limiter: Limiter::new(&self.engine.config),
@@ -146,15 +245,34 @@ impl Runtime {
         let mut store = self
             .engine
             .evaluation_store(state, |state| &mut state.limiter);
-        let memory = Memory::new(&mut store, self.memory_type.clone())
-            .map_err(|err| failure(&store, err, &self.engine))?;
-        let mut linker = self.linker.clone();
-        linker
-            .define(&store, "env", "memory", memory)
-            .map_err(|err| Error::Link(format!("{err:#}")))?;
-        let instance = linker
-            .instantiate(&mut store, &self.module)
-            .map_err(|err| failure(&store, err, &self.engine))?;
+        let (instance, memory) = match &self.instances {
+            Instances::Snapshot(instance_pre) => {
+                let instance = instance_pre
+                    .instantiate(&mut store)
+                    .map_err(|err| failure(&store, err, &self.engine))?;
+                let memory = instance
+                    .get_memory(&mut store, snapshot::MEMORY_EXPORT)
+                    .ok_or_else(|| {
+                        Error::Link("the pre-initialised module has no memory".into())
+                    })?;
+                (instance, memory)
+            }
+            Instances::Setup {
+                module,
+                memory_type,
+            } => {
+                let memory = Memory::new(&mut store, memory_type.clone())
+                    .map_err(|err| failure(&store, err, &self.engine))?;
+                let mut linker = self.linker.clone();
+                linker
+                    .define(&store, "env", "memory", memory)
+                    .map_err(|err| Error::Link(format!("{err:#}")))?;
+                let instance = linker
+                    .instantiate(&mut store, module)
+                    .map_err(|err| failure(&store, err, &self.engine))?;
+                (instance, memory)
+            }
+        };
         let guest = Guest::new(
             &mut store,
             &instance,
@@ -164,6 +282,15 @@ impl Runtime {
         store.data_mut().guest = Some(guest.clone());
         Ok((store, instance, guest))
     }
+}
+
+/// An instance kept across evaluations, and the heap pointer its set-up left.
+pub(super) struct ReusedInstance {
+    store: Store<HostState>,
+    instance: Instance,
+    guest: Guest,
+    heap_ptr_set: TypedFunc<i32, ()>,
+    heap: i32,
 }
 
 /// ABI 1.2: one `opa_eval` call with data, input and the heap to allocate from.
