@@ -1,6 +1,14 @@
 //! Writes an `AdmissionReview` v1 request for trying policies out (`palisade scaffold
 //! admission-request`), as the API server would send it: `kind`, `resource`, `requestKind` and
 //! `requestResource` from a built-in table of common kinds, `userInfo`, `options`, the objects.
+//!
+//! The other documents kwctl scaffolds have a module each: [`manifest`] (policy resources),
+//! [`verification_config`] (the default verification config), [`artifacthub`] (Artifact Hub's
+//! package file).
+
+pub mod artifacthub;
+pub mod manifest;
+pub mod verification_config;
 
 use serde_json::{Value, json};
 
@@ -161,8 +169,9 @@ pub fn known_kind(name: &str) -> Result<KnownKind, Error> {
 pub struct AdmissionRequestSpec {
     /// The operation.
     pub operation: Operation,
-    /// The kind, one of [`KNOWN_KINDS`].
-    pub kind: String,
+    /// The kind, one of [`KNOWN_KINDS`]; `None` takes the `kind` of the object (else of the old
+    /// object), as `kwctl scaffold admission-request` does.
+    pub kind: Option<String>,
     /// The namespace (default: the object's, else `default` for namespaced kinds).
     pub namespace: Option<String>,
     /// The name (default: the object's, else `example`).
@@ -191,9 +200,25 @@ fn text_at<'a>(object: Option<&'a Value>, pointer: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
+/// The kind asked for, else the one the object (or the old object) says it is.
+fn requested_kind(spec: &AdmissionRequestSpec) -> Result<&str, Error> {
+    if let Some(kind) = &spec.kind {
+        return Ok(kind);
+    }
+    let given = spec.object.as_ref().or(spec.old_object.as_ref());
+    text_at(given, "/kind").ok_or_else(|| {
+        Error::InvalidInput(match given {
+            Some(_) => "the object has no `kind`: give the kind (--kind)".to_owned(),
+            None => {
+                "no kind: give the kind (--kind) or an object (--object) that has one".to_owned()
+            }
+        })
+    })
+}
+
 /// Builds the `AdmissionReview` v1 document for `spec`.
 pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, Error> {
-    let known = known_kind(&spec.kind)?;
+    let known = known_kind(requested_kind(spec)?)?;
     let api_version = known.api_version();
     for (label, object) in [("object", &spec.object), ("old object", &spec.old_object)] {
         let Some(object) = object else { continue };
@@ -300,7 +325,7 @@ mod tests {
     fn spec(operation: Operation, kind: &str) -> AdmissionRequestSpec {
         AdmissionRequestSpec {
             operation,
-            kind: kind.into(),
+            kind: Some(kind.into()),
             namespace: None,
             name: None,
             object: None,
@@ -346,6 +371,36 @@ mod tests {
 
         let connect = admission_review(&spec(Operation::Connect, "Pod"))?;
         assert_eq!(connect["request"]["options"], Value::Null);
+        Ok(())
+    }
+
+    #[test]
+    fn the_kind_comes_from_the_object_when_not_given() -> Result<(), Error> {
+        let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "shop"}});
+        let review = admission_review(&AdmissionRequestSpec {
+            kind: None,
+            object: Some(ingress),
+            ..spec(Operation::Create, "unused")
+        })?;
+        assert_eq!(review["request"]["resource"]["resource"], "ingresses");
+        assert_eq!(review["request"]["kind"]["group"], "networking.k8s.io");
+        let deleted = admission_review(&AdmissionRequestSpec {
+            kind: None,
+            old_object: Some(json!({"kind": "Namespace", "metadata": {"name": "old"}})),
+            ..spec(Operation::Delete, "unused")
+        })?;
+        assert_eq!(deleted["request"]["resource"]["resource"], "namespaces");
+        let nothing = admission_review(&AdmissionRequestSpec {
+            kind: None,
+            ..spec(Operation::Create, "unused")
+        });
+        assert!(nothing.is_err_and(|err| err.to_string().contains("no kind")));
+        let kindless = admission_review(&AdmissionRequestSpec {
+            kind: None,
+            object: Some(json!({"metadata": {"name": "x"}})),
+            ..spec(Operation::Create, "unused")
+        });
+        assert!(kindless.is_err_and(|err| err.to_string().contains("has no `kind`")));
         Ok(())
     }
 
