@@ -1,16 +1,18 @@
-//! Push and pull as users run them: a module file to a registry, a registry policy into the local store.
+//! Push and pull as users run them: a module file to a registry, a registry policy into the local store,
+//! policies into an archive (`palisade load` is [`crate::store::archive::load`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{ArtifactError, Result};
 use crate::files;
-use crate::layout::{Layout, load_bundle, save_bundle};
+use crate::layout::Layout;
 use crate::oci::Digest;
 use crate::oci::policy::PolicyArtifact;
 use crate::reference::{DEFAULT_TAG, LayoutRef, PolicyRef, RegistryRef};
-use crate::remote::Remote;
+use crate::remote::{Attachments, Remote};
 use crate::store::Store;
+use crate::store::archive::{self, ArchiveFormat, ArchivedPolicy, SaveOptions};
 use crate::wasm::{self, SectionMap};
 
 /// What to push: a module file, or a policy already packaged in an OCI image layout.
@@ -140,12 +142,14 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
     })
 }
 
-/// Writes `references` (pulled into the store first where needed) to a bundle at `out`: an OCI image
-/// layout tarball whose entries are named `host/repository:tag`.
+/// Writes `references` (pulled into the store first where needed) to an archive at `out`, as `options`
+/// say; palisade's format carries what is attached to each policy in its repository (read from the
+/// store for a policy loaded there from an archive, when `remote` has the store).
 pub async fn save(
     remote: &Remote,
     store: &Store,
     references: &[RegistryRef],
+    options: SaveOptions<'_>,
     out: &Path,
 ) -> Result<Vec<Pulled>> {
     let mut policies = Vec::new();
@@ -157,48 +161,21 @@ pub async fn save(
             output: None,
         };
         let outcome = pull(remote, store, request).await?;
-        policies.push((bundle_name(reference), outcome.artifact.clone()));
+        let attachments = match options.format {
+            ArchiveFormat::Palisade => {
+                remote
+                    .attachments(&outcome.reference, &outcome.artifact.digest())
+                    .await?
+            }
+            ArchiveFormat::Kwctl => Attachments::default(),
+        };
+        policies.push(ArchivedPolicy {
+            reference: reference.clone(),
+            artifact: outcome.artifact.clone(),
+            attachments,
+        });
         pulled.push(outcome);
     }
-    save_bundle(&policies, out)?;
+    archive::save(&policies, options, out)?;
     Ok(pulled)
-}
-
-/// The name of a policy in a bundle: its reference without the `registry://` scheme.
-fn bundle_name(reference: &RegistryRef) -> String {
-    let mut name = format!("{}/{}", reference.registry, reference.repository);
-    if let Some(tag) = &reference.tag {
-        name.push(':');
-        name.push_str(tag);
-    }
-    if let Some(digest) = &reference.digest {
-        name.push('@');
-        name.push_str(&digest.to_string());
-    }
-    name
-}
-
-/// Reads a bundle and imports every policy into the store under its reference. Every entry is checked
-/// first; if any fails, nothing enters the store.
-pub fn load(store: &Store, bundle: &Path) -> Result<Vec<RegistryRef>> {
-    let mut imports = Vec::new();
-    for (name, artifact) in load_bundle(bundle)? {
-        let reference = match name.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => reference,
-            _ => {
-                return Err(ArtifactError::Layout(format!(
-                    "{}: entry {name:?} is not named HOST/REPOSITORY:TAG; push it with `palisade push oci-layout://FOLDER:{name} REF` from the unpacked layout",
-                    bundle.display()
-                )));
-            }
-        };
-        imports.push((reference, artifact));
-    }
-    for (reference, artifact) in &imports {
-        store.import_artifact(&reference.to_string(), artifact, None)?;
-    }
-    Ok(imports
-        .into_iter()
-        .map(|(reference, artifact)| reference.with_digest(artifact.digest()))
-        .collect())
 }

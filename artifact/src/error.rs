@@ -144,6 +144,15 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// A policy archive (palisade's or kwctl's) that cannot be read.
+    #[error("{}: {reason}", path.display())]
+    Archive {
+        /// The archive file.
+        path: PathBuf,
+        /// What is wrong, naming the entry concerned.
+        reason: String,
+    },
+
     /// An OCI image layout (folder or bundle) that cannot be used.
     #[error("invalid OCI image layout {0}")]
     Layout(String),

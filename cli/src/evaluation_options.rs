@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::capability_options::CapabilityOptions;
 use crate::commands::UsageError;
-use crate::options::RegistryOptions;
+use crate::options::{RegistryOptions, StoreOptions};
 use crate::progress::block_on;
 use crate::verification_options::VerificationOptions;
 
@@ -68,6 +68,9 @@ enum Mode {
     KubewardenWapc,
     /// A WASI command.
     Wasi,
+    /// Policies loaded from palisade's archive are verified and run from here, with no registry.
+    #[command(flatten)]
+    store: StoreOptions,
     /// An OPA Rego policy.
     Opa,
     /// A Gatekeeper Rego policy.
@@ -116,7 +119,7 @@ impl EvaluationOptions {
             self.insecure_skip_verification,
             &self.policy,
         )?;
-        let remote = self.registry.remote()?;
+        let remote = self.registry.remote()?.with_store(self.store.open()?);
         let module = block_on(
             format!("fetching {source}"),
             gate::admit(&remote, &source, &admission),

@@ -325,8 +325,10 @@ fn policies_say_whether_the_registry_held_a_signature() {
         serde_json::from_str(&cli.ok(&["policies", "-o", "json"])).unwrap();
     assert_eq!(json[1]["signatures"], serde_json::json!([bundle]));
 
-    // A bundle does not carry signatures: a loaded policy's status is unknown.
-    cli.ok(&["save", &reference, "-O", "bundle.tar"]);
+    // palisade's archive carries the signatures: a loaded policy is listed as its registry had it; kwctl's
+    // carries none.
+    cli.ok(&["save", &copy, "-O", "bundle.tar"]);
+    cli.ok(&["save", &copy, "--format", "kwctl", "-O", "kwctl.tar.gz"]);
     let other = tempdir();
     std::fs::copy(
         dir.path().join("bundle.tar"),
@@ -335,10 +337,20 @@ fn policies_say_whether_the_registry_held_a_signature() {
     .unwrap();
     let other_cli = palisade(other.path());
     other_cli.ok(&["load", "bundle.tar"]);
-    assert_eq!(signed_column(&other_cli, &reference), "-");
+    assert_eq!(signed_column(&other_cli, &copy), "yes");
     let json: serde_json::Value =
         serde_json::from_str(&other_cli.ok(&["policies", "-o", "json"])).unwrap();
-    assert_eq!(json[0]["signed"], serde_json::Value::Null);
+    assert_eq!(json[0]["signatures"], serde_json::json!([bundle]));
+
+    let third = tempdir();
+    std::fs::copy(
+        dir.path().join("kwctl.tar.gz"),
+        third.path().join("kwctl.tar.gz"),
+    )
+    .unwrap();
+    let kwctl_cli = palisade(third.path());
+    kwctl_cli.ok(&["load", "kwctl.tar.gz"]);
+    assert_eq!(signed_column(&kwctl_cli, &copy), "no");
 }
 
 /// A module over the chunking threshold (16 MiB) goes up in resumable chunks; through pipes, push, pull

@@ -1,14 +1,10 @@
 //! OCI image layout folders (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`), as skopeo, oras and
-//! crane read and write them, and their tarballs for air-gapped transfer.
-
-mod bundle;
+//! crane read and write them (`palisade save` archives them: see [`crate::store::archive`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-pub use bundle::{load_bundle, save_bundle};
 
 use crate::blobs::BlobDir;
 use crate::error::{ArtifactError, Result};
@@ -109,28 +105,44 @@ impl Layout {
 
     /// Adds `artifact` under `name` (replacing what had that name): blobs first, then the index entry.
     pub fn add(&self, name: &str, artifact: &PolicyArtifact) -> Result<()> {
-        let blobs = self.blobs();
         for (digest, bytes) in artifact.blobs() {
-            blobs.write(&digest, &bytes)?;
+            self.put_blob(&digest, &bytes)?;
         }
+        self.put_manifest(name, &artifact.manifest_bytes, media_types::OCI_MANIFEST)
+    }
+
+    /// Writes a blob (a config, a layer or a manifest) unless the layout has it.
+    pub fn put_blob(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
+        self.blobs().write(digest, bytes).map(drop)
+    }
+
+    /// Writes the manifest `bytes` and names it `name` in the index (replacing what had that name); its
+    /// blobs must be put first.
+    pub fn put_manifest(&self, name: &str, bytes: &[u8], media_type: &str) -> Result<()> {
+        let mut entry = Descriptor::of(media_type, bytes);
+        self.put_blob(&entry.digest, bytes)?;
         let mut index = self.index()?;
         index
             .manifests
             .retain(|entry| entry_name(entry) != Some(name));
-        let mut entry = Descriptor::of(media_types::OCI_MANIFEST, &artifact.manifest_bytes);
         entry.annotations = Some(BTreeMap::from([(REF_NAME.to_string(), name.to_string())]));
         index.manifests.push(entry);
         self.save_index(&index)
     }
 
-    /// The names in the index, in order.
-    pub fn names(&self) -> Result<Vec<String>> {
+    /// The named entries of the index, in order: each name with its manifest's descriptor.
+    pub fn entries(&self) -> Result<Vec<(String, Descriptor)>> {
         Ok(self
             .index()?
             .manifests
-            .iter()
-            .filter_map(|entry| entry_name(entry).map(str::to_string))
+            .into_iter()
+            .filter_map(|entry| Some((entry_name(&entry)?.to_string(), entry)))
             .collect())
+    }
+
+    /// A blob of the layout, checked against its digest.
+    pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        self.blobs().read(digest)
     }
 
     /// The policy called `name`, every blob checked against its digest.
@@ -152,16 +164,12 @@ impl Layout {
                 ))
             })?;
         let origin = format!("{}:{name}", self.root.display());
-        let manifest_bytes = self.verified_blob(&entry.digest)?;
+        let manifest_bytes = self.blob(&entry.digest)?;
         let manifest = parse_manifest(&origin, &manifest_bytes)?;
         let layer = policy_layer(&manifest)?;
-        let config = self.verified_blob(&manifest.config.digest)?;
-        let module = self.verified_blob(&layer.digest)?;
+        let config = self.blob(&manifest.config.digest)?;
+        let module = self.blob(&layer.digest)?;
         PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
-    }
-
-    fn verified_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
-        self.blobs().read(digest)
     }
 }
 
@@ -191,7 +199,13 @@ mod tests {
             .add("ghcr.io/org/p:v2", &artifact(b"\0asm\x01\0\0\0two"))
             .unwrap();
         layout.add("v1", &one).unwrap();
-        assert_eq!(layout.names().unwrap(), ["ghcr.io/org/p:v2", "v1"]);
+        let names: Vec<String> = layout
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, ["ghcr.io/org/p:v2", "v1"]);
         let back = Layout::open(layout.root()).unwrap().policy("v1").unwrap();
         assert_eq!(back.manifest_bytes, one.manifest_bytes);
         assert_eq!(back.module, one.module);

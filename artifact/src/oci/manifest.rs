@@ -42,6 +42,39 @@ impl Descriptor {
     }
 }
 
+/// What any manifest or index links to: its config and layers (blobs) and, for an index, its manifests.
+/// Enough to copy or keep everything a manifest needs, whatever its kind.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ManifestLinks {
+    /// The document's own media type, when it says.
+    #[serde(default, rename = "mediaType")]
+    pub media_type: Option<String>,
+    /// The config blob (manifests only).
+    pub config: Option<Descriptor>,
+    /// The layers (manifests only).
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    /// The manifests (indexes only).
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+    /// The manifest this one refers to (signatures, SBOMs, attestations).
+    #[serde(default)]
+    pub subject: Option<Descriptor>,
+    /// The artifact type, when not a container image.
+    #[serde(default, rename = "artifactType")]
+    pub artifact_type: Option<String>,
+    /// Free-form annotations.
+    #[serde(default)]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl ManifestLinks {
+    /// The blobs the manifest names: config, then layers.
+    pub fn blobs(&self) -> impl Iterator<Item = &Descriptor> {
+        self.config.iter().chain(&self.layers)
+    }
+}
+
 /// An OCI image manifest (also the shape of a Docker schema 2 manifest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

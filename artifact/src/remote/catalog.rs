@@ -65,7 +65,7 @@ impl Remote {
 impl Repository {
     /// The tags of this repository, every page followed.
     pub async fn tags(&self) -> Result<Vec<String>> {
-        let session = &self.session;
+        let session = self.session()?;
         paginate(|last| async move {
             session
                 .call(|client, reference| {

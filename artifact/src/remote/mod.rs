@@ -8,7 +8,7 @@ mod copy;
 pub mod credentials;
 mod progress;
 mod repository;
-mod signatures;
+pub(crate) mod signatures;
 pub mod sources;
 mod transport;
 mod upload;
@@ -28,7 +28,8 @@ use crate::error::{ArtifactError, Result};
 use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
-pub use copy::Copied;
+use crate::store::Store;
+pub use copy::{Attachments, Copied};
 use credentials::{Credential, DockerConfig};
 pub use progress::{Progress, Silent};
 pub use repository::{FetchedManifest, Repository};
@@ -62,6 +63,7 @@ pub struct Remote {
     options: RemoteOptions,
     progress: Arc<dyn Progress>,
     chunking: Chunking,
+    store: Option<Store>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -95,7 +97,26 @@ impl Remote {
             options,
             progress: Arc::new(Silent),
             chunking: Chunking::default(),
+            store: None,
         }
+    }
+
+    /// The same client, serving the policies loaded from an archive into `store` (see
+    /// [`Store::loaded`]) from there, with what the archive carried, instead of asking their registry.
+    pub fn with_store(mut self, store: Store) -> Remote {
+        self.store = Some(store);
+        self
+    }
+
+    /// The policy at `source` from the store, if it was loaded there from an archive.
+    fn loaded_artifact(&self, source: &RegistryRef) -> Result<Option<PolicyArtifact>> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        store
+            .loaded(source)?
+            .map(|digest| store.artifact(&digest))
+            .transpose()
     }
 
     /// The same client, reporting blob transfers to `progress`.
@@ -140,6 +161,9 @@ impl Remote {
 
     /// Pulls the policy at `source`, checking every digest, the media types and the module's magic.
     pub async fn pull(&self, source: &RegistryRef) -> Result<PolicyArtifact> {
+        if let Some(artifact) = self.loaded_artifact(source)? {
+            return Ok(artifact);
+        }
         self.connect(source).await?.pull_policy(source).await
     }
 
@@ -150,7 +174,10 @@ impl Remote {
         source: &RegistryRef,
     ) -> Result<(PolicyArtifact, Option<Vec<Digest>>)> {
         let repository = self.repository(source).await?;
-        let artifact = repository.session.pull_policy(source).await?;
+        let artifact = match self.loaded_artifact(source)? {
+            Some(artifact) => artifact,
+            None => repository.session()?.pull_policy(source).await?,
+        };
         let signatures = match repository.signatures(&artifact.digest()).await {
             Ok(signatures) => Some(signatures),
             Err(err) => {

@@ -1,13 +1,13 @@
 //! One repository of a registry, reached and authenticated: the primitives that copying, signing and
-//! SBOM attachment are made of. Everything fetched is checked against its digest.
-
-use serde::Deserialize;
+//! SBOM attachment are made of. Everything fetched is checked against its digest. A repository of a policy
+//! loaded from an archive is served from the local store instead, read-only.
 
 use super::{Remote, Session};
 use crate::error::{ArtifactError, Result};
-use crate::oci::manifest::Descriptor;
+use crate::oci::manifest::{Descriptor, ManifestLinks};
 use crate::oci::{Digest, media_types};
 use crate::reference::RegistryRef;
+use crate::store::StoredRepository;
 
 /// Every manifest media type fetched.
 const MANIFEST_TYPES: [&str; 4] = [
@@ -32,28 +32,45 @@ impl FetchedManifest {
         Digest::sha256_of(&self.bytes)
     }
 
+    /// A manifest of these bytes, its media type read from the document (OCI image manifest when it does
+    /// not say).
+    pub fn from_bytes(bytes: Vec<u8>) -> FetchedManifest {
+        let media_type = serde_json::from_slice::<ManifestLinks>(&bytes)
+            .ok()
+            .and_then(|m| m.media_type)
+            .unwrap_or_else(|| media_types::OCI_MANIFEST.to_string());
+        FetchedManifest { bytes, media_type }
+    }
+
     /// A descriptor of this manifest, for subjects and indexes.
     pub fn descriptor(&self) -> Descriptor {
         Descriptor::of(&self.media_type, &self.bytes)
     }
 }
 
-/// A repository (`registry/repository`) with a live connection.
+/// A repository (`registry/repository`) with a live connection, or as the store holds it.
 pub struct Repository {
-    pub(super) session: Session,
+    backend: Backend,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MediaTypeOnly {
-    media_type: Option<String>,
+enum Backend {
+    Registry(Box<Session>),
+    Store(StoredRepository),
 }
 
 impl Remote {
-    /// Connects to the repository of `reference` (its tag or digest is the default for [`Repository::resolve`]).
+    /// Connects to the repository of `reference` (its tag or digest is the default for [`Repository::resolve`]);
+    /// for a policy loaded from an archive into the client's store, opens it there instead.
     pub async fn repository(&self, reference: &RegistryRef) -> Result<Repository> {
+        if let Some(store) = &self.store
+            && let Some(stored) = store.loaded_repository(reference)?
+        {
+            return Ok(Repository {
+                backend: Backend::Store(stored),
+            });
+        }
         Ok(Repository {
-            session: self.connect(reference).await?,
+            backend: Backend::Registry(Box::new(self.connect(reference).await?)),
         })
     }
 }
@@ -61,7 +78,25 @@ impl Remote {
 impl Repository {
     /// The reference the repository was opened with.
     pub fn reference(&self) -> &RegistryRef {
-        &self.session.target
+        match &self.backend {
+            Backend::Registry(session) => &session.target,
+            Backend::Store(stored) => stored.reference(),
+        }
+    }
+
+    /// The live connection; an error for a repository served from the store, which cannot be written.
+    pub(super) fn session(&self) -> Result<&Session> {
+        match &self.backend {
+            Backend::Registry(session) => Ok(session),
+            Backend::Store(stored) => Err(ArtifactError::Registry {
+                registry: stored.reference().registry.clone(),
+                reason: format!(
+                    "{} was loaded from an archive and is served from the store in {}, read-only: remove it from the store (`palisade rm`) to work with the registry",
+                    stored.reference(),
+                    stored.store().root().display()
+                ),
+            }),
+        }
     }
 
     /// The same repository at a tag or a digest.
@@ -73,13 +108,13 @@ impl Repository {
         RegistryRef {
             tag,
             digest,
-            ..self.session.target.clone()
+            ..self.reference().clone()
         }
     }
 
     /// The manifest the opening reference points to; an error if there is none.
     pub async fn resolve(&self) -> Result<FetchedManifest> {
-        let target = self.session.target.clone();
+        let target = self.reference().clone();
         self.fetch(&target).await?.ok_or(ArtifactError::NotFound {
             what: target.to_string(),
         })
@@ -91,8 +126,15 @@ impl Repository {
     }
 
     async fn fetch(&self, at: &RegistryRef) -> Result<Option<FetchedManifest>> {
-        let fetched = self
-            .session
+        let session = match &self.backend {
+            Backend::Registry(session) => session,
+            Backend::Store(stored) => {
+                let name = at.digest.as_ref().map(ToString::to_string);
+                let name = name.or_else(|| at.tag.clone()).unwrap_or_default();
+                return Ok(stored.manifest(&name)?.map(FetchedManifest::from_bytes));
+            }
+        };
+        let fetched = session
             .call_at(at, |client, reference| async move {
                 client
                     .pull_manifest_raw(
@@ -116,21 +158,23 @@ impl Repository {
                 actual: Digest::compute(expected.algorithm(), &bytes),
             });
         }
-        let media_type = serde_json::from_slice::<MediaTypeOnly>(&bytes)
-            .ok()
-            .and_then(|m| m.media_type)
-            .unwrap_or_else(|| media_types::OCI_MANIFEST.to_string());
-        Ok(Some(FetchedManifest { bytes, media_type }))
+        Ok(Some(FetchedManifest::from_bytes(bytes)))
     }
 
     /// A blob of this repository, checked against its digest.
     pub async fn blob(&self, digest: &Digest) -> Result<Vec<u8>> {
-        self.session.pull_blob(digest).await
+        match &self.backend {
+            Backend::Registry(session) => session.pull_blob(digest).await,
+            Backend::Store(stored) => stored.store().blob(digest),
+        }
     }
 
     /// Whether the repository has the blob.
     pub async fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        self.session.has_blob(&self.session.target, digest).await
+        match &self.backend {
+            Backend::Registry(session) => session.has_blob(&session.target, digest).await,
+            Backend::Store(stored) => Ok(stored.store().has_blob(digest)),
+        }
     }
 
     /// Uploads a blob unless the repository has it already.
@@ -143,8 +187,9 @@ impl Repository {
 
     /// Uploads a blob without asking whether the repository has it (the caller knows it does not).
     pub(super) async fn upload_blob(&self, digest: &Digest, bytes: Vec<u8>) -> Result<()> {
-        self.session
-            .upload_blob(&self.session.target, digest, bytes.into())
+        let session = self.session()?;
+        session
+            .upload_blob(&session.target, digest, bytes.into())
             .await
     }
 
@@ -162,7 +207,7 @@ impl Repository {
                 reason: format!("media type {media_type:?} cannot be sent as a header"),
             }
         })?;
-        self.session
+        self.session()?
             .call_at(&at, |client, reference| {
                 let (bytes, content_type) = (bytes.to_vec(), content_type.clone());
                 async move {
@@ -182,9 +227,12 @@ impl Repository {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>> {
+        let session = match &self.backend {
+            Backend::Registry(session) => session,
+            Backend::Store(stored) => return stored.referrers(subject, artifact_type),
+        };
         let at = self.at(&subject.to_string());
-        let listed = self
-            .session
+        let listed = session
             .call_at(&at, |client, reference| async move {
                 client.pull_referrers(&reference, artifact_type).await
             })

@@ -6,9 +6,10 @@
 use super::Repository;
 use crate::error::Result;
 use crate::oci::Digest;
+use crate::oci::manifest::Descriptor;
 
 /// The `artifactType` of a Sigstore bundle referrer (cosign v3).
-const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub(crate) const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// The referrer annotation naming a bundle's in-toto predicate type (absent on message signatures).
 const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
 /// The predicate type cosign v3 gives plain signatures in DSSE bundles.
@@ -18,22 +19,38 @@ impl Repository {
     /// The digests of the signature manifests attached to `subject`: the `.sig` image first, then the
     /// signature bundles among its referrers.
     pub async fn signatures(&self, subject: &Digest) -> Result<Vec<Digest>> {
-        let mut found = Vec::new();
-        let tag = format!("{}-{}.sig", subject.algorithm(), subject.hex());
-        if let Some(image) = self.manifest(&tag).await? {
-            found.push(image.digest());
-        }
-        for referrer in self.referrers(subject, Some(SIGSTORE_BUNDLE)).await? {
-            let predicate = referrer
-                .annotations
-                .as_ref()
-                .and_then(|annotations| annotations.get(PREDICATE_TYPE_ANNOTATION));
-            let is_signature = referrer.artifact_type.as_deref() == Some(SIGSTORE_BUNDLE)
-                && predicate.is_none_or(|predicate| predicate == COSIGN_SIGN_PREDICATE);
-            if is_signature {
-                found.push(referrer.digest);
-            }
-        }
-        Ok(found)
+        let image = self
+            .manifest(&signature_tag(subject))
+            .await?
+            .map(|image| image.digest());
+        let referrers = self.referrers(subject, Some(SIGSTORE_BUNDLE)).await?;
+        Ok(signature_digests(image, referrers))
     }
+}
+
+/// cosign's signature image tag for `subject`: `sha256-<hex>.sig`.
+pub(crate) fn signature_tag(subject: &Digest) -> String {
+    format!("{}-{}.sig", subject.algorithm(), subject.hex())
+}
+
+/// The signatures among what is attached to a manifest: its `.sig` image, if any, then the bundle
+/// referrers that are signatures (not attestations).
+pub(crate) fn signature_digests(image: Option<Digest>, referrers: Vec<Descriptor>) -> Vec<Digest> {
+    let is_signature = |referrer: &Descriptor| {
+        let predicate = referrer
+            .annotations
+            .as_ref()
+            .and_then(|annotations| annotations.get(PREDICATE_TYPE_ANNOTATION));
+        referrer.artifact_type.as_deref() == Some(SIGSTORE_BUNDLE)
+            && predicate.is_none_or(|predicate| predicate == COSIGN_SIGN_PREDICATE)
+    };
+    image
+        .into_iter()
+        .chain(
+            referrers
+                .into_iter()
+                .filter(is_signature)
+                .map(|referrer| referrer.digest),
+        )
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! The store's index: which reference names which manifest digest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,14 @@ pub struct Index {
     /// signatures); palisades of that kind read this index and ignore the field.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub signatures: BTreeMap<String, Vec<Digest>>,
+    /// The references imported from an archive: served from the store, with what the archive carried,
+    /// until a pull from the registry replaces them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub loaded: BTreeSet<String>,
+    /// The manifests an archive carried attached to its policies, by repository (`host/repository`):
+    /// each under the tag (`sha256-<hex>.sig`…) or digest it had there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attached: BTreeMap<String, BTreeMap<String, Digest>>,
 }
 
 impl Index {
@@ -54,11 +62,20 @@ impl Index {
         Ok(index)
     }
 
-    /// Forgets the signatures of references that are no longer stored.
-    pub fn forget_unreferenced_signatures(&mut self) {
+    /// Forgets what is recorded about references that are no longer stored (signatures, archive origin),
+    /// and the attachments of repositories none of them is in.
+    pub fn forget_unreferenced(&mut self) {
         let policies = &self.policies;
         self.signatures
             .retain(|reference, _| policies.contains_key(reference));
+        self.loaded
+            .retain(|reference| policies.contains_key(reference));
+        let repositories: BTreeSet<&str> = policies
+            .keys()
+            .filter_map(|reference| repository_of(reference))
+            .collect();
+        self.attached
+            .retain(|repository, _| repositories.contains(repository.as_str()));
     }
 
     /// Writes the index atomically.
@@ -69,6 +86,18 @@ impl Index {
         })?;
         files::write_atomic(path, |out| out.write_all(&bytes))
     }
+}
+
+/// The `host/repository` of a stored reference (`registry://host/repository[:tag][@digest]`).
+pub fn repository_of(reference: &str) -> Option<&str> {
+    let rest = reference.strip_prefix("registry://")?;
+    let name = rest.split_once('@').map_or(rest, |(name, _)| name);
+    let (host, path) = name.split_once('/')?;
+    let path = match path.rsplit_once(':') {
+        Some((repository, _tag)) => repository,
+        None => path,
+    };
+    Some(&name[..host.len() + 1 + path.len()])
 }
 
 #[cfg(test)]
@@ -90,5 +119,15 @@ mod tests {
             written,
             serde_json::from_str::<serde_json::Value>(old).unwrap()
         );
+    }
+
+    #[test]
+    fn the_repository_of_a_reference() {
+        assert_eq!(
+            repository_of("registry://localhost:5000/org/p:v1"),
+            Some("localhost:5000/org/p")
+        );
+        assert_eq!(repository_of("registry://h/p@sha256:00"), Some("h/p"));
+        assert_eq!(repository_of("https://h/p.wasm"), None);
     }
 }

@@ -6,9 +6,12 @@
 //! and index entry) or leaves the store as it was, so two concurrent pulls, or a pull that fails half-way,
 //! never leave a reference that points at missing or partial content.
 
+pub mod archive;
+mod attached;
 mod index;
 mod listing;
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -18,8 +21,9 @@ use crate::blobs::BlobDir;
 use crate::error::{ArtifactError, Result};
 use crate::files;
 use crate::oci::Digest;
-use crate::oci::manifest::ImageManifest;
+use crate::oci::manifest::{ImageManifest, ManifestLinks};
 use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
+pub use attached::{ArchiveImport, StoredRepository};
 use index::Index;
 pub use listing::PolicySummary;
 
@@ -110,6 +114,15 @@ impl Store {
         })
     }
 
+    /// What a stored manifest or index links to.
+    fn links(&self, digest: &Digest) -> Result<ManifestLinks> {
+        let bytes = self.blob(digest)?;
+        serde_json::from_slice(&bytes).map_err(|err| ArtifactError::StoreCorrupt {
+            path: self.blobs.path(digest),
+            reason: format!("not a manifest: {err}"),
+        })
+    }
+
     /// The whole policy stored under manifest `digest`, every piece checked.
     pub fn artifact(&self, digest: &Digest) -> Result<PolicyArtifact> {
         let manifest_bytes = self.blob(digest)?;
@@ -158,7 +171,7 @@ impl Store {
     }
 
     /// Writes the blobs, then the index entry (and the signatures, if given), under the lock; on error,
-    /// removes the blobs it added.
+    /// removes the blobs it added. A reference imported this way is no longer one loaded from an archive.
     fn commit(
         &self,
         reference: &str,
@@ -172,11 +185,7 @@ impl Store {
                 reason: format!("import of {reference} lacks its manifest {manifest}"),
             });
         }
-        let _lock = self.lock()?;
-        let mut added = Vec::new();
-        let result = self.write_blobs(blobs, &mut added).and_then(|()| {
-            let mut index = Index::load(&self.index_path())?;
-            let before = index.clone();
+        self.update(blobs, |index| {
             index
                 .policies
                 .insert(reference.to_string(), manifest.clone());
@@ -186,6 +195,19 @@ impl Store {
                     .insert(reference.to_string(), signatures.to_vec()),
                 None => index.signatures.remove(reference),
             };
+            index.loaded.remove(reference);
+        })
+    }
+
+    /// Writes the blobs, then applies `change` to the index, under the lock; on error, removes the blobs it
+    /// added and leaves the index as it was.
+    fn update(&self, blobs: &[(&Digest, &[u8])], change: impl FnOnce(&mut Index)) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut added = Vec::new();
+        let result = self.write_blobs(blobs, &mut added).and_then(|()| {
+            let mut index = Index::load(&self.index_path())?;
+            let before = index.clone();
+            change(&mut index);
             // A refresh that finds what the store has writes nothing (and syncs nothing).
             if index == before {
                 return Ok(());
@@ -242,25 +264,23 @@ impl Store {
         index
             .policies
             .retain(|reference, digest| !matches(reference, digest));
-        index.forget_unreferenced_signatures();
+        index.forget_unreferenced();
         index.save(&self.index_path())?;
         self.collect_garbage(&index)?;
         Ok(removed)
     }
 
-    /// Deletes every blob that no indexed manifest reaches. Runs under the index lock.
+    /// Deletes every blob that no indexed manifest (policy or attachment) reaches. Runs under the index lock.
     fn collect_garbage(&self, index: &Index) -> Result<()> {
         let mut reachable = Vec::new();
-        for digest in index.policies.values() {
+        let manifests = index
+            .policies
+            .values()
+            .chain(index.attached.values().flat_map(BTreeMap::values));
+        for digest in manifests {
             reachable.push(self.blobs.path(digest));
-            if let Ok(manifest) = self.manifest(digest) {
-                reachable.push(self.blobs.path(&manifest.config.digest));
-                reachable.extend(
-                    manifest
-                        .layers
-                        .iter()
-                        .map(|layer| self.blobs.path(&layer.digest)),
-                );
+            if let Ok(links) = self.links(digest) {
+                reachable.extend(links.blobs().map(|blob| self.blobs.path(&blob.digest)));
             }
         }
         for algorithm in fs::read_dir(self.blobs.root())

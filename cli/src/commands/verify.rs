@@ -4,13 +4,15 @@ use anyhow::bail;
 use evaluator::gate::Verification;
 
 use crate::commands::UsageError;
-use crate::options::{RegistryOptions, registry_ref};
+use crate::options::{RegistryOptions, StoreOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 use crate::verification_options::{HOW_TO_VERIFY, VerificationOptions};
 
 /// Verify the signatures of a policy in a registry (both cosign layouts: the `.sig` tag and Sigstore bundle
-/// referrers). Exits 0 when the requirements are met, 1 when they are not.
+/// referrers). A policy loaded from palisade's archive (`palisade load`) is verified against the
+/// signatures the archive carried, from the local store, with no registry. Exits 0 when the
+/// requirements are met, 1 when they are not.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
@@ -19,6 +21,8 @@ pub struct Args {
     verification: VerificationOptions,
     #[command(flatten)]
     registry: RegistryOptions,
+    #[command(flatten)]
+    store: StoreOptions,
     /// How to print the report.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -29,7 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(Verification { config, trust_root }) = args.verification.verification()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
     };
-    let remote = args.registry.remote()?;
+    let remote = args.registry.remote()?.with_store(args.store.open()?);
     let checked = block_on(
         format!("verifying {reference}"),
         signing::registry::check(&remote, &reference, &config, trust_root.as_ref()),
