@@ -57,6 +57,9 @@ pub struct EvaluationOptions {
     insecure_skip_verification: bool,
     #[command(flatten)]
     registry: RegistryOptions,
+    /// Policies loaded from palisade's archive are verified and run from here, with no registry.
+    #[command(flatten)]
+    store: StoreOptions,
     #[command(flatten)]
     capabilities: CapabilityOptions,
 }
@@ -68,9 +71,6 @@ enum Mode {
     KubewardenWapc,
     /// A WASI command.
     Wasi,
-    /// Policies loaded from palisade's archive are verified and run from here, with no registry.
-    #[command(flatten)]
-    store: StoreOptions,
     /// An OPA Rego policy.
     Opa,
     /// A Gatekeeper Rego policy.
