@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use artifact::metadata::Metadata;
 use artifact::remote::Remote;
+use evaluator::host_capabilities::session::{Recorder, Replayer};
 use evaluator::host_capabilities::{ContextResources, Registry};
 use evaluator::{HostCallHandler, KubewardenCapabilities};
 use signing::trust::TrustRoot;
@@ -27,24 +28,63 @@ pub struct CapabilityOptions {
     context_resources: Option<PathBuf>,
 }
 
+/// Recording the host calls of `run` and `bench` to a session file, or answering them from one
+/// (kwctl's session format and flag names).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SessionOptions {
+    /// Write every host call the policy makes, with the host's answer, to this session file (YAML,
+    /// kwctl's format), to replay it later with --replay-host-capabilities-interactions.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "replay_host_capabilities_interactions"
+    )]
+    record_host_capabilities_interactions: Option<PathBuf>,
+    /// Answer the policy's host calls from this session file (recorded by palisade or kwctl) instead of
+    /// registries and --context-resources: each call must be the next one recorded. The policy may read
+    /// the Kubernetes kinds its metadata lists in contextAwareResources.
+    #[arg(long, value_name = "FILE", conflicts_with = "context_resources")]
+    replay_host_capabilities_interactions: Option<PathBuf>,
+}
+
 impl CapabilityOptions {
-    /// The host capabilities for a policy with `metadata`, reaching registries through `remote` and
-    /// checking keyless signatures against `trust_root`.
+    /// The host capabilities for a policy with `metadata`, reaching registries through `remote`,
+    /// checking keyless signatures against `trust_root`, recorded or replayed as `session` says.
     pub fn for_policy(
         &self,
         metadata: Option<&Metadata>,
         remote: &Remote,
         trust_root: Option<TrustRoot>,
+        session: &SessionOptions,
     ) -> anyhow::Result<Arc<dyn HostCallHandler>> {
         let kinds = metadata
             .map(|metadata| metadata.context_aware_resources.clone())
             .unwrap_or_default();
-        Ok(Arc::new(KubewardenCapabilities::granting(
+        let registry = Registry::new(remote.clone(), trust_root);
+        if let Some(path) = &session.replay_host_capabilities_interactions {
+            // The session stands for the cluster: the kinds of the metadata may be read from it.
+            let capabilities = KubewardenCapabilities::granting(
+                kinds,
+                &self.allow_capabilities,
+                Some(Arc::new(ContextResources::default())),
+                registry,
+            );
+            let replayer =
+                Replayer::open(path, capabilities).map_err(|err| UsageError(err.to_string()))?;
+            return Ok(Arc::new(replayer));
+        }
+        let capabilities = KubewardenCapabilities::granting(
             kinds,
             &self.allow_capabilities,
             self.context_resources()?,
-            Registry::new(remote.clone(), trust_root),
-        )))
+            registry,
+        );
+        Ok(match &session.record_host_capabilities_interactions {
+            Some(path) => Arc::new(
+                Recorder::create(path, capabilities).map_err(|err| UsageError(err.to_string()))?,
+            ),
+            None => Arc::new(capabilities),
+        })
     }
 
     /// The capabilities allowed to every policy, besides `tracing/log`.

@@ -13,7 +13,7 @@ use evaluator::gate::{self, PolicySource};
 use evaluator::{AdmissionReview, Engine, EngineConfig, ModuleCache, Policy};
 use serde_json::Value;
 
-use crate::capability_options::CapabilityOptions;
+use crate::capability_options::{CapabilityOptions, SessionOptions};
 use crate::commands::UsageError;
 use crate::options::{RegistryOptions, StoreOptions};
 use crate::progress::block_on;
@@ -62,6 +62,8 @@ pub struct EvaluationOptions {
     store: StoreOptions,
     #[command(flatten)]
     capabilities: CapabilityOptions,
+    #[command(flatten)]
+    session: SessionOptions,
 }
 
 /// Kubewarden's execution modes, as `--execution-mode` takes them.
@@ -155,6 +157,7 @@ impl EvaluationOptions {
             metadata.as_ref(),
             &remote,
             self.verification.trust_root()?,
+            &self.session,
         )?;
         let policy = Policy::load_with(&engine, &mode.to_string(), &module, host_calls)
             .with_context(|| format!("loading {} ({mode})", self.policy))?;

@@ -23,6 +23,8 @@ pub const LIST_RESOURCES_BY_NAMESPACE: &str = "kubernetes/list_resources_by_name
 pub const LIST_RESOURCES_ALL: &str = "kubernetes/list_resources_all";
 /// The capability answering one resource.
 pub const GET_RESOURCE: &str = "kubernetes/get_resource";
+/// Kubernetes' authorization check (`SubjectAccessReview`): not served offline, only replayed.
+pub const CAN_I: &str = "kubernetes/can_i";
 
 /// The Kubernetes objects the `kubernetes/*` capabilities are served from.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -10,6 +10,9 @@
 //! | `crypto/v1/is_certificate_trusted` | [`crypto`] |
 //! | `kubernetes/list_resources_by_namespace`, `kubernetes/list_resources_all`, `kubernetes/get_resource` | [`kubernetes`] |
 //!
+//! [`session`] records the calls a policy makes and their answers, and replays them, in kwctl's
+//! session format.
+//!
 //! A refused or failed call is a host error handed to the guest with a message saying why; it
 //! never stops the evaluation or the host.
 
@@ -19,6 +22,7 @@ pub mod kubernetes;
 pub mod logging;
 pub mod net;
 pub mod oci;
+pub mod session;
 pub mod verify;
 
 use std::collections::BTreeSet;
@@ -50,8 +54,9 @@ pub const CAPABILITIES: [&str; 12] = [
     kubernetes::LIST_RESOURCES_BY_NAMESPACE,
     kubernetes::LIST_RESOURCES_ALL,
     kubernetes::GET_RESOURCE,
-    // Kubernetes' authorization check is not served offline; listed so that it is refused by name.
-    "kubernetes/can_i",
+    // Kubernetes' authorization check is not served offline; listed so that it is refused by name
+    // (a replayed session answers it).
+    kubernetes::CAN_I,
 ];
 
 /// Kubewarden's host capabilities for one policy: an allow-list of capabilities, the Kubernetes
@@ -194,6 +199,21 @@ impl HostCallHandler for KubewardenCapabilities {
         operation: &str,
         payload: &[u8],
     ) -> Result<Vec<u8>, String> {
+        let name = self.admit(binding, namespace, operation)?;
+        self.serve(&name, payload)
+            .map_err(|message| format!("{name}: {message}"))
+    }
+}
+
+impl KubewardenCapabilities {
+    /// The capability `namespace/operation` a call asks for, once its binding, name and the
+    /// allow-list are checked (the payload is not looked at yet).
+    pub(crate) fn admit(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+    ) -> Result<String, String> {
         let name = format!("{namespace}/{operation}");
         if binding != BINDING {
             return Err(format!(
@@ -208,8 +228,7 @@ impl HostCallHandler for KubewardenCapabilities {
                 "host capability {BINDING}/{name} is not available to this policy (not allow-listed)"
             ));
         }
-        self.serve(&name, payload)
-            .map_err(|message| format!("{name}: {message}"))
+        Ok(name)
     }
 }
 
