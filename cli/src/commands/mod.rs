@@ -55,9 +55,9 @@ pub enum Command {
     Rm(rm::Args),
     /// Copy a policy between registries, with its signatures and referrers.
     Copy(copy::Args),
-    /// Write policies to a tarball, for an air gap.
+    /// Write policies to an archive, for an air gap.
     Save(save::Args),
-    /// Import the policies of a tarball into the local store.
+    /// Import the policies of an archive (palisade's or kwctl's) into the local store.
     Load(load::Args),
     /// Manage signing keys.
     Key(key::Args),
