@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use artifact::inspect::inspect;
-use artifact::metadata::ExecutionMode;
+use artifact::metadata::{ExecutionMode, PolicyType};
 use artifact::wasm::{DetectedAbi, detect_abi};
+use evaluator::admission::RequestForm;
 use evaluator::gate::{self, PolicySource};
 use evaluator::{AdmissionReview, Engine, EngineConfig, ModuleCache, Policy};
 use serde_json::Value;
@@ -26,9 +27,14 @@ pub struct EvaluationOptions {
     /// oci-layout://DIR[:TAG].
     #[arg(value_name = "REF|FILE")]
     pub policy: String,
-    /// The AdmissionReview (admission.k8s.io/v1) to evaluate, as JSON; `-` for stdin.
+    /// The request to evaluate, as JSON; `-` for stdin: an AdmissionReview (admission.k8s.io/v1, `kind:
+    /// AdmissionReview`) or the AdmissionRequest it carries, as kwctl reads them; with --raw, any document.
     #[arg(long, short = 'r', visible_alias = "request", value_name = "FILE")]
     request_path: PathBuf,
+    /// The request is raw (not Kubernetes): the policy gets the document as it is and a mutation patches the
+    /// whole of it. Implied by a policy whose metadata says `policyType: raw`.
+    #[arg(long)]
+    raw: bool,
     /// The policy's settings, as JSON or YAML (default: `{}`).
     #[arg(
         long,
@@ -42,14 +48,19 @@ pub struct EvaluationOptions {
     #[arg(long, value_name = "JSON")]
     settings_json: Option<String>,
     /// Run the module in this mode, whatever its metadata says.
-    #[arg(long, value_enum, value_name = "MODE")]
+    #[arg(long, short = 'e', value_enum, value_name = "MODE")]
     execution_mode: Option<Mode>,
     /// The per-evaluation deadline.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     timeout: Duration,
-    /// Keep compiled modules in this folder (compiled once, reused by later runs).
+    /// Keep compiled modules in this folder: a module is compiled once and reused by later runs (keyed by
+    /// the module, the wasmtime version and the engine's configuration)
+    /// [default: palisade/modules in the user's cache folder: $XDG_CACHE_HOME, else ~/.cache].
     #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Compile the module afresh and keep nothing (kwctl's `--disable-wasmtime-cache` works too).
+    #[arg(long, alias = "disable-wasmtime-cache")]
+    disable_cache: bool,
     #[command(flatten)]
     verification: VerificationOptions,
     /// Run the policy without verifying its signatures (development only; warns on every use).
@@ -69,7 +80,8 @@ pub struct EvaluationOptions {
 /// Kubewarden's execution modes, as `--execution-mode` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Mode {
-    /// The waPC protocol.
+    /// The waPC protocol (kwctl's `kubewarden` works too).
+    #[value(alias = "kubewarden")]
     KubewardenWapc,
     /// A WASI command.
     Wasi,
@@ -108,8 +120,7 @@ impl EvaluationOptions {
     pub fn load(&self) -> anyhow::Result<LoadedEvaluation> {
         let source =
             PolicySource::parse(&self.policy).map_err(|err| UsageError(err.to_string()))?;
-        let review = AdmissionReview::from_json(&read_input(&self.request_path)?)
-            .map_err(|err| UsageError(format!("{}: {err}", self.request_path.display())))?;
+        let request = read_input(&self.request_path)?;
         let settings = match (&self.settings_path, &self.settings_json) {
             (Some(path), _) => read_settings(path)?,
             (None, Some(text)) => serde_json::from_str(text)
@@ -146,12 +157,30 @@ impl EvaluationOptions {
                 _ => ExecutionMode::default(),
             },
         };
+        let raw = self.raw
+            || metadata
+                .as_ref()
+                .is_some_and(|metadata| metadata.policy_type == PolicyType::Raw);
+        if raw && mode == ExecutionMode::Gatekeeper {
+            return Err(UsageError(format!(
+                "{}: a Gatekeeper policy evaluates Kubernetes requests only, not raw ones",
+                self.policy
+            ))
+            .into());
+        }
+        let form = if raw {
+            RequestForm::Raw
+        } else {
+            RequestForm::Kubernetes
+        };
+        let review = AdmissionReview::from_request_document(&request, form)
+            .map_err(|err| UsageError(format!("{}: {err}", self.request_path.display())))?;
         let mut engine = Engine::new(EngineConfig {
             deadline: self.timeout,
             ..EngineConfig::default()
         })?;
-        if let Some(dir) = &self.cache_dir {
-            engine = engine.with_cache(Arc::new(ModuleCache::new(dir)?));
+        if let Some(cache) = self.module_cache()? {
+            engine = engine.with_cache(Arc::new(cache));
         }
         let host_calls = self.capabilities.for_policy(
             metadata.as_ref(),
@@ -168,6 +197,45 @@ impl EvaluationOptions {
             // Only a policy whose metadata says it mutates may return a mutated object.
             allowed_to_mutate: metadata.is_some_and(|metadata| metadata.mutating),
         })
+    }
+
+    /// The cache of compiled modules: `--cache-dir`, else the default folder, none with `--disable-cache`.
+    /// A default folder that cannot be made costs a warning and a compilation, not the run.
+    fn module_cache(&self) -> anyhow::Result<Option<ModuleCache>> {
+        if self.disable_cache {
+            return Ok(None);
+        }
+        if let Some(dir) = &self.cache_dir {
+            return Ok(Some(ModuleCache::new(dir)?));
+        }
+        let Some(dir) = ModuleCache::default_dir() else {
+            return Ok(None);
+        };
+        match ModuleCache::new(&dir) {
+            Ok(cache) => Ok(Some(cache)),
+            Err(err) => {
+                eprintln!("warning: compiling without a module cache: {err}");
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl LoadedEvaluation {
+    /// Asks the policy whether its settings are valid, before any evaluation, as kwctl does: settings the
+    /// policy refuses, or a policy that fails while checking them, end the command (exit 1) with the
+    /// policy's own message.
+    pub fn validate_settings(&self) -> anyhow::Result<()> {
+        let message = match self.policy.validate_settings(&self.settings) {
+            Ok(verdict) if verdict.valid => return Ok(()),
+            Ok(verdict) => verdict
+                .message
+                .unwrap_or_else(|| "the policy gave no reason".into()),
+            Err(evaluator::Error::Guest { message, .. }) => message,
+            Err(err) if err.is_evaluation_failure() => err.to_string(),
+            Err(err) => return Err(err).context("validating the settings"),
+        };
+        bail!("Provided settings are not valid: {message}")
     }
 }
 

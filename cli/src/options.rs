@@ -16,7 +16,8 @@ use crate::commands::UsageError;
 pub struct RegistryOptions {
     /// The docker config with the credentials: a `config.json`, or a folder holding one
     /// [default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json]
-    #[arg(long, value_name = "PATH")]
+    /// (kwctl's `--docker-config-json-path` works too.)
+    #[arg(long, alias = "docker-config-json-path", value_name = "PATH")]
     docker_config: Option<PathBuf>,
     /// A sources file in Kubewarden's format (insecure registries, certificate authorities, proxies)
     /// [default: $PALISADE_SOURCES, else ~/.config/palisade/sources.yaml when present]

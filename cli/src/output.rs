@@ -14,6 +14,17 @@ pub enum OutputFormat {
     Yaml,
 }
 
+/// An `-o`/`--output` format, for the commands where kwctl's `-o` names a file (`pull -o FILE`, `save -o FILE`):
+/// anything else than a format is refused with the flag that takes a file here.
+pub fn parse_format_not_file(text: &str) -> Result<OutputFormat, String> {
+    <OutputFormat as clap::ValueEnum>::from_str(text, true).map_err(|_| {
+        format!(
+            "`{text}` is not an output format (text, json, yaml); to write to the file {text}, \
+             as kwctl's `-o FILE` does, pass `-O {text}` (--output-path)"
+        )
+    })
+}
+
 /// Prints `value` as JSON or YAML; `Text` is each command's own business.
 pub fn print_structured(format: OutputFormat, value: &impl Serialize) -> anyhow::Result<()> {
     match format {

@@ -17,10 +17,18 @@ use crate::options::parse_annotation;
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerificationOptions {
     /// A public key that must have signed (repeatable: all of them must).
-    #[arg(long, value_name = "FILE")]
+    /// (kwctl's `-k`/`--verification-key` work too.)
+    #[arg(long, short = 'k', alias = "verification-key", value_name = "FILE")]
     key: Vec<PathBuf>,
     /// An annotation the signatures must carry (repeatable): KEY=VALUE.
-    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    /// (kwctl's `--verification-annotation` works too.)
+    #[arg(
+        short = 'a',
+        long = "annotation",
+        alias = "verification-annotation",
+        value_name = "KEY=VALUE",
+        value_parser = parse_annotation
+    )]
     annotations: Vec<(String, String)>,
     /// A verification config in Kubewarden's format (allOf / anyOf of pubKey, genericIssuer, githubAction),
     /// instead of the flags above.
@@ -55,8 +63,10 @@ pub struct VerificationOptions {
     /// ... and of this repository of the owner.
     #[arg(long, value_name = "REPO", requires = "github_owner")]
     github_repo: Option<String>,
-    /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json or a PEM CA bundle.
-    #[arg(long, value_name = "FILE")]
+    /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json, a Sigstore
+    /// ClientTrustConfig holding one (kwctl's `--sigstore-trust-config` file; that flag works too), or a PEM CA
+    /// bundle.
+    #[arg(long, alias = "sigstore-trust-config", value_name = "FILE")]
     trust_root: Option<PathBuf>,
 }
 

@@ -20,7 +20,10 @@ fn cli_sessions() {
             test_support::populate_workdir(&workdir);
         }
     }
+    // Compiled modules go to a cache of the tests', not the user's.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trycmd-cache");
     trycmd::TestCases::new()
         .default_bin_name("palisade")
+        .env("XDG_CACHE_HOME", cache.display().to_string())
         .case("tests/cmd/*.md");
 }

@@ -13,6 +13,7 @@ fn workdir() -> (tempfile::TempDir, test_support::Palisade) {
     for name in [
         "wapc-reject",
         "wapc-loop",
+        "wapc-validate-loop",
         "wapc-settings",
         "wapc-mutate",
         "wasi-reject",
@@ -77,7 +78,7 @@ fn a_policy_that_never_answers_is_a_500_rejection() {
     let (_dir, cli) = workdir();
     let out = cli.ok(&[
         "run",
-        "wapc-loop.wasm",
+        "wapc-validate-loop.wasm",
         "-r",
         "request.json",
         "--timeout",
@@ -110,7 +111,20 @@ fn settings_are_validated_first() {
         "settings.yml",
     ]);
     assert!(
-        err.contains("the policy rejects its settings: this policy takes no settings"),
+        err.contains("Provided settings are not valid: this policy takes no settings"),
+        "{err}"
+    );
+    // A policy that fails while checking its settings fails the command too, as kwctl does.
+    let err = cli.fails(&[
+        "run",
+        "wapc-loop.wasm",
+        "-r",
+        "request.json",
+        "--timeout",
+        "100ms",
+    ]);
+    assert!(
+        err.contains("Provided settings are not valid: policy evaluation timed out after 100ms"),
         "{err}"
     );
     let out = cli.ok(&[
@@ -270,4 +284,93 @@ fn the_mode_and_settings_can_be_given_on_the_command_line() {
         err.contains("the policy module does not export `opa_malloc`"),
         "{err}"
     );
+}
+
+/// The `.cwasm` entries of a module cache folder.
+fn cache_entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .map(|entry| {
+            entry
+                .unwrap_or_else(|err| panic!("listing {}: {err}", dir.display()))
+                .path()
+        })
+        .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+        .collect()
+}
+
+#[test]
+fn compiled_modules_are_cached_by_default() {
+    let (dir, cli) = workdir();
+    // test_support points XDG_CACHE_HOME at dir/cache.
+    let default = dir.path().join("cache/palisade/modules");
+    cli.ok(&["run", "policy.wasm", "-r", "request.json"]);
+    let entries = cache_entries(&default);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let written = std::fs::metadata(&entries[0])
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|err| panic!("{}: {err}", entries[0].display()));
+    // The second run loads the entry: nothing is compiled or written again.
+    cli.ok(&["run", "policy.wasm", "-r", "request.json"]);
+    cli.ok(&[
+        "bench",
+        "policy.wasm",
+        "-r",
+        "request.json",
+        "--iterations",
+        "5",
+    ]);
+    assert_eq!(cache_entries(&default), entries);
+    let reread = std::fs::metadata(&entries[0])
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|err| panic!("{}: {err}", entries[0].display()));
+    assert_eq!(written, reread, "the entry was written again: a cache miss");
+
+    // Another module, another entry; --disable-cache writes nothing; --cache-dir goes elsewhere.
+    cli.ok(&["run", "wapc-reject.wasm", "-r", "request.json"]);
+    assert_eq!(cache_entries(&default).len(), 2);
+    for args in [
+        [
+            "run",
+            "wapc-mutate.wasm",
+            "-r",
+            "request.json",
+            "--disable-cache",
+        ],
+        [
+            "bench",
+            "wapc-mutate.wasm",
+            "-r",
+            "request.json",
+            "--disable-wasmtime-cache",
+        ],
+    ] {
+        cli.ok(&args);
+    }
+    assert_eq!(cache_entries(&default).len(), 2);
+    cli.ok(&[
+        "run",
+        "wapc-mutate.wasm",
+        "-r",
+        "request.json",
+        "--cache-dir",
+        "mine",
+    ]);
+    assert_eq!(cache_entries(&dir.path().join("mine")).len(), 1);
+    assert_eq!(cache_entries(&default).len(), 2);
+}
+
+#[test]
+fn nothing_is_cached_with_disable_cache() {
+    let (dir, cli) = workdir();
+    cli.ok(&[
+        "run",
+        "policy.wasm",
+        "-r",
+        "request.json",
+        "--disable-cache",
+    ]);
+    assert!(!dir.path().join("cache").exists());
 }

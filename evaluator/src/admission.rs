@@ -62,16 +62,90 @@ pub struct SettingsValidationResponse {
     pub message: Option<String>,
 }
 
-/// A Kubernetes `AdmissionReview` (admission.k8s.io/v1) as received from the API server.
+/// A Kubernetes `AdmissionReview` (admission.k8s.io/v1) as received from the API server, or a raw
+/// (non-Kubernetes) request evaluated the same way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdmissionReview {
     /// The `request` object.
     pub request: Value,
     /// `request.uid`, echoed in the response.
     pub uid: String,
+    /// A raw request: a mutation is a patch against the whole request, not against its `object`.
+    raw: bool,
+}
+
+/// What a request document holds, as kwctl's `--request-path` and `--raw` read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestForm {
+    /// An `AdmissionReview` or the `AdmissionRequest` it carries.
+    #[default]
+    Kubernetes,
+    /// Any JSON document, evaluated as it is (Kubewarden's `validate_raw`).
+    Raw,
 }
 
 impl AdmissionReview {
+    /// Reads a request document as kwctl does: with `kind: AdmissionReview` it is unwrapped to its
+    /// `request`, and anything else is the `AdmissionRequest` itself (which must have a string
+    /// `uid`). A document without `kind` holding a `request` object and no `uid` is taken for the
+    /// review it obviously is. A [`RequestForm::Raw`] document is evaluated as it is.
+    pub fn from_request_document(
+        bytes: &[u8],
+        form: RequestForm,
+    ) -> Result<AdmissionReview, Error> {
+        let document: Value = serde_json::from_slice(bytes)
+            .map_err(|err| Error::InvalidInput(format!("the request is not JSON: {err}")))?;
+        if form == RequestForm::Raw {
+            return Ok(AdmissionReview::raw(document));
+        }
+        let kind = document.get("kind");
+        let is_review = match kind {
+            Some(Value::String(kind)) => kind == "AdmissionReview",
+            Some(_) => false,
+            None => {
+                document.get("request").is_some_and(Value::is_object)
+                    && document.get("uid").is_none()
+            }
+        };
+        if is_review {
+            return AdmissionReview::from_value(document);
+        }
+        if let Some(Value::String(kind)) = kind {
+            return Err(Error::InvalidInput(format!(
+                "expected an AdmissionReview or an AdmissionRequest, found kind {kind}"
+            )));
+        }
+        if !document.is_object() {
+            return Err(Error::InvalidInput(
+                "expected an AdmissionReview or an AdmissionRequest, found a JSON value that is not an object".into(),
+            ));
+        }
+        let uid = document
+            .get("uid")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::InvalidInput("the AdmissionRequest has no string `uid`".into()))?
+            .to_owned();
+        Ok(AdmissionReview {
+            request: document,
+            uid,
+            raw: false,
+        })
+    }
+
+    /// A raw (non-Kubernetes) request, evaluated as it is; its `uid`, if any, is echoed.
+    pub fn raw(request: Value) -> AdmissionReview {
+        let uid = request
+            .get("uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        AdmissionReview {
+            request,
+            uid,
+            raw: true,
+        }
+    }
+
     /// Parses an `AdmissionReview` v1 document; `request` must be an object with a string `uid`.
     pub fn from_json(bytes: &[u8]) -> Result<AdmissionReview, Error> {
         let document: Value = serde_json::from_slice(bytes).map_err(|err| {
@@ -109,20 +183,29 @@ impl AdmissionReview {
                 Error::InvalidInput("the AdmissionReview's request has no string `uid`".into())
             })?
             .to_owned();
-        Ok(AdmissionReview { request, uid })
+        Ok(AdmissionReview {
+            request,
+            uid,
+            raw: false,
+        })
     }
 
     /// The `AdmissionReview` v1 response carrying `answer`.
     ///
-    /// A `mutated_object` in an accepting answer becomes a JSON Patch against `request.object`
-    /// (`patch`, base64, with `patchType: JSONPatch`) when `allowed_to_mutate`; otherwise the
+    /// A `mutated_object` in an accepting answer becomes a JSON Patch against `request.object` (the
+    /// whole request, for a raw one) (`patch`, base64, with `patchType: JSONPatch`) when
+    /// `allowed_to_mutate`; otherwise the
     /// request is rejected with code 500, since the policy did what it may not.
     pub fn response(&self, answer: &ValidationResponse, allowed_to_mutate: bool) -> Value {
         let mut patch = None;
         let refused;
         let answer = match (&answer.mutated_object, answer.accepted) {
             (Some(mutated), true) if allowed_to_mutate => {
-                let original = self.request.get("object").cloned().unwrap_or(Value::Null);
+                let original = if self.raw {
+                    self.request.clone()
+                } else {
+                    self.request.get("object").cloned().unwrap_or(Value::Null)
+                };
                 let operations = json_patch::diff(&original, mutated);
                 if !operations.0.is_empty() {
                     patch = Some(serde_json::to_vec(&operations).unwrap_or_default());
@@ -175,6 +258,14 @@ impl AdmissionReview {
 mod tests {
     use super::*;
 
+    /// The JSON Patch of an AdmissionReview `response`, decoded.
+    fn decoded_patch(response: &Value) -> Result<Value, Error> {
+        let patch = BASE64_STANDARD
+            .decode(response["patch"].as_str().unwrap_or_default())
+            .map_err(|err| Error::InvalidInput(err.to_string()))?;
+        serde_json::from_slice(&patch).map_err(|err| Error::InvalidInput(err.to_string()))
+    }
+
     #[test]
     fn parses_a_review_and_builds_its_response() -> Result<(), Error> {
         let review = AdmissionReview::from_json(
@@ -225,13 +316,8 @@ mod tests {
         let response = &review.response(&answer, true)["response"];
         assert_eq!(response["allowed"], true);
         assert_eq!(response["patchType"], "JSONPatch");
-        let patch = BASE64_STANDARD
-            .decode(response["patch"].as_str().unwrap_or_default())
-            .map_err(|err| Error::InvalidInput(err.to_string()))?;
-        let patch: Value =
-            serde_json::from_slice(&patch).map_err(|err| Error::InvalidInput(err.to_string()))?;
         assert_eq!(
-            patch,
+            decoded_patch(response)?,
             json!([{"op": "replace", "path": "/spec/replicas", "value": 2}])
         );
 
@@ -267,6 +353,57 @@ mod tests {
                 Err(Error::InvalidInput(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_request_document_is_a_review_or_the_request_itself() -> Result<(), Error> {
+        let request = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}});
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request});
+        for document in [&review, &request, &json!({"request": request})] {
+            let bytes =
+                serde_json::to_vec(document).map_err(|err| Error::InvalidInput(err.to_string()))?;
+            let parsed = AdmissionReview::from_request_document(&bytes, RequestForm::Kubernetes)?;
+            assert_eq!(parsed.request, request, "{document}");
+            assert_eq!(parsed.uid, "u");
+        }
+        for (bad, why) in [
+            (&b"[1]"[..], "not an object"),
+            (br#"{"kind":"Pod","uid":"u"}"#, "found kind Pod"),
+            (br#"{"kind":"AdmissionReview"}"#, "has no `request`"),
+            (
+                br#"{"operation":"CREATE"}"#,
+                "AdmissionRequest has no string `uid`",
+            ),
+            (b"{", "not JSON"),
+        ] {
+            match AdmissionReview::from_request_document(bad, RequestForm::Kubernetes) {
+                Err(Error::InvalidInput(message)) => assert!(message.contains(why), "{message}"),
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_raw_request_is_taken_as_it_is_and_patched_whole() -> Result<(), Error> {
+        let review = AdmissionReview::from_request_document(
+            br#"{"user":"tonio","action":"eats","resource":"banana"}"#,
+            RequestForm::Raw,
+        )?;
+        assert_eq!(review.uid, "");
+        assert_eq!(review.request["resource"], "banana");
+        let answer = ValidationResponse {
+            accepted: true,
+            mutated_object: Some(json!({"user":"tonio","action":"eats","resource":"rice"})),
+            ..ValidationResponse::default()
+        };
+        let response = &review.response(&answer, true)["response"];
+        assert_eq!(
+            decoded_patch(response)?,
+            json!([{"op": "replace", "path": "/resource", "value": "rice"}])
+        );
+        assert_eq!(AdmissionReview::raw(json!({"uid": "r"})).uid, "r");
+        Ok(())
     }
 
     #[test]

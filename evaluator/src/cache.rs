@@ -1,4 +1,7 @@
-//! The on-disk cache of compiled modules, keyed by module digest and engine configuration.
+//! The on-disk cache of compiled modules, keyed by the module's digest and by wasmtime's
+//! compatibility hash of the engine: the wasmtime version, the target and compiler flags, the
+//! tunables and the Wasm features. Another wasmtime or another engine configuration looks for
+//! another entry, so it never loads a stale one.
 //!
 //! An entry is `sha256(payload) ‖ payload`, where the payload is wasmtime's serialised module.
 //! An entry whose checksum does not match (truncated, corrupt) or that wasmtime refuses (another
@@ -36,6 +39,14 @@ impl ModuleCache {
         })
     }
 
+    /// The default folder: `palisade/modules` in the user's cache folder (`$XDG_CACHE_HOME`,
+    /// `~/.cache` on Linux), as kwctl keeps its compiled modules in its own cache folder; `None`
+    /// without a home folder.
+    pub fn default_dir() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "palisade")
+            .map(|dirs| dirs.cache_dir().join("modules"))
+    }
+
     /// The cache folder.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -51,7 +62,8 @@ impl ModuleCache {
         self.misses.load(Ordering::Relaxed)
     }
 
-    /// The entry file for `module` compiled by `engine`.
+    /// The entry file for `module` compiled by `engine`: the key covers the module and
+    /// `precompile_compatibility_hash`, which hashes the wasmtime version with the configuration.
     pub(crate) fn entry_path(&self, engine: &wasmtime::Engine, module: &[u8]) -> PathBuf {
         let mut key = Sha256::new();
         key.update(Sha256::digest(module));
@@ -145,6 +157,50 @@ mod tests {
         other.epoch_interruption(true);
         let other = wasmtime::Engine::new(&other).map_err(|err| Error::Engine(err.to_string()))?;
         assert_ne!(a, cache.entry_path(&other, b"\0asm\x01\0\0\0"));
+        Ok(())
+    }
+
+    #[test]
+    fn another_wasmtime_version_has_other_keys() -> Result<(), Error> {
+        let dir = test_support::tempdir();
+        let cache = ModuleCache::new(dir.path())?;
+        let module = b"\0asm\x01\0\0\0";
+        let ours = cache.entry_path(&wasmtime::Engine::default(), module);
+        // Another wasmtime release differs from this one only by the version it records.
+        let mut config = wasmtime::Config::new();
+        config
+            .module_version(wasmtime::ModuleVersionStrategy::Custom(
+                "48.0.0-other".into(),
+            ))
+            .map_err(|err| Error::Engine(err.to_string()))?;
+        let other = wasmtime::Engine::new(&config).map_err(|err| Error::Engine(err.to_string()))?;
+        assert_ne!(ours, cache.entry_path(&other, module));
+        Ok(())
+    }
+
+    #[test]
+    fn an_entry_of_another_engine_is_never_loaded() -> Result<(), Error> {
+        let dir = test_support::tempdir();
+        let cache = ModuleCache::new(dir.path())?;
+        let module = test_support::compile_fixture("wapc-accept");
+        let plain = wasmtime::Engine::default();
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let interruptible =
+            wasmtime::Engine::new(&config).map_err(|err| Error::Engine(err.to_string()))?;
+        cache.compile(&plain, &module)?;
+        cache.compile(&interruptible, &module)?;
+        assert_eq!((cache.hits(), cache.misses()), (0, 2));
+        cache.compile(&interruptible, &module)?;
+        cache.compile(&plain, &module)?;
+        assert_eq!((cache.hits(), cache.misses()), (2, 2));
+        let entries = std::fs::read_dir(dir.path())
+            .map_err(|source| Error::Io {
+                path: dir.path().into(),
+                source,
+            })?
+            .count();
+        assert_eq!(entries, 2);
         Ok(())
     }
 }

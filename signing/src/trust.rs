@@ -1,6 +1,7 @@
 //! Trust roots for keyless (certificate-based) signatures, read from a file — never fetched: Sigstore's
-//! `trusted_root.json` (certificate authorities, Rekor and CT log keys) or a PEM bundle of CA certificates — and
-//! the keyless check of a Sigstore bundle against one.
+//! `trusted_root.json` (certificate authorities, Rekor and CT log keys), a Sigstore `ClientTrustConfig` holding
+//! one (kwctl's `--sigstore-trust-config` file), or a PEM bundle of CA certificates — and the keyless check of a
+//! Sigstore bundle against one.
 //!
 //! The certificate chain, its embedded SCT, the DSSE signature and the consistency of the Rekor entry are checked
 //! by the `sigstore` crate's bundle verifier (offline); this module adds what that verifier leaves out: the Rekor
@@ -64,6 +65,27 @@ pub struct TrustRoot {
     ctlog_keys: BTreeMap<String, Vec<u8>>,
 }
 
+/// The media type of Sigstore's `ClientTrustConfig` (protobuf-specs), up to its version.
+const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig";
+
+/// Sigstore's `ClientTrustConfig`: a trusted root and a signing config (the service URLs, unused here).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientTrustConfigJson {
+    media_type: Option<String>,
+    #[serde(alias = "trusted_root")]
+    trusted_root: Option<TrustedRootJson>,
+}
+
+/// What tells a JSON trust root file's form: its media type, and whether it wraps a trusted root.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonForm {
+    media_type: Option<String>,
+    #[serde(alias = "trusted_root")]
+    trusted_root: Option<serde::de::IgnoredAny>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TrustedRootJson {
@@ -119,6 +141,30 @@ impl TrustRoot {
         let json: TrustedRootJson = serde_json::from_slice(bytes).map_err(|e| {
             SigningError::Config(format!("trust root: not a Sigstore trusted_root.json: {e}"))
         })?;
+        TrustRoot::from_trusted_root(json)
+    }
+
+    /// Reads the trusted root of Sigstore's `ClientTrustConfig` (media type
+    /// `application/vnd.dev.sigstore.clienttrustconfig.v0.1+json`), the file kwctl's `--sigstore-trust-config`
+    /// takes; its signing config (where to sign) does not matter to verification.
+    pub fn from_client_trust_config_json(bytes: &[u8]) -> Result<TrustRoot> {
+        let json: ClientTrustConfigJson = serde_json::from_slice(bytes).map_err(|e| {
+            SigningError::Config(format!("trust root: not a Sigstore ClientTrustConfig: {e}"))
+        })?;
+        if let Some(media_type) = &json.media_type
+            && !media_type.starts_with(CLIENT_TRUST_CONFIG_MEDIA_TYPE)
+        {
+            return Err(SigningError::Config(format!(
+                "trust root: mediaType is {media_type:?}, expected {CLIENT_TRUST_CONFIG_MEDIA_TYPE}.v0.1+json"
+            )));
+        }
+        let trusted_root = json.trusted_root.ok_or_else(|| {
+            SigningError::Config("trust root: the ClientTrustConfig has no trustedRoot".into())
+        })?;
+        TrustRoot::from_trusted_root(trusted_root)
+    }
+
+    fn from_trusted_root(json: TrustedRootJson) -> Result<TrustRoot> {
         if let Some(media_type) = &json.media_type
             && !media_type.starts_with("application/vnd.dev.sigstore.trustedroot")
         {
@@ -172,11 +218,23 @@ impl TrustRoot {
         })
     }
 
-    /// Reads either format, by its first non-blank character (`{` for JSON).
+    /// Reads any of the three forms, told apart by content: JSON (first non-blank character `{`) is a
+    /// `ClientTrustConfig` when its media type says so or it wraps a `trustedRoot`, else a `trusted_root.json`;
+    /// anything else is a PEM bundle.
     pub fn from_file_bytes(bytes: &[u8]) -> Result<TrustRoot> {
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => TrustRoot::from_trusted_root_json(bytes),
-            _ => TrustRoot::from_pem_bundle(bytes),
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return TrustRoot::from_pem_bundle(bytes);
+        }
+        let wrapped = serde_json::from_slice::<JsonForm>(bytes).is_ok_and(|form| {
+            form.trusted_root.is_some()
+                || form.media_type.is_some_and(|media_type| {
+                    media_type.starts_with(CLIENT_TRUST_CONFIG_MEDIA_TYPE)
+                })
+        });
+        if wrapped {
+            TrustRoot::from_client_trust_config_json(bytes)
+        } else {
+            TrustRoot::from_trusted_root_json(bytes)
         }
     }
 

@@ -66,6 +66,47 @@ fn github_action_and_generic_issuer_requirements_are_met() {
 }
 
 #[test]
+fn a_client_trust_config_is_read_as_its_trusted_root() {
+    let bundle = fixture("cosign-v3-bundle.json");
+    let config = fixture("sigstore-public-good-client-trust-config.json");
+    for root in [
+        TrustRoot::from_client_trust_config_json(&config).unwrap(),
+        // Told apart from a trusted_root.json by content.
+        TrustRoot::from_file_bytes(&config).unwrap(),
+    ] {
+        let report = check(KUBEWARDEN_CONTROLLER, &bundle, Some(&root), &digest());
+        assert!(report.verified, "{:?}", report.failure);
+    }
+    // Without the trusted root, nothing to trust: the signature is not verified.
+    let report = check(KUBEWARDEN_CONTROLLER, &bundle, None, &digest());
+    assert!(!report.verified);
+}
+
+#[test]
+fn broken_trust_root_files_say_what_is_wrong() {
+    for (bytes, expected) in [
+        (
+            &br#"{"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json"}"#[..],
+            "the ClientTrustConfig has no trustedRoot",
+        ),
+        (
+            br#"{"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "trustedRoot": 7}"#,
+            "not a Sigstore ClientTrustConfig",
+        ),
+        (
+            br#"{"trustedRoot": {"certificateAuthorities": []}}"#,
+            "no certificateAuthorities",
+        ),
+        (br#"{"tlogs": "x"}"#, "not a Sigstore trusted_root.json"),
+        (b"{", "not a Sigstore trusted_root.json"),
+        (b"hello", "PEM"),
+    ] {
+        let err = TrustRoot::from_file_bytes(bytes).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+}
+
+#[test]
 fn other_identities_are_refused_naming_the_field() {
     let root = public_good();
     let bundle = fixture("cosign-v3-bundle.json");

@@ -1,5 +1,6 @@
-//! Running the `palisade` binary in a work folder, isolated from the user's store, credentials and
-//! sources, with a fixed `SOURCE_DATE_EPOCH` so that pushes are reproducible.
+//! Running the `palisade` binary in a work folder, isolated from the user's store, credentials,
+//! sources and module cache (`dir/cache/palisade/modules`), with a fixed `SOURCE_DATE_EPOCH` so
+//! that pushes are reproducible.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,7 @@ impl Palisade {
             .current_dir(&self.dir)
             .env("PALISADE_STORE", self.dir.join("store"))
             .env("DOCKER_CONFIG", self.dir.join("docker"))
+            .env("XDG_CACHE_HOME", self.dir.join("cache"))
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -17,11 +17,11 @@ use crate::output::{OutputFormat, print_structured};
 pub struct Args {
     /// The Wasm module.
     module: PathBuf,
-    /// The metadata file, YAML or JSON.
-    #[arg(short, long, value_name = "FILE")]
+    /// The metadata file, YAML or JSON (kwctl's `--metadata-path` works too).
+    #[arg(short, long, alias = "metadata-path", value_name = "FILE")]
     metadata: PathBuf,
-    /// A Markdown file with usage documentation.
-    #[arg(short, long, value_name = "FILE")]
+    /// A Markdown file with usage documentation (kwctl's `--usage-path` works too).
+    #[arg(short, long, alias = "usage-path", value_name = "FILE")]
     usage: Option<PathBuf>,
     /// Where to write the annotated module (may be MODULE itself).
     #[arg(short = 'o', long = "output-path", value_name = "FILE")]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use evaluator::ValidationRequest;
 use evaluator::bench::{BenchOptions, BenchReport, Budget, bench};
 use serde::Serialize;
@@ -42,21 +42,14 @@ struct Printed<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let loaded = args.evaluation.load()?;
+    loaded.validate_settings()?;
     let LoadedEvaluation {
         policy,
         review,
         settings,
         ..
-    } = args.evaluation.load()?;
-    let verdict = policy
-        .validate_settings(&settings)
-        .context("validating the settings")?;
-    if !verdict.valid {
-        return Err(anyhow!(
-            "the policy rejects its settings: {}",
-            verdict.message.as_deref().unwrap_or("no reason given")
-        ));
-    }
+    } = loaded;
 
     let options = BenchOptions {
         budget: match (args.iterations, args.duration) {

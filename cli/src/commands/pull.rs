@@ -6,7 +6,7 @@ use artifact::distribute::PullRequest;
 use serde::Serialize;
 
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, parse_format_not_file, print_structured};
 use crate::progress::Activity;
 
 /// Pull a policy into the local store, checking every digest.
@@ -27,8 +27,8 @@ pub struct Args {
     registry: RegistryOptions,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
+    /// How to print the result: text, json or yaml (kwctl's `-o FILE` is `-O FILE` here).
+    #[arg(short, long, value_parser = parse_format_not_file, default_value = "text")]
     output: OutputFormat,
 }
 

@@ -23,7 +23,7 @@ pub struct Args {
     /// oci-layout://FOLDER[:NAME].
     reference: String,
     /// Push a module that has no policy metadata.
-    #[arg(long)]
+    #[arg(long, short = 'f')]
     force: bool,
     #[command(flatten)]
     registry: RegistryOptions,

@@ -1,7 +1,6 @@
 //! `palisade run`: evaluate a policy on one admission request, locally.
 
-use anyhow::{Context, anyhow};
-use evaluator::{ValidationRequest, ValidationResponse};
+use evaluator::ValidationRequest;
 use serde_json::Value;
 
 use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation};
@@ -15,8 +14,10 @@ use crate::output::{OutputFormat, print_structured};
 /// to it (FILE.sigstore.json). --insecure-skip-verification skips verification, for development, with a warning.
 /// The execution mode comes from `--execution-mode`, else the module's metadata
 /// (`kubewarden-wapc` when it has none).
-/// A policy rejecting the request is a result (exit 0); exit 1 when the policy cannot be verified or run or
-/// rejects its settings.
+/// The settings are validated first, as kwctl does: settings the policy refuses, or a policy that fails
+/// while checking them, exit 1 with "Provided settings are not valid: …" and the policy's message.
+/// A policy rejecting the request is a result (exit 0), as is one failing while it evaluates the
+/// request (a rejection with code 500); exit 1 when the policy cannot be verified or loaded.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -27,31 +28,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let loaded = args.evaluation.load()?;
+    loaded.validate_settings()?;
     let LoadedEvaluation {
         policy,
         review,
         settings,
         allowed_to_mutate,
-    } = args.evaluation.load()?;
-    // A policy that misbehaves while validating its settings costs this request (500), like
-    // one that misbehaves in `validate`; one that answers "invalid" is a configuration error.
-    let answer = match policy.validate_settings(&settings) {
-        Ok(verdict) if !verdict.valid => {
-            return Err(anyhow!(
-                "the policy rejects its settings: {}",
-                verdict.message.as_deref().unwrap_or("no reason given")
-            ));
-        }
-        Ok(_) => policy.evaluate(&ValidationRequest {
-            request: review.request.clone(),
-            settings,
-        }),
-        Err(err) if err.is_evaluation_failure() => ValidationResponse {
-            message: Some(format!("validating the settings: {err}")),
-            ..ValidationResponse::from_failure(&err)
-        },
-        Err(err) => return Err(err).context("validating the settings"),
-    };
+    } = loaded;
+    let answer = policy.evaluate(&ValidationRequest {
+        request: review.request.clone(),
+        settings,
+    });
     let review_response = review.response(&answer, allowed_to_mutate);
     let name = &args.evaluation.policy;
     match args.output {

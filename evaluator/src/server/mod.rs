@@ -121,12 +121,7 @@ async fn validate_raw(
             );
         }
     };
-    let uid = request
-        .get("uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let review = AdmissionReview { request, uid };
+    let review = AdmissionReview::raw(request);
     let (answer, allowed_to_mutate) = evaluate(&state, &id, slot, &review.request).await;
     let mut response = review.response(&answer, allowed_to_mutate);
     json_response(json!({ "response": response["response"].take() }))
