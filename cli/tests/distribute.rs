@@ -326,7 +326,7 @@ fn policies_say_whether_the_registry_held_a_signature() {
     assert_eq!(json[1]["signatures"], serde_json::json!([bundle]));
 
     // palisade's archive carries the signatures: a loaded policy is listed as its registry had it; kwctl's
-    // carries none.
+    // carries none, so whether it was signed is unknown.
     cli.ok(&["save", &copy, "-O", "bundle.tar"]);
     cli.ok(&["save", &copy, "--format", "kwctl", "-O", "kwctl.tar.gz"]);
     let other = tempdir();
@@ -350,7 +350,7 @@ fn policies_say_whether_the_registry_held_a_signature() {
     .unwrap();
     let kwctl_cli = palisade(third.path());
     kwctl_cli.ok(&["load", "kwctl.tar.gz"]);
-    assert_eq!(signed_column(&kwctl_cli, &copy), "no");
+    assert_eq!(signed_column(&kwctl_cli, &copy), "-");
 }
 
 /// A module over the chunking threshold (16 MiB) goes up in resumable chunks; through pipes, push, pull

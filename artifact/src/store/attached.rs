@@ -23,6 +23,9 @@ pub struct ArchiveImport {
     pub attachments: Vec<(String, String, Digest)>,
     /// Every blob of the attached manifests, the manifests themselves included, by digest.
     pub blobs: BTreeMap<Digest, Vec<u8>>,
+    /// Whether the archive carries what is attached to its policies (palisade's does, kwctl's does not:
+    /// whether its policies were signed is then unknown).
+    pub carries_attachments: bool,
 }
 
 /// One repository as the store holds it for a policy loaded from an archive: the read half of a registry.
@@ -87,6 +90,7 @@ impl Store {
                 index.policies.insert(reference.clone(), digest.clone());
                 index.loaded.insert(reference.clone());
                 let signatures = repository_of(reference)
+                    .filter(|_| import.carries_attachments)
                     .map(|repository| self.signatures_in(index, repository, digest))
                     .transpose();
                 match signatures {

@@ -109,7 +109,10 @@ pub(super) fn read(entries: Vec<Entry>, archive: &Path) -> Result<(ArchiveImport
         return Err(invalid(archive, "index.json is missing"));
     }
     let layout = Layout::open(&root).map_err(|err| invalid(archive, err.to_string()))?;
-    let mut import = ArchiveImport::default();
+    let mut import = ArchiveImport {
+        carries_attachments: true,
+        ..ArchiveImport::default()
+    };
     let mut found = Found::default();
     let named = layout
         .entries()
