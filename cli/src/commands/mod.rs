@@ -6,6 +6,8 @@ mod bench;
 mod completions;
 mod copy;
 mod digest;
+mod docs;
+mod info;
 mod inspect;
 mod key;
 mod load;
@@ -73,7 +75,7 @@ pub enum Command {
     Run(run::Args),
     /// Measure a policy's evaluation latency (p50, p99, evaluations per second).
     Bench(bench::Args),
-    /// Write documents for trying policies out (admission requests).
+    /// Write the documents kwctl scaffolds (requests, manifests, configs, packages).
     Scaffold(scaffold::Args),
     /// Serve policies as a Kubernetes admission webhook.
     PolicyServer(policy_server::Args),
@@ -89,6 +91,10 @@ pub enum Command {
     Registry(registry::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Write the Markdown documentation of every command.
+    Docs(docs::Args),
+    /// Show palisade's version, Rego builtins and default locations.
+    Info(info::Args),
 }
 
 /// Runs one subcommand.
@@ -120,5 +126,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Registry(args) => registry::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Docs(args) => docs::run(args),
+        Command::Info(args) => info::run(args),
     }
 }

@@ -202,10 +202,7 @@ fn policy_manifest(args: ManifestArgs) -> anyhow::Result<()> {
     let metadata = inspect(&module)
         .with_context(|| args.policy.clone())?
         .metadata
-        .ok_or_else(|| {
-            anyhow!(ArtifactError::NoMetadata.in_file(&args.policy))
-                .context("annotate the policy first (palisade annotate)")
-        })?;
+        .ok_or_else(|| anyhow!(ArtifactError::NoMetadata.in_file(&args.policy)))?;
     let scaffolded = manifest(ManifestRequest {
         kind: match args.kind {
             ManifestKind::ClusterAdmissionPolicy => ManifestType::ClusterAdmissionPolicy,

@@ -177,7 +177,7 @@ fn oci_image(oci_url: &str, version: &semver::Version) -> Result<String, Error> 
 
 fn install_instructions(image: &str) -> String {
     format!(
-        "The policy can be pulled with [`palisade`](https://example.invalid/palisade) or `kwctl`:\n\
+        "The policy can be pulled with `palisade` (or `kwctl`):\n\
          ```console\npalisade pull registry://{image}\n```\n\
          Then scaffold its manifest and tune it to your liking. For example:\n\
          ```console\npalisade scaffold manifest -t ClusterAdmissionPolicy registry://{image}\n```\n"

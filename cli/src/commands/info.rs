@@ -1,0 +1,81 @@
+//! `palisade info`: what this palisade is and where it keeps things, as `kwctl info` prints it
+//! for kwctl (version, the Rego builtins it implements, the store and configuration folders).
+
+use std::path::{Path, PathBuf};
+
+use artifact::remote::credentials::DockerConfig;
+use artifact::remote::sources::Sources;
+use artifact::store::Store;
+use evaluator::ModuleCache;
+use serde::Serialize;
+
+use crate::output::{OutputFormat, print_structured};
+
+/// Show palisade's version, the Rego builtins it implements, and the files and folders it uses by
+/// default (each can be changed by a flag or an environment variable).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How to print the information.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info {
+    version: &'static str,
+    rego_builtins: Vec<&'static str>,
+    store: Option<PathBuf>,
+    sources_file: Option<PathBuf>,
+    docker_config: PathBuf,
+    module_cache: Option<PathBuf>,
+    sigstore_trust_root: &'static str,
+}
+
+/// Keyless verification has no built-in trust root: it is always given.
+const TRUST_ROOT: &str = "none built in: keyless verification uses --trust-root FILE (a Sigstore \
+     trusted_root.json, kwctl's --sigstore-trust-config file, or a PEM bundle)";
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let info = Info {
+        version: env!("CARGO_PKG_VERSION"),
+        rego_builtins: evaluator::opa::implemented_builtins(),
+        store: Store::default_root(),
+        sources_file: Sources::default_path(),
+        docker_config: DockerConfig::new(None).path().to_owned(),
+        module_cache: ModuleCache::default_dir(),
+        sigstore_trust_root: TRUST_ROOT,
+    };
+    match args.output {
+        OutputFormat::Text => print_text(&info),
+        format => print_structured(format, &info)?,
+    }
+    Ok(())
+}
+
+fn print_text(info: &Info) {
+    let shown = |path: &Option<PathBuf>| {
+        path.as_deref()
+            .map_or_else(|| "none (no home folder)".to_owned(), described)
+    };
+    println!("palisade version: {}", info.version);
+    println!();
+    println!("Open Policy Agent/Gatekeeper implemented builtins:");
+    for builtin in &info.rego_builtins {
+        println!("  - {builtin}");
+    }
+    println!();
+    println!("Policy store: {}", shown(&info.store));
+    println!("Sources file: {}", shown(&info.sources_file));
+    println!("Docker config: {}", described(&info.docker_config));
+    println!("Compiled module cache: {}", shown(&info.module_cache));
+    println!("Sigstore trust root: {}", info.sigstore_trust_root);
+}
+
+fn described(path: &Path) -> String {
+    if path.exists() {
+        path.display().to_string()
+    } else {
+        format!("{} (not there)", path.display())
+    }
+}
