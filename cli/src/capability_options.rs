@@ -18,8 +18,13 @@ use crate::commands::UsageError;
 pub struct CapabilityOptions {
     /// Allow the policy a host capability (repeatable): NAMESPACE/OPERATION such as
     /// oci/v1/verify or net/v1/dns_lookup_host, a prefix such as oci/*, or * for all.
-    /// tracing/log is always allowed.
-    #[arg(long = "allow-capability", value_name = "NAME")]
+    /// tracing/log is always allowed. (kwctl's `--allowed-host-capabilities` works too; kwctl allows
+    /// every capability when it is not given, palisade none.)
+    #[arg(
+        long = "allow-capability",
+        alias = "allowed-host-capabilities",
+        value_name = "NAME"
+    )]
     allow_capabilities: Vec<String>,
     /// Kubernetes objects (YAML or JSON: a list, a `kind: List` or `---` documents) that the
     /// kubernetes/* capabilities answer from, offline, for the kinds the policy's metadata

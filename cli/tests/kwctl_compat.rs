@@ -96,6 +96,7 @@ fn run_and_bench_read_requests_and_flags_as_kwctl_does() {
         "kwctl run --request-path pod-create-request.json --settings-json '{}' policy.wasm",
         "kwctl run -e kubewarden --request-path pod-create-request.json policy.wasm",
         "kwctl run --execution-mode kubewarden --disable-wasmtime-cache -r pod-create.json policy.wasm",
+        "kwctl run --allowed-host-capabilities 'oci/*' --request-path pod-create-request.json policy.wasm",
         "kwctl bench --request-path pod-create-request.json policy.wasm",
     ] {
         let (out, _) = expect(&cli, line, "", 0);
@@ -106,6 +107,18 @@ fn run_and_bench_read_requests_and_flags_as_kwctl_does() {
         };
         assert!(accepted, "{line}: {out}");
     }
+    // kwctl's e2e test of bench: its sampling settings are taken (and said to be ignored).
+    let (out, err) = expect(
+        &cli,
+        "kwctl bench --warm-up-time 1 --measurement-time 1 --num-resamples 2 --num-samples 2 --request-path pod-create-request.json policy.wasm",
+        "",
+        0,
+    );
+    assert!(out.contains("accepted, 0 rejected"), "{out}");
+    assert!(
+        err.contains("--num-samples (kwctl's sampling) is ignored"),
+        "{err}"
+    );
     let (out, _) = expect(
         &cli,
         "kwctl run --request-path pod-create-request.json wapc-reject.wasm",

@@ -23,8 +23,14 @@ pub struct Args {
     /// How many evaluations to measure [default: 1000].
     #[arg(long, value_name = "N", conflicts_with = "duration")]
     iterations: Option<u64>,
-    /// Measure for this long instead (e.g. 5s).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// Measure for this long instead (e.g. 5s; a bare number is seconds, as kwctl's
+    /// `--measurement-time`, which works too, takes it).
+    #[arg(
+        long,
+        alias = "measurement-time",
+        value_name = "DURATION",
+        value_parser = parse_duration_or_seconds
+    )]
     duration: Option<Duration>,
     /// Evaluations before measuring, not timed.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -32,6 +38,52 @@ pub struct Args {
     /// How to print the result.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    kwctl_sampling: KwctlSampling,
+}
+
+/// kwctl bench's sampling settings: taken, so that its command lines run, and ignored with a
+/// warning, since palisade times every evaluation.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "kwctl's sampling settings (ignored: every evaluation is timed)")]
+struct KwctlSampling {
+    /// kwctl's warm-up time; here --warmup N evaluations.
+    #[arg(long, value_name = "SECONDS")]
+    warm_up_time: Option<u64>,
+    /// kwctl's number of samples; here --iterations N or --duration.
+    #[arg(long, value_name = "NUM")]
+    num_samples: Option<u64>,
+    /// kwctl's number of resamples.
+    #[arg(long, value_name = "NUM")]
+    num_resamples: Option<u64>,
+    /// kwctl's results folder; here --output json.
+    #[arg(long)]
+    dump_results_to_disk: bool,
+}
+
+impl KwctlSampling {
+    /// Says, on standard error, which of kwctl's settings were given and are ignored.
+    fn warn_ignored(&self) {
+        let given = [
+            ("--warm-up-time", self.warm_up_time.is_some()),
+            ("--num-samples", self.num_samples.is_some()),
+            ("--num-resamples", self.num_resamples.is_some()),
+            ("--dump-results-to-disk", self.dump_results_to_disk),
+        ];
+        for (flag, _) in given.iter().filter(|(_, given)| *given) {
+            eprintln!(
+                "warning: {flag} (kwctl's sampling) is ignored: palisade bench times every evaluation (see --iterations, --duration, --warmup)"
+            );
+        }
+    }
+}
+
+/// A duration such as `5s` or `1m`, or a bare number of seconds (kwctl's `--measurement-time`).
+fn parse_duration_or_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text).map_err(|err| err.to_string()),
+    }
 }
 
 #[derive(Serialize)]
@@ -42,6 +94,7 @@ struct Printed<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.kwctl_sampling.warn_ignored();
     let loaded = args.evaluation.load()?;
     loaded.validate_settings()?;
     let LoadedEvaluation {
