@@ -25,7 +25,13 @@ pub fn testdata_file(relative: &str) -> PathBuf {
 }
 
 /// The fixture policy modules, by name (`testdata/policies/NAME.wat`).
-pub const FIXTURE_POLICIES: [&str; 4] = ["wapc-accept", "wapc-reject", "wasi-accept", "opa-deny"];
+pub const FIXTURE_POLICIES: [&str; 5] = [
+    "wapc-accept",
+    "wapc-reject",
+    "wapc-context",
+    "wasi-accept",
+    "opa-deny",
+];
 
 /// Compiles `testdata/policies/NAME.wat` to a Wasm binary.
 pub fn compile_fixture(name: &str) -> Vec<u8> {
