@@ -62,6 +62,19 @@ impl RegistryRef {
         }
     }
 
+    /// The same repository at a tag, or at a digest (`sha256:…`).
+    pub fn at(&self, tag_or_digest: &str) -> RegistryRef {
+        let (tag, digest) = match tag_or_digest.parse::<Digest>() {
+            Ok(digest) => (None, Some(digest)),
+            Err(_) => (Some(tag_or_digest.to_string()), None),
+        };
+        RegistryRef {
+            tag,
+            digest,
+            ..self.clone()
+        }
+    }
+
     /// The host without the port.
     pub fn host(&self) -> &str {
         let registry = self.registry.as_str();

@@ -55,10 +55,9 @@ fn kwctl_archive(out: &Path, modules: &[(&str, &[u8])]) {
     tar.into_inner().unwrap().finish().unwrap();
 }
 
-/// The files of a gzip tarball, as kwctl's load.rs unpacks it.
-fn unpack_gzip(archive: &Path) -> Vec<(String, Vec<u8>)> {
-    let file = std::fs::File::open(archive).unwrap();
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+/// The files of a tarball.
+fn tar_entries(input: impl Read) -> Vec<(String, Vec<u8>)> {
+    let mut tar = tar::Archive::new(input);
     tar.entries()
         .unwrap()
         .map(|entry| {
@@ -69,6 +68,13 @@ fn unpack_gzip(archive: &Path) -> Vec<(String, Vec<u8>)> {
             (path, bytes)
         })
         .collect()
+}
+
+/// The files of a gzip tarball, as kwctl's load.rs unpacks it.
+fn unpack_gzip(archive: &Path) -> Vec<(String, Vec<u8>)> {
+    tar_entries(flate2::read::GzDecoder::new(
+        std::fs::File::open(archive).unwrap(),
+    ))
 }
 
 #[test]
@@ -286,17 +292,7 @@ fn palisade_entries(dir: &Path) -> Vec<(String, Vec<u8>)> {
         trust_root: None,
     };
     archive::save(&[policy], options, &path).unwrap();
-    let mut tar = tar::Archive::new(std::fs::File::open(&path).unwrap());
-    tar.entries()
-        .unwrap()
-        .map(|entry| {
-            let mut entry = entry.unwrap();
-            let name = entry.path().unwrap().display().to_string();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            (name, bytes)
-        })
-        .collect()
+    tar_entries(std::fs::File::open(&path).unwrap())
 }
 
 fn tar_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {

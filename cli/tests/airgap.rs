@@ -25,6 +25,22 @@ fn copy(from: &Path, to: &Path, names: &[&str]) {
     }
 }
 
+/// A policy pushed to `registry` and signed with the key pair `a` (in both layouts if `bundle`), in an
+/// annotated work folder.
+fn signed_policy(registry: &RegistryServer, bundle: bool) -> (tempfile::TempDir, Palisade, String) {
+    let (dir, cli) = annotated_workdir(BIN);
+    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
+    let reference = format!("registry://{}/policies/accept:v1", registry.host());
+    cli.push("policy.wasm", &reference);
+    cli.ok(&["key", "generate", "--output-prefix", "a"]);
+    let mut sign = vec!["sign", &reference, "--key", "a.key"];
+    if bundle {
+        sign.push("--bundle");
+    }
+    cli.ok(&sign);
+    (dir, cli, reference)
+}
+
 fn tar(dir: &Path, args: &[&str]) {
     let status = Command::new("tar")
         .args(args)
@@ -37,14 +53,9 @@ fn tar(dir: &Path, args: &[&str]) {
 #[test]
 fn a_signed_policy_is_verified_and_run_with_no_registry() {
     let registry = RegistryServer::start();
-    let (dir, cli) = annotated_workdir(BIN);
+    let (dir, cli, reference) = signed_policy(&registry, true);
     let near = dir.path();
-    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
-    let reference = format!("registry://{}/policies/accept:v1", registry.host());
-    cli.push("policy.wasm", &reference);
-    cli.ok(&["key", "generate", "--output-prefix", "a"]);
     cli.ok(&["key", "generate", "--output-prefix", "b"]);
-    cli.ok(&["sign", &reference, "--key", "a.key", "--bundle"]);
     std::fs::copy(
         testdata_file("requests/pod-create.json"),
         near.join("request.json"),
@@ -105,13 +116,8 @@ fn a_signed_policy_is_verified_and_run_with_no_registry() {
 #[test]
 fn a_tampered_archive_never_gets_through() {
     let registry = RegistryServer::start();
-    let (dir, cli) = annotated_workdir(BIN);
+    let (dir, cli, reference) = signed_policy(&registry, false);
     let near = dir.path();
-    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
-    let reference = format!("registry://{}/policies/accept:v1", registry.host());
-    cli.push("policy.wasm", &reference);
-    cli.ok(&["key", "generate", "--output-prefix", "a"]);
-    cli.ok(&["sign", &reference, "--key", "a.key"]);
     cli.ok(&["save", &reference, "-O", "policies.tar"]);
     drop(registry);
 
@@ -212,13 +218,8 @@ fn sha256(bytes: &[u8]) -> String {
 #[test]
 fn kwctl_archives_load_and_are_written() {
     let registry = RegistryServer::start();
-    let (dir, cli) = annotated_workdir(BIN);
+    let (dir, cli, reference) = signed_policy(&registry, false);
     let near = dir.path();
-    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
-    let reference = format!("registry://{}/policies/accept:v1", registry.host());
-    cli.push("policy.wasm", &reference);
-    cli.ok(&["key", "generate", "--output-prefix", "a"]);
-    cli.ok(&["sign", &reference, "--key", "a.key"]);
     let saved = cli.ok(&[
         "save",
         &reference,

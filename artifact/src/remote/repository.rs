@@ -101,15 +101,7 @@ impl Repository {
 
     /// The same repository at a tag or a digest.
     pub fn at(&self, tag_or_digest: &str) -> RegistryRef {
-        let (tag, digest) = match tag_or_digest.parse::<Digest>() {
-            Ok(digest) => (None, Some(digest)),
-            Err(_) => (Some(tag_or_digest.to_string()), None),
-        };
-        RegistryRef {
-            tag,
-            digest,
-            ..self.reference().clone()
-        }
+        self.reference().at(tag_or_digest)
     }
 
     /// The manifest the opening reference points to; an error if there is none.

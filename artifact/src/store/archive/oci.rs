@@ -14,7 +14,7 @@ use crate::layout::Layout;
 use crate::oci::manifest::{Descriptor, ImageManifest, ManifestLinks};
 use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 use crate::oci::{Digest, media_types};
-use crate::reference::{PolicyRef, RegistryRef};
+use crate::reference::PolicyRef;
 use crate::store::ArchiveImport;
 
 /// The file that marks an OCI image layout.
@@ -40,7 +40,7 @@ pub(super) fn entries(
             layout.put_blob(digest, bytes)?;
         }
         for (name, manifest) in &policy.attachments.manifests {
-            let at = attached_at(&policy.reference, name);
+            let at = policy.reference.at(name);
             layout.put_manifest(&archive_name(&at), &manifest.bytes, &manifest.media_type)?;
         }
     }
@@ -69,19 +69,6 @@ pub(super) fn entries(
             Ok(Entry { path, bytes })
         })
         .collect()
-}
-
-/// The reference of what is attached to `policy` at `tag_or_digest` of its repository.
-fn attached_at(policy: &RegistryRef, tag_or_digest: &str) -> RegistryRef {
-    let (tag, digest) = match tag_or_digest.parse::<Digest>() {
-        Ok(digest) => (None, Some(digest)),
-        Err(_) => (Some(tag_or_digest.to_string()), None),
-    };
-    RegistryRef {
-        tag,
-        digest,
-        ..policy.clone()
-    }
 }
 
 /// Reads the layout's policies and attachments, every blob checked against its digest.
