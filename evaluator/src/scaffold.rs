@@ -318,9 +318,16 @@ pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::AdmissionReview;
+
+    /// Metadata from a YAML document, for the tests of the scaffolds made from metadata.
+    pub(crate) fn metadata(yaml: &str) -> artifact::metadata::Metadata {
+        artifact::metadata::MetadataFile::parse(yaml)
+            .unwrap_or_else(|err| panic!("{err}"))
+            .metadata
+    }
 
     fn spec(operation: Operation, kind: &str) -> AdmissionRequestSpec {
         AdmissionRequestSpec {

@@ -342,12 +342,7 @@ fn to_yaml<T: Serialize>(value: &T) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn metadata(yaml: &str) -> Metadata {
-        artifact::metadata::MetadataFile::parse(yaml)
-            .unwrap_or_else(|err| panic!("{err}"))
-            .metadata
-    }
+    use crate::scaffold::tests::metadata;
 
     const MINIMAL: &str = "rules: []\nmutating: false\nannotations:\n  io.kubewarden.policy.version: 0.2.1\n  \
         io.kubewarden.policy.title: verify-image-signatures\n  io.artifacthub.displayName: Verify Image Signatures\n  \

@@ -235,12 +235,7 @@ fn check_name(name: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn metadata(yaml: &str) -> Metadata {
-        artifact::metadata::MetadataFile::parse(yaml)
-            .unwrap_or_else(|err| panic!("{err}"))
-            .metadata
-    }
+    use crate::scaffold::tests::metadata;
 
     const POLICY: &str = "rules:\n- {apiGroups: [''], apiVersions: [v1], resources: [pods], operations: [CREATE]}\n\
         mutating: true\nbackgroundAudit: false\nprotocolVersion: v1\n\
