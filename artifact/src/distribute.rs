@@ -115,13 +115,16 @@ pub struct Pulled {
 
 /// Pulls a policy into the store (and to `output`), recording which signatures its registry holds for it.
 /// A policy pinned by digest, or by a tag other than `latest`, is served from the store when it is there,
-/// unless `refresh`; `latest` always asks the registry, since it is meant to move.
+/// unless `refresh`; `latest` asks the registry, since it is meant to move, unless it was loaded from an
+/// archive (which is then what the user chose to have).
 pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> Result<Pulled> {
     let key = request.source.to_string();
     let movable =
         request.source.digest.is_none() && request.source.tag.as_deref() == Some(DEFAULT_TAG);
-    let cached = match store.resolve(&key)? {
-        Some(digest) if !request.refresh && !movable => Some(digest),
+    let loaded = store.loaded(request.source)?;
+    let cached = match (store.resolve(&key)?, loaded) {
+        (_, Some(digest)) if !request.refresh => Some(digest),
+        (Some(digest), _) if !request.refresh && !movable => Some(digest),
         _ => None,
     };
     let (artifact, from_store) = match cached {

@@ -98,12 +98,13 @@ fn a_kwctl_archive_loads_and_one_is_written_back() {
                 &reject,
             ),
             ("file/tmp/local.wasm", &accept),
+            ("registry/ghcr.io/kubewarden/tests/moving:latest", &reject),
         ],
     );
 
     let loaded = archive::load(&store, &input).unwrap();
     assert_eq!(loaded.format, ArchiveFormat::Kwctl);
-    assert_eq!(loaded.policies.len(), 2, "{:?}", loaded.policies);
+    assert_eq!(loaded.policies.len(), 3, "{:?}", loaded.policies);
     assert!(
         loaded.policies[0]
             .starts_with("registry://ghcr.io/kubewarden/tests/pod-privileged:v0.1.9@sha256:")
@@ -123,6 +124,16 @@ fn a_kwctl_archive_loads_and_one_is_written_back() {
         .unwrap()
         .expect("served from the store");
     assert_eq!(store.artifact(&digest).unwrap().module, accept);
+
+    // A loaded `latest` is what the archive brought: pull serves it from the store, asking no registry.
+    let moving = registry_ref("registry://ghcr.io/kubewarden/tests/moving:latest");
+    let request = distribute::PullRequest {
+        source: &moving,
+        refresh: false,
+        output: None,
+    };
+    let pulled = block_on(distribute::pull(&remote(), &store, request)).unwrap();
+    assert!(pulled.from_store && pulled.artifact.module == reject);
 
     // Read back through a client that has the store: no registry is asked (ghcr.io is not reachable here).
     let pulled = block_on(remote().with_store(store.clone()).pull(&reference)).unwrap();

@@ -287,4 +287,31 @@ fn kwctl_archives_load_and_are_written() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("notes.txt: not a tar archive"), "{err}");
     assert!(bad_cli.ok(&["policies"]).contains("no policies"));
+
+    // save's own inputs: a trust root that is not there or not one, and one kwctl's format cannot carry.
+    for (args, code, expected) in [
+        (
+            &["--trust-root", "missing.json"][..],
+            2,
+            "--trust-root missing.json",
+        ),
+        (
+            &["--trust-root", "notes.txt"][..],
+            1,
+            "--trust-root notes.txt",
+        ),
+        (
+            &["--format", "kwctl", "--trust-root", "notes.txt"][..],
+            2,
+            "kwctl's archive carries modules only",
+        ),
+    ] {
+        let mut command = vec!["save", "registry://127.0.0.1:1/p:v1", "-O", "out.tar"];
+        command.extend_from_slice(args);
+        let output = bad_cli.run(&command);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!fresh.path().join("out.tar").exists());
+    }
 }
