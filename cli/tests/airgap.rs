@@ -315,3 +315,58 @@ fn kwctl_archives_load_and_are_written() {
         assert!(!fresh.path().join("out.tar").exists());
     }
 }
+
+/// With the real kwctl (`KWCTL=/path/to/kwctl`): kwctl loads and lists what `save --format kwctl` writes, and
+/// palisade loads what `kwctl save` writes. Skipped with a message when KWCTL is not set.
+#[test]
+fn kwctl_itself_reads_and_writes_the_archives() {
+    let Some(kwctl) = std::env::var_os("KWCTL") else {
+        eprintln!("skipped: set KWCTL to a kwctl binary to check archives against it");
+        return;
+    };
+    let registry = RegistryServer::start();
+    let (dir, cli) = annotated_workdir(BIN);
+    let near = dir.path();
+    let reference = format!("registry://{}/policies/accept:v1", registry.host());
+    cli.push("policy.wasm", &reference);
+    cli.ok(&[
+        "save",
+        &reference,
+        "--format",
+        "kwctl",
+        "-O",
+        "kwctl.tar.gz",
+    ]);
+    drop(registry);
+
+    let home = near.join("kwctl-home");
+    let run_kwctl = |args: &[&str]| {
+        let output = Command::new(&kwctl)
+            .args(args)
+            .current_dir(near)
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .output()
+            .unwrap_or_else(|err| panic!("running kwctl: {err}"));
+        assert!(
+            output.status.success(),
+            "kwctl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    run_kwctl(&["load", "--input", "kwctl.tar.gz"]);
+    let listed = run_kwctl(&["policies"]);
+    assert!(listed.contains(&reference), "{listed}");
+    run_kwctl(&["save", &reference, "--output", "saved.tar.gz"]);
+
+    let far = tempdir();
+    copy(near, far.path(), &["saved.tar.gz"]);
+    let loaded = isolated(far.path()).ok(&["load", "saved.tar.gz"]);
+    assert!(
+        loaded.starts_with(&format!("loaded {reference}@sha256:")),
+        "{loaded}"
+    );
+}
