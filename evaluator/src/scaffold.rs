@@ -64,17 +64,6 @@ pub struct KnownKind {
     pub namespaced: bool,
 }
 
-impl KnownKind {
-    /// `v1` for the core group, `GROUP/VERSION` otherwise.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_owned()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-}
-
 const fn kind(
     kind: &'static str,
     group: &'static str,
@@ -154,7 +143,7 @@ pub fn known_kind(name: &str) -> Result<KnownKind, Error> {
         .copied()
         .ok_or_else(|| {
             Error::InvalidInput(format!(
-                "unknown kind `{name}`: expected one of {}",
+                "unknown kind `{name}`: expected an object (--object) of that kind with its apiVersion, or one of {}",
                 KNOWN_KINDS
                     .iter()
                     .map(|known| known.kind)
@@ -216,9 +205,90 @@ fn requested_kind(spec: &AdmissionRequestSpec) -> Result<&str, Error> {
     })
 }
 
+/// The kind of a request: a known one, or, for any other kind (custom resources too), what the
+/// object's `apiVersion` and `kind` say, as kwctl takes them: the resource guessed from the kind,
+/// namespaced when the object or the request names a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RequestKind {
+    kind: String,
+    group: String,
+    version: String,
+    resource: String,
+    namespaced: bool,
+}
+
+impl RequestKind {
+    /// `v1` for the core group, `GROUP/VERSION` otherwise.
+    fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+impl From<KnownKind> for RequestKind {
+    fn from(known: KnownKind) -> RequestKind {
+        RequestKind {
+            kind: known.kind.to_owned(),
+            group: known.group.to_owned(),
+            version: known.version.to_owned(),
+            resource: known.resource.to_owned(),
+            namespaced: known.namespaced,
+        }
+    }
+}
+
+fn request_kind(spec: &AdmissionRequestSpec) -> Result<RequestKind, Error> {
+    let name = requested_kind(spec)?;
+    let known = known_kind(name);
+    let given = spec.object.as_ref().or(spec.old_object.as_ref());
+    match (
+        known,
+        text_at(given, "/kind"),
+        text_at(given, "/apiVersion"),
+    ) {
+        (Ok(known), _, _) => Ok(known.into()),
+        (Err(_), Some(declared), Some(api_version)) if declared == name => {
+            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+            Ok(RequestKind {
+                kind: declared.to_owned(),
+                group: group.to_owned(),
+                version: version.to_owned(),
+                resource: guess_resource(declared),
+                namespaced: spec.namespace.is_some()
+                    || text_at(given, "/metadata/namespace").is_some(),
+            })
+        }
+        (Err(unknown), _, _) => Err(unknown),
+    }
+}
+
+/// The plural resource of a kind, guessed as English plurals go (`Ingress` → `ingresses`, `Policy` →
+/// `policies`, `Gateway` → `gateways`; `Endpoints` stays): a CRD's real plural needs its definition.
+fn guess_resource(kind: &str) -> String {
+    let singular = kind.to_lowercase();
+    let consonant_y = singular
+        .strip_suffix('y')
+        .filter(|stem| stem.ends_with(|c: char| !"aeiou".contains(c)));
+    if singular.ends_with("endpoints") {
+        singular
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|end| singular.ends_with(end))
+    {
+        format!("{singular}es")
+    } else if let Some(stem) = consonant_y {
+        format!("{stem}ies")
+    } else {
+        format!("{singular}s")
+    }
+}
+
 /// Builds the `AdmissionReview` v1 document for `spec`.
 pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, Error> {
-    let known = known_kind(requested_kind(spec)?)?;
+    let known = request_kind(spec)?;
     let api_version = known.api_version();
     for (label, object) in [("object", &spec.object), ("old object", &spec.old_object)] {
         let Some(object) = object else { continue };
@@ -408,6 +478,32 @@ pub(crate) mod tests {
             ..spec(Operation::Create, "unused")
         });
         assert!(kindless.is_err_and(|err| err.to_string().contains("has no `kind`")));
+        Ok(())
+    }
+
+    #[test]
+    fn other_kinds_are_taken_from_the_object_as_kwctl_takes_them() -> Result<(), Error> {
+        let widget = json!({"apiVersion": "example.com/v1alpha1", "kind": "Policy", "metadata": {"name": "w", "namespace": "team-a"}});
+        let review = admission_review(&AdmissionRequestSpec {
+            kind: None,
+            object: Some(widget),
+            ..spec(Operation::Create, "unused")
+        })?;
+        let request = &review["request"];
+        assert_eq!(
+            request["resource"],
+            json!({"group": "example.com", "version": "v1alpha1", "resource": "policies"})
+        );
+        assert_eq!(request["namespace"], "team-a");
+        let cluster_wide = admission_review(&AdmissionRequestSpec {
+            kind: Some("Gateway".into()),
+            object: Some(json!({"apiVersion": "v1", "kind": "Gateway", "metadata": {"name": "g"}})),
+            ..spec(Operation::Create, "unused")
+        })?;
+        assert_eq!(cluster_wide["request"]["resource"]["resource"], "gateways");
+        assert!(cluster_wide["request"].get("namespace").is_none());
+        assert_eq!(guess_resource("Endpoints"), "endpoints");
+        assert_eq!(guess_resource("Ingress"), "ingresses");
         Ok(())
     }
 

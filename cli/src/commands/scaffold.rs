@@ -31,7 +31,8 @@ enum What {
     ///
     /// `kind`, `resource`, `requestKind` and `requestResource` come from a built-in table of
     /// common kinds (Pod, Deployment, Namespace, Ingress, …), for --kind or the kind of --object;
-    /// without --object a minimal object is made; UPDATE without --old-object uses the object as the old one.
+    /// for other kinds (custom resources) from the object's apiVersion and kind, the resource
+    /// guessed from the kind; without --object a minimal object is made; UPDATE without --old-object uses the object as the old one.
     AdmissionRequest(AdmissionRequestArgs),
     /// Print a Kubewarden policy resource (ClusterAdmissionPolicy or AdmissionPolicy) for a policy.
     ///
