@@ -189,6 +189,15 @@ fn raw_requests_are_evaluated_as_they_are() {
 }
 
 #[test]
+fn completions_take_kwctls_flag() {
+    let (_dir, cli) = workdir();
+    let (out, _) = expect(&cli, "kwctl completions -s bash", "", 0);
+    assert!(out.contains("_palisade()"), "{out}");
+    let (out, _) = expect(&cli, "kwctl completions --shell zsh", "", 0);
+    assert!(out.contains("#compdef palisade"), "{out}");
+}
+
+#[test]
 fn annotate_takes_kwctls_flag_names() {
     let (dir, cli) = workdir();
     expect(
@@ -319,6 +328,17 @@ fn registry_command_lines_work_as_documented() {
             "kwctl pull --output-path copy.wasm --docker-config-json-path docker registry://HOST/policies/pod-guard:v1",
             0,
             "policies/pod-guard:v1@sha256:",
+        ),
+        // kwctl's pull verifies first when given verification flags.
+        (
+            "kwctl pull -k cosign.pub -a env=prod registry://HOST/policies/pod-guard:v1",
+            0,
+            "policies/pod-guard:v1@sha256:",
+        ),
+        (
+            "kwctl pull --verification-key cosign.pub --verification-annotation env=dev registry://HOST/policies/pod-guard:v1",
+            1,
+            "not verified",
         ),
         ("kwctl policies", 0, "policies/pod-guard:v1"),
         (

@@ -3,6 +3,8 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
+use crate::commands::UsageError;
+
 /// Print a completion script for SHELL to standard output.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -10,11 +12,24 @@ use clap_complete::Shell;
 )]
 pub struct Args {
     /// The shell.
-    shell: Shell,
+    #[arg(required_unless_present = "shell_flag")]
+    shell: Option<Shell>,
+    /// The shell, as kwctl's `completions -s SHELL` names it.
+    #[arg(
+        short = 's',
+        long = "shell",
+        value_name = "SHELL",
+        conflicts_with = "shell"
+    )]
+    shell_flag: Option<Shell>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let shell = args
+        .shell
+        .or(args.shell_flag)
+        .ok_or_else(|| UsageError("name the shell".into()))?;
     let mut command = crate::Cli::command();
-    clap_complete::generate(args.shell, &mut command, "palisade", &mut std::io::stdout());
+    clap_complete::generate(shell, &mut command, "palisade", &mut std::io::stdout());
     Ok(())
 }

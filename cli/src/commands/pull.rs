@@ -3,16 +3,19 @@
 use std::path::PathBuf;
 
 use artifact::distribute::PullRequest;
+use evaluator::gate::Verification;
 use serde::Serialize;
 
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
 use crate::output::{OutputFormat, parse_format_not_file, print_structured};
 use crate::progress::Activity;
+use crate::verification_options::VerificationOptions;
 
 /// Pull a policy into the local store, checking every digest.
 ///
 /// Tags other than `latest` and digests are served from the store when present; `latest` and
-/// `--refresh` ask the registry.
+/// `--refresh` ask the registry. With `verify`'s flags (kwctl's `pull -k KEY`…), the signatures are
+/// checked first and only the verified manifest is pulled (exit 1 when they fall short).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
@@ -23,6 +26,8 @@ pub struct Args {
     /// Ask the registry even if the store has the policy.
     #[arg(long)]
     refresh: bool,
+    #[command(flatten)]
+    verification: VerificationOptions,
     #[command(flatten)]
     registry: RegistryOptions,
     #[command(flatten)]
@@ -45,6 +50,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let activity = Activity::new(args.output == OutputFormat::Text);
     let remote = args.registry.remote()?.with_progress(activity.clone());
     let store = args.store.open()?;
+    let source = match args.verification.verification()? {
+        None => source,
+        Some(Verification { config, trust_root }) => {
+            let checked = activity.run(
+                format!("verifying {source}"),
+                signing::registry::check(&remote, &source, &config, trust_root.as_ref()),
+            )??;
+            source.with_digest(checked.verified?.manifest_digest().clone())
+        }
+    };
     let request = PullRequest {
         source: &source,
         refresh: args.refresh,
