@@ -287,6 +287,23 @@ fn palisade_archives_carry_attachments_and_the_trust_root() {
     ))
     .unwrap();
     assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&one).unwrap());
+
+    // Removing the policy takes what was attached to it too.
+    far.remove(&reference.to_string()).unwrap();
+    let left = walk(&dir.path().join("far/blobs"));
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn walk(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap().flatten() {
+        if entry.path().is_dir() {
+            files.extend(walk(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
 }
 
 /// A palisade archive of one policy, uncompressed, as `(path, bytes)` entries.

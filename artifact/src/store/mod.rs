@@ -5,6 +5,9 @@
 //! Every file is written to a temporary name, synced and renamed, and an import either lands whole (blobs
 //! and index entry) or leaves the store as it was, so two concurrent pulls, or a pull that fails half-way,
 //! never leave a reference that points at missing or partial content.
+//!
+//! Policies loaded from an archive ([`archive`]) are kept with the manifests attached to them (signatures,
+//! attestations, SBOMs), and a client given the store serves them from here ([`StoredRepository`]).
 
 pub mod archive;
 mod attached;
