@@ -31,6 +31,11 @@ pub struct CapabilityOptions {
     /// lists in contextAwareResources (policy-server: the kinds policies.yml grants it).
     #[arg(long, value_name = "FILE")]
     context_resources: Option<PathBuf>,
+    /// kwctl's grant of the metadata's contextAwareResources: palisade grants those kinds always and
+    /// answers them from --context-resources or a replayed session, so given without either it only
+    /// warns that the policy's Kubernetes calls will find nothing to read.
+    #[arg(long)]
+    allow_context_aware: bool,
 }
 
 /// Recording the host calls of `run` and `bench` to a session file, or answering them from one
@@ -66,6 +71,15 @@ impl CapabilityOptions {
             .map(|metadata| metadata.context_aware_resources.clone())
             .unwrap_or_default();
         let registry = Registry::new(remote.clone(), trust_root);
+        if self.allow_context_aware
+            && self.context_resources.is_none()
+            && session.replay_host_capabilities_interactions.is_none()
+        {
+            eprintln!(
+                "warning: --allow-context-aware: palisade reads no cluster; pass --context-resources FILE (or \
+                 --replay-host-capabilities-interactions FILE) for the policy's Kubernetes calls to find objects"
+            );
+        }
         if let Some(path) = &session.replay_host_capabilities_interactions {
             // The session stands for the cluster: the kinds of the metadata may be read from it.
             let capabilities = KubewardenCapabilities::granting(

@@ -89,6 +89,11 @@ pub fn parse_annotation(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// The file a command line names, with or without kwctl's `file://` scheme.
+pub fn local_path(text: &str) -> &std::path::Path {
+    std::path::Path::new(text.strip_prefix("file://").unwrap_or(text))
+}
+
 /// The module a command names: a file, or a policy in a registry (`registry://…`, `HOST/REPO:TAG`), pulled
 /// into the store first. Returns its bytes and, for a registry policy, the reference pinned to its digest.
 pub fn load_module(
@@ -103,7 +108,7 @@ pub fn load_module(
         _ => None,
     };
     let Some(source) = in_registry else {
-        return Ok((artifact::files::read(std::path::Path::new(text))?, None));
+        return Ok((artifact::files::read(local_path(text))?, None));
     };
     let remote = registry.remote()?;
     let store = store.open()?;

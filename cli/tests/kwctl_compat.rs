@@ -97,13 +97,14 @@ fn run_and_bench_read_requests_and_flags_as_kwctl_does() {
         "kwctl run -e kubewarden --request-path pod-create-request.json policy.wasm",
         "kwctl run --execution-mode kubewarden --disable-wasmtime-cache -r pod-create.json policy.wasm",
         "kwctl run --allowed-host-capabilities 'oci/*' --request-path pod-create-request.json policy.wasm",
+        "kwctl run --request-path pod-create-request.json file://policy.wasm",
         "kwctl bench --request-path pod-create-request.json policy.wasm",
     ] {
         let (out, _) = expect(&cli, line, "", 0);
         let accepted = if line.starts_with("kwctl bench") {
             out.contains("1000 accepted, 0 rejected")
         } else {
-            out.starts_with("accepted: policy.wasm")
+            out.starts_with("accepted: ") && out.contains("policy.wasm (uid")
         };
         assert!(accepted, "{line}: {out}");
     }
@@ -119,6 +120,17 @@ fn run_and_bench_read_requests_and_flags_as_kwctl_does() {
         err.contains("--num-samples (kwctl's sampling) is ignored"),
         "{err}"
     );
+    // kwctl's grant of context-aware access: palisade grants it always, and says where answers come from.
+    let (out, err) = expect(
+        &cli,
+        "kwctl run --allow-context-aware --request-path pod-create-request.json policy.wasm",
+        "",
+        0,
+    );
+    assert!(out.starts_with("accepted"), "{out}");
+    assert!(err.contains("--context-resources FILE"), "{err}");
+    let (out, _) = expect(&cli, "kwctl inspect file://policy.wasm", "", 0);
+    assert!(out.contains("pod-guard"), "{out}");
     let (out, _) = expect(
         &cli,
         "kwctl run --request-path pod-create-request.json wapc-reject.wasm",
@@ -242,7 +254,7 @@ fn registry_command_lines_work_as_documented() {
     assert!(immutable.contains("@sha256:"), "{out}");
     expect(
         &cli,
-        "kwctl push policy.wasm HOST/policies/pod-guard:latest",
+        "kwctl push file://policy.wasm HOST/policies/pod-guard:latest",
         &host,
         0,
     );

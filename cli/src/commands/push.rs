@@ -1,13 +1,11 @@
 //! `palisade push`: publish a module to a registry.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use artifact::distribute::PushSource;
 use artifact::reference::PolicyRef;
 
-use crate::options::RegistryOptions;
+use crate::options::{RegistryOptions, local_path};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::Activity;
 
@@ -43,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(PolicyRef::Layout(layout)) if args.source.starts_with("oci-layout://") => {
             PushSource::Layout(layout)
         }
-        _ => PushSource::Module(PathBuf::from(&args.source)),
+        _ => PushSource::Module(local_path(&args.source).to_path_buf()),
     };
     let activity = Activity::new(args.output == OutputFormat::Text);
     let remote = args.registry.remote()?.with_progress(activity.clone());
