@@ -322,6 +322,22 @@ fn registry_command_lines_work_as_documented() {
         err.contains("githubAction") && err.contains("not verified"),
         "{err}"
     );
+    // A trust config without its trusted root is named, with what it lacks.
+    std::fs::write(
+        dir.path().join("broken.json"),
+        r#"{"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "signingConfig": {}}"#,
+    )
+    .unwrap_or_else(|err| panic!("writing broken.json: {err}"));
+    let (_, err) = expect(
+        &cli,
+        "kwctl verify --sigstore-trust-config broken.json --github-owner kubewarden registry://HOST/policies/pod-guard:v1",
+        &host,
+        1,
+    );
+    assert!(
+        err.contains("broken.json") && err.contains("the ClientTrustConfig has no trustedRoot"),
+        "{err}"
+    );
 
     // Fetching, inspecting, running: each line, its exit code and what its output holds.
     for (line, code, holds) in [
