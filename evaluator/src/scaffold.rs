@@ -4,10 +4,11 @@
 //!
 //! The other documents kwctl scaffolds have a module each: [`manifest`] (policy resources),
 //! [`verification_config`] (the default verification config), [`artifacthub`] (Artifact Hub's
-//! package file).
+//! package file), [`vap`] (a ValidatingAdmissionPolicy as a Kubewarden policy).
 
 pub mod artifacthub;
 pub mod manifest;
+pub mod vap;
 pub mod verification_config;
 
 use serde_json::{Value, json};

@@ -10,9 +10,9 @@ use artifact::metadata::MetadataFile;
 use artifact::reference::PolicyRef;
 use evaluator::scaffold::artifacthub::{artifacthub_document, artifacthub_package};
 use evaluator::scaffold::manifest::{ManifestRequest, ManifestType, manifest, parse_settings};
+use evaluator::scaffold::vap::{self, DEFAULT_CEL_POLICY};
 use evaluator::scaffold::verification_config::default_verification_config;
 use evaluator::scaffold::{AdmissionRequestSpec, Operation, admission_review};
-use serde_json::Value;
 
 use super::UsageError;
 use crate::options::{RegistryOptions, StoreOptions, load_module};
@@ -51,6 +51,28 @@ enum What {
     /// `kubewarden/*` annotations. `createdAt` is now, or SOURCE_DATE_EPOCH when set.
     #[command(disable_version_flag = true)]
     Artifacthub(ArtifacthubArgs),
+    /// Print a Kubernetes ValidatingAdmissionPolicy and its binding as a Kubewarden
+    /// ClusterAdmissionPolicy running Kubewarden's CEL policy.
+    ///
+    /// The validations, variables, parameters and failure policy become the CEL policy's settings,
+    /// the match constraints its rules, the binding's namespace selector and metadata the resource's.
+    Vap(VapArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VapArgs {
+    /// The CEL policy module to run.
+    #[arg(long, value_name = "URI", default_value = DEFAULT_CEL_POLICY)]
+    cel_policy: String,
+    /// The ValidatingAdmissionPolicy, as YAML or JSON.
+    #[arg(short, long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The ValidatingAdmissionPolicyBinding, as YAML or JSON.
+    #[arg(short, long, value_name = "FILE")]
+    binding: PathBuf,
+    /// How to print the resource.
+    #[arg(short, long, value_enum, default_value = "yaml")]
+    output: StructuredFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,7 +198,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         What::Artifacthub(args) => artifacthub(args),
+        What::Vap(args) => validating_admission_policy(args),
     }
+}
+
+fn validating_admission_policy(args: VapArgs) -> anyhow::Result<()> {
+    let policy = read_object(&args.policy)?;
+    let binding = read_object(&args.binding)?;
+    let converted = vap::convert(&args.cel_policy, &policy, &binding).with_context(|| {
+        format!(
+            "converting {} bound by {}",
+            args.policy.display(),
+            args.binding.display()
+        )
+    })?;
+    for warning in &converted.warnings {
+        eprintln!("warning: {warning}");
+    }
+    print_structured(args.output.into(), &converted.resource)
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -277,7 +316,8 @@ fn artifacthub(args: ArtifacthubArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_object(path: &Path) -> anyhow::Result<Value> {
+/// A YAML or JSON document.
+fn read_object<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text = std::fs::read(path)
         .map_err(|err| UsageError(format!("reading {}: {err}", path.display())))?;
     serde_norway::from_slice(&text)
