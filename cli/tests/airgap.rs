@@ -305,6 +305,12 @@ fn kwctl_archives_load_and_are_written() {
             2,
             "kwctl's archive carries modules only",
         ),
+        // kwctl's `save -o FILE`: -o is the output format here.
+        (
+            &["-o", "policies.tar.gz"][..],
+            2,
+            "pass `-O policies.tar.gz`",
+        ),
     ] {
         let mut command = vec!["save", "registry://127.0.0.1:1/p:v1", "-O", "out.tar"];
         command.extend_from_slice(args);

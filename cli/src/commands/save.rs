@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::commands::UsageError;
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, parse_format_not_file, print_structured};
 use crate::progress::Activity;
 
 /// Write policies (pulled first where the store lacks them) to an archive.
@@ -41,8 +41,8 @@ pub struct Args {
     registry: RegistryOptions,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
+    /// How to print the result: text, json or yaml (kwctl's `-o FILE` is `-O FILE` here).
+    #[arg(short, long, value_parser = parse_format_not_file, default_value = "text")]
     output: OutputFormat,
 }
 
