@@ -136,47 +136,36 @@ fn bench_replays_the_session_at_every_evaluation() {
 #[test]
 fn bad_session_flags_and_files_are_refused() {
     let (dir, cli) = workdir();
-    let exit = |args: &[&str]| {
-        let output =
-            cli.run(&[&["run", "namespaces.wasm", "-r", "request.json"][..], args].concat());
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
-    let (code, err) = exit(&[
-        "--record-host-capabilities-interactions",
-        "a.yml",
-        "--replay-host-capabilities-interactions",
-        "b.yml",
-    ]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("cannot be used with"), "{err}");
-    let (code, err) = exit(&["--replay-host-capabilities-interactions", "missing.yml"]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("missing.yml"), "{err}");
     std::fs::write(dir.path().join("bad.yml"), "{not: a list}")
         .unwrap_or_else(|err| panic!("writing bad.yml: {err}"));
-    let (code, err) = exit(&["--replay-host-capabilities-interactions", "bad.yml"]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("bad.yml: not a host-capabilities session"),
-        "{err}"
-    );
-    let (code, err) = exit(&[
-        "--record-host-capabilities-interactions",
-        "no/such/folder/s.yml",
-    ]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("creating the session file no/such/folder/s.yml"),
-        "{err}"
-    );
-    let (code, err) = exit(&[
-        "--replay-host-capabilities-interactions",
-        "bad.yml",
-        "--context-resources",
-        "context-resources.yml",
-    ]);
-    assert_eq!(code, Some(2), "{err}");
+    let record = "--record-host-capabilities-interactions";
+    let replay = "--replay-host-capabilities-interactions";
+    let cases: [(&[&str], &str); 5] = [
+        (&[record, "a.yml", replay, "b.yml"], "cannot be used with"),
+        (&[replay, "missing.yml"], "missing.yml"),
+        (
+            &[replay, "bad.yml"],
+            "bad.yml: not a host-capabilities session",
+        ),
+        (
+            &[record, "no/such/folder/s.yml"],
+            "creating the session file no/such/folder/s.yml",
+        ),
+        (
+            &[
+                replay,
+                "bad.yml",
+                "--context-resources",
+                "context-resources.yml",
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let output =
+            cli.run(&[&["run", "namespaces.wasm", "-r", "request.json"][..], flags].concat());
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(expected), "{flags:?}: {err}");
+    }
 }
