@@ -132,7 +132,7 @@ impl EvaluationOptions {
             self.insecure_skip_verification,
             &self.policy,
         )?;
-        let remote = self.registry.remote()?.with_store(self.store.open()?);
+        let remote = self.registry.remote_serving(&self.store)?;
         let module = block_on(
             format!("fetching {source}"),
             gate::admit(&remote, &source, &admission),

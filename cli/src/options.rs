@@ -44,6 +44,16 @@ impl RegistryOptions {
             sources: Sources::load_or_default(self.sources_path.as_deref())?,
         }))
     }
+
+    /// A registry client with these options that serves the policies loaded from an archive into `store`
+    /// from there (see `palisade load`); a store that does not exist is not created.
+    pub fn remote_serving(&self, store: &StoreOptions) -> anyhow::Result<Remote> {
+        let remote = self.remote()?;
+        Ok(match store.existing()? {
+            Some(store) => remote.with_store(store),
+            None => remote,
+        })
+    }
 }
 
 /// Where the local store is.
@@ -57,16 +67,24 @@ pub struct StoreOptions {
 impl StoreOptions {
     /// Opens the store, creating it if needed.
     pub fn open(&self) -> anyhow::Result<Store> {
-        let root = match &self.store {
-            Some(root) => root.clone(),
-            None => Store::default_root().ok_or_else(|| {
-                UsageError(
-                    "no home folder to keep the store in: pass --store or set PALISADE_STORE"
-                        .into(),
-                )
-            })?,
-        };
+        let root = self.root().ok_or_else(|| {
+            UsageError(
+                "no home folder to keep the store in: pass --store or set PALISADE_STORE".into(),
+            )
+        })?;
         Store::open(&root).with_context(|| format!("opening the store in {}", root.display()))
+    }
+
+    /// Opens the store if its folder exists, creating nothing.
+    pub fn existing(&self) -> anyhow::Result<Option<Store>> {
+        match self.root() {
+            Some(root) if root.is_dir() => self.open().map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn root(&self) -> Option<PathBuf> {
+        self.store.clone().or_else(Store::default_root)
     }
 }
 

@@ -81,6 +81,10 @@ fn a_signed_policy_is_verified_and_run_with_no_registry() {
         &["policies.tar.gz", "a.pub", "b.pub", "request.json"],
     );
     let far_cli = isolated(far);
+    // Before the load, the registry is asked (and is gone); verify creates no store.
+    let err = far_cli.fails(&["verify", &reference, "--key", "a.pub"]);
+    assert!(err.contains("cannot reach registry"), "{err}");
+    assert!(!far.join("store").exists());
     let loaded = far_cli.ok(&["load", "policies.tar.gz"]);
     assert!(
         loaded.contains(&format!("loaded {reference}@sha256:"))

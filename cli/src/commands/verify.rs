@@ -33,7 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(Verification { config, trust_root }) = args.verification.verification()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
     };
-    let remote = args.registry.remote()?.with_store(args.store.open()?);
+    let remote = args.registry.remote_serving(&args.store)?;
     let checked = block_on(
         format!("verifying {reference}"),
         signing::registry::check(&remote, &reference, &config, trust_root.as_ref()),
