@@ -335,10 +335,8 @@ fn kwctl_itself_reads_and_writes_the_archives() {
         return;
     };
     let registry = RegistryServer::start();
-    let (dir, cli) = annotated_workdir(BIN);
+    let (dir, cli, reference) = signed_policy(&registry, false);
     let near = dir.path();
-    let reference = format!("registry://{}/policies/accept:v1", registry.host());
-    cli.push("policy.wasm", &reference);
     cli.ok(&[
         "save",
         &reference,
