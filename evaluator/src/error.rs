@@ -54,6 +54,14 @@ pub enum Error {
         /// The guest's error message.
         message: String,
     },
+    /// The policy ended itself through WASI `proc_exit` instead of answering.
+    #[error("policy exited with status {status} during `{operation}` instead of answering")]
+    Exited {
+        /// The operation that was called.
+        operation: String,
+        /// The exit status the policy gave.
+        status: i32,
+    },
     /// The admission request or settings given to the host are malformed.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -109,6 +117,7 @@ impl Error {
                 | Error::ResponseTooLarge { .. }
                 | Error::MalformedResponse { .. }
                 | Error::Guest { .. }
+                | Error::Exited { .. }
                 | Error::Builtin { .. }
         )
     }

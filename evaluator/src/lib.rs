@@ -33,6 +33,7 @@ pub mod scaffold;
 pub mod server;
 pub mod wapc;
 pub mod wasi;
+mod wasi_sandbox;
 
 pub use admission::{
     AdmissionReview, SettingsValidationResponse, ValidationRequest, ValidationResponse,

@@ -5,13 +5,20 @@
 //! `__guest_response(ptr, len)` (returning 1) or `__guest_error(ptr, len)` (returning 0). The
 //! guest reaches the host through `__host_call(binding, namespace, operation, payload)` and reads
 //! the answer with `__host_response_len`/`__host_response` or `__host_error_len`/`__host_error`.
+//!
+//! Guests built by TinyGo and Rust std also import WASI preview 1 (`wasi_snapshot_preview1`, and
+//! `wasi_unstable` for older TinyGo): every function of it is linked, over the sandboxed context of
+//! [`crate::wasi_sandbox`], with stdout and stderr going to the policy log.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::engine::{EngineConfig, Limiter, classify};
+use crate::wasi_sandbox::{PolicyLog, sandbox};
 use crate::{
     AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
     ValidationResponse,
@@ -19,6 +26,9 @@ use crate::{
 
 /// Functions a guest may export to initialise itself, called in this order when present.
 pub const START_FUNCTIONS: [&str; 2] = ["_start", "wapc_init"];
+
+/// How much of a guest's stdout, and of its stderr, reaches the log in one evaluation.
+pub const OUTPUT_LOG_BYTES: usize = 64 * 1024;
 
 /// Answers a guest's `__host_call(binding, namespace, operation, payload)`.
 ///
@@ -87,6 +97,8 @@ struct HostState {
     fault: Option<Fault>,
     max_response_bytes: usize,
     host_calls: Arc<dyn HostCallHandler>,
+    /// Built on the guest's first WASI call ([`wasi_context`]).
+    wasi: Option<WasiP1Ctx>,
 }
 
 /// A compiled waPC policy, ready to be evaluated any number of times, each time in a fresh
@@ -182,6 +194,7 @@ impl WapcPolicy {
                 fault: None,
                 max_response_bytes: config.max_response_bytes,
                 host_calls: Arc::clone(&self.host_calls),
+                wasi: None,
             },
             |state| &mut state.limiter,
         );
@@ -189,14 +202,22 @@ impl WapcPolicy {
         let instance = self
             .instance_pre
             .instantiate(&mut store)
-            .map_err(|err| classify_wapc(&store, err, config))?;
+            .map_err(|err| classify_wapc(&store, err, operation, config))?;
         for start in START_FUNCTIONS {
             if let Some(func) = instance.get_func(&mut store, start) {
                 let func = func
                     .typed::<(), ()>(&store)
                     .map_err(|err| Error::Link(format!("`{start}`: {err}")))?;
-                func.call(&mut store, ())
-                    .map_err(|err| classify_wapc(&store, err, config))?;
+                match func.call(&mut store, ()) {
+                    Ok(()) => {}
+                    // TinyGo 0.35 and later end `_start` with `proc_exit(0)`: the guest is ready,
+                    // as Kubewarden takes it.
+                    Err(err)
+                        if err
+                            .downcast_ref::<I32Exit>()
+                            .is_some_and(|exit| exit.0 == 0) => {}
+                    Err(err) => return Err(classify_wapc(&store, err, operation, config)),
+                }
             }
         }
         let guest_call = instance
@@ -205,7 +226,7 @@ impl WapcPolicy {
         let lengths = (length(operation.len())?, length(payload.len())?);
         let status = guest_call
             .call(&mut store, lengths)
-            .map_err(|err| classify_wapc(&store, err, config))?;
+            .map_err(|err| classify_wapc(&store, err, operation, config))?;
         let state = store.into_data();
         if status == 1 {
             state.response.ok_or_else(|| Error::MalformedResponse {
@@ -272,8 +293,19 @@ fn length(len: usize) -> Result<i32, Error> {
         .map_err(|_| Error::InvalidInput(format!("payload of {len} bytes is too large")))
 }
 
-/// Names the failure behind a wasmtime error, host-function faults first.
-fn classify_wapc(store: &Store<HostState>, err: wasmtime::Error, config: &EngineConfig) -> Error {
+/// Names the failure behind a wasmtime error: a WASI exit, else host-function faults first.
+fn classify_wapc(
+    store: &Store<HostState>,
+    err: wasmtime::Error,
+    operation: &str,
+    config: &EngineConfig,
+) -> Error {
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        return Error::Exited {
+            operation: operation.to_owned(),
+            status: exit.0,
+        };
+    }
     let state = store.data();
     match &state.fault {
         Some(Fault::ResponseTooLarge(size)) => Error::ResponseTooLarge {
@@ -348,8 +380,6 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Registers the waPC host functions (module `wapc`) and a minimal `fd_write` for guests built
-/// by TinyGo, which print through WASI (output goes to the log).
 /// Links `NAME(ptr)`, which copies one of the host's answer buffers into guest memory, and `NAME_len()`.
 fn link_host_buffer(
     linker: &mut Linker<HostState>,
@@ -376,7 +406,22 @@ fn link_host_buffer(
     Ok(())
 }
 
+/// The evaluation's WASI context, built on first use: a context costs about as much as the rest of
+/// a small guest's evaluation, and a guest that makes no WASI call need not pay for it.
+fn wasi_context(state: &mut HostState) -> &mut WasiP1Ctx {
+    state.wasi.get_or_insert_with(|| {
+        sandbox(&[])
+            .stdout(PolicyLog::new("stdout", OUTPUT_LOG_BYTES))
+            .stderr(PolicyLog::new("stderr", OUTPUT_LOG_BYTES))
+            .build_p1()
+    })
+}
+
+/// Registers the waPC host functions (module `wapc`) and WASI preview 1 (modules
+/// `wasi_snapshot_preview1` and `wasi_unstable`).
 fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p1::add_to_linker_sync(linker, wasi_context)?;
+    wasmtime_wasi::p0::add_to_linker_sync(linker, wasi_context)?;
     linker.func_wrap(
         "wapc",
         "__guest_request",
@@ -455,37 +500,5 @@ fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Ok(())
         },
     )?;
-    for wasi in ["wasi_unstable", "wasi_snapshot_preview1"] {
-        linker.func_wrap(
-            wasi,
-            "fd_write",
-            |mut caller: Caller<'_, HostState>,
-             _fd: i32,
-             iovs: i32,
-             iovs_len: i32,
-             nwritten: i32|
-             -> wasmtime::Result<i32> {
-                let mut total: u32 = 0;
-                for index in 0..iovs_len.max(0) {
-                    let entry = read(&mut caller, iovs.wrapping_add(index.wrapping_mul(8)), 8)?;
-                    let mut words = [0u8; 4];
-                    words.copy_from_slice(&entry[0..4]);
-                    let ptr = u32::from_le_bytes(words);
-                    words.copy_from_slice(&entry[4..8]);
-                    let len = u32::from_le_bytes(words);
-                    checked_len(&mut caller, len.try_into().unwrap_or(i32::MAX))?;
-                    let text = read(
-                        &mut caller,
-                        ptr.try_into().unwrap_or(i32::MAX),
-                        len.try_into().unwrap_or(i32::MAX),
-                    )?;
-                    tracing::info!(target: "palisade::policy", "{}", lossy(&text).trim_end());
-                    total = total.saturating_add(len);
-                }
-                write(&mut caller, nwritten, &total.to_le_bytes())?;
-                Ok(0)
-            },
-        )?;
-    }
     Ok(())
 }

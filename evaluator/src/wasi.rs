@@ -8,6 +8,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::engine::{Limiter, classify};
+use crate::wasi_sandbox::sandbox;
 use crate::{
     AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
     ValidationResponse,
@@ -63,8 +64,7 @@ impl WasiPolicy {
         // One byte over the cap tells a full pipe from an answer of exactly the cap.
         let stdout = MemoryOutputPipe::new(config.max_response_bytes.saturating_add(1));
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-            .args(&["policy", operation])
+        let wasi = sandbox(&[operation])
             .stdin(MemoryInputPipe::new(input.to_vec()))
             .stdout(stdout.clone())
             .stderr(stderr.clone())

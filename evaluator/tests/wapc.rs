@@ -1,13 +1,16 @@
 //! The waPC host against the WAT fixtures: answers, settings, and every failure mode turned into
-//! a 500 rejection while the engine goes on serving.
+//! a 500 rejection while the engine goes on serving; WASI preview 1 as Kubewarden policies built
+//! by TinyGo and Rust std use it (every function they import linked, nothing of the host showing
+//! through, real clocks and random, output in the policy log under a cap, `proc_exit` an error).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use evaluator::wapc::OUTPUT_LOG_BYTES;
 use evaluator::{
     AdmittedModule, Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use test_support::compile_fixture;
 
 fn engine() -> Engine {
@@ -313,5 +316,195 @@ fn kubewarden_log_calls_are_served_by_default() -> Result<(), Error> {
         closed.validate(&request()),
         Err(Error::Guest { message, .. }) if message == "log refused"
     ));
+    Ok(())
+}
+
+/// WASI's "bad file descriptor".
+const EBADF: u32 = 8;
+
+/// What `wapc-wasi.wat` saw of WASI in one evaluation (its record, see the fixture).
+struct Report(Vec<u8>);
+
+impl Report {
+    fn of(policy: &WapcPolicy) -> Report {
+        let bytes = policy
+            .call("wasi-report", b"")
+            .unwrap_or_else(|err| panic!("wasi-report: {err}"));
+        assert_eq!(bytes.len(), 256, "the record is 256 bytes");
+        Report(bytes)
+    }
+
+    fn u32(&self, offset: usize) -> u32 {
+        let mut word = [0; 4];
+        word.copy_from_slice(&self.0[offset..offset + 4]);
+        u32::from_le_bytes(word)
+    }
+
+    fn u64(&self, offset: usize) -> u64 {
+        let mut word = [0; 8];
+        word.copy_from_slice(&self.0[offset..offset + 8]);
+        u64::from_le_bytes(word)
+    }
+
+    fn bytes(&self, offset: usize, len: usize) -> &[u8] {
+        &self.0[offset..offset + len]
+    }
+}
+
+/// The policy-log events (target `palisade::policy`) emitted while `run` runs, as JSON objects.
+fn policy_log<T>(run: impl FnOnce() -> T) -> (T, Vec<Value>) {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut buffer) = self.0.lock() {
+                buffer.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let answer = tracing::subscriber::with_default(subscriber, run);
+    let text = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+    let events = String::from_utf8_lossy(&text)
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|err| panic!("{err}: {line}"))
+        })
+        .filter(|event| event["target"] == "palisade::policy")
+        .collect();
+    (answer, events)
+}
+
+/// The messages logged from `stream` (`stdout`, `stderr`).
+fn lines<'a>(events: &'a [Value], stream: &str) -> Vec<&'a str> {
+    events
+        .iter()
+        .filter(|event| event["fields"]["stream"] == stream && event["level"] == "INFO")
+        .filter_map(|event| event["fields"]["message"].as_str())
+        .collect()
+}
+
+#[test]
+fn a_guest_importing_what_tinygo_and_rust_std_import_loads_and_answers() -> Result<(), Error> {
+    let engine = engine();
+    let policy = load(&engine, "wapc-wasi");
+    assert_eq!(policy.protocol_version()?, "v1");
+    assert!(policy.validate_settings(&json!({}))?.valid);
+    assert!(policy.validate(&request())?.accepted);
+    Ok(())
+}
+
+#[test]
+fn clocks_and_random_are_real() {
+    let policy = load(&engine(), "wapc-wasi");
+    let (first, second) = (Report::of(&policy), Report::of(&policy));
+    assert_eq!(first.u32(8), 0, "clock_time_get errno");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let clock = u128::from(first.u64(0));
+    let minute = Duration::from_secs(60).as_nanos();
+    assert!(
+        clock.abs_diff(now) < minute,
+        "the guest's clock ({clock} ns) is not the host's ({now} ns)"
+    );
+    assert_eq!(first.u32(12), 0, "random_get errnos");
+    let draws = [
+        first.bytes(16, 16),
+        first.bytes(32, 16),
+        second.bytes(16, 16),
+    ];
+    assert!(draws.iter().all(|draw| draw.iter().any(|&byte| byte != 0)));
+    assert_ne!(draws[0], draws[1], "two draws in one evaluation");
+    assert_ne!(draws[0], draws[2], "draws in two evaluations");
+}
+
+#[test]
+fn nothing_of_the_host_shows_through() {
+    let report = Report::of(&load(&engine(), "wapc-wasi"));
+    assert_eq!((report.u32(48), report.u32(52)), (0, 0), "environment");
+    assert_eq!(report.u32(88), 0, "args_get and environ_get errnos");
+    assert_eq!(report.u32(56), 1, "argc");
+    assert_eq!(report.bytes(128, report.u32(60) as usize), b"policy\0");
+    assert_eq!(
+        report.u32(64),
+        EBADF,
+        "fd_prestat_get(3): no preopened folder"
+    );
+    assert_eq!(
+        report.u32(68),
+        EBADF,
+        "path_open has no folder to open from"
+    );
+    assert_eq!((report.u32(72), report.u32(76)), (0, 0), "stdin is empty");
+    assert_eq!(report.u32(80), 0, "sched_yield errno");
+    assert_eq!(report.u32(84), 0, "fd_write errnos");
+}
+
+#[test]
+fn stdout_and_stderr_go_to_the_policy_log() {
+    let policy = load(&engine(), "wapc-wasi");
+    let (answer, events) = policy_log(|| policy.validate(&request()));
+    assert!(answer.is_ok_and(|answer| answer.accepted));
+    assert_eq!(
+        lines(&events, "stdout"),
+        ["hello from stdout", "hello from wasi_unstable"]
+    );
+    // A last line without a newline is logged when the evaluation ends.
+    assert_eq!(lines(&events, "stderr"), ["hello from stderr, no newline"]);
+}
+
+#[test]
+fn stdout_beyond_the_cap_is_cut() {
+    let policy = load(&engine(), "wapc-wasi");
+    // "flood" writes 100 KiB of `x` after the probe's two stdout lines (18 and 25 bytes).
+    let (answer, events) = policy_log(|| policy.call("flood", b""));
+    assert!(answer.is_ok(), "{answer:?}");
+    let logged: usize = lines(&events, "stdout")
+        .iter()
+        .map(|line| line.bytes().filter(|&byte| byte == b'x').count())
+        .sum();
+    assert_eq!(logged, OUTPUT_LOG_BYTES - 18 - 25);
+    let cuts: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["level"] == "WARN")
+        .collect();
+    assert_eq!(cuts.len(), 1, "{cuts:?}");
+    let message = cuts[0]["fields"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cut"), "{message}");
+}
+
+#[test]
+fn proc_exit_ends_the_evaluation_with_its_status() -> Result<(), Error> {
+    let engine = engine();
+    // `_start` ends with proc_exit(0), as TinyGo 0.35 and later do: the guest still answers.
+    let policy = load(&engine, "wapc-wasi-exit");
+    assert_eq!(policy.protocol_version()?, "v1");
+    match policy.validate(&request()) {
+        Err(Error::Exited { operation, status }) => {
+            assert_eq!((operation.as_str(), status), ("validate", 3))
+        }
+        other => panic!("expected the exit, got {other:?}"),
+    }
+    let rejection = policy.evaluate(&request());
+    assert!(!rejection.accepted);
+    assert_eq!(rejection.code, Some(500));
+    assert_eq!(
+        rejection.message.as_deref(),
+        Some("policy exited with status 3 during `validate` instead of answering")
+    );
+    // The host carries on serving, this policy and others.
+    assert_eq!(policy.protocol_version()?, "v1");
+    assert!(load(&engine, "wapc-wasi").validate(&request())?.accepted);
     Ok(())
 }
