@@ -180,6 +180,10 @@ impl Engine {
 
 impl WapcPolicy {
     /// Calls `operation` with `payload` in a fresh instance and returns the guest's answer.
+    ///
+    /// Blocking: async code calls it through `spawn_blocking` (as the policy server does), since
+    /// `wasmtime-wasi` runs a guest's WASI I/O (`fd_write`, `path_open`, …) on the ambient Tokio
+    /// runtime and panics when called on one of its worker threads.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
         let config = &self.engine.config;
         let mut store = self.engine.evaluation_store(
