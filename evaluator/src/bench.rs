@@ -1,11 +1,13 @@
 //! Measures a policy's evaluation latency (`palisade bench`): a warm-up, then evaluations, each
-//! in a fresh instance as in production, timed one by one.
+//! in a fresh instance as in production, timed one by one. On request, the evaluations share one
+//! instance instead, as `kwctl bench` measures them.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::{Error, Policy, ValidationRequest};
+use crate::opa::ReusedOpaInstance;
+use crate::{Error, Policy, ValidationRequest, ValidationResponse};
 
 /// How long to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,9 @@ pub struct BenchOptions {
     pub budget: Budget,
     /// Evaluations run first, untimed (caches, page faults, pool slots).
     pub warmup: u64,
+    /// Evaluate in one instance kept across evaluations, as `kwctl bench` does, instead of a
+    /// fresh one each time. WASI policies run as a program for each evaluation either way.
+    pub reuse_instance: bool,
 }
 
 impl Default for BenchOptions {
@@ -31,6 +36,7 @@ impl Default for BenchOptions {
         BenchOptions {
             budget: Budget::Iterations(1000),
             warmup: 100,
+            reuse_instance: false,
         }
     }
 }
@@ -58,11 +64,13 @@ pub struct BenchReport {
     pub iterations: u64,
     /// Evaluations run before measuring.
     pub warmup: u64,
+    /// Whether the evaluations shared one instance (else each had a fresh one).
+    pub reused_instance: bool,
     /// Wall-clock time of the measured evaluations, in seconds.
     pub elapsed_seconds: f64,
     /// Measured evaluations per second of wall-clock time.
     pub evaluations_per_second: f64,
-    /// Latency of one evaluation (fresh instance, validate, answer parsed), in microseconds.
+    /// Latency of one evaluation (instance, validate, answer parsed), in microseconds.
     pub latency_micros: Latency,
     /// How many measured evaluations accepted the request.
     pub accepted: u64,
@@ -77,8 +85,9 @@ pub fn bench(
     request: &ValidationRequest,
     options: &BenchOptions,
 ) -> Result<BenchReport, Error> {
+    let mut instances = Instances::new(policy, options.reuse_instance)?;
     for _ in 0..options.warmup {
-        policy.validate(request)?;
+        instances.validate(request)?;
     }
     let mut samples: Vec<Duration> = Vec::new();
     let mut accepted = 0;
@@ -92,12 +101,45 @@ pub fn bench(
             break;
         }
         let before = Instant::now();
-        let answer = policy.validate(request)?;
+        let answer = instances.validate(request)?;
         samples.push(before.elapsed());
         accepted += u64::from(answer.accepted);
     }
     let elapsed = started.elapsed();
-    Ok(report(samples, elapsed, options.warmup, accepted))
+    let mut report = report(samples, elapsed, options.warmup, accepted);
+    report.reused_instance = matches!(instances, Instances::Reused(_));
+    Ok(report)
+}
+
+/// Where the benchmark's evaluations run.
+enum Instances<'a> {
+    /// A fresh instance each time.
+    Fresh(&'a Policy),
+    /// One Rego instance kept across evaluations.
+    Reused(Box<ReusedOpaInstance>),
+}
+
+impl<'a> Instances<'a> {
+    fn new(policy: &'a Policy, reuse: bool) -> Result<Instances<'a>, Error> {
+        match (reuse, policy) {
+            (true, Policy::Opa(policy)) => {
+                Ok(Instances::Reused(Box::new(policy.reused_instance()?)))
+            }
+            (true, Policy::Wapc(_)) => Err(Error::InvalidInput(
+                "reusing one instance is measured for Rego and WASI policies only so far; \
+                 bench this waPC policy without it"
+                    .into(),
+            )),
+            _ => Ok(Instances::Fresh(policy)),
+        }
+    }
+
+    fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        match self {
+            Instances::Fresh(policy) => policy.validate(request),
+            Instances::Reused(instance) => instance.validate(request),
+        }
+    }
 }
 
 fn micros(duration: Duration) -> f64 {
@@ -132,6 +174,7 @@ fn report(
     BenchReport {
         iterations,
         warmup,
+        reused_instance: false,
         elapsed_seconds: seconds,
         evaluations_per_second: if seconds > 0.0 {
             iterations as f64 / seconds
@@ -212,6 +255,7 @@ mod tests {
         let options = BenchOptions {
             budget: Budget::Iterations(20),
             warmup: 3,
+            ..BenchOptions::default()
         };
         let report = bench(&policy("wapc-accept"), &request(), &options)?;
         assert_eq!((report.iterations, report.warmup), (20, 3));
@@ -223,12 +267,47 @@ mod tests {
         let timed = BenchOptions {
             budget: Budget::Duration(Duration::ZERO),
             warmup: 0,
+            ..BenchOptions::default()
         };
         assert_eq!(
             bench(&policy("wapc-accept"), &request(), &timed)?.iterations,
             1
         );
         Ok(())
+    }
+
+    #[test]
+    fn evaluations_share_one_rego_instance_on_request() -> Result<(), Error> {
+        let engine = crate::Engine::new(crate::EngineConfig::default())?;
+        let module = crate::AdmittedModule::insecure(
+            "opa-stateful",
+            test_support::compile_fixture("opa-stateful"),
+        );
+        let policy = Policy::load(&engine, "opa", &module)?;
+        let options = BenchOptions {
+            budget: Budget::Iterations(4),
+            warmup: 1,
+            reuse_instance: true,
+        };
+        let report = bench(&policy, &request(), &options)?;
+        assert!(report.reused_instance);
+        assert_eq!((report.iterations, report.rejected), (4, 4));
+        let fresh = bench(&policy, &request(), &BenchOptions::default())?;
+        assert!(!fresh.reused_instance);
+        Ok(())
+    }
+
+    #[test]
+    fn reusing_a_wapc_instance_is_refused_with_a_reason() {
+        let options = BenchOptions {
+            reuse_instance: true,
+            ..BenchOptions::default()
+        };
+        let refused = bench(&policy("wapc-accept"), &request(), &options);
+        assert!(
+            matches!(&refused, Err(Error::InvalidInput(reason)) if reason.contains("waPC")),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub use builtins::implemented_builtins;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
@@ -139,18 +140,30 @@ impl OpaPolicy {
 
     /// The policy's input and data documents for `request`, serialised.
     fn documents(&self, request: &ValidationRequest) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        // Serialised from borrows: cloning the request into a new document cost a third of an
+        // evaluation.
+        let no_settings = Value::Object(serde_json::Map::new());
         let settings = match &request.settings {
-            Value::Null => json!({}),
-            settings => settings.clone(),
+            Value::Null => &no_settings,
+            settings => settings,
         };
-        let (input, data) = match self.mode {
-            RegoMode::Opa => (json!({ "request": request.request }), settings),
-            RegoMode::Gatekeeper => (
-                json!({ "parameters": settings, "review": request.request }),
-                json!({}),
-            ),
-        };
-        Ok((serialise(&input, "input")?, serialise(&data, "data")?))
+        let review = &request.request;
+        match self.mode {
+            RegoMode::Opa => Ok((
+                serialise(&OpaInput { request: review }, "input")?,
+                serialise(settings, "data")?,
+            )),
+            RegoMode::Gatekeeper => Ok((
+                serialise(
+                    &GatekeeperInput {
+                        parameters: settings,
+                        review,
+                    },
+                    "input",
+                )?,
+                serialise(&no_settings, "data")?,
+            )),
+        }
     }
 
     /// The answer the result set `results` gives to `request`.
@@ -176,7 +189,20 @@ impl OpaPolicy {
     }
 }
 
-fn serialise(value: &Value, what: &str) -> Result<Vec<u8>, Error> {
+/// The `opa` mode's input document.
+#[derive(Serialize)]
+struct OpaInput<'a> {
+    request: &'a Value,
+}
+
+/// The `gatekeeper` mode's input document.
+#[derive(Serialize)]
+struct GatekeeperInput<'a> {
+    parameters: &'a Value,
+    review: &'a Value,
+}
+
+fn serialise(value: &impl Serialize, what: &str) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value)
         .map_err(|err| Error::InvalidInput(format!("serialising the policy's {what}: {err}")))
 }
