@@ -37,7 +37,7 @@ use x509_cert::der::Decode as _;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::config::Subject;
+use crate::config::{Requirement, Subject};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
 
@@ -523,6 +523,25 @@ pub enum Identity {
         /// The repository, if only one.
         repo: Option<String>,
     },
+}
+
+impl Identity {
+    /// The identity a keyless requirement names; `None` for a key requirement.
+    pub fn of(requirement: &Requirement) -> Option<Identity> {
+        match requirement {
+            Requirement::PubKey { .. } => None,
+            Requirement::GenericIssuer {
+                issuer, subject, ..
+            } => Some(Identity::Issuer {
+                issuer: issuer.clone(),
+                subject: subject.clone(),
+            }),
+            Requirement::GithubAction { owner, repo, .. } => Some(Identity::GithubAction {
+                owner: owner.clone(),
+                repo: repo.clone(),
+            }),
+        }
+    }
 }
 
 fn extension<'a>(cert: &'a x509_cert::Certificate, oid: &str) -> Option<&'a [u8]> {

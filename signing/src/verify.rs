@@ -435,34 +435,17 @@ pub fn verifier_for(
     trust_root: Option<&TrustRoot>,
 ) -> Result<Box<dyn Verifier>> {
     let mut verifiers: Vec<Box<dyn Verifier>> = Vec::new();
-    match requirement {
-        Requirement::PubKey { key, .. } => {
-            verifiers.push(Box::new(PublicKeyVerifier::new(PublicKey::from_pem(
-                key.as_bytes(),
-            )?)));
-        }
-        Requirement::GenericIssuer {
-            issuer, subject, ..
-        } => {
-            verifiers.push(Box::new(KeylessVerifier::new(
-                requirement.describe(),
-                Identity::Issuer {
-                    issuer: issuer.clone(),
-                    subject: subject.clone(),
-                },
-                trust_root.cloned(),
-            )));
-        }
-        Requirement::GithubAction { owner, repo, .. } => {
-            verifiers.push(Box::new(KeylessVerifier::new(
-                requirement.describe(),
-                Identity::GithubAction {
-                    owner: owner.clone(),
-                    repo: repo.clone(),
-                },
-                trust_root.cloned(),
-            )));
-        }
+    if let Requirement::PubKey { key, .. } = requirement {
+        verifiers.push(Box::new(PublicKeyVerifier::new(PublicKey::from_pem(
+            key.as_bytes(),
+        )?)));
+    }
+    if let Some(identity) = Identity::of(requirement) {
+        verifiers.push(Box::new(KeylessVerifier::new(
+            requirement.describe(),
+            identity,
+            trust_root.cloned(),
+        )));
     }
     let annotations = requirement.annotations();
     if !annotations.is_empty() {
@@ -552,20 +535,8 @@ pub fn evaluate_with_trust_root(
     config: &VerificationConfig,
     trust_root: Option<&TrustRoot>,
 ) -> Result<Report> {
-    let groups = config
-        .all_of
-        .iter()
-        .flatten()
-        .map(|r| (Group::AllOf, r))
-        .chain(
-            config
-                .any_of
-                .iter()
-                .flat_map(|a| a.signatures.iter())
-                .map(|r| (Group::AnyOf, r)),
-        );
     let mut requirements = Vec::new();
-    for (group, requirement) in groups {
+    for (group, requirement) in grouped(config) {
         let verifier = verifier_for(requirement, trust_root)?;
         let mut result = RequirementResult {
             group,
@@ -591,33 +562,15 @@ pub fn evaluate_with_trust_root(
             "no signatures found for {manifest_digest} (neither a .sig tag nor a bundle referrer)"
         ));
     }
-    for result in requirements
+    let outcomes: Vec<Outcome> = requirements
         .iter()
-        .filter(|r| r.group == Group::AllOf && !r.is_met())
-    {
-        failures.push(format!(
-            "allOf requirement `{}` not met{}",
-            result.requirement,
-            explain(result)
-        ));
-    }
-    if config.any_of.is_some() {
-        let met = requirements
-            .iter()
-            .filter(|r| r.group == Group::AnyOf && r.is_met())
-            .count();
-        if met < usize::from(minimum_matches) {
-            let detail = requirements
-                .iter()
-                .filter(|r| r.group == Group::AnyOf && !r.is_met())
-                .map(|r| format!("`{}`{}", r.requirement, explain(r)))
-                .collect::<Vec<_>>()
-                .join("; ");
-            failures.push(format!(
-                "anyOf needs {minimum_matches} requirement(s) met, {met} are: {detail}"
-            ));
-        }
-    }
+        .map(|r| Outcome {
+            group: r.group,
+            requirement: &r.requirement,
+            unmet: (!r.is_met()).then(|| explain(r)),
+        })
+        .collect();
+    failures.extend(config_failures(config, &outcomes));
     let verified = failures.is_empty();
     Ok(Report {
         reference: reference.to_string(),
@@ -628,6 +581,63 @@ pub fn evaluate_with_trust_root(
         verified,
         failure: (!verified).then(|| failures.join("; ")),
     })
+}
+
+/// The config's requirements with their group, `allOf` first.
+pub(crate) fn grouped(config: &VerificationConfig) -> impl Iterator<Item = (Group, &Requirement)> {
+    let all_of = config.all_of.iter().flatten().map(|r| (Group::AllOf, r));
+    let any_of = config
+        .any_of
+        .iter()
+        .flat_map(|a| a.signatures.iter())
+        .map(|r| (Group::AnyOf, r));
+    all_of.chain(any_of)
+}
+
+/// One requirement's outcome, as [`config_failures`] reads it.
+pub(crate) struct Outcome<'a> {
+    /// `allOf` or `anyOf`.
+    pub group: Group,
+    /// The requirement, described.
+    pub requirement: &'a str,
+    /// When not met: why, as ` (…)` or empty.
+    pub unmet: Option<String>,
+}
+
+/// What keeps `config` from being met: each unmet `allOf` requirement, and `anyOf` when fewer than
+/// `minimumMatches` of its requirements are met.
+pub(crate) fn config_failures(
+    config: &VerificationConfig,
+    outcomes: &[Outcome<'_>],
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for outcome in outcomes.iter().filter(|o| o.group == Group::AllOf) {
+        if let Some(why) = &outcome.unmet {
+            failures.push(format!(
+                "allOf requirement `{}` not met{why}",
+                outcome.requirement
+            ));
+        }
+    }
+    if let Some(any_of) = &config.any_of {
+        let any: Vec<&Outcome<'_>> = outcomes
+            .iter()
+            .filter(|o| o.group == Group::AnyOf)
+            .collect();
+        let met = any.iter().filter(|o| o.unmet.is_none()).count();
+        if met < usize::from(any_of.minimum_matches) {
+            let detail = any
+                .iter()
+                .filter_map(|o| Some(format!("`{}`{}", o.requirement, o.unmet.as_ref()?)))
+                .collect::<Vec<_>>()
+                .join("; ");
+            failures.push(format!(
+                "anyOf needs {} requirement(s) met, {met} are: {detail}",
+                any_of.minimum_matches
+            ));
+        }
+    }
+    failures
 }
 
 fn explain(result: &RequirementResult) -> String {

@@ -1,0 +1,121 @@
+//! Verification of a file against its Sigstore bundle (what `cosign sign-blob --bundle`, `cosign attest-blob`
+//! and GitHub's artifact attestations make): the bundle is checked by the [`SigstoreVerifier`], and the
+//! Kubewarden verification config decides who must have signed it.
+
+use artifact::oci::Digest;
+use serde::Serialize;
+
+use crate::config::{Requirement, VerificationConfig};
+use crate::error::{Result, SigningError};
+use crate::sigstore_verifier::{Checked, Signer, SigstoreVerifier};
+use crate::trust::Identity;
+use crate::verify::{Group, Outcome, config_failures, grouped};
+
+/// The outcome of one requirement for the file's bundle.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRequirement {
+    /// `allOf` or `anyOf`.
+    pub group: Group,
+    /// The requirement, described.
+    pub requirement: String,
+    /// What was checked, when the bundle met the requirement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Checked>,
+    /// Why the bundle did not meet it (the check that failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+/// The full outcome of verifying a file, passed or not (for `--output json` and messages).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileReport {
+    /// The file, as named.
+    pub file: String,
+    /// The file's sha256 digest.
+    pub digest: Digest,
+    /// The bundle, as named.
+    pub bundle: String,
+    /// One entry per requirement, `allOf` first.
+    pub requirements: Vec<FileRequirement>,
+    /// Whether the config is met.
+    pub verified: bool,
+    /// When not verified: which requirement failed and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl FileReport {
+    /// The report when verified; otherwise [`SigningError::NotVerified`] naming the failed checks.
+    pub fn into_verified(self) -> Result<FileReport> {
+        match &self.failure {
+            None => Ok(self),
+            Some(reason) => Err(SigningError::NotVerified {
+                reference: self.file.clone(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+/// Checks the file's bytes `artifact` (named `file`) against the bundle `bundle_json` (named `bundle`) for
+/// each requirement of `config`; a bundle that fails a check is in the report, never an error.
+pub fn verify_file(
+    file: &str,
+    artifact: &[u8],
+    bundle: &str,
+    bundle_json: &[u8],
+    config: &VerificationConfig,
+    verifier: &SigstoreVerifier,
+) -> FileReport {
+    let requirements: Vec<FileRequirement> = grouped(config)
+        .map(|(group, requirement)| {
+            let outcome = check(artifact, bundle_json, requirement, verifier);
+            FileRequirement {
+                group,
+                requirement: requirement.describe(),
+                rejected: outcome.as_ref().err().cloned(),
+                checked: outcome.ok(),
+            }
+        })
+        .collect();
+    let outcomes: Vec<Outcome<'_>> = requirements
+        .iter()
+        .map(|r| Outcome {
+            group: r.group,
+            requirement: &r.requirement,
+            unmet: r.rejected.as_ref().map(|why| format!(" ({why})")),
+        })
+        .collect();
+    let failures = config_failures(config, &outcomes);
+    FileReport {
+        file: file.to_string(),
+        digest: Digest::sha256_of(artifact),
+        bundle: bundle.to_string(),
+        verified: failures.is_empty(),
+        failure: (!failures.is_empty()).then(|| failures.join("; ")),
+        requirements,
+    }
+}
+
+fn check(
+    artifact: &[u8],
+    bundle_json: &[u8],
+    requirement: &Requirement,
+    verifier: &SigstoreVerifier,
+) -> std::result::Result<Checked, String> {
+    if !requirement.annotations().is_empty() {
+        return Err(
+            "annotations are signed in registry signatures only; a file's bundle carries none"
+                .into(),
+        );
+    }
+    let identity = Identity::of(requirement);
+    let signer = match (requirement, &identity) {
+        (Requirement::PubKey { key, .. }, _) => Signer::KeyPem(key),
+        (_, Some(identity)) => Signer::Identity(identity),
+        (_, None) => return Err("not a requirement a bundle can meet".into()),
+    };
+    verifier.verify(artifact, bundle_json, signer)
+}

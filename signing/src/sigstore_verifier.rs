@@ -1,0 +1,138 @@
+//! The one verifier of Sigstore bundles, built on the Sigstore project's `sigstore-verify` (which passes the
+//! client conformance suite): message signatures and DSSE envelopes, bundle v0.1–v0.3, Rekor v1 (inclusion
+//! promise, inclusion proof, signed checkpoint) and Rekor v2 (inclusion proof, checkpoint, RFC 3161
+//! timestamps), SCTs, the `validFor` windows of every trust-root entry, certificate validity at the verified
+//! time, and managed keys.
+//!
+//! Palisade adds only Kubewarden's rules on top: who must have signed ([`Identity`]: `genericIssuer` with URL
+//! prefixes, `githubAction`), checked on the certificate the library verified.
+
+use serde::Serialize;
+use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
+use sigstore_verify::types::{Bundle, DerPublicKey};
+use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
+use x509_cert::der::Decode as _;
+
+use crate::error::{Result, SigningError};
+use crate::trust::Identity;
+
+/// Who must have made the signature: a managed key, or a keyless identity.
+#[derive(Debug, Clone, Copy)]
+pub enum Signer<'a> {
+    /// A public key (PKIX PEM: ECDSA, Ed25519 or RSA, as Sigstore clients sign with).
+    KeyPem(&'a str),
+    /// A Fulcio certificate for this identity, chained to the trust root.
+    Identity(&'a Identity),
+}
+
+/// What a successful verification checked, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checked {
+    /// The signing certificate chains to a certificate authority of the trust root and was valid when signed.
+    pub certificate_chain: bool,
+    /// The certificate's signed certificate timestamp verifies with a CT log of the trust root.
+    pub certificate_timestamp: bool,
+    /// The transparency-log entry is included in the log (inclusion proof and signed checkpoint, or the
+    /// signed entry timestamp).
+    pub transparency_log: bool,
+    /// The certificate names the required identity.
+    pub identity: bool,
+    /// The authenticated signing times (Rekor integrated time, RFC 3161 timestamps), RFC 3339.
+    pub verified_times: Vec<String>,
+}
+
+/// Sigstore bundle verification against one trusted root, read once.
+pub struct SigstoreVerifier {
+    verifier: sigstore_verify::Verifier,
+}
+
+impl std::fmt::Debug for SigstoreVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigstoreVerifier")
+    }
+}
+
+impl SigstoreVerifier {
+    /// Verifies against the Sigstore public-good production trusted root embedded in the library (never
+    /// fetched).
+    pub fn production() -> Result<SigstoreVerifier> {
+        SigstoreVerifier::from_trusted_root_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes())
+    }
+
+    /// Verifies against a Sigstore `trusted_root.json`, or a `ClientTrustConfig` holding one (kwctl's
+    /// `--sigstore-trust-config` file).
+    pub fn from_trusted_root_json(bytes: &[u8]) -> Result<SigstoreVerifier> {
+        let config = |reason: String| SigningError::Config(format!("trust root: {reason}"));
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            config(format!(
+                "not JSON ({e}); a Sigstore trusted_root.json or ClientTrustConfig is needed"
+            ))
+        })?;
+        let root = match value
+            .get("trustedRoot")
+            .or_else(|| value.get("trusted_root"))
+        {
+            Some(inner) => inner.clone(),
+            None => value,
+        };
+        let root: TrustedRoot = serde_json::from_value(root)
+            .map_err(|e| config(format!("not a Sigstore trusted root: {e}")))?;
+        let verifier =
+            sigstore_verify::Verifier::new(&root).map_err(|e| config(format!("unusable: {e}")))?;
+        Ok(SigstoreVerifier { verifier })
+    }
+
+    /// Verifies `bundle_json` over `artifact` (the signed file's bytes) and that `signer` made it; the error
+    /// names the check that failed.
+    pub fn verify(
+        &self,
+        artifact: &[u8],
+        bundle_json: &[u8],
+        signer: Signer<'_>,
+    ) -> std::result::Result<Checked, String> {
+        let text = std::str::from_utf8(bundle_json)
+            .map_err(|_| "the bundle is not UTF-8 JSON".to_string())?;
+        let bundle = Bundle::from_json(text)
+            .map_err(|e| format!("the bundle does not parse as a Sigstore bundle: {e}"))?;
+        match signer {
+            Signer::KeyPem(pem_text) => {
+                let key = DerPublicKey::from_pem(pem_text)
+                    .map_err(|e| format!("the public key is unusable: {e}"))?;
+                let result = self
+                    .verifier
+                    .verify(artifact, &bundle, &PublicKeyVerificationPolicy::new(key))
+                    .map_err(|e| e.to_string())?;
+                Ok(checked(&result, false))
+            }
+            Signer::Identity(identity) => {
+                let result = self
+                    .verifier
+                    .verify(artifact, &bundle, &VerificationPolicy::any_identity())
+                    .map_err(|e| e.to_string())?;
+                let der = bundle
+                    .signing_certificate()
+                    .ok_or("no certificate: not a keyless signature")?;
+                let certificate = x509_cert::Certificate::from_der(der.as_bytes())
+                    .map_err(|e| format!("malformed signing certificate: {e}"))?;
+                sigstore::bundle::verify::VerificationPolicy::verify(identity, &certificate)
+                    .map_err(|e| format!("the certificate is not the required identity: {e}"))?;
+                Ok(checked(&result, true))
+            }
+        }
+    }
+}
+
+fn checked(result: &VerificationResult, identity: bool) -> Checked {
+    Checked {
+        certificate_chain: result.certificate_verified(),
+        certificate_timestamp: result.sct_verified(),
+        transparency_log: result.tlog_verified(),
+        identity,
+        verified_times: result
+            .verified_timestamps()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }
+}
