@@ -194,8 +194,9 @@ impl EvaluationOptions {
             policy,
             review,
             settings,
-            // Only a policy whose metadata says it mutates may return a mutated object.
-            allowed_to_mutate: metadata.is_some_and(|metadata| metadata.mutating),
+            // A policy whose metadata says it does not mutate may not return a mutated object (policy-server
+            // would refuse it); one without metadata may, as kwctl lets it.
+            allowed_to_mutate: metadata.is_none_or(|metadata| metadata.mutating),
         })
     }
 

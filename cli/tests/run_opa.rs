@@ -54,11 +54,24 @@ fn json(stdout: &str) -> Value {
 fn gatekeeper_policies_run_by_their_metadata_or_the_flag() {
     let (_dir, cli) = workdir();
     // Annotated by kwctl with `executionMode: gatekeeper`.
+    // By default, kwctl 1.35.0's output, byte for byte.
     let out = cli.ok(&[
         "run",
         "gatekeeper_always_unhappy_policy.wasm",
         "-r",
         "request.json",
+    ]);
+    assert_eq!(
+        out,
+        "{\"uid\":\"705ab4f5-6393-11e8-b7cc-42010a800002\",\"allowed\":false,\"status\":{\"message\":\"failing as expected\"},\"auditAnnotations\":null,\"warnings\":null}\n"
+    );
+    let out = cli.ok(&[
+        "run",
+        "gatekeeper_always_unhappy_policy.wasm",
+        "-r",
+        "request.json",
+        "-o",
+        "text",
     ]);
     assert_eq!(
         out,
@@ -125,7 +138,10 @@ fn opa_settings_are_the_policys_data() {
         "--settings-json",
         r#""2Ki""#,
     ]);
-    assert!(out.contains("message  2048 bytes"), "{out}");
+    assert!(
+        out.contains(r#""status":{"message":"2048 bytes"}"#),
+        "{out}"
+    );
 }
 
 #[test]

@@ -46,6 +46,8 @@ fn registry_policies_run_only_when_verified() {
         "a.pub",
         "--cache-dir",
         "cache",
+        "-o",
+        "text",
     ]);
     assert!(out.starts_with(&format!("accepted: {reference}")), "{out}");
     assert_eq!(
@@ -99,7 +101,16 @@ fn a_file_is_verified_by_its_bundle_when_asked() {
         out,
         "signed policy.wasm\n  bundle in policy.wasm.sigstore.json\n"
     );
-    let out = cli.ok(&["run", "policy.wasm", "-r", "request.json", "--key", "a.pub"]);
+    let out = cli.ok(&[
+        "run",
+        "policy.wasm",
+        "-r",
+        "request.json",
+        "--key",
+        "a.pub",
+        "-o",
+        "text",
+    ]);
     assert!(out.starts_with("accepted: policy.wasm"), "{out}");
     cli.ok(&["key", "generate", "--output-prefix", "b"]);
     let err = cli.fails(&["run", "policy.wasm", "-r", "request.json", "--key", "b.pub"]);
@@ -134,6 +145,8 @@ fn a_file_is_verified_by_its_bundle_when_asked() {
         "-r",
         "request.json",
         "--insecure-skip-verification",
+        "-o",
+        "text",
     ]);
     assert!(out.starts_with("accepted: oci-layout://layout:v1"), "{out}");
 }

@@ -173,6 +173,9 @@ fn print_metadata(metadata: &Metadata) {
     }
     field("mutating", yes_no(metadata.mutating));
     field("background audit", yes_no(metadata.background_audit));
+    // kwctl's "context aware": whether the policy reads the cluster's resources.
+    let context_aware = !metadata.context_aware_resources.is_empty();
+    field("context aware", yes_no(context_aware));
     field("execution mode", &metadata.execution_mode.to_string());
     field("policy type", &metadata.policy_type.to_string());
     let protocol = metadata.protocol_version.map(|v| v.to_string());
