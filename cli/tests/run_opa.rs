@@ -216,3 +216,49 @@ fn a_rego_module_without_metadata_needs_the_mode() {
         "{err}"
     );
 }
+
+#[test]
+fn bench_keeps_one_rego_instance_with_reuse_instance() {
+    fn bench<'a>(policy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "bench",
+            policy,
+            "-r",
+            "request.json",
+            "--iterations",
+            "20",
+            "--warmup",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+    let (_dir, cli) = workdir();
+    let opa = ["--execution-mode", "opa", "--reuse-instance"];
+    let report = json(&cli.ok(&bench(
+        "no-default-namespace-rego.wasm",
+        &[&opa[..], &["-o", "json"]].concat(),
+    )));
+    assert_eq!(report["reusedInstance"], true);
+    assert_eq!(
+        (report["iterations"].as_u64(), report["rejected"].as_u64()),
+        (Some(20), Some(20))
+    );
+    let text = cli.ok(&bench("no-default-namespace-rego.wasm", &opa));
+    assert!(
+        text.starts_with(
+            "no-default-namespace-rego.wasm: 20 evaluations after 2 warm-up, one instance reused\n"
+        ),
+        "{text}"
+    );
+    let fresh = json(&cli.ok(&bench(
+        "no-default-namespace-rego.wasm",
+        &["--execution-mode", "opa", "-o", "json"],
+    )));
+    assert_eq!(fresh["reusedInstance"], false);
+    let refused = cli.fails(&bench("wapc-accept.wasm", &["--reuse-instance"]));
+    assert!(
+        refused.contains("reusing one instance is measured for Rego and WASI policies only"),
+        "{refused}"
+    );
+}

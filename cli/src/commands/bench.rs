@@ -12,7 +12,8 @@ use crate::output::{OutputFormat, print_structured};
 
 /// Measure how fast a policy evaluates an AdmissionReview: a warm-up, then evaluations each in
 /// a fresh instance (as `run` and the server do), timed one by one; prints the p50 and p99
-/// latency and the evaluations per second.
+/// latency and the evaluations per second. `--reuse-instance` measures what `kwctl bench` does
+/// instead: one instance kept across the evaluations.
 ///
 /// The policy is loaded and verified as `palisade run` does. Exit 1 when the policy fails an
 /// evaluation (the benchmark stops there) or rejects its settings.
@@ -35,6 +36,10 @@ pub struct Args {
     /// Evaluations before measuring, not timed.
     #[arg(long, value_name = "N", default_value_t = 100)]
     warmup: u64,
+    /// Keep one instance across the evaluations, as `kwctl bench` does (Rego policies; a WASI
+    /// policy runs as a program each time either way), instead of a fresh one each.
+    #[arg(long)]
+    reuse_instance: bool,
     /// How to print the result.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -111,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (None, None) => BenchOptions::default().budget,
         },
         warmup: args.warmup,
+        reuse_instance: args.reuse_instance,
     };
     let request = ValidationRequest {
         request: review.request,
@@ -132,8 +138,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn print_text(policy: &str, report: &BenchReport) {
     let latency = &report.latency_micros;
+    let instances = if report.reused_instance {
+        "one instance reused"
+    } else {
+        "a fresh instance each"
+    };
     println!(
-        "{policy}: {} evaluations after {} warm-up, a fresh instance each",
+        "{policy}: {} evaluations after {} warm-up, {instances}",
         report.iterations, report.warmup
     );
     println!("  p50      {:.1} µs", latency.p50);
