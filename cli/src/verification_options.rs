@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use evaluator::gate::{Admission, PolicySource, Verification};
 use signing::config::{Requirement, Subject, VerificationConfig};
+use signing::sigstore_verifier::SigstoreVerifier;
 use signing::trust::TrustRoot;
 
 use crate::commands::UsageError;
@@ -65,8 +66,13 @@ pub struct VerificationOptions {
     github_repo: Option<String>,
     /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json, a Sigstore
     /// ClientTrustConfig holding one (kwctl's `--sigstore-trust-config` file; that flag works too), or a PEM CA
-    /// bundle.
-    #[arg(long, alias = "sigstore-trust-config", value_name = "FILE")]
+    /// bundle. For `verify FILE`, a trusted_root.json or ClientTrustConfig only, defaulting to the Sigstore
+    /// public-good root built in (never fetched). (cosign's `--trusted-root` works too.)
+    #[arg(
+        long,
+        aliases = ["sigstore-trust-config", "trusted-root"],
+        value_name = "FILE"
+    )]
     trust_root: Option<PathBuf>,
 }
 
@@ -133,6 +139,21 @@ impl VerificationOptions {
                 TrustRoot::from_file_bytes(&bytes).with_context(|| path.display().to_string())
             })
             .transpose()
+    }
+
+    /// The verifier of a file's Sigstore bundle: `--trust-root`'s trusted root, or the Sigstore public-good
+    /// production root built in (never fetched). An unreadable or invalid root is a usage error.
+    pub fn sigstore_verifier(&self) -> anyhow::Result<SigstoreVerifier> {
+        let verifier = match &self.trust_root {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
+                SigstoreVerifier::from_trusted_root_json(&bytes)
+                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+            }
+            None => SigstoreVerifier::production()?,
+        };
+        Ok(verifier)
     }
 
     /// Fail closed: the verification the flags ask for, or no verification only when `insecure` (with a

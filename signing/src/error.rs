@@ -51,6 +51,9 @@ pub enum SigningError {
     /// An attestation's predicate is not a JSON document.
     #[error("the predicate is not JSON: {0}")]
     MalformedPredicate(String),
+    /// A Sigstore trusted root is unreadable or unusable.
+    #[error("invalid trust root: {0}")]
+    TrustRoot(String),
     /// A verification config file is invalid.
     #[error("invalid verification config: {0}")]
     Config(String),

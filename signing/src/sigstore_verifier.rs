@@ -42,6 +42,31 @@ pub struct Checked {
     pub verified_times: Vec<String>,
 }
 
+impl Checked {
+    /// One line naming the checks that passed and the verified signing times.
+    pub fn summary(&self) -> String {
+        let checks = [
+            (self.certificate_chain, "certificate chain"),
+            (self.certificate_timestamp, "SCT"),
+            (self.transparency_log, "transparency log"),
+            (self.identity, "identity"),
+        ];
+        let mut line = std::iter::once("signature")
+            .chain(
+                checks
+                    .iter()
+                    .filter(|(done, _)| *done)
+                    .map(|(_, name)| *name),
+            )
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !self.verified_times.is_empty() {
+            line.push_str(&format!("; signed at {}", self.verified_times.join(", ")));
+        }
+        line
+    }
+}
+
 /// Sigstore bundle verification against one trusted root, read once.
 pub struct SigstoreVerifier {
     verifier: sigstore_verify::Verifier,
@@ -63,9 +88,9 @@ impl SigstoreVerifier {
     /// Verifies against a Sigstore `trusted_root.json`, or a `ClientTrustConfig` holding one (kwctl's
     /// `--sigstore-trust-config` file).
     pub fn from_trusted_root_json(bytes: &[u8]) -> Result<SigstoreVerifier> {
-        let config = |reason: String| SigningError::Config(format!("trust root: {reason}"));
+        let invalid = SigningError::TrustRoot;
         let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            config(format!(
+            invalid(format!(
                 "not JSON ({e}); a Sigstore trusted_root.json or ClientTrustConfig is needed"
             ))
         })?;
@@ -77,9 +102,9 @@ impl SigstoreVerifier {
             None => value,
         };
         let root: TrustedRoot = serde_json::from_value(root)
-            .map_err(|e| config(format!("not a Sigstore trusted root: {e}")))?;
+            .map_err(|e| invalid(format!("not a Sigstore trusted root: {e}")))?;
         let verifier =
-            sigstore_verify::Verifier::new(&root).map_err(|e| config(format!("unusable: {e}")))?;
+            sigstore_verify::Verifier::new(&root).map_err(|e| invalid(format!("unusable: {e}")))?;
         Ok(SigstoreVerifier { verifier })
     }
 

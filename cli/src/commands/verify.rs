@@ -1,4 +1,7 @@
-//! `palisade verify`: check a policy's signatures against keys or a verification config.
+//! `palisade verify`: check a policy's signatures against keys or a verification config, in a registry or as a
+//! file with its Sigstore bundle.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use evaluator::gate::Verification;
@@ -11,12 +14,16 @@ use crate::verification_options::{HOW_TO_VERIFY, VerificationOptions};
 
 /// Verify the signatures of a policy in a registry (both cosign layouts: the `.sig` tag and Sigstore bundle
 /// referrers). A policy loaded from palisade's archive (`palisade load`) is verified against the
-/// signatures the archive carried, from the local store, with no registry. Exits 0 when the
-/// requirements are met, 1 when they are not.
+/// signatures the archive carried, from the local store, with no registry. A FILE (a path, not a reference) is
+/// verified against its Sigstore bundle (cosign sign-blob, attest-blob, GitHub artifact attestations). Exits 0
+/// when the requirements are met, 1 when they are not.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], or a FILE to check against its bundle.
     reference: String,
+    /// For a FILE: its Sigstore bundle (default: FILE.sigstore.json beside it).
+    #[arg(long, value_name = "BUNDLE")]
+    bundle: Option<PathBuf>,
     #[command(flatten)]
     verification: VerificationOptions,
     #[command(flatten)]
@@ -29,6 +36,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if !args.reference.contains("://") {
+        return run_file(&args);
+    }
+    if args.bundle.is_some() {
+        return Err(UsageError(
+            "--bundle is for a FILE; a registry policy's bundles are found as its referrers".into(),
+        )
+        .into());
+    }
     let reference = registry_ref(&args.reference)?;
     let Some(Verification { config, trust_root }) = args.verification.verification()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
@@ -69,6 +85,54 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if !checked.report.verified {
         bail!("{reference}: the report says not verified");
+    }
+    Ok(())
+}
+
+/// `palisade verify FILE`: the file against its Sigstore bundle and the requirements of the flags.
+fn run_file(args: &Args) -> anyhow::Result<()> {
+    let file = PathBuf::from(&args.reference);
+    let bundle = args.bundle.clone().unwrap_or_else(|| {
+        let mut name = file.clone().into_os_string();
+        name.push(".sigstore.json");
+        PathBuf::from(name)
+    });
+    let Some(config) = args.verification.config()? else {
+        return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
+    };
+    let read = |path: &Path, what: &str, hint: &str| {
+        std::fs::read(path).map_err(|e| {
+            UsageError(format!(
+                "cannot read the {what} {}: {e}{hint}",
+                path.display()
+            ))
+        })
+    };
+    let artifact = read(&file, "file", "")?;
+    let bundle_json = read(&bundle, "bundle", " (name it with --bundle FILE)")?;
+    let verifier = args.verification.sigstore_verifier()?;
+    let report = signing::file::verify_file(
+        &file.display().to_string(),
+        &artifact,
+        &bundle.display().to_string(),
+        &bundle_json,
+        &config,
+        &verifier,
+    );
+    if args.output != OutputFormat::Text {
+        print_structured(args.output, &report)?;
+    }
+    let report = report.into_verified()?;
+    if args.output == OutputFormat::Text {
+        println!(
+            "verified {} ({}) with {}",
+            report.file, report.digest, report.bundle
+        );
+        for requirement in &report.requirements {
+            if let Some(checked) = &requirement.checked {
+                println!("  {}: {}", requirement.requirement, checked.summary());
+            }
+        }
     }
     Ok(())
 }

@@ -1,0 +1,175 @@
+//! `palisade verify FILE`: every bundle-verify case of the Sigstore conformance suite
+//! (testdata/sigstore-conformance) through the binary, with the exit codes scripts read (0 verified, 1 refused,
+//! 2 bad command line), the default bundle beside the file, and the JSON report.
+
+use std::path::{Path, PathBuf};
+
+use test_support::{Palisade, tempdir};
+
+const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+fn suite() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/sigstore-conformance")
+}
+
+/// The command line the suite's runner would give for a case: artifact, bundle, trust root, key or identity.
+fn case_args(dir: &Path) -> Vec<String> {
+    let artifact = if dir.join("artifact").exists() {
+        dir.join("artifact")
+    } else {
+        suite().join("a.txt")
+    };
+    let path = |p: PathBuf| p.display().to_string();
+    let mut args = vec![
+        "verify".to_string(),
+        path(artifact),
+        "--bundle".into(),
+        path(dir.join("bundle.sigstore.json")),
+    ];
+    if dir.join("trusted_root.json").exists() {
+        args.extend(["--trusted-root".into(), path(dir.join("trusted_root.json"))]);
+    }
+    if dir.join("key.pub").exists() {
+        args.extend(["--key".into(), path(dir.join("key.pub"))]);
+    } else {
+        let text = |name: &str, default: &str| {
+            std::fs::read_to_string(dir.join(name)).map_or(default.to_string(), |s| s.trim().into())
+        };
+        args.extend([
+            "--certificate-identity".into(),
+            text("identity", DEFAULT_IDENTITY),
+            "--certificate-oidc-issuer".into(),
+            text("issuer", DEFAULT_ISSUER),
+        ]);
+    }
+    args
+}
+
+#[test]
+fn every_conformance_case_gets_the_suites_exit_code() {
+    let work = tempdir();
+    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), work.path());
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(suite())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("bundle.sigstore.json").exists())
+        .collect();
+    cases.sort();
+    let mut wrong = Vec::new();
+    for dir in &cases {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let args = case_args(dir);
+        let output = cli.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        // A case refused for its inputs (a malformed key, an invalid trust root) is a bad command line: 2.
+        let code = output.status.code();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let right = match code {
+            Some(0) => !name.ends_with("_fail"),
+            Some(1) => name.ends_with("_fail"),
+            Some(2) => {
+                name.ends_with("_fail")
+                    && (stderr.contains("invalid trust root") || stderr.contains("malformed key"))
+            }
+            _ => false,
+        };
+        if !right {
+            wrong.push(format!("{name}: exit {code:?}: {stderr}"));
+        }
+    }
+    println!(
+        "palisade verify FILE: {}/{} conformance cases right",
+        cases.len() - wrong.len(),
+        cases.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_bundle_beside_the_file_is_the_default_and_json_names_the_checks() {
+    let work = tempdir();
+    std::fs::copy(suite().join("a.txt"), work.path().join("a.txt")).unwrap();
+    std::fs::copy(
+        suite().join("happy-path-v0.3/bundle.sigstore.json"),
+        work.path().join("a.txt.sigstore.json"),
+    )
+    .unwrap();
+    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), work.path());
+    let identity = [
+        "--certificate-identity",
+        DEFAULT_IDENTITY,
+        "--certificate-oidc-issuer",
+        DEFAULT_ISSUER,
+    ];
+    let text = cli.ok(&[&["verify", "a.txt"][..], &identity].concat());
+    assert!(text.starts_with("verified a.txt (sha256:"), "{text}");
+    assert!(
+        text.contains("certificate chain, SCT, transparency log, identity"),
+        "{text}"
+    );
+    let json = cli.ok(&[&["verify", "a.txt", "-o", "json"][..], &identity].concat());
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["verified"], true, "{json}");
+    let checked = &report["requirements"][0]["checked"];
+    for check in [
+        "certificateChain",
+        "certificateTimestamp",
+        "transparencyLog",
+        "identity",
+    ] {
+        assert_eq!(checked[check], true, "{check}: {json}");
+    }
+
+    let refused = cli.fails(
+        &[
+            &[
+                "verify",
+                "a.txt",
+                "--certificate-identity",
+                "someone@example.com",
+            ][..],
+            &identity[2..],
+        ]
+        .concat(),
+    );
+    assert!(refused.contains("not the required identity"), "{refused}");
+}
+
+#[test]
+fn bad_command_lines_exit_2_naming_the_problem() {
+    let work = tempdir();
+    std::fs::copy(suite().join("a.txt"), work.path().join("a.txt")).unwrap();
+    std::fs::copy(
+        suite().join("happy-path-v0.3/bundle.sigstore.json"),
+        work.path().join("a.txt.sigstore.json"),
+    )
+    .unwrap();
+    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), work.path());
+    let owner = ["--github-owner", "sigstore-conformance"];
+    for (args, message) in [
+        (
+            vec!["verify", "missing.txt"],
+            "cannot read the file missing.txt",
+        ),
+        (
+            vec!["verify", "a.txt", "--bundle", "missing.json"],
+            "cannot read the bundle missing.json",
+        ),
+        (
+            vec!["verify", "a.txt", "--trusted-root", "nope.json"],
+            "reading nope.json",
+        ),
+        (
+            vec!["verify", "a.txt", "--trusted-root", "a.txt"],
+            "invalid trust root",
+        ),
+    ] {
+        let output = cli.run(&[&args[..], &owner].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let output = cli.run(&["verify", "a.txt"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("say what to verify against"));
+}
