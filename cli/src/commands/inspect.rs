@@ -46,9 +46,19 @@ pub struct Args {
     registry: RegistryOptions,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the report.
+    /// How to print the report: text, the whole report as JSON, or, as kwctl's `-o yaml` does, the
+    /// metadata document as YAML (with `signatures` when --show-signatures).
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
+}
+
+/// What `-o yaml` prints, as kwctl does: the metadata's fields at the top, then the signatures.
+#[derive(Serialize)]
+struct KwctlReport<'a> {
+    #[serde(flatten)]
+    metadata: &'a Metadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signatures: Option<&'a Inventory>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +119,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     !args.key.is_empty(),
                     args.verification_config.is_some(),
                 );
+            }
+        }
+        OutputFormat::Yaml => {
+            if let Some(metadata) = &report.metadata {
+                print_structured(
+                    OutputFormat::Yaml,
+                    &KwctlReport {
+                        metadata,
+                        signatures: inventory.as_ref(),
+                    },
+                )?;
             }
         }
         format => print_structured(
