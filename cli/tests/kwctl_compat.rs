@@ -260,7 +260,12 @@ fn registry_command_lines_work_as_documented() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    assert!(immutable.contains("@sha256:"), "{out}");
+    // kwctl's form, which the workflow hands to `cosign sign`: HOST/REPOSITORY@sha256:…, no scheme, no tag.
+    let digest = immutable
+        .strip_prefix(&format!("{host}/policies/pod-guard@"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(digest.starts_with("sha256:"), "{out}");
     expect(
         &cli,
         "kwctl push file://policy.wasm HOST/policies/pod-guard:latest",
@@ -391,7 +396,7 @@ fn registry_command_lines_work_as_documented() {
         (
             "kwctl digest registry://HOST/policies/pod-guard:v1",
             0,
-            immutable.as_str(),
+            digest.as_str(),
         ),
         (
             "kwctl run -k cosign.pub --request-path pod-create-request.json registry://HOST/policies/pod-guard:v1",

@@ -12,7 +12,8 @@ use crate::progress::Activity;
 /// Push an annotated policy module (or a policy from an OCI layout folder) to a registry or a layout
 /// folder, as Kubewarden does.
 ///
-/// Prints the immutable reference (`REF@sha256:…`).
+/// Prints the immutable reference (`REF@sha256:…`); with `-o json`, kwctl's `immutable_ref`
+/// (`HOST/REPOSITORY@sha256:…`, the form cosign and docker take).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The Wasm module, or oci-layout://FOLDER:NAME.
@@ -30,6 +31,7 @@ pub struct Args {
     output: OutputFormat,
 }
 
+/// What `-o json` prints, as `kwctl push -o json` does: scripts pass `immutable_ref` to cosign.
 #[derive(Serialize)]
 struct Report {
     immutable_ref: String,
@@ -49,10 +51,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format!("pushing {} to {target}", args.source),
         artifact::distribute::push(&remote, &source, &target, args.force),
     )??;
-    let immutable_ref = pushed.immutable_ref;
-    match args.output {
-        OutputFormat::Text => println!("{immutable_ref}"),
-        format => print_structured(format, &Report { immutable_ref })?,
+    match (args.output, &target) {
+        (OutputFormat::Text, _) => println!("{}", pushed.immutable_ref),
+        (format, PolicyRef::Registry(registry)) => {
+            let immutable_ref = format!(
+                "{}/{}@{}",
+                registry.registry, registry.repository, pushed.digest
+            );
+            print_structured(format, &Report { immutable_ref })?
+        }
+        (format, PolicyRef::Layout(_)) => print_structured(
+            format,
+            &Report {
+                immutable_ref: pushed.immutable_ref,
+            },
+        )?,
     }
     Ok(())
 }
