@@ -420,6 +420,9 @@ fn registry_command_lines_work_as_documented() {
         std::fs::read(dir.path().join("copy.wasm")).ok(),
         std::fs::read(dir.path().join("policy.wasm")).ok()
     );
+    // kwctl's digest prints the reference as given: without `registry://` when it was given without.
+    let (out, _) = expect(&cli, "kwctl digest HOST/policies/pod-guard:v1", &host, 0);
+    assert_eq!(out, format!("{host}/policies/pod-guard:v1@{digest}\n"));
 
     // Air gap: `kwctl load --input`, then `kwctl rm`.
     cli.ok(&[

@@ -6,7 +6,8 @@ use crate::options::{RegistryOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
-/// Print the manifest digest a reference points to, as REF@sha256:….
+/// Print the manifest digest a reference points to, as REF@sha256:… (REF in the form given, with or
+/// without `registry://`, as kwctl prints it).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG].
@@ -36,6 +37,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         digest: digest.to_string(),
     };
     match args.output {
+        OutputFormat::Text if !args.reference.starts_with("registry://") => {
+            println!("{}", report.immutable_ref.trim_start_matches("registry://"))
+        }
         OutputFormat::Text => println!("{}", report.immutable_ref),
         format => print_structured(format, &report)?,
     }
