@@ -5,6 +5,7 @@
 mod capability_options;
 mod commands;
 mod evaluation_options;
+mod logging;
 mod options;
 mod output;
 mod password;
@@ -21,6 +22,8 @@ use commands::Command;
 #[derive(Debug, Parser)]
 #[command(name = "palisade", version, about, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    logs: logging::LogOptions,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +31,7 @@ struct Cli {
 fn main() -> ExitCode {
     exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
+    logging::init(cli.logs, cli.command.log_audience());
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -399,3 +399,27 @@ fn nothing_is_cached_with_disable_cache() {
     ]);
     assert!(!dir.path().join("cache").exists());
 }
+
+#[test]
+fn what_a_policy_logs_goes_to_stderr_and_palisade_own_logs_only_with_verbose() {
+    let (dir, cli) = workdir();
+    write_fixture(dir.path(), "wapc-wasi");
+    let out = cli.run(&["run", "wapc-wasi.wasm", "-r", "request.json"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("palisade::policy"), "{stderr}");
+    assert!(stderr.contains("hello from stdout"), "{stderr}");
+    assert!(stderr.contains("hello from stderr, no newline"), "{stderr}");
+    assert!(!stderr.contains("evaluator::gate"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("hello from"),
+        "policy logs leaked into the answer: {stdout}"
+    );
+
+    let verbose = cli.run(&["-v", "run", "wapc-wasi.wasm", "-r", "request.json"]);
+    assert!(verbose.status.success(), "{verbose:?}");
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(stderr.contains("evaluator::gate"), "{stderr}");
+    assert!(stderr.contains("hello from stdout"), "{stderr}");
+}

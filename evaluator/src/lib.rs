@@ -35,6 +35,10 @@ pub mod wapc;
 pub mod wasi;
 mod wasi_sandbox;
 
+/// The tracing target of what policies log (waPC `tracing/log` calls, their stdout and stderr, Rego's
+/// `print` and `trace`), so that a front end can show it apart from the host's own logs.
+pub const POLICY_LOG_TARGET: &str = "palisade::policy";
+
 pub use admission::{
     AdmissionReview, SettingsValidationResponse, ValidationRequest, ValidationResponse,
 };

@@ -500,7 +500,7 @@ fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
             checked_len(&mut caller, len)?;
             let message = lossy(&read(&mut caller, ptr, len)?);
-            tracing::info!(target: "palisade::policy", "{message}");
+            tracing::info!(target: crate::POLICY_LOG_TARGET, "{message}");
             Ok(())
         },
     )?;

@@ -98,6 +98,16 @@ pub enum Command {
 }
 
 /// Runs one subcommand.
+impl Command {
+    /// Who reads this command's logs: servers log for their operators, the rest show the policies' logs.
+    pub fn log_audience(&self) -> crate::logging::Audience {
+        match self {
+            Command::Serve(_) | Command::PolicyServer(_) => crate::logging::Audience::Server,
+            _ => crate::logging::Audience::Command,
+        }
+    }
+}
+
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Annotate(args) => annotate::run(args),

@@ -1,6 +1,5 @@
 //! `palisade policy-server`: serve the policies of a `policies.yml` as a Kubernetes admission webhook.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -88,12 +87,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         allowed_capabilities: args.capabilities.allowed().to_vec(),
         context_resources: args.capabilities.context_resources()?,
     };
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .finish();
-    let _logging = tracing::subscriber::set_default(logs);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

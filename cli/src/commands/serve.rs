@@ -1,6 +1,6 @@
 //! `palisade serve`: run the bundled OCI registry.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use registry_server::auth::Action;
@@ -46,7 +46,6 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = configure(args).map_err(usage)?;
-    init_logging();
     let scheme = if config.tls.is_some() {
         "https"
     } else {
@@ -104,22 +103,5 @@ fn usage(error: RegistryError) -> anyhow::Error {
             UsageError(error.to_string()).into()
         }
         other => other.into(),
-    }
-}
-
-/// Logs to standard error at the level PALISADE_LOG names (info by default), as text or, with
-/// PALISADE_LOG_FORMAT=json, as JSON lines.
-fn init_logging() {
-    let level = std::env::var("PALISADE_LOG")
-        .ok()
-        .and_then(|level| level.parse().ok())
-        .unwrap_or(tracing::Level::INFO);
-    let logs = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr);
-    if std::env::var("PALISADE_LOG_FORMAT").is_ok_and(|format| format == "json") {
-        logs.json().init();
-    } else {
-        logs.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }

@@ -17,11 +17,11 @@ pub fn log(payload: &[u8]) -> Result<Vec<u8>, String> {
     let record: LogRecord = super::parse(payload, "a log record {level, message}")?;
     let message = record.message;
     match record.level.as_str() {
-        "error" => tracing::error!(target: "palisade::policy", "{message}"),
-        "warning" | "warn" => tracing::warn!(target: "palisade::policy", "{message}"),
-        "debug" => tracing::debug!(target: "palisade::policy", "{message}"),
-        "trace" => tracing::trace!(target: "palisade::policy", "{message}"),
-        _ => tracing::info!(target: "palisade::policy", "{message}"),
+        "error" => tracing::error!(target: crate::POLICY_LOG_TARGET, "{message}"),
+        "warning" | "warn" => tracing::warn!(target: crate::POLICY_LOG_TARGET, "{message}"),
+        "debug" => tracing::debug!(target: crate::POLICY_LOG_TARGET, "{message}"),
+        "trace" => tracing::trace!(target: crate::POLICY_LOG_TARGET, "{message}"),
+        _ => tracing::info!(target: crate::POLICY_LOG_TARGET, "{message}"),
     }
     Ok(Vec::new())
 }

@@ -28,7 +28,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "opa_println",
         |mut caller: Caller<'_, HostState>, addr: i32| {
             let message = message(&mut caller, addr);
-            tracing::info!(target: "palisade::policy", "{message}");
+            tracing::info!(target: crate::POLICY_LOG_TARGET, "{message}");
         },
     )?;
     linker.func_wrap(
