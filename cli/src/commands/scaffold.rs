@@ -27,7 +27,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum What {
-    /// Print an AdmissionReview v1 request, as the API server would send it, for `palisade run`.
+    /// Print an AdmissionRequest for `palisade run`, as kwctl does (--review: the AdmissionReview v1
+    /// the API server would send).
     ///
     /// `kind`, `resource`, `requestKind` and `requestResource` come from a built-in table of
     /// common kinds (Pod, Deployment, Namespace, Ingress, …), for --kind or the kind of --object;
@@ -156,7 +157,11 @@ struct AdmissionRequestArgs {
     /// The request's uid [default: a random UUID].
     #[arg(long)]
     uid: Option<String>,
-    /// How to print the AdmissionReview.
+    /// Print the whole AdmissionReview, as the API server sends it (what policy-server's /validate
+    /// takes), instead of the AdmissionRequest alone, which is what kwctl prints.
+    #[arg(long)]
+    review: bool,
+    /// How to print the request.
     #[arg(short, long, value_enum, default_value = "json")]
     output: StructuredFormat,
 }
@@ -339,6 +344,10 @@ fn admission_request(args: AdmissionRequestArgs) -> anyhow::Result<()> {
         old_object: args.old_object.as_deref().map(read_object).transpose()?,
         uid: args.uid,
     };
-    let review = admission_review(&spec).context("scaffolding the admission request")?;
-    print_structured(args.output.into(), &review)
+    let mut review = admission_review(&spec).context("scaffolding the admission request")?;
+    if args.review {
+        print_structured(args.output.into(), &review)
+    } else {
+        print_structured(args.output.into(), &review["request"].take())
+    }
 }
