@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
-use sigstore_verify::types::{Bundle, DerPublicKey};
+use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, Sha256Hash};
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 use x509_cert::der::Decode as _;
 
@@ -113,6 +113,26 @@ impl SigstoreVerifier {
     pub fn verify(
         &self,
         artifact: &[u8],
+        bundle_json: &[u8],
+        signer: Signer<'_>,
+    ) -> std::result::Result<Checked, String> {
+        self.verify_artifact(Artifact::from_blob(artifact), bundle_json, signer)
+    }
+
+    /// [`SigstoreVerifier::verify`] for an artifact known by its sha256 digest only (a policy manifest, whose
+    /// DSSE statement names it as subject).
+    pub fn verify_sha256(
+        &self,
+        sha256: [u8; 32],
+        bundle_json: &[u8],
+        signer: Signer<'_>,
+    ) -> std::result::Result<Checked, String> {
+        self.verify_artifact(Artifact::from(Sha256Hash::new(sha256)), bundle_json, signer)
+    }
+
+    fn verify_artifact(
+        &self,
+        artifact: Artifact<'_>,
         bundle_json: &[u8],
         signer: Signer<'_>,
     ) -> std::result::Result<Checked, String> {
