@@ -33,8 +33,9 @@ struct Info {
 }
 
 /// Keyless verification has no built-in trust root: it is always given.
-const TRUST_ROOT: &str = "none built in: keyless verification uses --trust-root FILE (a Sigstore \
-     trusted_root.json, kwctl's --sigstore-trust-config file, or a PEM bundle)";
+const TRUST_ROOT: &str = "the Sigstore public-good trusted root is built in for `verify FILE`; keyless \
+     verification of registry policies uses --trust-root FILE (a Sigstore trusted_root.json, kwctl's \
+     --sigstore-trust-config file, or a PEM bundle)";
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let info = Info {
