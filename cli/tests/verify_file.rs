@@ -85,8 +85,8 @@ fn every_conformance_case_gets_the_suites_exit_code() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-#[test]
-fn the_bundle_beside_the_file_is_the_default_and_json_names_the_checks() {
+/// A work folder with the suite's `a.txt` and its production-signed bundle beside it (`a.txt.sigstore.json`).
+fn signed_file() -> (tempfile::TempDir, Palisade) {
     let work = tempdir();
     std::fs::copy(suite().join("a.txt"), work.path().join("a.txt")).unwrap();
     std::fs::copy(
@@ -95,6 +95,12 @@ fn the_bundle_beside_the_file_is_the_default_and_json_names_the_checks() {
     )
     .unwrap();
     let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), work.path());
+    (work, cli)
+}
+
+#[test]
+fn the_bundle_beside_the_file_is_the_default_and_json_names_the_checks() {
+    let (_work, cli) = signed_file();
     let identity = [
         "--certificate-identity",
         DEFAULT_IDENTITY,
@@ -137,14 +143,7 @@ fn the_bundle_beside_the_file_is_the_default_and_json_names_the_checks() {
 
 #[test]
 fn bad_command_lines_exit_2_naming_the_problem() {
-    let work = tempdir();
-    std::fs::copy(suite().join("a.txt"), work.path().join("a.txt")).unwrap();
-    std::fs::copy(
-        suite().join("happy-path-v0.3/bundle.sigstore.json"),
-        work.path().join("a.txt.sigstore.json"),
-    )
-    .unwrap();
-    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), work.path());
+    let (_work, cli) = signed_file();
     let owner = ["--github-owner", "sigstore-conformance"];
     for (args, message) in [
         (
