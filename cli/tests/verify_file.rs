@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use artifact::oci::Digest;
 use test_support::{Palisade, tempdir};
 
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
@@ -13,17 +14,23 @@ fn suite() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/sigstore-conformance")
 }
 
-/// The command line the suite's runner would give for a case: artifact, bundle, trust root, key or identity.
-fn case_args(dir: &Path) -> Vec<String> {
+/// The command line the suite's runner would give for a case: artifact (its path, or its digest), bundle,
+/// trust root, key or identity.
+fn case_args(dir: &Path, by_digest: bool) -> Vec<String> {
     let artifact = if dir.join("artifact").exists() {
         dir.join("artifact")
     } else {
         suite().join("a.txt")
     };
     let path = |p: PathBuf| p.display().to_string();
+    let artifact = if by_digest {
+        Digest::sha256_of(&std::fs::read(&artifact).unwrap()).to_string()
+    } else {
+        path(artifact)
+    };
     let mut args = vec![
         "verify".to_string(),
-        path(artifact),
+        artifact,
         "--bundle".into(),
         path(dir.join("bundle.sigstore.json")),
     ];
@@ -57,18 +64,21 @@ fn every_conformance_case_gets_the_suites_exit_code() {
         .collect();
     cases.sort();
     let mut wrong = Vec::new();
-    for dir in &cases {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let args = case_args(dir);
+    for (dir, by_digest) in cases.iter().flat_map(|d| [(d, false), (d, true)]) {
+        let mut name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if by_digest {
+            name.push_str(" (digest)");
+        }
+        let args = case_args(dir, by_digest);
         let output = cli.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
         // A case refused for its inputs (a malformed key, an invalid trust root) is a bad command line: 2.
         let code = output.status.code();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let right = match code {
-            Some(0) => !name.ends_with("_fail"),
-            Some(1) => name.ends_with("_fail"),
+            Some(0) => !name.contains("_fail"),
+            Some(1) => name.contains("_fail"),
             Some(2) => {
-                name.ends_with("_fail")
+                name.contains("_fail")
                     && (stderr.contains("invalid trust root") || stderr.contains("malformed key"))
             }
             _ => false,
@@ -78,9 +88,9 @@ fn every_conformance_case_gets_the_suites_exit_code() {
         }
     }
     println!(
-        "palisade verify FILE: {}/{} conformance cases right",
-        cases.len() - wrong.len(),
-        cases.len()
+        "palisade verify FILE_OR_DIGEST: {}/{} conformance runs right (by path and by digest)",
+        cases.len() * 2 - wrong.len(),
+        cases.len() * 2
     );
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -168,7 +178,34 @@ fn bad_command_lines_exit_2_naming_the_problem() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+    let digest = Digest::sha256_of(&std::fs::read(suite().join("a.txt")).unwrap()).to_string();
+    let output = cli.run(&[&["verify", digest.as_str()][..], &owner].concat());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("a digest needs its bundle"));
     let output = cli.run(&["verify", "a.txt"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("say what to verify against"));
+}
+
+#[test]
+fn the_conformance_protocol_script_drives_verify() {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/sigstore-conformance-client.sh");
+    let run = |case: &str, first: &str| {
+        let mut args = case_args(&suite().join(case), false);
+        args[0] = first.to_string();
+        let artifact = args.remove(1);
+        args.push(artifact);
+        std::process::Command::new("bash")
+            .arg(&script)
+            .args(&args)
+            .env("PALISADE", env!("CARGO_BIN_EXE_palisade"))
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run("happy-path-v0.3", "verify-bundle"), Some(0));
+    assert_eq!(run("checkpoint-bad-keyhint_fail", "verify-bundle"), Some(1));
+    assert_eq!(run("happy-path-v0.3", "sign-bundle"), Some(2));
 }

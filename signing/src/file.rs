@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
-use crate::sigstore_verifier::{Checked, Signer, SigstoreVerifier};
+use crate::sigstore_verifier::{Checked, Signed, Signer, SigstoreVerifier};
 use crate::trust::Identity;
 use crate::verify::{Group, Outcome, config_failures, grouped};
 
@@ -59,11 +59,11 @@ impl FileReport {
     }
 }
 
-/// Checks the file's bytes `artifact` (named `file`) against the bundle `bundle_json` (named `bundle`) for
-/// each requirement of `config`; a bundle that fails a check is in the report, never an error.
+/// Checks the file's bytes or digest (`signed`, named `file`) against the bundle `bundle_json` (named `bundle`)
+/// for each requirement of `config`; a bundle that fails a check is in the report, never an error.
 pub fn verify_file(
     file: &str,
-    artifact: &[u8],
+    signed: Signed<'_>,
     bundle: &str,
     bundle_json: &[u8],
     config: &VerificationConfig,
@@ -71,7 +71,7 @@ pub fn verify_file(
 ) -> FileReport {
     let requirements: Vec<FileRequirement> = grouped(config)
         .map(|(group, requirement)| {
-            let outcome = check(artifact, bundle_json, requirement, verifier);
+            let outcome = check(signed, bundle_json, requirement, verifier);
             FileRequirement {
                 group,
                 requirement: requirement.describe(),
@@ -91,7 +91,7 @@ pub fn verify_file(
     let failures = config_failures(config, &outcomes);
     FileReport {
         file: file.to_string(),
-        digest: Digest::sha256_of(artifact),
+        digest: signed.digest(),
         bundle: bundle.to_string(),
         verified: failures.is_empty(),
         failure: (!failures.is_empty()).then(|| failures.join("; ")),
@@ -100,7 +100,7 @@ pub fn verify_file(
 }
 
 fn check(
-    artifact: &[u8],
+    signed: Signed<'_>,
     bundle_json: &[u8],
     requirement: &Requirement,
     verifier: &SigstoreVerifier,
@@ -117,5 +117,5 @@ fn check(
         (_, Some(identity)) => Signer::Identity(identity),
         (_, None) => return Err("not a requirement a bundle can meet".into()),
     };
-    verifier.verify(artifact, bundle_json, signer)
+    verifier.verify(signed, bundle_json, signer)
 }

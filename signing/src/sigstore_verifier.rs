@@ -7,6 +7,7 @@
 //! Palisade adds only Kubewarden's rules on top: who must have signed ([`Identity`]: `genericIssuer` with URL
 //! prefixes, `githubAction`), checked on the certificate the library verified.
 
+use artifact::oci::{Algorithm, Digest};
 use serde::Serialize;
 use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
 use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, Sha256Hash};
@@ -23,6 +24,26 @@ pub enum Signer<'a> {
     KeyPem(&'a str),
     /// A Fulcio certificate for this identity, chained to the trust root.
     Identity(&'a Identity),
+}
+
+/// What was signed: the bytes, or only their digest (a policy manifest, or a file given by digest; for a DSSE
+/// bundle, one of the statement's subjects).
+#[derive(Debug, Clone, Copy)]
+pub enum Signed<'a> {
+    /// The signed bytes.
+    Bytes(&'a [u8]),
+    /// The sha256 digest of the signed bytes.
+    Digest(&'a Digest),
+}
+
+impl Signed<'_> {
+    /// The sha256 digest of what was signed.
+    pub fn digest(&self) -> Digest {
+        match self {
+            Signed::Bytes(bytes) => Digest::sha256_of(bytes),
+            Signed::Digest(digest) => (*digest).clone(),
+        }
+    }
 }
 
 /// What a successful verification checked, for reports.
@@ -108,26 +129,25 @@ impl SigstoreVerifier {
         Ok(SigstoreVerifier { verifier })
     }
 
-    /// Verifies `bundle_json` over `artifact` (the signed file's bytes) and that `signer` made it; the error
-    /// names the check that failed.
+    /// Verifies `bundle_json` over `signed` and that `signer` made it; the error names the check that failed.
     pub fn verify(
         &self,
-        artifact: &[u8],
+        signed: Signed<'_>,
         bundle_json: &[u8],
         signer: Signer<'_>,
     ) -> std::result::Result<Checked, String> {
-        self.verify_artifact(Artifact::from_blob(artifact), bundle_json, signer)
-    }
-
-    /// [`SigstoreVerifier::verify`] for an artifact known by its sha256 digest only (a policy manifest, whose
-    /// DSSE statement names it as subject).
-    pub fn verify_sha256(
-        &self,
-        sha256: [u8; 32],
-        bundle_json: &[u8],
-        signer: Signer<'_>,
-    ) -> std::result::Result<Checked, String> {
-        self.verify_artifact(Artifact::from(Sha256Hash::new(sha256)), bundle_json, signer)
+        let artifact = match signed {
+            Signed::Bytes(bytes) => Artifact::from_blob(bytes),
+            Signed::Digest(digest) => {
+                let sha256: [u8; 32] = (digest.algorithm() == Algorithm::Sha256)
+                    .then(|| hex::decode(digest.hex()).ok())
+                    .flatten()
+                    .and_then(|bytes| bytes.try_into().ok())
+                    .ok_or_else(|| format!("{digest}: only sha256 digests can be verified"))?;
+                Artifact::from(Sha256Hash::new(sha256))
+            }
+        };
+        self.verify_artifact(artifact, bundle_json, signer)
     }
 
     fn verify_artifact(

@@ -37,7 +37,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use crate::config::{Requirement, Subject};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
-use crate::sigstore_verifier::{Signer, SigstoreVerifier};
+use crate::sigstore_verifier::{Signed, Signer, SigstoreVerifier};
 
 /// The OIDC issuer of GitHub Actions.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -267,6 +267,12 @@ impl TrustRoot {
         manifest_digest: &artifact::oci::Digest,
         identity: &Identity,
     ) -> std::result::Result<(), String> {
+        if let Some(sigstore) = &self.sigstore {
+            let signed = Signed::Digest(manifest_digest);
+            return sigstore
+                .verify(signed, bundle_json, Signer::Identity(identity))
+                .map(drop);
+        }
         if manifest_digest.algorithm() != artifact::oci::Algorithm::Sha256 {
             return Err("keyless bundles are checked for sha256 digests only".into());
         }
@@ -274,11 +280,6 @@ impl TrustRoot {
             .ok()
             .and_then(|d| d.try_into().ok())
             .ok_or("invalid digest")?;
-        if let Some(sigstore) = &self.sigstore {
-            return sigstore
-                .verify_sha256(digest, bundle_json, Signer::Identity(identity))
-                .map(drop);
-        }
         let bundle: sigstore::bundle::Bundle = serde_json::from_slice(bundle_json)
             .map_err(|e| format!("the bundle does not parse as a Sigstore bundle: {e}"))?;
         self.check_signed_entry_timestamp(bundle_json)?;

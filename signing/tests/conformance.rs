@@ -5,15 +5,17 @@
 
 use std::path::{Path, PathBuf};
 
+use artifact::oci::Digest;
 use signing::config::{Requirement, Subject, VerificationConfig};
 use signing::file::verify_file;
-use signing::sigstore_verifier::SigstoreVerifier;
+use signing::sigstore_verifier::{Signed, SigstoreVerifier};
 
 /// The suite's defaults, for cases that name no identity or issuer.
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
-/// Cases that do not get the suite's verdict yet, with the reason. The test fails when one of them starts
+/// Cases (`NAME`, or `NAME (digest)` for the run by digest) that do not get the suite's verdict yet, with the
+/// reason. The test fails when one of them starts
 /// passing (remove it here) as well as when any other case fails.
 const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
@@ -47,8 +49,9 @@ fn config_of(dir: &Path) -> Result<VerificationConfig, String> {
     VerificationConfig::all_of(vec![requirement]).map_err(|e| e.to_string())
 }
 
-/// Runs one case: whether it was verified, and the failure when not.
-fn run_case(dir: &Path) -> Result<(), String> {
+/// Runs one case, with the artifact's bytes or (as the suite also does) only its digest: whether it was
+/// verified, and the failure when not.
+fn run_case(dir: &Path, by_digest: bool) -> Result<(), String> {
     let verifier = match std::fs::read(dir.join("trusted_root.json")) {
         Ok(root) => SigstoreVerifier::from_trusted_root_json(&root),
         Err(_) => SigstoreVerifier::production(),
@@ -60,10 +63,15 @@ fn run_case(dir: &Path) -> Result<(), String> {
         suite().join("a.txt")
     };
     let artifact = std::fs::read(&artifact_path).expect("the case's artifact is readable");
+    let digest = Digest::sha256_of(&artifact);
     let bundle = std::fs::read(dir.join("bundle.sigstore.json")).expect("the case's bundle");
     let report = verify_file(
         "artifact",
-        &artifact,
+        if by_digest {
+            Signed::Digest(&digest)
+        } else {
+            Signed::Bytes(&artifact)
+        },
         "bundle.sigstore.json",
         &bundle,
         &config_of(dir)?,
@@ -93,23 +101,30 @@ fn every_bundle_verify_case_gets_the_suites_verdict() {
             .file_name()
             .and_then(|n| n.to_str())
             .expect("case names are UTF-8");
-        let must_fail = name.ends_with("_fail");
-        let outcome = run_case(dir);
-        let correct = outcome.is_err() == must_fail;
-        let listed = KNOWN_FAILURES.iter().any(|(case, _)| *case == name);
-        match (correct, listed) {
-            (true, false) => right += 1,
-            (true, true) => listed_but_right.push(name.to_string()),
-            (false, true) => {}
-            (false, false) => wrong.push(match outcome {
-                Ok(()) => format!("{name}: accepted, must be refused"),
-                Err(reason) => format!("{name}: refused, must verify: {reason}"),
-            }),
+        for by_digest in [false, true] {
+            let name = if by_digest {
+                format!("{name} (digest)")
+            } else {
+                name.to_string()
+            };
+            let must_fail = name.contains("_fail");
+            let outcome = run_case(dir, by_digest);
+            let correct = outcome.is_err() == must_fail;
+            let listed = KNOWN_FAILURES.iter().any(|(case, _)| *case == name);
+            match (correct, listed) {
+                (true, false) => right += 1,
+                (true, true) => listed_but_right.push(name),
+                (false, true) => {}
+                (false, false) => wrong.push(match outcome {
+                    Ok(()) => format!("{name}: accepted, must be refused"),
+                    Err(reason) => format!("{name}: refused, must verify: {reason}"),
+                }),
+            }
         }
     }
     println!(
-        "sigstore-conformance bundle-verify: {right}/{} cases right, {} known failures",
-        cases.len(),
+        "sigstore-conformance bundle-verify: {right}/{} runs right (70 cases, by path and by digest), {} known failures",
+        cases.len() * 2,
         KNOWN_FAILURES.len()
     );
     assert!(
@@ -125,7 +140,7 @@ fn every_bundle_verify_case_gets_the_suites_verdict() {
 
 #[test]
 fn a_refusal_names_the_failed_check() {
-    let refused = run_case(&suite().join("checkpoint-wrong-roothash_fail"))
+    let refused = run_case(&suite().join("checkpoint-wrong-roothash_fail"), false)
         .expect_err("a checkpoint with the wrong root hash is refused");
     assert!(refused.contains("checkpoint"), "{refused}");
 }

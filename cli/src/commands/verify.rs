@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
+use artifact::oci::{Algorithm, Digest};
 use evaluator::gate::Verification;
+use signing::sigstore_verifier::Signed;
 
 use crate::commands::UsageError;
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
@@ -19,7 +21,8 @@ use crate::verification_options::{HOW_TO_VERIFY, VerificationOptions};
 /// when the requirements are met, 1 when they are not.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], or a FILE to check against its bundle.
+    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], or a FILE to check against its bundle
+    /// (or the file's sha256:DIGEST, with --bundle).
     reference: String,
     /// For a FILE: its Sigstore bundle (default: FILE.sigstore.json beside it).
     #[arg(long, value_name = "BUNDLE")]
@@ -92,11 +95,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// `palisade verify FILE`: the file against its Sigstore bundle and the requirements of the flags.
 fn run_file(args: &Args) -> anyhow::Result<()> {
     let file = PathBuf::from(&args.reference);
-    let bundle = args.bundle.clone().unwrap_or_else(|| {
-        let mut name = file.clone().into_os_string();
-        name.push(".sigstore.json");
-        PathBuf::from(name)
-    });
+    // As Sigstore clients take it: `sha256:<hex>` that names no file is the digest of what was signed.
+    let digest = args
+        .reference
+        .parse::<Digest>()
+        .ok()
+        .filter(|d| d.algorithm() == Algorithm::Sha256 && !file.exists());
+    let bundle = match (&args.bundle, &digest) {
+        (Some(bundle), _) => bundle.clone(),
+        (None, Some(_)) => {
+            return Err(UsageError("a digest needs its bundle: --bundle FILE".into()).into());
+        }
+        (None, None) => {
+            let mut name = file.clone().into_os_string();
+            name.push(".sigstore.json");
+            PathBuf::from(name)
+        }
+    };
     let Some(config) = args.verification.config()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
     };
@@ -108,12 +123,19 @@ fn run_file(args: &Args) -> anyhow::Result<()> {
             ))
         })
     };
-    let artifact = read(&file, "file", "")?;
+    let artifact = match &digest {
+        Some(_) => Vec::new(),
+        None => read(&file, "file", "")?,
+    };
+    let signed = match &digest {
+        Some(digest) => Signed::Digest(digest),
+        None => Signed::Bytes(&artifact),
+    };
     let bundle_json = read(&bundle, "bundle", " (name it with --bundle FILE)")?;
     let verifier = args.verification.sigstore_verifier()?;
     let report = signing::file::verify_file(
         &file.display().to_string(),
-        &artifact,
+        signed,
         &bundle.display().to_string(),
         &bundle_json,
         &config,
