@@ -217,22 +217,24 @@ fn a_rego_module_without_metadata_needs_the_mode() {
     );
 }
 
+/// `palisade bench POLICY` on `request.json`, 20 evaluations after 2 of warm-up, then `extra`.
+fn bench<'a>(policy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "bench",
+        policy,
+        "-r",
+        "request.json",
+        "--iterations",
+        "20",
+        "--warmup",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn bench_keeps_one_rego_instance_with_reuse_instance() {
-    fn bench<'a>(policy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut args = vec![
-            "bench",
-            policy,
-            "-r",
-            "request.json",
-            "--iterations",
-            "20",
-            "--warmup",
-            "2",
-        ];
-        args.extend_from_slice(extra);
-        args
-    }
     let (_dir, cli) = workdir();
     let opa = ["--execution-mode", "opa", "--reuse-instance"];
     let report = json(&cli.ok(&bench(
@@ -256,9 +258,21 @@ fn bench_keeps_one_rego_instance_with_reuse_instance() {
         &["--execution-mode", "opa", "-o", "json"],
     )));
     assert_eq!(fresh["reusedInstance"], false);
-    let refused = cli.fails(&bench("wapc-accept.wasm", &["--reuse-instance"]));
+}
+
+#[test]
+fn bench_keeps_one_wapc_instance_with_reuse_instance() {
+    let (_dir, cli) = workdir();
+    let reused = ["--reuse-instance", "-o", "json"];
+    let report = json(&cli.ok(&bench("wapc-accept.wasm", &reused)));
+    assert_eq!(report["reusedInstance"], true);
+    assert_eq!(
+        (report["accepted"].as_u64(), report["rejected"].as_u64()),
+        (Some(20), Some(0))
+    );
+    let text = cli.ok(&bench("wapc-accept.wasm", &["--reuse-instance"]));
     assert!(
-        refused.contains("reusing one instance is measured for Rego and WASI policies only"),
-        "{refused}"
+        text.starts_with("wapc-accept.wasm: 20 evaluations after 2 warm-up, one instance reused\n"),
+        "{text}"
     );
 }

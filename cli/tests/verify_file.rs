@@ -149,6 +149,13 @@ fn the_bundle_beside_the_file_is_the_default_and_json_names_the_checks() {
         .concat(),
     );
     assert!(refused.contains("not the required identity"), "{refused}");
+
+    let not_a_bundle =
+        cli.fails(&[&["verify", "a.txt", "--bundle", "a.txt"][..], &identity].concat());
+    assert!(
+        not_a_bundle.contains("does not parse as a Sigstore bundle"),
+        "{not_a_bundle}"
+    );
 }
 
 #[test]
@@ -182,6 +189,15 @@ fn bad_command_lines_exit_2_naming_the_problem() {
     let output = cli.run(&[&["verify", digest.as_str()][..], &owner].concat());
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("a digest needs its bundle"));
+    let output = cli.run(
+        &[
+            &["verify", "registry://127.0.0.1:1/p:v1", "--bundle", "a.txt"][..],
+            &owner,
+        ]
+        .concat(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--bundle is for a FILE"));
     let output = cli.run(&["verify", "a.txt"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("say what to verify against"));

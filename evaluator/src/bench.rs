@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::opa::ReusedOpaInstance;
+use crate::wapc::ReusedWapcInstance;
 use crate::{Error, Policy, ValidationRequest, ValidationResponse};
 
 /// How long to measure.
@@ -107,7 +108,7 @@ pub fn bench(
     }
     let elapsed = started.elapsed();
     let mut report = report(samples, elapsed, options.warmup, accepted);
-    report.reused_instance = matches!(instances, Instances::Reused(_));
+    report.reused_instance = !matches!(instances, Instances::Fresh(_));
     Ok(report)
 }
 
@@ -116,20 +117,18 @@ enum Instances<'a> {
     /// A fresh instance each time.
     Fresh(&'a Policy),
     /// One Rego instance kept across evaluations.
-    Reused(Box<ReusedOpaInstance>),
+    Rego(Box<ReusedOpaInstance>),
+    /// One waPC instance kept across evaluations.
+    Wapc(Box<ReusedWapcInstance>),
 }
 
 impl<'a> Instances<'a> {
     fn new(policy: &'a Policy, reuse: bool) -> Result<Instances<'a>, Error> {
         match (reuse, policy) {
-            (true, Policy::Opa(policy)) => {
-                Ok(Instances::Reused(Box::new(policy.reused_instance()?)))
+            (true, Policy::Opa(policy)) => Ok(Instances::Rego(Box::new(policy.reused_instance()?))),
+            (true, Policy::Wapc(policy)) => {
+                Ok(Instances::Wapc(Box::new(policy.reused_instance()?)))
             }
-            (true, Policy::Wapc(_)) => Err(Error::InvalidInput(
-                "reusing one instance is measured for Rego and WASI policies only so far; \
-                 bench this waPC policy without it"
-                    .into(),
-            )),
             _ => Ok(Instances::Fresh(policy)),
         }
     }
@@ -137,7 +136,8 @@ impl<'a> Instances<'a> {
     fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
         match self {
             Instances::Fresh(policy) => policy.validate(request),
-            Instances::Reused(instance) => instance.validate(request),
+            Instances::Rego(instance) => instance.validate(request),
+            Instances::Wapc(instance) => instance.validate(request),
         }
     }
 }
@@ -298,16 +298,22 @@ mod tests {
     }
 
     #[test]
-    fn reusing_a_wapc_instance_is_refused_with_a_reason() {
+    fn evaluations_share_one_wapc_instance_on_request() -> Result<(), Error> {
         let options = BenchOptions {
+            budget: Budget::Iterations(4),
+            warmup: 1,
             reuse_instance: true,
-            ..BenchOptions::default()
         };
-        let refused = bench(&policy("wapc-accept"), &request(), &options);
-        assert!(
-            matches!(&refused, Err(Error::InvalidInput(reason)) if reason.contains("waPC")),
-            "{refused:?}"
-        );
+        let report = bench(&policy("wapc-stateful"), &request(), &options)?;
+        assert!(report.reused_instance);
+        assert_eq!((report.iterations, report.rejected), (4, 4));
+        let fresh = bench(
+            &policy("wapc-stateful"),
+            &request(),
+            &BenchOptions::default(),
+        )?;
+        assert_eq!((fresh.reused_instance, fresh.rejected), (false, 0));
+        Ok(())
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store};
+use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store, TypedFunc};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -85,7 +85,8 @@ enum Fault {
     BadMemoryAccess(String),
 }
 
-/// Per-evaluation state: lives in one store, dropped with it.
+/// Per-instance state: lives in one store, dropped with it; [`Session::call`] clears what one
+/// call leaves before the next.
 struct HostState {
     limiter: Limiter,
     operation: Vec<u8>,
@@ -102,7 +103,7 @@ struct HostState {
 }
 
 /// A compiled waPC policy, ready to be evaluated any number of times, each time in a fresh
-/// instance. Cheap to clone and shareable across threads.
+/// instance (or, for benchmarks, in one kept instance: [`WapcPolicy::reused_instance`]). Cheap to clone and shareable across threads.
 #[derive(Clone)]
 pub struct WapcPolicy {
     engine: Engine,
@@ -185,12 +186,28 @@ impl WapcPolicy {
     /// `wasmtime-wasi` runs a guest's WASI I/O (`fd_write`, `path_open`, …) on the ambient Tokio
     /// runtime and panics when called on one of its worker threads.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        self.instantiate(operation)?
+            .call(&self.engine.config, operation, payload)
+    }
+
+    /// One instance kept for any number of calls, as `kwctl bench` measures (wapc-rs's host
+    /// keeps one). Not for serving requests: a call sees what earlier ones left in the guest.
+    pub fn reused_instance(&self) -> Result<ReusedWapcInstance, Error> {
+        Ok(ReusedWapcInstance {
+            session: self.instantiate("start")?,
+            policy: self.clone(),
+        })
+    }
+
+    /// A new instance in its own store, its start functions run; `operation` names what a
+    /// failure of theirs stopped.
+    fn instantiate(&self, operation: &str) -> Result<Session, Error> {
         let config = &self.engine.config;
         let mut store = self.engine.evaluation_store(
             HostState {
                 limiter: Limiter::new(config),
-                operation: operation.as_bytes().to_vec(),
-                payload: payload.to_vec(),
+                operation: Vec::new(),
+                payload: Vec::new(),
                 response: None,
                 guest_error: None,
                 host_response: Vec::new(),
@@ -227,24 +244,7 @@ impl WapcPolicy {
         let guest_call = instance
             .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
             .map_err(|err| Error::Link(format!("`__guest_call`: {err}")))?;
-        let lengths = (length(operation.len())?, length(payload.len())?);
-        let status = guest_call
-            .call(&mut store, lengths)
-            .map_err(|err| classify_wapc(&store, err, operation, config))?;
-        let state = store.into_data();
-        if status == 1 {
-            state.response.ok_or_else(|| Error::MalformedResponse {
-                operation: operation.to_owned(),
-                reason: "the guest reported success without calling __guest_response".into(),
-            })
-        } else {
-            Err(Error::Guest {
-                operation: operation.to_owned(),
-                message: state
-                    .guest_error
-                    .unwrap_or_else(|| format!("__guest_call returned {status}")),
-            })
-        }
+        Ok(Session { store, guest_call })
     }
 
     /// The `protocol_version` operation: the Kubewarden protocol the policy speaks (`"v1"`).
@@ -263,10 +263,7 @@ impl WapcPolicy {
 
     /// The `validate` operation, failures as errors.
     pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
-        let payload = serde_json::to_vec(request)
-            .map_err(|err| Error::InvalidInput(format!("serialising the request: {err}")))?;
-        let answer = self.call("validate", &payload)?;
-        parse_json("validate", &answer)
+        validate_with(request, |operation, payload| self.call(operation, payload))
     }
 
     /// The `validate` operation, where every failure of the policy (timeout, trap, memory,
@@ -280,6 +277,98 @@ impl WapcPolicy {
             }
         }
     }
+}
+
+/// A waPC policy's instance kept across calls (see [`WapcPolicy::reused_instance`]): its start
+/// functions ran once; each call gets the full deadline, the memory cap holds for the instance.
+pub struct ReusedWapcInstance {
+    policy: WapcPolicy,
+    session: Session,
+}
+
+impl std::fmt::Debug for ReusedWapcInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReusedWapcInstance")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReusedWapcInstance {
+    /// Calls `operation` with `payload` in the kept instance, its deadline armed again first.
+    pub fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        let config = &self.policy.engine.config;
+        self.session
+            .store
+            .set_epoch_deadline(config.deadline_ticks());
+        self.session.call(config, operation, payload)
+    }
+
+    /// The `validate` operation in the kept instance, failures as errors.
+    pub fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+        validate_with(request, |operation, payload| self.call(operation, payload))
+    }
+}
+
+/// A live instance in its own store, ready for `__guest_call`.
+struct Session {
+    store: Store<HostState>,
+    guest_call: TypedFunc<(i32, i32), i32>,
+}
+
+impl Session {
+    /// Calls the guest with `operation` and `payload`, after clearing what an earlier call left
+    /// in the host state, and returns its answer.
+    fn call(
+        &mut self,
+        config: &EngineConfig,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let state = self.store.data_mut();
+        state.operation = operation.as_bytes().to_vec();
+        state.payload = payload.to_vec();
+        state.response = None;
+        state.guest_error = None;
+        state.host_response.clear();
+        state.host_error.clear();
+        state.fault = None;
+        state.limiter.memory_exceeded = false;
+        let lengths = (length(operation.len())?, length(payload.len())?);
+        let status = self
+            .guest_call
+            .call(&mut self.store, lengths)
+            .map_err(|err| classify_wapc(&self.store, err, operation, config))?;
+        let state = self.store.data_mut();
+        if status == 1 {
+            state
+                .response
+                .take()
+                .ok_or_else(|| Error::MalformedResponse {
+                    operation: operation.to_owned(),
+                    reason: "the guest reported success without calling __guest_response".into(),
+                })
+        } else {
+            Err(Error::Guest {
+                operation: operation.to_owned(),
+                message: state
+                    .guest_error
+                    .take()
+                    .unwrap_or_else(|| format!("__guest_call returned {status}")),
+            })
+        }
+    }
+}
+
+/// The `validate` operation through `call`, in a fresh instance or a kept one.
+fn validate_with(
+    request: &ValidationRequest,
+    call: impl FnOnce(&str, &[u8]) -> Result<Vec<u8>, Error>,
+) -> Result<ValidationResponse, Error> {
+    let payload = serde_json::to_vec(request)
+        .map_err(|err| Error::InvalidInput(format!("serialising the request: {err}")))?;
+    let answer = call("validate", &payload)?;
+    parse_json("validate", &answer)
 }
 
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(

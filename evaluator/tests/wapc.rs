@@ -182,6 +182,47 @@ fn no_state_leaks_between_evaluations() -> Result<(), Error> {
 }
 
 #[test]
+fn a_reused_instance_keeps_guest_state_between_calls() -> Result<(), Error> {
+    let engine = engine();
+    let policy = load(&engine, "wapc-stateful");
+    let mut reused = policy.reused_instance()?;
+    assert!(reused.validate(&request())?.accepted);
+    let second = reused.validate(&request())?;
+    assert_eq!(
+        (second.accepted, second.message.as_deref(), second.code),
+        (false, Some("state leaked"), Some(409))
+    );
+    // The kept instance does not touch the policy's fresh ones.
+    assert!(policy.validate(&request())?.accepted);
+    Ok(())
+}
+
+#[test]
+fn a_failure_in_a_reused_call_is_reported_and_the_next_call_runs() -> Result<(), Error> {
+    let engine = engine();
+    let mut trapping = load(&engine, "wapc-validate-trap").reused_instance()?;
+    assert_eq!(trapping.call("protocol_version", b"")?, b"\"v1\"");
+    let trapped = trapping.validate(&request());
+    assert!(matches!(trapped, Err(Error::Trap(_))), "{trapped:?}");
+    assert_eq!(trapping.call("protocol_version", b"")?, b"\"v1\"");
+
+    // Each call gets the whole deadline: after one ran into it, the next still answers.
+    let mut looping = load(&engine, "wapc-validate-loop").reused_instance()?;
+    let timed_out = looping.validate(&request());
+    assert!(matches!(timed_out, Err(Error::Timeout(_))), "{timed_out:?}");
+    assert_eq!(looping.call("protocol_version", b"")?, b"\"v1\"");
+
+    let grown = load(&engine, "wapc-oom")
+        .reused_instance()?
+        .validate(&request());
+    assert!(
+        matches!(grown, Err(Error::OutOfMemory(limit)) if limit == 16 * 1024 * 1024),
+        "{grown:?}"
+    );
+    Ok(())
+}
+
+#[test]
 fn concurrent_evaluations_share_one_policy() {
     let engine = engine();
     let policy = load(&engine, "wapc-stateful");

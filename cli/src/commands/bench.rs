@@ -36,8 +36,8 @@ pub struct Args {
     /// Evaluations before measuring, not timed.
     #[arg(long, value_name = "N", default_value_t = 100)]
     warmup: u64,
-    /// Keep one instance across the evaluations, as `kwctl bench` does (Rego policies; a WASI
-    /// policy runs as a program each time either way), instead of a fresh one each.
+    /// Keep one instance across the evaluations, as `kwctl bench` does (Rego and waPC policies;
+    /// a WASI policy runs as a program each time either way), instead of a fresh one each.
     #[arg(long)]
     reuse_instance: bool,
     /// How to print the result.
