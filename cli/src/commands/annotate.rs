@@ -81,7 +81,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// module is the user's own local file, run in the evaluator's sandbox with its limits and no host
 /// capabilities, as `kwctl annotate` does.
 fn reported_protocol_version(module: &[u8]) -> Result<Option<ProtocolVersion>, String> {
-    Engine::new(EngineConfig::default())
+    // One instance: a pool of them would cost more to reserve (a thousand mprotect calls) than the
+    // whole question.
+    let config = EngineConfig {
+        pooling: false,
+        ..EngineConfig::default()
+    };
+    Engine::new(config)
         .and_then(|engine| engine.wapc_protocol_version(module))
         .map(Some)
         .map_err(|err| err.to_string())
