@@ -4,7 +4,8 @@
 Usage: make_module.py SIZE_MIB OUT.wasm
 
 The code section holds many small functions of `i32.const N; drop` runs, the data section one
-large passive segment; the module exports `__guest_call` so that it annotates as a waPC guest.
+large passive segment; the module is a waPC guest whose `__guest_call` answers every operation with
+`"v1"`, so that annotate's protocol-version question gets an answer as it does from a real policy.
 """
 
 import os
@@ -32,6 +33,10 @@ def vector(items) -> bytes:
     return leb(len(items)) + b"".join(items)
 
 
+def name(text: bytes) -> bytes:
+    return leb(len(text)) + text
+
+
 def main() -> None:
     size = int(sys.argv[1]) * 1024 * 1024
     out = sys.argv[2]
@@ -41,14 +46,19 @@ def main() -> None:
     functions = (size // 2) // len(body)
     data = os.urandom(size - functions * len(body))
 
+    guest_call = b"\x00" + b"\x41\x10\x41\x04\x10\x00\x41\x01\x0b"  # __guest_response(16, 4); 1
     module = b"\0asm\x01\0\0\0"
-    module += section(1, vector([b"\x60\x00\x00"]))  # type 0: [] -> []
-    module += section(3, vector([b"\x00"] * functions))
+    # types: 0 [] -> [], 1 [i32 i32] -> [], 2 [i32 i32] -> [i32]
+    module += section(1, vector([b"\x60\x00\x00", b"\x60\x02\x7f\x7f\x00", b"\x60\x02\x7f\x7f\x01\x7f"]))
+    module += section(2, vector([name(b"wapc") + name(b"__guest_response") + b"\x00\x01"]))
+    module += section(3, vector([b"\x00"] * functions + [b"\x02"]))
     module += section(5, vector([b"\x00\x01"]))  # one memory, min 1 page
-    module += section(7, vector([leb(12) + b"__guest_call" + b"\x00\x00"]))
-    module += section(12, leb(1))  # data count
-    module += section(10, leb(functions) + body * functions)
-    module += section(11, vector([b"\x01" + leb(len(data)) + data]))  # passive segment
+    module += section(7, vector([name(b"__guest_call") + b"\x00" + leb(functions + 1),
+                                 name(b"memory") + b"\x02\x00"]))
+    module += section(12, leb(2))  # data count
+    module += section(10, leb(functions + 1) + body * functions + leb(len(guest_call)) + guest_call)
+    module += section(11, vector([b"\x00\x41\x10\x0b" + name(b'"v1"'),  # active, at 16
+                                  b"\x01" + leb(len(data)) + data]))  # passive
     with open(out, "wb") as f:
         f.write(module)
 
