@@ -114,10 +114,19 @@ pub struct LoadedEvaluation {
     pub allowed_to_mutate: bool,
 }
 
+/// How many evaluations a policy is loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// `run`: a handful of instances, where reserving a pool of them would cost more than it saves.
+    Once,
+    /// `bench`: many fresh instances, taken from wasmtime's pool.
+    Repeated,
+}
+
 impl EvaluationOptions {
     /// Reads the request and settings, admits the policy (verifying it unless told not to), picks its
-    /// execution mode and compiles it.
-    pub fn load(&self) -> anyhow::Result<LoadedEvaluation> {
+    /// execution mode and compiles it on an engine fit for `workload`.
+    pub fn load(&self, workload: Workload) -> anyhow::Result<LoadedEvaluation> {
         let source =
             PolicySource::parse(&self.policy).map_err(|err| UsageError(err.to_string()))?;
         let request = read_input(&self.request_path)?;
@@ -177,6 +186,7 @@ impl EvaluationOptions {
             .map_err(|err| UsageError(format!("{}: {err}", self.request_path.display())))?;
         let mut engine = Engine::new(EngineConfig {
             deadline: self.timeout,
+            pooling: workload == Workload::Repeated,
             ..EngineConfig::default()
         })?;
         if let Some(cache) = self.module_cache()? {

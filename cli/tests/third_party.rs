@@ -76,7 +76,12 @@ fn distribution_without_tls_on_loopback() {
     let (_dir, cli) = workdir();
     let reference = format!("{}/policies/pod-guard:v2", registry.host());
     let pushed = cli.ok(&["push", "policy.wasm", &reference]);
-    assert_eq!(cli.ok(&["digest", &reference]).trim(), pushed.trim());
+    // push names the reference as `registry://…`; digest answers in the form it was given, as kwctl does.
+    let (_, digest) = pushed.trim().rsplit_once('@').unwrap();
+    assert_eq!(
+        cli.ok(&["digest", &reference]).trim(),
+        format!("{reference}@{digest}")
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use evaluator::ValidationRequest;
 use evaluator::bench::{BenchOptions, BenchReport, Budget, bench};
 use serde::Serialize;
 
-use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation};
+use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation, Workload};
 use crate::output::{OutputFormat, print_structured};
 
 /// Measure how fast a policy evaluates an AdmissionReview: a warm-up, then evaluations each in
@@ -100,7 +100,7 @@ struct Printed<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     args.kwctl_sampling.warn_ignored();
-    let loaded = args.evaluation.load()?;
+    let loaded = args.evaluation.load(Workload::Repeated)?;
     loaded.validate_settings()?;
     let LoadedEvaluation {
         policy,

@@ -4,7 +4,7 @@ use evaluator::ValidationRequest;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation};
+use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation, Workload};
 use crate::output::{OutputFormat, print_structured};
 
 /// Evaluate a policy on an AdmissionReview and print the AdmissionResponse, as kwctl does.
@@ -43,7 +43,7 @@ enum RunOutput {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let loaded = args.evaluation.load()?;
+    let loaded = args.evaluation.load(Workload::Once)?;
     loaded.validate_settings()?;
     let LoadedEvaluation {
         policy,
