@@ -75,7 +75,7 @@ if [ -n "$kwctl" ]; then
   commands+=(-n "kwctl annotate small" "$kwctl annotate $work/wapc.wasm -m $work/wapc.yml -o $work/out-small-kwctl.wasm"
     -n "kwctl annotate big" "$kwctl annotate $work/big.wasm -m $work/wapc.yml -o $work/out-big-kwctl.wasm")
 fi
-hyperfine --warmup 2 --runs "${RUNS:-20}" --export-json "$work/annotate.json" "${commands[@]}" >/dev/null
+hyperfine -N --warmup 2 --runs "${RUNS:-20}" --export-json "$work/annotate.json" "${commands[@]}" >/dev/null
 
 # bench: the Rego policy's per-evaluation cost, fresh instances and one reused instance.
 "$palisade" bench "$PWD/$work/rego.wasm" -r "$request" --insecure-skip-verification --output json \
@@ -113,13 +113,14 @@ reused = json.loads((work / "bench-reused.json").read_text())["latencyMicros"]["
 print(f"\nRego evaluation, p50: palisade fresh instance {fresh:.1f} us, reused instance {reused:.1f} us")
 kwctl = work / "bench-kwctl.txt"
 if kwctl.exists():
-    # tiny-bench prints `validate  time: [low mid high]` with units; the middle figure is the estimate.
+    # tiny-bench prints, for validate_settings then validate, `(sample data: med = 44.78µs, …)` in colour.
     units = {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
-    text = kwctl.read_text()
-    match = re.search(r"validate\s.*?\[\s*[\d.]+\s*\S+\s+([\d.]+)\s*(\S+)", text.split("validate_settings")[-1])
-    if match:
-        theirs = float(match.group(1)) * units[match.group(2)]
-        print(f"kwctl bench (reused instance) {theirs:.1f} us: palisade fresh / kwctl = {fresh / theirs:.2f}x (target <= 1x)")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", kwctl.read_text())
+    medians = re.findall(r"med = ([\d.]+)\s*(ns|µs|us|ms|s)\b", text)
+    if len(medians) >= 2:
+        value, unit = medians[-1]
+        theirs = float(value) * units[unit]
+        print(f"kwctl bench (reused instance) median {theirs:.1f} us: palisade fresh / kwctl = {fresh / theirs:.2f}x (target <= 1x)")
     else:
         print("kwctl bench's output was not understood; it is in", kwctl)
 PY
