@@ -2,7 +2,7 @@
 //! modules of ../shared/policies and the WAT fixtures that misbehave.
 
 use serde_json::Value;
-use test_support::{Palisade, testdata_file, write_fixture};
+use test_support::{Palisade, short_bench, testdata_file, write_fixture};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
@@ -217,27 +217,11 @@ fn a_rego_module_without_metadata_needs_the_mode() {
     );
 }
 
-/// `palisade bench POLICY` on `request.json`, 20 evaluations after 2 of warm-up, then `extra`.
-fn bench<'a>(policy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "bench",
-        policy,
-        "-r",
-        "request.json",
-        "--iterations",
-        "20",
-        "--warmup",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 #[test]
 fn bench_keeps_one_rego_instance_with_reuse_instance() {
     let (_dir, cli) = workdir();
     let opa = ["--execution-mode", "opa", "--reuse-instance"];
-    let report = json(&cli.ok(&bench(
+    let report = json(&cli.ok(&short_bench(
         "no-default-namespace-rego.wasm",
         &[&opa[..], &["-o", "json"]].concat(),
     )));
@@ -246,14 +230,14 @@ fn bench_keeps_one_rego_instance_with_reuse_instance() {
         (report["iterations"].as_u64(), report["rejected"].as_u64()),
         (Some(20), Some(20))
     );
-    let text = cli.ok(&bench("no-default-namespace-rego.wasm", &opa));
+    let text = cli.ok(&short_bench("no-default-namespace-rego.wasm", &opa));
     assert!(
         text.starts_with(
             "no-default-namespace-rego.wasm: 20 evaluations after 2 warm-up, one instance reused\n"
         ),
         "{text}"
     );
-    let fresh = json(&cli.ok(&bench(
+    let fresh = json(&cli.ok(&short_bench(
         "no-default-namespace-rego.wasm",
         &["--execution-mode", "opa", "-o", "json"],
     )));
@@ -264,13 +248,13 @@ fn bench_keeps_one_rego_instance_with_reuse_instance() {
 fn bench_keeps_one_wapc_instance_with_reuse_instance() {
     let (_dir, cli) = workdir();
     let reused = ["--reuse-instance", "-o", "json"];
-    let report = json(&cli.ok(&bench("wapc-accept.wasm", &reused)));
+    let report = json(&cli.ok(&short_bench("wapc-accept.wasm", &reused)));
     assert_eq!(report["reusedInstance"], true);
     assert_eq!(
         (report["accepted"].as_u64(), report["rejected"].as_u64()),
         (Some(20), Some(0))
     );
-    let text = cli.ok(&bench("wapc-accept.wasm", &["--reuse-instance"]));
+    let text = cli.ok(&short_bench("wapc-accept.wasm", &["--reuse-instance"]));
     assert!(
         text.starts_with("wapc-accept.wasm: 20 evaluations after 2 warm-up, one instance reused\n"),
         "{text}"

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use test_support::{annotated_workdir, testdata_file, write_fixture};
+use test_support::{annotated_workdir, short_bench, testdata_file, write_fixture};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
@@ -115,20 +115,15 @@ fn kwctl_sessions_replay_their_answers_and_errors() {
 fn bench_replays_the_session_at_every_evaluation() {
     let (_dir, cli) = workdir();
     let path = session("namespaces-listed.yml");
-    let out = cli.ok(&[
-        "bench",
+    let out = cli.ok(&short_bench(
         "namespaces.wasm",
-        "-r",
-        "request.json",
-        "--iterations",
-        "20",
-        "--warmup",
-        "2",
-        "-o",
-        "json",
-        "--replay-host-capabilities-interactions",
-        path.to_str().unwrap_or_default(),
-    ]);
+        &[
+            "-o",
+            "json",
+            "--replay-host-capabilities-interactions",
+            path.to_str().unwrap_or_default(),
+        ],
+    ));
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"));
     assert_eq!(report["iterations"], 20, "{out}");
 }

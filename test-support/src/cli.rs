@@ -116,3 +116,20 @@ pub fn annotated_workdir(binary: &str) -> (tempfile::TempDir, Palisade) {
     ]);
     (dir, cli)
 }
+
+/// The arguments of `palisade bench POLICY` on `request.json`, 20 evaluations after 2 of warm-up, then
+/// `extra`: a benchmark short enough for a test.
+pub fn short_bench<'a>(policy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "bench",
+        policy,
+        "-r",
+        "request.json",
+        "--iterations",
+        "20",
+        "--warmup",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    args
+}

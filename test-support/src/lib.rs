@@ -8,7 +8,7 @@ mod spdx;
 
 use std::path::{Path, PathBuf};
 
-pub use cli::{Palisade, annotated_workdir};
+pub use cli::{Palisade, annotated_workdir, short_bench};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
