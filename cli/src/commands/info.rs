@@ -32,7 +32,7 @@ struct Info {
     sigstore_trust_root: &'static str,
 }
 
-/// Keyless verification has no built-in trust root: it is always given.
+/// Where keyless verification finds its trust root: built in for files, given for registry policies.
 const TRUST_ROOT: &str = "the Sigstore public-good trusted root is built in for `verify FILE`; keyless \
      verification of registry policies uses --trust-root FILE (a Sigstore trusted_root.json, kwctl's \
      --sigstore-trust-config file, or a PEM bundle)";
