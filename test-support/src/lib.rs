@@ -4,6 +4,7 @@ mod cli;
 mod distribution;
 mod faulty_proxy;
 mod filler;
+mod sigstore_conformance;
 mod spdx;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ pub use cli::{Palisade, annotated_workdir, short_bench};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
+pub use sigstore_conformance::{
+    CaseSigner, ConformanceCase, conformance_case, conformance_cases, conformance_suite,
+};
 pub use spdx::spdx_depends_on;
 
 /// The repository's `testdata/` folder.
