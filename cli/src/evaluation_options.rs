@@ -195,7 +195,7 @@ impl EvaluationOptions {
         let host_calls = self.capabilities.for_policy(
             metadata.as_ref(),
             &remote,
-            self.verification.trust_root()?,
+            Some(self.verification.trust_root()?),
             &self.session,
         )?;
         let policy = Policy::load_with(&engine, &mode.to_string(), &module, host_calls)

@@ -3,12 +3,11 @@
 //! keyless signatures.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use evaluator::gate::{Admission, PolicySource, Verification};
 use signing::config::{Requirement, Subject, VerificationConfig};
-use signing::sigstore_verifier::SigstoreVerifier;
 use signing::trust::TrustRoot;
 
 use crate::commands::UsageError;
@@ -64,16 +63,28 @@ pub struct VerificationOptions {
     /// ... and of this repository of the owner.
     #[arg(long, value_name = "REPO", requires = "github_owner")]
     github_repo: Option<String>,
-    /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json, a Sigstore
-    /// ClientTrustConfig holding one (kwctl's `--sigstore-trust-config` file; that flag works too), or a PEM CA
-    /// bundle. For `verify FILE`, a trusted_root.json or ClientTrustConfig only, defaulting to the Sigstore
-    /// public-good root built in (never fetched). (cosign's `--trusted-root` works too.)
+    /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json (cosign's
+    /// `--trusted-root` works too), or a Sigstore ClientTrustConfig holding one (kwctl's
+    /// `--sigstore-trust-config` file; that flag works too). Default: the Sigstore public-good root built in
+    /// (never fetched).
     #[arg(
         long,
         aliases = ["sigstore-trust-config", "trusted-root"],
         value_name = "FILE"
     )]
     trust_root: Option<PathBuf>,
+}
+
+/// The trust root in `path` (a trusted_root.json or a ClientTrustConfig), or the Sigstore public-good root built in
+/// when there is none; an unreadable or invalid file is a usage error.
+pub fn read_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
+    let Some(path) = path else {
+        return Ok(TrustRoot::production()?);
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| UsageError(format!("reading the trust root {}: {e}", path.display())))?;
+    TrustRoot::from_file_bytes(&bytes)
+        .map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
 }
 
 /// What to tell a user who gave no verification flag.
@@ -104,56 +115,22 @@ impl VerificationOptions {
         Ok(Some(VerificationConfig::all_of(requirements)?))
     }
 
-    /// The config and trust root, or `None` when no flag asks for verification. Keyless requirements
-    /// without `--trust-root` are a usage error.
+    /// The config and trust root, or `None` when no flag asks for verification.
     pub fn verification(&self) -> anyhow::Result<Option<Verification>> {
         let Some(config) = self.config()? else {
             return Ok(None);
         };
-        let keyless = config.requirements().any(|r| {
-            matches!(
-                r,
-                Requirement::GenericIssuer { .. } | Requirement::GithubAction { .. }
-            )
-        });
-        if keyless && self.trust_root.is_none() {
-            return Err(UsageError(
-                "keyless requirements need a trust root: --trust-root FILE".into(),
-            )
-            .into());
-        }
         Ok(Some(Verification {
             config,
             trust_root: self.trust_root()?,
         }))
     }
 
-    /// The trust root of `--trust-root`, read; also what a policy's own keyless `oci/*/verify` calls are
-    /// checked against.
-    pub fn trust_root(&self) -> anyhow::Result<Option<TrustRoot>> {
-        self.trust_root
-            .as_ref()
-            .map(|path| {
-                let bytes =
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                TrustRoot::from_file_bytes(&bytes).with_context(|| path.display().to_string())
-            })
-            .transpose()
-    }
-
-    /// The verifier of a file's Sigstore bundle: `--trust-root`'s trusted root, or the Sigstore public-good
-    /// production root built in (never fetched). An unreadable or invalid root is a usage error.
-    pub fn sigstore_verifier(&self) -> anyhow::Result<SigstoreVerifier> {
-        let verifier = match &self.trust_root {
-            Some(path) => {
-                let bytes = std::fs::read(path)
-                    .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
-                SigstoreVerifier::from_trusted_root_json(&bytes)
-                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
-            }
-            None => SigstoreVerifier::production()?,
-        };
-        Ok(verifier)
+    /// The trust root keyless signatures are checked against (also what a policy's own keyless `oci/*/verify`
+    /// calls are): `--trust-root`'s, or the Sigstore public-good production root built in (never fetched). An
+    /// unreadable or invalid file is a usage error.
+    pub fn trust_root(&self) -> anyhow::Result<TrustRoot> {
+        read_trust_root(self.trust_root.as_deref())
     }
 
     /// Fail closed: the verification the flags ask for, or no verification only when `insecure` (with a

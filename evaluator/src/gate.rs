@@ -135,8 +135,9 @@ impl AdmittedModule {
 pub struct Verification {
     /// The requirements (Kubewarden's verification config).
     pub config: VerificationConfig,
-    /// The trust root for keyless requirements (without one they are never met).
-    pub trust_root: Option<TrustRoot>,
+    /// The trust root keyless requirements are checked against (a given `trusted_root.json`, or the Sigstore
+    /// public-good root built in).
+    pub trust_root: TrustRoot,
 }
 
 /// Whether policies are verified before they run.
@@ -246,7 +247,7 @@ pub async fn admit_from_registry(
         remote,
         reference,
         &verification.config,
-        verification.trust_root.as_ref(),
+        Some(&verification.trust_root),
     )
     .await
     .map_err(|err| not_admitted(reference, err))?;
@@ -279,7 +280,7 @@ pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedMo
         &module,
         &bundle,
         &verification.config,
-        verification.trust_root.as_ref(),
+        &verification.trust_root,
     )
     .map_err(|err| not_verified(&name, err))?;
     AdmittedModule::verified_file(&verified, module)
@@ -406,7 +407,7 @@ mod tests {
         let key = PrivateKey::generate()?;
         let verification = Verification {
             config: VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new())?,
-            trust_root: None,
+            trust_root: TrustRoot::production().unwrap(),
         };
         let err = admit_file(&file, &verification)
             .map(|_| ())

@@ -10,9 +10,10 @@
 //! use evaluator::{Engine, EngineConfig, ValidationRequest};
 //! # fn main() -> Result<(), evaluator::Error> {
 //! # let config = signing::config::VerificationConfig::default();
+//! # let trust_root = signing::trust::TrustRoot::production().expect("the built-in root");
 //! let engine = Engine::new(EngineConfig::default())?;
 //! // Only a module that passed the gate loads: here one verified by `policy.wasm.sigstore.json`.
-//! let module = admit_file("policy.wasm".as_ref(), &Verification { config, trust_root: None })?;
+//! let module = admit_file("policy.wasm".as_ref(), &Verification { config, trust_root })?;
 //! let policy = engine.load_wapc(&module)?;
 //! let request = ValidationRequest { request: serde_json::json!({"uid": "1"}), settings: serde_json::json!({}) };
 //! let answer = policy.evaluate(&request);

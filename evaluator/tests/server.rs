@@ -51,7 +51,7 @@ fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOption
 fn key_verification(key: &PrivateKey) -> Result<Admission, signing::SigningError> {
     Ok(Admission::Verify(Verification {
         config: VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new())?,
-        trust_root: None,
+        trust_root: signing::trust::TrustRoot::production().unwrap(),
     }))
 }
 

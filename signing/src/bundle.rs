@@ -377,6 +377,18 @@ impl Bundle {
         }
     }
 
+    /// Whether the bundle carries no evidence of when it was signed: no transparency-log entry and no RFC 3161
+    /// timestamp (a key signature kept off the log).
+    pub fn is_unlogged(&self) -> bool {
+        let material = &self.verification_material;
+        let timestamps = material
+            .timestamp_verification_data
+            .as_ref()
+            .and_then(|data| data["rfc3161Timestamps"].as_array())
+            .is_some_and(|list| !list.is_empty());
+        material.tlog_entries.is_empty() && !timestamps
+    }
+
     /// Verifies a key-signed bundle: the DSSE signature over the PAE with `key`, and that the statement is about
     /// `manifest_digest`. Returns the statement.
     pub fn verify_with_key(&self, key: &PublicKey, manifest_digest: &Digest) -> Result<Statement> {

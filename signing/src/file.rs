@@ -1,15 +1,18 @@
-//! Verification of a file against its Sigstore bundle (what `cosign sign-blob --bundle`, `cosign attest-blob`
-//! and GitHub's artifact attestations make): the bundle is checked by the [`SigstoreVerifier`], and the
-//! Kubewarden verification config decides who must have signed it.
+//! Verification of a file against its Sigstore bundle (what `cosign sign-blob --bundle`, `cosign attest-blob`,
+//! GitHub's artifact attestations and `palisade sign FILE` make): the bundle is checked by the trust root's
+//! [`SigstoreVerifier`](crate::sigstore_verifier::SigstoreVerifier), and the Kubewarden verification config
+//! decides who must have signed it and which signed annotations it must carry.
 
 use artifact::oci::Digest;
 use serde::Serialize;
 
+use crate::bundle::Bundle;
 use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
-use crate::sigstore_verifier::{Checked, Signed, Signer, SigstoreVerifier};
-use crate::trust::Identity;
-use crate::verify::{Group, Outcome, config_failures, grouped};
+use crate::keys::PublicKey;
+use crate::sigstore_verifier::{Checked, Signed, Signer};
+use crate::trust::{Identity, TrustRoot};
+use crate::verify::{Group, Outcome, annotations_met, config_failures, grouped};
 
 /// The outcome of one requirement for the file's bundle.
 #[derive(Debug, Clone, Serialize)]
@@ -67,11 +70,11 @@ pub fn verify_file(
     bundle: &str,
     bundle_json: &[u8],
     config: &VerificationConfig,
-    verifier: &SigstoreVerifier,
+    trust_root: &TrustRoot,
 ) -> FileReport {
     let requirements: Vec<FileRequirement> = grouped(config)
         .map(|(group, requirement)| {
-            let outcome = check(signed, bundle_json, requirement, verifier);
+            let outcome = check(signed, bundle_json, requirement, trust_root);
             FileRequirement {
                 group,
                 requirement: requirement.describe(),
@@ -103,19 +106,57 @@ fn check(
     signed: Signed<'_>,
     bundle_json: &[u8],
     requirement: &Requirement,
-    verifier: &SigstoreVerifier,
+    trust_root: &TrustRoot,
 ) -> std::result::Result<Checked, String> {
-    if !requirement.annotations().is_empty() {
-        return Err(
-            "annotations are signed in registry signatures only; a file's bundle carries none"
-                .into(),
-        );
-    }
     let identity = Identity::of(requirement);
     let signer = match (requirement, &identity) {
         (Requirement::PubKey { key, .. }, _) => Signer::KeyPem(key),
         (_, Some(identity)) => Signer::Identity(identity),
         (_, None) => return Err("not a requirement a bundle can meet".into()),
     };
-    verifier.verify(signed, bundle_json, signer)
+    let checked = match (requirement, Bundle::parse(bundle_json)) {
+        (Requirement::PubKey { key, .. }, Ok(bundle)) if bundle.is_unlogged() => {
+            check_unlogged(signed, &bundle, key)?
+        }
+        _ => trust_root.verifier().verify(signed, bundle_json, signer)?,
+    };
+    check_annotations(&signed.digest(), bundle_json, requirement)?;
+    Ok(checked)
+}
+
+/// A DSSE bundle signed with a key and kept off the transparency log (no log entry, no timestamp: what
+/// `palisade sign FILE` and `cosign attest-blob --tlog-upload=false` write). A key needs no signing time, so the
+/// signature over the statement and the statement's subject are what there is to check; the Sigstore clients'
+/// verifier refuses such bundles outright.
+fn check_unlogged(
+    signed: Signed<'_>,
+    bundle: &Bundle,
+    key: &str,
+) -> std::result::Result<Checked, String> {
+    let key = PublicKey::from_pem(key.as_bytes()).map_err(|e| e.to_string())?;
+    bundle
+        .verify_with_key(&key, &signed.digest())
+        .map_err(|e| e.to_string())?;
+    Ok(Checked::signature_only())
+}
+
+/// The requirement's annotations, among those the verified bundle's in-toto statement signs for the file (a
+/// message-signature bundle signs none).
+fn check_annotations(
+    digest: &Digest,
+    bundle_json: &[u8],
+    requirement: &Requirement,
+) -> std::result::Result<(), String> {
+    let required = requirement.annotations();
+    if required.is_empty() {
+        return Ok(());
+    }
+    let signed = Bundle::parse(bundle_json)
+        .and_then(|bundle| bundle.statement())
+        .map(|statement| statement.annotations_of(digest))
+        .map_err(|_| {
+            "annotations are required, and only the in-toto statement of a DSSE bundle signs any"
+                .to_string()
+        })?;
+    annotations_met(&required, &signed)
 }

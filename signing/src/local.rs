@@ -1,21 +1,22 @@
 //! Verification of a local policy module (a file, not in a registry) by a Sigstore bundle kept next to it,
 //! `<module>.sigstore.json`. The bundle's in-toto statement names the module's own sha256 as its subject (what
-//! [`crate::bundle::sign`] writes when given the module's digest, and `cosign attest-blob --bundle` for a blob),
-//! and it is checked against a [`VerificationConfig`] by the same verifiers as registry signatures.
+//! [`crate::bundle::sign`] writes when given the module's digest), or it is a message signature of the module
+//! (`cosign sign-blob --bundle`); it is checked against a [`VerificationConfig`] by the same verifier as
+//! `palisade verify FILE`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use artifact::oci::Digest;
-use artifact::oci::manifest::Descriptor;
 
-use crate::bundle;
+use crate::bundle::{self, Bundle};
 use crate::config::VerificationConfig;
 use crate::error::{Result, SigningError};
+use crate::file::{self, FileReport};
 use crate::keys::PrivateKey;
-use crate::media_types::SIGSTORE_BUNDLE_V03;
+use crate::media_types::COSIGN_SIGN_PREDICATE;
+use crate::sigstore_verifier::Signed;
 use crate::trust::TrustRoot;
-use crate::verify::{Evidence, RequirementResult, evaluate_with_trust_root};
 
 /// What is appended to a module's file name to name its bundle.
 pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
@@ -31,37 +32,35 @@ pub fn bundle_path(module: &Path) -> PathBuf {
 /// the only way to get one.
 #[derive(Debug, Clone)]
 pub struct VerifiedFile {
-    name: String,
-    digest: Digest,
-    met: Vec<RequirementResult>,
+    report: FileReport,
 }
 
 impl VerifiedFile {
     /// The module's name as given to [`verify_file`].
     pub fn name(&self) -> &str {
-        &self.name
+        &self.report.file
     }
 
     /// The verified digest of the module.
     pub fn digest(&self) -> &Digest {
-        &self.digest
+        &self.report.digest
     }
 
-    /// The requirements that were met and by which signatures.
-    pub fn met(&self) -> &[RequirementResult] {
-        &self.met
+    /// What was checked, requirement by requirement.
+    pub fn report(&self) -> &FileReport {
+        &self.report
     }
 
     /// Checks that `module` is byte for byte the module that was verified.
     pub fn check_module(&self, module: &[u8]) -> Result<()> {
-        if self.digest.matches(module) {
+        if self.report.digest.matches(module) {
             return Ok(());
         }
         Err(SigningError::NotVerified {
-            reference: self.name.clone(),
+            reference: self.report.file.clone(),
             reason: format!(
                 "the module is not the verified file {} (its digest is {})",
-                self.digest,
+                self.report.digest,
                 Digest::sha256_of(module)
             ),
         })
@@ -82,39 +81,48 @@ pub fn sign_file(
     Ok(path)
 }
 
-/// Verifies `module` (named `name` in messages) by the Sigstore bundle `bundle` against `config`, keyless
-/// requirements against `trust_root`.
+/// Verifies `module` (named `name` in messages) by the Sigstore bundle `bundle` kept next to it against
+/// `config`, with the one file verifier ([`crate::file::verify_file`]): a message signature of the module, or a
+/// DSSE statement naming it whose predicate is a signature's (an SBOM or provenance attestation vouches for a
+/// document about the module, not for running it).
 pub fn verify_file(
     name: &str,
     module: &[u8],
     bundle: &[u8],
     config: &VerificationConfig,
-    trust_root: Option<&TrustRoot>,
+    trust_root: &TrustRoot,
 ) -> Result<VerifiedFile> {
-    let digest = Digest::sha256_of(module);
-    let mut evidence = Evidence::new();
-    evidence.add_bundle(None, &Descriptor::of(SIGSTORE_BUNDLE_V03, bundle), bundle);
-    let report = evaluate_with_trust_root(name, &digest, &evidence, config, trust_root)?;
-    if let Some(reason) = report.failure {
+    if let Ok(statement) = Bundle::parse(bundle).and_then(|parsed| parsed.statement())
+        && statement.predicate_type != COSIGN_SIGN_PREDICATE
+    {
         return Err(SigningError::NotVerified {
             reference: name.to_string(),
-            reason,
+            reason: format!(
+                "its bundle is an attestation (predicate type {}), not a signature",
+                statement.predicate_type
+            ),
         });
     }
-    Ok(VerifiedFile {
-        name: name.to_string(),
-        digest,
-        met: report
-            .requirements
-            .into_iter()
-            .filter(RequirementResult::is_met)
-            .collect(),
-    })
+    let bundle_name = format!("{name}{BUNDLE_SUFFIX}");
+    let report = file::verify_file(
+        name,
+        Signed::Bytes(module),
+        &bundle_name,
+        bundle,
+        config,
+        trust_root,
+    )
+    .into_verified()?;
+    Ok(VerifiedFile { report })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn root() -> TrustRoot {
+        TrustRoot::production().unwrap()
+    }
 
     fn config(key: &PrivateKey) -> VerificationConfig {
         VerificationConfig::for_keys(&[key.public_key().to_pem()], &BTreeMap::new()).unwrap()
@@ -125,23 +133,36 @@ mod tests {
         let module = b"\0asm\x01\0\0\0";
         let key = PrivateKey::generate().unwrap();
         let signed = bundle::sign(&key, &Digest::sha256_of(module), &BTreeMap::new()).to_bytes();
-        let verified = verify_file("p.wasm", module, &signed, &config(&key), None).unwrap();
+        let verified = verify_file("p.wasm", module, &signed, &config(&key), &root()).unwrap();
         assert_eq!(verified.digest(), &Digest::sha256_of(module));
-        assert_eq!(verified.met().len(), 1);
+        assert_eq!(verified.report().requirements.len(), 1);
+        assert!(verified.report().requirements[0].checked.is_some());
         assert!(verified.check_module(module).is_ok());
         assert!(verified.check_module(b"\0asm\x01\0\0\0\0").is_err());
 
         let other = b"\0asm\x01\0\0\0\x00\x00";
-        let err = verify_file("p.wasm", other, &signed, &config(&key), None).unwrap_err();
-        assert!(err.to_string().contains("another artifact"), "{err}");
-        let stranger = PrivateKey::generate().unwrap();
-        let err = verify_file("p.wasm", module, &signed, &config(&stranger), None).unwrap_err();
+        let err = verify_file("p.wasm", other, &signed, &config(&key), &root()).unwrap_err();
         assert!(err.to_string().contains("p.wasm is not verified"), "{err}");
-        let err = verify_file("p.wasm", module, b"{}", &config(&key), None).unwrap_err();
+        let stranger = PrivateKey::generate().unwrap();
+        let err = verify_file("p.wasm", module, &signed, &config(&stranger), &root()).unwrap_err();
+        assert!(err.to_string().contains("p.wasm is not verified"), "{err}");
+        let err = verify_file("p.wasm", module, b"{}", &config(&key), &root()).unwrap_err();
         assert!(
-            err.to_string().contains("malformed Sigstore bundle"),
+            err.to_string()
+                .contains("does not parse as a Sigstore bundle"),
             "{err}"
         );
+
+        // An attestation by the same key over the module is not a signature.
+        let statement = bundle::Statement::attestation(
+            "p.wasm",
+            &Digest::sha256_of(module),
+            crate::media_types::SPDX_PREDICATE,
+            serde_json::json!({}),
+        );
+        let attested = bundle::sign_statement(&key, &statement).to_bytes();
+        let err = verify_file("p.wasm", module, &attested, &config(&key), &root()).unwrap_err();
+        assert!(err.to_string().contains("an attestation"), "{err}");
     }
 
     #[test]
@@ -161,7 +182,14 @@ mod tests {
         let written = sign_file(&module, &key, &BTreeMap::new()).unwrap();
         assert_eq!(written, dir.path().join("p.wasm.sigstore.json"));
         let bundle = std::fs::read(&written).unwrap();
-        verify_file("p.wasm", b"\0asm\x01\0\0\0", &bundle, &config(&key), None).unwrap();
+        verify_file(
+            "p.wasm",
+            b"\0asm\x01\0\0\0",
+            &bundle,
+            &config(&key),
+            &root(),
+        )
+        .unwrap();
         let missing = sign_file(&dir.path().join("absent.wasm"), &key, &BTreeMap::new());
         assert!(missing.unwrap_err().to_string().contains("absent.wasm"));
     }

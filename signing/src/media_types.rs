@@ -5,6 +5,9 @@
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// A Sigstore bundle, version 0.3 (cosign v3's default output), as a referrer's `artifactType` and layer.
 pub const SIGSTORE_BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// A Sigstore bundle, version 0.1 (cosign's `.sig` keyless annotations make one: a message signature and its
+/// Rekor entry with an inclusion promise).
+pub const SIGSTORE_BUNDLE_V01: &str = "application/vnd.dev.sigstore.bundle+json;version=0.1";
 /// The DSSE payload type of in-toto statements.
 pub const IN_TOTO_JSON: &str = "application/vnd.in-toto+json";
 /// The `_type` of an in-toto v1 statement.

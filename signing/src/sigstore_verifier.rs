@@ -8,10 +8,12 @@
 //! prefixes, `githubAction`), checked on the certificate the library verified.
 
 use artifact::oci::{Algorithm, Digest};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
 use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, Sha256Hash};
-use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
+use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy};
 use x509_cert::der::Decode as _;
 
 use crate::error::{Result, SigningError};
@@ -61,9 +63,23 @@ pub struct Checked {
     pub identity: bool,
     /// The authenticated signing times (Rekor integrated time, RFC 3161 timestamps), RFC 3339.
     pub verified_times: Vec<String>,
+    /// The trust-root entries the bundle was checked with: `tlog <base URL>`, `ca <URI>`.
+    pub trust_root_entries: Vec<String>,
 }
 
 impl Checked {
+    /// Only the signature was checked (a key signature with no log entry or timestamp).
+    pub fn signature_only() -> Checked {
+        Checked {
+            certificate_chain: false,
+            certificate_timestamp: false,
+            transparency_log: false,
+            identity: false,
+            verified_times: Vec::new(),
+            trust_root_entries: Vec::new(),
+        }
+    }
+
     /// One line naming the checks that passed and the verified signing times.
     pub fn summary(&self) -> String {
         let checks = [
@@ -91,6 +107,8 @@ impl Checked {
 /// Sigstore bundle verification against one trusted root, read once.
 pub struct SigstoreVerifier {
     verifier: sigstore_verify::Verifier,
+    /// The trusted root as JSON, to name the entries a verification used.
+    root: serde_json::Value,
 }
 
 impl std::fmt::Debug for SigstoreVerifier {
@@ -103,30 +121,19 @@ impl SigstoreVerifier {
     /// Verifies against the Sigstore public-good production trusted root embedded in the library (never
     /// fetched).
     pub fn production() -> Result<SigstoreVerifier> {
-        SigstoreVerifier::from_trusted_root_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes())
+        let root = serde_json::from_str(SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+            .map_err(|e| SigningError::TrustRoot(format!("the built-in root: {e}")))?;
+        SigstoreVerifier::from_trusted_root(root)
     }
 
-    /// Verifies against a Sigstore `trusted_root.json`, or a `ClientTrustConfig` holding one (kwctl's
-    /// `--sigstore-trust-config` file).
-    pub fn from_trusted_root_json(bytes: &[u8]) -> Result<SigstoreVerifier> {
+    /// Verifies against a Sigstore trusted root (the JSON of a `trusted_root.json`).
+    pub fn from_trusted_root(root: serde_json::Value) -> Result<SigstoreVerifier> {
         let invalid = SigningError::TrustRoot;
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            invalid(format!(
-                "not JSON ({e}); a Sigstore trusted_root.json or ClientTrustConfig is needed"
-            ))
-        })?;
-        let root = match value
-            .get("trustedRoot")
-            .or_else(|| value.get("trusted_root"))
-        {
-            Some(inner) => inner.clone(),
-            None => value,
-        };
-        let root: TrustedRoot = serde_json::from_value(root)
+        let parsed: TrustedRoot = serde_json::from_value(root.clone())
             .map_err(|e| invalid(format!("not a Sigstore trusted root: {e}")))?;
-        let verifier =
-            sigstore_verify::Verifier::new(&root).map_err(|e| invalid(format!("unusable: {e}")))?;
-        Ok(SigstoreVerifier { verifier })
+        let verifier = sigstore_verify::Verifier::new(&parsed)
+            .map_err(|e| invalid(format!("unusable: {e}")))?;
+        Ok(SigstoreVerifier { verifier, root })
     }
 
     /// Verifies `bundle_json` over `signed` and that `signer` made it; the error names the check that failed.
@@ -147,28 +154,20 @@ impl SigstoreVerifier {
                 Artifact::from(Sha256Hash::new(sha256))
             }
         };
-        self.verify_artifact(artifact, bundle_json, signer)
-    }
-
-    fn verify_artifact(
-        &self,
-        artifact: Artifact<'_>,
-        bundle_json: &[u8],
-        signer: Signer<'_>,
-    ) -> std::result::Result<Checked, String> {
         let text = std::str::from_utf8(bundle_json)
             .map_err(|_| "the bundle is not UTF-8 JSON".to_string())?;
         let bundle = Bundle::from_json(text)
             .map_err(|e| format!("the bundle does not parse as a Sigstore bundle: {e}"))?;
-        match signer {
+        let (result, identity) = match signer {
             Signer::KeyPem(pem_text) => {
                 let key = DerPublicKey::from_pem(pem_text)
                     .map_err(|e| format!("the public key is unusable: {e}"))?;
+                let policy = PublicKeyVerificationPolicy::new(key);
                 let result = self
                     .verifier
-                    .verify(artifact, &bundle, &PublicKeyVerificationPolicy::new(key))
+                    .verify(artifact, &bundle, &policy)
                     .map_err(|e| e.to_string())?;
-                Ok(checked(&result, false))
+                (result, false)
             }
             Signer::Identity(identity) => {
                 let result = self
@@ -180,24 +179,68 @@ impl SigstoreVerifier {
                     .ok_or("no certificate: not a keyless signature")?;
                 let certificate = x509_cert::Certificate::from_der(der.as_bytes())
                     .map_err(|e| format!("malformed signing certificate: {e}"))?;
-                sigstore::bundle::verify::VerificationPolicy::verify(identity, &certificate)
-                    .map_err(|e| format!("the certificate is not the required identity: {e}"))?;
-                Ok(checked(&result, true))
+                identity.check(&certificate)?;
+                (result, true)
+            }
+        };
+        Ok(Checked {
+            certificate_chain: result.certificate_verified(),
+            certificate_timestamp: result.sct_verified(),
+            transparency_log: result.tlog_verified(),
+            identity,
+            verified_times: result
+                .verified_timestamps()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            trust_root_entries: self.entries_used(bundle_json),
+        })
+    }
+
+    /// The trust-root entries a verified bundle names: the transparency logs of its entries (by log id) and the
+    /// certificate authority whose certificate issued its signing certificate (by name).
+    fn entries_used(&self, bundle_json: &[u8]) -> Vec<String> {
+        let Ok(bundle) = serde_json::from_slice::<serde_json::Value>(bundle_json) else {
+            return Vec::new();
+        };
+        let material = &bundle["verificationMaterial"];
+        let mut entries = Vec::new();
+        let logs = self.root["tlogs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for entry in material["tlogEntries"].as_array().into_iter().flatten() {
+            let id = &entry["logId"]["keyId"];
+            if let Some(log) = logs.iter().find(|log| &log["logId"]["keyId"] == id) {
+                entries.push(format!("tlog {}", log["baseUrl"].as_str().unwrap_or("?")));
             }
         }
-    }
-}
-
-fn checked(result: &VerificationResult, identity: bool) -> Checked {
-    Checked {
-        certificate_chain: result.certificate_verified(),
-        certificate_timestamp: result.sct_verified(),
-        transparency_log: result.tlog_verified(),
-        identity,
-        verified_times: result
-            .verified_timestamps()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        let leaf = material["certificate"]["rawBytes"]
+            .as_str()
+            .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str())
+            .and_then(|b64| BASE64.decode(b64).ok())
+            .and_then(|der| x509_cert::Certificate::from_der(&der).ok());
+        if let Some(leaf) = leaf {
+            let issuer = &leaf.tbs_certificate().issuer();
+            let authorities = self.root["certificateAuthorities"]
+                .as_array()
+                .into_iter()
+                .flatten();
+            for authority in authorities {
+                let issued = authority["certChain"]["certificates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["rawBytes"].as_str())
+                    .filter_map(|b64| BASE64.decode(b64).ok())
+                    .filter_map(|der| x509_cert::Certificate::from_der(&der).ok())
+                    .any(|ca| ca.tbs_certificate().subject() == *issuer);
+                if issued {
+                    entries.push(format!("ca {}", authority["uri"].as_str().unwrap_or("?")));
+                    break;
+                }
+            }
+        }
+        entries
     }
 }

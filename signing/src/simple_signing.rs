@@ -13,13 +13,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest as _;
 
 use crate::Blob;
 use crate::error::{Result, SigningError};
 use crate::keys::PrivateKey;
 use crate::media_types::{
     BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, RFC3161_TIMESTAMP_ANNOTATION,
-    SIGNATURE_ANNOTATION, SIMPLE_SIGNING, SIMPLE_SIGNING_TYPE,
+    SIGNATURE_ANNOTATION, SIGSTORE_BUNDLE_V01, SIMPLE_SIGNING, SIMPLE_SIGNING_TYPE,
 };
 
 /// The simple-signing payload, field for field as cosign writes and reads it.
@@ -224,12 +225,109 @@ impl Signature {
         Payload::parse(&self.payload)
     }
 
+    /// The Sigstore bundle (v0.1, a message signature over the payload) that this keyless layer's annotations
+    /// make, so that the one Sigstore verifier checks it: the certificate and chain, the Rekor bundle as the log
+    /// entry with its inclusion promise, and the RFC 3161 timestamp. The error names the annotation that is
+    /// missing or malformed.
+    pub fn to_sigstore_bundle(&self) -> std::result::Result<Vec<u8>, String> {
+        let certificate = self
+            .certificate
+            .as_deref()
+            .ok_or("no certificate: not a keyless signature")?;
+        let certificates = [Some(certificate), self.chain.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(|text| pem::parse_many(text.as_bytes()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| {
+                format!(
+                    "the {CERTIFICATE_ANNOTATION} or {CHAIN_ANNOTATION} annotation is not PEM: {e}"
+                )
+            })?
+            .into_iter()
+            .flatten()
+            .filter(|block| block.tag() == "CERTIFICATE")
+            .map(|block| serde_json::json!({"rawBytes": BASE64.encode(block.contents())}))
+            .collect::<Vec<_>>();
+        let tlog_entries = match &self.bundle {
+            Some(text) => vec![rekor_bundle_entry(text)?],
+            None => Vec::new(),
+        };
+        let timestamps = match &self.rfc3161_timestamp {
+            Some(text) => {
+                let value: Value = serde_json::from_str(text).map_err(|e| {
+                    format!("the {RFC3161_TIMESTAMP_ANNOTATION} annotation is not JSON: {e}")
+                })?;
+                let token = value["SignedRFC3161Timestamp"].as_str().ok_or(format!(
+                    "the {RFC3161_TIMESTAMP_ANNOTATION} annotation has no SignedRFC3161Timestamp"
+                ))?;
+                vec![serde_json::json!({"signedTimestamp": token})]
+            }
+            None => Vec::new(),
+        };
+        let bundle = serde_json::json!({
+            "mediaType": SIGSTORE_BUNDLE_V01,
+            "verificationMaterial": {
+                "x509CertificateChain": {"certificates": certificates},
+                "tlogEntries": tlog_entries,
+                "timestampVerificationData": {"rfc3161Timestamps": timestamps},
+            },
+            "messageSignature": {
+                "messageDigest": {
+                    "algorithm": "SHA2_256",
+                    "digest": BASE64.encode(sha2::Sha256::digest(&self.payload)),
+                },
+                "signature": self.signature.trim(),
+            },
+        });
+        serde_json::to_vec(&bundle).map_err(|e| e.to_string())
+    }
+
     /// The DER signature bytes.
     pub fn signature_der(&self) -> Result<Vec<u8>> {
         BASE64.decode(self.signature.trim()).map_err(|e| {
             SigningError::MalformedSignature(format!("{SIGNATURE_ANNOTATION} is not base64: {e}"))
         })
     }
+}
+
+/// The transparency-log entry of a Sigstore bundle made from cosign's Rekor bundle annotation
+/// (`{"SignedEntryTimestamp", "Payload": {"body", "integratedTime", "logIndex", "logID"}}`).
+fn rekor_bundle_entry(text: &str) -> std::result::Result<Value, String> {
+    let malformed = |what: &str| format!("the {BUNDLE_ANNOTATION} annotation: {what}");
+    let bundle: Value =
+        serde_json::from_str(text).map_err(|e| malformed(&format!("not JSON: {e}")))?;
+    let entry = &bundle["Payload"];
+    let body_text = entry["body"]
+        .as_str()
+        .ok_or_else(|| malformed("no Payload.body"))?;
+    let body: Value = BASE64
+        .decode(body_text)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| malformed("Payload.body is not base64 JSON"))?;
+    let number = |name: &str| {
+        entry[name]
+            .as_i64()
+            .map(|n| n.to_string())
+            .ok_or_else(|| malformed(&format!("no Payload.{name}")))
+    };
+    let log_id = entry["logID"]
+        .as_str()
+        .and_then(|id| hex::decode(id).ok())
+        .ok_or_else(|| malformed("Payload.logID is not hex"))?;
+    Ok(serde_json::json!({
+        "logIndex": number("logIndex")?,
+        "logId": {"keyId": BASE64.encode(log_id)},
+        "kindVersion": {"kind": body["kind"], "version": body["apiVersion"]},
+        "integratedTime": number("integratedTime")?,
+        "inclusionPromise": {
+            "signedEntryTimestamp": bundle["SignedEntryTimestamp"]
+                .as_str()
+                .ok_or_else(|| malformed("no SignedEntryTimestamp"))?,
+        },
+        "canonicalizedBody": body_text,
+    }))
 }
 
 /// Signs `manifest_digest` in `docker_reference` (the repository, without tag or digest) with `key`, with

@@ -26,7 +26,7 @@ use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
 use crate::media_types::COSIGN_SIGN_PREDICATE;
 use crate::simple_signing::{Payload, Signature};
-use crate::trust::{Identity, KeylessLayer, TrustRoot};
+use crate::trust::{Identity, TrustRoot};
 
 /// Where a signature was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,8 +80,8 @@ pub struct FoundSignature {
     pub certificate: Option<Vec<u8>>,
     /// The bundle JSON, for signatures found as bundles (keyless checks read it whole).
     bundle_json: Option<Vec<u8>>,
-    /// The keyless material of a `.sig` layer with a certificate.
-    keyless_layer: Option<KeylessLayer>,
+    /// A `.sig` layer with a certificate, whole: keyless checks read its annotations.
+    keyless_layer: Option<Signature>,
 }
 
 impl FoundSignature {
@@ -122,13 +122,7 @@ impl FoundSignature {
                 signature: der,
                 annotations,
                 predicate_type: None,
-                keyless_layer: signature.certificate.as_ref().map(|pem_text| KeylessLayer {
-                    payload: signature.payload.clone(),
-                    signature: signature.signature.clone(),
-                    certificate: pem_text.clone(),
-                    chain: signature.chain.clone(),
-                    rekor_bundle: signature.bundle.clone(),
-                }),
+                keyless_layer: signature.certificate.is_some().then(|| signature.clone()),
                 certificate,
                 bundle_json: None,
             },
@@ -333,17 +327,26 @@ impl Verifier for AnnotationVerifier {
         signature: &FoundSignature,
         _expected: &Digest,
     ) -> std::result::Result<(), String> {
-        for (key, value) in &self.annotations {
-            match signature.annotations.get(key) {
-                Some(found) if found == value => {}
-                Some(found) => {
-                    return Err(format!("annotation {key} is {found:?}, required {value:?}"));
-                }
-                None => return Err(format!("annotation {key}={value} is missing")),
-            }
-        }
-        Ok(())
+        annotations_met(&self.annotations, &signature.annotations)
     }
+}
+
+/// Whether every `required` annotation is among the `signed` ones with its value; the error names the first
+/// that is not.
+pub(crate) fn annotations_met(
+    required: &BTreeMap<String, String>,
+    signed: &BTreeMap<String, String>,
+) -> std::result::Result<(), String> {
+    for (key, value) in required {
+        match signed.get(key) {
+            Some(found) if found == value => {}
+            Some(found) => {
+                return Err(format!("annotation {key} is {found:?}, required {value:?}"));
+            }
+            None => return Err(format!("annotation {key}={value} is missing")),
+        }
+    }
+    Ok(())
 }
 
 /// A keyless requirement (`genericIssuer`, `githubAction`): a Sigstore bundle whose Fulcio certificate chains to
@@ -388,7 +391,7 @@ impl Verifier for KeylessVerifier {
         }
         let Some(trust_root) = &self.trust_root else {
             return Err(
-                "a keyless signature needs a trust root (Sigstore trusted_root.json or a PEM CA bundle) to be checked"
+                "a keyless signature needs a trust root (a Sigstore trusted_root.json) to be checked"
                     .into(),
             );
         };
@@ -396,14 +399,16 @@ impl Verifier for KeylessVerifier {
             return Err(format!("signed for another artifact, not {expected}"));
         }
         if let Some(json) = &signature.bundle_json {
-            return trust_root.verify_keyless_bundle(json, expected, &self.identity);
+            return trust_root
+                .verify_keyless_bundle(json, expected, &self.identity)
+                .map(drop);
         }
         let Some(layer) = &signature.keyless_layer else {
             return Err("no certificate: not a keyless signature".into());
         };
-        let certificate = trust_root.verify_keyless_simple_signing(layer)?;
-        sigstore::bundle::verify::VerificationPolicy::verify(&self.identity, &certificate)
-            .map_err(|e| format!("the certificate is not the required identity: {e}"))
+        trust_root
+            .verify_keyless_simple_signing(layer, &self.identity)
+            .map(drop)
     }
 }
 

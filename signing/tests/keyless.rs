@@ -7,7 +7,8 @@ use artifact::oci::Digest;
 use artifact::oci::manifest::Descriptor;
 use signing::config::VerificationConfig;
 use signing::media_types::SIGSTORE_BUNDLE_V03;
-use signing::trust::TrustRoot;
+use signing::simple_signing::Signature;
+use signing::trust::{Identity, TrustRoot};
 use signing::verify::{Evidence, Report, evaluate, evaluate_with_trust_root};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -97,9 +98,14 @@ fn broken_trust_root_files_say_what_is_wrong() {
             br#"{"trustedRoot": {"certificateAuthorities": []}}"#,
             "no certificateAuthorities",
         ),
-        (br#"{"tlogs": "x"}"#, "not a Sigstore trusted_root.json"),
+        (br#"{"tlogs": "x"}"#, "no certificateAuthorities"),
+        (
+            br#"{"certificateAuthorities": [{"certChain": 7}]}"#,
+            "not a Sigstore trusted root",
+        ),
         (b"{", "not a Sigstore trusted_root.json"),
-        (b"hello", "PEM"),
+        (b"hello", "not JSON"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "trusted_root.json"),
     ] {
         let err = TrustRoot::from_file_bytes(bytes).unwrap_err().to_string();
         assert!(err.contains(expected), "{err}");
@@ -213,112 +219,123 @@ fn trust_root_files_are_checked() {
             .contains("no certificateAuthorities")
     );
     assert!(
-        TrustRoot::from_pem_bundle(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+        TrustRoot::from_file_bytes(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
             .is_err()
     );
 }
 
-fn keyless_layer() -> signing::trust::KeylessLayer {
-    signing::trust::KeylessLayer {
-        payload: fixture("cosign-keyless-2021.payload.json"),
-        signature: String::from_utf8(fixture("cosign-keyless-2021.sig")).unwrap(),
-        certificate: String::from_utf8(fixture("cosign-keyless-2021.crt")).unwrap(),
-        chain: None,
-        rekor_bundle: Some(
-            String::from_utf8(fixture("cosign-keyless-2021.rekor-bundle.json")).unwrap(),
-        ),
+/// A keyless `.sig` layer cosign wrote in 2026 in GitHub Actions (hashedrekord entry, SCT, chain), read from its
+/// signature manifest, and its payload.
+fn keyless_layer() -> (Descriptor, Signature) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fixture("cosign-keyless-2026.sig-manifest.json")).unwrap();
+    let descriptor: Descriptor = serde_json::from_value(manifest["layers"][0].clone()).unwrap();
+    let payload = fixture("cosign-keyless-2026.payload.json");
+    let signature = Signature::from_layer(&descriptor, &payload).unwrap();
+    (descriptor, signature)
+}
+
+/// The manifest the 2026 layer signs.
+const SIGNED_2026: &str = "sha256:c05263d2ff654c3a94243662440913f045075d59c436e2c69e9145ec2b87a321";
+
+const GO_BAZEL_WORKFLOW: &str =
+    "allOf:\n  - kind: githubAction\n    owner: salrashid123\n    repo: go-bazel-github-workflow\n";
+
+fn the_workflow() -> Identity {
+    Identity::GithubAction {
+        owner: "salrashid123".into(),
+        repo: Some("go-bazel-github-workflow".into()),
     }
 }
 
-#[test]
-fn a_cosign_keyless_sig_layer_verifies_against_the_trust_root() {
-    let root = public_good();
-    let certificate = root
-        .verify_keyless_simple_signing(&keyless_layer())
-        .unwrap();
-    assert_eq!(
-        signing::trust::certificate_subjects(&certificate),
-        vec!["flavio@castelli.me"]
-    );
-    // A 2021 certificate has no OIDC issuer extension yet: Kubewarden's identity rules need one.
-    assert_eq!(signing::trust::certificate_issuer(&certificate), None);
-
-    // Through the verifier: the layer is found and checked, then refused for the identity, saying why.
-    let signature = signing::simple_signing::Signature {
-        payload: keyless_layer().payload,
-        signature: keyless_layer().signature,
-        certificate: Some(keyless_layer().certificate),
-        chain: None,
-        bundle: keyless_layer().rekor_bundle,
-        rfc3161_timestamp: None,
-    };
+fn check_layer(config: &str, root: &TrustRoot) -> Report {
+    let (descriptor, signature) = keyless_layer();
     let mut evidence = Evidence::new();
-    evidence.add_simple_signing_layer(&signature.descriptor(), &signature.payload);
-    let config = VerificationConfig::from_yaml(
-        "apiVersion: v1\nallOf:\n  - kind: genericIssuer\n    issuer: https://github.com/login/oauth\n    subject:\n      equal: flavio@castelli.me\n",
-    )
-    .unwrap();
-    let digest: Digest = "sha256:5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e"
-        .parse()
+    evidence.add_simple_signing_layer(&descriptor, &signature.payload);
+    let config = VerificationConfig::from_yaml(&format!("apiVersion: v1\n{config}")).unwrap();
+    let digest: Digest = SIGNED_2026.parse().unwrap();
+    evaluate_with_trust_root("r", &digest, &evidence, &config, Some(root)).unwrap()
+}
+
+#[test]
+fn a_cosign_keyless_sig_layer_verifies_through_the_sigstore_verifier() {
+    let root = public_good();
+    let checked = root
+        .verify_keyless_simple_signing(&keyless_layer().1, &the_workflow())
         .unwrap();
-    let report = evaluate_with_trust_root("r", &digest, &evidence, &config, Some(&root)).unwrap();
-    let failure = report.failure.unwrap();
+    assert!(checked.certificate_chain && checked.certificate_timestamp && checked.transparency_log);
+    assert_eq!(checked.verified_times, vec!["2026-02-27T18:20:46Z"]);
     assert!(
-        failure.contains("the certificate is not the required identity"),
-        "{failure}"
+        checked
+            .trust_root_entries
+            .iter()
+            .any(|e| e.starts_with("tlog https://rekor.sigstore.dev")),
+        "{:?}",
+        checked.trust_root_entries
     );
+
+    let report = check_layer(GO_BAZEL_WORKFLOW, &root);
+    assert!(report.verified, "{:?}", report.failure);
+    let report = check_layer(KUBEWARDEN_CONTROLLER, &root);
+    let failure = report.failure.unwrap();
+    assert!(failure.contains("GitHub workflow repository"), "{failure}");
 }
 
 #[test]
 fn keyless_sig_layers_are_refused_when_anything_is_off() {
     let root = public_good();
-    let mut altered = keyless_layer();
-    altered.payload = altered
-        .payload
-        .iter()
-        .copied()
-        .map(|b| if b == b'5' { b'6' } else { b })
-        .collect();
-    let err = root.verify_keyless_simple_signing(&altered).unwrap_err();
-    assert!(err.contains("another payload"), "{err}");
+    let refused = |change: &dyn Fn(&mut Signature)| {
+        let mut signature = keyless_layer().1;
+        change(&mut signature);
+        root.verify_keyless_simple_signing(&signature, &the_workflow())
+            .unwrap_err()
+    };
+    let err = refused(&|s| s.payload[10] ^= 1);
+    assert!(err.contains("hash") || err.contains("signature"), "{err}");
+    let err = refused(&|s| s.signature = String::from_utf8(fixture("cosign-busybox.sig")).unwrap());
+    assert!(err.contains("signature"), "{err}");
+    let err = refused(&|s| s.bundle = None);
+    assert!(err.contains("inclusion promise"), "{err}");
+    let err = refused(&|s| {
+        s.bundle = Some(s.bundle.take().unwrap().replace("1772216446", "1772216447"));
+    });
+    assert!(err.contains("SET verification failed"), "{err}");
+    let err = refused(&|s| {
+        s.certificate = Some(String::from_utf8(fixture("cosign-keyless-2021.crt")).unwrap())
+    });
+    assert!(!err.is_empty());
+    let err = refused(&|s| s.bundle = Some("{\"Payload\": {}}".into()));
+    assert!(err.contains("dev.sigstore.cosign/bundle"), "{err}");
 
-    let mut other_signature = keyless_layer();
-    other_signature.signature = String::from_utf8(fixture("cosign-busybox.sig")).unwrap();
-    let err = root
-        .verify_keyless_simple_signing(&other_signature)
-        .unwrap_err();
-    assert!(err.contains("another signature"), "{err}");
-
-    let mut no_bundle = keyless_layer();
-    no_bundle.rekor_bundle = None;
-    let err = root.verify_keyless_simple_signing(&no_bundle).unwrap_err();
-    assert!(err.contains("signing time cannot be established"), "{err}");
-
-    let mut forged_time = keyless_layer();
-    forged_time.rekor_bundle = Some(
-        forged_time
-            .rekor_bundle
-            .unwrap()
-            .replace("1634714717", "1634714718"),
-    );
-    let err = root
-        .verify_keyless_simple_signing(&forged_time)
-        .unwrap_err();
-    assert!(
-        err.contains("signed entry timestamp does not verify"),
-        "{err}"
-    );
-
-    // Only the current CA in the root: the 2021 certificate does not chain.
+    // Only the 2021 CA in the root: the 2026 certificate does not chain.
     let mut json: serde_json::Value =
         serde_json::from_slice(&fixture("sigstore-public-good-trusted-root.json")).unwrap();
     json["certificateAuthorities"]
         .as_array_mut()
         .unwrap()
-        .remove(0);
-    let new_root = TrustRoot::from_trusted_root_json(&serde_json::to_vec(&json).unwrap()).unwrap();
-    let err = new_root
-        .verify_keyless_simple_signing(&keyless_layer())
+        .truncate(1);
+    let old_root = TrustRoot::from_trusted_root_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let failure = check_layer(GO_BAZEL_WORKFLOW, &old_root).failure.unwrap();
+    assert!(
+        failure.contains("no trusted certificate authority"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_2021_rekord_entry_is_refused_by_name() {
+    // cosign's first keyless signatures were logged as `rekord` entries, which the Sigstore clients no longer
+    // verify (and their certificates have no OIDC issuer for Kubewarden's identity rules).
+    let signature = Signature {
+        payload: fixture("cosign-keyless-2021.payload.json"),
+        signature: String::from_utf8(fixture("cosign-keyless-2021.sig")).unwrap(),
+        certificate: Some(String::from_utf8(fixture("cosign-keyless-2021.crt")).unwrap()),
+        chain: None,
+        bundle: Some(String::from_utf8(fixture("cosign-keyless-2021.rekor-bundle.json")).unwrap()),
+        rfc3161_timestamp: None,
+    };
+    let err = public_good()
+        .verify_keyless_simple_signing(&signature, &the_workflow())
         .unwrap_err();
-    assert!(err.contains("does not chain to the trust root"), "{err}");
+    assert!(err.contains("rekord/0.0.1"), "{err}");
 }

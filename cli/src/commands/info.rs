@@ -32,10 +32,9 @@ struct Info {
     sigstore_trust_root: &'static str,
 }
 
-/// Where keyless verification finds its trust root: built in for files, given for registry policies.
-const TRUST_ROOT: &str = "the Sigstore public-good trusted root is built in for `verify FILE`; keyless \
-     verification of registry policies uses --trust-root FILE (a Sigstore trusted_root.json, kwctl's \
-     --sigstore-trust-config file, or a PEM bundle)";
+/// Where keyless verification finds its trust root.
+const TRUST_ROOT: &str = "the Sigstore public-good trusted root, built in (never fetched); --trust-root FILE \
+     (a Sigstore trusted_root.json or kwctl's --sigstore-trust-config file) replaces it";
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let info = Info {

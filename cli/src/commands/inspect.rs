@@ -6,11 +6,11 @@ use artifact::inspect::{ModuleReport, inspect};
 use artifact::metadata::{Metadata, WellKnown};
 use std::path::PathBuf;
 
+use crate::verification_options::read_trust_root;
 use anyhow::Context;
 use serde::Serialize;
 use signing::config::VerificationConfig;
 use signing::inventory::{Inventory, Signer, Verification};
-use signing::trust::TrustRoot;
 
 use crate::commands::UsageError;
 use crate::commands::verify_attestation::load_public_keys;
@@ -39,7 +39,8 @@ pub struct Args {
     /// requirements it meets.
     #[arg(long, value_name = "FILE", requires = "show_signatures")]
     verification_config: Option<PathBuf>,
-    /// The trust root for keyless requirements of --verification-config (trusted_root.json or a PEM CA bundle).
+    /// The trust root for keyless requirements of --verification-config (a trusted_root.json or ClientTrustConfig;
+    /// default: the Sigstore public-good root built in).
     #[arg(long, value_name = "FILE", requires = "verification_config")]
     trust_root: Option<PathBuf>,
     #[command(flatten)]
@@ -93,16 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     VerificationConfig::from_yaml(&text).with_context(|| path.display().to_string())
                 })
                 .transpose()?;
-            let trust_root = args
-                .trust_root
-                .as_ref()
-                .map(|path| {
-                    let bytes = std::fs::read(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    TrustRoot::from_file_bytes(&bytes).with_context(|| path.display().to_string())
-                })
-                .transpose()?;
-            let requirements = config.as_ref().map(|c| (c, trust_root.as_ref()));
+            let trust_root = read_trust_root(args.trust_root.as_deref())?;
+            let requirements = config.as_ref().map(|c| (c, Some(&trust_root)));
             let remote = args.registry.remote()?;
             Some(block_on(
                 format!("listing the signatures of {reference}"),

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(Verification { config, trust_root }) => {
             let checked = activity.run(
                 format!("verifying {source}"),
-                signing::registry::check(&remote, &source, &config, trust_root.as_ref()),
+                signing::registry::check(&remote, &source, &config, Some(&trust_root)),
             )??;
             source.with_digest(checked.verified?.manifest_digest().clone())
         }

@@ -33,7 +33,7 @@ pub struct Args {
     /// always is).
     #[arg(long)]
     gzip: bool,
-    /// A Sigstore trust root (trusted_root.json, ClientTrustConfig or PEM bundle) to carry along, for
+    /// A Sigstore trust root (trusted_root.json or ClientTrustConfig) to carry along, for
     /// keyless verification on the far side.
     #[arg(long, value_name = "FILE")]
     trust_root: Option<PathBuf>,

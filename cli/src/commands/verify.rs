@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let remote = args.registry.remote_serving(&args.store)?;
     let checked = block_on(
         format!("verifying {reference}"),
-        signing::registry::check(&remote, &reference, &config, trust_root.as_ref()),
+        signing::registry::check(&remote, &reference, &config, Some(&trust_root)),
     )??;
     if args.output != OutputFormat::Text {
         print_structured(args.output, &checked.report)?;
@@ -132,14 +132,14 @@ fn run_file(args: &Args) -> anyhow::Result<()> {
         None => Signed::Bytes(&artifact),
     };
     let bundle_json = read(&bundle, "bundle", " (name it with --bundle FILE)")?;
-    let verifier = args.verification.sigstore_verifier()?;
+    let trust_root = args.verification.trust_root()?;
     let report = signing::file::verify_file(
         &file.display().to_string(),
         signed,
         &bundle.display().to_string(),
         &bundle_json,
         &config,
-        &verifier,
+        &trust_root,
     );
     if args.output != OutputFormat::Text {
         print_structured(args.output, &report)?;

@@ -143,7 +143,7 @@ impl ServerState {
 /// The trust root policies' own keyless `oci/*/verify` calls are checked against: the server's.
 fn trust_root(admission: &Admission) -> Option<signing::trust::TrustRoot> {
     match admission {
-        Admission::Verify(verification) => verification.trust_root.clone(),
+        Admission::Verify(verification) => Some(verification.trust_root.clone()),
         Admission::InsecureSkipVerification => None,
     }
 }
