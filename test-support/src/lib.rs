@@ -1,5 +1,6 @@
 //! Test setup shared by every crate: policy fixtures compiled from WAT, temporary folders.
 
+pub mod bundle_mutation;
 mod cli;
 mod distribution;
 mod faulty_proxy;
