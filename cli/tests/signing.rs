@@ -149,15 +149,28 @@ fn bad_keys_and_configs_are_named() {
 }
 
 #[test]
-fn keyless_requirements_need_a_trust_root_and_a_keyless_signature() {
+fn keyless_requirements_need_a_keyless_signature() {
     let registry = RegistryServer::start();
     let (_dir, cli, reference) = signed_setup(&registry);
     cli.ok(&["sign", &reference, "--key", "a.key"]);
-    let owner = ["verify", &reference, "--github-owner", "kubewarden"];
+    // Without --trust-root, the public-good root built in: a key signature is still no keyless signature.
+    let err = cli.fails(&["verify", &reference, "--github-owner", "kubewarden"]);
+    assert!(
+        err.contains("githubAction") && err.contains("no certificate"),
+        "{err}"
+    );
+    let broken = [
+        "verify",
+        &reference,
+        "--github-owner",
+        "kubewarden",
+        "--trust-root",
+        "a.pub",
+    ];
     assert_eq!(
-        cli.run(&owner).status.code(),
+        cli.run(&broken).status.code(),
         Some(2),
-        "no trust root is a usage error"
+        "a trust root that is not one is a usage error"
     );
 
     let root = test_support::testdata_file("signing/sigstore-public-good-trusted-root.json");
