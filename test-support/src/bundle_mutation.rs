@@ -318,15 +318,21 @@ pub fn fields(bundle: &Value) -> Vec<Field> {
 
 fn collect_fields(value: &Value, path: &mut Vec<Step>, droppable: bool, found: &mut Vec<Field>) {
     let is_note = path.ends_with(&[Step::Key("checkpoint".into()), Step::Key("envelope".into())]);
+    // Arrays, objects and a checkpoint note as a whole can only be dropped; their parts are fields of their own.
+    let kind = match value {
+        Value::Object(_) | Value::Array(_) => None,
+        Value::String(_) if is_note => None,
+        leaf => member_kind(path, leaf),
+    };
+    if droppable || kind.is_some() {
+        found.push(Field {
+            path: path.clone(),
+            kind,
+            droppable,
+        });
+    }
     match value {
         Value::Object(members) => {
-            if droppable {
-                found.push(Field {
-                    path: path.clone(),
-                    kind: None,
-                    droppable,
-                });
-            }
             for (key, member) in members {
                 path.push(Step::Key(key.clone()));
                 collect_fields(member, path, true, found);
@@ -334,32 +340,14 @@ fn collect_fields(value: &Value, path: &mut Vec<Step>, droppable: bool, found: &
             }
         }
         Value::Array(elements) => {
-            if droppable {
-                found.push(Field {
-                    path: path.clone(),
-                    kind: None,
-                    droppable,
-                });
-            }
             for (index, element) in elements.iter().enumerate() {
                 path.push(Step::Index(index));
                 collect_fields(element, path, true, found);
                 path.pop();
             }
         }
-        Value::String(note) if is_note => {
-            found.push(Field {
-                path: path.clone(),
-                kind: None,
-                droppable,
-            });
-            collect_note_fields(note, path, found);
-        }
-        leaf => found.push(Field {
-            path: path.clone(),
-            kind: member_kind(path, leaf),
-            droppable,
-        }),
+        Value::String(note) if is_note => collect_note_fields(note, path, found),
+        _ => {}
     }
 }
 
