@@ -14,6 +14,7 @@ pub mod registry;
 pub mod sigstore_verifier;
 pub mod simple_signing;
 pub mod trust;
+pub mod tuf;
 pub mod verify;
 
 pub use error::{Result, SigningError};

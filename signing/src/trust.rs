@@ -3,7 +3,8 @@
 //! A [`TrustRoot`] is Sigstore's `trusted_root.json` (certificate authorities, Rekor logs, CT logs, timestamp
 //! authorities, each with its `validFor` window), read from a file — a bare trusted root as `cosign verify
 //! --trusted-root` takes it, or a `ClientTrustConfig` holding one (kwctl's `--sigstore-trust-config` file) — or
-//! the Sigstore public-good production root built into the library. It is never fetched.
+//! the Sigstore public-good production root built into the library (never fetched), or fetched through a TUF
+//! repository only when asked ([`TrustRoot::from_tuf`], in [`crate::tuf`]).
 //!
 //! Every keyless signature, in every layout, is checked by the one [`SigstoreVerifier`] of its root: Sigstore
 //! bundles as they are, and the `.sig` layout's keyless layers as the bundle their annotations make
@@ -125,7 +126,7 @@ impl TrustRoot {
         }
     }
 
-    fn from_trusted_root(root: serde_json::Value) -> Result<TrustRoot> {
+    pub(crate) fn from_trusted_root(root: serde_json::Value) -> Result<TrustRoot> {
         let media_type = root.get("mediaType").and_then(serde_json::Value::as_str);
         if let Some(media_type) = media_type
             && !media_type.starts_with(TRUSTED_ROOT_MEDIA_TYPE)

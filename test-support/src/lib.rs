@@ -7,6 +7,7 @@ mod faulty_proxy;
 mod filler;
 mod sigstore_conformance;
 mod spdx;
+mod tuf_repository;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ pub use sigstore_conformance::{
     CaseSigner, ConformanceCase, conformance_case, conformance_cases, conformance_suite,
 };
 pub use spdx::spdx_depends_on;
+pub use tuf_repository::{TufFault, TufRepository};
 
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
