@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
-use crate::model::Sbom;
-use crate::{TOOL_NAME, TOOL_VERSION};
+use crate::lockfile::{Dependency, EdgeKind, HashAlgorithm, Scope};
+use crate::model::{Sbom, is_spdx_expression};
+use crate::{Format, TOOL_NAME, TOOL_VERSION};
 
 /// The `bom-ref` of the policy component.
 pub const POLICY_REF: &str = "policy";
@@ -16,16 +17,20 @@ pub const SPEC_VERSION: &str = "1.6";
 
 /// The CycloneDX 1.6 document describing `sbom`, as JSON.
 pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
-    let digest = sbom.content_digest()?;
+    let digest = sbom.document_digest(Format::CycloneDxJson)?;
     let policy = &sbom.policy;
 
     let mut root = Map::new();
     root.insert("type".into(), json!("application"));
     root.insert("bom-ref".into(), json!(POLICY_REF));
+    if let Some(supplier) = &policy.supplier {
+        root.insert(
+            "supplier".into(),
+            json!({ "name": contact(supplier)["name"] }),
+        );
+    }
     if let Some(author) = &policy.author {
-        let contact = contact(author);
-        root.insert("supplier".into(), json!({ "name": contact["name"] }));
-        root.insert("authors".into(), json!([contact]));
+        root.insert("authors".into(), json!([contact(author)]));
     }
     root.insert("name".into(), json!(policy.name));
     insert_some(&mut root, "version", policy.version.as_deref());
@@ -37,17 +42,8 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             { "alg": "SHA-512", "content": policy.sha512.hex() },
         ]),
     );
-    match &policy.license {
-        Some(license) if policy.license_is_spdx => {
-            root.insert("licenses".into(), json!([{ "expression": license }]));
-        }
-        Some(license) => {
-            root.insert(
-                "licenses".into(),
-                json!([{ "license": { "name": license } }]),
-            );
-        }
-        None => {}
+    if let Some(license) = &policy.license {
+        root.insert("licenses".into(), licenses(license));
     }
     insert_some(&mut root, "purl", policy.purl.as_deref());
     let mut references = Vec::new();
@@ -89,21 +85,26 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
     let depends_on: Vec<String> = sbom.direct_dependencies().map(|d| d.purl()).collect();
     let mut dependencies = vec![json!({ "ref": POLICY_REF, "dependsOn": depends_on })];
     for dependency in &sbom.dependencies {
-        let purl = dependency.purl();
-        components.push(json!({
-            "type": "library",
-            "bom-ref": purl,
-            "name": dependency.name,
-            "version": dependency.version,
-            "purl": purl,
-        }));
+        components.push(component(sbom, dependency));
         let targets: Vec<String> = sbom
             .graph
             .dependencies_of(dependency)
             .map(|d| d.purl())
             .collect();
-        dependencies.push(json!({ "ref": purl, "dependsOn": targets }));
+        dependencies.push(json!({ "ref": dependency.purl(), "dependsOn": targets }));
     }
+    let mut metadata_properties: Vec<Value> = sbom
+        .lockfiles
+        .iter()
+        .map(|lockfile| {
+            json!({ "name": "palisade:lockfile", "value": format!("{} {}", lockfile.name, lockfile.sha256) })
+        })
+        .collect();
+    metadata_properties.extend(
+        sbom.notes
+            .iter()
+            .map(|note| json!({ "name": "palisade:not-established", "value": note })),
+    );
 
     let document = json!({
         "bomFormat": "CycloneDX",
@@ -118,11 +119,78 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
                 ]
             },
             "component": Value::Object(root),
+            "properties": metadata_properties,
         },
         "components": components,
         "dependencies": dependencies,
     });
     Ok(document)
+}
+
+/// The component of a dependency: package URL, supplier, hashes, licenses, and its scope
+/// (`excluded` when not part of the policy as built, with the reason as a property).
+fn component(sbom: &Sbom, dependency: &Dependency) -> Value {
+    let purl = dependency.purl();
+    let mut component = Map::new();
+    component.insert("type".into(), json!("library"));
+    component.insert("bom-ref".into(), json!(purl));
+    if let Some(supplier) = &dependency.supplier {
+        component.insert(
+            "supplier".into(),
+            json!({ "name": contact(supplier)["name"] }),
+        );
+    }
+    component.insert("name".into(), json!(dependency.name));
+    component.insert("version".into(), json!(dependency.version));
+    match dependency.scope {
+        Scope::Unknown => {}
+        Scope::Runtime => {
+            component.insert("scope".into(), json!("required"));
+        }
+        _ => {
+            component.insert("scope".into(), json!("excluded"));
+        }
+    }
+    let mut properties = Vec::new();
+    if dependency.scope != Scope::Unknown {
+        properties.push(json!({ "name": "palisade:scope", "value": dependency.scope.name() }));
+    }
+    if sbom.graph.kind(None, dependency) == Some(EdgeKind::Indirect) {
+        properties.push(json!({ "name": "palisade:go:indirect", "value": "true" }));
+    }
+    let mut hashes = Vec::new();
+    for hash in &dependency.hashes {
+        let algorithm = match hash.algorithm {
+            HashAlgorithm::Sha1 => "SHA-1",
+            HashAlgorithm::Sha256 => "SHA-256",
+            HashAlgorithm::Sha512 => "SHA-512",
+            HashAlgorithm::GoH1 => {
+                properties.push(json!({ "name": "palisade:go:h1", "value": hash.value }));
+                continue;
+            }
+        };
+        hashes.push(json!({ "alg": algorithm, "content": hash.value }));
+    }
+    if !hashes.is_empty() {
+        component.insert("hashes".into(), Value::Array(hashes));
+    }
+    if let Some(license) = &dependency.license {
+        component.insert("licenses".into(), licenses(license));
+    }
+    component.insert("purl".into(), json!(purl));
+    if !properties.is_empty() {
+        component.insert("properties".into(), Value::Array(properties));
+    }
+    Value::Object(component)
+}
+
+/// A `licenses` list: the expression when it is an SPDX one, else the license by name.
+fn licenses(license: &str) -> Value {
+    if is_spdx_expression(license) {
+        json!([{ "expression": license }])
+    } else {
+        json!([{ "license": { "name": license } }])
+    }
 }
 
 fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {

@@ -40,6 +40,15 @@ pub enum SbomError {
         /// What is wrong there.
         reason: String,
     },
+    /// A dependency list the module embeds (`cargo auditable`'s section, Go's build information)
+    /// is present but does not read.
+    #[error("the module's {place} does not read: {reason}")]
+    EmbeddedDependencies {
+        /// Where it is: the section or data it was looked for in.
+        place: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A folder given with `--source` could not be listed.
     #[error("reading the source folder {}: {cause}", path.display())]
     SourceFolder {
@@ -47,6 +56,27 @@ pub enum SbomError {
         path: PathBuf,
         /// The cause.
         cause: std::io::Error,
+    },
+    /// A toolchain program (`cargo metadata`, `go mod graph`) could not describe the source.
+    #[error(
+        "`{command}` failed for {}: {cause}; without the toolchain (or its network access), read the lockfiles alone with --lockfile-only",
+        path.display()
+    )]
+    Toolchain {
+        /// The command.
+        command: String,
+        /// The manifest or folder it ran on.
+        path: PathBuf,
+        /// What went wrong.
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The source folder pins no dependency at all (no lockfile, or an empty one).
+    #[error(
+        "{what}: an SBOM without dependencies would look complete; if the policy truly has none, pass --allow-no-dependencies"
+    )]
+    NoDependencies {
+        /// What was looked for and found empty or missing.
+        what: String,
     },
     /// A format name that is not one of the supported ones.
     #[error("unknown SBOM format `{0}`: expected `spdx-json` or `cyclonedx-json`")]

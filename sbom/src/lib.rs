@@ -6,11 +6,13 @@
 //!
 //! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
 //! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
-//! - [`spdx`], [`cyclonedx`]: the two document formats;
+//! - [`spdx`], [`cyclonedx`]: the two document formats; [`ntia`]: the NTIA minimum elements each
+//!   component has or lacks;
 //! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy; [`fetch`]: getting it back
 //!   (verified: vouched for by an attestation); [`export`]: every policy's SBOM under a prefix, with an index.
 //!
-//! Output is deterministic: the same inputs and creation time give the same bytes.
+//! Output is deterministic when asked to be ([`Options::reproducible`]): the same inputs and creation
+//! time give the same bytes, from any folder. Otherwise each document gets unique IDs.
 
 pub mod attach;
 pub mod cyclonedx;
@@ -19,6 +21,7 @@ pub mod export;
 pub mod fetch;
 pub mod lockfile;
 pub mod model;
+pub mod ntia;
 pub mod spdx;
 
 use std::fmt;
@@ -27,7 +30,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 pub use error::{Result, SbomError};
-pub use model::{Origin, Sbom};
+pub use model::{Options, Origin, Sbom};
 
 /// The name and version written as the creating tool.
 pub const TOOL_NAME: &str = "palisade";

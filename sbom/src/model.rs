@@ -8,8 +8,10 @@ use artifact::oci::{Algorithm, Digest};
 use artifact::reference::RegistryRef;
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::lockfile::{self, Dependency, Graph};
+use crate::Format;
+use crate::binary;
+use crate::error::{Result, SbomError};
+use crate::lockfile::{self, Dependency, Graph, Lockfile, Toolchain};
 
 /// Where the module came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +27,12 @@ pub enum Origin {
 pub struct Policy {
     /// The title annotation, else the repository's or file's name.
     pub name: String,
-    /// The version annotation, else the tag.
+    /// The version annotation, else the tag it was pulled as, else its digest.
     pub version: Option<String>,
     /// The author annotation, as written.
     pub author: Option<String>,
+    /// Who supplies it: given explicitly, else the author annotation.
+    pub supplier: Option<String>,
     /// The declared license, as written.
     pub license: Option<String>,
     /// Whether [`Policy::license`] is a valid SPDX license expression (known identifiers only).
@@ -76,16 +80,37 @@ pub struct Sbom {
     #[serde(skip_serializing_if = "Graph::is_empty")]
     pub graph: Graph,
     /// The lockfiles they were read from.
-    pub lockfiles: Vec<PathBuf>,
-    /// What could not be described (no metadata, no lockfile…), for the user.
+    pub lockfiles: Vec<Lockfile>,
+    /// What could not be established from the inputs, said in the document.
+    pub notes: Vec<String>,
+    /// A random identifier making the document's IDs unique, when it need not be reproducible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// What could not be described (no metadata, no supplier…), for the user.
     #[serde(skip)]
     pub warnings: Vec<String>,
 }
 
+/// What, besides the module, an SBOM is built from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// The policy's source folder, whose lockfiles list its dependencies.
+    pub source: Option<&'a Path>,
+    /// The toolchain programs that may be run on the source folder.
+    pub toolchain: Toolchain<'a>,
+    /// Who supplies the policy, when its author annotation does not say (or says otherwise).
+    pub supplier: Option<&'a str>,
+    /// Whether a source folder without dependencies (no lockfile, or an empty one) is accepted.
+    pub allow_no_dependencies: bool,
+    /// Whether the same inputs must give the same document (`SOURCE_DATE_EPOCH` is set); when not,
+    /// each document gets unique IDs.
+    pub reproducible: bool,
+}
+
 impl Sbom {
     /// Describes `module` (its bytes), which came from `origin`, with the dependencies of the
-    /// lockfiles in `source` when given.
-    pub fn build(module: &[u8], origin: &Origin, source: Option<&Path>) -> Result<Sbom> {
+    /// lockfiles in the source folder when given.
+    pub fn build(module: &[u8], origin: &Origin, options: &Options<'_>) -> Result<Sbom> {
         let report = inspect(module)?;
         let mut warnings = Vec::new();
         if report.metadata.is_none() {
@@ -95,7 +120,13 @@ impl Sbom {
                     .to_string(),
             );
         }
-        let policy = policy(module, &report, origin);
+        let mut policy = policy(module, &report, origin, options.supplier);
+        if policy.supplier.is_none() {
+            warnings.push(format!(
+                "the policy has no supplier (no annotation `{}`): the SBOM says NOASSERTION; name one with --supplier",
+                WellKnown::Author.key()
+            ));
+        }
         if let Some(metadata) = &report.metadata
             && metadata.well_known(WellKnown::License).is_none()
         {
@@ -112,25 +143,36 @@ impl Sbom {
                  document says NOASSERTION (with the text as a comment), the CycloneDX one names it"
             ));
         }
-        let (dependencies, graph, lockfiles) = match source {
-            Some(dir) => {
-                let scanned = lockfile::scan(dir)?;
-                if scanned.lockfiles.is_empty() {
-                    warnings.push(format!(
-                        "no lockfile (Cargo.lock, go.mod, go.sum, package-lock.json, packages.lock.json) in {}",
-                        dir.display()
-                    ));
-                }
-                (scanned.dependencies, scanned.graph, scanned.lockfiles)
-            }
-            None => (Vec::new(), Graph::default(), Vec::new()),
+        let source = match options.source {
+            Some(dir) => Some(scan(dir, options)?),
+            None => None,
         };
+        let resolved = binary::resolve(module, source)?;
+        warnings.extend(resolved.warnings);
+        policy.properties.extend(resolved.properties);
+        policy.properties.sort();
+        let scanned = resolved.scanned;
+        let unsupplied = scanned
+            .dependencies
+            .iter()
+            .filter(|d| d.supplier.is_none())
+            .count();
+        if unsupplied > 0 {
+            warnings.push(format!(
+                "{unsupplied} of {} dependencies have no supplier in the inputs (npm, Go and NuGet lockfiles \
+                 record none; Cargo only through cargo metadata, for crates that name authors): the SBOM \
+                 says NOASSERTION",
+                scanned.dependencies.len()
+            ));
+        }
         Ok(Sbom {
             policy,
             toolchain: toolchain(&report),
-            dependencies,
-            graph,
-            lockfiles,
+            dependencies: scanned.dependencies,
+            graph: scanned.graph,
+            lockfiles: scanned.lockfiles,
+            notes: scanned.notes,
+            run_id: (!options.reproducible).then(|| uuid::Uuid::new_v4().to_string()),
             warnings,
         })
     }
@@ -143,15 +185,41 @@ impl Sbom {
             .filter(|d| self.graph.direct.is_empty() || self.graph.direct.contains(*d))
     }
 
-    /// A sha256 over everything the document says except its creation time, to name it
-    /// (SPDX namespace, CycloneDX serial number).
-    pub fn content_digest(&self) -> Result<Digest> {
-        let bytes = serde_json::to_vec(self)?;
+    /// A sha256 over the format and everything the document says (the module's digests, the
+    /// lockfiles' digests, every package; never a path), to name the document (SPDX namespace,
+    /// CycloneDX serial number): the same inputs give the same name, other inputs another one.
+    pub fn document_digest(&self, format: Format) -> Result<Digest> {
+        let mut bytes = format.name().as_bytes().to_vec();
+        bytes.push(0);
+        bytes.extend(serde_json::to_vec(self)?);
         Ok(Digest::compute(Algorithm::Sha256, &bytes))
     }
 }
 
-fn policy(module: &[u8], report: &ModuleReport, origin: &Origin) -> Policy {
+/// The dependencies of the source folder `dir`, refused when there are none unless allowed.
+fn scan(dir: &Path, options: &Options<'_>) -> Result<lockfile::Scanned> {
+    let scanned = lockfile::scan(dir, options.toolchain)?;
+    if options.allow_no_dependencies || !scanned.dependencies.is_empty() {
+        return Ok(scanned);
+    }
+    let what = if scanned.lockfiles.is_empty() {
+        format!(
+            "no lockfile ({}) in {}",
+            lockfile::LOCKFILE_NAMES,
+            dir.display()
+        )
+    } else {
+        let names: Vec<&str> = scanned.lockfiles.iter().map(|l| l.name.as_str()).collect();
+        format!(
+            "{} in {} pins no dependencies",
+            names.join(" and "),
+            dir.display()
+        )
+    };
+    Err(SbomError::NoDependencies { what })
+}
+
+fn policy(module: &[u8], report: &ModuleReport, origin: &Origin, supplier: Option<&str>) -> Policy {
     let metadata = report.metadata.as_ref();
     let annotation = |key: WellKnown| {
         metadata
@@ -167,8 +235,12 @@ fn policy(module: &[u8], report: &ModuleReport, origin: &Origin) -> Policy {
             .unwrap_or_else(|| "policy".to_string()),
         Origin::Registry(reference) => repository_name(reference).to_string(),
     };
-    let tag = match origin {
-        Origin::Registry(reference) => reference.tag.clone(),
+    let sha256 = Digest::compute(Algorithm::Sha256, module);
+    let pulled_as = match origin {
+        Origin::Registry(reference) => reference
+            .tag
+            .clone()
+            .or_else(|| reference.digest.as_ref().map(ToString::to_string)),
         Origin::File(_) => None,
     };
     let (purl, download_location) = match origin {
@@ -177,20 +249,33 @@ fn policy(module: &[u8], report: &ModuleReport, origin: &Origin) -> Policy {
     };
     Policy {
         name: annotation(WellKnown::Title).unwrap_or(fallback_name),
-        version: annotation(WellKnown::Version).or(tag),
+        version: annotation(WellKnown::Version)
+            .or(pulled_as)
+            .or_else(|| Some(sha256.to_string())),
+        supplier: supplier
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .or_else(|| annotation(WellKnown::Author)),
         author: annotation(WellKnown::Author),
         license_is_spdx: annotation(WellKnown::License)
-            .is_some_and(|license| spdx::Expression::parse(&license).is_ok()),
+            .is_some_and(|license| is_spdx_expression(&license)),
         license: annotation(WellKnown::License),
         description: annotation(WellKnown::Description),
         homepage: annotation(WellKnown::Url),
         source: annotation(WellKnown::Source),
-        sha256: Digest::compute(Algorithm::Sha256, module),
+        sha256,
         sha512: Digest::compute(Algorithm::Sha512, module),
         purl,
         download_location,
         properties: metadata.map(properties).unwrap_or_default(),
     }
+}
+
+/// Whether `license` is an SPDX license expression of known identifiers (a `LicenseRef-` would
+/// need its text in the document, which the inputs do not give).
+pub fn is_spdx_expression(license: &str) -> bool {
+    !license.contains("LicenseRef-") && spdx::Expression::parse(license).is_ok()
 }
 
 /// The last segment of the repository: the package name of an OCI purl.

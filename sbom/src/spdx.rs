@@ -14,8 +14,9 @@ use spdx_rs::models::{
 };
 
 use crate::error::Result;
-use crate::model::Sbom;
-use crate::{TOOL_NAME, TOOL_VERSION};
+use crate::lockfile::{Dependency, EdgeKind, HashAlgorithm};
+use crate::model::{Sbom, is_spdx_expression};
+use crate::{Format, TOOL_NAME, TOOL_VERSION};
 
 /// The SPDX identifier of the document.
 pub const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
@@ -25,7 +26,7 @@ const NOASSERTION: &str = "NOASSERTION";
 
 /// The SPDX 2.3 document describing `sbom`, as JSON.
 pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
-    let digest = sbom.content_digest()?;
+    let digest = sbom.document_digest(Format::SpdxJson)?;
     let policy = &sbom.policy;
     let creator = format!("Tool: {TOOL_NAME}-{TOOL_VERSION}");
     let mut spdx = SPDX {
@@ -44,7 +45,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
                 license_list_version: None,
                 creators: vec![creator.clone()],
                 created,
-                creator_comment: None,
+                creator_comment: creation_comment(sbom),
             },
             document_comment: None,
             document_describes: Vec::new(),
@@ -67,7 +68,12 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
         package_name: policy.name.clone(),
         package_spdx_identifier: POLICY_ID.to_string(),
         package_version: policy.version.clone(),
-        package_supplier: policy.author.as_deref().map(organization),
+        package_supplier: Some(
+            policy
+                .supplier
+                .as_deref()
+                .map_or_else(|| NOASSERTION.to_string(), organization),
+        ),
         package_download_location: policy
             .download_location
             .clone()
@@ -136,48 +142,128 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
         ));
     }
 
-    let dependency_id = |dependency: &crate::lockfile::Dependency| {
+    let dependency_id = |dependency: &Dependency| {
         sbom.dependencies
             .binary_search(dependency)
             .ok()
             .map(|index| format!("SPDXRef-Package-dependency-{}", index + 1))
     };
     for (index, dependency) in sbom.dependencies.iter().enumerate() {
-        let id = format!("SPDXRef-Package-dependency-{}", index + 1);
-        spdx.package_information.push(PackageInformation {
-            package_name: dependency.name.clone(),
-            package_spdx_identifier: id.clone(),
-            package_version: Some(dependency.version.clone()),
-            files_analyzed: Some(false),
-            external_reference: vec![purl_reference(&dependency.purl())],
-            primary_package_purpose: Some(PrimaryPackagePurpose::Library),
-            ..PackageInformation::default()
-        });
-        for target in sbom.graph.dependencies_of(dependency) {
-            if let Some(target_id) = dependency_id(target) {
-                spdx.relationships.push(Relationship::new(
-                    &id,
-                    &target_id,
-                    RelationshipType::DependsOn,
-                    None,
-                ));
-            }
+        spdx.package_information
+            .push(dependency_package(dependency, index + 1));
+    }
+    for to in sbom.direct_dependencies() {
+        if let Some(to_id) = dependency_id(to) {
+            let kind = sbom.graph.kind(None, to);
+            spdx.relationships
+                .push(relationship(POLICY_ID, &to_id, kind));
         }
     }
-    for dependency in sbom.direct_dependencies() {
-        if let Some(id) = dependency_id(dependency) {
-            spdx.relationships.push(Relationship::new(
-                POLICY_ID,
-                &id,
-                RelationshipType::DependsOn,
-                None,
-            ));
+    for (from, to) in &sbom.graph.edges {
+        if let (Some(from_id), Some(to_id)) = (dependency_id(from), dependency_id(to)) {
+            let kind = sbom.graph.kind(Some(from), to);
+            spdx.relationships
+                .push(relationship(&from_id, &to_id, kind));
         }
     }
 
     let mut value = serde_json::to_value(&spdx)?;
     drop_empty(&mut value);
     Ok(value)
+}
+
+/// The package of a dependency: name, version, supplier, hashes, license and package URL; its
+/// scope (and a Go `h1:` hash, which no SPDX checksum algorithm is) in its comment.
+fn dependency_package(dependency: &Dependency, number: usize) -> PackageInformation {
+    let mut checksums = Vec::new();
+    let mut comments = Vec::new();
+    for hash in &dependency.hashes {
+        let algorithm = match hash.algorithm {
+            HashAlgorithm::Sha1 => Algorithm::SHA1,
+            HashAlgorithm::Sha256 => Algorithm::SHA256,
+            HashAlgorithm::Sha512 => Algorithm::SHA512,
+            HashAlgorithm::GoH1 => {
+                comments.push(format!(
+                    "go.sum hash {} (Go's dirhash: a SHA-256 over the module's file list, not a checksum of an archive)",
+                    hash.value
+                ));
+                continue;
+            }
+        };
+        checksums.push(Checksum::new(algorithm, &hash.value));
+    }
+    if let Some(scope) = dependency.scope.describe() {
+        comments.insert(0, format!("scope: {scope}"));
+    }
+    let license = dependency.license.as_deref();
+    PackageInformation {
+        package_name: dependency.name.clone(),
+        package_spdx_identifier: format!("SPDXRef-Package-dependency-{number}"),
+        package_version: Some(dependency.version.clone()),
+        package_supplier: Some(
+            dependency
+                .supplier
+                .as_deref()
+                .map_or_else(|| NOASSERTION.to_string(), organization),
+        ),
+        files_analyzed: Some(false),
+        package_checksum: checksums,
+        declared_license: license.and_then(|license| {
+            SpdxExpression::parse(if is_spdx_expression(license) {
+                license
+            } else {
+                NOASSERTION
+            })
+            .ok()
+        }),
+        comments_on_license: license
+            .filter(|license| !is_spdx_expression(license))
+            .map(|license| format!("declared as `{license}`, not an SPDX license expression")),
+        package_comment: (!comments.is_empty()).then(|| comments.join("; ")),
+        external_reference: vec![purl_reference(&dependency.purl())],
+        primary_package_purpose: Some(PrimaryPackagePurpose::Library),
+        ..PackageInformation::default()
+    }
+}
+
+/// The relationship for an edge from `from` to `to` of `kind`: `DEPENDS_ON` for a normal (or
+/// indirect) one, `to BUILD_DEPENDENCY_OF from` for a build one, and so on.
+fn relationship(from: &str, to: &str, kind: Option<EdgeKind>) -> Relationship {
+    match kind {
+        None => Relationship::new(from, to, RelationshipType::DependsOn, None),
+        Some(EdgeKind::Indirect) => Relationship::new(
+            from,
+            to,
+            RelationshipType::DependsOn,
+            Some("indirect (go.mod `// indirect`): required through another module".to_string()),
+        ),
+        Some(EdgeKind::Build) => {
+            Relationship::new(to, from, RelationshipType::BuildDependencyOf, None)
+        }
+        Some(EdgeKind::Dev) => Relationship::new(to, from, RelationshipType::DevDependencyOf, None),
+        Some(EdgeKind::OtherTarget) => Relationship::new(
+            to,
+            from,
+            RelationshipType::OptionalDependencyOf,
+            Some("on other compilation targets than wasm32 only".to_string()),
+        ),
+    }
+}
+
+/// The creation comment: the lockfiles read (by name and digest) and what could not be
+/// established.
+fn creation_comment(sbom: &Sbom) -> Option<String> {
+    let mut lines: Vec<String> = sbom
+        .lockfiles
+        .iter()
+        .map(|lockfile| format!("Lockfile read: {} ({})", lockfile.name, lockfile.sha256))
+        .collect();
+    lines.extend(
+        sbom.notes
+            .iter()
+            .map(|note| format!("Not established: {note}")),
+    );
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 fn purl_reference(purl: &str) -> ExternalPackageReference {

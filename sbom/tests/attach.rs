@@ -38,7 +38,7 @@ fn both_formats_are_listed_as_referrers_of_the_policy() {
         .await
         .unwrap_or_else(|err| panic!("pushing: {err}"));
         let pinned: RegistryRef = reference.with_digest(pushed.digest.clone());
-        let sbom = Sbom::build(&module, &Origin::Registry(pinned), None)
+        let sbom = Sbom::build(&module, &Origin::Registry(pinned), &Default::default())
             .unwrap_or_else(|err| panic!("{err}"));
         let mut referrers = Vec::new();
         for format in [Format::SpdxJson, Format::CycloneDxJson] {
@@ -46,7 +46,12 @@ fn both_formats_are_listed_as_referrers_of_the_policy() {
             let file = dir.path().join(format!("attached-{}.json", format.name()));
             std::fs::write(&file, &document).unwrap_or_else(|err| panic!("{err}"));
             match format {
-                Format::SpdxJson => support::validate_spdx(&file),
+                Format::SpdxJson => {
+                    support::validate_spdx(&file);
+                    // A pulled policy with metadata meets the NTIA minimum elements.
+                    let report = support::ntia_report(&file);
+                    assert_eq!(report["isNtiaConformant"], true, "{report}");
+                }
                 Format::CycloneDxJson => support::validate_cyclonedx(&file),
             }
             let attached = attach(&remote, &reference, &document, created)

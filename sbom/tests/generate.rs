@@ -2,10 +2,13 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use chrono::{DateTime, Utc};
-use sbom::{Format, Origin, Sbom, SbomError, creation_time, render};
+use sbom::lockfile::{Scope, Toolchain};
+use sbom::{Format, Options, Origin, Sbom, SbomError, creation_time, render};
 use serde_json::Value;
 
 fn created() -> DateTime<Utc> {
@@ -37,8 +40,55 @@ fn render_and_validate(dir: &Path, stem: &str, sbom: &Sbom) -> (Value, Value) {
     (spdx, cyclonedx)
 }
 
+/// Options for a reproducible document from the lockfiles in `source` alone.
+fn lockfile_only(source: Option<&Path>) -> Options<'_> {
+    Options {
+        source,
+        reproducible: true,
+        ..Options::default()
+    }
+}
+
 fn build(module: &[u8], origin: &Origin, source: Option<&Path>) -> Sbom {
-    Sbom::build(module, origin, source).unwrap_or_else(|err| panic!("building the SBOM: {err}"))
+    build_with(module, origin, &lockfile_only(source))
+}
+
+fn build_with(module: &[u8], origin: &Origin, options: &Options<'_>) -> Sbom {
+    Sbom::build(module, origin, options).unwrap_or_else(|err| panic!("building the SBOM: {err}"))
+}
+
+/// `cargo`, as the CLI would find it (the tests run under cargo).
+fn cargo() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// A real policy source copied from `testdata/sbom/NAME` (see its README) into `dir/as_name`.
+fn copy_source(name: &str, dir: &Path, as_name: &str) -> PathBuf {
+    let from = test_support::testdata_file(&format!("sbom/{name}"));
+    let to = dir.join(as_name);
+    copy_tree(&from, &to);
+    to
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("{}: {err}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|err| panic!("{}: {err}", from.display())) {
+        let entry = entry.unwrap_or_else(|err| panic!("{err}"));
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|err| panic!("{err}"));
+        }
+    }
+}
+
+/// The components of a CycloneDX document by name.
+fn components(cyclonedx: &Value) -> Vec<Value> {
+    cyclonedx["components"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -47,8 +97,21 @@ fn annotated_policy_with_a_cargo_lock() {
     let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
     let origin = Origin::File(dir.path().join("policy.wasm"));
     let sbom = build(&module, &origin, Some(&rust_source()));
-    assert!(sbom.warnings.is_empty(), "{:?}", sbom.warnings);
+    assert_eq!(sbom.warnings.len(), 1, "{:?}", sbom.warnings);
+    assert!(
+        sbom.warnings[0].starts_with("4 of 4 dependencies have no supplier"),
+        "{:?}",
+        sbom.warnings
+    );
     let (spdx, cyclonedx) = render_and_validate(dir.path(), "wapc", &sbom);
+    // Read from Cargo.lock alone: the document says what could not be established.
+    assert!(
+        spdx["creationInfo"]["comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("Not established: Rust: read from Cargo.lock alone")),
+        "{}",
+        spdx["creationInfo"]
+    );
 
     assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
     assert_eq!(spdx["creationInfo"]["created"], "2023-11-14T22:13:20Z");
@@ -249,7 +312,12 @@ fn a_malformed_producers_section_is_an_error() {
     module.push(0);
     module.push(payload.len() as u8);
     module.extend_from_slice(&payload);
-    let err = Sbom::build(&module, &Origin::File("bad.wasm".into()), None).err();
+    let err = Sbom::build(
+        &module,
+        &Origin::File("bad.wasm".into()),
+        &lockfile_only(None),
+    )
+    .err();
     let message = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("producers"), "{message}");
 }
@@ -258,7 +326,12 @@ fn a_malformed_producers_section_is_an_error() {
 fn a_lockfile_that_does_not_parse_names_the_file_and_line() {
     let module = test_support::compile_fixture("wapc-accept");
     let source = test_support::testdata_file("sbom/broken");
-    let err = Sbom::build(&module, &Origin::File("p.wasm".into()), Some(&source)).err();
+    let err = Sbom::build(
+        &module,
+        &Origin::File("p.wasm".into()),
+        &lockfile_only(Some(&source)),
+    )
+    .err();
     match err {
         Some(SbomError::Lockfile { path, line, .. }) => {
             assert!(path.ends_with("broken/Cargo.lock"), "{}", path.display());
@@ -269,16 +342,385 @@ fn a_lockfile_that_does_not_parse_names_the_file_and_line() {
 }
 
 #[test]
-fn a_source_folder_without_lockfile_is_a_warning() {
+fn no_dependencies_is_an_error_unless_allowed() {
     let dir = test_support::tempdir();
     let module = test_support::compile_fixture("wapc-accept");
-    let sbom = build(&module, &Origin::File("p.wasm".into()), Some(dir.path()));
-    assert!(sbom.dependencies.is_empty());
+    let origin = Origin::File("p.wasm".into());
+    // A folder without a lockfile: what was looked for, and where.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap_or_else(|err| panic!("{err}"));
+    match Sbom::build(&module, &origin, &lockfile_only(Some(&empty))) {
+        Err(err @ SbomError::NoDependencies { .. }) => {
+            let message = err.to_string();
+            assert!(
+                message.contains("no lockfile (Cargo.lock, go.mod (or go.sum), package-lock.json")
+                    && message.contains(&empty.display().to_string())
+                    && message.contains("--allow-no-dependencies"),
+                "{message}"
+            );
+        }
+        other => panic!("expected no dependencies, got {other:?}"),
+    }
+    // An empty Cargo.lock: named.
+    let lockfile = dir.path().join("lock");
+    std::fs::create_dir_all(&lockfile).unwrap_or_else(|err| panic!("{err}"));
+    std::fs::write(lockfile.join("Cargo.lock"), "").unwrap_or_else(|err| panic!("{err}"));
+    let message = Sbom::build(&module, &origin, &lockfile_only(Some(&lockfile)))
+        .err()
+        .map(|err| err.to_string())
+        .unwrap_or_default();
     assert!(
-        sbom.warnings.iter().any(|w| w.contains("no lockfile")),
-        "{:?}",
-        sbom.warnings
+        message.starts_with("Cargo.lock in ") && message.contains("pins no dependencies"),
+        "{message}"
     );
+    // Allowed: a document without dependencies, that says which lockfile it read.
+    let options = Options {
+        allow_no_dependencies: true,
+        ..lockfile_only(Some(&lockfile))
+    };
+    let sbom = build_with(&module, &origin, &options);
+    assert!(sbom.dependencies.is_empty());
+    assert_eq!(sbom.lockfiles.len(), 1);
+    render_and_validate(dir.path(), "allowed", &sbom);
+}
+
+#[test]
+fn cargo_lock_is_read_as_toml() {
+    let dir = test_support::tempdir();
+    let module = test_support::compile_fixture("wapc-accept");
+    let origin = Origin::File("p.wasm".into());
+    let real = std::fs::read_to_string(test_support::testdata_file(
+        "sbom/pod-privileged-policy/Cargo.lock",
+    ))
+    .unwrap_or_else(|err| panic!("{err}"));
+    // An end-of-line comment is TOML: accepted.
+    let commented = dir.path().join("commented");
+    std::fs::create_dir_all(&commented).unwrap_or_else(|err| panic!("{err}"));
+    let text = real.replacen(" \"anyhow\",\n", " \"anyhow\", # the error type\n", 1);
+    assert_ne!(text, real);
+    std::fs::write(commented.join("Cargo.lock"), text).unwrap_or_else(|err| panic!("{err}"));
+    let sbom = build(&module, &origin, Some(&commented));
+    assert_eq!(sbom.dependencies.len(), 119);
+    // A value that is not a string is not TOML: refused, with the line.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap_or_else(|err| panic!("{err}"));
+    let line = real
+        .lines()
+        .position(|l| l.starts_with("checksum = "))
+        .map(|index| index + 1)
+        .unwrap_or_default();
+    let text = real.replacen(
+        real.lines().nth(line - 1).unwrap_or_default(),
+        "checksum = not a string",
+        1,
+    );
+    std::fs::write(broken.join("Cargo.lock"), text).unwrap_or_else(|err| panic!("{err}"));
+    match Sbom::build(&module, &origin, &lockfile_only(Some(&broken))) {
+        Err(SbomError::Lockfile {
+            path,
+            line: at,
+            reason,
+        }) => {
+            assert!(path.ends_with("broken/Cargo.lock"), "{}", path.display());
+            assert_eq!(at, line);
+            assert!(reason.starts_with("not a valid Cargo.lock"), "{reason}");
+        }
+        other => panic!("expected a lockfile error, got {other:?}"),
+    }
+}
+
+/// The crates `cargo tree` says a wasm32-wasip1 build compiles in (normal edges, no procedural
+/// macros), as `name version`.
+fn cargo_tree_runtime(source: &Path) -> BTreeSet<String> {
+    let output = Command::new(cargo())
+        .args([
+            "tree",
+            "--locked",
+            "--target",
+            "wasm32-wasip1",
+            "-e",
+            "normal,no-proc-macro",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(source)
+        .output()
+        .unwrap_or_else(|err| panic!("cargo tree: {err}"));
+    assert!(
+        output.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with("pod-privileged-policy "))
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            let version = words.next().unwrap_or_default().trim_start_matches('v');
+            format!("{name} {version}")
+        })
+        .collect()
+}
+
+#[test]
+fn pod_privileged_policy_with_cargo_metadata_marks_what_ships() {
+    let dir = test_support::tempdir();
+    let source = copy_source("pod-privileged-policy", dir.path(), "source");
+    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
+    let cargo = cargo();
+    let options = Options {
+        toolchain: Toolchain {
+            cargo: Some(&cargo),
+        },
+        ..lockfile_only(Some(&source))
+    };
+    let sbom = build_with(&module, &Origin::File("policy.wasm".into()), &options);
+    assert_eq!(sbom.dependencies.len(), 119);
+    // Every crate has its license (from cargo metadata) and its SHA-256 (from Cargo.lock).
+    for dependency in &sbom.dependencies {
+        assert!(
+            dependency.license.is_some(),
+            "{} has no license",
+            dependency.name
+        );
+        assert_eq!(dependency.hashes.len(), 1, "{}", dependency.name);
+    }
+    // The runtime set is what cargo tree says a wasm32-wasip1 build compiles in.
+    let runtime: BTreeSet<String> = sbom
+        .dependencies
+        .iter()
+        .filter(|d| d.scope == Scope::Runtime)
+        .map(|d| format!("{} {}", d.name, d.version))
+        .collect();
+    assert_eq!(runtime, cargo_tree_runtime(&source));
+    // The others are marked: proc macros and build crates, other targets' crates.
+    let scope_of = |name: &str| {
+        sbom.dependencies
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.scope)
+    };
+    assert_eq!(scope_of("serde_derive"), Some(Scope::Build));
+    assert_eq!(scope_of("proc-macro2"), Some(Scope::Build));
+    assert_eq!(scope_of("libc"), Some(Scope::OtherTarget));
+    assert_eq!(scope_of("windows-link"), Some(Scope::OtherTarget));
+    assert!(sbom.dependencies.iter().all(|d| d.scope != Scope::Unknown));
+
+    let (spdx, cyclonedx) = render_and_validate(dir.path(), "pod-privileged", &sbom);
+    // CycloneDX: runtime crates are required, the others excluded, with hashes and licenses.
+    let components = components(&cyclonedx);
+    let required = components
+        .iter()
+        .filter(|c| c["scope"] == "required")
+        .count();
+    let excluded = components
+        .iter()
+        .filter(|c| c["scope"] == "excluded")
+        .count();
+    assert_eq!((required, excluded), (runtime.len(), 119 - runtime.len()));
+    let serde = components
+        .iter()
+        .find(|c| c["name"] == "serde")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(serde["licenses"][0]["expression"], "MIT OR Apache-2.0");
+    assert_eq!(serde["hashes"][0]["alg"], "SHA-256");
+    // SPDX: build crates are BUILD_DEPENDENCY_OF what needs them.
+    let build_of: Vec<String> = spdx["relationships"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["relationshipType"] == "BUILD_DEPENDENCY_OF")
+        .filter_map(|r| r["spdxElementId"].as_str().map(str::to_string))
+        .collect();
+    assert!(!build_of.is_empty());
+    // NTIA: everything is there but the suppliers of crates that name no authors.
+    let report = support::ntia_report(&dir.path().join("pod-privileged.spdx.json"));
+    for element in [
+        "componentNames",
+        "componentVersions",
+        "componentIdentifiers",
+    ] {
+        assert_eq!(report[element]["allProvided"], true, "{element}: {report}");
+    }
+    for element in [
+        "authorNameProvided",
+        "timestampProvided",
+        "dependencyRelationshipsProvided",
+    ] {
+        assert_eq!(report[element], true, "{element}: {report}");
+    }
+    let unsupplied: BTreeSet<String> = report["componentSuppliers"]["nonconformantComponents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|name| name.as_str().map(str::to_string))
+        .collect();
+    let without_authors: BTreeSet<String> = sbom
+        .dependencies
+        .iter()
+        .filter(|d| d.supplier.is_none())
+        .map(|d| d.name.clone())
+        .collect();
+    assert!(!unsupplied.is_empty());
+    assert!(
+        unsupplied.is_subset(&without_authors),
+        "{unsupplied:?} vs {without_authors:?}"
+    );
+}
+
+#[test]
+fn safe_labels_policy_names_the_replacement_and_keeps_indirect_apart() {
+    let dir = test_support::tempdir();
+    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
+    let source = test_support::testdata_file("sbom/safe-labels-policy");
+    let sbom = build(&module, &Origin::File("policy.wasm".into()), Some(&source));
+    let (spdx, cyclonedx) = render_and_validate(dir.path(), "safe-labels", &sbom);
+    let purls: Vec<String> = components(&cyclonedx)
+        .iter()
+        .filter_map(|c| c["purl"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        purls.contains(&"pkg:golang/github.com/kubewarden/strfmt@v0.1.3".to_string()),
+        "{purls:?}"
+    );
+    assert!(
+        !purls.iter().any(|p| p.contains("go-openapi/strfmt")),
+        "{purls:?}"
+    );
+    // go.sum's h1 hash is a property, not a SHA-256 of an archive.
+    let strfmt = components(&cyclonedx)
+        .into_iter()
+        .find(|c| c["name"] == "github.com/kubewarden/strfmt")
+        .unwrap_or_default();
+    assert!(strfmt["hashes"].is_null());
+    assert!(
+        strfmt["properties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "palisade:go:h1"
+                && p["value"] == "h1:bb+2rbotioROjCkziSt+hqnHXzOlumN94NxDKdV2kPI="),
+        "{strfmt}"
+    );
+    // Direct requirements are plain DEPENDS_ON; indirect ones say so.
+    let relationships = spdx["relationships"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let indirect = relationships
+        .iter()
+        .filter(|r| {
+            r["comment"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("indirect"))
+        })
+        .count();
+    let direct = relationships
+        .iter()
+        .filter(|r| r["relationshipType"] == "DEPENDS_ON" && r["comment"].is_null())
+        .count();
+    assert_eq!((direct, indirect), (4, 4));
+    assert!(
+        spdx["creationInfo"]["comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("module-to-module edges")),
+        "{}",
+        spdx["creationInfo"]
+    );
+}
+
+#[test]
+fn js_policy_template_marks_dev_dependencies() {
+    let dir = test_support::tempdir();
+    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
+    let source = test_support::testdata_file("sbom/js-policy-template");
+    let sbom = build(&module, &Origin::File("policy.wasm".into()), Some(&source));
+    let runtime: Vec<&str> = sbom
+        .dependencies
+        .iter()
+        .filter(|d| d.scope == Scope::Runtime)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(runtime, ["@kubewarden/policy-sdk", "kubernetes-types"]);
+    assert!(
+        sbom.dependencies
+            .iter()
+            .all(|d| d.scope == Scope::Runtime || d.scope == Scope::Dev)
+    );
+    // package-lock.json's licenses and integrity hashes (sha512, as hex).
+    assert!(sbom.dependencies.iter().all(|d| d.license.is_some()));
+    assert!(
+        sbom.dependencies
+            .iter()
+            .all(|d| d.hashes.iter().any(|h| h.value.len() == 128))
+    );
+    let (spdx, _) = render_and_validate(dir.path(), "js", &sbom);
+    let dev_of = spdx["relationships"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["relationshipType"] == "DEV_DEPENDENCY_OF")
+        .count();
+    assert_eq!(dev_of, 10, "the devDependencies of package.json");
+}
+
+#[test]
+fn same_inputs_in_two_folders_same_bytes_else_unique_ids() {
+    let dir = test_support::tempdir();
+    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
+    let origin = Origin::File("policy.wasm".into());
+    let first = copy_source("safe-labels-policy", dir.path(), "a");
+    let second = copy_source("safe-labels-policy", &dir.path().join("b/c"), "renamed");
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| pathdiff(&second, &cwd))
+        .unwrap_or_else(|| second.clone());
+    for format in [Format::SpdxJson, Format::CycloneDxJson] {
+        let render_from = |source: &Path, reproducible: bool| {
+            let options = Options {
+                reproducible,
+                ..lockfile_only(Some(source))
+            };
+            render(&build_with(&module, &origin, &options), format, created())
+                .unwrap_or_else(|err| panic!("{err}"))
+        };
+        assert_eq!(
+            render_from(&first, true),
+            render_from(&relative, true),
+            "{format}: the folder changes the bytes"
+        );
+        let id = |bytes: &[u8]| {
+            let value: Value = serde_json::from_slice(bytes).unwrap_or_default();
+            [&value["documentNamespace"], &value["serialNumber"]]
+                .into_iter()
+                .find_map(|v| v.as_str().map(str::to_string))
+        };
+        let unique = id(&render_from(&first, false));
+        assert!(unique.is_some());
+        assert_ne!(unique, id(&render_from(&first, false)), "{format}");
+    }
+}
+
+/// `path` relative to `base` (both absolute), when they share a root.
+fn pathdiff(path: &Path, base: &Path) -> Option<PathBuf> {
+    let common = path
+        .components()
+        .zip(base.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 {
+        return None;
+    }
+    let mut relative = PathBuf::new();
+    for _ in base.components().skip(common) {
+        relative.push("..");
+    }
+    for component in path.components().skip(common) {
+        relative.push(component);
+    }
+    Some(relative)
 }
 
 #[test]

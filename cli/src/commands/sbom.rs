@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use ::sbom::attach::attach;
 use ::sbom::export::Export;
 use ::sbom::fetch::{fetch, fetch_verified};
-use ::sbom::{Format, Origin, Sbom, creation_time, render};
+use ::sbom::lockfile::Toolchain;
+use ::sbom::ntia::{self, Report};
+use ::sbom::{Format, Options, Origin, Sbom, creation_time, render};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -17,10 +19,14 @@ use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
 /// Describe a policy as an SBOM: the policy (from its metadata and digests), its toolchain (from
-/// the module's `producers` section) and, with --source, the dependencies of its lockfile.
+/// the module's `producers` section) and, with --source, the dependencies of its lockfile, with
+/// their licenses and hashes.
 ///
-/// The document goes to standard output, or to the file given with -o. Creation time comes from
-/// SOURCE_DATE_EPOCH when it is set: the same inputs then give the same bytes.
+/// For a Rust source with a Cargo.toml, `cargo metadata` (when cargo is on the PATH) tells which
+/// crates a wasm32-wasip1 build compiles in; the others stay in the document, marked as build, dev
+/// or other-target dependencies. The document goes to standard output, or to the file given with
+/// -o. Creation time comes from SOURCE_DATE_EPOCH when it is set: the same inputs then give the same
+/// bytes, from any folder; without it each document gets unique IDs.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
@@ -30,10 +36,26 @@ pub struct Args {
     /// local store first.
     #[arg(required = true)]
     module: Option<String>,
-    /// The policy's source folder: dependencies are read from its Cargo.lock, go.mod (or go.sum),
-    /// package-lock.json or packages.lock.json.
+    /// The policy's source folder: dependencies are read from its Cargo.lock, go.mod (with go.sum,
+    /// or go.sum alone), package-lock.json or packages.lock.json. A folder without any, or whose
+    /// lockfiles pin nothing, is an error.
     #[arg(long, value_name = "DIR")]
     source: Option<PathBuf>,
+    /// Read the lockfiles alone, without running `cargo metadata` (the document then says what
+    /// could not be established).
+    #[arg(long, requires = "source")]
+    lockfile_only: bool,
+    /// Accept a --source folder without dependencies (the policy truly has none).
+    #[arg(long, requires = "source")]
+    allow_no_dependencies: bool,
+    /// Who supplies the policy (an organization, `Name <email>`), when its author annotation does
+    /// not say.
+    #[arg(long, value_name = "NAME")]
+    supplier: Option<String>,
+    /// Check the SBOM instead of printing it: `ntia` reports, per component, the NTIA minimum
+    /// elements it lacks, and fails when any is missing (the document is still written with -o).
+    #[arg(long, value_name = "STANDARD", value_enum)]
+    check: Option<Check>,
     /// The document format: spdx-json or cyclonedx-json.
     #[arg(long, value_name = "FORMAT", default_value = "spdx-json", value_parser = parse_format)]
     format: Format,
@@ -119,6 +141,14 @@ struct AttachArgs {
     output: OutputFormat,
 }
 
+/// A standard `--check` checks against.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Check {
+    /// The NTIA minimum elements (2021): supplier, name, version, unique identifier and
+    /// relationships of every component; author and timestamp of the document.
+    Ntia,
+}
+
 fn parse_format(text: &str) -> Result<Format, String> {
     text.parse::<Format>().map_err(|err| err.to_string())
 }
@@ -134,12 +164,13 @@ struct Summary<'a> {
     purl: Option<&'a str>,
     toolchain: usize,
     dependencies: usize,
-    lockfiles: &'a [PathBuf],
+    lockfiles: Vec<&'a str>,
     warnings: &'a [String],
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let created = creation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
+    let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    let created = creation_time(source_date_epoch.as_deref())?;
     match args.action {
         Some(Action::Attach(attach)) => return run_attach(attach, created),
         Some(Action::Fetch(fetch)) => return run_fetch(fetch),
@@ -153,12 +184,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (module, Some(reference)) => (module, Origin::Registry(reference)),
         (module, None) => (module, Origin::File(PathBuf::from(&name))),
     };
-    let sbom = Sbom::build(&module, &origin, args.source.as_deref())
+    let cargo = program_on_path("cargo").filter(|_| !args.lockfile_only);
+    let options = Options {
+        source: args.source.as_deref(),
+        toolchain: Toolchain {
+            cargo: cargo.as_deref(),
+        },
+        supplier: args.supplier.as_deref(),
+        allow_no_dependencies: args.allow_no_dependencies,
+        reproducible: source_date_epoch.is_some(),
+    };
+    let sbom = Sbom::build(&module, &origin, &options)
         .map_err(|err| anyhow::anyhow!(err).context(format!("describing {name}")))?;
     for warning in &sbom.warnings {
         eprintln!("warning: {warning}");
     }
     let document = render(&sbom, args.format, created)?;
+    if let Some(Check::Ntia) = args.check {
+        if let Some(file) = &args.output_path {
+            artifact::files::write_atomic(file, |out| out.write_all(&document))?;
+        }
+        return report_ntia(&ntia::check(&sbom), created, args.output);
+    }
     let Some(file) = &args.output_path else {
         std::io::stdout().write_all(&document)?;
         return Ok(());
@@ -190,12 +237,74 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 purl: policy.purl.as_deref(),
                 toolchain: sbom.toolchain.len(),
                 dependencies: sbom.dependencies.len(),
-                lockfiles: &sbom.lockfiles,
+                lockfiles: sbom.lockfiles.iter().map(|l| l.name.as_str()).collect(),
                 warnings: &sbom.warnings,
             },
         )?,
     }
     Ok(())
+}
+
+/// The first `name` in the folders of PATH.
+fn program_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// What `palisade sbom --check ntia --output json` prints.
+#[derive(Serialize)]
+struct NtiaSummary<'a> {
+    passes: bool,
+    timestamp: String,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// Prints the NTIA report; an error (exit 1) when a component lacks an element.
+fn report_ntia(
+    report: &Report,
+    created: DateTime<Utc>,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
+    let timestamp = created.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    match output {
+        OutputFormat::Text => {
+            println!(
+                "NTIA minimum elements: {} of {} components complete (author: {}; timestamp: {timestamp})",
+                report.components - report.gaps.len(),
+                report.components,
+                report.author
+            );
+            for gap in &report.gaps {
+                let missing: Vec<&str> = gap.missing.iter().map(|e| e.name()).collect();
+                println!(
+                    "  {} {}: missing {}",
+                    gap.role,
+                    gap.purl.as_deref().unwrap_or(&gap.component),
+                    missing.join(", ")
+                );
+            }
+        }
+        format => print_structured(
+            format,
+            &NtiaSummary {
+                passes: report.passes(),
+                timestamp,
+                report,
+            },
+        )?,
+    }
+    if report.passes() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} of {} components lack NTIA minimum elements",
+            report.gaps.len(),
+            report.components
+        )
+    }
 }
 
 fn run_attach(args: AttachArgs, created: DateTime<Utc>) -> anyhow::Result<()> {

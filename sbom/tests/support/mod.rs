@@ -8,6 +8,7 @@ use artifact::annotate::{AnnotateRequest, annotate_file};
 /// How to install the validators the tests run.
 const SPDX_INSTALL: &str = "pip install spdx-tools";
 const CYCLONEDX_INSTALL: &str = "pip install 'cyclonedx-python-lib[json-validation]'";
+const NTIA_INSTALL: &str = "pip install ntia-conformance-checker";
 
 /// The fixture `name` annotated with `testdata/metadata/METADATA`, written into `dir`.
 pub fn annotated(dir: &Path, name: &str, metadata: &str) -> Vec<u8> {
@@ -73,4 +74,23 @@ pub fn validate_cyclonedx(file: &Path) {
             file.display()
         ),
     }
+}
+
+/// Runs `ntia-checker` (NTIA minimum elements) on an SPDX file and returns its JSON report; panics
+/// with the install command when the tool is missing.
+pub fn ntia_report(file: &Path) -> serde_json::Value {
+    let output = Command::new("ntia-checker")
+        .args(["--output", "json", "--quiet"])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("ntia-checker cannot run ({err}): install it with `{NTIA_INSTALL}`")
+        });
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "ntia-checker gave no JSON report for {} ({err}):\n{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
 }

@@ -1,0 +1,1 @@
+//! A stub: the real source is not needed to describe the dependencies.
