@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use evaluator::gate::{Provenance, Verification, admit_file};
-use signing::config::{Requirement, Subject, VerificationConfig};
+use signing::config::VerificationConfig;
 use signing::trust::TrustRoot;
 use test_support::{CaseSigner, ConformanceCase, conformance_case, conformance_suite};
 
@@ -22,24 +22,12 @@ fn lay_out(case: &ConformanceCase, dir: &Path) -> std::path::PathBuf {
 }
 
 fn verification(case: &ConformanceCase, signer: &CaseSigner) -> Verification {
-    let requirement = match signer {
-        CaseSigner::Key(key) => Requirement::PubKey {
-            owner: None,
-            key: key.clone(),
-            annotations: None,
-        },
-        CaseSigner::Identity { identity, issuer } => Requirement::GenericIssuer {
-            issuer: issuer.clone(),
-            subject: Subject::Equal(identity.clone()),
-            annotations: None,
-        },
-    };
     let trust_root = match &case.trusted_root {
         Some(root) => TrustRoot::from_trusted_root_json(root).unwrap(),
         None => TrustRoot::production().unwrap(),
     };
     Verification {
-        config: VerificationConfig::all_of(vec![requirement]).unwrap(),
+        config: VerificationConfig::from_yaml(&signer.verification_config()).unwrap(),
         trust_root,
     }
 }

@@ -4,13 +4,11 @@
 //! ending in `_fail` must be refused, every other one verified).
 
 use artifact::oci::Digest;
-use signing::config::{Requirement, Subject, VerificationConfig};
+use signing::config::VerificationConfig;
 use signing::file::verify_file;
 use signing::sigstore_verifier::Signed;
 use signing::trust::TrustRoot;
-use test_support::{
-    CaseSigner, ConformanceCase, conformance_case, conformance_cases, conformance_suite,
-};
+use test_support::{ConformanceCase, conformance_case, conformance_cases, conformance_suite};
 
 /// Cases (`NAME`, or `NAME (digest)` for the run by digest) that do not get the suite's verdict yet, with the
 /// reason. The test fails when one of them starts
@@ -20,19 +18,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[];
 /// The verification config a case asks for: its key, or its identity and issuer (a malformed key is refused
 /// here, as `palisade verify` refuses it).
 fn config_of(case: &ConformanceCase) -> Result<VerificationConfig, String> {
-    let requirement = match &case.signer {
-        CaseSigner::Key(key) => Requirement::PubKey {
-            owner: None,
-            key: key.clone(),
-            annotations: None,
-        },
-        CaseSigner::Identity { identity, issuer } => Requirement::GenericIssuer {
-            issuer: issuer.clone(),
-            subject: Subject::Equal(identity.clone()),
-            annotations: None,
-        },
-    };
-    VerificationConfig::all_of(vec![requirement]).map_err(|e| e.to_string())
+    VerificationConfig::from_yaml(&case.signer.verification_config()).map_err(|e| e.to_string())
 }
 
 /// Runs one case, with the artifact's bytes or (as the suite also does) only its digest: whether it was

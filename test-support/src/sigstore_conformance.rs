@@ -23,6 +23,22 @@ pub enum CaseSigner {
     },
 }
 
+impl CaseSigner {
+    /// The Kubewarden verification config that requires this signer, as JSON (which the YAML reader takes): a
+    /// `pubKey` requirement, or a `genericIssuer` one with the identity as the subject.
+    pub fn verification_config(&self) -> String {
+        let requirement = match self {
+            CaseSigner::Key(key) => serde_json::json!({"kind": "pubKey", "key": key}),
+            CaseSigner::Identity { identity, issuer } => serde_json::json!({
+                "kind": "genericIssuer",
+                "issuer": issuer,
+                "subject": {"equal": identity},
+            }),
+        };
+        serde_json::json!({"apiVersion": "v1", "allOf": [requirement]}).to_string()
+    }
+}
+
 /// One bundle-verify case of the suite.
 #[derive(Debug, Clone)]
 pub struct ConformanceCase {
