@@ -735,3 +735,164 @@ fn der_element(der: &[u8], offset: usize) -> Option<DerElement> {
     let end = start.checked_add(len).filter(|end| *end <= der.len())?;
     Some((tag, start, end))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(case: &str) -> Value {
+        let path = crate::conformance_suite()
+            .join(case)
+            .join("bundle.sigstore.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn mutation(path: &str, edit: Edit) -> Mutation {
+        let mut steps = Vec::new();
+        for part in path.split('.') {
+            match part.split_once('[') {
+                Some((key, index)) => {
+                    steps.push(Step::Key(key.into()));
+                    steps.push(Step::Index(index.trim_end_matches(']').parse().unwrap()));
+                }
+                None => steps.push(Step::Key(part.into())),
+            }
+        }
+        Mutation { path: steps, edit }
+    }
+
+    #[test]
+    fn a_flip_changes_one_decoded_byte_and_nothing_else() {
+        let original = bundle("happy-path-v0.3");
+        let flip = mutation(
+            "messageSignature.signature",
+            Edit::Flip { at: 3, mask: 0x80 },
+        );
+        let mutated = flip.apply(&original).unwrap();
+        let decode = |b: &Value| {
+            STANDARD
+                .decode(b["messageSignature"]["signature"].as_str().unwrap())
+                .unwrap()
+        };
+        let (before, after) = (decode(&original), decode(&mutated));
+        assert_eq!(before.len(), after.len());
+        let differ: Vec<usize> = (0..before.len())
+            .filter(|&i| before[i] != after[i])
+            .collect();
+        assert_eq!(differ, [3]);
+        assert_eq!(before[3] ^ 0x80, after[3]);
+        assert_eq!(
+            mutated["verificationMaterial"],
+            original["verificationMaterial"]
+        );
+        assert_eq!(flip.to_string(), "messageSignature.signature flip 3 ^0x80");
+    }
+
+    #[test]
+    fn numbers_in_strings_stay_strings_and_defaults_are_not_dropped() {
+        let original = bundle("intoto-with-custom-trust-root");
+        let add = mutation(
+            "verificationMaterial.tlogEntries[0].integratedTime",
+            Edit::Add(-1),
+        );
+        let mutated = add.apply(&original).unwrap();
+        let time =
+            |b: &Value| b["verificationMaterial"]["tlogEntries"][0]["integratedTime"].clone();
+        let before: i64 = time(&original).as_str().unwrap().parse().unwrap();
+        assert_eq!(time(&mutated), Value::from((before - 1).to_string()));
+        // `logIndex: "0"` and `hashes: []` are protobuf defaults: dropping them changes nothing.
+        for path in [
+            "verificationMaterial.tlogEntries[0].inclusionProof.logIndex",
+            "verificationMaterial.tlogEntries[0].inclusionProof.hashes",
+        ] {
+            assert_eq!(mutation(path, Edit::Drop).apply(&original), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn checkpoint_lines_are_fields_and_witness_lines_are_told_apart() {
+        let original = bundle("rekor2-checkpoint-cosigned");
+        let note_fields: Vec<String> = fields(&original)
+            .into_iter()
+            .filter(|field| field.path.iter().any(|step| matches!(step, Step::Line(_))))
+            .map(|field| {
+                Mutation {
+                    path: field.path,
+                    edit: Edit::Drop,
+                }
+                .to_string()
+            })
+            .collect();
+        let envelope = "verificationMaterial.tlogEntries[0].inclusionProof.checkpoint.envelope";
+        for line in [
+            "#0",
+            "#1",
+            "#2",
+            "#4",
+            "#4.name",
+            "#4.signature",
+            "#5",
+            "#5.name",
+            "#5.signature",
+        ] {
+            assert!(
+                note_fields.contains(&format!("{envelope}{line} drop")),
+                "{line}: {note_fields:?}"
+            );
+        }
+        let line = |index| {
+            let mut path = mutation(envelope, Edit::Drop).path;
+            path.push(Step::Line(index));
+            Mutation {
+                path,
+                edit: Edit::Drop,
+            }
+        };
+        let dropped = line(5).apply(&original).unwrap();
+        let note = |b: &Value| {
+            b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .count()
+        };
+        assert_eq!(note(&dropped), note(&original) - 1);
+        assert!(
+            allowance(&original, &line(5), false).is_some(),
+            "line 5 is a witness's"
+        );
+        assert!(
+            allowance(&original, &line(4), false).is_none(),
+            "line 4 is the log's"
+        );
+    }
+
+    #[test]
+    fn only_flips_in_a_timestamps_embedded_certificates_are_allowed() {
+        let path =
+            "verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp";
+        let with = bundle("rekor2-timestamp-with-embedded-cert");
+        let der = STANDARD
+            .decode(
+                walk(&with, &mutation(path, Edit::Drop).path)
+                    .unwrap()
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        let flips: Vec<bool> = [0, der.len() / 2, der.len() - 1]
+            .into_iter()
+            .map(|at| {
+                embedded_certificates_flipped(&with, &mutation(path, Edit::Flip { at, mask: 1 }))
+            })
+            .collect();
+        assert_eq!(
+            flips,
+            [false, true, false],
+            "the middle lies in the TSA certificate"
+        );
+        let without = bundle("rekor2-timestamp-without-embedded-cert");
+        let none = mutation(path, Edit::Flip { at: 700, mask: 1 });
+        assert!(!embedded_certificates_flipped(&without, &none));
+    }
+}
