@@ -15,6 +15,7 @@
 //! time give the same bytes, from any folder. Otherwise each document gets unique IDs.
 
 pub mod attach;
+pub mod binary;
 pub mod cyclonedx;
 pub mod error;
 pub mod export;

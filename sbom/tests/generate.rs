@@ -1,5 +1,7 @@
 //! Generating SBOMs for fixture and third-party policies, checked by the reference validators.
 
+#[path = "support/documents.rs"]
+mod documents;
 mod support;
 
 use std::collections::BTreeSet;
@@ -7,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
+use documents::render_and_validate;
 use sbom::lockfile::{Scope, Toolchain};
 use sbom::{Format, Options, Origin, Sbom, SbomError, creation_time, render};
 use serde_json::Value;
@@ -17,27 +20,6 @@ fn created() -> DateTime<Utc> {
 
 fn rust_source() -> PathBuf {
     test_support::testdata_file("sbom/rust")
-}
-
-/// Renders `sbom` in both formats into `dir`, validates both, and returns the parsed documents.
-fn render_and_validate(dir: &Path, stem: &str, sbom: &Sbom) -> (Value, Value) {
-    let mut parsed = Vec::new();
-    for (format, extension) in [
-        (Format::SpdxJson, "spdx.json"),
-        (Format::CycloneDxJson, "cdx.json"),
-    ] {
-        let bytes = render(sbom, format, created()).unwrap_or_else(|err| panic!("{err}"));
-        let file = dir.join(format!("{stem}.{extension}"));
-        std::fs::write(&file, &bytes).unwrap_or_else(|err| panic!("{err}"));
-        match format {
-            Format::SpdxJson => support::validate_spdx(&file),
-            Format::CycloneDxJson => support::validate_cyclonedx(&file),
-        }
-        parsed.push(serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|err| panic!("{err}")));
-    }
-    let cyclonedx = parsed.pop().unwrap_or_default();
-    let spdx = parsed.pop().unwrap_or_default();
-    (spdx, cyclonedx)
 }
 
 /// Options for a reproducible document from the lockfiles in `source` alone.

@@ -17,6 +17,11 @@ use crate::lockfile::{Dependency, Ecosystem, EdgeKind, Graph, Scope};
 /// The custom section's name.
 pub const SECTION: &str = ".dep-v0";
 
+/// What the section cannot tell, for the document.
+pub const NOT_ESTABLISHED: &str = "Rust: read from the module's `.dep-v0` section (cargo auditable): \
+     the crates' hashes, licenses and authors, and where crates not from crates.io came from, could \
+     not be established";
+
 /// The most JSON a section may decompress to (the limit `cargo auditable`'s own reader uses):
 /// a compressed section cannot make the reader allocate without bound.
 const MAX_JSON_BYTES: u64 = 8 * 1024 * 1024;
@@ -142,6 +147,7 @@ fn components(info: &VersionInfo) -> Result<Embedded> {
             info.format
         ),
         ecosystem: Ecosystem::Cargo,
+        note: NOT_ESTABLISHED,
         dependencies,
         graph,
         properties: Vec::new(),

@@ -34,6 +34,11 @@ const END: [u8; 16] = [
     0xf9, 0x32, 0x43, 0x31, 0x86, 0x18, 0x20, 0x72, 0x00, 0x82, 0x42, 0x10, 0x41, 0x16, 0xd8, 0xf2,
 ];
 
+/// What the build information cannot tell, for the document.
+pub const NOT_ESTABLISHED: &str = "Go: read from the module's build information: the \
+     module-to-module edges (which modules the policy requires itself), licenses and suppliers could \
+     not be established";
+
 /// Where the build information is looked for, for messages.
 const PLACE: &str = "Go build information (runtime.modinfo, in a data segment)";
 
@@ -215,6 +220,7 @@ fn components(info: &BuildInfo) -> Result<Embedded> {
     Ok(Embedded {
         recorded_by: PLACE.to_string(),
         ecosystem: Ecosystem::Golang,
+        note: NOT_ESTABLISHED,
         graph: Graph {
             direct: dependencies.iter().cloned().collect(),
             ..Graph::default()

@@ -38,6 +38,8 @@ pub struct Embedded {
     pub dependencies: Vec<Dependency>,
     /// Who depends on whom (the policy on [`Graph::direct`]).
     pub graph: Graph,
+    /// What the list cannot tell, said in the document (its "not established" note).
+    pub note: &'static str,
     /// What else the list says (the Go main module, build settings…), as document properties.
     pub properties: Vec<(String, String)>,
     /// What the list cannot tell, for the user.
@@ -62,6 +64,10 @@ pub fn read(module: &[u8]) -> Result<Option<Embedded>> {
     }
     go_buildinfo::read(module)
 }
+
+/// The document's note when neither the module nor a source folder lists the dependencies.
+const NOTHING_EMBEDDED: &str = "Dependencies: the module embeds no dependency list (no `.dep-v0` \
+     section from cargo auditable, no Go build information) and no source folder was given";
 
 /// The dependencies an SBOM lists once the module's own list is read, and what to say about them.
 #[derive(Debug, Clone, Default)]
@@ -89,12 +95,7 @@ pub fn resolve(module: &[u8], source: Option<Scanned>) -> Result<Resolved> {
         }),
         (None, None) => Ok(Resolved {
             scanned: Scanned {
-                notes: vec![
-                    "The module embeds no dependency list (no `.dep-v0` section from cargo auditable, \
-                     no Go build information) and no source folder was given: its dependencies are \
-                     not known."
-                        .to_string(),
-                ],
+                notes: vec![NOTHING_EMBEDDED.to_string()],
                 ..Scanned::default()
             },
             properties: Vec::new(),
@@ -112,10 +113,7 @@ pub fn resolve(module: &[u8], source: Option<Scanned>) -> Result<Resolved> {
                 scanned: Scanned {
                     dependencies: embedded.dependencies,
                     graph: embedded.graph,
-                    notes: vec![format!(
-                        "Dependencies as the module records them: {}.",
-                        embedded.recorded_by
-                    )],
+                    notes: vec![embedded.note.to_string()],
                     ..Scanned::default()
                 },
                 properties,
@@ -147,20 +145,6 @@ pub fn resolve(module: &[u8], source: Option<Scanned>) -> Result<Resolved> {
                 warnings.push(format!("{} {side}: {}", purls.len(), purls.join(", ")));
                 properties.extend(purls.into_iter().map(|purl| property(key, purl)));
             }
-            scanned.notes.push(if differences.is_empty() {
-                format!(
-                    "The lockfiles agree with the module's own list ({}).",
-                    embedded.recorded_by
-                )
-            } else {
-                format!(
-                    "Checked against the module's own list ({}): {} component(s) only in the \
-                     module, {} only in the lockfiles (properties onlyInModule, onlyInLockfile).",
-                    embedded.recorded_by,
-                    differences.only_in_module.len(),
-                    differences.only_in_lockfile.len()
-                )
-            });
             Ok(Resolved {
                 scanned,
                 properties,
@@ -252,6 +236,7 @@ mod tests {
     fn compare_names_what_only_one_side_lists() {
         let embedded = Embedded {
             recorded_by: "test".to_string(),
+            note: "test",
             ecosystem: Ecosystem::Cargo,
             dependencies: vec![
                 crate_("itoa", "1.0.1", Scope::Runtime),
