@@ -476,8 +476,8 @@ pub enum When {
     /// The mutated checkpoint line is a signature by another key than the log's (its key hint is not the
     /// entry's log ID).
     WitnessLine,
-    /// The flipped byte lies in the certificates embedded in the RFC 3161 timestamp.
-    InEmbeddedCertificates,
+    /// The flipped byte of an RFC 3161 timestamp lies outside what the timestamp authority signed.
+    OutsideTsaSignature,
 }
 
 /// A mutation that may still verify, because it changes nothing that was signed: the field is not signed,
@@ -600,9 +600,10 @@ pub const ALLOWED: &[Allowance] = &[
     Allowance {
         field: "verificationMaterial.timestampVerificationData.rfc3161Timestamps[*].signedTimestamp",
         edits: EditClass::Flip,
-        when: When::InEmbeddedCertificates,
-        reason: "untrusted copies the verifier ignores: the timestamp's signature is checked with the TSA \
-                 certificate of the trust root",
+        when: When::OutsideTsaSignature,
+        reason: "not signed by the timestamp authority: the response status (granted or granted with \
+                 modifications), the CMS framing, and the embedded certificates, which the verifier does not \
+                 trust (it checks the signature with the TSA certificate of the trust root)",
     },
 ];
 
@@ -658,7 +659,7 @@ fn holds(when: When, bundle: &Value, mutation: &Mutation, keyed: bool) -> bool {
                     .any(|e| !rekor_v2(e) && e.get("inclusionPromise").is_some())
         }
         When::WitnessLine => entry.is_some_and(|entry| witness_line(entry, &mutation.path)),
-        When::InEmbeddedCertificates => embedded_certificates_flipped(bundle, mutation),
+        When::OutsideTsaSignature => outside_tsa_signature(bundle, mutation),
     }
 }
 
@@ -680,8 +681,9 @@ fn witness_line(entry: &Value, path: &[Step]) -> bool {
     line_hint.is_some() && line_hint != log_hint
 }
 
-/// Whether `mutation` flips a byte inside the `certificates` of the timestamp's CMS `SignedData`.
-fn embedded_certificates_flipped(bundle: &Value, mutation: &Mutation) -> bool {
+/// Whether `mutation` flips a byte of an RFC 3161 timestamp outside what the timestamp authority signed:
+/// the response status, the CMS framing, the embedded certificates.
+fn outside_tsa_signature(bundle: &Value, mutation: &Mutation) -> bool {
     let Edit::Flip { at, .. } = mutation.edit else {
         return false;
     };
@@ -692,32 +694,56 @@ fn embedded_certificates_flipped(bundle: &Value, mutation: &Mutation) -> bool {
     let Some(at) = at.checked_rem(der.len()) else {
         return false;
     };
-    // TimeStampResp { status, ContentInfo { contentType, [0] { SignedData { version,
-    // digestAlgorithms, encapContentInfo, [0] certificates, ... } } } }, or the ContentInfo alone.
-    let certificates = der_element(&der, 0).and_then(|outer| {
-        let token = match der_child(&der, outer, 0)? {
-            (0x30, _, _) => der_child(&der, outer, 1)?,
-            _ => outer,
-        };
-        let signed_data = der_child(&der, der_child(&der, token, 1)?, 0)?;
-        der_child(&der, signed_data, 3).filter(|(tag, _, _)| *tag == 0xA0)
-    });
-    certificates.is_some_and(|(_, start, end)| (start..end).contains(&at))
+    tsa_signed_parts(&der).is_some_and(|signed| {
+        signed
+            .iter()
+            .all(|part| !(part.start..part.end).contains(&at))
+    })
 }
 
-/// A DER element: its tag, where its content starts, and where it ends.
-type DerElement = (u8, usize, usize);
-
-/// The `n`th element inside `parent`.
-fn der_child(der: &[u8], parent: DerElement, n: usize) -> Option<DerElement> {
-    let mut child = der_element(der, parent.1)?;
-    for _ in 0..n {
-        child = der_element(der, child.2).filter(|next| next.2 <= parent.2)?;
-    }
-    Some(child)
+/// The parts of a DER `TimeStampResp` (or its `ContentInfo` token alone) that the timestamp authority's
+/// signature covers: the encapsulated TSTInfo, the signed attributes, and the signature itself.
+fn tsa_signed_parts(der: &[u8]) -> Option<[DerElement; 3]> {
+    // TimeStampResp { status, ContentInfo { contentType, [0] { SignedData { version, digestAlgorithms,
+    // encapContentInfo { eContentType, [0] { eContent } }, [0] certificates, [1] crls,
+    // signerInfos { SignerInfo { version, sid, digestAlgorithm, [0] signedAttrs, signatureAlgorithm,
+    // signature, [1] unsignedAttrs } } } } } }
+    let outer = der_element(der, 0)?;
+    let token = match der_children(der, outer).as_slice() {
+        [status, token, ..] if status.tag == 0x30 => *token,
+        _ => outer,
+    };
+    let explicit = *der_children(der, token).get(1)?;
+    let signed_data = *der_children(der, explicit).first()?;
+    let parts = der_children(der, signed_data);
+    let encapsulated = *parts.get(2)?;
+    let content = *der_children(der, *der_children(der, encapsulated).get(1)?).first()?;
+    let signer = *der_children(der, *parts.last()?).first()?;
+    let signer_parts = der_children(der, signer);
+    let signed_attributes = *signer_parts.iter().find(|part| part.tag == 0xA0)?;
+    let signature = *signer_parts.iter().find(|part| part.tag == 0x04)?;
+    Some([content, signed_attributes, signature])
 }
 
-/// The DER element at `offset`: its tag, where its content starts, and where it ends.
+/// A DER element: its tag, and where it starts, its content starts, and it ends.
+#[derive(Debug, Clone, Copy)]
+struct DerElement {
+    tag: u8,
+    start: usize,
+    content: usize,
+    end: usize,
+}
+
+/// The elements inside `parent`, in order.
+fn der_children(der: &[u8], parent: DerElement) -> Vec<DerElement> {
+    std::iter::successors(der_element(der, parent.content), |child| {
+        der_element(der, child.end)
+    })
+    .take_while(|child| child.end <= parent.end)
+    .collect()
+}
+
+/// The DER element at `offset`.
 fn der_element(der: &[u8], offset: usize) -> Option<DerElement> {
     let tag = *der.get(offset)?;
     let first = *der.get(offset + 1)?;
@@ -731,9 +757,14 @@ fn der_element(der: &[u8], offset: usize) -> Option<DerElement> {
         })?;
         (len, 2 + count)
     };
-    let start = offset + header;
-    let end = start.checked_add(len).filter(|end| *end <= der.len())?;
-    Some((tag, start, end))
+    let content = offset + header;
+    let end = content.checked_add(len).filter(|end| *end <= der.len())?;
+    Some(DerElement {
+        tag,
+        start: offset,
+        content,
+        end,
+    })
 }
 
 #[cfg(test)]
@@ -868,31 +899,42 @@ mod tests {
     }
 
     #[test]
-    fn only_flips_in_a_timestamps_embedded_certificates_are_allowed() {
+    fn only_flips_outside_what_the_tsa_signed_are_allowed() {
         let path =
             "verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp";
-        let with = bundle("rekor2-timestamp-with-embedded-cert");
-        let der = STANDARD
-            .decode(
-                walk(&with, &mutation(path, Edit::Drop).path)
-                    .unwrap()
-                    .as_str()
-                    .unwrap(),
-            )
-            .unwrap();
-        let flips: Vec<bool> = [0, der.len() / 2, der.len() - 1]
-            .into_iter()
-            .map(|at| {
-                embedded_certificates_flipped(&with, &mutation(path, Edit::Flip { at, mask: 1 }))
-            })
-            .collect();
-        assert_eq!(
-            flips,
-            [false, true, false],
-            "the middle lies in the TSA certificate"
-        );
-        let without = bundle("rekor2-timestamp-without-embedded-cert");
-        let none = mutation(path, Edit::Flip { at: 700, mask: 1 });
-        assert!(!embedded_certificates_flipped(&without, &none));
+        for case in [
+            "rekor2-timestamp-with-embedded-cert",
+            "rekor2-timestamp-without-embedded-cert",
+        ] {
+            let bundle = bundle(case);
+            let der = STANDARD
+                .decode(
+                    walk(&bundle, &mutation(path, Edit::Drop).path)
+                        .unwrap()
+                        .as_str()
+                        .unwrap(),
+                )
+                .unwrap();
+            let outside =
+                |at| outside_tsa_signature(&bundle, &mutation(path, Edit::Flip { at, mask: 1 }));
+            assert_eq!(
+                &der[4..9],
+                [0x30, 0x03, 0x02, 0x01, 0x00],
+                "{case}: status granted"
+            );
+            assert!(outside(8), "{case}: the response status");
+            let signed = tsa_signed_parts(&der).unwrap();
+            for part in signed {
+                for at in [part.start, (part.start + part.end) / 2, part.end - 1] {
+                    assert!(!outside(at), "{case}: byte {at} of {part:?}");
+                }
+            }
+            let middle_signed = !outside(der.len() / 2);
+            assert_eq!(
+                middle_signed,
+                case.ends_with("without-embedded-cert"),
+                "{case}: the middle byte lies in the embedded TSA certificate when there is one"
+            );
+        }
     }
 }
