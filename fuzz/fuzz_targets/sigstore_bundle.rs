@@ -70,7 +70,8 @@ fn mutation_of(bundle: &Value, chunk: &[u8]) -> Option<Mutation> {
         return None;
     };
     let fields = fields(bundle);
-    let field = fields.get(usize::from(u16::from_be_bytes([field_hi, field_lo])) % fields.len())?;
+    let choice = usize::from(u16::from_be_bytes([field_hi, field_lo]));
+    let field = fields.get(choice.checked_rem(fields.len())?)?;
     let at = usize::from(p0) << 16 | usize::from(p1) << 8 | usize::from(p2);
     let edit = match (op % 3, field.kind) {
         (0, _) if field.droppable => Edit::Drop,
