@@ -1,85 +1,95 @@
-//! Request metrics in the Prometheus text format, and the middleware that records them and logs each request with
-//! an id.
+//! Request metrics (recorded with the Prometheus project's `prometheus-client`, served at `/metrics`), and the
+//! middleware that records them and logs each request with an id.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use tracing::Instrument;
 
 /// `X-Request-Id`: taken from the request if the client (or a proxy) set one, else generated; echoed back.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Upper bounds of the request-duration histogram's buckets, in seconds: from a cached `HEAD` to a large upload.
+pub const DURATION_BUCKETS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.0,
+];
+
+/// The labels of a request count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct MethodAndCode {
+    method: String,
+    code: u16,
+}
+
+/// The label of a request duration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct MethodLabel {
+    method: String,
+}
+
 /// Counters since the server started.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    durations: Mutex<BTreeMap<String, (f64, u64)>>,
-    in_flight: AtomicI64,
+    registry: Registry,
+    requests: Family<MethodAndCode, Counter>,
+    durations: Family<MethodLabel, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<MethodAndCode, Counter>::default();
+        let durations: Family<MethodLabel, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(DURATION_BUCKETS));
+        let in_flight = Gauge::default();
+        let mut registry = Registry::default();
+        registry.register(
+            "palisade_registry_http_requests",
+            "HTTP requests answered, by method and status",
+            requests.clone(),
+        );
+        registry.register_with_unit(
+            "palisade_registry_http_request_duration",
+            "Time spent answering requests",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        registry.register(
+            "palisade_registry_http_requests_in_flight",
+            "Requests being answered now",
+            in_flight.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            durations,
+            in_flight,
+        }
+    }
 }
 
 impl Metrics {
-    fn record(&self, method: &str, status: StatusCode, seconds: f64) {
-        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *requests
-            .entry((method.to_string(), status.as_u16()))
-            .or_default() += 1;
-        drop(requests);
-        let mut durations = self.durations.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = durations.entry(method.to_string()).or_default();
-        entry.0 += seconds;
-        entry.1 += 1;
-    }
-
-    /// The metrics in the Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP palisade_registry_http_requests_total HTTP requests answered, by method and status.\n");
-        out.push_str("# TYPE palisade_registry_http_requests_total counter\n");
-        for ((method, code), count) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "palisade_registry_http_requests_total{{method=\"{method}\",code=\"{code}\"}} {count}"
-            );
-        }
-        out.push_str("# HELP palisade_registry_http_request_duration_seconds Time spent answering requests.\n");
-        out.push_str("# TYPE palisade_registry_http_request_duration_seconds summary\n");
-        for (method, (sum, count)) in self
-            .durations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "palisade_registry_http_request_duration_seconds_sum{{method=\"{method}\"}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "palisade_registry_http_request_duration_seconds_count{{method=\"{method}\"}} {count}"
-            );
-        }
-        out.push_str(
-            "# HELP palisade_registry_http_requests_in_flight Requests being answered now.\n",
-        );
-        out.push_str("# TYPE palisade_registry_http_requests_in_flight gauge\n");
-        let _ = writeln!(
-            out,
-            "palisade_registry_http_requests_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        out
+    fn record(&self, method: &str, code: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&MethodAndCode {
+                method: method.to_string(),
+                code,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&MethodLabel {
+                method: method.to_string(),
+            })
+            .observe(seconds);
     }
 }
 
@@ -105,11 +115,7 @@ fn method_label(method: &axum::http::Method) -> String {
 
 /// Serves `GET /metrics`.
 pub async fn handler(State(metrics): State<std::sync::Arc<Metrics>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(),
-    )
-        .into_response()
+    http_server::metrics::response(&metrics.registry)
 }
 
 /// Records every request, logs it in a span carrying its id, and returns the id in `X-Request-Id`.
@@ -127,12 +133,12 @@ pub async fn track(
     let method = method_label(request.method());
     let span =
         tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    metrics.in_flight.inc();
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
-    metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-    metrics.record(&method, response.status(), elapsed.as_secs_f64());
+    metrics.in_flight.dec();
+    metrics.record(&method, response.status().as_u16(), elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
@@ -153,9 +159,18 @@ mod tests {
     #[test]
     fn renders_counters_in_text_format() {
         let metrics = Metrics::default();
-        metrics.record("GET", StatusCode::OK, 0.5);
-        metrics.record("GET", StatusCode::OK, 0.25);
-        let text = metrics.render();
+        metrics.record("GET", 200, 0.5);
+        metrics.record("GET", 200, 0.25);
+        let text = http_server::metrics::text(&metrics.registry).unwrap();
+        for line in [
+            "# TYPE palisade_registry_http_requests_total counter",
+            "# TYPE palisade_registry_http_request_duration_seconds histogram",
+            "# TYPE palisade_registry_http_requests_in_flight gauge",
+            "palisade_registry_http_request_duration_seconds_bucket{method=\"GET\",le=\"0.5\"} 2",
+            "palisade_registry_http_request_duration_seconds_count{method=\"GET\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
         assert!(
             text.contains("palisade_registry_http_requests_total{method=\"GET\",code=\"200\"} 2"),
             "{text}"

@@ -1,10 +1,15 @@
-//! Per-policy evaluation metrics in the Prometheus text format: a latency histogram and the
-//! number of evaluations that accepted, rejected or failed.
+//! Per-policy evaluation metrics, recorded with the Prometheus project's `prometheus-client` and
+//! served at `/metrics`: a latency histogram and the number of evaluations that accepted,
+//! rejected or failed.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -22,101 +27,89 @@ pub enum Outcome {
     Error,
 }
 
-#[derive(Debug, Default, Clone)]
-struct PolicyMetrics {
-    accepted: u64,
-    rejected: u64,
-    errors: u64,
-    buckets: [u64; LATENCY_BUCKETS.len()],
-    count: u64,
-    sum: f64,
+impl Outcome {
+    const ALL: [Outcome; 3] = [Outcome::Accepted, Outcome::Rejected, Outcome::Error];
+
+    /// The `outcome` label's value.
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Rejected => "rejected",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// The labels of an evaluation count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PolicyAndOutcome {
+    policy: String,
+    outcome: &'static str,
+}
+
+/// The label of an evaluation latency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PolicyLabel {
+    policy: String,
 }
 
 /// Metrics of every policy since the server started.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    policies: Mutex<BTreeMap<String, PolicyMetrics>>,
+    registry: Registry,
+    evaluations: Family<PolicyAndOutcome, Counter>,
+    latencies: Family<PolicyLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let evaluations = Family::<PolicyAndOutcome, Counter>::default();
+        let latencies: Family<PolicyLabel, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS));
+        let mut registry = Registry::default();
+        registry.register(
+            "palisade_policy_evaluations",
+            "Evaluations by policy and outcome (accepted, rejected, error)",
+            evaluations.clone(),
+        );
+        registry.register_with_unit(
+            "palisade_policy_evaluation_duration",
+            "Time to evaluate one request, by policy",
+            Unit::Seconds,
+            latencies.clone(),
+        );
+        Metrics {
+            registry,
+            evaluations,
+            latencies,
+        }
+    }
 }
 
 impl Metrics {
-    /// Records one evaluation of `policy`.
+    /// Records one evaluation of `policy`. A policy's three outcome counters appear together, from
+    /// its first evaluation on.
     pub fn record(&self, policy: &str, outcome: Outcome, latency: Duration) {
-        let mut policies = self.policies.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = policies.entry(policy.to_string()).or_default();
-        match outcome {
-            Outcome::Accepted => entry.accepted += 1,
-            Outcome::Rejected => entry.rejected += 1,
-            Outcome::Error => entry.errors += 1,
-        }
-        let seconds = latency.as_secs_f64();
-        for (bucket, bound) in entry.buckets.iter_mut().zip(LATENCY_BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
+        for counted in Outcome::ALL {
+            let counter = self.evaluations.get_or_create(&PolicyAndOutcome {
+                policy: policy.to_string(),
+                outcome: counted.label(),
+            });
+            if counted == outcome {
+                counter.inc();
             }
         }
-        entry.count += 1;
-        entry.sum += seconds;
+        self.latencies
+            .get_or_create(&PolicyLabel {
+                policy: policy.to_string(),
+            })
+            .observe(latency.as_secs_f64());
     }
 
-    /// The metrics in the Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let policies = self
-            .policies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let mut out = String::new();
-        out.push_str("# HELP palisade_policy_evaluations_total Evaluations by policy and outcome (accepted, rejected, error).\n");
-        out.push_str("# TYPE palisade_policy_evaluations_total counter\n");
-        for (policy, m) in &policies {
-            for (outcome, count) in [
-                ("accepted", m.accepted),
-                ("rejected", m.rejected),
-                ("error", m.errors),
-            ] {
-                let _ = writeln!(
-                    out,
-                    "palisade_policy_evaluations_total{{policy=\"{}\",outcome=\"{outcome}\"}} {count}",
-                    escape(policy)
-                );
-            }
-        }
-        out.push_str("# HELP palisade_policy_evaluation_duration_seconds Time to evaluate one request, by policy.\n");
-        out.push_str("# TYPE palisade_policy_evaluation_duration_seconds histogram\n");
-        for (policy, m) in &policies {
-            let policy = escape(policy);
-            for (bound, count) in LATENCY_BUCKETS.iter().zip(m.buckets) {
-                let _ = writeln!(
-                    out,
-                    "palisade_policy_evaluation_duration_seconds_bucket{{policy=\"{policy}\",le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "palisade_policy_evaluation_duration_seconds_bucket{{policy=\"{policy}\",le=\"+Inf\"}} {}",
-                m.count
-            );
-            let _ = writeln!(
-                out,
-                "palisade_policy_evaluation_duration_seconds_sum{{policy=\"{policy}\"}} {}",
-                m.sum
-            );
-            let _ = writeln!(
-                out,
-                "palisade_policy_evaluation_duration_seconds_count{{policy=\"{policy}\"}} {}",
-                m.count
-            );
-        }
-        out
+    /// The answer to `GET /metrics`.
+    pub fn response(&self) -> Response {
+        http_server::metrics::response(&self.registry)
     }
-}
-
-/// Escapes a label value (`\`, `"` and newlines).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -129,12 +122,14 @@ mod tests {
         metrics.record("p", Outcome::Accepted, Duration::from_micros(30));
         metrics.record("p", Outcome::Rejected, Duration::from_millis(3));
         metrics.record("p", Outcome::Error, Duration::from_secs(5));
-        let text = metrics.render();
+        let text = http_server::metrics::text(&metrics.registry).unwrap();
         for line in [
             "palisade_policy_evaluations_total{policy=\"p\",outcome=\"accepted\"} 1",
             "palisade_policy_evaluations_total{policy=\"p\",outcome=\"rejected\"} 1",
             "palisade_policy_evaluations_total{policy=\"p\",outcome=\"error\"} 1",
-            "palisade_policy_evaluation_duration_seconds_bucket{policy=\"p\",le=\"0.00005\"} 1",
+            "# TYPE palisade_policy_evaluations_total counter",
+            "# TYPE palisade_policy_evaluation_duration_seconds histogram",
+            "palisade_policy_evaluation_duration_seconds_bucket{policy=\"p\",le=\"5e-05\"} 1",
             "palisade_policy_evaluation_duration_seconds_bucket{policy=\"p\",le=\"0.005\"} 2",
             "palisade_policy_evaluation_duration_seconds_bucket{policy=\"p\",le=\"2\"} 2",
             "palisade_policy_evaluation_duration_seconds_bucket{policy=\"p\",le=\"+Inf\"} 3",
@@ -142,6 +137,18 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
-        assert_eq!(escape("a\"b\\"), "a\\\"b\\\\");
+    }
+
+    #[test]
+    fn escapes_label_values() {
+        let metrics = Metrics::default();
+        metrics.record("a\"b\\", Outcome::Accepted, Duration::from_micros(30));
+        let text = http_server::metrics::text(&metrics.registry).unwrap();
+        assert!(
+            text.contains(
+                "palisade_policy_evaluation_duration_seconds_count{policy=\"a\\\"b\\\\\"} 1"
+            ),
+            "{text}"
+        );
     }
 }

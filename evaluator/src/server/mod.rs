@@ -25,7 +25,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::Listener;
@@ -134,11 +134,7 @@ async fn readiness() -> &'static str {
 
 /// `GET /metrics`.
 async fn render_metrics(State(state): State<Arc<ServerState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    state.metrics.response()
 }
 
 /// Evaluates `request` with the policy in `slot` on the blocking pool, records the outcome, and
