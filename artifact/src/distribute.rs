@@ -2,7 +2,7 @@
 //! policies into an archive (`palisade load` is [`crate::store::archive::load`]).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::error::{ArtifactError, Result};
 use crate::files;
@@ -34,16 +34,18 @@ pub struct Pushed {
     pub digest: Digest,
 }
 
-/// Pushes `source` to `target` (a registry or a layout folder). A module without policy metadata is
-/// refused unless `force`: a policy without metadata cannot be inspected, audited or run right.
+/// Pushes `source` to `target` (a registry or a layout folder); a module is packaged with `created` as its
+/// creation time (`SOURCE_DATE_EPOCH` for reproducible pushes). A module without policy metadata is refused
+/// unless `force`: a policy without metadata cannot be inspected, audited or run right.
 pub async fn push(
     remote: &Remote,
     source: &PushSource,
     target: &PolicyRef,
     force: bool,
+    created: SystemTime,
 ) -> Result<Pushed> {
     let artifact = match source {
-        PushSource::Module(module) => package(module, force)?,
+        PushSource::Module(module) => package(module, force, created)?,
         PushSource::Layout(layout) => Layout::open(&layout.folder)?.policy(&layout.name)?,
     };
     let digest = artifact.digest();
@@ -64,31 +66,15 @@ pub async fn push(
 }
 
 /// The artifact of a module file.
-fn package(module: &Path, force: bool) -> Result<PolicyArtifact> {
+fn package(module: &Path, force: bool, created: SystemTime) -> Result<PolicyArtifact> {
     let bytes = files::read(module)?;
     let map = SectionMap::scan(&bytes).map_err(|err| err.in_file(module))?;
     let metadata = wasm::read_metadata(&map).map_err(|err| err.in_file(module))?;
     if metadata.is_none() && !force {
         return Err(ArtifactError::NoMetadata.in_file(module));
     }
-    let created = created_timestamp()?;
+    let created = humantime::format_rfc3339_seconds(created).to_string();
     PolicyArtifact::build(bytes, metadata.as_ref(), Some(&created))
-}
-
-/// The creation time for manifests: `$SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
-fn created_timestamp() -> Result<String> {
-    let time = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(epoch) => {
-            let seconds: u64 = epoch.trim().parse().map_err(|_| {
-                ArtifactError::InvalidEnvironment(format!(
-                    "SOURCE_DATE_EPOCH={epoch:?} is not a number of seconds since 1970"
-                ))
-            })?;
-            SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
-        }
-        Err(_) => SystemTime::now(),
-    };
-    Ok(humantime::format_rfc3339_seconds(time).to_string())
 }
 
 /// What to pull, and where to put the module.

@@ -157,10 +157,6 @@ pub enum ArtifactError {
     #[error("invalid OCI image layout {0}")]
     Layout(String),
 
-    /// An environment variable with a value that cannot be used.
-    #[error("{0}")]
-    InvalidEnvironment(String),
-
     /// The sources file is not valid.
     #[error("invalid sources file {0}")]
     SourcesInvalid(String),

@@ -24,7 +24,7 @@ fn registry_ref(text: &str) -> RegistryRef {
 
 fn remote() -> Remote {
     Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(None),
+        docker_config: DockerConfig::none(),
         sources: Sources::default(),
     })
 }

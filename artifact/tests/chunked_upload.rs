@@ -64,7 +64,7 @@ impl Recorded {
 fn remote(progress: Arc<Recorded>) -> (tempfile::TempDir, Remote) {
     let dir = tempdir();
     let remote = Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(Some(dir.path().join("docker.json"))),
+        docker_config: DockerConfig::new(dir.path().join("docker.json")),
         sources: Sources::default(),
     })
     .with_chunking(CHUNKING)

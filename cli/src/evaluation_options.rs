@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::capability_options::{CapabilityOptions, SessionOptions};
 use crate::commands::UsageError;
+use crate::environment;
 use crate::options::{RegistryOptions, StoreOptions};
 use crate::progress::block_on;
 use crate::verification_options::VerificationOptions;
@@ -219,7 +220,7 @@ impl EvaluationOptions {
         if let Some(dir) = &self.cache_dir {
             return Ok(Some(ModuleCache::new(dir)?));
         }
-        let Some(dir) = ModuleCache::default_dir() else {
+        let Some(dir) = environment::module_cache() else {
             return Ok(None);
         };
         match ModuleCache::new(&dir) {

@@ -4,6 +4,7 @@
 
 mod capability_options;
 mod commands;
+mod environment;
 mod evaluation_options;
 mod logging;
 mod options;

@@ -10,6 +10,7 @@ use artifact::remote::{Remote, RemoteOptions};
 use artifact::store::Store;
 
 use crate::commands::UsageError;
+use crate::environment;
 
 /// How to reach registries.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,22 +27,39 @@ pub struct RegistryOptions {
 }
 
 impl RegistryOptions {
+    /// The docker config file these options name.
+    pub fn docker_config_path(&self) -> PathBuf {
+        match &self.docker_config {
+            Some(path) if path.is_dir() => path.join("config.json"),
+            Some(path) => path.clone(),
+            None => environment::docker_config(),
+        }
+    }
+
     /// The docker config these options name.
     pub fn docker_config(&self) -> DockerConfig {
-        DockerConfig::new(self.docker_config.as_ref().map(|path| {
-            if path.is_dir() {
-                path.join("config.json")
-            } else {
-                path.clone()
-            }
-        }))
+        DockerConfig::new(self.docker_config_path())
+    }
+
+    /// The sources file these options name (it must exist), else the default one if it exists; the
+    /// environment's proxies fill what it leaves unset.
+    pub fn sources(&self) -> anyhow::Result<Sources> {
+        let path = match &self.sources_path {
+            Some(path) => Some(path.clone()),
+            None => environment::sources_file().filter(|path| path.is_file()),
+        };
+        let sources = match path {
+            Some(path) => Sources::load(&path)?,
+            None => Sources::default(),
+        };
+        Ok(sources.with_proxies_from(environment::proxies()))
     }
 
     /// A registry client with these options.
     pub fn remote(&self) -> anyhow::Result<Remote> {
         Ok(Remote::new(RemoteOptions {
             docker_config: self.docker_config(),
-            sources: Sources::load_or_default(self.sources_path.as_deref())?,
+            sources: self.sources()?,
         }))
     }
 
@@ -84,7 +102,7 @@ impl StoreOptions {
     }
 
     fn root(&self) -> Option<PathBuf> {
-        self.store.clone().or_else(Store::default_root)
+        self.store.clone().or_else(environment::store_root)
     }
 }
 

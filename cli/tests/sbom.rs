@@ -218,7 +218,7 @@ fn attach_to_a_registry_without_the_referrers_api_writes_the_fallback_tag() {
 
     // Referrer discovery (which reads the fallback tag here) finds it.
     let remote = Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(Some(dir.path().join("docker"))),
+        docker_config: DockerConfig::new(dir.path().join("docker")),
         sources: Sources::default(),
     });
     let policy = match reference.parse::<PolicyRef>() {
@@ -345,5 +345,284 @@ fn the_lockfile_graph_becomes_relationships_and_stays_valid() {
     assert_eq!(
         assemblyscript["dependsOn"],
         serde_json::json!(["pkg:npm/binaryen@116.0.0-nightly.20240114"])
+    );
+}
+
+fn testdata(relative: &str) -> String {
+    test_support::testdata_file(relative)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn check_ntia_reports_what_each_component_lacks() {
+    let (_dir, cli) = annotated_workdir();
+    // The annotated policy alone: its metadata names the author, so every element is there.
+    let report = json(&cli.ok(&["sbom", "policy.wasm", "--check", "ntia", "--output", "json"]));
+    assert_eq!(report["passes"], true, "{report}");
+    assert_eq!(report["components"], 1);
+    assert_eq!(report["timestamp"], "2023-11-14T22:13:20Z");
+
+    // With npm dependencies: package-lock.json records no supplier; the report names each
+    // package and exits 1.
+    let output = cli.run(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &testdata("sbom/npm"),
+        "--check",
+        "ntia",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(report["passes"], false);
+    let gaps: Vec<(String, Value)> = report["gaps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|gap| {
+            (
+                gap["component"].as_str().unwrap_or_default().to_string(),
+                gap["missing"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        gaps,
+        [
+            (
+                "@kubewarden/as-sdk 1.0.0".to_string(),
+                serde_json::json!(["supplier"])
+            ),
+            (
+                "assemblyscript 0.27.31".to_string(),
+                serde_json::json!(["supplier"])
+            ),
+            (
+                "binaryen 116.0.0-nightly.20240114".to_string(),
+                serde_json::json!(["supplier"])
+            ),
+        ]
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("3 of 4 components lack NTIA minimum elements"),
+        "{stderr}"
+    );
+
+    // A module without metadata has no supplier unless given one.
+    let stdout = String::from_utf8_lossy(
+        &cli.run(&["sbom", "wapc-accept.wasm", "--check", "ntia"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(stdout.contains("policy wapc-accept sha256:"), "{stdout}");
+    assert!(stdout.contains("missing supplier"), "{stdout}");
+    cli.ok(&[
+        "sbom",
+        "wapc-accept.wasm",
+        "--check",
+        "ntia",
+        "--supplier",
+        "ACME <security@acme.example>",
+    ]);
+}
+
+#[test]
+fn a_source_without_dependencies_fails_unless_allowed() {
+    let (dir, cli) = annotated_workdir();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap_or_else(|err| panic!("{err}"));
+    let stderr = cli.fails(&["sbom", "policy.wasm", "--source", "src"]);
+    assert!(
+        stderr.contains("no lockfile (Cargo.lock, go.mod (or go.sum), package-lock.json, packages.lock.json) in src")
+            && stderr.contains("--allow-no-dependencies"),
+        "{stderr}"
+    );
+    std::fs::write(dir.path().join("src/Cargo.lock"), "").unwrap_or_else(|err| panic!("{err}"));
+    let stderr = cli.fails(&["sbom", "policy.wasm", "--source", "src"]);
+    assert!(
+        stderr.contains("Cargo.lock in src pins no dependencies"),
+        "{stderr}"
+    );
+    let document = json(&cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        "src",
+        "--allow-no-dependencies",
+    ]));
+    assert_eq!(document["packages"].as_array().map(Vec::len), Some(1));
+
+    // A Cargo.lock that is not TOML: its line.
+    std::fs::write(
+        dir.path().join("src/Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.228\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = not a string\n",
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    let stderr = cli.fails(&["sbom", "policy.wasm", "--source", "src"]);
+    assert!(
+        stderr.contains("src/Cargo.lock:7: not a valid Cargo.lock"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_same_sources_in_two_folders_give_the_same_bytes() {
+    let (dir, cli) = annotated_workdir();
+    let copy = |to: &Path| {
+        std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("{err}"));
+        for name in ["go.mod", "go.sum"] {
+            std::fs::copy(
+                test_support::testdata_file(&format!("sbom/safe-labels-policy/{name}")),
+                to.join(name),
+            )
+            .unwrap_or_else(|err| panic!("{err}"));
+        }
+    };
+    copy(&dir.path().join("one"));
+    copy(&dir.path().join("deeper/two"));
+    let absolute = dir.path().join("deeper/two").to_string_lossy().into_owned();
+    for format in ["spdx-json", "cyclonedx-json"] {
+        let first = cli.ok(&["sbom", "policy.wasm", "--source", "one", "--format", format]);
+        let second = cli.ok(&[
+            "sbom",
+            "policy.wasm",
+            "--source",
+            "./deeper/two/",
+            "--format",
+            format,
+        ]);
+        let third = cli.ok(&[
+            "sbom",
+            "policy.wasm",
+            "--source",
+            &absolute,
+            "--format",
+            format,
+        ]);
+        assert_eq!(first, second, "{format}");
+        assert_eq!(first, third, "{format}");
+    }
+
+    // Without SOURCE_DATE_EPOCH, every document is another one: unique serial numbers.
+    let serial = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args([
+                "sbom",
+                "policy.wasm",
+                "--source",
+                "one",
+                "--format",
+                "cyclonedx-json",
+            ])
+            .current_dir(dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert!(output.status.success());
+        json(&String::from_utf8_lossy(&output.stdout))["serialNumber"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let first = serial();
+    assert!(first.is_some());
+    assert_ne!(first, serial());
+}
+
+#[test]
+fn every_real_source_gives_documents_the_validators_accept() {
+    let (dir, cli) = annotated_workdir();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/tests/validate_cyclonedx.py");
+    for source in [
+        "pod-privileged-policy",
+        "safe-labels-policy",
+        "go-policy-template",
+        "js-policy-template",
+    ] {
+        let path = testdata(&format!("sbom/{source}"));
+        let spdx = dir.path().join(format!("{source}.spdx.json"));
+        let cdx = dir.path().join(format!("{source}.cdx.json"));
+        cli.ok(&[
+            "sbom",
+            "policy.wasm",
+            "--source",
+            &path,
+            "-o",
+            &spdx.to_string_lossy(),
+        ]);
+        cli.ok(&[
+            "sbom",
+            "policy.wasm",
+            "--source",
+            &path,
+            "--format",
+            "cyclonedx-json",
+            "-o",
+            &cdx.to_string_lossy(),
+        ]);
+        validate("pyspdxtools", &["-i".as_ref(), spdx.as_os_str()]);
+        validate("python3", &[script.as_os_str(), cdx.as_os_str()]);
+        // NTIA: everything is there but suppliers the lockfiles do not record.
+        let output = std::process::Command::new("ntia-checker")
+            .args(["--output", "json", "--quiet"])
+            .arg(&spdx)
+            .output()
+            .unwrap_or_else(|err| panic!("ntia-checker cannot run ({err}): `.ci/run` installs it"));
+        let report = json(&String::from_utf8_lossy(&output.stdout));
+        for element in [
+            "componentNames",
+            "componentVersions",
+            "componentIdentifiers",
+        ] {
+            assert_eq!(
+                report[element]["allProvided"], true,
+                "{source} {element}: {report}"
+            );
+        }
+        assert_eq!(report["dependencyRelationshipsProvided"], true, "{source}");
+    }
+    // The Rust source went through cargo metadata (cargo is on the PATH): crates are marked.
+    let cdx = json(
+        &std::fs::read_to_string(dir.path().join("pod-privileged-policy.cdx.json"))
+            .unwrap_or_default(),
+    );
+    let excluded = cdx["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["scope"] == "excluded")
+        .count();
+    assert_eq!(excluded, 44, "40 build-only crates and 4 for other targets");
+    // --lockfile-only does not run cargo, and says so in the document.
+    let document = json(&cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &testdata("sbom/pod-privileged-policy"),
+        "--lockfile-only",
+        "--format",
+        "cyclonedx-json",
+    ]));
+    assert!(
+        document["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|c| c["scope"].is_null())
+    );
+    let notes: Vec<&str> = document["metadata"]["properties"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == "palisade:not-established")
+        .filter_map(|p| p["value"].as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("cargo metadata was not run")),
+        "{notes:?}"
     );
 }

@@ -46,7 +46,7 @@ fn call(policy: &WapcPolicy, name: &str, payload: &Value) -> Result<Value, Strin
 
 fn remote() -> Remote {
     Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(Some(test_support::tempdir().path().join("config.json"))),
+        docker_config: DockerConfig::new(test_support::tempdir().path().join("config.json")),
         sources: Default::default(),
     })
 }

@@ -27,7 +27,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 fn remote() -> Remote {
     Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(None),
+        docker_config: DockerConfig::none(),
         sources: Sources::default(),
     })
 }

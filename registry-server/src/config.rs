@@ -80,13 +80,14 @@ pub const ENV_VARS: [&str; 8] = [
 ];
 
 impl Config {
-    /// The configuration in `file` (the defaults if `None`) with the process's `PALISADE_REGISTRY_*` overrides.
-    pub fn load(file: Option<&Path>) -> Result<Config> {
+    /// The configuration in `file` (the defaults if `None`) with the `PALISADE_REGISTRY_*` overrides `lookup`
+    /// finds (the CLI passes the process environment).
+    pub fn load(file: Option<&Path>, lookup: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let mut config = match file {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
-        config.apply_env(|key| std::env::var(key).ok())?;
+        config.apply_env(lookup)?;
         Ok(config)
     }
 

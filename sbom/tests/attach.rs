@@ -23,7 +23,7 @@ fn both_formats_are_listed_as_referrers_of_the_policy() {
         other => panic!("{other:?}"),
     };
     let remote = Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(Some(dir.path().join("docker"))),
+        docker_config: DockerConfig::new(dir.path().join("docker")),
         sources: Sources::default(),
     });
     let created = creation_time(Some("1700000000")).unwrap_or_else(|err| panic!("{err}"));

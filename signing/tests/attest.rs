@@ -47,7 +47,7 @@ fn reference(host: &str) -> RegistryRef {
 
 fn remote() -> Remote {
     Remote::new(RemoteOptions {
-        docker_config: DockerConfig::new(Some(PathBuf::from("/nonexistent/docker/config.json"))),
+        docker_config: DockerConfig::new(PathBuf::from("/nonexistent/docker/config.json")),
         sources: Sources::default(),
     })
 }

@@ -40,10 +40,10 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// The docker config file.
+/// The docker config file, or none (every registry reached anonymously).
 #[derive(Debug, Clone)]
 pub struct DockerConfig {
-    path: PathBuf,
+    path: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -55,30 +55,26 @@ struct HelperAnswer {
 }
 
 impl DockerConfig {
-    /// The config at `path`, or the default one: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-    pub fn new(path: Option<PathBuf>) -> DockerConfig {
-        let path = path.unwrap_or_else(|| {
-            let folder = std::env::var_os("DOCKER_CONFIG")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    directories::BaseDirs::new().map(|dirs| dirs.home_dir().join(".docker"))
-                })
-                .unwrap_or_else(|| PathBuf::from(".docker"));
-            folder.join("config.json")
-        });
-        DockerConfig { path }
+    /// The config in the file `path` (a `config.json`; it need not exist yet).
+    pub fn new(path: PathBuf) -> DockerConfig {
+        DockerConfig { path: Some(path) }
+    }
+
+    /// No config: no credentials for any registry, and nowhere to store any.
+    pub fn none() -> DockerConfig {
+        DockerConfig { path: None }
     }
 
     /// The file this config is read from and written to.
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     fn load(&self) -> Result<Map<String, Value>> {
-        if !self.path.exists() {
+        let Some(path) = self.path.as_deref().filter(|path| path.exists()) else {
             return Ok(Map::new());
-        }
-        let bytes = files::read(&self.path)?;
+        };
+        let bytes = files::read(path)?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(self.invalid("the top level is not a JSON object".into())),
@@ -87,7 +83,11 @@ impl DockerConfig {
     }
 
     fn invalid(&self, reason: String) -> ArtifactError {
-        ArtifactError::CredentialsInvalid(format!("{}: {reason}", self.path.display()))
+        let file = self
+            .path
+            .as_deref()
+            .unwrap_or(Path::new("(no docker config)"));
+        ArtifactError::CredentialsInvalid(format!("{}: {reason}", file.display()))
     }
 
     /// The credential for `registry` (`host` or `host:port`).
@@ -190,12 +190,15 @@ impl DockerConfig {
     }
 
     fn save(&self, config: &Map<String, Value>) -> Result<()> {
-        if let Some(folder) = self.path.parent().filter(|f| !f.as_os_str().is_empty()) {
+        let Some(path) = self.path.as_deref() else {
+            return Err(self.invalid("there is no file to store credentials in".into()));
+        };
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
             files::create_dir_all(folder)?;
         }
         let bytes =
             serde_json::to_vec_pretty(config).map_err(|err| self.invalid(err.to_string()))?;
-        files::write_private(&self.path, &bytes)
+        files::write_private(path, &bytes)
     }
 }
 
@@ -268,7 +271,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(&path, json).unwrap();
-        (dir, DockerConfig::new(Some(path)))
+        (dir, DockerConfig::new(path))
     }
 
     #[test]
@@ -309,7 +312,7 @@ mod tests {
         assert!(
             matches!(config.credential("localhost:5000").unwrap(), Credential::Basic { username, .. } if username == "alice")
         );
-        let text = std::fs::read_to_string(config.path()).unwrap();
+        let text = std::fs::read_to_string(config.path().unwrap()).unwrap();
         assert!(
             text.contains("psFormat") && text.contains("a.example.com"),
             "{text}"

@@ -9,9 +9,6 @@ use serde::Deserialize;
 use crate::error::{ArtifactError, Result};
 use crate::files;
 
-/// The environment variable that overrides the sources file.
-pub const SOURCES_ENV: &str = "PALISADE_SOURCES";
-
 /// What `sources.yaml` says. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Sources {
@@ -64,16 +61,6 @@ pub struct CertificateData {
 }
 
 impl Sources {
-    /// The default sources file: `$PALISADE_SOURCES`, else `palisade/sources.yaml` in the user's config
-    /// folder (`~/.config` on Linux).
-    pub fn default_path() -> Option<PathBuf> {
-        if let Some(path) = std::env::var_os(SOURCES_ENV) {
-            return Some(PathBuf::from(path));
-        }
-        directories::ProjectDirs::from("", "", "palisade")
-            .map(|dirs| dirs.config_dir().join("sources.yaml"))
-    }
-
     /// Reads a sources file (YAML or JSON).
     pub fn load(path: &Path) -> Result<Sources> {
         let text = files::read_text(path)?;
@@ -84,15 +71,13 @@ impl Sources {
             .map_err(|err| ArtifactError::SourcesInvalid(format!("{}: {err}", path.display())))
     }
 
-    /// Reads the sources file at `path` if given, else the default one if it exists.
-    pub fn load_or_default(path: Option<&Path>) -> Result<Sources> {
-        match path {
-            Some(path) => Sources::load(path),
-            None => match Sources::default_path().filter(|path| path.is_file()) {
-                Some(path) => Sources::load(&path),
-                None => Ok(Sources::default()),
-            },
-        }
+    /// These sources with the proxies of `fallback` for those they leave unset (the environment's, typically).
+    pub fn with_proxies_from(mut self, fallback: Proxies) -> Sources {
+        let proxies = &mut self.proxies;
+        proxies.http_proxy = proxies.http_proxy.take().or(fallback.http_proxy);
+        proxies.https_proxy = proxies.https_proxy.take().or(fallback.https_proxy);
+        proxies.no_proxy = proxies.no_proxy.take().or(fallback.no_proxy);
+        self
     }
 
     /// Whether `registry` is listed as insecure.

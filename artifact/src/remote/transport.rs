@@ -79,7 +79,6 @@ pub fn client_config(
         })
         .collect();
     let proxies = &sources.proxies;
-    let env = |names: [&str; 2]| names.iter().find_map(|name| std::env::var(name).ok());
     Ok(ClientConfig {
         protocol: match attempt {
             Attempt::PlainHttp => ClientProtocol::Http,
@@ -94,18 +93,9 @@ pub fn client_config(
         // Small blobs go in one request; large ones in resumable chunks, by `upload`.
         use_monolithic_push: true,
         extra_root_certificates,
-        https_proxy: proxies
-            .https_proxy
-            .clone()
-            .or_else(|| env(["HTTPS_PROXY", "https_proxy"])),
-        http_proxy: proxies
-            .http_proxy
-            .clone()
-            .or_else(|| env(["HTTP_PROXY", "http_proxy"])),
-        no_proxy: proxies
-            .no_proxy
-            .clone()
-            .or_else(|| env(["NO_PROXY", "no_proxy"])),
+        https_proxy: proxies.https_proxy.clone(),
+        http_proxy: proxies.http_proxy.clone(),
+        no_proxy: proxies.no_proxy.clone(),
         user_agent: concat!("palisade/", env!("CARGO_PKG_VERSION")),
         ..ClientConfig::default()
     })

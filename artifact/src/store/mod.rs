@@ -30,9 +30,6 @@ pub use attached::{ArchiveImport, StoredRepository};
 use index::Index;
 pub use listing::PolicySummary;
 
-/// The environment variable that overrides the store folder.
-pub const STORE_ENV: &str = "PALISADE_STORE";
-
 /// One stored policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreEntry {
@@ -55,15 +52,6 @@ struct Locked {
 }
 
 impl Store {
-    /// The default store folder: `$PALISADE_STORE`, else `palisade/store` in the user's data folder
-    /// (`$XDG_DATA_HOME`, `~/.local/share` on Linux).
-    pub fn default_root() -> Option<PathBuf> {
-        if let Some(root) = std::env::var_os(STORE_ENV) {
-            return Some(PathBuf::from(root));
-        }
-        directories::ProjectDirs::from("", "", "palisade").map(|dirs| dirs.data_dir().join("store"))
-    }
-
     /// Opens (creating it if needed) the store in `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
         let root = root.into();

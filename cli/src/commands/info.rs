@@ -3,12 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::store::Store;
-use evaluator::ModuleCache;
 use serde::Serialize;
 
+use crate::environment;
 use crate::output::{OutputFormat, print_structured};
 
 /// Show palisade's version, the Rego builtins it implements, and the files and folders it uses by
@@ -33,17 +30,18 @@ struct Info {
 }
 
 /// Where keyless verification finds its trust root.
-const TRUST_ROOT: &str = "the Sigstore public-good trusted root, built in (never fetched); --trust-root FILE \
-     (a Sigstore trusted_root.json or kwctl's --sigstore-trust-config file) replaces it";
+const TRUST_ROOT: &str = "the Sigstore public-good trusted root, built in (never fetched unless --tuf or \
+     --tuf-url asks); --trust-root FILE (a Sigstore trusted_root.json or kwctl's --sigstore-trust-config file) \
+     replaces it, --tuf fetches it from Sigstore's TUF repository, --tuf-url URL (with --tuf-root FILE) from another";
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let info = Info {
         version: env!("CARGO_PKG_VERSION"),
         rego_builtins: evaluator::opa::implemented_builtins(),
-        store: Store::default_root(),
-        sources_file: Sources::default_path(),
-        docker_config: DockerConfig::new(None).path().to_owned(),
-        module_cache: ModuleCache::default_dir(),
+        store: environment::store_root(),
+        sources_file: environment::sources_file(),
+        docker_config: environment::docker_config(),
+        module_cache: environment::module_cache(),
         sigstore_trust_root: TRUST_ROOT,
     };
     match args.output {

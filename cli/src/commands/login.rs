@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
+use artifact::remote::credentials::DockerConfig;
 
 use crate::commands::UsageError;
 use crate::options::RegistryOptions;
@@ -47,12 +48,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if password.is_empty() {
         return Err(UsageError("the password is empty".into()).into());
     }
-    let config = args.registry_options.docker_config();
-    config.login(&args.registry, &args.username, &password)?;
+    let path = args.registry_options.docker_config_path();
+    DockerConfig::new(path.clone()).login(&args.registry, &args.username, &password)?;
     println!(
         "credentials for {} stored in {}",
         args.registry,
-        config.path().display()
+        path.display()
     );
     Ok(())
 }

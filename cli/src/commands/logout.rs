@@ -1,6 +1,7 @@
 //! `palisade logout`: forget registry credentials.
 
 use anyhow::bail;
+use artifact::remote::credentials::DockerConfig;
 
 use crate::options::RegistryOptions;
 
@@ -14,18 +15,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = args.registry_options.docker_config();
-    if !config.logout(&args.registry)? {
-        bail!(
-            "no credentials for {} in {}",
-            args.registry,
-            config.path().display()
-        );
+    let path = args.registry_options.docker_config_path();
+    if !DockerConfig::new(path.clone()).logout(&args.registry)? {
+        bail!("no credentials for {} in {}", args.registry, path.display());
     }
     println!(
         "credentials for {} removed from {}",
         args.registry,
-        config.path().display()
+        path.display()
     );
     Ok(())
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use artifact::distribute::PushSource;
 use artifact::reference::PolicyRef;
 
+use crate::environment;
 use crate::options::{RegistryOptions, local_path};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::Activity;
@@ -49,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let remote = args.registry.remote()?.with_progress(activity.clone());
     let pushed = activity.run(
         format!("pushing {} to {target}", args.source),
-        artifact::distribute::push(&remote, &source, &target, args.force),
+        artifact::distribute::push(&remote, &source, &target, args.force, environment::now()?),
     )??;
     match (args.output, &target) {
         (OutputFormat::Text, _) => println!("{}", pushed.immutable_ref),

@@ -7,6 +7,7 @@ use registry_server::storage::{GcOptions, GcReport};
 use registry_server::{Config, LocalStorage};
 
 use super::UsageError;
+use crate::environment;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
@@ -51,7 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn gc(args: GcArgs) -> anyhow::Result<()> {
-    let config = Config::load(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let config = Config::load(args.config.as_deref(), environment::lookup)
+        .map_err(|e| UsageError(e.to_string()))?;
     let root = args.root.unwrap_or(config.root);
     let storage = LocalStorage::new(&root);
     let options = GcOptions {

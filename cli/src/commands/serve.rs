@@ -8,6 +8,7 @@ use registry_server::tls::TlsConfig;
 use registry_server::{Config, RegistryError, Server};
 
 use super::UsageError;
+use crate::environment;
 
 /// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder, and the web hub
 /// that browses and searches its policies (at /hub; --no-hub turns it off).
@@ -70,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The configuration from the file, the environment and the flags, in that order.
 fn configure(args: Args) -> Result<Config, RegistryError> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let mut config = Config::load(args.config.as_deref(), environment::lookup)?;
     if let Some(root) = args.root {
         config.root = root;
     }

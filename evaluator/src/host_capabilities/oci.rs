@@ -31,11 +31,11 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// The default docker config for credentials, no `sources.yaml`, no trust root.
+    /// No credentials, no `sources.yaml`, no trust root.
     fn default() -> Self {
         Registry::new(
             Remote::new(RemoteOptions {
-                docker_config: DockerConfig::new(None),
+                docker_config: DockerConfig::none(),
                 sources: Default::default(),
             }),
             None,
