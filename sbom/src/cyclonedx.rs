@@ -106,7 +106,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             .map(|note| json!({ "name": "palisade:not-established", "value": note })),
     );
 
-    let document = json!({
+    let mut document = json!({
         "bomFormat": "CycloneDX",
         "specVersion": SPEC_VERSION,
         "serialNumber": serial_number(digest.hex()),
@@ -119,11 +119,13 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
                 ]
             },
             "component": Value::Object(root),
-            "properties": metadata_properties,
         },
         "components": components,
         "dependencies": dependencies,
     });
+    if !metadata_properties.is_empty() {
+        document["metadata"]["properties"] = Value::Array(metadata_properties);
+    }
     Ok(document)
 }
 
