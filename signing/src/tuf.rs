@@ -41,8 +41,8 @@ impl TufSource {
                 .find(|known| known.url() == url.trim_end_matches('/'))
                 .ok_or_else(|| {
                     SigningError::TrustRoot(format!(
-                        "{url} is not a TUF repository whose root is built in ({} or {}): its initial root.json \
-                         is needed to trust it",
+                        "{url} is not a TUF repository whose root is built in ({} or {}): give its initial \
+                         root.json to trust it",
                         TufSource::PublicGood.url(),
                         TufSource::GitHub.url()
                     ))
