@@ -553,6 +553,91 @@ fn pod_privileged_policy_with_cargo_metadata_marks_what_ships() {
 }
 
 #[test]
+fn each_kind_of_rust_dependency_is_marked_with_its_relationship() {
+    let dir = test_support::tempdir();
+    let source = copy_source("rust-kinds", dir.path(), "source");
+    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
+    let cargo = cargo();
+    let options = Options {
+        toolchain: Toolchain {
+            cargo: Some(&cargo),
+        },
+        ..lockfile_only(Some(&source))
+    };
+    let sbom = build_with(&module, &Origin::File("policy.wasm".into()), &options);
+    let scopes: Vec<(&str, Scope)> = sbom
+        .dependencies
+        .iter()
+        .map(|d| (d.name.as_str(), d.scope))
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            ("itoa", Scope::Runtime),
+            ("libc", Scope::OtherTarget),
+            ("memchr", Scope::Build),
+            ("ryu", Scope::Dev),
+        ]
+    );
+    let (spdx, cyclonedx) = render_and_validate(dir.path(), "kinds", &sbom);
+    let name_of = |id: &str| {
+        spdx["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["SPDXID"] == id)
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or(id)
+            .to_string()
+    };
+    let relationships: Vec<(String, String, String)> = spdx["relationships"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["relationshipType"] != "DESCRIBES")
+        .map(|r| {
+            (
+                name_of(r["spdxElementId"].as_str().unwrap_or_default()),
+                r["relationshipType"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                name_of(r["relatedSpdxElement"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let triple = |a: &str, kind: &str, b: &str| (a.to_string(), kind.to_string(), b.to_string());
+    assert_eq!(
+        relationships,
+        [
+            triple("pod-guard", "DEPENDS_ON", "itoa"),
+            triple("libc", "OPTIONAL_DEPENDENCY_OF", "pod-guard"),
+            triple("memchr", "BUILD_DEPENDENCY_OF", "pod-guard"),
+            triple("ryu", "DEV_DEPENDENCY_OF", "pod-guard"),
+        ]
+    );
+    let scopes: Vec<(String, String)> = components(&cyclonedx)
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                c["scope"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        scopes,
+        [
+            pair("itoa", "required"),
+            pair("libc", "excluded"),
+            pair("memchr", "excluded"),
+            pair("ryu", "excluded"),
+        ]
+    );
+}
+
+#[test]
 fn safe_labels_policy_names_the_replacement_and_keeps_indirect_apart() {
     let dir = test_support::tempdir();
     let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");

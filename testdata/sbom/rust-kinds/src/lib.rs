@@ -1,0 +1,1 @@
+//! A stub: only the manifest and lockfile matter to an SBOM.
