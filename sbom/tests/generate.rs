@@ -638,6 +638,36 @@ fn each_kind_of_rust_dependency_is_marked_with_its_relationship() {
 }
 
 #[test]
+fn a_cargo_metadata_failure_names_the_command_and_the_way_out() {
+    let dir = test_support::tempdir();
+    let source = copy_source("rust-kinds", dir.path(), "source");
+    std::fs::write(source.join("Cargo.toml"), "[package\n").unwrap_or_else(|err| panic!("{err}"));
+    let module = test_support::compile_fixture("wapc-accept");
+    let cargo = cargo();
+    let options = Options {
+        toolchain: Toolchain {
+            cargo: Some(&cargo),
+        },
+        ..lockfile_only(Some(&source))
+    };
+    match Sbom::build(&module, &Origin::File("p.wasm".into()), &options) {
+        Err(err @ SbomError::Toolchain { .. }) => {
+            let message = err.to_string();
+            assert!(
+                message.starts_with("`cargo metadata` failed for ")
+                    && message.contains("source/Cargo.toml")
+                    && message.contains("--lockfile-only"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a toolchain error, got {other:?}"),
+    }
+    // Read from the lockfile alone, the same folder is described.
+    let sbom = build(&module, &Origin::File("p.wasm".into()), Some(&source));
+    assert_eq!(sbom.dependencies.len(), 4);
+}
+
+#[test]
 fn safe_labels_policy_names_the_replacement_and_keeps_indirect_apart() {
     let dir = test_support::tempdir();
     let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");

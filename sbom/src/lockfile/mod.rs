@@ -154,7 +154,9 @@ impl Scope {
     pub fn describe(self) -> Option<&'static str> {
         match self {
             Scope::Unknown => None,
-            Scope::Runtime => Some("runtime: part of the policy as built"),
+            Scope::Runtime => {
+                Some("runtime: needed by the policy as built, not only to build or test it")
+            }
             Scope::Build => Some(
                 "build only (a build dependency, a procedural macro or what they use): not part of the policy as built",
             ),
