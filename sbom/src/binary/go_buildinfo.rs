@@ -92,8 +92,13 @@ pub fn read(module: &[u8]) -> Result<Option<Embedded>> {
         };
         for segment in reader {
             let segment = segment.map_err(|err| unreadable(err.message().to_string()))?;
+            // The markers alone (a program that looks for them holds both) are not build
+            // information: it names the main package or module.
             if let Some(text) = between_markers(segment.data)? {
-                return components(&parse(text)?).map(Some);
+                let info = parse(text)?;
+                if info.path.is_some() || info.main.is_some() {
+                    return components(&info).map(Some);
+                }
             }
         }
     }
@@ -291,6 +296,28 @@ mod tests {
                 "{text:?}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn markers_without_build_information_are_not_a_go_program() {
+        let data = [&b"x"[..], &START, &END].concat();
+        let module = wat_module_with_data(&data);
+        assert_eq!(read(&module).ok().map(|e| e.is_none()), Some(true));
+        let text = b"path\texample.com/p\nmod\texample.com/p\t(devel)\t\n";
+        let data = [&START[..], text, &END].concat();
+        let embedded = read(&wat_module_with_data(&data))
+            .ok()
+            .flatten()
+            .map(|embedded| embedded.dependencies.len());
+        assert_eq!(embedded, Some(0));
+    }
+
+    /// A module with one active data segment holding `data`.
+    fn wat_module_with_data(data: &[u8]) -> Vec<u8> {
+        let escaped: String = data.iter().map(|byte| format!("\\{byte:02x}")).collect();
+        test_support::compile_wat(&format!(
+            r#"(module (memory 1) (data (i32.const 0) "{escaped}"))"#
+        ))
     }
 
     #[test]
