@@ -92,9 +92,12 @@ pub enum Error {
     /// `policies.yml` (the policy server's configuration) is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// The policy server cannot start or serve (policies that failed to load, each named).
+    /// The policy server cannot start (policies that failed to load, each named).
     #[error("the policy server cannot start: {0}")]
     Startup(String),
+    /// The policy server could not listen or stopped serving.
+    #[error(transparent)]
+    Serve(#[from] http_server::HttpServerError),
     /// A file could not be read.
     #[error("reading {}: {source}", path.display())]
     Io {

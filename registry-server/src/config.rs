@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use http_server::TlsConfig;
 use serde::Deserialize;
 
 use crate::auth::AuthConfig;
 use crate::errors::{RegistryError, Result};
-use crate::tls::TlsConfig;
 
 /// Everything `palisade serve` can be told.
 ///

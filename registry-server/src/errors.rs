@@ -154,14 +154,9 @@ pub enum RegistryError {
         reason: String,
     },
 
-    /// The server could not listen or stopped serving.
-    #[error("cannot serve on {addr}: {source}; choose another address or free this one")]
-    Serve {
-        /// The address.
-        addr: String,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    /// The server could not listen (its address, its TLS files) or stopped serving.
+    #[error(transparent)]
+    Serve(#[from] http_server::HttpServerError),
 
     /// The configuration file or an override is wrong.
     #[error("configuration: {0}")]
@@ -219,7 +214,7 @@ impl RegistryError {
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),
-            Io { .. } | Corrupt { .. } | Serve { .. } | Config(_) => {
+            Io { .. } | Corrupt { .. } | Serve(_) | Config(_) => {
                 ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
             }
         }
@@ -237,6 +232,12 @@ impl RegistryError {
     }
 }
 
+/// The `Range` header value of an upload holding `size` bytes (inclusive end, `0-0` when empty): what a session's
+/// progress answers and what a chunk out of order is told to resume from.
+pub fn upload_range(size: u64) -> String {
+    format!("0-{}", size.saturating_sub(1))
+}
+
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
@@ -248,7 +249,7 @@ impl IntoResponse for RegistryError {
         let headers = response.headers_mut();
         match &self {
             RegistryError::ChunkOutOfOrder { size } => {
-                if let Ok(value) = HeaderValue::try_from(crate::api::upload_range(*size)) {
+                if let Ok(value) = HeaderValue::try_from(upload_range(*size)) {
                     headers.insert(header::RANGE, value);
                 }
             }

@@ -15,8 +15,8 @@ mod limit;
 pub mod manifest;
 pub mod metrics;
 pub mod names;
+pub mod state;
 pub mod storage;
-pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,85 +26,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::middleware;
 use axum::routing::get;
-use axum::serve::Listener;
-use tokio::net::TcpListener;
+use http_server::Listener;
 
 pub use auth::Auth;
 pub use config::Config;
 pub use errors::{RegistryError, Result};
 pub use metrics::Metrics;
+pub use state::{AppState, Limits};
 pub use storage::{LocalStorage, Storage};
-
-/// Limits on what a request may send.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// The largest manifest accepted, in bytes.
-    pub max_manifest_bytes: usize,
-    /// Registry API requests answered at once; more answer `429`. Unlimited if `None`.
-    pub max_requests_in_flight: Option<usize>,
-}
-
-/// What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's index.
-pub struct AppState<S> {
-    /// Where content lives.
-    pub storage: Arc<S>,
-    /// Request limits.
-    pub limits: Limits,
-    /// Request counters, served at `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// Who may do what.
-    pub auth: Arc<Auth>,
-    /// The web hub's index of policies; `None` when the hub is not served.
-    pub hub: Option<Arc<hub::Hub>>,
-}
-
-impl<S> Clone for AppState<S> {
-    fn clone(&self) -> Self {
-        AppState {
-            storage: Arc::clone(&self.storage),
-            limits: self.limits.clone(),
-            metrics: Arc::clone(&self.metrics),
-            auth: Arc::clone(&self.auth),
-            hub: self.hub.clone(),
-        }
-    }
-}
-
-impl<S: Storage> AppState<S> {
-    /// The state for `storage` with `limits` and `auth`, fresh metrics, and the hub served.
-    pub fn new(storage: Arc<S>, limits: Limits, auth: Auth) -> AppState<S> {
-        AppState {
-            storage,
-            limits,
-            metrics: Arc::default(),
-            auth: Arc::new(auth),
-            hub: Some(Arc::default()),
-        }
-    }
-}
-
-impl AppState<LocalStorage> {
-    /// The state for `config`: local storage under its root, with its limits and access rules.
-    pub fn from_config(config: &Config) -> Result<AppState<LocalStorage>> {
-        let mut storage = LocalStorage::new(&config.root);
-        if let Some(max) = config.max_blob_bytes {
-            storage = storage.with_max_blob_bytes(max);
-        }
-        let limits = Limits {
-            max_manifest_bytes: config.max_manifest_bytes,
-            max_requests_in_flight: config.max_requests_in_flight,
-        };
-        let mut state = AppState::new(
-            Arc::new(storage),
-            limits,
-            Auth::from_config(&config.auth, config.tls.is_some())?,
-        );
-        if !config.hub {
-            state.hub = None;
-        }
-        Ok(state)
-    }
-}
 
 /// The registry as an HTTP service: the OCI API and the hub (capped if so configured), `/healthz` and `/metrics`,
 /// every request counted and logged.
@@ -130,11 +59,11 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
 }
 
-/// Serves the registry on `listener` (a [`TcpListener`] or a [`tls::TlsListener`]) until `shutdown` completes,
-/// then lets in-flight requests, uploads included, finish.
+/// Serves the registry on `listener` (an [`http_server::Listener`], plain or TLS, or any other) until `shutdown`
+/// completes, then lets in-flight requests, uploads included, finish.
 ///
 /// Upload sessions untouched for `upload_ttl` are removed in the background.
-pub async fn serve<S: Storage, L: Listener<Addr = SocketAddr>>(
+pub async fn serve<S: Storage, L: axum::serve::Listener<Addr = SocketAddr>>(
     listener: L,
     state: AppState<S>,
     upload_ttl: Duration,
@@ -152,31 +81,17 @@ pub async fn serve<S: Storage, L: Listener<Addr = SocketAddr>>(
             }
         }
     });
-    let local = listener.local_addr().ok();
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| RegistryError::Serve {
-            addr: local.map_or_else(|| "the listener".to_string(), |a| a.to_string()),
-            source,
-        });
+    let served = http_server::serve(listener, app(state), shutdown).await;
     expiry.abort();
-    served
+    Ok(served?)
 }
 
 /// A registry bound to its address, ready to serve: binding first lets the caller learn the port (`--addr
 /// 127.0.0.1:0`) before serving.
 pub struct Server {
-    listener: Bound,
-    local_addr: SocketAddr,
+    listener: Listener,
     state: AppState<LocalStorage>,
     upload_ttl: Duration,
-}
-
-/// A plain or a TLS listener.
-enum Bound {
-    Plain(TcpListener),
-    Tls(tls::TlsListener),
 }
 
 impl Server {
@@ -186,21 +101,11 @@ impl Server {
         let acceptor = config
             .tls
             .as_ref()
-            .map(tls::TlsConfig::acceptor)
+            .map(http_server::TlsConfig::acceptor)
             .transpose()?;
-        let bind_error = |source| RegistryError::Serve {
-            addr: config.addr.clone(),
-            source,
-        };
-        let tcp = TcpListener::bind(&config.addr).await.map_err(bind_error)?;
-        let local_addr = tcp.local_addr().map_err(bind_error)?;
-        let listener = match acceptor {
-            Some(acceptor) => Bound::Tls(tls::TlsListener::new(tcp, acceptor).map_err(bind_error)?),
-            None => Bound::Plain(tcp),
-        };
+        let listener = Listener::bind(&config.addr, acceptor).await?;
         Ok(Server {
             listener,
-            local_addr,
             state,
             upload_ttl: config.upload_ttl(),
         })
@@ -208,45 +113,21 @@ impl Server {
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listener.local_addr()
     }
 
     /// Serves until Ctrl-C or SIGTERM, then lets the requests in flight finish.
     pub async fn run_until_signal(self) -> Result<()> {
         let root = self.state.storage.root().display().to_string();
-        tracing::info!(addr = %self.local_addr, %root, "registry listening");
-        let served = match self.listener {
-            Bound::Plain(listener) => {
-                serve(listener, self.state, self.upload_ttl, shutdown_signal()).await
-            }
-            Bound::Tls(listener) => {
-                serve(listener, self.state, self.upload_ttl, shutdown_signal()).await
-            }
-        };
+        tracing::info!(addr = %self.local_addr(), %root, "registry listening");
+        let served = serve(
+            self.listener,
+            self.state,
+            self.upload_ttl,
+            http_server::shutdown_signal(),
+        )
+        .await;
         tracing::info!("registry stopped");
         served
-    }
-}
-
-/// Completes on Ctrl-C, or on SIGTERM on Unix: the graceful-shutdown trigger shared by
-/// the registry and `palisade policy-server`.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Output;
 
+use http_server::{Listener, TlsConfig};
 use registry_server::auth::{Action, AuthConfig};
-use registry_server::tls::{TlsConfig, TlsListener};
 use registry_server::{AppState, Config, serve};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -345,9 +345,10 @@ async fn skopeo_copies_over_tls() {
     };
 
     let root = tempfile::tempdir().unwrap();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap().to_string();
-    let listener = TlsListener::new(tcp, tls.acceptor().unwrap()).unwrap();
+    let listener = Listener::bind("127.0.0.1:0", Some(tls.acceptor().unwrap()))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().to_string();
     let config = Config {
         root: root.path().to_path_buf(),
         auth: open_access(),

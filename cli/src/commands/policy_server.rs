@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use evaluator::server::{PoliciesFile, ServerState, StartOptions};
 use evaluator::{EngineConfig, ModuleCache};
-use tokio::net::TcpListener;
+use http_server::{Listener, TlsConfig};
 
 use super::UsageError;
 use crate::capability_options::CapabilityOptions;
@@ -95,14 +95,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow::Result<()> {
     // The certificate and key are checked before the (slower) start-up.
-    let acceptor = match (&args.tls_cert, &args.tls_key) {
+    let acceptor = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(
-            registry_server::tls::TlsConfig {
-                cert: cert.clone(),
-                key: key.clone(),
-            }
-            .acceptor()
-            .map_err(|err| UsageError(err.to_string()))?,
+            TlsConfig { cert, key }
+                .acceptor()
+                .map_err(|err| UsageError(err.to_string()))?,
         ),
         _ => None,
     };
@@ -112,22 +109,16 @@ async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow:
             "warning: policy {id} is not served (its requests get a 500 rejection): {reason}"
         );
     }
-    let tcp = TcpListener::bind(&args.addr)
+    let listener = Listener::bind(&args.addr, acceptor)
         .await
-        .map_err(|err| UsageError(format!("listening on {}: {err}", args.addr)))?;
-    let local = tcp.local_addr()?;
+        .map_err(|err| UsageError(err.to_string()))?;
     let ids = state.policy_ids().collect::<Vec<_>>().join(", ");
-    match acceptor {
-        Some(acceptor) => {
-            let listener = registry_server::tls::TlsListener::new(tcp, acceptor)?;
-            println!("policy-server listening on https://{local} (policies: {ids})");
-            evaluator::server::serve(listener, state, registry_server::shutdown_signal()).await?;
-        }
-        None => {
-            println!("policy-server listening on http://{local} (policies: {ids})");
-            evaluator::server::serve(tcp, state, registry_server::shutdown_signal()).await?;
-        }
-    }
+    println!(
+        "policy-server listening on {}://{} (policies: {ids})",
+        listener.scheme(),
+        listener.local_addr()
+    );
+    evaluator::server::serve(listener, state, http_server::shutdown_signal()).await?;
     Ok(())
 }
 

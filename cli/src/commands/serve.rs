@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use http_server::TlsConfig;
 use registry_server::auth::Action;
-use registry_server::tls::TlsConfig;
 use registry_server::{Config, RegistryError, Server};
 
 use super::UsageError;
@@ -100,9 +100,7 @@ fn configure(args: Args) -> Result<Config, RegistryError> {
 /// Configuration and listening problems are the environment's (exit code 2); others are failures.
 fn usage(error: RegistryError) -> anyhow::Error {
     match error {
-        RegistryError::Config(_) | RegistryError::Serve { .. } => {
-            UsageError(error.to_string()).into()
-        }
+        RegistryError::Config(_) | RegistryError::Serve(_) => UsageError(error.to_string()).into(),
         other => other.into(),
     }
 }

@@ -53,8 +53,8 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .with_state(state)
 }
 
-/// Serves `state` on `listener` (plain TCP, or TLS) until `shutdown` completes, then lets the
-/// requests in flight finish.
+/// Serves `state` on `listener` (an [`http_server::Listener`], plain or TLS, or any other) until
+/// `shutdown` completes, then lets the requests in flight finish.
 pub async fn serve<L>(
     listener: L,
     state: Arc<ServerState>,
@@ -63,16 +63,7 @@ pub async fn serve<L>(
 where
     L: Listener<Addr = SocketAddr>,
 {
-    let local = listener.local_addr().ok();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|err| {
-            Error::Startup(format!(
-                "serving on {}: {err}",
-                local.map_or_else(|| "the listener".to_string(), |a| a.to_string())
-            ))
-        })
+    Ok(http_server::serve(listener, app(state), shutdown).await?)
 }
 
 /// `POST /validate/{id}`.

@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{API_VERSION, Headers};
-use crate::AppState;
 use crate::auth::Identity;
+use crate::state::AppState;
 use crate::storage::Storage;
 
 /// Answers `200 OK` with an empty JSON object, or `401` if credentials are wrong, or missing where some are needed.

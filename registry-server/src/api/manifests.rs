@@ -6,10 +6,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::{DOCKER_CONTENT_DIGEST, Headers, OCI_SUBJECT};
-use crate::AppState;
 use crate::errors::{RegistryError, Result};
 use crate::manifest;
 use crate::names::{Reference, RepoName};
+use crate::state::AppState;
 use crate::storage::{Storage, StoredManifest};
 
 /// Sends a manifest with its stored media type; `head` sends the headers only.

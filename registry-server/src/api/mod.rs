@@ -20,9 +20,9 @@ use axum::routing::{any, get};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::auth::{Action, Identity};
 use crate::errors::{RegistryError, Result};
+use crate::state::AppState;
 use crate::storage::{Storage, Upload};
 use route::Route;
 
@@ -171,11 +171,6 @@ async fn handle<S: Storage>(
 fn not_found() -> Response {
     let body = serde_json::json!({ "errors": [{ "code": "NOT_FOUND", "message": "no such endpoint", "detail": null }] });
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
-}
-
-/// The `Range` header value of an upload holding `size` bytes (inclusive end, `0-0` when empty).
-pub fn upload_range(size: u64) -> String {
-    format!("0-{}", size.saturating_sub(1))
 }
 
 /// Builds response headers from values that are known to be header-safe (digests, names, numbers).

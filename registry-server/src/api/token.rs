@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::Headers;
-use crate::AppState;
 use crate::auth::Identity;
 use crate::auth::token::{Access, parse_scope};
 use crate::errors::Result;
+use crate::state::AppState;
 use crate::storage::Storage;
 
 /// Issues a token for the requested `scope`s, granting the actions the (Basic-authenticated or anonymous) client

@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{
     BLOB_UPLOAD_SESSION_ID, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID, Headers, Request, upload,
-    upload_range,
 };
-use crate::errors::{RegistryError, Result};
+use crate::errors::{RegistryError, Result, upload_range};
 use crate::names::{RepoName, parse_digest};
 use crate::storage::Storage;
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::Action;
+use super::action::Action;
 use crate::errors::{RegistryError, Result};
 
 /// The `auth.token` section of the configuration.

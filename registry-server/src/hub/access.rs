@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, header};
 
 use super::Hub;
 use super::index::Repository;
-use crate::AppState;
 use crate::auth::{Action, Identity};
 use crate::errors::{RegistryError, Result};
+use crate::state::AppState;
 use crate::storage::Storage;
 
 /// The challenge browsers answer with a login prompt.

@@ -17,6 +17,13 @@ use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
 use crate::storage::{Storage, StoredManifest};
 
+/// The hub's shared state: the index of policies, kept current by the hub's `watch` middleware.
+#[derive(Debug, Default)]
+pub struct Hub {
+    /// Every repository's policies.
+    pub index: Index,
+}
+
 /// The artifact type prefix of Sigstore bundles attached as referrers (cosign v3, `palisade sign --bundle`).
 pub const SIGSTORE_BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
 /// The artifact type of SPDX JSON SBOMs attached as referrers.

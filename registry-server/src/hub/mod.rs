@@ -29,16 +29,9 @@ use axum::middleware::Next;
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::storage::Storage;
-use index::Index;
-
-/// The hub's shared state: the index of policies, kept current by [`watch`].
-#[derive(Debug, Default)]
-pub struct Hub {
-    /// Every repository's policies.
-    pub index: Index,
-}
+pub use index::Hub;
 
 /// What the hub's handlers share: the registry's state (storage, access rules) and the hub's index.
 pub struct HubState<S> {

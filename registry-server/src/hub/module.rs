@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use artifact::metadata::Metadata;
+use artifact::metadata::{Metadata, WellKnown};
 use artifact::oci::Digest;
 use artifact::oci::manifest::ImageManifest;
 use artifact::oci::policy::{parse_manifest, policy_layer};
@@ -35,6 +35,49 @@ pub struct Policy {
     pub metadata: Option<Metadata>,
     /// Why `metadata` is `None`, for the page to say.
     pub problem: Option<String>,
+}
+
+/// The OCI annotation read when neither the metadata nor the manifest has the well-known one.
+const OCI_FALLBACKS: [(WellKnown, &str); 7] = [
+    (WellKnown::Title, "org.opencontainers.image.title"),
+    (
+        WellKnown::Description,
+        "org.opencontainers.image.description",
+    ),
+    (WellKnown::Author, "org.opencontainers.image.authors"),
+    (WellKnown::License, "org.opencontainers.image.licenses"),
+    (WellKnown::Source, "org.opencontainers.image.source"),
+    (WellKnown::Url, "org.opencontainers.image.url"),
+    (WellKnown::Version, "org.opencontainers.image.version"),
+];
+
+impl Policy {
+    /// The value of a well-known annotation: from the module's metadata, else the manifest's annotations (the
+    /// `io.kubewarden.policy.*` key, then the `org.opencontainers.image.*` one other tools write).
+    pub fn field(&self, key: WellKnown) -> Option<&str> {
+        let from_metadata = self.metadata.as_ref().and_then(|m| m.well_known(key));
+        let oci_key = OCI_FALLBACKS
+            .iter()
+            .find(|(known, _)| *known == key)
+            .map(|(_, oci)| *oci);
+        from_metadata
+            .or_else(|| self.annotations.get(key.key()).map(String::as_str))
+            .or_else(|| oci_key.and_then(|k| self.annotations.get(k).map(String::as_str)))
+            .filter(|value| !value.trim().is_empty())
+    }
+
+    /// The resources the policy's rules match (`pods`, `deployments`, `*`), sorted, without duplicates.
+    pub fn resources(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .metadata
+            .iter()
+            .flat_map(|m| &m.rules)
+            .flat_map(|rule| rule.resources.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 /// The manifest of `stored` as an image manifest, if it is one (indexes and unreadable documents are not).

@@ -15,7 +15,6 @@
 use artifact::metadata::{ExecutionMode, WellKnown};
 
 use super::index::{Repository, TaggedPolicy};
-use super::view::{field, resources};
 
 /// A parsed query.
 #[derive(Debug, Default, PartialEq)]
@@ -131,7 +130,9 @@ fn filter_score(filter: &Filter, shown: &TaggedPolicy) -> Option<u32> {
         Filter::Signed(wanted) => shown.signatures.is_empty() != *wanted,
         Filter::Kind(kind) => {
             let plural = plural(kind);
-            let bases: Vec<String> = resources(&shown.policy)
+            let bases: Vec<String> = shown
+                .policy
+                .resources()
                 .into_iter()
                 .map(|r| r.split('/').next().unwrap_or_default().to_string())
                 .collect();
@@ -175,9 +176,9 @@ struct Fields {
 impl Fields {
     fn of(name: &str, shown: &TaggedPolicy) -> Fields {
         let policy = &shown.policy;
-        let text = |key| field(policy, key).unwrap_or_default().to_lowercase();
+        let text = |key| policy.field(key).unwrap_or_default().to_lowercase();
         let metadata = policy.metadata.as_ref();
-        let mut keywords: Vec<String> = resources(policy);
+        let mut keywords: Vec<String> = policy.resources();
         keywords.extend(metadata.map(|m| m.execution_mode.to_string()));
         let annotations = metadata
             .map(|m| &m.annotations)

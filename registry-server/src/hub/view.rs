@@ -11,48 +11,7 @@ use artifact::oci::Digest;
 use serde::Serialize;
 
 use super::index::{Attachment, Repository, TaggedPolicy};
-use super::module::Policy;
 use super::search::Query;
-
-/// The OCI annotation read when neither the metadata nor the manifest has the well-known one.
-const OCI_FALLBACKS: [(WellKnown, &str); 7] = [
-    (WellKnown::Title, "org.opencontainers.image.title"),
-    (
-        WellKnown::Description,
-        "org.opencontainers.image.description",
-    ),
-    (WellKnown::Author, "org.opencontainers.image.authors"),
-    (WellKnown::License, "org.opencontainers.image.licenses"),
-    (WellKnown::Source, "org.opencontainers.image.source"),
-    (WellKnown::Url, "org.opencontainers.image.url"),
-    (WellKnown::Version, "org.opencontainers.image.version"),
-];
-
-/// The value of a well-known annotation of `policy`: from its metadata, else its manifest.
-pub fn field(policy: &Policy, key: WellKnown) -> Option<&str> {
-    let from_metadata = policy.metadata.as_ref().and_then(|m| m.well_known(key));
-    let oci_key = OCI_FALLBACKS
-        .iter()
-        .find(|(known, _)| *known == key)
-        .map(|(_, oci)| *oci);
-    from_metadata
-        .or_else(|| policy.annotations.get(key.key()).map(String::as_str))
-        .or_else(|| oci_key.and_then(|k| policy.annotations.get(k).map(String::as_str)))
-        .filter(|value| !value.trim().is_empty())
-}
-
-/// The resources the policy's rules match (`pods`, `deployments`, `*`), sorted, without duplicates.
-pub fn resources(policy: &Policy) -> Vec<String> {
-    let mut all: Vec<String> = policy
-        .metadata
-        .iter()
-        .flat_map(|m| &m.rules)
-        .flat_map(|rule| rule.resources.iter().cloned())
-        .collect();
-    all.sort();
-    all.dedup();
-    all
-}
 
 /// The hub page of a repository.
 pub fn page_path(repository: &str) -> String {
@@ -108,11 +67,11 @@ impl Summary {
             tag: shown.tag.clone(),
             tags: repository.policies.len(),
             digest: policy.digest.clone(),
-            title: field(policy, WellKnown::Title).map(str::to_string),
-            description: field(policy, WellKnown::Description).map(str::to_string),
+            title: policy.field(WellKnown::Title).map(str::to_string),
+            description: policy.field(WellKnown::Description).map(str::to_string),
             execution_mode: metadata.map(|m| m.execution_mode.to_string()),
             mutating: metadata.map(|m| m.mutating),
-            resources: resources(policy),
+            resources: policy.resources(),
             signed: !shown.signatures.is_empty(),
             sbom: !shown.sboms.is_empty(),
             page: page_path(&repository.name),
@@ -224,7 +183,7 @@ impl Detail {
         let policy = &shown.policy;
         let metadata = policy.metadata.as_ref();
         let reference = format!("{host}/{}:{}", repository.name, shown.tag);
-        let text = |key| field(policy, key).map(str::to_string);
+        let text = |key| policy.field(key).map(str::to_string);
         let mut annotations = policy.annotations.clone();
         annotations.extend(metadata.iter().flat_map(|m| m.annotations.clone()));
         let link = |a: &Attachment| AttachmentLink::new(&repository.name, a);

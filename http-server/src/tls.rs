@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::errors::{RegistryError, Result};
+use crate::error::{HttpServerError, Result};
 
 /// How long a client may take to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,34 +32,33 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
-    /// The acceptor for this certificate and key.
+    /// The acceptor for this certificate and key: checked before a server starts, so that a bad file stops
+    /// it at once.
     pub fn acceptor(&self) -> Result<TlsAcceptor> {
-        let unreadable = |path: &Path, e: &dyn std::fmt::Display| {
-            RegistryError::Config(format!("cannot read TLS file {}: {e}", path.display()))
+        let unreadable = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| HttpServerError::TlsFile { path, source }
         };
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
             .and_then(|certs| certs.collect())
-            .map_err(|e| unreadable(&self.cert, &e))?;
+            .map_err(unreadable(&self.cert))?;
         if certs.is_empty() {
-            return Err(RegistryError::Config(format!(
-                "{} holds no PEM certificate",
-                self.cert.display()
-            )));
+            return Err(HttpServerError::NoCertificate {
+                path: self.cert.clone(),
+            });
         }
-        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| unreadable(&self.key, &e))?;
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(unreadable(&self.key))?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .and_then(|builder| builder.with_no_client_auth().with_single_cert(certs, key))
-            .map_err(|e| {
-                RegistryError::Config(format!("TLS certificate and key do not work together: {e}"))
-            })?;
+            .map_err(HttpServerError::TlsMismatch)?;
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
 }
 
 /// A listener yielding TLS connections whose handshake succeeded.
-pub struct TlsListener {
+pub(crate) struct TlsListener {
     incoming: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,
     accepting: tokio::task::JoinHandle<()>,
@@ -67,7 +66,7 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Accepts on `tcp`, handshaking each connection with `acceptor`.
-    pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<TlsListener> {
+    pub(crate) fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<TlsListener> {
         let local = tcp.local_addr()?;
         let (sender, incoming) = mpsc::channel(64);
         let accepting = tokio::spawn(async move {

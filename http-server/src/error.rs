@@ -1,0 +1,36 @@
+//! What can go wrong setting up a listener or serving on it.
+
+use std::path::PathBuf;
+
+/// Why a server cannot listen or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpServerError {
+    /// A TLS certificate or key file cannot be read or is not PEM.
+    #[error("cannot read TLS file {}: {source}", path.display())]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The certificate file holds no certificate.
+    #[error("{} holds no PEM certificate", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The certificate and the key do not make a TLS configuration.
+    #[error("TLS certificate and key do not work together: {0}")]
+    TlsMismatch(#[source] rustls::Error),
+    /// The address cannot be listened on, or serving stopped on an error.
+    #[error("cannot serve on {addr}: {source}; choose another address or free this one")]
+    Serve {
+        /// The address.
+        addr: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// A result whose error is an [`HttpServerError`].
+pub type Result<T, E = HttpServerError> = std::result::Result<T, E>;
