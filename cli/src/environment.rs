@@ -54,6 +54,12 @@ pub fn module_cache() -> Option<PathBuf> {
     project_dirs().map(|dirs| dirs.cache_dir().join("modules"))
 }
 
+/// The verified metadata of the TUF repositories `--tuf` and `--tuf-url` fetch the trust root from:
+/// `palisade/tuf` in the user's cache folder, beside the module cache; `None` without a home folder.
+pub fn tuf_cache() -> Option<PathBuf> {
+    project_dirs().map(|dirs| dirs.cache_dir().join("tuf"))
+}
+
 /// The proxies of the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, upper or lower case), for what a
 /// sources file leaves unset.
 pub fn proxies() -> Proxies {

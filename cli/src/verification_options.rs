@@ -4,14 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Context;
 use evaluator::gate::{Admission, PolicySource, Verification};
 use signing::config::{Requirement, Subject, VerificationConfig};
 use signing::trust::TrustRoot;
+use signing::tuf::TufSource;
 
 use crate::commands::UsageError;
+use crate::environment;
 use crate::options::parse_annotation;
+use crate::progress::block_on;
 
 /// What the signatures must meet.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,13 +70,27 @@ pub struct VerificationOptions {
     /// The trust root for certificate (keyless) signatures: a Sigstore trusted_root.json (cosign's
     /// `--trusted-root` works too), or a Sigstore ClientTrustConfig holding one (kwctl's
     /// `--sigstore-trust-config` file; that flag works too). Default: the Sigstore public-good root built in
-    /// (never fetched).
+    /// (never fetched unless --tuf or --tuf-url asks).
     #[arg(
         long,
         aliases = ["sigstore-trust-config", "trusted-root"],
         value_name = "FILE"
     )]
     trust_root: Option<PathBuf>,
+    /// Fetch the trust root from Sigstore's public-good TUF repository (https://tuf-repo-cdn.sigstore.dev),
+    /// verified from the TUF root built in, instead of using the trust root built in.
+    #[arg(long, conflicts_with_all = ["trust_root", "tuf_url"])]
+    tuf: bool,
+    /// Fetch the trust root from this TUF repository, verified from its initial root.json (--tuf-root; built in
+    /// for https://tuf-repo-cdn.sigstore.dev and https://tuf-repo.github.com).
+    #[arg(long, value_name = "URL", conflicts_with = "trust_root")]
+    tuf_url: Option<String>,
+    /// The initial root.json of the --tuf-url repository, trusted as given.
+    #[arg(long, value_name = "FILE", requires = "tuf_url")]
+    tuf_root: Option<PathBuf>,
+    /// The trust root once read or fetched, so that a command fetches it once.
+    #[arg(skip)]
+    resolved: OnceLock<TrustRoot>,
 }
 
 /// The trust root in `path` (a trusted_root.json or a ClientTrustConfig), or the Sigstore public-good root built in
@@ -85,6 +103,15 @@ pub fn read_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
         .map_err(|e| UsageError(format!("reading the trust root {}: {e}", path.display())))?;
     TrustRoot::from_file_bytes(&bytes)
         .map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+}
+
+/// Fetches the trust root from the TUF repository `source` (progress on a terminal), keeping its verified
+/// metadata in `palisade/tuf` in the user's cache folder, beside the module cache.
+fn fetch_trust_root(source: &TufSource) -> anyhow::Result<TrustRoot> {
+    Ok(block_on(
+        format!("fetching the trust root from {}", source.url()),
+        TrustRoot::from_tuf(source, environment::tuf_cache()),
+    )??)
 }
 
 /// What to tell a user who gave no verification flag.
@@ -127,10 +154,40 @@ impl VerificationOptions {
     }
 
     /// The trust root keyless signatures are checked against (also what a policy's own keyless `oci/*/verify`
-    /// calls are): `--trust-root`'s, or the Sigstore public-good production root built in (never fetched). An
-    /// unreadable or invalid file is a usage error.
+    /// calls are): `--trust-root`'s, the one fetched from the TUF repository of --tuf or --tuf-url (once per
+    /// command), or the Sigstore public-good production root built in. An unreadable or invalid file is a usage
+    /// error; a repository that cannot be reached or does not verify fails the command.
     pub fn trust_root(&self) -> anyhow::Result<TrustRoot> {
-        read_trust_root(self.trust_root.as_deref())
+        if let Some(root) = self.resolved.get() {
+            return Ok(root.clone());
+        }
+        let root = match self.tuf_source()? {
+            Some(source) => fetch_trust_root(&source)?,
+            None => read_trust_root(self.trust_root.as_deref())?,
+        };
+        Ok(self.resolved.get_or_init(|| root).clone())
+    }
+
+    /// The TUF repository --tuf or --tuf-url names, if any; an unreadable --tuf-root, or an unknown URL without
+    /// one, is a usage error.
+    fn tuf_source(&self) -> anyhow::Result<Option<TufSource>> {
+        if self.tuf {
+            return Ok(Some(TufSource::PublicGood));
+        }
+        let Some(url) = &self.tuf_url else {
+            return Ok(None);
+        };
+        let root_json = match &self.tuf_root {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                UsageError(format!("reading the TUF root {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+        let source = TufSource::for_url(url, root_json).map_err(|e| match &self.tuf_root {
+            Some(path) => UsageError(format!("{}: {e}", path.display())),
+            None => UsageError(format!("{e} (--tuf-root FILE)")),
+        })?;
+        Ok(Some(source))
     }
 
     /// Fail closed: the verification the flags ask for, or no verification only when `insecure` (with a
