@@ -116,6 +116,24 @@ fn cargo_auditable_list_is_the_cargo_lock_with_kinds_and_edges() {
             "unicode-ident"
         ]
     );
+    // cargo metadata on the fixture's source (for wasm32-wasip1) places every crate the same way.
+    let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let toolchain = lockfile::Toolchain {
+        cargo: Some(&cargo),
+    };
+    let source = fixture("rust-policy");
+    let metadata = lockfile::scan(&source, toolchain)
+        .unwrap_or_else(|err| panic!("cargo metadata on {}: {err}", source.display()));
+    let scoped = |dependencies: &[Dependency]| -> BTreeSet<(String, String, Scope)> {
+        dependencies
+            .iter()
+            .map(|d| (d.name.clone(), d.version.clone(), d.scope))
+            .collect()
+    };
+    assert_eq!(
+        scoped(&embedded.dependencies),
+        scoped(&metadata.dependencies)
+    );
     // The graph: the policy on itoa and serde; serde on serde_core and (to build) serde_derive.
     assert_eq!(
         named(&embedded.graph.direct),
