@@ -15,9 +15,9 @@ if ((${#missing[@]})); then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-python3 -c 'import oras, cryptography, nacl, spdx_tools, cyclonedx.validation.json, jsonschema, ntia_conformance_checker' 2>/dev/null \
+python3 -c 'import oras, cryptography, nacl, spdx_tools, cyclonedx.validation.json, jsonschema, ntia_conformance_checker, prometheus_client' 2>/dev/null \
   || python3 -m pip install -q --disable-pip-version-check oras cryptography pynacl spdx-tools \
-    'cyclonedx-python-lib[json-validation]' ntia-conformance-checker
+    'cyclonedx-python-lib[json-validation]' ntia-conformance-checker prometheus-client
 command -v pyenv >/dev/null && pyenv rehash  # new console scripts (pyspdxtools) get their shims
 [ -d signing/tests/interop/node_modules/@sigstore/verify ] \
   || npm ci --prefix signing/tests/interop --no-audit --no-fund --loglevel=error

@@ -18,7 +18,8 @@ use crate::verification_options::VerificationOptions;
 /// unless --continue-on-errors. Every policy must meet the verification flags; without any, the server refuses
 /// to start (exit 2) unless --insecure-skip-verification. Endpoints: POST /validate/{id} (AdmissionReview v1),
 /// POST /validate_raw/{id} ({"request": …}), GET /readiness, GET /metrics (Prometheus). Stops on Ctrl-C or
-/// SIGTERM, letting requests in flight finish.
+/// SIGTERM, letting requests in flight finish. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace),
+/// one JSON object a line with PALISADE_LOG_FORMAT=json.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policies, in Kubewarden policy-server's format (id → module, settings, allowedToMutate,
