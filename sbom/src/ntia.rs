@@ -164,3 +164,44 @@ fn push_gap(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lockfile::Ecosystem;
+    use crate::model::{Options, Origin};
+
+    #[test]
+    fn each_component_is_reported_with_what_it_lacks() {
+        let module = test_support::compile_fixture("wapc-accept");
+        let origin = Origin::File("p.wasm".into());
+        let mut sbom = Sbom::build(&module, &origin, &Options::default())
+            .unwrap_or_else(|err| panic!("{err}"));
+        let linked = Dependency::new(Ecosystem::Cargo, "serde", "1.0.228");
+        let mut supplied = Dependency::new(Ecosystem::Cargo, "itoa", "1.0.15");
+        supplied.supplier = Some("David Tolnay <dtolnay@gmail.com>".to_string());
+        sbom.graph.direct.insert(linked.clone());
+        sbom.dependencies = vec![supplied, linked];
+        let report = check(&sbom);
+        assert_eq!(report.components, 3);
+        let gaps: Vec<(&str, &str, Vec<Element>)> = report
+            .gaps
+            .iter()
+            .map(|g| (g.role, g.component.as_str(), g.missing.clone()))
+            .collect();
+        let digest = sbom.policy.sha256.to_string();
+        assert_eq!(
+            gaps,
+            [
+                (
+                    "policy",
+                    format!("p {digest}").as_str(),
+                    vec![Element::Supplier]
+                ),
+                ("dependency", "itoa 1.0.15", vec![Element::Relationships]),
+                ("dependency", "serde 1.0.228", vec![Element::Supplier]),
+            ]
+        );
+        assert!(!report.passes());
+    }
+}
