@@ -173,7 +173,7 @@ fn bad_command_lines_exit_2_naming_the_problem() {
         ),
         (
             vec!["verify", "a.txt", "--trusted-root", "nope.json"],
-            "reading nope.json",
+            "reading the trust root nope.json",
         ),
         (
             vec!["verify", "a.txt", "--trusted-root", "a.txt"],

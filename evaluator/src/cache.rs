@@ -39,14 +39,6 @@ impl ModuleCache {
         })
     }
 
-    /// The default folder: `palisade/modules` in the user's cache folder (`$XDG_CACHE_HOME`,
-    /// `~/.cache` on Linux), as kwctl keeps its compiled modules in its own cache folder; `None`
-    /// without a home folder.
-    pub fn default_dir() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "palisade")
-            .map(|dirs| dirs.cache_dir().join("modules"))
-    }
-
     /// The cache folder.
     pub fn dir(&self) -> &Path {
         &self.dir

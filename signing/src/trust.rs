@@ -68,7 +68,7 @@ impl TrustRoot {
     /// Reads Sigstore's `trusted_root.json` (as `cosign verify --trusted-root` takes it).
     pub fn from_trusted_root_json(bytes: &[u8]) -> Result<TrustRoot> {
         let root: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            SigningError::Config(format!("trust root: not a Sigstore trusted_root.json: {e}"))
+            SigningError::TrustRoot(format!("not a Sigstore trusted_root.json: {e}"))
         })?;
         TrustRoot::from_trusted_root(root)
     }
@@ -78,23 +78,22 @@ impl TrustRoot {
     /// takes; its signing config (where to sign) does not matter to verification.
     pub fn from_client_trust_config_json(bytes: &[u8]) -> Result<TrustRoot> {
         let json: JsonForm = serde_json::from_slice(bytes).map_err(|e| {
-            SigningError::Config(format!("trust root: not a Sigstore ClientTrustConfig: {e}"))
+            SigningError::TrustRoot(format!("not a Sigstore ClientTrustConfig: {e}"))
         })?;
         if let Some(media_type) = &json.media_type
             && !media_type.starts_with(CLIENT_TRUST_CONFIG_MEDIA_TYPE)
         {
-            return Err(SigningError::Config(format!(
-                "trust root: mediaType is {media_type:?}, expected {CLIENT_TRUST_CONFIG_MEDIA_TYPE}.v0.1+json"
+            return Err(SigningError::TrustRoot(format!(
+                "mediaType is {media_type:?}, expected {CLIENT_TRUST_CONFIG_MEDIA_TYPE}.v0.1+json"
             )));
         }
         match json.trusted_root {
             Some(root @ serde_json::Value::Object(_)) => TrustRoot::from_trusted_root(root),
-            Some(_) => Err(SigningError::Config(
-                "trust root: not a Sigstore ClientTrustConfig: its trustedRoot is not an object"
-                    .into(),
+            Some(_) => Err(SigningError::TrustRoot(
+                "not a Sigstore ClientTrustConfig: its trustedRoot is not an object".into(),
             )),
-            None => Err(SigningError::Config(
-                "trust root: the ClientTrustConfig has no trustedRoot".into(),
+            None => Err(SigningError::TrustRoot(
+                "the ClientTrustConfig has no trustedRoot".into(),
             )),
         }
     }
@@ -105,8 +104,8 @@ impl TrustRoot {
     /// signed.
     pub fn from_file_bytes(bytes: &[u8]) -> Result<TrustRoot> {
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(SigningError::Config(
-                "trust root: not JSON. A PEM file of CA certificates is not enough to verify a keyless signature \
+            return Err(SigningError::TrustRoot(
+                "not JSON. A PEM file of CA certificates is not enough to verify a keyless signature \
                  (it has no transparency-log or timestamp-authority keys to establish when it was signed): give a \
                  Sigstore trusted_root.json (`cosign trusted-root create` makes one from PEM files) or a \
                  ClientTrustConfig"
@@ -131,17 +130,16 @@ impl TrustRoot {
         if let Some(media_type) = media_type
             && !media_type.starts_with(TRUSTED_ROOT_MEDIA_TYPE)
         {
-            return Err(SigningError::Config(format!(
-                "trust root: mediaType is {media_type:?}, expected {TRUSTED_ROOT_MEDIA_TYPE}+json"
+            return Err(SigningError::TrustRoot(format!(
+                "mediaType is {media_type:?}, expected {TRUSTED_ROOT_MEDIA_TYPE}+json"
             )));
         }
         let authorities = root
             .get("certificateAuthorities")
             .and_then(serde_json::Value::as_array);
         if authorities.is_none_or(Vec::is_empty) {
-            return Err(SigningError::Config(
-                "trust root: no certificateAuthorities, so no keyless signature can be trusted"
-                    .into(),
+            return Err(SigningError::TrustRoot(
+                "no certificateAuthorities, so no keyless signature can be trusted".into(),
             ));
         }
         Ok(TrustRoot {
