@@ -34,6 +34,7 @@ fn both_formats_are_listed_as_referrers_of_the_policy() {
             &PushSource::Module(path),
             &PolicyRef::Registry(reference.clone()),
             false,
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
         )
         .await
         .unwrap_or_else(|err| panic!("pushing: {err}"));
