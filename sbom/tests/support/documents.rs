@@ -7,7 +7,7 @@ use sbom::{Format, Sbom, creation_time, render};
 use serde_json::Value;
 
 /// Renders `sbom` in both formats into `dir` (`STEM.spdx.json`, `STEM.cdx.json`, created at
-/// `SOURCE_DATE_EPOCH=1700000000`), validates both, and returns the parsed SPDX and CycloneDX
+/// `SOURCE_DATE_EPOCH=1700000000`), validates both (SPDX also by the NTIA checker), and returns the parsed SPDX and CycloneDX
 /// documents.
 pub fn render_and_validate(dir: &Path, stem: &str, sbom: &Sbom) -> (Value, Value) {
     let created = creation_time(Some("1700000000")).unwrap_or_else(|err| panic!("{err}"));
@@ -20,7 +20,22 @@ pub fn render_and_validate(dir: &Path, stem: &str, sbom: &Sbom) -> (Value, Value
         let file = dir.join(format!("{stem}.{extension}"));
         std::fs::write(&file, &bytes).unwrap_or_else(|err| panic!("{err}"));
         match format {
-            Format::SpdxJson => crate::support::validate_spdx(&file),
+            Format::SpdxJson => {
+                crate::support::validate_spdx(&file);
+                // The NTIA checker reads it; what only the inputs can give (suppliers, versions of
+                // toolchain entries) is asserted where the inputs have it.
+                let report = crate::support::ntia_report(&file);
+                for provided in [
+                    "authorNameProvided",
+                    "timestampProvided",
+                    "dependencyRelationshipsProvided",
+                ] {
+                    assert_eq!(report[provided], true, "{provided}: {report}");
+                }
+                for element in ["componentNames", "componentIdentifiers"] {
+                    assert_eq!(report[element]["allProvided"], true, "{element}: {report}");
+                }
+            }
             Format::CycloneDxJson => crate::support::validate_cyclonedx(&file),
         }
         parsed.push(serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|err| panic!("{err}")));
