@@ -1,10 +1,9 @@
 //! `palisade policy-server` as users run it: refused with an unsigned policy, started with the policy signed
 //! (a real server on 127.0.0.1:0, one request over HTTP, then stopped).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod running;
 
+use running::Running;
 use test_support::{Palisade, RegistryServer, annotated_workdir, testdata_file};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
@@ -32,73 +31,6 @@ fn setup(registry: &RegistryServer) -> (tempfile::TempDir, Palisade, String, Str
     std::fs::copy(&request, dir.path().join("request.json"))
         .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
     (dir, cli, accept, reject)
-}
-
-/// A running `palisade policy-server`, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    /// Starts the server in `dir` with `args` and waits for its "listening on" line.
-    fn start(dir: &std::path::Path, args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("policy-server")
-            .args(args)
-            .current_dir(dir)
-            .env("PALISADE_STORE", dir.join("store"))
-            .env("DOCKER_CONFIG", dir.join("docker"))
-            .env_remove("PALISADE_SOURCES")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting the policy server: {err}"));
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .unwrap_or_else(|err| panic!("reading the server's output: {err}"));
-        }
-        let server = Server {
-            addr: line
-                .split("://")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .unwrap_or_default()
-                .to_string(),
-            child,
-        };
-        assert!(!server.addr.is_empty(), "no listening line: {line:?}");
-        server
-    }
-
-    /// Sends one HTTP/1.1 request and returns the status line and the body.
-    fn request(&self, method: &str, path: &str, body: &str) -> (String, String) {
-        let mut stream = TcpStream::connect(&self.addr)
-            .unwrap_or_else(|err| panic!("connecting to {}: {err}", self.addr));
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        stream
-            .write_all(request.as_bytes())
-            .unwrap_or_else(|err| panic!("sending: {err}"));
-        // A server that hangs up (a TLS listener hearing plain HTTP) leaves the answer empty.
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        let status = head.lines().next().unwrap_or_default().to_string();
-        (status, body.to_string())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -142,9 +74,10 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
     // Only the signed policy: it starts and serves.
     let signed = format!("accept:\n  module: {accept}\n");
     std::fs::write(dir.path().join("policies.yml"), signed).unwrap_or_else(|err| panic!("{err}"));
-    let server = Server::start(
+    let server = Running::start(
         dir.path(),
         &[
+            "policy-server",
             "--policies",
             "policies.yml",
             "--key",
@@ -154,10 +87,11 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
             "--cache-dir",
             "cache",
         ],
+        &[],
     );
     let review = std::fs::read_to_string(dir.path().join("request.json"))
         .unwrap_or_else(|err| panic!("{err}"));
-    let (status, body) = server.request("POST", "/validate/accept", &review);
+    let (status, _, body) = server.request("POST", "/validate/accept", &review);
     assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
     let answer: serde_json::Value =
         serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body}"));
@@ -166,9 +100,9 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
         answer["response"]["uid"],
         "705ab4f5-6393-11e8-b7cc-42010a800002"
     );
-    let (status, body) = server.request("POST", "/validate/nope", &review);
+    let (status, _, body) = server.request("POST", "/validate/nope", &review);
     assert_eq!(status, "HTTP/1.1 404 Not Found", "{body}");
-    let (status, body) = server.request("GET", "/metrics", "");
+    let (status, _, body) = server.request("GET", "/metrics", "");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(
         body.contains(
@@ -176,7 +110,7 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
         ),
         "{body}"
     );
-    drop(server);
+    server.stop();
     assert!(
         dir.path()
             .join("cache")
@@ -221,9 +155,10 @@ fn serves_https_with_a_certificate_and_key() {
     let module = test_support::write_fixture(dir.path(), "wapc-accept");
     let policies = format!("accept:\n  module: file://{}\n", module.display());
     std::fs::write(dir.path().join("policies.yml"), policies).unwrap_or_else(|err| panic!("{err}"));
-    let server = Server::start(
+    let server = Running::start(
         dir.path(),
         &[
+            "policy-server",
             "--policies",
             "policies.yml",
             "--insecure-skip-verification",
@@ -234,9 +169,10 @@ fn serves_https_with_a_certificate_and_key() {
             "--tls-key",
             "key.pem",
         ],
+        &[],
     );
     // Plain HTTP gets no HTTP answer: the listener only speaks TLS.
-    let (status, _) = server.request("GET", "/readiness", "");
+    let (status, _, _) = server.request("GET", "/readiness", "");
     assert!(!status.starts_with("HTTP/1.1"), "{status}");
 
     let output = test_support::Palisade::new(BIN, dir.path()).run(&[

@@ -12,8 +12,8 @@ use crate::metadata::{Metadata, WellKnown};
 /// The config blob of a policy artifact.
 pub const POLICY_CONFIG: &[u8] = b"{}";
 
-/// Which metadata annotation becomes which OCI annotation.
-const OCI_ANNOTATIONS: [(WellKnown, &str); 7] = [
+/// Which metadata annotation becomes which OCI annotation (on push; the hub reads them back the same way).
+pub const OCI_ANNOTATIONS: [(WellKnown, &str); 7] = [
     (WellKnown::Source, "org.opencontainers.image.source"),
     (WellKnown::Title, "org.opencontainers.image.title"),
     (

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use artifact::metadata::{Metadata, WellKnown};
 use artifact::oci::Digest;
 use artifact::oci::manifest::ImageManifest;
-use artifact::oci::policy::{parse_manifest, policy_layer};
+use artifact::oci::policy::{OCI_ANNOTATIONS, parse_manifest, policy_layer};
 use artifact::wasm::{SectionMap, read_metadata};
 use futures_util::TryStreamExt;
 
@@ -37,26 +37,12 @@ pub struct Policy {
     pub problem: Option<String>,
 }
 
-/// The OCI annotation read when neither the metadata nor the manifest has the well-known one.
-const OCI_FALLBACKS: [(WellKnown, &str); 7] = [
-    (WellKnown::Title, "org.opencontainers.image.title"),
-    (
-        WellKnown::Description,
-        "org.opencontainers.image.description",
-    ),
-    (WellKnown::Author, "org.opencontainers.image.authors"),
-    (WellKnown::License, "org.opencontainers.image.licenses"),
-    (WellKnown::Source, "org.opencontainers.image.source"),
-    (WellKnown::Url, "org.opencontainers.image.url"),
-    (WellKnown::Version, "org.opencontainers.image.version"),
-];
-
 impl Policy {
     /// The value of a well-known annotation: from the module's metadata, else the manifest's annotations (the
     /// `io.kubewarden.policy.*` key, then the `org.opencontainers.image.*` one other tools write).
     pub fn field(&self, key: WellKnown) -> Option<&str> {
         let from_metadata = self.metadata.as_ref().and_then(|m| m.well_known(key));
-        let oci_key = OCI_FALLBACKS
+        let oci_key = OCI_ANNOTATIONS
             .iter()
             .find(|(known, _)| *known == key)
             .map(|(_, oci)| *oci);
