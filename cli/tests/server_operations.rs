@@ -1,7 +1,7 @@
 //! What operators of both servers, `palisade serve` and `palisade policy-server`, rely on alike: a `/metrics` that
 //! the Prometheus project's own parser (Python `prometheus_client`) reads, with the families and types dashboards
-//! query, and logs at the level `PALISADE_LOG` names, as JSON lines with `PALISADE_LOG_FORMAT=json`. Real processes
-//! on loopback ports, stopped with SIGTERM.
+//! query; logs at the level `PALISADE_LOG` names, as JSON lines with `PALISADE_LOG_FORMAT=json`; an address in use
+//! named, exit 2. Real processes on loopback ports, stopped with SIGTERM.
 
 mod running;
 
@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use running::Running;
 use serde_json::{Value, json};
 
-/// Which server, and the arguments that start it in `dir` on any free port.
+/// Which server, and the arguments that start it.
 #[derive(Clone, Copy)]
 enum Kind {
     Registry,
@@ -20,19 +20,20 @@ enum Kind {
 }
 
 impl Kind {
-    /// Starts this server in `dir` with `env`.
+    /// Starts this server in `dir` with `env`, on any free port.
     fn start(self, dir: &Path, env: &[(&str, &str)]) -> Running {
-        let args = self.args(dir);
+        let args = self.args(dir, "127.0.0.1:0");
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Running::start(dir, &args, env)
     }
 
-    fn args(self, dir: &Path) -> Vec<String> {
+    /// The command line that serves from `dir` on `addr`.
+    fn args(self, dir: &Path, addr: &str) -> Vec<String> {
         match self {
             Kind::Registry => vec![
                 "serve".into(),
                 "--addr".into(),
-                "127.0.0.1:0".into(),
+                addr.into(),
                 "--root".into(),
                 dir.join("root").display().to_string(),
             ],
@@ -50,7 +51,7 @@ impl Kind {
                     policies.display().to_string(),
                     "--insecure-skip-verification".into(),
                     "--addr".into(),
-                    "127.0.0.1:0".into(),
+                    addr.into(),
                 ]
             }
         }
@@ -228,6 +229,32 @@ fn palisade_log_sets_the_level_of_both_servers() {
         assert!(
             warn.iter().all(|level| level == "WARN" || level == "ERROR"),
             "PALISADE_LOG=warn keeps only warnings and errors: {warn:?}"
+        );
+    }
+}
+
+#[test]
+fn an_address_in_use_is_named_by_both_servers() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|err| panic!("binding a loopback port: {err}"));
+    let addr = taken
+        .local_addr()
+        .unwrap_or_else(|err| panic!("the bound port: {err}"))
+        .to_string();
+    for kind in [Kind::Registry, Kind::PolicyServer] {
+        let dir = test_support::tempdir();
+        let output = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(kind.args(dir.path(), &addr))
+            .env("PALISADE_STORE", dir.path().join("store"))
+            .output()
+            .unwrap_or_else(|err| panic!("running palisade: {err}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "error: cannot serve on {addr}: Address already in use"
+            )) && stderr.contains("choose another address or free this one"),
+            "{stderr}"
         );
     }
 }
