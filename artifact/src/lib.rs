@@ -13,6 +13,7 @@
 
 pub mod annotate;
 pub mod blobs;
+pub mod cosign;
 pub mod distribute;
 pub mod error;
 pub mod files;

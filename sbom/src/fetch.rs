@@ -2,6 +2,7 @@
 //! first, with every byte checked against its digest; or, verified, only an SBOM a key vouches for
 //! through an attestation.
 
+use artifact::cosign::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 use artifact::oci::Digest;
 use artifact::oci::manifest::{Descriptor, ImageManifest};
 use artifact::reference::RegistryRef;
@@ -9,7 +10,6 @@ use artifact::remote::{Remote, Repository};
 use serde_json::Value;
 use signing::attestation::registry::check;
 use signing::keys::PublicKey;
-use signing::media_types::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 
 use crate::Format;
 use crate::error::{Result, SbomError};

@@ -60,8 +60,8 @@ impl Format {
     /// The media type of the document (the `artifactType` of an attached SBOM).
     pub fn media_type(self) -> &'static str {
         match self {
-            Format::SpdxJson => "application/spdx+json",
-            Format::CycloneDxJson => "application/vnd.cyclonedx+json",
+            Format::SpdxJson => artifact::cosign::SPDX_JSON,
+            Format::CycloneDxJson => artifact::cosign::CYCLONEDX_JSON,
         }
     }
 }

@@ -21,9 +21,9 @@ use serde_json::Value;
 use crate::Blob;
 use crate::error::{Result, SigningError};
 use crate::keys::{PrivateKey, PublicKey};
-use crate::media_types::{
+use artifact::cosign::{
     BUNDLE_CONTENT_ANNOTATION, BUNDLE_CONTENT_DSSE, BUNDLE_PREDICATE_TYPE_ANNOTATION,
-    COSIGN_SIGN_PREDICATE, EMPTY_JSON, IN_TOTO_JSON, IN_TOTO_STATEMENT_V1, OCI_CREATED_ANNOTATION,
+    COSIGN_SIGN_PREDICATE, IN_TOTO_JSON, IN_TOTO_STATEMENT_V1, SIGSTORE_BUNDLE_PREFIX,
     SIGSTORE_BUNDLE_V03,
 };
 
@@ -311,10 +311,7 @@ impl Bundle {
                 "not Sigstore bundle JSON (truncated or another format?): {e}"
             ))
         })?;
-        if !bundle
-            .media_type
-            .starts_with("application/vnd.dev.sigstore.bundle")
-        {
+        if !bundle.media_type.starts_with(SIGSTORE_BUNDLE_PREFIX) {
             return Err(SigningError::MalformedBundle(format!(
                 "mediaType is {:?}, expected {SIGSTORE_BUNDLE_V03:?}",
                 bundle.media_type
@@ -506,7 +503,7 @@ pub fn referrer(bundle: &Bundle, subject: Descriptor, created: Option<&str>) -> 
         )));
     }
     let content = bundle.to_bytes();
-    let config = Descriptor::of(oci_types::OCI_EMPTY, EMPTY_JSON);
+    let config = Descriptor::of(oci_types::OCI_EMPTY, oci_types::EMPTY_JSON);
     let layer = Descriptor::of(SIGSTORE_BUNDLE_V03, &content);
     let mut annotations = BTreeMap::from([
         (
@@ -519,7 +516,10 @@ pub fn referrer(bundle: &Bundle, subject: Descriptor, created: Option<&str>) -> 
         ),
     ]);
     if let Some(created) = created {
-        annotations.insert(OCI_CREATED_ANNOTATION.to_string(), created.to_string());
+        annotations.insert(
+            artifact::oci::policy::CREATED_ANNOTATION.to_string(),
+            created.to_string(),
+        );
     }
     let mut manifest = ImageManifest::new(config.clone(), vec![layer.clone()]);
     manifest.artifact_type = Some(SIGSTORE_BUNDLE_V03.to_string());
@@ -539,7 +539,7 @@ pub fn referrer(bundle: &Bundle, subject: Descriptor, created: Option<&str>) -> 
         blobs: vec![
             Blob {
                 descriptor: config,
-                content: EMPTY_JSON.to_vec(),
+                content: oci_types::EMPTY_JSON.to_vec(),
             },
             Blob {
                 descriptor: layer,
@@ -556,10 +556,10 @@ pub fn is_bundle_referrer(descriptor: &Descriptor) -> bool {
 
 /// The bundle layer of a referrer manifest: the blob to fetch for verification.
 pub fn bundle_layer(manifest: &ImageManifest) -> Result<&Descriptor> {
-    let mut layers = manifest.layers.iter().filter(|l| {
-        l.media_type
-            .starts_with("application/vnd.dev.sigstore.bundle")
-    });
+    let mut layers = manifest
+        .layers
+        .iter()
+        .filter(|l| l.media_type.starts_with(SIGSTORE_BUNDLE_PREFIX));
     match (layers.next(), layers.next()) {
         (Some(layer), None) => Ok(layer),
         (None, _) => Err(SigningError::MalformedManifest(format!(
@@ -569,12 +569,6 @@ pub fn bundle_layer(manifest: &ImageManifest) -> Result<&Descriptor> {
             "the referrer has more than one bundle layer".into(),
         )),
     }
-}
-
-/// The tag of the referrers fallback index of `manifest_digest` (`sha256-<hex>`), for registries without the
-/// OCI 1.1 referrers API.
-pub fn referrers_tag(manifest_digest: &Digest) -> String {
-    format!("{}-{}", manifest_digest.algorithm(), manifest_digest.hex())
 }
 
 /// An OCI image index, as the referrers API and the fallback tag return it.
@@ -775,9 +769,5 @@ mod tests {
         let index = merge_referrers_index(None, &referrer.index_descriptor()).unwrap();
         let again = merge_referrers_index(Some(&index), &referrer.index_descriptor()).unwrap();
         assert_eq!(ImageIndex::parse(&again).unwrap().manifests.len(), 1);
-        assert_eq!(
-            referrers_tag(&subject.digest),
-            format!("sha256-{}", subject.digest.hex())
-        );
     }
 }

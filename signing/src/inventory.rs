@@ -18,10 +18,10 @@ use crate::bundle::{Bundle, Statement};
 use crate::config::VerificationConfig;
 use crate::error::Result;
 use crate::keys::PublicKey;
-use crate::media_types::CERTIFICATE_ANNOTATION;
 use crate::simple_signing;
 use crate::trust::{TrustRoot, certificate_issuer, certificate_subjects};
 use crate::verify::{Evidence, FoundSignature, SignatureSource};
+use artifact::cosign::CERTIFICATE_ANNOTATION;
 
 /// What kind of signature an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,7 +142,7 @@ pub async fn list(
     let mut signatures = Vec::new();
 
     if let Some(image) = repository
-        .manifest(&simple_signing::signature_tag(&manifest_digest))
+        .manifest(&artifact::cosign::signature_tag(&manifest_digest))
         .await?
     {
         let image = simple_signing::parse_manifest(&image.bytes)?;

@@ -9,7 +9,6 @@ pub mod file;
 pub mod inventory;
 pub mod keys;
 pub mod local;
-pub mod media_types;
 pub mod registry;
 pub mod sigstore_verifier;
 pub mod simple_signing;

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use artifact::cosign::{BUNDLE_FILE_SUFFIX, COSIGN_SIGN_PREDICATE};
 use artifact::oci::Digest;
 
 use crate::bundle::{self, Bundle};
@@ -14,17 +15,13 @@ use crate::config::VerificationConfig;
 use crate::error::{Result, SigningError};
 use crate::file::{self, FileReport};
 use crate::keys::PrivateKey;
-use crate::media_types::COSIGN_SIGN_PREDICATE;
 use crate::sigstore_verifier::Signed;
 use crate::trust::TrustRoot;
-
-/// What is appended to a module's file name to name its bundle.
-pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
 
 /// The bundle file that goes with `module`: `policy.wasm` → `policy.wasm.sigstore.json`.
 pub fn bundle_path(module: &Path) -> PathBuf {
     let mut name = module.as_os_str().to_owned();
-    name.push(BUNDLE_SUFFIX);
+    name.push(BUNDLE_FILE_SUFFIX);
     PathBuf::from(name)
 }
 
@@ -103,7 +100,7 @@ pub fn verify_file(
             ),
         });
     }
-    let bundle_name = format!("{name}{BUNDLE_SUFFIX}");
+    let bundle_name = format!("{name}{BUNDLE_FILE_SUFFIX}");
     let report = file::verify_file(
         name,
         Signed::Bytes(module),
@@ -157,7 +154,7 @@ mod tests {
         let statement = bundle::Statement::attestation(
             "p.wasm",
             &Digest::sha256_of(module),
-            crate::media_types::SPDX_PREDICATE,
+            artifact::cosign::SPDX_PREDICATE,
             serde_json::json!({}),
         );
         let attested = bundle::sign_statement(&key, &statement).to_bytes();

@@ -16,12 +16,12 @@ use crate::bundle;
 use crate::config::VerificationConfig;
 use crate::error::{Result, SigningError};
 use crate::keys::PrivateKey;
-use crate::media_types::{BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE};
 use crate::simple_signing;
 use crate::trust::TrustRoot;
 use crate::verify::{
     Evidence, Report, VerifiedArtifact, evaluate_with_trust_root, verify_with_trust_root,
 };
+use artifact::cosign::{BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE};
 
 /// How many times a signature is merged again when another signer overwrote the `.sig` tag meanwhile.
 const MERGE_ATTEMPTS: usize = 5;
@@ -65,7 +65,7 @@ pub async fn sign(
     if layouts.contains(&Layout::SignatureTag) {
         let docker_reference = docker_reference(reference);
         let signature = simple_signing::sign(key, &docker_reference, &manifest_digest, annotations);
-        let tag = simple_signing::signature_tag(&manifest_digest);
+        let tag = artifact::cosign::signature_tag(&manifest_digest);
         push_layers(
             &repository,
             &tag,
@@ -109,7 +109,7 @@ pub(crate) async fn push_bundle(
         .await?;
     let listed = repository.referrers(&manifest_digest, None).await?;
     if !listed.iter().any(|d| d.digest == referrer.manifest_digest) {
-        let tag = bundle::referrers_tag(&manifest_digest);
+        let tag = artifact::cosign::referrers_tag(&manifest_digest);
         let existing = repository.manifest(&tag).await?;
         let index = bundle::merge_referrers_index(
             existing.as_ref().map(|m| m.bytes.as_slice()),
@@ -191,7 +191,7 @@ pub async fn check(
 async fn collect_evidence(repository: &Repository, manifest_digest: &Digest) -> Result<Evidence> {
     let mut evidence = Evidence::new();
     if let Some(image) = repository
-        .manifest(&simple_signing::signature_tag(manifest_digest))
+        .manifest(&artifact::cosign::signature_tag(manifest_digest))
         .await?
     {
         let image = simple_signing::parse_manifest(&image.bytes)?;

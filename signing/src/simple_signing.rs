@@ -18,7 +18,7 @@ use sha2::Digest as _;
 use crate::Blob;
 use crate::error::{Result, SigningError};
 use crate::keys::PrivateKey;
-use crate::media_types::{
+use artifact::cosign::{
     BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, RFC3161_TIMESTAMP_ANNOTATION,
     SIGNATURE_ANNOTATION, SIGSTORE_BUNDLE_V01, SIMPLE_SIGNING, SIMPLE_SIGNING_TYPE,
 };
@@ -350,15 +350,6 @@ pub fn sign(
     }
 }
 
-/// The tag of the signature image of `manifest_digest`: `sha256-<hex>.sig`.
-pub fn signature_tag(manifest_digest: &Digest) -> String {
-    format!(
-        "{}-{}.sig",
-        manifest_digest.algorithm(),
-        manifest_digest.hex()
-    )
-}
-
 /// Parses a signature manifest fetched from the `.sig` tag.
 pub fn parse_manifest(bytes: &[u8]) -> Result<ImageManifest> {
     let manifest: ImageManifest = serde_json::from_slice(bytes)
@@ -644,13 +635,5 @@ mod tests {
         let mut other = descriptor;
         other.media_type = "application/octet-stream".into();
         assert!(Signature::from_layer(&other, &signature.payload).is_err());
-    }
-
-    #[test]
-    fn tag_is_cosigns() {
-        assert_eq!(
-            signature_tag(&digest()),
-            "sha256-f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b.sig"
-        );
     }
 }

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use artifact::cosign::{SIGSTORE_CLIENT_TRUST_CONFIG_PREFIX, SIGSTORE_TRUSTED_ROOT_PREFIX};
 use serde::Deserialize;
 use x509_cert::der::Decode as _;
 use x509_cert::ext::pkix::SubjectAltName;
@@ -35,11 +36,6 @@ const WORKFLOW_REPOSITORY_OID: &str = "1.3.6.1.4.1.57264.1.5";
 const SOURCE_REPOSITORY_URI_OID: &str = "1.3.6.1.4.1.57264.1.12";
 /// The otherName type of Sigstore's username SANs.
 const OTHERNAME_OID: &str = "1.3.6.1.4.1.57264.1.7";
-
-/// The media type of Sigstore's `ClientTrustConfig` (protobuf-specs), up to its version.
-const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig";
-/// The media type of Sigstore's trusted root, up to its version.
-const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot";
 
 /// The certificate authorities, transparency logs and timestamp authorities keyless signatures are checked
 /// against, with the verifier built from them (cheap to clone).
@@ -81,10 +77,10 @@ impl TrustRoot {
             SigningError::TrustRoot(format!("not a Sigstore ClientTrustConfig: {e}"))
         })?;
         if let Some(media_type) = &json.media_type
-            && !media_type.starts_with(CLIENT_TRUST_CONFIG_MEDIA_TYPE)
+            && !media_type.starts_with(SIGSTORE_CLIENT_TRUST_CONFIG_PREFIX)
         {
             return Err(SigningError::TrustRoot(format!(
-                "mediaType is {media_type:?}, expected {CLIENT_TRUST_CONFIG_MEDIA_TYPE}.v0.1+json"
+                "mediaType is {media_type:?}, expected {SIGSTORE_CLIENT_TRUST_CONFIG_PREFIX}.v0.1+json"
             )));
         }
         match json.trusted_root {
@@ -115,7 +111,7 @@ impl TrustRoot {
         let wrapped = serde_json::from_slice::<JsonForm>(bytes).is_ok_and(|form| {
             form.trusted_root.is_some()
                 || form.media_type.is_some_and(|media_type| {
-                    media_type.starts_with(CLIENT_TRUST_CONFIG_MEDIA_TYPE)
+                    media_type.starts_with(SIGSTORE_CLIENT_TRUST_CONFIG_PREFIX)
                 })
         });
         if wrapped {
@@ -128,10 +124,10 @@ impl TrustRoot {
     pub(crate) fn from_trusted_root(root: serde_json::Value) -> Result<TrustRoot> {
         let media_type = root.get("mediaType").and_then(serde_json::Value::as_str);
         if let Some(media_type) = media_type
-            && !media_type.starts_with(TRUSTED_ROOT_MEDIA_TYPE)
+            && !media_type.starts_with(SIGSTORE_TRUSTED_ROOT_PREFIX)
         {
             return Err(SigningError::TrustRoot(format!(
-                "mediaType is {media_type:?}, expected {TRUSTED_ROOT_MEDIA_TYPE}+json"
+                "mediaType is {media_type:?}, expected {SIGSTORE_TRUSTED_ROOT_PREFIX}+json"
             )));
         }
         let authorities = root

@@ -3,9 +3,9 @@
 //!
 //! The caller fetches, this module decides:
 //! 1. resolve the reference to its manifest digest and fetch the manifest bytes;
-//! 2. fetch the signature manifest at [`crate::simple_signing::signature_tag`] and each layer of
+//! 2. fetch the signature manifest at [`crate::artifact::cosign::signature_tag`] and each layer of
 //!    [`crate::simple_signing::signature_layers`]: [`Evidence::add_simple_signing_layer`];
-//! 3. list the referrers of the digest (API or [`crate::bundle::referrers_tag`]), and for each
+//! 3. list the referrers of the digest (API or [`crate::artifact::cosign::referrers_tag`]), and for each
 //!    [`crate::bundle::is_bundle_referrer`] fetch its manifest and [`crate::bundle::bundle_layer`]:
 //!    [`Evidence::add_bundle`];
 //! 4. [`verify`] (or [`evaluate`] for a report that also explains failures).
@@ -24,9 +24,9 @@ use crate::bundle::Bundle;
 use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
-use crate::media_types::COSIGN_SIGN_PREDICATE;
 use crate::simple_signing::{Payload, Signature};
 use crate::trust::{Identity, TrustRoot};
+use artifact::cosign::COSIGN_SIGN_PREDICATE;
 
 /// Where a signature was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -861,7 +861,7 @@ mod tests {
         let mut evidence = Evidence::new();
         evidence.add_bundle(
             None,
-            &Descriptor::of(crate::media_types::SIGSTORE_BUNDLE_V03, &bytes),
+            &Descriptor::of(artifact::cosign::SIGSTORE_BUNDLE_V03, &bytes),
             &bytes,
         );
         verify(
@@ -882,14 +882,14 @@ mod tests {
             &key,
             "r/p",
             &digest,
-            crate::media_types::SPDX_PREDICATE,
+            artifact::cosign::SPDX_PREDICATE,
             serde_json::json!({}),
         );
         let bytes = bundle.to_bytes();
         let mut evidence = Evidence::new();
         evidence.add_bundle(
             None,
-            &Descriptor::of(crate::media_types::SIGSTORE_BUNDLE_V03, &bytes),
+            &Descriptor::of(artifact::cosign::SIGSTORE_BUNDLE_V03, &bytes),
             &bytes,
         );
         let err = verify(

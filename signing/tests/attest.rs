@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use artifact::cosign::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 use artifact::oci::manifest::{Descriptor, ImageManifest};
 use artifact::oci::{Digest, media_types as oci_types};
 use artifact::reference::{PolicyRef, RegistryRef};
@@ -15,7 +16,6 @@ use serde_json::{Value, json};
 use signing::attestation::registry::{attest, check};
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
-use signing::media_types::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 use test_support::{RegistryServer, get_blob, get_manifest, put_blob, put_manifest};
 
 const REPOSITORY: &str = "policies/pod-guard";

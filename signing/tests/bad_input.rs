@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use artifact::cosign::SIGSTORE_BUNDLE_V03;
 use artifact::oci::manifest::{Descriptor, ImageManifest};
 use artifact::oci::{Digest, media_types as oci_types};
 use base64::Engine as _;
@@ -11,7 +12,6 @@ use signing::SigningError;
 use signing::bundle::{self, Bundle};
 use signing::config::VerificationConfig;
 use signing::keys::{PrivateKey, PublicKey};
-use signing::media_types::SIGSTORE_BUNDLE_V03;
 use signing::simple_signing::{self, Signature};
 use signing::verify::{Evidence, evaluate, verify};
 

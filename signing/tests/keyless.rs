@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use artifact::cosign::SIGSTORE_BUNDLE_V03;
 use artifact::oci::Digest;
 use artifact::oci::manifest::Descriptor;
 use signing::config::VerificationConfig;
-use signing::media_types::SIGSTORE_BUNDLE_V03;
 use signing::simple_signing::Signature;
 use signing::trust::{Identity, TrustRoot};
 use signing::verify::{Evidence, Report, evaluate, evaluate_with_trust_root};

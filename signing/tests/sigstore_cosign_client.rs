@@ -103,7 +103,7 @@ async fn palisade_signatures_verify_with_the_sigstore_cosign_client() {
     // Alice signs; then Bob signs, merging into what the registry has.
     let first = simple_signing::sign(&alice, &docker_reference, &digest, &prod);
     let image = simple_signing::merge(None, &[first]).unwrap();
-    let tag = simple_signing::signature_tag(&digest);
+    let tag = artifact::cosign::signature_tag(&digest);
     {
         let (host, image, tag) = (host.clone(), image.clone(), tag.clone());
         tokio::task::spawn_blocking(move || push_signatures(&host, &image, &tag))
@@ -181,7 +181,7 @@ async fn sigstore_signatures_verify_with_palisade() {
         .unwrap();
 
     // Palisade fetches what sigstore pushed and verifies it.
-    let tag = simple_signing::signature_tag(&digest);
+    let tag = artifact::cosign::signature_tag(&digest);
     let evidence = {
         let host = host.clone();
         tokio::task::spawn_blocking(move || {

@@ -8,6 +8,8 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// The empty JSON descriptor content (`{}`) that artifacts without a config point to.
 pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The content of an empty descriptor ([`OCI_EMPTY`]): the JSON `{}`.
+pub const EMPTY_JSON: &[u8] = b"{}";
 /// An uncompressed tar layer.
 pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 /// A gzip-compressed tar layer.

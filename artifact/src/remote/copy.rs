@@ -6,13 +6,11 @@
 use std::collections::BTreeMap;
 
 use super::{FetchedManifest, Remote, Repository};
+use crate::cosign::{ATTACHED_TAG_SUFFIXES, referrers_tag};
 use crate::error::{ArtifactError, Result};
 use crate::oci::Digest;
 use crate::oci::manifest::ManifestLinks;
 use crate::reference::RegistryRef;
-
-/// The tag suffixes cosign and the referrers tag schema attach to `sha256-<hex>`.
-const ATTACHED_TAG_SUFFIXES: [&str; 4] = ["", ".sig", ".att", ".sbom"];
 
 /// What a copy carried over.
 #[derive(Debug, Clone)]
@@ -113,7 +111,7 @@ async fn copy_attached(
 ) -> Result<Vec<String>> {
     let mut attached = Vec::new();
     for suffix in ATTACHED_TAG_SUFFIXES {
-        let tag = format!("{}-{}{suffix}", digest.algorithm(), digest.hex());
+        let tag = format!("{}{suffix}", referrers_tag(digest));
         if let Some(manifest) = from.manifest(&tag).await? {
             copy_manifest(from, to, &manifest, &tag).await?;
             attached.push(tag);

@@ -4,16 +4,12 @@
 //! which policies were signed when they were pulled; checking them is `palisade verify`'s job.
 
 use super::Repository;
+use crate::cosign::{
+    BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_V03, signature_tag,
+};
 use crate::error::Result;
 use crate::oci::Digest;
 use crate::oci::manifest::Descriptor;
-
-/// The `artifactType` of a Sigstore bundle referrer (cosign v3).
-pub(crate) const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-/// The referrer annotation naming a bundle's in-toto predicate type (absent on message signatures).
-const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
-/// The predicate type cosign v3 gives plain signatures in DSSE bundles.
-const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 
 impl Repository {
     /// The digests of the signature manifests attached to `subject`: the `.sig` image first, then the
@@ -23,14 +19,9 @@ impl Repository {
             .manifest(&signature_tag(subject))
             .await?
             .map(|image| image.digest());
-        let referrers = self.referrers(subject, Some(SIGSTORE_BUNDLE)).await?;
+        let referrers = self.referrers(subject, Some(SIGSTORE_BUNDLE_V03)).await?;
         Ok(signature_digests(image, referrers))
     }
-}
-
-/// cosign's signature image tag for `subject`: `sha256-<hex>.sig`.
-pub(crate) fn signature_tag(subject: &Digest) -> String {
-    format!("{}-{}.sig", subject.algorithm(), subject.hex())
 }
 
 /// The signatures among what is attached to a manifest: its `.sig` image, if any, then the bundle
@@ -40,8 +31,8 @@ pub(crate) fn signature_digests(image: Option<Digest>, referrers: Vec<Descriptor
         let predicate = referrer
             .annotations
             .as_ref()
-            .and_then(|annotations| annotations.get(PREDICATE_TYPE_ANNOTATION));
-        referrer.artifact_type.as_deref() == Some(SIGSTORE_BUNDLE)
+            .and_then(|annotations| annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION));
+        referrer.artifact_type.as_deref() == Some(SIGSTORE_BUNDLE_V03)
             && predicate.is_none_or(|predicate| predicate == COSIGN_SIGN_PREDICATE)
     };
     image

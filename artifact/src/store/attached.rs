@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 
 use super::Store;
 use super::index::{Index, repository_of};
+use crate::cosign::{SIGSTORE_BUNDLE_V03, signature_tag};
 use crate::error::Result;
 use crate::oci::Digest;
 use crate::oci::manifest::{Descriptor, ManifestLinks};
 use crate::oci::media_types;
 use crate::oci::policy::PolicyArtifact;
 use crate::reference::RegistryRef;
-use crate::remote::signatures::{SIGSTORE_BUNDLE, signature_digests, signature_tag};
+use crate::remote::signatures::signature_digests;
 
 /// What an archive brings into the store, checked before it is imported.
 #[derive(Debug, Clone, Default)]
@@ -119,7 +120,7 @@ impl Store {
             .get(repository)
             .and_then(|attached| attached.get(&signature_tag(subject)))
             .cloned();
-        let referrers = self.referrers_in(index, repository, subject, Some(SIGSTORE_BUNDLE))?;
+        let referrers = self.referrers_in(index, repository, subject, Some(SIGSTORE_BUNDLE_V03))?;
         Ok(signature_digests(image, referrers))
     }
 

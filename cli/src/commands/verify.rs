@@ -106,11 +106,7 @@ fn run_file(args: &Args) -> anyhow::Result<()> {
         (None, Some(_)) => {
             return Err(UsageError("a digest needs its bundle: --bundle FILE".into()).into());
         }
-        (None, None) => {
-            let mut name = file.clone().into_os_string();
-            name.push(".sigstore.json");
-            PathBuf::from(name)
-        }
+        (None, None) => signing::local::bundle_path(&file),
     };
     let Some(config) = args.verification.config()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());

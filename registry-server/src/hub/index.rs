@@ -8,6 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use artifact::cosign::{
+    ATTESTATION_TAG_SUFFIX, CYCLONEDX_JSON, SBOM_TAG_SUFFIX, SIGNATURE_TAG_SUFFIX,
+    SIGSTORE_BUNDLE_PREFIX, SPDX_JSON, referrers_tag,
+};
 use artifact::oci::Digest;
 use serde::Serialize;
 
@@ -23,13 +27,6 @@ pub struct Hub {
     /// Every repository's policies.
     pub index: Index,
 }
-
-/// The artifact type prefix of Sigstore bundles attached as referrers (cosign v3, `palisade sign --bundle`).
-pub const SIGSTORE_BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
-/// The artifact type of SPDX JSON SBOMs attached as referrers.
-pub const SPDX_JSON: &str = "application/spdx+json";
-/// The artifact type of CycloneDX JSON SBOMs attached as referrers.
-pub const CYCLONEDX_JSON: &str = "application/vnd.cyclonedx+json";
 
 /// A signature or an SBOM attached to a policy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -304,11 +301,11 @@ async fn attachments<S: Storage>(
 ) -> Result<(Vec<Attachment>, Vec<Attachment>)> {
     let mut signatures = Vec::new();
     let mut sboms = Vec::new();
-    let base = format!("{}-{}", digest.algorithm(), digest.hex());
+    let base = referrers_tag(digest);
     for (suffix, kind) in [
-        (".sig", "cosign"),
-        (".att", "cosign-attestation"),
-        (".sbom", "cosign-sbom"),
+        (SIGNATURE_TAG_SUFFIX, "cosign"),
+        (ATTESTATION_TAG_SUFFIX, "cosign-attestation"),
+        (SBOM_TAG_SUFFIX, "cosign-sbom"),
     ] {
         let tag = format!("{base}{suffix}");
         if !tags.contains(&tag) {

@@ -19,10 +19,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Blob;
-use crate::bundle::{self, Bundle, Envelope, Statement};
+use crate::bundle::{Bundle, Envelope, Statement};
 use crate::error::{Result, SigningError};
 use crate::keys::PublicKey;
-use crate::media_types::{
+use artifact::cosign::{
     COSIGN_SIGN_PREDICATE, CYCLONEDX_PREDICATE, DSSE_ENVELOPE, PREDICATE_TYPE_ANNOTATION,
     SIGNATURE_ANNOTATION, SPDX_PREDICATE,
 };
@@ -52,11 +52,6 @@ fn is_uri(text: &str) -> bool {
 /// Parses a predicate file: any JSON document.
 pub fn parse_predicate(bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|e| SigningError::MalformedPredicate(e.to_string()))
-}
-
-/// The tag of the attestation image of `manifest_digest`: `sha256-<hex>.att`.
-pub fn attestation_tag(manifest_digest: &Digest) -> String {
-    format!("{}.att", bundle::referrers_tag(manifest_digest))
 }
 
 /// Signs an attestation of `manifest_digest` in `repository` (`registry/repository`) with `key`, the way
@@ -234,7 +229,7 @@ pub fn check_envelope(
 mod tests {
     use super::*;
     use crate::keys::PrivateKey;
-    use crate::media_types::IN_TOTO_JSON;
+    use artifact::cosign::IN_TOTO_JSON;
 
     fn digest() -> Digest {
         Digest::sha256_of(b"policy manifest")
@@ -288,10 +283,6 @@ mod tests {
             .unwrap();
         assert_eq!(statement.subject[0].name.as_deref(), Some("r.example/p"));
         assert_eq!(statement.predicate, Some(spdx()));
-        assert_eq!(
-            attestation_tag(&digest()),
-            format!("sha256-{}.att", digest().hex())
-        );
         let manifest = ImageManifest::new(
             Descriptor::of("application/vnd.oci.image.config.v1+json", b"{}"),
             vec![layer.descriptor.clone()],
@@ -375,7 +366,7 @@ mod tests {
     #[test]
     fn plain_signatures_are_not_attestations() {
         let key = PrivateKey::generate().unwrap();
-        let signature = bundle::sign(&key, &digest(), &BTreeMap::new());
+        let signature = crate::bundle::sign(&key, &digest(), &BTreeMap::new());
         assert!(!is_attestation(&signature.statement().unwrap()));
         let attestation = sign(&key, "r/p", &digest(), SPDX_PREDICATE, spdx());
         assert!(is_attestation(&attestation.statement().unwrap()));

@@ -7,13 +7,14 @@ use artifact::remote::{Remote, Repository};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Checked, Source, att_layer, attestation_layers, attestation_tag, check_envelope};
+use super::{Checked, Source, att_layer, attestation_layers, check_envelope};
 use crate::bundle::{self, Bundle, Envelope};
 use crate::error::Result;
 use crate::keys::{PrivateKey, PublicKey};
-use crate::media_types::CERTIFICATE_ANNOTATION;
 use crate::registry::{docker_reference, push_bundle, push_layers};
 use crate::simple_signing;
+use artifact::cosign::CERTIFICATE_ANNOTATION;
+use artifact::cosign::attestation_tag;
 
 /// What `attest` pushed.
 #[derive(Debug, Clone, Serialize)]

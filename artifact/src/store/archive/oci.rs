@@ -21,10 +21,6 @@ use crate::store::ArchiveImport;
 pub(super) const MARKER: &str = "oci-layout";
 /// The name of the trust root's manifest.
 const TRUST_ROOT_NAME: &str = "trust-root";
-/// The media type of a Sigstore trusted root document.
-const TRUSTED_ROOT_TYPE: &str = "application/vnd.dev.sigstore.trustedroot.v0.1+json";
-/// The empty config of the trust root's manifest.
-const EMPTY_CONFIG: &[u8] = b"{}";
 
 /// The files of the layout holding `policies` (with their attachments) and `trust_root`.
 pub(super) fn entries(
@@ -45,12 +41,12 @@ pub(super) fn entries(
         }
     }
     if let Some(bytes) = trust_root {
-        let layer = Descriptor::of(TRUSTED_ROOT_TYPE, bytes);
-        let config = Descriptor::of(media_types::OCI_EMPTY, EMPTY_CONFIG);
+        let layer = Descriptor::of(crate::cosign::SIGSTORE_TRUSTED_ROOT, bytes);
+        let config = Descriptor::of(media_types::OCI_EMPTY, crate::oci::media_types::EMPTY_JSON);
         layout.put_blob(&layer.digest, bytes)?;
-        layout.put_blob(&config.digest, EMPTY_CONFIG)?;
+        layout.put_blob(&config.digest, crate::oci::media_types::EMPTY_JSON)?;
         let mut manifest = ImageManifest::new(config, vec![layer]);
-        manifest.artifact_type = Some(TRUSTED_ROOT_TYPE.into());
+        manifest.artifact_type = Some(crate::cosign::SIGSTORE_TRUSTED_ROOT.into());
         let manifest =
             serde_json::to_vec(&manifest).map_err(|err| ArtifactError::Layout(err.to_string()))?;
         layout.put_manifest(TRUST_ROOT_NAME, &manifest, media_types::OCI_MANIFEST)?;
