@@ -430,6 +430,125 @@ fn check_ntia_reports_what_each_component_lacks() {
     ]);
 }
 
+/// `(component, missing, unknown)` of each gap of a `--check --output json` report.
+fn gaps(report: &Value) -> Vec<(String, Value, Vec<String>)> {
+    report["gaps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|gap| {
+            let unknown = gap["unknown"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|u| u["element"].as_str().unwrap_or_default().to_string())
+                .collect();
+            (
+                gap["component"].as_str().unwrap_or_default().to_string(),
+                gap["missing"].clone(),
+                unknown,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_fsct3_takes_what_the_document_declares_unknown() {
+    let (_dir, cli) = annotated_workdir();
+    // Cargo.lock alone: the document declares the crates' suppliers and licenses unknown (cargo
+    // metadata was not run) and every copyright notice; three crates have no checksum in this
+    // lockfile, which nothing declares: missing.
+    let output = cli.run(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &rust_source(),
+        "--check",
+        "fsct3",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(report["standard"], "fsct3");
+    assert_eq!(report["types"], serde_json::json!(["analyzed", "source"]));
+    let declared =
+        |elements: &[&str]| -> Vec<String> { elements.iter().map(ToString::to_string).collect() };
+    let lockfile_only = declared(&["supplier", "license", "copyright"]);
+    assert_eq!(
+        gaps(&report),
+        [
+            (
+                "pod-guard 1.2.0".to_string(),
+                serde_json::json!([]),
+                declared(&["copyright"])
+            ),
+            (
+                "itoa 1.0.15".to_string(),
+                serde_json::json!([]),
+                lockfile_only.clone()
+            ),
+            (
+                "kubewarden-policy-sdk 0.14.1".to_string(),
+                serde_json::json!(["hash"]),
+                lockfile_only.clone()
+            ),
+            (
+                "serde 1.0.228".to_string(),
+                serde_json::json!(["hash"]),
+                lockfile_only.clone()
+            ),
+            (
+                "serde_json 1.0.145".to_string(),
+                serde_json::json!(["hash"]),
+                lockfile_only
+            ),
+        ]
+    );
+    let reason = report["gaps"][1]["unknown"][0]["reason"].as_str();
+    assert!(
+        reason.is_some_and(|r| r.starts_with("Rust: read from Cargo.lock alone")),
+        "{reason:?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("3 of 5 components lack FSCT3 baseline attributes"),
+        "{stderr}"
+    );
+
+    // Go: go.sum's h1 hashes are there, suppliers and licenses declared unknown; the policy's
+    // metadata names its author and license: every component is complete.
+    let stdout = cli.ok(&[
+        "sbom",
+        "policy.wasm",
+        "--source",
+        &testdata("sbom/safe-labels-policy"),
+        "--check",
+        "fsct3",
+    ]);
+    assert!(stdout.contains("9 of 9 components complete"), "{stdout}");
+    assert!(
+        stdout.contains("  every component: declared unknown copyright notice [1]\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "dependency pkg:golang/github.com/kubewarden/strfmt@v0.1.3: declared unknown supplier [2], license [2]"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  [2] Go: read from go.mod and go.sum"),
+        "{stdout}"
+    );
+
+    // A module without metadata has neither supplier nor license: missing, exit 1.
+    let output = cli.run(&["sbom", "wapc-accept.wasm", "--check", "fsct3"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(": missing supplier, license\n"), "{stdout}");
+}
+
 #[test]
 fn a_source_without_dependencies_fails_unless_allowed() {
     let (dir, cli) = annotated_workdir();

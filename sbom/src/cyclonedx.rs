@@ -103,7 +103,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
     metadata_properties.extend(
         sbom.notes
             .iter()
-            .map(|note| json!({ "name": "palisade:not-established", "value": note })),
+            .map(|note| json!({ "name": "palisade:not-established", "value": note.text })),
     );
 
     let mut document = json!({
@@ -113,6 +113,11 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
         "version": 1,
         "metadata": {
             "timestamp": created.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "lifecycles": sbom
+                .types()
+                .into_iter()
+                .map(|(_, phase)| json!({ "phase": phase }))
+                .collect::<Vec<_>>(),
             "tools": {
                 "components": [
                     { "type": "application", "name": TOOL_NAME, "version": TOOL_VERSION }

@@ -6,8 +6,8 @@
 //!
 //! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
 //! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
-//! - [`spdx`], [`cyclonedx`]: the two document formats; [`ntia`]: the NTIA minimum elements each
-//!   component has or lacks;
+//! - [`spdx`], [`cyclonedx`]: the two document formats; [`conformance`]: the elements each
+//!   component has or lacks by the NTIA minimum elements and CISA's FSCT3;
 //! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy; [`fetch`]: getting it back
 //!   (verified: vouched for by an attestation); [`export`]: every policy's SBOM under a prefix, with an index.
 //!
@@ -16,13 +16,13 @@
 
 pub mod attach;
 pub mod binary;
+pub mod conformance;
 pub mod cyclonedx;
 pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod lockfile;
 pub mod model;
-pub mod ntia;
 pub mod spdx;
 
 use std::fmt;

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::Format;
 use crate::binary;
+use crate::conformance::Element;
 use crate::error::{Result, SbomError};
-use crate::lockfile::{self, Dependency, Graph, Lockfile, Toolchain};
+use crate::lockfile::{self, Dependency, Graph, Lockfile, Note, Subject, Toolchain};
 
 /// Where the module came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub struct Sbom {
     /// The lockfiles they were read from.
     pub lockfiles: Vec<Lockfile>,
     /// What could not be established from the inputs, said in the document.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// A random identifier making the document's IDs unique, when it need not be reproducible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
@@ -90,6 +91,14 @@ pub struct Sbom {
     #[serde(skip)]
     pub warnings: Vec<String>,
 }
+
+/// The document's note on the toolchain entries.
+const TOOLCHAIN_NOTE: &str = "Toolchain: the module's producers section names each tool and its \
+     version only: the tools' suppliers, identifiers, hashes and licenses are not known";
+
+/// The document's note on copyright notices, which no input records.
+const COPYRIGHT_NOTE: &str = "Copyright notices: none of the inputs (the module's metadata, \
+     lockfiles, cargo metadata, the dependency list a module embeds) records them";
 
 /// What, besides the module, an SBOM is built from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -165,16 +174,46 @@ impl Sbom {
                 scanned.dependencies.len()
             ));
         }
+        let toolchain = toolchain(&report);
+        let mut notes = scanned.notes;
+        if !toolchain.is_empty() {
+            notes.push(Note::unknown(
+                TOOLCHAIN_NOTE,
+                Subject::Toolchain,
+                &[
+                    Element::Supplier,
+                    Element::UniqueIdentifier,
+                    Element::Hash,
+                    Element::License,
+                ],
+            ));
+        }
+        notes.push(Note::unknown(
+            COPYRIGHT_NOTE,
+            Subject::Everything,
+            &[Element::Copyright],
+        ));
         Ok(Sbom {
             policy,
-            toolchain: toolchain(&report),
+            toolchain,
             dependencies: scanned.dependencies,
             graph: scanned.graph,
             lockfiles: scanned.lockfiles,
-            notes: scanned.notes,
+            notes,
             run_id: (!options.reproducible).then(|| uuid::Uuid::new_v4().to_string()),
             warnings,
         })
+    }
+
+    /// The SBOM types it is (CISA, "Types of Software Bill of Materials Documents", 2023), each
+    /// with its CycloneDX lifecycle phase: `analyzed` (`post-build`), since the built module is
+    /// read, and `source` (`pre-build`) when lockfiles of its source folder were.
+    pub fn types(&self) -> Vec<(&'static str, &'static str)> {
+        let mut types = vec![("analyzed", "post-build")];
+        if !self.lockfiles.is_empty() {
+            types.push(("source", "pre-build"));
+        }
+        types
     }
 
     /// The dependencies the policy itself depends on: the graph's direct ones; every dependency
@@ -397,10 +436,8 @@ mod tests {
     use super::*;
 
     fn reference(text: &str) -> RegistryRef {
-        match text.parse::<artifact::reference::PolicyRef>() {
-            Ok(artifact::reference::PolicyRef::Registry(reference)) => reference,
-            other => panic!("not a registry reference: {other:?}"),
-        }
+        text.parse()
+            .unwrap_or_else(|err| panic!("not a registry reference: {err}"))
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
                 license_list_version: None,
                 creators: vec![creator.clone()],
                 created,
-                creator_comment: creation_comment(sbom),
+                creator_comment: Some(creation_comment(sbom)),
             },
             document_comment: None,
             document_describes: Vec::new(),
@@ -105,6 +105,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             .filter(|_| !policy.license_is_spdx)
             .map(|license| format!("declared as `{license}`, not an SPDX license expression")),
         package_summary_description: policy.description.clone(),
+        copyright_text: Some(NOASSERTION.to_string()),
         primary_package_purpose: Some(PrimaryPackagePurpose::Application),
         ..PackageInformation::default()
     };
@@ -132,6 +133,7 @@ pub fn document(sbom: &Sbom, created: DateTime<Utc>) -> Result<Value> {
             package_version: tool.version.clone(),
             files_analyzed: Some(false),
             package_comment: Some(format!("producers section, field `{}`", tool.field)),
+            copyright_text: Some(NOASSERTION.to_string()),
             ..PackageInformation::default()
         });
         spdx.relationships.push(Relationship::new(
@@ -220,6 +222,7 @@ fn dependency_package(dependency: &Dependency, number: usize) -> PackageInformat
             .filter(|license| !is_spdx_expression(license))
             .map(|license| format!("declared as `{license}`, not an SPDX license expression")),
         package_comment: (!comments.is_empty()).then(|| comments.join("; ")),
+        copyright_text: Some(NOASSERTION.to_string()),
         external_reference: vec![purl_reference(&dependency.purl())],
         primary_package_purpose: Some(PrimaryPackagePurpose::Library),
         ..PackageInformation::default()
@@ -250,20 +253,22 @@ fn relationship(from: &str, to: &str, kind: Option<EdgeKind>) -> Relationship {
     }
 }
 
-/// The creation comment: the lockfiles read (by name and digest) and what could not be
-/// established.
-fn creation_comment(sbom: &Sbom) -> Option<String> {
-    let mut lines: Vec<String> = sbom
-        .lockfiles
-        .iter()
-        .map(|lockfile| format!("Lockfile read: {} ({})", lockfile.name, lockfile.sha256))
-        .collect();
+/// The creation comment: the SBOM type (SPDX 2.3 has no field for it), the lockfiles read (by
+/// name and digest) and what could not be established.
+fn creation_comment(sbom: &Sbom) -> String {
+    let types: Vec<&str> = sbom.types().into_iter().map(|(name, _)| name).collect();
+    let mut lines = vec![format!("SBOM type: {}", types.join(", "))];
+    lines.extend(
+        sbom.lockfiles
+            .iter()
+            .map(|lockfile| format!("Lockfile read: {} ({})", lockfile.name, lockfile.sha256)),
+    );
     lines.extend(
         sbom.notes
             .iter()
-            .map(|note| format!("Not established: {note}")),
+            .map(|note| format!("Not established: {}", note.text)),
     );
-    (!lines.is_empty()).then(|| lines.join("\n"))
+    lines.join("\n")
 }
 
 fn purl_reference(purl: &str) -> ExternalPackageReference {

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ::sbom::attach::attach;
+use ::sbom::conformance::{self, Report, Standard, Unknown};
 use ::sbom::export::Export;
 use ::sbom::fetch::{fetch, fetch_verified};
 use ::sbom::lockfile::Toolchain;
-use ::sbom::ntia::{self, Report};
 use ::sbom::{Format, Options, Origin, Sbom, creation_time, render};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -53,7 +53,9 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     supplier: Option<String>,
     /// Check the SBOM instead of printing it: `ntia` reports, per component, the NTIA minimum
-    /// elements it lacks, and fails when any is missing (the document is still written with -o).
+    /// elements it lacks; `fsct3` the CISA FSCT3 baseline attributes (hash, license and copyright
+    /// too), with those the document declares unknown; either fails when any is missing (the
+    /// document is still written with -o).
     #[arg(long, value_name = "STANDARD", value_enum)]
     check: Option<Check>,
     /// The document format: spdx-json or cyclonedx-json.
@@ -147,6 +149,19 @@ enum Check {
     /// The NTIA minimum elements (2021): supplier, name, version, unique identifier and
     /// relationships of every component; author and timestamp of the document.
     Ntia,
+    /// CISA's Framing Software Component Transparency (2024), minimum expected: the NTIA elements
+    /// plus hash, license and copyright notice; an element the document declares unknown (with
+    /// the reason) is reported as such, not as missing.
+    Fsct3,
+}
+
+impl Check {
+    fn standard(self) -> Standard {
+        match self {
+            Check::Ntia => Standard::Ntia,
+            Check::Fsct3 => Standard::Fsct3,
+        }
+    }
 }
 
 fn parse_format(text: &str) -> Result<Format, String> {
@@ -200,11 +215,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("warning: {warning}");
     }
     let document = render(&sbom, args.format, created)?;
-    if let Some(Check::Ntia) = args.check {
+    if let Some(check) = args.check {
         if let Some(file) = &args.output_path {
             artifact::files::write_atomic(file, |out| out.write_all(&document))?;
         }
-        return report_ntia(&ntia::check(&sbom), created, args.output);
+        let report = conformance::check(&sbom, check.standard());
+        return print_conformance(&report, created, args.output);
     }
     let Some(file) = &args.output_path else {
         std::io::stdout().write_all(&document)?;
@@ -253,43 +269,84 @@ fn program_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// What `palisade sbom --check ntia --output json` prints.
+/// What `palisade sbom --check STANDARD --output json` prints.
 #[derive(Serialize)]
-struct NtiaSummary<'a> {
+struct ConformanceSummary<'a> {
     passes: bool,
     timestamp: String,
     #[serde(flatten)]
     report: &'a Report,
 }
 
-/// Prints the NTIA report; an error (exit 1) when a component lacks an element.
-fn report_ntia(
+/// Prints a `--check` report; an error (exit 1) when a component lacks an element.
+fn print_conformance(
     report: &Report,
     created: DateTime<Utc>,
     output: OutputFormat,
 ) -> anyhow::Result<()> {
     let timestamp = created.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let title = report.standard.title();
     match output {
         OutputFormat::Text => {
+            let mut document = vec![
+                format!("author: {}", report.author),
+                format!("timestamp: {timestamp}"),
+            ];
+            if report.standard == Standard::Fsct3 {
+                document.push(format!("type: {}", report.types.join(", ")));
+                document.push("primary component: the policy".to_string());
+            }
             println!(
-                "NTIA minimum elements: {} of {} components complete (author: {}; timestamp: {timestamp})",
-                report.components - report.gaps.len(),
+                "{title}: {} of {} components complete ({})",
+                report.components - report.incomplete(),
                 report.components,
-                report.author
+                document.join("; ")
             );
-            for gap in &report.gaps {
-                let missing: Vec<&str> = gap.missing.iter().map(|e| e.name()).collect();
-                println!(
-                    "  {} {}: missing {}",
-                    gap.role,
-                    gap.purl.as_deref().unwrap_or(&gap.component),
-                    missing.join(", ")
+            // An element declared unknown for every component is said once.
+            let everywhere = report.unknown_everywhere();
+            let mut reasons: Vec<&str> = Vec::new();
+            if let Some(first) = report.gaps.first()
+                && !everywhere.is_empty()
+            {
+                let line = cite(
+                    first
+                        .unknown
+                        .iter()
+                        .filter(|u| everywhere.contains(&u.element)),
+                    &mut reasons,
                 );
+                println!("  every component: declared unknown {line}");
+            }
+            for gap in &report.gaps {
+                let mut said = Vec::new();
+                if !gap.missing.is_empty() {
+                    let missing: Vec<&str> = gap.missing.iter().map(|e| e.name()).collect();
+                    said.push(format!("missing {}", missing.join(", ")));
+                }
+                let mut unknown = gap
+                    .unknown
+                    .iter()
+                    .filter(|u| !everywhere.contains(&u.element))
+                    .peekable();
+                if unknown.peek().is_some() {
+                    said.push(format!("declared unknown {}", cite(unknown, &mut reasons)));
+                }
+                if !said.is_empty() {
+                    println!(
+                        "  {} {}: {}",
+                        gap.role,
+                        gap.purl.as_deref().unwrap_or(&gap.component),
+                        said.join("; ")
+                    );
+                }
+            }
+            for (index, reason) in reasons.iter().enumerate() {
+                println!("  [{}] {reason}", index + 1);
             }
         }
         format => print_structured(
             format,
-            &NtiaSummary {
+            &ConformanceSummary {
                 passes: report.passes(),
                 timestamp,
                 report,
@@ -300,11 +357,29 @@ fn report_ntia(
         Ok(())
     } else {
         anyhow::bail!(
-            "{} of {} components lack NTIA minimum elements",
-            report.gaps.len(),
+            "{} of {} components lack {title}",
+            report.incomplete(),
             report.components
         )
     }
+}
+
+/// `supplier [2], license [2]`: the elements, each with the number of its reason in `reasons`
+/// (added there when new).
+fn cite<'a>(unknowns: impl Iterator<Item = &'a Unknown>, reasons: &mut Vec<&'a str>) -> String {
+    let cited: Vec<String> = unknowns
+        .map(|unknown| {
+            let index = match reasons.iter().position(|r| *r == unknown.reason) {
+                Some(index) => index,
+                None => {
+                    reasons.push(&unknown.reason);
+                    reasons.len() - 1
+                }
+            };
+            format!("{} [{}]", unknown.element.name(), index + 1)
+        })
+        .collect();
+    cited.join(", ")
 }
 
 fn run_attach(args: AttachArgs, created: DateTime<Utc>) -> anyhow::Result<()> {

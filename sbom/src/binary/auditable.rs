@@ -11,8 +11,9 @@ use auditable_serde::{DependencyKind, Package, Source, VersionInfo};
 use flate2::read::ZlibDecoder;
 
 use super::Embedded;
+use crate::conformance::Element;
 use crate::error::{Result, SbomError};
-use crate::lockfile::{Dependency, Ecosystem, EdgeKind, Graph, Scope};
+use crate::lockfile::{Dependency, Ecosystem, EdgeKind, Graph, Note, Scope, Subject};
 
 /// The custom section's name.
 pub const SECTION: &str = ".dep-v0";
@@ -147,7 +148,11 @@ fn components(info: &VersionInfo) -> Result<Embedded> {
             info.format
         ),
         ecosystem: Ecosystem::Cargo,
-        note: NOT_ESTABLISHED,
+        note: Note::unknown(
+            NOT_ESTABLISHED,
+            Subject::Dependencies(Ecosystem::Cargo),
+            &[Element::Supplier, Element::License, Element::Hash],
+        ),
         dependencies,
         graph,
         properties: Vec::new(),

@@ -21,8 +21,11 @@
 use wasmparser::{Parser, Payload};
 
 use super::Embedded;
+use crate::conformance::Element;
 use crate::error::{Result, SbomError};
-use crate::lockfile::{Dependency, Ecosystem, Graph, HashAlgorithm, PackageHash, Scope};
+use crate::lockfile::{
+    Dependency, Ecosystem, Graph, HashAlgorithm, Note, PackageHash, Scope, Subject,
+};
 use crate::model::PROPERTY_PREFIX;
 
 /// The marker before the build information (set by `cmd/go`).
@@ -225,7 +228,11 @@ fn components(info: &BuildInfo) -> Result<Embedded> {
     Ok(Embedded {
         recorded_by: PLACE.to_string(),
         ecosystem: Ecosystem::Golang,
-        note: NOT_ESTABLISHED,
+        note: Note::unknown(
+            NOT_ESTABLISHED,
+            Subject::Dependencies(Ecosystem::Golang),
+            &[Element::Supplier, Element::License],
+        ),
         graph: Graph {
             direct: dependencies.iter().cloned().collect(),
             ..Graph::default()

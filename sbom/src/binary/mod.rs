@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use artifact::wasm::SectionMap;
 
 use crate::error::Result;
-use crate::lockfile::{Dependency, Ecosystem, Graph, Scanned, Scope};
+use crate::lockfile::{Dependency, Ecosystem, Graph, Note, Scanned, Scope};
 use crate::model::PROPERTY_PREFIX;
 
 /// The dependency list a module embeds, as SBOM components.
@@ -39,7 +39,7 @@ pub struct Embedded {
     /// Who depends on whom (the policy on [`Graph::direct`]).
     pub graph: Graph,
     /// What the list cannot tell, said in the document (its "not established" note).
-    pub note: &'static str,
+    pub note: Note,
     /// What else the list says (the Go main module, build settings…), as document properties.
     pub properties: Vec<(String, String)>,
     /// What the list cannot tell, for the user.
@@ -95,7 +95,7 @@ pub fn resolve(module: &[u8], source: Option<Scanned>) -> Result<Resolved> {
         }),
         (None, None) => Ok(Resolved {
             scanned: Scanned {
-                notes: vec![NOTHING_EMBEDDED.to_string()],
+                notes: vec![Note::new(NOTHING_EMBEDDED)],
                 ..Scanned::default()
             },
             properties: Vec::new(),
@@ -113,7 +113,7 @@ pub fn resolve(module: &[u8], source: Option<Scanned>) -> Result<Resolved> {
                 scanned: Scanned {
                     dependencies: embedded.dependencies,
                     graph: embedded.graph,
-                    notes: vec![embedded.note.to_string()],
+                    notes: vec![embedded.note],
                     ..Scanned::default()
                 },
                 properties,
@@ -236,7 +236,7 @@ mod tests {
     fn compare_names_what_only_one_side_lists() {
         let embedded = Embedded {
             recorded_by: "test".to_string(),
-            note: "test",
+            note: Note::new("test"),
             ecosystem: Ecosystem::Cargo,
             dependencies: vec![
                 crate_("itoa", "1.0.1", Scope::Runtime),

@@ -12,13 +12,26 @@ use std::path::Path;
 
 use ::cargo_metadata::{DependencyKind, Metadata, MetadataCommand, PackageId, TargetKind};
 
-use super::{Dependency, EdgeKind, Parsed, RUST_TARGET, Scope, cargo::source_of, spdx_license};
+use super::{
+    Dependency, Ecosystem, EdgeKind, Note, Parsed, RUST_TARGET, Scope, Subject, cargo::source_of,
+    spdx_license,
+};
+use crate::conformance::Element;
 use crate::error::{Result, SbomError};
 
 /// The note of a Cargo.lock read without `cargo metadata`.
 pub const NOT_ESTABLISHED: &str = "Rust: read from Cargo.lock alone (cargo metadata was not run): \
      which crates a wasm32-wasip1 build compiles in (runtime, build, dev, other targets), the crates' \
      licenses and their authors could not be established";
+
+/// [`NOT_ESTABLISHED`], declaring the crates' licenses and suppliers unknown.
+pub fn not_established() -> Note {
+    Note::unknown(
+        NOT_ESTABLISHED,
+        Subject::Dependencies(Ecosystem::Cargo),
+        &[Element::Supplier, Element::License],
+    )
+}
 
 /// Adds licenses, authors, edge kinds and scopes from `cargo metadata` (run as `cargo`, on
 /// `manifest`) to what `Cargo.lock` said.
@@ -144,6 +157,22 @@ pub fn refine(parsed: &mut Parsed, cargo: &Path, manifest: &Path) -> Result<()> 
         } else {
             Scope::OtherTarget
         };
+    }
+    let unauthored = parsed
+        .dependencies
+        .iter()
+        .filter(|d| d.supplier.is_none())
+        .count();
+    if unauthored > 0 {
+        parsed.notes.push(Note::unknown(
+            format!(
+                "Rust: {unauthored} of {} crates name no authors in their Cargo.toml (cargo \
+                 metadata): their supplier is unknown (NOASSERTION)",
+                parsed.dependencies.len()
+            ),
+            Subject::Dependencies(Ecosystem::Cargo),
+            &[Element::Supplier],
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Dependency, Ecosystem, Graph, HashAlgorithm, PackageHash, Parsed, parse_json};
+use super::{
+    Dependency, Ecosystem, Graph, HashAlgorithm, Note, PackageHash, Parsed, Subject, parse_json,
+};
+use crate::conformance::Element;
 use crate::error::Result;
 
 /// The note of every packages.lock.json.
@@ -57,7 +60,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed> {
             ..Graph::default()
         },
         dependencies,
-        notes: vec![NOT_ESTABLISHED.to_string()],
+        notes: vec![Note::unknown(
+            NOT_ESTABLISHED,
+            Subject::Dependencies(Ecosystem::Nuget),
+            &[Element::Supplier, Element::License],
+        )],
     })
 }
 

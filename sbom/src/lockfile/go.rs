@@ -8,7 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Dependency, Ecosystem, EdgeKind, Graph, HashAlgorithm, PackageHash, Parsed, error_at};
+use super::{
+    Dependency, Ecosystem, EdgeKind, Graph, HashAlgorithm, Note, PackageHash, Parsed, Subject,
+    error_at,
+};
+use crate::conformance::Element;
 use crate::error::Result;
 
 /// The note of every Go source: what go.mod and go.sum cannot say.
@@ -19,7 +23,10 @@ pub const NOT_ESTABLISHED: &str = "Go: read from go.mod and go.sum: the module-t
 /// The note of a go.sum read without its go.mod.
 pub const ONLY_GO_SUM: &str = "Go: read from go.sum alone (no go.mod): every module version go \
      consulted is listed, which is more than the build uses; `replace` directives, direct and indirect \
-     requirements could not be established";
+     requirements, licenses and suppliers could not be established";
+
+/// What go.mod and go.sum do not record of a module (their notes declare it unknown).
+const UNKNOWN: &[Element] = &[Element::Supplier, Element::License];
 
 /// One `MODULE VERSION h1:HASH` line of go.sum (not the `/go.mod` ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +98,11 @@ pub fn parse_go_mod(path: &Path, text: &str, sums: &[Sum]) -> Result<Parsed> {
         .map(|s| ((s.module.as_str(), s.version.as_str()), s.hash.as_str()))
         .collect();
     let mut parsed = Parsed {
-        notes: vec![NOT_ESTABLISHED.to_string()],
+        notes: vec![Note::unknown(
+            NOT_ESTABLISHED,
+            Subject::Dependencies(Ecosystem::Golang),
+            UNKNOWN,
+        )],
         ..Parsed::default()
     };
     for ((module, version), indirect) in requirements {
@@ -106,10 +117,10 @@ pub fn parse_go_mod(path: &Path, text: &str, sums: &[Sum]) -> Result<Parsed> {
                 ..
             }) => (target.clone(), target_version.clone()),
             Some(Replace { target, .. }) => {
-                parsed.notes.push(format!(
+                parsed.notes.push(Note::new(format!(
                     "Go: {module} is replaced by the local folder {target}, part of the policy's \
                      source: not listed as a dependency"
-                ));
+                )));
                 continue;
             }
             None => (module, version),
@@ -233,7 +244,11 @@ pub fn only_go_sum(sums: Vec<Sum>) -> Parsed {
             ..Graph::default()
         },
         dependencies,
-        notes: vec![ONLY_GO_SUM.to_string()],
+        notes: vec![Note::unknown(
+            ONLY_GO_SUM,
+            Subject::Dependencies(Ecosystem::Golang),
+            UNKNOWN,
+        )],
     }
 }
 
@@ -281,7 +296,7 @@ mod tests {
         let parsed = parse_go_mod(Path::new("go.mod"), text, &[]).unwrap_or_default();
         assert!(parsed.dependencies.is_empty());
         assert!(
-            parsed.notes.iter().any(|n| n.contains("../b")),
+            parsed.notes.iter().any(|n| n.text.contains("../b")),
             "{:?}",
             parsed.notes
         );

@@ -19,6 +19,7 @@ use artifact::oci::{Algorithm, Digest};
 use base64::Engine;
 use serde::Serialize;
 
+use crate::conformance::Element;
 use crate::error::{Result, SbomError};
 
 /// A package ecosystem, as the `type` of a package URL names it.
@@ -315,6 +316,56 @@ fn encode(text: &str, keep: impl Fn(u8) -> bool) -> String {
     out
 }
 
+/// A sentence the document carries about what the inputs could not establish; when it declares
+/// attributes of some components unknown (FSCT's "known unknowns"), which ones of which.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Note {
+    /// The sentence, as the document writes it.
+    pub text: String,
+    /// The components it is about and their attributes it declares unknown.
+    #[serde(skip)]
+    pub unknown: Option<(Subject, &'static [Element])>,
+}
+
+/// The components a [`Note`] declares something unknown of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The policy itself.
+    Policy,
+    /// The dependencies of one ecosystem.
+    Dependencies(Ecosystem),
+    /// The toolchain entries (the module's `producers` section).
+    Toolchain,
+    /// Every component, the policy included.
+    Everything,
+}
+
+impl Note {
+    /// A note that declares nothing unknown.
+    pub fn new(text: impl Into<String>) -> Note {
+        Note {
+            text: text.into(),
+            unknown: None,
+        }
+    }
+
+    /// A note declaring `elements` of the components `about` unknown.
+    pub fn unknown(text: impl Into<String>, about: Subject, elements: &'static [Element]) -> Note {
+        Note {
+            text: text.into(),
+            unknown: Some((about, elements)),
+        }
+    }
+
+    /// Whether it declares `element` unknown for the components `subject` names.
+    pub fn declares_unknown(&self, subject: Subject, element: Element) -> bool {
+        self.unknown.is_some_and(|(about, elements)| {
+            (about == Subject::Everything || about == subject) && elements.contains(&element)
+        })
+    }
+}
+
 /// What one lockfile says: the packages it pins and, where it records them, who depends on whom.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Parsed {
@@ -323,7 +374,7 @@ pub struct Parsed {
     /// Graph edges, when the lockfile records them.
     pub graph: Graph,
     /// What the lockfile alone could not establish, for the document.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// How one package depends on another, when it is not an ordinary (normal) dependency.
@@ -416,7 +467,7 @@ pub struct Scanned {
     /// Who depends on whom.
     pub graph: Graph,
     /// What could not be established, for the document.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// The toolchain programs a scan may run to learn more than the lockfiles say.
@@ -468,7 +519,7 @@ pub fn scan(dir: &Path, toolchain: Toolchain<'_>) -> Result<Scanned> {
             Some(program) if manifest.is_file() => {
                 cargo_graph::refine(&mut parsed, program, &manifest)?
             }
-            _ => parsed.notes.push(cargo_graph::NOT_ESTABLISHED.to_string()),
+            _ => parsed.notes.push(cargo_graph::not_established()),
         }
         parts.push(parsed);
     }

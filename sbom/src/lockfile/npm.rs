@@ -11,9 +11,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{
-    Dependency, Ecosystem, EdgeKind, Graph, HashAlgorithm, PackageHash, Parsed, Scope, Source,
-    error_at, parse_json, spdx_license,
+    Dependency, Ecosystem, EdgeKind, Graph, HashAlgorithm, Note, PackageHash, Parsed, Scope,
+    Source, Subject, error_at, parse_json, spdx_license,
 };
+use crate::conformance::Element;
 use crate::error::Result;
 
 const NODE_MODULES: &str = "node_modules/";
@@ -141,7 +142,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed> {
     Ok(Parsed {
         dependencies: installed.into_values().collect(),
         graph,
-        notes: vec![NOT_ESTABLISHED.to_string()],
+        notes: vec![Note::unknown(
+            NOT_ESTABLISHED,
+            Subject::Dependencies(Ecosystem::Npm),
+            &[Element::Supplier],
+        )],
     })
 }
 
