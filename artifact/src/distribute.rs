@@ -58,6 +58,14 @@ pub async fn push(
             Layout::create(&layout.folder)?.add(&layout.name, &artifact)?;
             format!("{target}@{digest}")
         }
+        PolicyRef::File(_) => {
+            return Err(ArtifactError::InvalidReference {
+                reference: target.to_string(),
+                reason: "a policy is pushed to a registry or to an OCI image layout \
+                         (oci-layout://FOLDER:NAME), not to a file"
+                    .into(),
+            });
+        }
     };
     Ok(Pushed {
         immutable_ref,

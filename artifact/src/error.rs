@@ -165,6 +165,14 @@ pub enum ArtifactError {
     #[error("cannot read credentials: {0}")]
     CredentialsInvalid(String),
 
+    /// A policy argument that names neither an existing file nor a registry reference.
+    #[error("{argument}: no such file, and not a registry reference ({reason})")]
+    NoSuchPolicy {
+        /// The argument as given.
+        argument: String,
+        /// Why it is not a registry reference.
+        reason: String,
+    },
     /// A policy reference that does not parse.
     #[error("invalid policy reference {reference:?}: {reason}")]
     InvalidReference {

@@ -1,15 +1,17 @@
-//! Policy references: where a policy lives, in a registry or in an OCI image layout folder.
+//! Policy references: where a policy lives, in a registry, in an OCI image layout folder or in a file. Every
+//! command reads its policy argument with the one rule of [`PolicyRef::parse`]:
+//! - `file://PATH` is a file (kwctl's form);
+//! - `oci-layout://FOLDER[:NAME]` is an OCI image layout folder (as skopeo and oras write them);
+//! - `registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]` is a registry policy (Kubewarden's form);
+//! - without a scheme, a path that exists is that file, and anything else must be a registry reference in
+//!   docker's form, `HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]`, whose first component is clearly a host (it has a
+//!   `.` or a `:`, or is `localhost`).
 //!
-//! Accepted forms:
-//! - `registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]`, Kubewarden's form;
-//! - `HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]`, docker's form, when the first component is clearly a host
-//!   (it has a `.` or a `:`, or is `localhost`);
-//! - `oci-layout://FOLDER[:NAME]`, an OCI image layout folder (as skopeo and oras write them).
-//!
-//! A reference with neither tag nor digest means the tag `latest`.
+//! A registry reference with neither tag nor digest means the tag `latest`. Where only a registry policy will
+//! do (an image a policy asks about, a key of an archive), [`RegistryRef`] parses the registry forms alone.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::ArtifactError;
@@ -17,6 +19,7 @@ use crate::oci::Digest;
 use crate::oci::names::{check_repository, check_tag};
 
 const REGISTRY_SCHEME: &str = "registry://";
+const FILE_SCHEME: &str = "file://";
 const LAYOUT_SCHEME: &str = "oci-layout://";
 /// The tag a reference without tag or digest means.
 pub const DEFAULT_TAG: &str = "latest";
@@ -28,6 +31,8 @@ pub enum PolicyRef {
     Registry(RegistryRef),
     /// In an OCI image layout folder.
     Layout(LayoutRef),
+    /// A module file.
+    File(PathBuf),
 }
 
 /// A policy in a registry.
@@ -95,29 +100,65 @@ impl RegistryRef {
     }
 }
 
-impl FromStr for PolicyRef {
-    type Err = ArtifactError;
-
-    fn from_str(text: &str) -> Result<PolicyRef, ArtifactError> {
+impl PolicyRef {
+    /// Reads a command's policy argument (the rule is in the module's documentation): a file, an OCI image
+    /// layout or a registry policy. The error says why `text` is none of them.
+    pub fn parse(text: &str) -> Result<PolicyRef, ArtifactError> {
         let invalid = |reason: String| ArtifactError::InvalidReference {
             reference: text.to_string(),
             reason,
         };
+        if let Some(path) = text.strip_prefix(FILE_SCHEME) {
+            return Ok(PolicyRef::File(PathBuf::from(path)));
+        }
         if let Some(rest) = text.strip_prefix(LAYOUT_SCHEME) {
             return parse_layout(rest).map(PolicyRef::Layout).map_err(invalid);
         }
+        if !text.contains("://") && Path::new(text).exists() {
+            return Ok(PolicyRef::File(PathBuf::from(text)));
+        }
+        text.parse::<RegistryRef>()
+            .map(PolicyRef::Registry)
+            .map_err(|err| match err {
+                ArtifactError::InvalidReference { reason, .. } if !text.contains("://") => {
+                    ArtifactError::NoSuchPolicy {
+                        argument: text.to_string(),
+                        reason,
+                    }
+                }
+                other => other,
+            })
+    }
+}
+
+impl FromStr for PolicyRef {
+    type Err = ArtifactError;
+
+    /// [`PolicyRef::parse`].
+    fn from_str(text: &str) -> Result<PolicyRef, ArtifactError> {
+        PolicyRef::parse(text)
+    }
+}
+
+impl FromStr for RegistryRef {
+    type Err = ArtifactError;
+
+    /// A registry reference alone: `registry://HOST/REPOSITORY[:TAG][@DIGEST]` or docker's form.
+    fn from_str(text: &str) -> Result<RegistryRef, ArtifactError> {
+        let invalid = |reason: String| ArtifactError::InvalidReference {
+            reference: text.to_string(),
+            reason,
+        };
         let (rest, explicit) = match text.strip_prefix(REGISTRY_SCHEME) {
             Some(rest) => (rest, true),
             None => (text, false),
         };
         if let Some((scheme, _)) = rest.split_once("://") {
             return Err(invalid(format!(
-                "unknown scheme `{scheme}://`: expected `registry://` or `oci-layout://`"
+                "unknown scheme `{scheme}://`: expected `registry://`, `oci-layout://` or `file://`"
             )));
         }
-        parse_registry(rest, explicit)
-            .map(PolicyRef::Registry)
-            .map_err(invalid)
+        parse_registry(rest, explicit).map_err(invalid)
     }
 }
 
@@ -226,6 +267,7 @@ impl fmt::Display for PolicyRef {
                 layout.folder.display(),
                 layout.name
             ),
+            PolicyRef::File(path) => write!(f, "{}", path.display()),
         }
     }
 }
@@ -247,10 +289,7 @@ impl fmt::Display for RegistryRef {
 /// Parses `text` as a registry reference, panicking on anything else: a shorthand for unit tests.
 #[cfg(test)]
 pub(crate) fn registry_ref(text: &str) -> RegistryRef {
-    match text.parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) => reference,
-        other => panic!("{text}: {other:?}"),
-    }
+    text.parse().unwrap_or_else(|err| panic!("{text}: {err}"))
 }
 
 #[cfg(test)]
@@ -342,5 +381,46 @@ mod tests {
                 "{text}: the reference is named in: {err}"
             );
         }
+    }
+
+    #[test]
+    fn files_come_first_then_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("policy.wasm");
+        std::fs::write(&file, b"").unwrap();
+        let text = file.display().to_string();
+        assert_eq!(
+            PolicyRef::parse(&text).unwrap(),
+            PolicyRef::File(file.clone())
+        );
+        assert_eq!(
+            PolicyRef::parse(&format!("file://{text}")).unwrap(),
+            PolicyRef::File(file)
+        );
+        // `file://` names a file even before it exists (the command says it cannot read it).
+        assert_eq!(
+            PolicyRef::parse("file://missing.wasm").unwrap(),
+            PolicyRef::File(PathBuf::from("missing.wasm"))
+        );
+        assert!(matches!(
+            PolicyRef::parse("ghcr.io/kubewarden/policies/pod-privileged:v1").unwrap(),
+            PolicyRef::Registry(_)
+        ));
+        let err = PolicyRef::parse("no-such-file.wasm")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("no-such-file.wasm: no such file, and not a registry reference"),
+            "{err}"
+        );
+        // A registry reference alone refuses the other forms.
+        assert!("oci-layout:///tmp/l:v1".parse::<RegistryRef>().is_err());
+        assert!("file://p.wasm".parse::<RegistryRef>().is_err());
+        assert_eq!(
+            registry("ghcr.io/org/p:v1"),
+            "registry://ghcr.io/org/p:v1"
+                .parse::<RegistryRef>()
+                .unwrap()
+        );
     }
 }

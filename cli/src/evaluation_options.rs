@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use artifact::inspect::inspect;
 use artifact::metadata::{ExecutionMode, PolicyType};
+use artifact::reference::PolicyRef;
 use artifact::wasm::{DetectedAbi, detect_abi};
 use evaluator::admission::RequestForm;
-use evaluator::gate::{self, PolicySource};
+use evaluator::gate;
 use evaluator::{AdmissionReview, Engine, EngineConfig, ModuleCache, Policy};
 use serde_json::Value;
 
@@ -128,8 +129,7 @@ impl EvaluationOptions {
     /// Reads the request and settings, admits the policy (verifying it unless told not to), picks its
     /// execution mode and compiles it on an engine fit for `workload`.
     pub fn load(&self, workload: Workload) -> anyhow::Result<LoadedEvaluation> {
-        let source =
-            PolicySource::parse(&self.policy).map_err(|err| UsageError(err.to_string()))?;
+        let source = PolicyRef::parse(&self.policy).map_err(|err| UsageError(err.to_string()))?;
         let request = read_input(&self.request_path)?;
         let settings = match (&self.settings_path, &self.settings_json) {
             (Some(path), _) => read_settings(path)?,

@@ -108,9 +108,9 @@ impl StoreOptions {
 
 /// Parses a reference that must name a registry.
 pub fn registry_ref(text: &str) -> anyhow::Result<RegistryRef> {
-    match text.parse::<PolicyRef>()? {
+    match PolicyRef::parse(text)? {
         PolicyRef::Registry(reference) => Ok(reference),
-        PolicyRef::Layout(_) => Err(UsageError(format!(
+        PolicyRef::Layout(_) | PolicyRef::File(_) => Err(UsageError(format!(
             "{text}: this command works with registry references (registry://HOST/REPOSITORY:TAG)"
         ))
         .into()),
@@ -125,26 +125,21 @@ pub fn parse_annotation(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The file a command line names, with or without kwctl's `file://` scheme.
-pub fn local_path(text: &str) -> &std::path::Path {
-    std::path::Path::new(text.strip_prefix("file://").unwrap_or(text))
-}
-
-/// The module a command names: a file, or a policy in a registry (`registry://…`, `HOST/REPO:TAG`), pulled
-/// into the store first. Returns its bytes and, for a registry policy, the reference pinned to its digest.
+/// The module a command names ([`PolicyRef::parse`]): a file, a policy in an OCI image layout, or a policy in a
+/// registry, pulled into the store first. Returns its bytes and, for a registry policy, the reference pinned to
+/// its digest.
 pub fn load_module(
     text: &str,
     registry: &RegistryOptions,
     store: &StoreOptions,
 ) -> anyhow::Result<(Vec<u8>, Option<RegistryRef>)> {
-    let in_registry = match text.parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) if !std::path::Path::new(text).exists() => {
-            Some(reference)
+    let source = match PolicyRef::parse(text)? {
+        PolicyRef::File(path) => return Ok((artifact::files::read(&path)?, None)),
+        PolicyRef::Layout(layout) => {
+            let policy = artifact::layout::Layout::open(&layout.folder)?.policy(&layout.name)?;
+            return Ok((policy.module, None));
         }
-        _ => None,
-    };
-    let Some(source) = in_registry else {
-        return Ok((artifact::files::read(local_path(text))?, None));
+        PolicyRef::Registry(reference) => reference,
     };
     let remote = registry.remote()?;
     let store = store.open()?;

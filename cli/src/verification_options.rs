@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Context;
-use evaluator::gate::{Admission, PolicySource, Verification};
+use artifact::reference::PolicyRef;
+use evaluator::gate::{Admission, Verification};
 use signing::config::{Requirement, Subject, VerificationConfig};
 use signing::trust::TrustRoot;
 use signing::tuf::TufSource;
@@ -212,11 +213,11 @@ impl VerificationOptions {
     /// development run (unverified, with the warning), a reference never is.
     pub fn admission_for(
         &self,
-        source: &PolicySource,
+        source: &PolicyRef,
         insecure: bool,
         what: &str,
     ) -> anyhow::Result<Admission> {
-        let unverified_file = matches!(source, PolicySource::File(_)) && self.is_empty();
+        let unverified_file = matches!(source, PolicyRef::File(_)) && self.is_empty();
         self.admission(insecure || unverified_file, what)
     }
 

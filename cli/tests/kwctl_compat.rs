@@ -336,7 +336,8 @@ fn registry_command_lines_work_as_documented() {
         err.contains("githubAction") && err.contains("not verified"),
         "{err}"
     );
-    // A trust config without its trusted root is named, with what it lacks.
+    // A trust config without its trusted root is named, with what it lacks; like every unusable input file, it
+    // is a usage error (exit 2; kwctl exits 1 for every error).
     std::fs::write(
         dir.path().join("broken.json"),
         r#"{"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "signingConfig": {}}"#,
@@ -346,7 +347,7 @@ fn registry_command_lines_work_as_documented() {
         &cli,
         "kwctl verify --sigstore-trust-config broken.json --github-owner kubewarden registry://HOST/policies/pod-guard:v1",
         &host,
-        1,
+        2,
     );
     assert!(
         err.contains("broken.json") && err.contains("the ClientTrustConfig has no trustedRoot"),

@@ -25,12 +25,12 @@
 //! let module = evaluator::AdmittedModule { source: String::new(), bytes: Vec::new().into(), provenance: evaluator::gate::Provenance::Unverified };
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use artifact::layout::Layout;
 use artifact::oci::Digest;
-use artifact::reference::{LayoutRef, PolicyRef, RegistryRef};
+use artifact::reference::{PolicyRef, RegistryRef};
 use artifact::remote::Remote;
 use signing::config::VerificationConfig;
 use signing::local::{VerifiedFile, bundle_path, verify_file};
@@ -149,72 +149,26 @@ pub enum Admission {
     InsecureSkipVerification,
 }
 
-/// Where a policy module is: a registry, an OCI layout folder or a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicySource {
-    /// In a registry.
-    Registry(RegistryRef),
-    /// In an OCI image layout folder.
-    Layout(LayoutRef),
-    /// A file.
-    File(PathBuf),
-}
-
-impl PolicySource {
-    /// Reads `text` as an existing file, else as a reference (`registry://…`, `HOST/REPO:TAG`,
-    /// `oci-layout://…`); `file://PATH` always names a file.
-    pub fn parse(text: &str) -> Result<PolicySource, Error> {
-        if let Some(path) = text.strip_prefix("file://") {
-            return Ok(PolicySource::File(PathBuf::from(path)));
-        }
-        if Path::new(text).exists() {
-            return Ok(PolicySource::File(PathBuf::from(text)));
-        }
-        match text.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => Ok(PolicySource::Registry(reference)),
-            Ok(PolicyRef::Layout(layout)) => Ok(PolicySource::Layout(layout)),
-            Err(err) => Err(Error::InvalidInput(format!(
-                "{text} is neither a file nor a policy reference: {err}"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for PolicySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PolicySource::Registry(reference) => write!(f, "{reference}"),
-            PolicySource::Layout(layout) => write!(
-                f,
-                "oci-layout://{}:{}",
-                layout.folder.display(),
-                layout.name
-            ),
-            PolicySource::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
 /// Fetches the policy at `source` and admits it as `admission` says: verified (registry signatures of both
 /// cosign layouts, or the Sigstore bundle next to a file), or not at all. An OCI layout folder carries no
 /// signatures, so it is only admitted without verification.
 pub async fn admit(
     remote: &Remote,
-    source: &PolicySource,
+    source: &PolicyRef,
     admission: &Admission,
 ) -> Result<AdmittedModule, Error> {
     match (admission, source) {
-        (Admission::Verify(verification), PolicySource::Registry(reference)) => {
+        (Admission::Verify(verification), PolicyRef::Registry(reference)) => {
             admit_from_registry(remote, reference, verification).await
         }
-        (Admission::Verify(verification), PolicySource::File(path)) => {
+        (Admission::Verify(verification), PolicyRef::File(path)) => {
             admit_file(path, verification)
         }
-        (Admission::Verify(_), PolicySource::Layout(_)) => Err(Error::NotAdmitted {
+        (Admission::Verify(_), PolicyRef::Layout(_)) => Err(Error::NotAdmitted {
             policy: source.to_string(),
             reason: "an OCI layout folder carries no signatures: push it to a registry and verify it there, or skip verification (development only)".into(),
         }),
-        (Admission::InsecureSkipVerification, PolicySource::Registry(reference)) => {
+        (Admission::InsecureSkipVerification, PolicyRef::Registry(reference)) => {
             let pulled = remote
                 .pull(reference)
                 .await
@@ -224,13 +178,13 @@ pub async fn admit(
                 pulled.module,
             ))
         }
-        (Admission::InsecureSkipVerification, PolicySource::Layout(layout)) => {
+        (Admission::InsecureSkipVerification, PolicyRef::Layout(layout)) => {
             let policy = Layout::open(&layout.folder)
                 .and_then(|opened| opened.policy(&layout.name))
                 .map_err(|err| not_admitted(source, err))?;
             Ok(AdmittedModule::insecure(source.to_string(), policy.module))
         }
-        (Admission::InsecureSkipVerification, PolicySource::File(path)) => Ok(
+        (Admission::InsecureSkipVerification, PolicyRef::File(path)) => Ok(
             AdmittedModule::insecure(path.display().to_string(), read(path)?),
         ),
     }
@@ -361,42 +315,6 @@ mod tests {
                     && e.contains("not the verified layer")),
             "{err:?}"
         );
-        Ok(())
-    }
-
-    #[test]
-    fn sources_are_files_first_then_references() -> Result<(), Error> {
-        let dir = test_support::tempdir();
-        let file = dir.path().join("policy.wasm");
-        std::fs::write(&file, b"").map_err(|source| Error::Io {
-            path: file.clone(),
-            source,
-        })?;
-        let text = file.display().to_string();
-        assert_eq!(
-            PolicySource::parse(&text)?,
-            PolicySource::File(file.clone())
-        );
-        assert_eq!(
-            PolicySource::parse(&format!("file://{text}"))?,
-            PolicySource::File(file)
-        );
-        assert!(matches!(
-            PolicySource::parse("registry://127.0.0.1:5000/p:v1")?,
-            PolicySource::Registry(_)
-        ));
-        assert!(matches!(
-            PolicySource::parse("ghcr.io/kubewarden/policies/pod-privileged:v1")?,
-            PolicySource::Registry(_)
-        ));
-        assert!(matches!(
-            PolicySource::parse("oci-layout:///tmp/layout:v1")?,
-            PolicySource::Layout(_)
-        ));
-        assert!(matches!(
-            PolicySource::parse("no-such-file.wasm"),
-            Err(Error::InvalidInput(message)) if message.contains("neither a file nor a policy reference")
-        ));
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use artifact::oci::policy::PolicyArtifact;
-use artifact::reference::{PolicyRef, RegistryRef};
+use artifact::reference::RegistryRef;
 use artifact::remote::credentials::DockerConfig;
 use artifact::remote::sources::Sources;
 use artifact::remote::{Remote, RemoteOptions};
@@ -60,10 +60,8 @@ async fn push(
     registry: &RegistryServer,
     name: &str,
 ) -> Result<RegistryRef, Box<dyn std::error::Error>> {
-    let reference = match format!("registry://{}/policies/{name}:v1", registry.host()).parse()? {
-        PolicyRef::Registry(reference) => reference,
-        PolicyRef::Layout(_) => return Err("not a registry reference".into()),
-    };
+    let reference: RegistryRef =
+        format!("registry://{}/policies/{name}:v1", registry.host()).parse()?;
     let artifact = PolicyArtifact::build(compile_fixture(name), None, None)?;
     remote().push(&artifact, &reference).await?;
     Ok(reference)

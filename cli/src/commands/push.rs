@@ -5,8 +5,9 @@ use serde::Serialize;
 use artifact::distribute::PushSource;
 use artifact::reference::PolicyRef;
 
+use crate::commands::UsageError;
 use crate::environment;
-use crate::options::{RegistryOptions, local_path};
+use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::Activity;
 
@@ -39,12 +40,17 @@ struct Report {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let target: PolicyRef = args.reference.parse()?;
-    let source = match args.source.parse::<PolicyRef>() {
-        Ok(PolicyRef::Layout(layout)) if args.source.starts_with("oci-layout://") => {
-            PushSource::Layout(layout)
+    let target = PolicyRef::parse(&args.reference)?;
+    let source = match PolicyRef::parse(&args.source)? {
+        PolicyRef::Layout(layout) => PushSource::Layout(layout),
+        PolicyRef::File(path) => PushSource::Module(path),
+        PolicyRef::Registry(_) => {
+            return Err(UsageError(format!(
+                "{}: push takes a module file or an oci-layout:// reference (to copy between registries: palisade copy)",
+                args.source
+            ))
+            .into());
         }
-        _ => PushSource::Module(local_path(&args.source).to_path_buf()),
     };
     let activity = Activity::new(args.output == OutputFormat::Text);
     let remote = args.registry.remote()?.with_progress(activity.clone());
@@ -61,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             print_structured(format, &Report { immutable_ref })?
         }
-        (format, PolicyRef::Layout(_)) => print_structured(
+        (format, PolicyRef::Layout(_) | PolicyRef::File(_)) => print_structured(
             format,
             &Report {
                 immutable_ref: pushed.immutable_ref,

@@ -238,11 +238,16 @@ fn policy_manifest(args: ManifestArgs) -> anyhow::Result<()> {
         (None, None) => Default::default(),
     };
     let (module, _) = load_module(&args.policy, &args.registry, &args.store)?;
-    let module_url = match args.policy.parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) if !Path::new(&args.policy).exists() => {
-            reference.to_string()
+    let module_url = match PolicyRef::parse(&args.policy)? {
+        PolicyRef::Registry(reference) => reference.to_string(),
+        PolicyRef::File(path) => file_url(&path)?,
+        PolicyRef::Layout(_) => {
+            return Err(UsageError(format!(
+                "{}: a Kubewarden policy resource names a registry or file module, not an OCI layout",
+                args.policy
+            ))
+            .into());
         }
-        _ => file_url(Path::new(&args.policy))?,
     };
     let metadata = inspect(&module)
         .with_context(|| args.policy.clone())?

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use artifact::reference::RegistryRef;
+use artifact::reference::{PolicyRef, RegistryRef};
 use serde::Serialize;
 use signing::keys::{PrivateKey, PrivateKeyKind};
 use signing::registry::Layout;
@@ -59,9 +59,13 @@ impl SigningTarget {
         registry_ref(&self.reference)
     }
 
-    /// The local module file the argument names, if it names an existing file rather than a reference.
-    fn local_file(&self) -> Option<&Path> {
-        Some(Path::new(&self.reference)).filter(|path| path.is_file())
+    /// The local module file the argument names ([`PolicyRef::parse`]: an existing path, or `file://PATH`), if
+    /// it names one rather than a reference.
+    fn local_file(&self) -> Option<PathBuf> {
+        match PolicyRef::parse(&self.reference) {
+            Ok(PolicyRef::File(path)) => Some(path),
+            _ => None,
+        }
     }
 
     /// The private key, loaded (asking for its password when it is encrypted).
@@ -91,8 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(file) = args.target.local_file() {
         let key = args.target.private_key()?;
         let report = FileReport {
-            file,
-            bundle: signing::local::sign_file(file, &key, &annotations)?,
+            bundle: signing::local::sign_file(&file, &key, &annotations)?,
+            file: &file,
         };
         match args.output {
             OutputFormat::Text => println!(

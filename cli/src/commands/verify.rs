@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use artifact::oci::{Algorithm, Digest};
+use artifact::reference::PolicyRef;
 use evaluator::gate::Verification;
 use signing::sigstore_verifier::Signed;
 
 use crate::commands::UsageError;
-use crate::options::{RegistryOptions, StoreOptions, registry_ref};
+use crate::options::{RegistryOptions, StoreOptions};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 use crate::verification_options::{HOW_TO_VERIFY, VerificationOptions};
@@ -39,16 +40,37 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if !args.reference.contains("://") {
-        return run_file(&args);
+    // As Sigstore clients take it: `sha256:<hex>` that names no file is the digest of what was signed.
+    let digest = args
+        .reference
+        .parse::<Digest>()
+        .ok()
+        .filter(|d| d.algorithm() == Algorithm::Sha256 && !Path::new(&args.reference).exists());
+    if let Some(digest) = digest {
+        return run_file(&args, Path::new(&args.reference), Some(&digest));
     }
+    let reference = match PolicyRef::parse(&args.reference) {
+        Ok(PolicyRef::Registry(reference)) => reference,
+        Ok(PolicyRef::File(path)) => return run_file(&args, &path, None),
+        Ok(PolicyRef::Layout(_)) => {
+            return Err(UsageError(format!(
+                "{}: an OCI layout carries no signatures; verify the policy in a registry, or a file with its bundle",
+                args.reference
+            ))
+            .into());
+        }
+        // A path that does not exist: say so, as for any file that cannot be read.
+        Err(_) if !args.reference.contains("://") => {
+            return run_file(&args, Path::new(&args.reference), None);
+        }
+        Err(err) => return Err(UsageError(err.to_string()).into()),
+    };
     if args.bundle.is_some() {
         return Err(UsageError(
             "--bundle is for a FILE; a registry policy's bundles are found as its referrers".into(),
         )
         .into());
     }
-    let reference = registry_ref(&args.reference)?;
     let Some(Verification { config, trust_root }) = args.verification.verification()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
     };
@@ -93,20 +115,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// `palisade verify FILE`: the file against its Sigstore bundle and the requirements of the flags.
-fn run_file(args: &Args) -> anyhow::Result<()> {
-    let file = PathBuf::from(&args.reference);
-    // As Sigstore clients take it: `sha256:<hex>` that names no file is the digest of what was signed.
-    let digest = args
-        .reference
-        .parse::<Digest>()
-        .ok()
-        .filter(|d| d.algorithm() == Algorithm::Sha256 && !file.exists());
-    let bundle = match (&args.bundle, &digest) {
+fn run_file(args: &Args, file: &Path, digest: Option<&Digest>) -> anyhow::Result<()> {
+    let bundle = match (&args.bundle, digest) {
         (Some(bundle), _) => bundle.clone(),
         (None, Some(_)) => {
             return Err(UsageError("a digest needs its bundle: --bundle FILE".into()).into());
         }
-        (None, None) => signing::local::bundle_path(&file),
+        (None, None) => signing::local::bundle_path(file),
     };
     let Some(config) = args.verification.config()? else {
         return Err(UsageError(format!("say what to verify against: {HOW_TO_VERIFY}")).into());
@@ -119,11 +134,11 @@ fn run_file(args: &Args) -> anyhow::Result<()> {
             ))
         })
     };
-    let artifact = match &digest {
+    let artifact = match digest {
         Some(_) => Vec::new(),
-        None => read(&file, "file", "")?,
+        None => read(file, "file", "")?,
     };
-    let signed = match &digest {
+    let signed = match digest {
         Some(digest) => Signed::Digest(digest),
         None => Signed::Bytes(&artifact),
     };

@@ -8,7 +8,7 @@
 //! "config"}` for an image manifest.
 
 use artifact::oci::Digest;
-use artifact::reference::{PolicyRef, RegistryRef};
+use artifact::reference::RegistryRef;
 use artifact::remote::credentials::DockerConfig;
 use artifact::remote::{FetchedManifest, Remote, RemoteOptions};
 use serde::Deserialize;
@@ -61,11 +61,9 @@ pub(crate) fn image_reference(image: &str) -> Result<RegistryRef, String> {
         (false, true) => format!("docker.io/{image}"),
         (false, false) => format!("docker.io/library/{image}"),
     };
-    match format!("registry://{full}").parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) => Ok(reference),
-        Ok(PolicyRef::Layout(_)) => Err(format!("`{image}` is not an image reference")),
-        Err(err) => Err(err.to_string()),
-    }
+    format!("registry://{full}")
+        .parse::<RegistryRef>()
+        .map_err(|err| err.to_string())
 }
 
 fn requested_image(payload: &[u8]) -> Result<RegistryRef, String> {

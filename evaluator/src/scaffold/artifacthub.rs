@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use artifact::metadata::{Metadata, WellKnown};
-use artifact::reference::PolicyRef;
+use artifact::reference::RegistryRef;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
@@ -163,12 +163,12 @@ pub fn artifacthub_document(package: &ArtifactHubPackage) -> Result<String, Erro
 /// `HOST/REPOSITORY:vVERSION` for the policy's OCI URL.
 fn oci_image(oci_url: &str, version: &semver::Version) -> Result<String, Error> {
     let text = format!("{oci_url}:v{version}");
-    match format!("registry://{text}").parse::<PolicyRef>() {
-        Ok(PolicyRef::Registry(reference)) => Ok(format!(
+    match format!("registry://{text}").parse::<RegistryRef>() {
+        Ok(reference) => Ok(format!(
             "{}/{}:v{version}",
             reference.registry, reference.repository
         )),
-        _ => Err(invalid(format!(
+        Err(_) => Err(invalid(format!(
             "`{}` is not an OCI repository (HOST/REPOSITORY): {oci_url}",
             WellKnown::OciUrl.key()
         ))),

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use artifact::reference::PolicyRef;
 use artifact::remote::Remote;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::metrics::Metrics;
 use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
-use crate::gate::{self, Admission, PolicySource};
+use crate::gate::{self, Admission};
 use crate::host_capabilities::{ContextResources, Registry};
 use crate::{
     AdmittedModule, Engine, EngineConfig, Error, KubewardenCapabilities, ModuleCache, Policy,
@@ -179,7 +180,8 @@ async fn load(
     config: &PolicyConfig,
     capabilities: KubewardenCapabilities,
 ) -> Result<LoadedPolicy, Error> {
-    let source = PolicySource::parse(&config.module)?;
+    let source =
+        PolicyRef::parse(&config.module).map_err(|err| Error::InvalidInput(err.to_string()))?;
     let module = gate::admit(remote, &source, admission).await?;
     let config = config.clone();
     tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))

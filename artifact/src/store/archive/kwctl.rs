@@ -11,7 +11,7 @@ use std::path::Path;
 use super::{ArchivedPolicy, Entry, Found, archive_name, invalid};
 use crate::error::Result;
 use crate::oci::policy::PolicyArtifact;
-use crate::reference::PolicyRef;
+use crate::reference::RegistryRef;
 use crate::store::ArchiveImport;
 use crate::wasm::{self, SectionMap};
 
@@ -44,9 +44,9 @@ pub(super) fn read(entries: Vec<Entry>, archive: &Path) -> Result<(ArchiveImport
             continue;
         };
         let key = match scheme {
-            "registry" => match format!("registry://{rest}").parse::<PolicyRef>() {
-                Ok(PolicyRef::Registry(reference)) => reference.to_string(),
-                _ => {
+            "registry" => match format!("registry://{rest}").parse::<RegistryRef>() {
+                Ok(reference) => reference.to_string(),
+                Err(_) => {
                     return Err(invalid(
                         archive,
                         format!(
@@ -71,11 +71,9 @@ pub(super) fn read(entries: Vec<Entry>, archive: &Path) -> Result<(ArchiveImport
         // stored without manifest annotations rather than refused.
         let metadata = wasm::read_metadata(&map).ok().flatten();
         let artifact = PolicyArtifact::build(entry.bytes, metadata.as_ref(), None)?;
-        let shown = match key.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => {
-                reference.with_digest(artifact.digest()).to_string()
-            }
-            _ => key.clone(),
+        let shown = match key.parse::<RegistryRef>() {
+            Ok(reference) => reference.with_digest(artifact.digest()).to_string(),
+            Err(_) => key.clone(),
         };
         found.policies.push(shown);
         import.policies.push((key, artifact));

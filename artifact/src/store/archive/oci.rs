@@ -14,7 +14,7 @@ use crate::layout::Layout;
 use crate::oci::manifest::{Descriptor, ImageManifest, ManifestLinks};
 use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 use crate::oci::{Digest, media_types};
-use crate::reference::PolicyRef;
+use crate::reference::RegistryRef;
 use crate::store::ArchiveImport;
 
 /// The file that marks an OCI image layout.
@@ -113,9 +113,9 @@ pub(super) fn read(entries: Vec<Entry>, archive: &Path) -> Result<(ArchiveImport
             found.trust_root = Some(read(&layer.digest)?);
             continue;
         }
-        let reference = match name.parse::<PolicyRef>() {
-            Ok(PolicyRef::Registry(reference)) => reference,
-            _ => {
+        let reference = match name.parse::<RegistryRef>() {
+            Ok(reference) => reference,
+            Err(_) => {
                 return Err(invalid(
                     archive,
                     format!(
