@@ -82,12 +82,13 @@ pub enum Error {
     UnsupportedMode(String),
     /// The policy did not pass the gate: its verification failed or could not be completed (signatures,
     /// trust root, network, registry). Nothing runs.
-    #[error("refusing to run {policy}: {reason}")]
+    #[error("refusing to run {policy}")]
     NotAdmitted {
         /// The policy (reference or file).
         policy: String,
-        /// Why it was not admitted.
-        reason: String,
+        /// Why it was not admitted: the error that decided it, kept.
+        #[source]
+        cause: Refusal,
     },
     /// `policies.yml` (the policy server's configuration) is invalid.
     #[error("invalid configuration: {0}")]
@@ -108,7 +109,48 @@ pub enum Error {
     },
 }
 
+/// Why the gate refused a policy, keeping the error that decided it.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Verification ran and failed, or could not be completed (signatures, trust root, registry).
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
+    /// The policy could not be fetched or read.
+    #[error(transparent)]
+    Artifact(#[from] artifact::ArtifactError),
+    /// A local module whose bundle cannot be read.
+    #[error(
+        "no Sigstore bundle to verify it by: cannot read {} (a local policy is verified by the bundle next to it)",
+        path.display()
+    )]
+    NoBundle {
+        /// The bundle file looked for.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An OCI image layout folder, which carries no signatures, where verification is required.
+    #[error(
+        "an OCI layout folder carries no signatures: push it to a registry and verify it there, or skip verification (development only)"
+    )]
+    UnsignedLayout,
+}
+
 impl Error {
+    /// The message and every cause under it, joined as `message: cause: cause…`, for logs and reports that
+    /// show one line.
+    pub fn describe(&self) -> String {
+        let mut line = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            line.push_str(": ");
+            line.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        line
+    }
+
     /// Whether this error happened while a policy ran (as opposed to loading it or bad input),
     /// which makes it a 500 rejection rather than a failure of the caller.
     pub fn is_evaluation_failure(&self) -> bool {

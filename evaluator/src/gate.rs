@@ -38,6 +38,7 @@ use signing::trust::TrustRoot;
 use signing::verify::VerifiedArtifact;
 
 use crate::Error;
+use crate::error::Refusal;
 
 /// How a module got through the gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl AdmittedModule {
     pub fn verified(artifact: &VerifiedArtifact, module: Vec<u8>) -> Result<AdmittedModule, Error> {
         artifact
             .check_module(&module)
-            .map_err(|err| not_verified(artifact.reference(), err))?;
+            .map_err(|err| refused(artifact.reference(), err))?;
         Ok(AdmittedModule {
             source: artifact.reference().to_string(),
             bytes: module.into(),
@@ -92,7 +93,7 @@ impl AdmittedModule {
     /// Admits `module` if it is byte for byte the file its bundle verified.
     pub fn verified_file(file: &VerifiedFile, module: Vec<u8>) -> Result<AdmittedModule, Error> {
         file.check_module(&module)
-            .map_err(|err| not_verified(file.name(), err))?;
+            .map_err(|err| refused(file.name(), err))?;
         Ok(AdmittedModule {
             source: file.name().to_string(),
             bytes: module.into(),
@@ -161,18 +162,15 @@ pub async fn admit(
         (Admission::Verify(verification), PolicyRef::Registry(reference)) => {
             admit_from_registry(remote, reference, verification).await
         }
-        (Admission::Verify(verification), PolicyRef::File(path)) => {
-            admit_file(path, verification)
+        (Admission::Verify(verification), PolicyRef::File(path)) => admit_file(path, verification),
+        (Admission::Verify(_), PolicyRef::Layout(_)) => {
+            Err(refused(source, Refusal::UnsignedLayout))
         }
-        (Admission::Verify(_), PolicyRef::Layout(_)) => Err(Error::NotAdmitted {
-            policy: source.to_string(),
-            reason: "an OCI layout folder carries no signatures: push it to a registry and verify it there, or skip verification (development only)".into(),
-        }),
         (Admission::InsecureSkipVerification, PolicyRef::Registry(reference)) => {
             let pulled = remote
                 .pull(reference)
                 .await
-                .map_err(|err| not_admitted(reference, err))?;
+                .map_err(|err| refused(reference, err))?;
             Ok(AdmittedModule::insecure(
                 reference.with_digest(pulled.digest()).to_string(),
                 pulled.module,
@@ -181,7 +179,7 @@ pub async fn admit(
         (Admission::InsecureSkipVerification, PolicyRef::Layout(layout)) => {
             let policy = Layout::open(&layout.folder)
                 .and_then(|opened| opened.policy(&layout.name))
-                .map_err(|err| not_admitted(source, err))?;
+                .map_err(|err| refused(source, err))?;
             Ok(AdmittedModule::insecure(source.to_string(), policy.module))
         }
         (Admission::InsecureSkipVerification, PolicyRef::File(path)) => Ok(
@@ -204,15 +202,13 @@ pub async fn admit_from_registry(
         Some(&verification.trust_root),
     )
     .await
-    .map_err(|err| not_admitted(reference, err))?;
-    let verified = checked
-        .verified
-        .map_err(|err| not_verified(reference, err))?;
+    .map_err(|err| refused(reference, err))?;
+    let verified = checked.verified.map_err(|err| refused(reference, err))?;
     let pinned = reference.with_digest(verified.manifest_digest().clone());
     let pulled = remote
         .pull(&pinned)
         .await
-        .map_err(|err| not_admitted(&pinned, err))?;
+        .map_err(|err| refused(&pinned, err))?;
     AdmittedModule::verified(&verified, pulled.module)
 }
 
@@ -221,12 +217,12 @@ pub async fn admit_from_registry(
 pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedModule, Error> {
     let module = read(path)?;
     let bundle_file = bundle_path(path);
-    let bundle = std::fs::read(&bundle_file).map_err(|err| Error::NotAdmitted {
-        policy: path.display().to_string(),
-        reason: format!(
-            "no Sigstore bundle to verify it by: reading {}: {err} (a local policy is verified by the bundle next to it)",
-            bundle_file.display()
-        ),
+    let bundle = std::fs::read(&bundle_file).map_err(|source| {
+        let cause = Refusal::NoBundle {
+            path: bundle_file.clone(),
+            source,
+        };
+        refused(path.display(), cause)
     })?;
     let name = path.display().to_string();
     let verified = verify_file(
@@ -236,7 +232,7 @@ pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedMo
         &verification.config,
         &verification.trust_root,
     )
-    .map_err(|err| not_verified(&name, err))?;
+    .map_err(|err| refused(&name, err))?;
     AdmittedModule::verified_file(&verified, module)
 }
 
@@ -247,21 +243,11 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// A verification that ran and failed: the signing error's reason, without repeating the policy's name.
-fn not_verified(policy: impl std::fmt::Display, err: signing::SigningError) -> Error {
-    match err {
-        signing::SigningError::NotVerified { reason, .. } => Error::NotAdmitted {
-            policy: policy.to_string(),
-            reason: format!("not verified: {reason}"),
-        },
-        other => not_admitted(policy, other),
-    }
-}
-
-fn not_admitted(policy: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
+/// The gate's refusal of `policy`, with the error that decided it.
+fn refused(policy: impl std::fmt::Display, cause: impl Into<Refusal>) -> Error {
     Error::NotAdmitted {
         policy: policy.to_string(),
-        reason: err.to_string(),
+        cause: cause.into(),
     }
 }
 
@@ -308,7 +294,7 @@ mod tests {
 
         // The layer swapped for another module after verification.
         let swapped = test_support::compile_fixture("wapc-reject");
-        let err = AdmittedModule::verified(&verified, swapped).map_err(|e| e.to_string());
+        let err = AdmittedModule::verified(&verified, swapped).map_err(|e| e.describe());
         assert!(
             err.as_ref()
                 .is_err_and(|e| e.contains("refusing to run r/p:v1")
@@ -329,10 +315,10 @@ mod tests {
         };
         let err = admit_file(&file, &verification)
             .map(|_| ())
-            .map_err(|e| e.to_string());
+            .map_err(|e| e.describe());
         assert!(
             err.as_ref()
-                .is_err_and(|e| e.contains("no Sigstore bundle")),
+                .is_err_and(|e| e.contains("no Sigstore bundle") && e.contains("No such file")),
             "{err:?}"
         );
 
@@ -344,9 +330,13 @@ mod tests {
             std::fs::write(bundle_path(&file), bundle.to_bytes())
         };
         write_bundle(&stranger)?;
+        // The signing error that decided it is kept, typed.
         assert!(matches!(
             admit_file(&file, &verification),
-            Err(Error::NotAdmitted { .. })
+            Err(Error::NotAdmitted {
+                cause: Refusal::Signing(signing::SigningError::NotVerified { .. }),
+                ..
+            })
         ));
         write_bundle(&key)?;
         let admitted = admit_file(&file, &verification)?;

@@ -45,7 +45,7 @@ pub use admission::{
 };
 pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
-pub use error::Error;
+pub use error::{Error, Refusal};
 pub use gate::AdmittedModule;
 pub use host_capabilities::KubewardenCapabilities;
 pub use opa::{OpaPolicy, RegoMode};

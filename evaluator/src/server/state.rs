@@ -107,9 +107,10 @@ impl ServerState {
                     policies.insert(id, Slot::Ready(Arc::new(policy)));
                 }
                 Err(err) => {
-                    tracing::error!(policy = %id, error = %err, "policy not loaded");
-                    failures.push(format!("policy {id}: {err}"));
-                    policies.insert(id, Slot::Failed(err.to_string()));
+                    let described = err.describe();
+                    tracing::error!(policy = %id, error = %described, "policy not loaded");
+                    failures.push(format!("policy {id}: {described}"));
+                    policies.insert(id, Slot::Failed(described));
                 }
             }
         }
