@@ -250,20 +250,6 @@ fn attach_to_a_registry_without_the_referrers_api_writes_the_fallback_tag() {
     );
 }
 
-/// Runs a reference validator; panics with its output when the document is invalid.
-fn validate(program: &str, args: &[&std::ffi::OsStr]) {
-    let output = std::process::Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("{program} cannot run ({err}): `.ci/run` installs it"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && !stdout.contains("invalid") && !stderr.contains("Traceback"),
-        "{program} {args:?} rejects the document:\n{stdout}\n{stderr}"
-    );
-}
-
 #[test]
 fn the_lockfile_graph_becomes_relationships_and_stays_valid() {
     let (dir, cli) = annotated_workdir();
@@ -289,9 +275,8 @@ fn the_lockfile_graph_becomes_relationships_and_stays_valid() {
     ]);
     let spdx_file = dir.path().join("npm.spdx.json");
     let cdx_file = dir.path().join("npm.cdx.json");
-    validate("pyspdxtools", &["-i".as_ref(), spdx_file.as_os_str()]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/tests/validate_cyclonedx.py");
-    validate("python3", &[script.as_os_str(), cdx_file.as_os_str()]);
+    test_support::validate_spdx(&spdx_file);
+    test_support::validate_cyclonedx(&cdx_file);
 
     let spdx = json(&std::fs::read_to_string(&spdx_file).unwrap_or_default());
     let edges = test_support::spdx_depends_on(&spdx);
@@ -653,7 +638,6 @@ fn the_same_sources_in_two_folders_give_the_same_bytes() {
 #[test]
 fn every_real_source_gives_documents_the_validators_accept() {
     let (dir, cli) = annotated_workdir();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/tests/validate_cyclonedx.py");
     for source in [
         "pod-privileged-policy",
         "safe-labels-policy",
@@ -681,26 +665,19 @@ fn every_real_source_gives_documents_the_validators_accept() {
             "-o",
             &cdx.to_string_lossy(),
         ]);
-        validate("pyspdxtools", &["-i".as_ref(), spdx.as_os_str()]);
-        validate("python3", &[script.as_os_str(), cdx.as_os_str()]);
+        test_support::validate_spdx(&spdx);
+        test_support::validate_cyclonedx(&cdx);
         // NTIA: everything is there but suppliers the lockfiles do not record.
-        let output = std::process::Command::new("ntia-checker")
-            .args(["--output", "json", "--quiet"])
-            .arg(&spdx)
-            .output()
-            .unwrap_or_else(|err| panic!("ntia-checker cannot run ({err}): `.ci/run` installs it"));
-        let report = json(&String::from_utf8_lossy(&output.stdout));
-        for element in [
-            "componentNames",
-            "componentVersions",
-            "componentIdentifiers",
-        ] {
-            assert_eq!(
-                report[element]["allProvided"], true,
-                "{source} {element}: {report}"
-            );
-        }
-        assert_eq!(report["dependencyRelationshipsProvided"], true, "{source}");
+        test_support::assert_ntia_provided(
+            &test_support::ntia_report(&spdx),
+            &[
+                "componentNames",
+                "componentVersions",
+                "componentIdentifiers",
+                "dependencyRelationshipsProvided",
+            ],
+            source,
+        );
     }
     // The Rust source went through cargo metadata (cargo is on the PATH): crates are marked.
     let cdx = json(

@@ -48,12 +48,12 @@ fn both_formats_are_listed_as_referrers_of_the_policy() {
             std::fs::write(&file, &document).unwrap_or_else(|err| panic!("{err}"));
             match format {
                 Format::SpdxJson => {
-                    support::validate_spdx(&file);
+                    test_support::validate_spdx(&file);
                     // A pulled policy with metadata meets the NTIA minimum elements.
-                    let report = support::ntia_report(&file);
+                    let report = test_support::ntia_report(&file);
                     assert_eq!(report["isNtiaConformant"], true, "{report}");
                 }
-                Format::CycloneDxJson => support::validate_cyclonedx(&file),
+                Format::CycloneDxJson => test_support::validate_cyclonedx(&file),
             }
             let attached = attach(&remote, &reference, &document, created)
                 .await

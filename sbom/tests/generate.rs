@@ -44,6 +44,25 @@ fn cargo() -> PathBuf {
     PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// Options for a reproducible document from `source`, `cargo metadata` run with `cargo`.
+fn with_cargo<'a>(source: &'a Path, cargo: &'a Path) -> Options<'a> {
+    Options {
+        toolchain: Toolchain { cargo: Some(cargo) },
+        ..lockfile_only(Some(source))
+    }
+}
+
+/// The annotated waPC fixture described with the real source `testdata/sbom/NAME` (copied into
+/// `dir/source`, which is returned too), `cargo metadata` run on it.
+fn build_with_cargo(dir: &Path, name: &str) -> (PathBuf, Sbom) {
+    let source = copy_source(name, dir, "source");
+    let module = support::annotated(dir, "wapc-accept", "wapc.yml");
+    let cargo = cargo();
+    let options = with_cargo(&source, &cargo);
+    let sbom = build_with(&module, &Origin::File("policy.wasm".into()), &options);
+    (source, sbom)
+}
+
 /// A real policy source copied from `testdata/sbom/NAME` (see its README) into `dir/as_name`.
 fn copy_source(name: &str, dir: &Path, as_name: &str) -> PathBuf {
     let from = test_support::testdata_file(&format!("sbom/{name}"));
@@ -448,16 +467,7 @@ fn cargo_tree_runtime(source: &Path) -> BTreeSet<String> {
 #[test]
 fn pod_privileged_policy_with_cargo_metadata_marks_what_ships() {
     let dir = test_support::tempdir();
-    let source = copy_source("pod-privileged-policy", dir.path(), "source");
-    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
-    let cargo = cargo();
-    let options = Options {
-        toolchain: Toolchain {
-            cargo: Some(&cargo),
-        },
-        ..lockfile_only(Some(&source))
-    };
-    let sbom = build_with(&module, &Origin::File("policy.wasm".into()), &options);
+    let (source, sbom) = build_with_cargo(dir.path(), "pod-privileged-policy");
     assert_eq!(sbom.dependencies.len(), 119);
     // Every crate has its license (from cargo metadata) and its SHA-256 (from Cargo.lock).
     for dependency in &sbom.dependencies {
@@ -518,21 +528,19 @@ fn pod_privileged_policy_with_cargo_metadata_marks_what_ships() {
         .collect();
     assert!(!build_of.is_empty());
     // NTIA: everything is there but the suppliers of crates that name no authors.
-    let report = support::ntia_report(&dir.path().join("pod-privileged.spdx.json"));
-    for element in [
-        "componentNames",
-        "componentVersions",
-        "componentIdentifiers",
-    ] {
-        assert_eq!(report[element]["allProvided"], true, "{element}: {report}");
-    }
-    for element in [
-        "authorNameProvided",
-        "timestampProvided",
-        "dependencyRelationshipsProvided",
-    ] {
-        assert_eq!(report[element], true, "{element}: {report}");
-    }
+    let report = test_support::ntia_report(&dir.path().join("pod-privileged.spdx.json"));
+    test_support::assert_ntia_provided(
+        &report,
+        &[
+            "componentNames",
+            "componentVersions",
+            "componentIdentifiers",
+            "authorNameProvided",
+            "timestampProvided",
+            "dependencyRelationshipsProvided",
+        ],
+        "pod-privileged-policy",
+    );
     let unsupplied: BTreeSet<String> = report["componentSuppliers"]["nonconformantComponents"]
         .as_array()
         .into_iter()
@@ -555,16 +563,7 @@ fn pod_privileged_policy_with_cargo_metadata_marks_what_ships() {
 #[test]
 fn each_kind_of_rust_dependency_is_marked_with_its_relationship() {
     let dir = test_support::tempdir();
-    let source = copy_source("rust-kinds", dir.path(), "source");
-    let module = support::annotated(dir.path(), "wapc-accept", "wapc.yml");
-    let cargo = cargo();
-    let options = Options {
-        toolchain: Toolchain {
-            cargo: Some(&cargo),
-        },
-        ..lockfile_only(Some(&source))
-    };
-    let sbom = build_with(&module, &Origin::File("policy.wasm".into()), &options);
+    let (_, sbom) = build_with_cargo(dir.path(), "rust-kinds");
     let scopes: Vec<(&str, Scope)> = sbom
         .dependencies
         .iter()
@@ -644,12 +643,7 @@ fn a_cargo_metadata_failure_names_the_command_and_the_way_out() {
     std::fs::write(source.join("Cargo.toml"), "[package\n").unwrap_or_else(|err| panic!("{err}"));
     let module = test_support::compile_fixture("wapc-accept");
     let cargo = cargo();
-    let options = Options {
-        toolchain: Toolchain {
-            cargo: Some(&cargo),
-        },
-        ..lockfile_only(Some(&source))
-    };
+    let options = with_cargo(&source, &cargo);
     match Sbom::build(&module, &Origin::File("p.wasm".into()), &options) {
         Err(err @ SbomError::Toolchain { .. }) => {
             let message = err.to_string();
