@@ -532,6 +532,15 @@ fn check_fsct3_takes_what_the_document_declares_unknown() {
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains(": missing supplier, license\n"), "{stdout}");
+
+    // An unknown standard is a usage error naming the ones there are.
+    let output = cli.run(&["sbom", "policy.wasm", "--check", "fsct4"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[possible values: ntia, fsct3]"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -500,6 +500,39 @@ fn pod_privileged_policy_with_cargo_metadata_marks_what_ships() {
     assert!(sbom.dependencies.iter().all(|d| d.scope != Scope::Unknown));
 
     let (spdx, cyclonedx) = render_and_validate(dir.path(), "pod-privileged", &sbom);
+    // The SBOM type (CISA: analyzed, source) in both formats; what is unknown, said: the crates
+    // without authors, copyright notices (NOASSERTION on every SPDX package).
+    assert_eq!(
+        cyclonedx["metadata"]["lifecycles"],
+        serde_json::json!([{ "phase": "post-build" }, { "phase": "pre-build" }])
+    );
+    let comment = spdx["creationInfo"]["comment"].as_str().unwrap_or_default();
+    assert!(
+        comment.starts_with("SBOM type: analyzed, source\n"),
+        "{comment}"
+    );
+    let unauthored = sbom
+        .dependencies
+        .iter()
+        .filter(|d| d.supplier.is_none())
+        .count();
+    assert!(
+        comment.contains(&format!(
+            "Rust: {unauthored} of 119 crates name no authors in their Cargo.toml"
+        )),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("Copyright notices: none of the inputs"),
+        "{comment}"
+    );
+    assert!(
+        spdx["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|p| p["copyrightText"] == "NOASSERTION")
+    );
     // CycloneDX: runtime crates are required, the others excluded, with hashes and licenses.
     let components = components(&cyclonedx);
     let required = components
