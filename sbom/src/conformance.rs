@@ -12,8 +12,8 @@
 //!   author declare an attribute unknown ("known unknowns"): an element the document declares
 //!   unknown, with the reason ([`Note`]), is reported as such rather than as missing.
 //!
-//! The document-level elements are always written by this crate; the check reports them for
-//! the record.
+//! The document-level elements (author, timestamp, type, the policy as primary component) are
+//! always written by this crate; the report gives the author and the types for the record.
 
 use serde::Serialize;
 
@@ -31,14 +31,6 @@ pub enum Standard {
 }
 
 impl Standard {
-    /// Its short name (`ntia`, `fsct3`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Standard::Ntia => "ntia",
-            Standard::Fsct3 => "fsct3",
-        }
-    }
-
     /// What it is called in a report.
     pub fn title(self) -> &'static str {
         match self {
@@ -67,14 +59,6 @@ impl Standard {
                 Element::License,
                 Element::Copyright,
             ],
-        }
-    }
-
-    /// What it asks of the document itself (always written by this crate).
-    pub fn document_elements(self) -> &'static [&'static str] {
-        match self {
-            Standard::Ntia => &["author", "timestamp"],
-            Standard::Fsct3 => &["author", "timestamp", "type", "primary component"],
         }
     }
 
