@@ -194,7 +194,7 @@ fn missing_files_are_named() {
     assert_refused(
         dir.path(),
         &["inspect", "nowhere.wasm"],
-        &["reading nowhere.wasm"],
+        &["nowhere.wasm: no such file"],
     );
     assert_refused(
         dir.path(),
