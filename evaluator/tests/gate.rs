@@ -63,9 +63,17 @@ fn a_message_signature_admits_nothing_else() {
         issuer: "https://token.actions.githubusercontent.com".into(),
     };
     let err = admit_file(&module, &verification(&case, &stranger)).unwrap_err();
-    assert!(err.describe().contains("SubjectAltName"), "{}", err.describe());
+    assert!(
+        err.describe().contains("SubjectAltName"),
+        "{}",
+        err.describe()
+    );
 
     std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
     let err = admit_file(&module, &verification(&case, &case.signer)).unwrap_err();
-    assert!(err.describe().contains("not verified"), "{}", err.describe());
+    assert!(
+        err.describe().contains("not verified"),
+        "{}",
+        err.describe()
+    );
 }
