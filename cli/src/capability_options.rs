@@ -11,7 +11,7 @@ use evaluator::host_capabilities::{ContextResources, Registry};
 use evaluator::{HostCallHandler, KubewardenCapabilities};
 use signing::trust::TrustRoot;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 
 /// What the policy may ask the host.
 #[derive(Debug, Clone, clap::Args)]

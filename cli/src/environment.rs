@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use artifact::remote::sources::Proxies;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 
 /// Moves the local store.
 pub const STORE_ENV: &str = "PALISADE_STORE";

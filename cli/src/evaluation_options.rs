@@ -16,8 +16,8 @@ use evaluator::{AdmissionReview, Engine, EngineConfig, ModuleCache, Policy};
 use serde_json::Value;
 
 use crate::capability_options::{CapabilityOptions, SessionOptions};
-use crate::commands::UsageError;
 use crate::environment;
+use crate::exit::UsageError;
 use crate::options::{RegistryOptions, StoreOptions};
 use crate::progress::block_on;
 use crate::verification_options::VerificationOptions;

@@ -6,11 +6,14 @@ mod capability_options;
 mod commands;
 mod environment;
 mod evaluation_options;
+mod exit;
+mod key_files;
 mod logging;
 mod options;
 mod output;
 mod password;
 mod progress;
+mod signing_options;
 mod verification_options;
 
 use std::process::ExitCode;
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(exit_code(&err))
+            ExitCode::from(exit::code(&err))
         }
     }
 }
@@ -49,15 +52,6 @@ fn exit_quietly_on_closed_pipe() {
     // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid action.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// 2 for usage and environment errors, 1 for everything else.
-fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<commands::UsageError>().is_some() {
-        2
-    } else {
-        1
     }
 }
 

@@ -9,8 +9,8 @@ use artifact::remote::sources::Sources;
 use artifact::remote::{Remote, RemoteOptions};
 use artifact::store::Store;
 
-use crate::commands::UsageError;
 use crate::environment;
+use crate::exit::UsageError;
 
 /// How to reach registries.
 #[derive(Debug, Clone, clap::Args)]

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 
 /// The environment variable cosign reads the key password from.
 const PASSWORD_ENV: &str = "COSIGN_PASSWORD";

@@ -13,8 +13,8 @@ use signing::config::{Requirement, Subject, VerificationConfig};
 use signing::trust::TrustRoot;
 use signing::tuf::TufSource;
 
-use crate::commands::UsageError;
 use crate::environment;
+use crate::exit::UsageError;
 use crate::options::parse_annotation;
 use crate::progress::block_on;
 

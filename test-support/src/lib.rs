@@ -5,6 +5,7 @@ mod cli;
 mod distribution;
 mod faulty_proxy;
 mod filler;
+pub mod module_imports;
 mod sbom_validators;
 mod sigstore_conformance;
 mod spdx;

@@ -6,11 +6,11 @@ use serde::Serialize;
 use signing::attestation::registry::{Attested, attest};
 use signing::attestation::{parse_predicate, predicate_type};
 
-use crate::commands::UsageError;
-use crate::commands::sign::SigningTarget;
+use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
+use crate::signing_options::SigningTarget;
 
 /// Attest the policy a reference points to (by digest): an in-toto v1 statement whose subject is the policy
 /// manifest and whose predicate is the file given, signed with a cosign key in a DSSE envelope. Stored in the

@@ -3,7 +3,7 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 
 /// Print a completion script for SHELL to standard output.
 #[derive(Debug, clap::Args)]

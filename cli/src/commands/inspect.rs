@@ -12,8 +12,8 @@ use serde::Serialize;
 use signing::config::VerificationConfig;
 use signing::inventory::{Inventory, Signer, Verification};
 
-use crate::commands::UsageError;
-use crate::commands::verify_attestation::load_public_keys;
+use crate::exit::UsageError;
+use crate::key_files;
 use crate::options::{RegistryOptions, StoreOptions, load_module};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
@@ -84,7 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .into());
         }
         (true, Some(reference)) => {
-            let keys = load_public_keys(&args.key)?;
+            let keys = key_files::public_keys(&args.key)?;
             let config = args
                 .verification_config
                 .as_ref()

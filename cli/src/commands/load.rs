@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 use crate::options::StoreOptions;
 use crate::output::{OutputFormat, print_structured};
 

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 use artifact::remote::credentials::DockerConfig;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 
 /// Store a user name and password (or token) for a registry in the docker config, as `docker login`

@@ -31,11 +31,6 @@ mod verify_attestation;
 
 use clap::Subcommand;
 
-/// An error in how palisade was called or in its environment (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {

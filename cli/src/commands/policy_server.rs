@@ -7,8 +7,8 @@ use evaluator::server::{PoliciesFile, ServerState, StartOptions};
 use evaluator::{EngineConfig, ModuleCache};
 use http_server::{Listener, TlsConfig};
 
-use super::UsageError;
 use crate::capability_options::CapabilityOptions;
+use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 use crate::verification_options::VerificationOptions;
 

@@ -5,8 +5,8 @@ use serde::Serialize;
 use artifact::distribute::PushSource;
 use artifact::reference::PolicyRef;
 
-use crate::commands::UsageError;
 use crate::environment;
+use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::Activity;

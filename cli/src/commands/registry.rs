@@ -6,8 +6,8 @@ use std::time::Duration;
 use registry_server::storage::{GcOptions, GcReport};
 use registry_server::{Config, LocalStorage};
 
-use super::UsageError;
 use crate::environment;
+use crate::exit::UsageError;
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 

@@ -6,7 +6,7 @@ use anyhow::Context;
 use artifact::store::archive::{ArchiveFormat, SaveOptions};
 use serde::Serialize;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 use crate::options::{RegistryOptions, StoreOptions, registry_ref};
 use crate::output::{OutputFormat, parse_format_not_file, print_structured};
 use crate::progress::Activity;

@@ -12,8 +12,8 @@ use ::sbom::{Format, Options, Origin, Sbom, creation_time, render};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commands::UsageError;
-use crate::commands::verify_attestation::load_public_keys;
+use crate::exit::UsageError;
+use crate::key_files;
 use crate::options::{RegistryOptions, StoreOptions, load_module, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
@@ -414,7 +414,7 @@ fn run_fetch(args: FetchArgs) -> anyhow::Result<()> {
     let reference = registry_ref(&args.reference)?;
     let remote = args.registry.remote()?;
     let fetched = if args.verify {
-        let keys = load_public_keys(&args.key)?;
+        let keys = key_files::public_keys(&args.key)?;
         block_on(
             format!("fetching the verified SBOM of {reference}"),
             fetch_verified(&remote, &reference, args.format, &keys),
@@ -461,7 +461,7 @@ fn run_fetch(args: FetchArgs) -> anyhow::Result<()> {
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<()> {
-    let keys = load_public_keys(&args.key)?;
+    let keys = key_files::public_keys(&args.key)?;
     let remote = args.registry_options.remote()?;
     let export = Export {
         registry: &args.registry,

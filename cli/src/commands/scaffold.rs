@@ -14,7 +14,7 @@ use evaluator::scaffold::vap::{self, DEFAULT_CEL_POLICY};
 use evaluator::scaffold::verification_config::default_verification_config;
 use evaluator::scaffold::{AdmissionRequestSpec, Operation, admission_review};
 
-use super::UsageError;
+use crate::exit::UsageError;
 use crate::options::{RegistryOptions, StoreOptions, load_module};
 use crate::output::{OutputFormat, print_structured};
 

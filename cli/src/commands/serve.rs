@@ -7,8 +7,8 @@ use http_server::TlsConfig;
 use registry_server::auth::Action;
 use registry_server::{Config, RegistryError, Server};
 
-use super::UsageError;
 use crate::environment;
+use crate::exit::UsageError;
 
 /// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder, and the web hub
 /// that browses and searches its policies (at /hub; --no-hub turns it off).

@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use artifact::reference::{PolicyRef, RegistryRef};
+use crate::signing_options::SigningTarget;
+
 use serde::Serialize;
-use signing::keys::{PrivateKey, PrivateKeyKind};
 use signing::registry::Layout;
 
-use crate::options::{RegistryOptions, parse_annotation, registry_ref};
+use crate::options::{RegistryOptions, parse_annotation};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
 
@@ -39,49 +38,6 @@ struct Report {
     immutable_ref: String,
     signature_tag: Option<String>,
     referrer: Option<String>,
-}
-
-/// What `sign` and `attest` act on: a policy in a registry and the key that signs it.
-#[derive(Debug, clap::Args)]
-pub(crate) struct SigningTarget {
-    /// The policy: registry://HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]; `sign` also takes a local module file,
-    /// whose Sigstore bundle it writes next to it (FILE.sigstore.json).
-    #[arg(value_name = "REF")]
-    reference: String,
-    /// The private key (cosign.key, or an unencrypted PKCS#8 or SEC1 P-256 key).
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
-}
-
-impl SigningTarget {
-    /// The policy reference, parsed.
-    pub(crate) fn reference(&self) -> anyhow::Result<RegistryRef> {
-        registry_ref(&self.reference)
-    }
-
-    /// The local module file the argument names ([`PolicyRef::parse`]: an existing path, or `file://PATH`), if
-    /// it names one rather than a reference.
-    fn local_file(&self) -> Option<PathBuf> {
-        match PolicyRef::parse(&self.reference) {
-            Ok(PolicyRef::File(path)) => Some(path),
-            _ => None,
-        }
-    }
-
-    /// The private key, loaded (asking for its password when it is encrypted).
-    pub(crate) fn private_key(&self) -> anyhow::Result<PrivateKey> {
-        load_private_key(&self.key)
-    }
-}
-
-/// Loads a private key file, asking for its password (`COSIGN_PASSWORD` or a prompt) when it is encrypted.
-fn load_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
-    let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let password = match PrivateKeyKind::of_pem(&pem).with_context(|| path.display().to_string())? {
-        PrivateKeyKind::Encrypted => crate::password::for_existing_key(path)?,
-        _ => String::new(),
-    };
-    PrivateKey::from_pem(&pem, password.as_bytes()).with_context(|| path.display().to_string())
 }
 
 #[derive(Serialize)]

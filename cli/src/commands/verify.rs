@@ -9,7 +9,7 @@ use artifact::reference::PolicyRef;
 use evaluator::gate::Verification;
 use signing::sigstore_verifier::Signed;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
 use crate::options::{RegistryOptions, StoreOptions};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;

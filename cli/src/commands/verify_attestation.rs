@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use signing::attestation::predicate_type;
 use signing::attestation::registry::check;
-use signing::keys::PublicKey;
 
-use crate::commands::UsageError;
+use crate::exit::UsageError;
+use crate::key_files;
 use crate::options::{RegistryOptions, registry_ref};
 use crate::output::{OutputFormat, print_structured};
 use crate::progress::block_on;
@@ -32,17 +32,6 @@ pub struct Args {
     output: OutputFormat,
 }
 
-/// Loads public key files (`cosign.pub`).
-pub(crate) fn load_public_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
-    paths
-        .iter()
-        .map(|path| {
-            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            PublicKey::from_pem(&pem).with_context(|| path.display().to_string())
-        })
-        .collect()
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     let reference = registry_ref(&args.reference)?;
     let wanted = args
@@ -51,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(predicate_type)
         .transpose()
         .map_err(|e| UsageError(e.to_string()))?;
-    let keys = load_public_keys(&args.key)?;
+    let keys = key_files::public_keys(&args.key)?;
     let remote = args.registry.remote()?;
     let report = block_on(
         format!("verifying the attestations of {reference}"),
