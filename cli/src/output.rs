@@ -14,6 +14,14 @@ pub enum OutputFormat {
     Yaml,
 }
 
+/// `-o`/`--output`, the same flag for every command that prints a result.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct OutputOptions {
+    /// How to print the result.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
 /// An `-o`/`--output` format, for the commands where kwctl's `-o` names a file (`pull -o FILE`, `save -o FILE`):
 /// anything else than a format is refused with the flag that takes a file here.
 pub fn parse_format_not_file(text: &str) -> Result<OutputFormat, String> {

@@ -8,7 +8,7 @@ use signing::attestation::{parse_predicate, predicate_type};
 
 use crate::exit::UsageError;
 use crate::options::RegistryOptions;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 use crate::signing_options::SigningTarget;
 
@@ -31,9 +31,8 @@ pub struct Args {
     bundle: bool,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -70,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .to_string(),
         attested,
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             println!(
                 "attested {} ({})",

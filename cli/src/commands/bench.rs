@@ -8,7 +8,7 @@ use evaluator::bench::{BenchOptions, BenchReport, Budget, bench};
 use serde::Serialize;
 
 use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation, Workload};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 
 /// Measure how fast a policy evaluates an AdmissionReview: a warm-up, then evaluations each in
 /// a fresh instance (as `run` and the server do), timed one by one; prints the p50 and p99
@@ -40,9 +40,8 @@ pub struct Args {
     /// a WASI policy runs as a program each time either way), instead of a fresh one each.
     #[arg(long)]
     reuse_instance: bool,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
     #[command(flatten)]
     kwctl_sampling: KwctlSampling,
 }
@@ -123,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         settings,
     };
     let report = bench(&policy, &request, &options).context("the policy failed an evaluation")?;
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => print_text(&args.evaluation.policy, &report),
         format => print_structured(
             format,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::options::{RegistryOptions, registry_ref};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::Activity;
 
 /// Copy a policy between registries, byte for byte, with cosign's `.sig`, `.att` and `.sbom` tags and
@@ -16,9 +16,8 @@ pub struct Args {
     target: String,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -30,7 +29,7 @@ struct Report {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let source = registry_ref(&args.source)?;
     let target = registry_ref(&args.target)?;
-    let activity = Activity::new(args.output == OutputFormat::Text);
+    let activity = Activity::new(args.output.format == OutputFormat::Text);
     let remote = args.registry.remote()?.with_progress(activity.clone());
     let copied = activity.run(
         format!("copying {source} to {target}"),
@@ -40,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         immutable_ref: target.with_digest(copied.digest).to_string(),
         attached: copied.attached,
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             println!("{}", report.immutable_ref);
             for attached in &report.attached {

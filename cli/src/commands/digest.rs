@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::options::{RegistryOptions, registry_ref};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 
 /// Print the manifest digest a reference points to, as REF@sha256:… (REF in the form given, with or
@@ -14,9 +14,8 @@ pub struct Args {
     reference: String,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -36,7 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         immutable_ref: reference.with_digest(digest.clone()).to_string(),
         digest: digest.to_string(),
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text if !args.reference.starts_with("registry://") => {
             println!("{}", report.immutable_ref.trim_start_matches("registry://"))
         }

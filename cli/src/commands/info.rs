@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::environment;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 
 /// Show palisade's version, the Rego builtins it implements, and the files and folders it uses by
 /// default (each can be changed by a flag or an environment variable).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// How to print the information.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -44,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         module_cache: environment::module_cache(),
         sigstore_trust_root: TRUST_ROOT,
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => print_text(&info),
         format => print_structured(format, &info)?,
     }

@@ -15,7 +15,7 @@ use signing::inventory::{Inventory, Signer, Verification};
 use crate::exit::UsageError;
 use crate::key_files;
 use crate::options::{RegistryOptions, StoreOptions, load_module};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 
 /// Show a module's digest, size, producers and policy metadata.
@@ -47,10 +47,8 @@ pub struct Args {
     registry: RegistryOptions,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the report: text, the whole report as JSON, or, as kwctl's `-o yaml` does, the
-    /// metadata document as YAML (with `signatures` when --show-signatures).
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 /// What `-o yaml` prints, as kwctl does: the metadata's fields at the top, then the signatures.
@@ -103,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )??)
         }
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             print_text(&args.module, &report);
             if let Some(inventory) = &inventory {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 
 /// Manage signing keys.
 #[derive(Debug, clap::Args)]
@@ -29,9 +29,8 @@ struct GenerateArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     force: bool,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -60,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         private_key,
         public_key,
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => println!(
             "wrote {} (private, keep it secret) and {} (public)",
             report.private_key.display(),

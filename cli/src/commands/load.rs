@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::exit::UsageError;
 use crate::options::StoreOptions;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 
 /// Import the policies of an archive into the local store: palisade's (an OCI image layout tarball, as
 /// `palisade save` writes it, gzip-compressed or not) or kwctl's (as `kwctl save` writes it), told apart
@@ -21,9 +21,8 @@ pub struct Args {
     input: Option<PathBuf>,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .or(args.input)
         .ok_or_else(|| UsageError("name the tarball to load".into()))?;
     let report = artifact::store::archive::load(&store, &bundle)?;
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             for reference in &report.policies {
                 println!("loaded {reference}");

@@ -1,7 +1,7 @@
 //! `palisade policies`: the policies in the local store.
 
 use crate::options::StoreOptions;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 
 /// List the policies in the local store.
 ///
@@ -12,15 +12,14 @@ use crate::output::{OutputFormat, print_structured};
 pub struct Args {
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the list.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let summaries = args.store.open()?.summaries()?;
-    if args.output != OutputFormat::Text {
-        return print_structured(args.output, &summaries);
+    if args.output.format != OutputFormat::Text {
+        return print_structured(args.output.format, &summaries);
     }
     if summaries.is_empty() {
         println!("no policies in the store: fetch one with `palisade pull REF`");

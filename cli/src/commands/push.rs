@@ -8,7 +8,7 @@ use artifact::reference::PolicyRef;
 use crate::environment;
 use crate::exit::UsageError;
 use crate::options::RegistryOptions;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::Activity;
 
 /// Push an annotated policy module (or a policy from an OCI layout folder) to a registry or a layout
@@ -28,9 +28,8 @@ pub struct Args {
     force: bool,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 /// What `-o json` prints, as `kwctl push -o json` does: scripts pass `immutable_ref` to cosign.
@@ -52,13 +51,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .into());
         }
     };
-    let activity = Activity::new(args.output == OutputFormat::Text);
+    let activity = Activity::new(args.output.format == OutputFormat::Text);
     let remote = args.registry.remote()?.with_progress(activity.clone());
     let pushed = activity.run(
         format!("pushing {} to {target}", args.source),
         artifact::distribute::push(&remote, &source, &target, args.force, environment::now()?),
     )??;
-    match (args.output, &target) {
+    match (args.output.format, &target) {
         (OutputFormat::Text, _) => println!("{}", pushed.immutable_ref),
         (format, PolicyRef::Registry(registry)) => {
             let immutable_ref = format!(

@@ -8,7 +8,7 @@ use registry_server::{Config, LocalStorage};
 
 use crate::environment;
 use crate::exit::UsageError;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 
 /// Maintain the storage of `palisade serve`.
@@ -40,9 +40,8 @@ struct GcArgs {
     /// Report what would be removed, remove nothing.
     #[arg(long)]
     dry_run: bool,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -62,7 +61,7 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
     };
     let message = format!("collecting garbage in {}", root.display());
     let report: GcReport = block_on(message, storage.collect_garbage(&options))??;
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             let verb = if args.dry_run {
                 "would remove"

@@ -4,7 +4,7 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::options::StoreOptions;
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 
 /// Remove a policy from the local store, by reference or by digest prefix; blobs nothing else uses go too.
 #[derive(Debug, clap::Args)]
@@ -13,9 +13,8 @@ pub struct Args {
     selector: String,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -31,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.selector
         );
     }
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             for entry in &removed {
                 println!("removed {}@{}", entry.reference, entry.digest);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use signing::registry::Layout;
 
 use crate::options::{RegistryOptions, parse_annotation};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 
 /// Sign the policy a reference points to (by digest) with a cosign key: the `sha256-<hex>.sig` tag that
@@ -28,9 +28,8 @@ pub struct Args {
     bundle: bool,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// How to print the result.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 #[derive(Serialize)]
@@ -54,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bundle: signing::local::sign_file(&file, &key, &annotations)?,
             file: &file,
         };
-        match args.output {
+        match args.output.format {
             OutputFormat::Text => println!(
                 "signed {}\n  bundle in {}",
                 file.display(),
@@ -80,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         signature_tag: signed.signature_tag,
         referrer: signed.referrer.map(|d| d.to_string()),
     };
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             println!("signed {}", report.immutable_ref);
             if let Some(tag) = &report.signature_tag {

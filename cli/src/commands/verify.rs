@@ -11,7 +11,7 @@ use signing::sigstore_verifier::Signed;
 
 use crate::exit::UsageError;
 use crate::options::{RegistryOptions, StoreOptions};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 use crate::verification_options::{HOW_TO_VERIFY, VerificationOptions};
 
@@ -34,9 +34,8 @@ pub struct Args {
     registry: RegistryOptions,
     #[command(flatten)]
     store: StoreOptions,
-    /// How to print the report.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -79,8 +78,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format!("verifying {reference}"),
         signing::registry::check(&remote, &reference, &config, Some(&trust_root)),
     )??;
-    if args.output != OutputFormat::Text {
-        print_structured(args.output, &checked.report)?;
+    if args.output.format != OutputFormat::Text {
+        print_structured(args.output.format, &checked.report)?;
     }
     let in_github_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let verified = match checked.verified {
@@ -99,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             reference.with_digest(verified.manifest_digest().clone())
         );
     }
-    if args.output == OutputFormat::Text {
+    if args.output.format == OutputFormat::Text {
         println!(
             "verified {}",
             reference.with_digest(verified.manifest_digest().clone())
@@ -152,11 +151,11 @@ fn run_file(args: &Args, file: &Path, digest: Option<&Digest>) -> anyhow::Result
         &config,
         &trust_root,
     );
-    if args.output != OutputFormat::Text {
-        print_structured(args.output, &report)?;
+    if args.output.format != OutputFormat::Text {
+        print_structured(args.output.format, &report)?;
     }
     let report = report.into_verified()?;
-    if args.output == OutputFormat::Text {
+    if args.output.format == OutputFormat::Text {
         println!(
             "verified {} ({}) with {}",
             report.file, report.digest, report.bundle

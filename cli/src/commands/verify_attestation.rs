@@ -9,7 +9,7 @@ use signing::attestation::registry::check;
 use crate::exit::UsageError;
 use crate::key_files;
 use crate::options::{RegistryOptions, registry_ref};
-use crate::output::{OutputFormat, print_structured};
+use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
 
 /// Verify the attestations of a policy in a registry: the `sha256-<hex>.att` tag and Sigstore bundle referrers.
@@ -27,9 +27,8 @@ pub struct Args {
     predicate_type: Option<String>,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// How to print the report.
-    #[arg(short, long, value_enum, default_value_t)]
-    output: OutputFormat,
+    #[command(flatten)]
+    output: OutputOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -46,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format!("verifying the attestations of {reference}"),
         check(&remote, &reference, &keys, wanted.as_deref()),
     )??;
-    match args.output {
+    match args.output.format {
         OutputFormat::Text => {
             let pinned = reference.with_digest(report.manifest_digest.clone());
             let verified = report.verified().count();
