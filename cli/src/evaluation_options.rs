@@ -55,14 +55,8 @@ pub struct EvaluationOptions {
     /// The per-evaluation deadline.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     timeout: Duration,
-    /// Keep compiled modules in this folder: a module is compiled once and reused by later runs (keyed by
-    /// the module, the wasmtime version and the engine's configuration)
-    /// [default: palisade/modules in the user's cache folder: $XDG_CACHE_HOME, else ~/.cache].
-    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Compile the module afresh and keep nothing (kwctl's `--disable-wasmtime-cache` works too).
-    #[arg(long, alias = "disable-wasmtime-cache")]
-    disable_cache: bool,
+    #[command(flatten)]
+    cache: ModuleCacheOptions,
     #[command(flatten)]
     verification: VerificationOptions,
     /// Run the policy without verifying its signatures (development only; warns on every use).
@@ -190,7 +184,7 @@ impl EvaluationOptions {
             pooling: workload == Workload::Repeated,
             ..EngineConfig::default()
         })?;
-        if let Some(cache) = self.module_cache()? {
+        if let Some(cache) = self.cache.module_cache()? {
             engine = engine.with_cache(Arc::new(cache));
         }
         let host_calls = self.capabilities.for_policy(
@@ -210,10 +204,25 @@ impl EvaluationOptions {
             allowed_to_mutate: metadata.is_none_or(|metadata| metadata.mutating),
         })
     }
+}
 
+/// Where compiled modules are kept, for `run`, `bench` and `policy-server` alike.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModuleCacheOptions {
+    /// Keep compiled modules in this folder: a module is compiled once and reused by later runs (keyed by
+    /// the module, the wasmtime version and the engine's configuration)
+    /// [default: palisade/modules in the user's cache folder: $XDG_CACHE_HOME, else ~/.cache].
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile modules afresh and keep nothing (kwctl's `--disable-wasmtime-cache` works too).
+    #[arg(long, alias = "disable-wasmtime-cache")]
+    disable_cache: bool,
+}
+
+impl ModuleCacheOptions {
     /// The cache of compiled modules: `--cache-dir`, else the default folder, none with `--disable-cache`.
     /// A default folder that cannot be made costs a warning and a compilation, not the run.
-    fn module_cache(&self) -> anyhow::Result<Option<ModuleCache>> {
+    pub fn module_cache(&self) -> anyhow::Result<Option<ModuleCache>> {
         if self.disable_cache {
             return Ok(None);
         }

@@ -85,7 +85,7 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
             "--addr",
             "127.0.0.1:0",
             "--cache-dir",
-            "cache",
+            "compiled",
         ],
         &[],
     );
@@ -113,7 +113,7 @@ fn refuses_unsigned_policies_and_serves_signed_ones() {
     server.stop();
     assert!(
         dir.path()
-            .join("cache")
+            .join("compiled")
             .read_dir()
             .map_or(0, Iterator::count)
             == 1,

@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use evaluator::EngineConfig;
 use evaluator::server::{PoliciesFile, ServerState, StartOptions};
-use evaluator::{EngineConfig, ModuleCache};
 use http_server::{Listener, TlsConfig};
 
 use crate::capability_options::CapabilityOptions;
+use crate::evaluation_options::ModuleCacheOptions;
 use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 use crate::verification_options::VerificationOptions;
@@ -44,9 +45,8 @@ pub struct Args {
     /// How many evaluations run at once [default: the number of cores].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
-    /// Keep compiled modules in this folder (a restart with a warm cache compiles nothing).
-    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    cache: ModuleCacheOptions,
     #[command(flatten)]
     verification: VerificationOptions,
     /// Serve the policies without verifying their signatures (development only; warns on every use).
@@ -67,11 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.insecure_skip_verification,
         &format!("every policy of {}", args.policies.display()),
     )?;
-    let cache = args
-        .cache_dir
-        .as_ref()
-        .map(|dir| ModuleCache::new(dir).map(Arc::new))
-        .transpose()?;
+    let cache = args.cache.module_cache()?.map(Arc::new);
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
