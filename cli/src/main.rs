@@ -13,6 +13,7 @@ mod options;
 mod output;
 mod password;
 mod progress;
+mod runtime;
 mod signing_options;
 mod verification_options;
 

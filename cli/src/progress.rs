@@ -28,11 +28,9 @@ impl Activity {
         })
     }
 
-    /// Runs `future` to completion on a fresh runtime, with a spinner showing `message`.
+    /// Runs `future` to completion on the process's runtime, with a spinner showing `message`.
     pub fn run<T>(&self, message: String, future: impl Future<Output = T>) -> anyhow::Result<T> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let runtime = crate::runtime::get()?;
         let spinner = self.multi.add(ProgressBar::no_length());
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
             spinner.set_style(style);
@@ -80,7 +78,7 @@ impl Progress for Activity {
     }
 }
 
-/// Runs `future` to completion on a fresh runtime, with a spinner showing `message`.
+/// Runs `future` to completion on the process's runtime, with a spinner showing `message`.
 pub fn block_on<T>(message: String, future: impl Future<Output = T>) -> anyhow::Result<T> {
     Activity::new(true).run(message, future)
 }

@@ -84,10 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         allowed_capabilities: args.capabilities.allowed().to_vec(),
         context_resources: args.capabilities.context_resources()?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(serve(args, file, options))
+    crate::runtime::get()?.block_on(serve(args, file, options))
 }
 
 async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow::Result<()> {

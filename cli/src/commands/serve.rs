@@ -52,9 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         "http"
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::get()?;
     let server = runtime.block_on(Server::bind(&config)).map_err(usage)?;
     let addr = server.local_addr();
     let mut banner = format!(
