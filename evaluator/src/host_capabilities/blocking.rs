@@ -1,26 +1,44 @@
 //! Runs the async registry client from a host call, which comes from a blocking thread (the
 //! policy runs synchronously inside wasmtime).
+//!
+//! Every call shares one runtime, built on the first call and kept for the process: its worker threads drive the
+//! client's I/O and timers. The call waits on a scoped thread of its own, outside any runtime, so that it works
+//! whether or not the caller is itself on a runtime's thread (`palisade run`, or the policy server's blocking
+//! pool), and the future may borrow from the caller.
 
 use std::future::Future;
+use std::sync::OnceLock;
 
-/// Runs `future` to completion on a fresh single-threaded runtime in a thread of its own, so
-/// that it works whether or not the caller is inside a tokio runtime, and no runtime outlives it.
+use tokio::runtime::Runtime;
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// The host calls' runtime: two workers are plenty for the registry requests of policies.
+fn runtime() -> Result<&'static Runtime, String> {
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("palisade-host-calls")
+        .enable_all()
+        .build()
+        .map_err(|err| format!("starting the registry client's runtime: {err}"))?;
+    Ok(RUNTIME.get_or_init(|| built))
+}
+
+/// Runs `future` to completion on the host calls' runtime.
 pub(crate) fn run<F>(future: F) -> Result<F::Output, String>
 where
     F: Future + Send,
     F::Output: Send,
 {
+    let handle = runtime()?.handle().clone();
     std::thread::scope(|scope| {
         scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|err| format!("starting the registry client's runtime: {err}"))?;
-                Ok(runtime.block_on(future))
-            })
+            .spawn(move || handle.block_on(future))
             .join()
-            .map_err(|_| "the registry client failed unexpectedly".to_owned())?
+            .map_err(|_| "the registry client failed unexpectedly".to_owned())
     })
 }
 
@@ -34,6 +52,18 @@ mod tests {
             .map_err(|err| err.to_string())?;
         let inside = runtime.block_on(async { super::run(async { "inside" }) })?;
         assert_eq!(inside, "inside");
+        Ok(())
+    }
+
+    #[test]
+    fn every_call_shares_one_runtime_and_its_timers_run() -> Result<(), String> {
+        let first = super::runtime()?;
+        let slept = super::run(async {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            "slept"
+        })?;
+        assert_eq!(slept, "slept");
+        assert!(std::ptr::eq(first, super::runtime()?));
         Ok(())
     }
 }
