@@ -8,8 +8,6 @@
 //! prefixes, `githubAction`), checked on the certificate the library verified.
 
 use artifact::oci::{Algorithm, Digest};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
 use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, Sha256Hash};
@@ -107,8 +105,8 @@ impl Checked {
 /// Sigstore bundle verification against one trusted root, read once.
 pub struct SigstoreVerifier {
     verifier: sigstore_verify::Verifier,
-    /// The trusted root as JSON, to name the entries a verification used.
-    root: serde_json::Value,
+    /// The trusted root, to name the entries a verification used.
+    root: TrustedRoot,
 }
 
 impl std::fmt::Debug for SigstoreVerifier {
@@ -129,10 +127,10 @@ impl SigstoreVerifier {
     /// Verifies against a Sigstore trusted root (the JSON of a `trusted_root.json`).
     pub fn from_trusted_root(root: serde_json::Value) -> Result<SigstoreVerifier> {
         let invalid = SigningError::TrustRoot;
-        let parsed: TrustedRoot = serde_json::from_value(root.clone())
+        let root: TrustedRoot = serde_json::from_value(root)
             .map_err(|e| invalid(format!("not a Sigstore trusted root: {e}")))?;
-        let verifier = sigstore_verify::Verifier::new(&parsed)
-            .map_err(|e| invalid(format!("unusable: {e}")))?;
+        let verifier =
+            sigstore_verify::Verifier::new(&root).map_err(|e| invalid(format!("unusable: {e}")))?;
         Ok(SigstoreVerifier { verifier, root })
     }
 
@@ -193,53 +191,38 @@ impl SigstoreVerifier {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
-            trust_root_entries: self.entries_used(bundle_json),
+            trust_root_entries: self.entries_used(&bundle),
         })
     }
 
     /// The trust-root entries a verified bundle names: the transparency logs of its entries (by log id) and the
     /// certificate authority whose certificate issued its signing certificate (by name).
-    fn entries_used(&self, bundle_json: &[u8]) -> Vec<String> {
-        let Ok(bundle) = serde_json::from_slice::<serde_json::Value>(bundle_json) else {
-            return Vec::new();
-        };
-        let material = &bundle["verificationMaterial"];
-        let mut entries = Vec::new();
-        let logs = self.root["tlogs"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for entry in material["tlogEntries"].as_array().into_iter().flatten() {
-            let id = &entry["logId"]["keyId"];
-            if let Some(log) = logs.iter().find(|log| &log["logId"]["keyId"] == id) {
-                entries.push(format!("tlog {}", log["baseUrl"].as_str().unwrap_or("?")));
-            }
-        }
-        let leaf = material["certificate"]["rawBytes"]
-            .as_str()
-            .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str())
-            .and_then(|b64| BASE64.decode(b64).ok())
-            .and_then(|der| x509_cert::Certificate::from_der(&der).ok());
-        if let Some(leaf) = leaf {
-            let issuer = &leaf.tbs_certificate().issuer();
-            let authorities = self.root["certificateAuthorities"]
-                .as_array()
-                .into_iter()
-                .flatten();
-            for authority in authorities {
-                let issued = authority["certChain"]["certificates"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["rawBytes"].as_str())
-                    .filter_map(|b64| BASE64.decode(b64).ok())
-                    .filter_map(|der| x509_cert::Certificate::from_der(&der).ok())
-                    .any(|ca| ca.tbs_certificate().subject() == *issuer);
-                if issued {
-                    entries.push(format!("ca {}", authority["uri"].as_str().unwrap_or("?")));
-                    break;
-                }
-            }
+    fn entries_used(&self, bundle: &Bundle) -> Vec<String> {
+        let mut entries: Vec<String> = bundle
+            .verification_material
+            .tlog_entries
+            .iter()
+            .filter_map(|entry| {
+                self.root
+                    .tlogs
+                    .iter()
+                    .find(|log| log.log_id == entry.log_id)
+            })
+            .map(|log| format!("tlog {}", log.base_url))
+            .collect();
+        let parse = |der: &[u8]| x509_cert::Certificate::from_der(der).ok();
+        let issuer = bundle
+            .signing_certificate()
+            .and_then(|der| parse(der.as_bytes()))
+            .map(|leaf| leaf.tbs_certificate().issuer().clone());
+        if let Some(issuer) = issuer {
+            let authority = self.root.certificate_authorities.iter().find(|authority| {
+                authority.cert_chain.certificates.iter().any(|certificate| {
+                    parse(certificate.raw_bytes.as_bytes())
+                        .is_some_and(|ca| ca.tbs_certificate().subject() == &issuer)
+                })
+            });
+            entries.extend(authority.map(|authority| format!("ca {}", authority.uri)));
         }
         entries
     }

@@ -273,6 +273,13 @@ fn a_cosign_keyless_sig_layer_verifies_through_the_sigstore_verifier() {
         "{:?}",
         checked.trust_root_entries
     );
+    assert!(
+        checked
+            .trust_root_entries
+            .contains(&"ca https://fulcio.sigstore.dev".to_string()),
+        "{:?}",
+        checked.trust_root_entries
+    );
 
     let report = check_layer(GO_BAZEL_WORKFLOW, &root);
     assert!(report.verified, "{:?}", report.failure);
