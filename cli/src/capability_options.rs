@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use artifact::metadata::Metadata;
-use artifact::remote::Remote;
+use client::remote::Remote;
 use evaluator::host_capabilities::session::{Recorder, Replayer};
 use evaluator::host_capabilities::{ContextResources, Registry};
 use evaluator::{HostCallHandler, KubewardenCapabilities};

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use artifact::remote::sources::Proxies;
+use client::remote::sources::Proxies;
 
 use crate::exit::UsageError;
 

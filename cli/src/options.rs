@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use artifact::reference::{PolicyRef, RegistryRef};
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::remote::{Remote, RemoteOptions};
-use artifact::store::Store;
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Remote, RemoteOptions};
+use client::store::Store;
 
 use crate::environment;
 use crate::exit::UsageError;
@@ -136,21 +136,21 @@ pub fn load_module(
     let source = match PolicyRef::parse(text)? {
         PolicyRef::File(path) => return Ok((artifact::files::read(&path)?, None)),
         PolicyRef::Layout(layout) => {
-            let policy = artifact::layout::Layout::open(&layout.folder)?.policy(&layout.name)?;
+            let policy = client::layout::Layout::open(&layout.folder)?.policy(&layout.name)?;
             return Ok((policy.module, None));
         }
         PolicyRef::Registry(reference) => reference,
     };
     let remote = registry.remote()?;
     let store = store.open()?;
-    let request = artifact::distribute::PullRequest {
+    let request = client::distribute::PullRequest {
         source: &source,
         refresh: false,
         output: None,
     };
     let pulled = crate::progress::block_on(
         format!("pulling {source}"),
-        artifact::distribute::pull(&remote, &store, request),
+        client::distribute::pull(&remote, &store, request),
     )??;
     Ok((pulled.artifact.module, Some(pulled.reference)))
 }

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use artifact::oci::Digest;
 use artifact::reference::PolicyRef;
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::remote::{Remote, RemoteOptions};
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Remote, RemoteOptions};
 use serde_json::Value;
 use test_support::{Palisade, RegistryServer};
 

@@ -115,9 +115,12 @@ pub enum Refusal {
     /// Verification ran and failed, or could not be completed (signatures, trust root, registry).
     #[error(transparent)]
     Signing(#[from] signing::SigningError),
-    /// The policy could not be fetched or read.
+    /// The policy could not be read.
     #[error(transparent)]
     Artifact(#[from] artifact::ArtifactError),
+    /// The policy could not be fetched.
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
     /// A local module whose bundle cannot be read.
     #[error(
         "no Sigstore bundle to verify it by: cannot read {} (a local policy is verified by the bundle next to it)",

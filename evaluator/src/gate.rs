@@ -28,10 +28,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use artifact::layout::Layout;
 use artifact::oci::Digest;
 use artifact::reference::{PolicyRef, RegistryRef};
-use artifact::remote::Remote;
+use client::layout::Layout;
+use client::remote::Remote;
 use signing::config::VerificationConfig;
 use signing::local::{VerifiedFile, bundle_path, verify_file};
 use signing::trust::TrustRoot;

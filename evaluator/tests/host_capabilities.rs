@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use artifact::metadata::ContextAwareResource;
 use artifact::reference::RegistryRef;
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::{Remote, RemoteOptions};
+use client::remote::credentials::DockerConfig;
+use client::remote::{Remote, RemoteOptions};
 use evaluator::host_capabilities::{ContextResources, Registry};
 use evaluator::{AdmittedModule, Engine, EngineConfig, Error, KubewardenCapabilities, WapcPolicy};
 use serde_json::{Value, json};

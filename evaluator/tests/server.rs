@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use artifact::oci::policy::PolicyArtifact;
 use artifact::reference::RegistryRef;
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::remote::{Remote, RemoteOptions};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Remote, RemoteOptions};
 use evaluator::gate::{Admission, Verification};
 use evaluator::server::{PoliciesFile, ServerState, StartOptions, app};
 use evaluator::{EngineConfig, Error, ModuleCache};

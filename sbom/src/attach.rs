@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use artifact::oci::manifest::{Descriptor, ImageManifest};
 use artifact::oci::{Digest, media_types};
 use artifact::reference::RegistryRef;
-use artifact::remote::Remote;
 use chrono::{DateTime, Utc};
+use client::remote::Remote;
 use serde::Serialize;
 use serde_json::Value;
 

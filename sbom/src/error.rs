@@ -7,10 +7,12 @@ use artifact::ArtifactError;
 /// Everything that can go wrong while building or writing an SBOM.
 #[derive(Debug, thiserror::Error)]
 pub enum SbomError {
-    /// The module could not be read or scanned (including a malformed `producers` section), or a
-    /// registry operation failed.
+    /// The module could not be read or scanned (including a malformed `producers` section).
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// A registry operation failed.
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
     /// No SBOM is attached to a policy.
     #[error("no SBOM is attached to {0}: attach one with `palisade sbom attach`")]
     NoSbom(String),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use artifact::oci::Digest;
 use artifact::oci::policy::{parse_manifest, policy_layer};
 use artifact::reference::RegistryRef;
-use artifact::remote::Remote;
+use client::remote::Remote;
 use serde::Serialize;
 use serde_json::Value;
 use signing::keys::PublicKey;

@@ -6,7 +6,7 @@ use artifact::cosign::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 use artifact::oci::Digest;
 use artifact::oci::manifest::{Descriptor, ImageManifest};
 use artifact::reference::RegistryRef;
-use artifact::remote::{Remote, Repository};
+use client::remote::{Remote, Repository};
 use serde_json::Value;
 use signing::attestation::registry::check;
 use signing::keys::PublicKey;

@@ -2,11 +2,11 @@
 
 mod support;
 
-use artifact::distribute::{PushSource, push};
 use artifact::reference::{PolicyRef, RegistryRef};
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::remote::{Remote, RemoteOptions};
+use client::distribute::{PushSource, push};
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Remote, RemoteOptions};
 use sbom::attach::attach;
 use sbom::{Format, Origin, Sbom, creation_time, render};
 

@@ -57,9 +57,12 @@ pub enum SigningError {
     /// A verification config file is invalid.
     #[error("invalid verification config: {0}")]
     Config(String),
-    /// Talking to a registry, or reading or writing a file, failed.
+    /// A file, digest or reference that cannot be read or used.
     #[error(transparent)]
-    Registry(#[from] artifact::ArtifactError),
+    Artifact(#[from] artifact::ArtifactError),
+    /// Talking to a registry, or reading a layout or the local store, failed.
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
     /// Verification ran and its requirements were not met.
     #[error("{reference} is not verified: {reason}")]
     NotVerified {

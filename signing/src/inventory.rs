@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use artifact::oci::Digest;
 use artifact::reference::RegistryRef;
-use artifact::remote::Remote;
+use client::remote::Remote;
 use serde::Serialize;
 use x509_cert::der::Decode as _;
 

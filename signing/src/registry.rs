@@ -1,4 +1,4 @@
-//! The registry half of `sign` and `verify`: what to fetch and what to push, on `artifact::remote`.
+//! The registry half of `sign` and `verify`: what to fetch and what to push, on `client::remote`.
 //!
 //! Signing writes cosign's `sha256-<hex>.sig` image (what Kubewarden reads), merging with the signatures
 //! already there and checking afterwards that a concurrent signer did not drop ours; and, on request, a
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use artifact::oci::{Digest, media_types as oci_types};
 use artifact::reference::RegistryRef;
-use artifact::remote::{FetchedManifest, Remote, Repository};
+use client::remote::{FetchedManifest, Remote, Repository};
 
 use crate::Blob;
 use crate::bundle;

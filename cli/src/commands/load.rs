@@ -31,7 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .bundle
         .or(args.input)
         .ok_or_else(|| UsageError("name the tarball to load".into()))?;
-    let report = artifact::store::archive::load(&store, &bundle)?;
+    let report = client::store::archive::load(&store, &bundle)?;
     match args.output.format {
         OutputFormat::Text => {
             for reference in &report.policies {

@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
-use artifact::remote::credentials::DockerConfig;
+use client::remote::credentials::DockerConfig;
 
 use crate::exit::UsageError;
 use crate::options::RegistryOptions;

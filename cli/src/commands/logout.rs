@@ -1,7 +1,7 @@
 //! `palisade logout`: forget registry credentials.
 
 use anyhow::bail;
-use artifact::remote::credentials::DockerConfig;
+use client::remote::credentials::DockerConfig;
 
 use crate::options::RegistryOptions;
 

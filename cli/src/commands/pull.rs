@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use artifact::distribute::PullRequest;
+use client::distribute::PullRequest;
 use evaluator::gate::Verification;
 use serde::Serialize;
 
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let pulled = activity.run(
         format!("pulling {source}"),
-        artifact::distribute::pull(&remote, &store, request),
+        client::distribute::pull(&remote, &store, request),
     )??;
     let report = Report {
         immutable_ref: pulled.reference.to_string(),

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use artifact::distribute::PushSource;
 use artifact::reference::PolicyRef;
+use client::distribute::PushSource;
 
 use crate::environment;
 use crate::exit::UsageError;
@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let remote = args.registry.remote()?.with_progress(activity.clone());
     let pushed = activity.run(
         format!("pushing {} to {target}", args.source),
-        artifact::distribute::push(&remote, &source, &target, args.force, environment::now()?),
+        client::distribute::push(&remote, &source, &target, args.force, environment::now()?),
     )??;
     match (args.output.format, &target) {
         (OutputFormat::Text, _) => println!("{}", pushed.immutable_ref),

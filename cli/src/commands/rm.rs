@@ -19,7 +19,7 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Report {
-    removed: Vec<artifact::store::StoreEntry>,
+    removed: Vec<client::store::StoreEntry>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

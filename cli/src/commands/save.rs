@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use artifact::store::archive::{ArchiveFormat, SaveOptions};
+use client::store::archive::{ArchiveFormat, SaveOptions};
 use serde::Serialize;
 
 use crate::exit::UsageError;
@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_store(store.clone());
     let saved = activity.run(
         format!("saving {} policies", references.len()),
-        artifact::distribute::save(&remote, &store, &references, options, &args.output_path),
+        client::distribute::save(&remote, &store, &references, options, &args.output_path),
     )??;
     let report = Report {
         bundle: args.output_path,

@@ -1,5 +1,5 @@
 //! `oci/v1/manifest_digest`, `oci/v1/oci_manifest` and `oci/v1/oci_manifest_config`: what a
-//! registry holds for an image, through `artifact::remote` (credentials, `sources.yaml`,
+//! registry holds for an image, through `client::remote` (credentials, `sources.yaml`,
 //! every manifest and blob checked against its digest).
 //!
 //! Payload of each: the image as a JSON string (`ghcr.io/org/app:1.0`, `busybox` meaning
@@ -9,8 +9,8 @@
 
 use artifact::oci::Digest;
 use artifact::reference::RegistryRef;
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::{FetchedManifest, Remote, RemoteOptions};
+use client::remote::credentials::DockerConfig;
+use client::remote::{FetchedManifest, Remote, RemoteOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use signing::trust::TrustRoot;

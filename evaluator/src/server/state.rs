@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use artifact::reference::PolicyRef;
-use artifact::remote::Remote;
+use client::remote::Remote;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 

@@ -1,9 +1,9 @@
-//! The registry half of `attest` and `verify-attestation`, on `artifact::remote` and the pushing helpers of
+//! The registry half of `attest` and `verify-attestation`, on `client::remote` and the pushing helpers of
 //! [`crate::registry`] (the same merge-and-retry as for `.sig`, the same bundle referrer and fallback index).
 
 use artifact::oci::Digest;
 use artifact::reference::RegistryRef;
-use artifact::remote::{Remote, Repository};
+use client::remote::{Remote, Repository};
 use serde::Serialize;
 use serde_json::Value;
 

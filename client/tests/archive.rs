@@ -5,14 +5,14 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use artifact::distribute;
 use artifact::oci::policy::PolicyArtifact;
 use artifact::reference::{PolicyRef, RegistryRef};
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::remote::{Attachments, Remote, RemoteOptions};
-use artifact::store::Store;
-use artifact::store::archive::{self, ArchiveFormat, ArchivedPolicy, SaveOptions};
+use client::distribute;
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Attachments, Remote, RemoteOptions};
+use client::store::Store;
+use client::store::archive::{self, ArchiveFormat, ArchivedPolicy, SaveOptions};
 use test_support::{RegistryServer, compile_fixture, tempdir};
 
 fn registry_ref(text: &str) -> RegistryRef {

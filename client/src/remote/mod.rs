@@ -24,11 +24,12 @@ use oci_client::client::Client;
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 
-use crate::error::{ArtifactError, Result};
-use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
-use crate::oci::{Digest, media_types};
-use crate::reference::RegistryRef;
+use crate::error::{ClientError, Result};
 use crate::store::Store;
+use artifact::ArtifactError;
+use artifact::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
+use artifact::oci::{Digest, media_types};
+use artifact::reference::RegistryRef;
 pub use copy::{Attachments, Copied};
 use credentials::{Credential, DockerConfig};
 pub use progress::{Progress, Silent};
@@ -200,7 +201,7 @@ impl Remote {
             })
             .await
             .map_err(|err| not_found_as(err, reference))?;
-        digest.parse().map_err(|_| ArtifactError::Registry {
+        digest.parse().map_err(|_| ClientError::Registry {
             registry: reference.registry.clone(),
             reason: format!("it answered the digest {digest:?}, which is not a valid digest"),
         })
@@ -268,7 +269,7 @@ impl Remote {
         }
         Err(match last_failure {
             Some(err) => transport::explain(&target.registry, &target.to_string(), err),
-            None => ArtifactError::Unreachable {
+            None => ClientError::Unreachable {
                 registry: target.registry.clone(),
                 reason: "no transport to try".into(),
             },
@@ -294,7 +295,8 @@ impl Session {
             return Err(ArtifactError::DigestMismatch {
                 what: format!("the manifest of {source}"),
                 actual: Digest::compute(expected.algorithm(), &manifest_bytes),
-            });
+            }
+            .into());
         }
         let origin = source.to_string();
         let manifest = parse_manifest(&origin, &manifest_bytes)?;
@@ -304,7 +306,12 @@ impl Session {
         let module = self.pull_blob(&layer.digest).await?;
         // The blobs were checked against their digests as they streamed in; `from_parts` checks the
         // manifest's shape and the module's magic (and the digests once more: it trusts no caller).
-        PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
+        Ok(PolicyArtifact::from_parts(
+            &origin,
+            manifest_bytes,
+            config,
+            module,
+        )?)
     }
 
     /// Runs one registry operation on the session's reference (see [`Session::call_at`]).
@@ -461,7 +468,7 @@ impl Session {
             .map(|value| reqwest::header::HeaderValue::from_str(&value))
             .transpose()
             .map_err(|_| {
-                ArtifactError::CredentialsInvalid(format!(
+                ClientError::CredentialsInvalid(format!(
                     "the credentials for {} cannot be sent as a header",
                     at.registry
                 ))
@@ -474,7 +481,7 @@ impl Session {
         );
         let upload = ChunkedUpload {
             http: &http,
-            blobs_url: blobs_url.parse().map_err(|err| ArtifactError::Registry {
+            blobs_url: blobs_url.parse().map_err(|err| ClientError::Registry {
                 registry: at.registry.clone(),
                 reason: format!("bad registry URL {blobs_url}: {err}"),
             })?,
@@ -494,9 +501,9 @@ fn short(digest: &str) -> &str {
 }
 
 /// A "not found" names the reference the user asked for.
-fn not_found_as(err: ArtifactError, reference: &RegistryRef) -> ArtifactError {
+fn not_found_as(err: ClientError, reference: &RegistryRef) -> ClientError {
     match err {
-        ArtifactError::NotFound { .. } => ArtifactError::NotFound {
+        ClientError::NotFound { .. } => ClientError::NotFound {
             what: reference.to_string(),
         },
         other => other,
@@ -521,15 +528,21 @@ fn oci_reference(reference: &RegistryRef) -> oci_client::Reference {
         (None, None) => oci_client::Reference::with_tag(
             registry,
             repository,
-            crate::reference::DEFAULT_TAG.into(),
+            artifact::reference::DEFAULT_TAG.into(),
         ),
     }
 }
 
+/// Parses `text` as a registry reference, panicking on anything else: a shorthand for unit tests.
+#[cfg(test)]
+pub(crate) fn registry_ref(text: &str) -> RegistryRef {
+    text.parse().unwrap_or_else(|err| panic!("{text}: {err}"))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::registry_ref as registry;
     use super::*;
-    use crate::reference::registry_ref as registry;
 
     #[test]
     fn references_convert_as_oci_client_would_parse_them() {

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use super::Store;
 use super::index::{Index, repository_of};
-use crate::cosign::{SIGSTORE_BUNDLE_V03, signature_tag};
 use crate::error::Result;
-use crate::oci::Digest;
-use crate::oci::manifest::{Descriptor, ManifestLinks};
-use crate::oci::media_types;
-use crate::oci::policy::PolicyArtifact;
-use crate::reference::RegistryRef;
 use crate::remote::signatures::signature_digests;
+use artifact::cosign::{SIGSTORE_BUNDLE_V03, signature_tag};
+use artifact::oci::Digest;
+use artifact::oci::manifest::{Descriptor, ManifestLinks};
+use artifact::oci::media_types;
+use artifact::oci::policy::PolicyArtifact;
+use artifact::reference::RegistryRef;
 
 /// What an archive brings into the store, checked before it is imported.
 #[derive(Debug, Clone, Default)]

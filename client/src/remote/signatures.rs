@@ -4,12 +4,12 @@
 //! which policies were signed when they were pulled; checking them is `palisade verify`'s job.
 
 use super::Repository;
-use crate::cosign::{
+use crate::error::Result;
+use artifact::cosign::{
     BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_V03, signature_tag,
 };
-use crate::error::Result;
-use crate::oci::Digest;
-use crate::oci::manifest::Descriptor;
+use artifact::oci::Digest;
+use artifact::oci::manifest::Descriptor;
 
 impl Repository {
     /// The digests of the signature manifests attached to `subject`: the `.sig` image first, then the

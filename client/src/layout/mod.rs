@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::blobs::BlobDir;
-use crate::error::{ArtifactError, Result};
-use crate::files;
-use crate::oci::manifest::Descriptor;
-use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
-use crate::oci::{Digest, media_types};
+use crate::error::{ClientError, Result};
+use artifact::files;
+use artifact::oci::manifest::Descriptor;
+use artifact::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
+use artifact::oci::{Digest, media_types};
 
 /// The annotation that names a manifest in a layout's index.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -67,7 +67,7 @@ impl Layout {
         let marker = serde_json::to_vec(&LayoutMarker {
             image_layout_version: LAYOUT_VERSION.into(),
         })
-        .map_err(|err| ArtifactError::Layout(err.to_string()))?;
+        .map_err(|err| ClientError::Layout(err.to_string()))?;
         files::write_atomic(&root.join(LAYOUT_FILE), |out| out.write_all(&marker))?;
         let layout = Layout { root };
         layout.save_index(&LayoutIndex {
@@ -83,8 +83,8 @@ impl Layout {
         &self.root
     }
 
-    fn invalid(&self, reason: String) -> ArtifactError {
-        ArtifactError::Layout(format!("{}: {reason}", self.root.display()))
+    fn invalid(&self, reason: String) -> ClientError {
+        ClientError::Layout(format!("{}: {reason}", self.root.display()))
     }
 
     fn blobs(&self) -> BlobDir {
@@ -100,7 +100,9 @@ impl Layout {
     fn save_index(&self, index: &LayoutIndex) -> Result<()> {
         let bytes =
             serde_json::to_vec_pretty(index).map_err(|err| self.invalid(err.to_string()))?;
-        files::write_atomic(&self.root.join("index.json"), |out| out.write_all(&bytes))
+        Ok(files::write_atomic(&self.root.join("index.json"), |out| {
+            out.write_all(&bytes)
+        })?)
     }
 
     /// Adds `artifact` under `name` (replacing what had that name): blobs first, then the index entry.
@@ -169,7 +171,12 @@ impl Layout {
         let layer = policy_layer(&manifest)?;
         let config = self.blob(&manifest.config.digest)?;
         let module = self.blob(&layer.digest)?;
-        PolicyArtifact::from_parts(&origin, manifest_bytes, config, module)
+        Ok(PolicyArtifact::from_parts(
+            &origin,
+            manifest_bytes,
+            config,
+            module,
+        )?)
     }
 }
 
@@ -184,6 +191,7 @@ fn entry_name(entry: &Descriptor) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use artifact::ArtifactError;
 
     fn artifact(module: &[u8]) -> PolicyArtifact {
         PolicyArtifact::build(module.to_vec(), None, None).unwrap()
@@ -223,7 +231,13 @@ mod tests {
         )
         .unwrap();
         let err = layout.policy("v1").unwrap_err();
-        assert!(matches!(err, ArtifactError::DigestMismatch { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ClientError::Artifact(ArtifactError::DigestMismatch { .. })
+            ),
+            "{err}"
+        );
     }
 
     #[test]

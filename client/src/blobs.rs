@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{ArtifactError, Result};
-use crate::files;
-use crate::oci::Digest;
+use crate::error::Result;
+use artifact::ArtifactError;
+use artifact::files;
+use artifact::oci::Digest;
 
 /// The `blobs` folder of a layout or store.
 #[derive(Debug, Clone)]
@@ -42,7 +43,8 @@ impl BlobDir {
             return Err(ArtifactError::DigestMismatch {
                 what: format!("blob {}", path.display()),
                 actual: Digest::compute(digest.algorithm(), &bytes),
-            });
+            }
+            .into());
         }
         Ok(bytes)
     }

@@ -21,11 +21,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::blobs::BlobDir;
-use crate::error::{ArtifactError, Result};
-use crate::files;
-use crate::oci::Digest;
-use crate::oci::manifest::{ImageManifest, ManifestLinks};
-use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
+use crate::error::{ClientError, Result};
+use artifact::ArtifactError;
+use artifact::files;
+use artifact::oci::Digest;
+use artifact::oci::manifest::{ImageManifest, ManifestLinks};
+use artifact::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
 pub use attached::{ArchiveImport, StoredRepository};
 use index::Index;
 pub use listing::PolicySummary;
@@ -99,7 +100,7 @@ impl Store {
     /// A stored manifest, parsed.
     pub fn manifest(&self, digest: &Digest) -> Result<ImageManifest> {
         let bytes = self.blob(digest)?;
-        serde_json::from_slice(&bytes).map_err(|err| ArtifactError::StoreCorrupt {
+        serde_json::from_slice(&bytes).map_err(|err| ClientError::StoreCorrupt {
             path: self.blobs.path(digest),
             reason: format!("not a manifest: {err}"),
         })
@@ -108,7 +109,7 @@ impl Store {
     /// What a stored manifest or index links to.
     fn links(&self, digest: &Digest) -> Result<ManifestLinks> {
         let bytes = self.blob(digest)?;
-        serde_json::from_slice(&bytes).map_err(|err| ArtifactError::StoreCorrupt {
+        serde_json::from_slice(&bytes).map_err(|err| ClientError::StoreCorrupt {
             path: self.blobs.path(digest),
             reason: format!("not a manifest: {err}"),
         })
@@ -121,7 +122,12 @@ impl Store {
         let layer = policy_layer(&manifest)?;
         let config = self.blob(&manifest.config.digest)?;
         let module = self.blob(&layer.digest)?;
-        PolicyArtifact::from_parts(&digest.to_string(), manifest_bytes, config, module)
+        Ok(PolicyArtifact::from_parts(
+            &digest.to_string(),
+            manifest_bytes,
+            config,
+            module,
+        )?)
     }
 
     /// The manifest digest stored for `reference`.
@@ -171,7 +177,7 @@ impl Store {
         signatures: Option<&[Digest]>,
     ) -> Result<()> {
         if !blobs.iter().any(|(digest, _)| *digest == manifest) && !self.has_blob(manifest) {
-            return Err(ArtifactError::StoreCorrupt {
+            return Err(ClientError::StoreCorrupt {
                 path: self.root.clone(),
                 reason: format!("import of {reference} lacks its manifest {manifest}"),
             });
@@ -319,8 +325,8 @@ mod tests {
 
     fn manifest_of(layer: &(Digest, Vec<u8>)) -> (Digest, Vec<u8>) {
         let manifest = ImageManifest::new(
-            crate::oci::manifest::Descriptor::of("config", b"{}"),
-            vec![crate::oci::manifest::Descriptor::of("layer", &layer.1)],
+            artifact::oci::manifest::Descriptor::of("config", b"{}"),
+            vec![artifact::oci::manifest::Descriptor::of("layer", &layer.1)],
         );
         blob(&serde_json::to_vec(&manifest).unwrap())
     }
@@ -365,7 +371,7 @@ mod tests {
         fs::write(store.blobs.path(&layer.0), b"rot").unwrap();
         assert!(matches!(
             store.blob(&layer.0),
-            Err(ArtifactError::DigestMismatch { .. })
+            Err(ClientError::Artifact(ArtifactError::DigestMismatch { .. }))
         ));
     }
 

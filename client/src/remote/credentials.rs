@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::error::{ArtifactError, Result};
-use crate::files;
+use crate::error::{ClientError, Result};
+use artifact::files;
 
 /// What to present to a registry.
 #[derive(Clone, PartialEq, Eq)]
@@ -82,12 +82,12 @@ impl DockerConfig {
         }
     }
 
-    fn invalid(&self, reason: String) -> ArtifactError {
+    fn invalid(&self, reason: String) -> ClientError {
         let file = self
             .path
             .as_deref()
             .unwrap_or(Path::new("(no docker config)"));
-        ArtifactError::CredentialsInvalid(format!("{}: {reason}", file.display()))
+        ClientError::CredentialsInvalid(format!("{}: {reason}", file.display()))
     }
 
     /// The credential for `registry` (`host` or `host:port`).
@@ -198,7 +198,7 @@ impl DockerConfig {
         }
         let bytes =
             serde_json::to_vec_pretty(config).map_err(|err| self.invalid(err.to_string()))?;
-        files::write_private(path, &bytes)
+        Ok(files::write_private(path, &bytes)?)
     }
 }
 
@@ -222,7 +222,7 @@ fn auth_keys(registry: &str) -> Vec<String> {
 fn run_helper(name: &str, registry: &str) -> Result<Credential> {
     let program = format!("docker-credential-{name}");
     let failed = |reason: String| {
-        ArtifactError::CredentialsInvalid(format!("{program} (for {registry}): {reason}"))
+        ClientError::CredentialsInvalid(format!("{program} (for {registry}): {reason}"))
     };
     let mut child = Command::new(&program)
         .arg("get")

@@ -4,16 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::error::{ArtifactError, Result};
-use crate::files;
+use crate::error::Result;
 use crate::layout::Layout;
-use crate::oci::Digest;
-use crate::oci::policy::PolicyArtifact;
-use crate::reference::{DEFAULT_TAG, LayoutRef, PolicyRef, RegistryRef};
 use crate::remote::{Attachments, Remote};
 use crate::store::Store;
 use crate::store::archive::{self, ArchiveFormat, ArchivedPolicy, SaveOptions};
-use crate::wasm::{self, SectionMap};
+use artifact::ArtifactError;
+use artifact::files;
+use artifact::oci::Digest;
+use artifact::oci::policy::PolicyArtifact;
+use artifact::reference::{DEFAULT_TAG, LayoutRef, PolicyRef, RegistryRef};
+use artifact::wasm::{self, SectionMap};
 
 /// What to push: a module file, or a policy already packaged in an OCI image layout.
 #[derive(Debug, Clone)]
@@ -64,7 +65,8 @@ pub async fn push(
                 reason: "a policy is pushed to a registry or to an OCI image layout \
                          (oci-layout://FOLDER:NAME), not to a file"
                     .into(),
-            });
+            }
+            .into());
         }
     };
     Ok(Pushed {
@@ -79,10 +81,14 @@ fn package(module: &Path, force: bool, created: SystemTime) -> Result<PolicyArti
     let map = SectionMap::scan(&bytes).map_err(|err| err.in_file(module))?;
     let metadata = wasm::read_metadata(&map).map_err(|err| err.in_file(module))?;
     if metadata.is_none() && !force {
-        return Err(ArtifactError::NoMetadata.in_file(module));
+        return Err(ArtifactError::NoMetadata.in_file(module).into());
     }
     let created = humantime::format_rfc3339_seconds(created).to_string();
-    PolicyArtifact::build(bytes, metadata.as_ref(), Some(&created))
+    Ok(PolicyArtifact::build(
+        bytes,
+        metadata.as_ref(),
+        Some(&created),
+    )?)
 }
 
 /// What to pull, and where to put the module.

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 
 use super::{FetchedManifest, Remote, Repository};
-use crate::cosign::{ATTACHED_TAG_SUFFIXES, referrers_tag};
-use crate::error::{ArtifactError, Result};
-use crate::oci::Digest;
-use crate::oci::manifest::ManifestLinks;
-use crate::reference::RegistryRef;
+use crate::error::{ClientError, Result};
+use artifact::cosign::{ATTACHED_TAG_SUFFIXES, referrers_tag};
+use artifact::oci::Digest;
+use artifact::oci::manifest::ManifestLinks;
+use artifact::reference::RegistryRef;
 
 /// What a copy carried over.
 #[derive(Debug, Clone)]
@@ -137,12 +137,12 @@ async fn copy_manifest(
     let parsed = parse(from, manifest)?;
     for child in &parsed.manifests {
         let name = child.digest.to_string();
-        let child_manifest =
-            from.manifest(&name)
-                .await?
-                .ok_or_else(|| ArtifactError::NotFound {
-                    what: from.at(&name).to_string(),
-                })?;
+        let child_manifest = from
+            .manifest(&name)
+            .await?
+            .ok_or_else(|| ClientError::NotFound {
+                what: from.at(&name).to_string(),
+            })?;
         copy_blobs(from, to, &parse(from, &child_manifest)?).await?;
         to.put_manifest(&name, &child_manifest).await?;
     }
@@ -151,7 +151,7 @@ async fn copy_manifest(
 }
 
 fn parse(from: &Repository, manifest: &FetchedManifest) -> Result<ManifestLinks> {
-    serde_json::from_slice(&manifest.bytes).map_err(|err| ArtifactError::Registry {
+    serde_json::from_slice(&manifest.bytes).map_err(|err| ClientError::Registry {
         registry: from.reference().registry.clone(),
         reason: format!("manifest {} is not a manifest: {err}", manifest.digest()),
     })

@@ -3,11 +3,12 @@
 //! loaded from an archive is served from the local store instead, read-only.
 
 use super::{Remote, Session};
-use crate::error::{ArtifactError, Result};
-use crate::oci::manifest::{Descriptor, ManifestLinks};
-use crate::oci::{Digest, media_types};
-use crate::reference::RegistryRef;
+use crate::error::{ClientError, Result};
 use crate::store::StoredRepository;
+use artifact::ArtifactError;
+use artifact::oci::manifest::{Descriptor, ManifestLinks};
+use artifact::oci::{Digest, media_types};
+use artifact::reference::RegistryRef;
 
 /// Every manifest media type fetched.
 const MANIFEST_TYPES: [&str; 4] = [
@@ -88,7 +89,7 @@ impl Repository {
     pub(super) fn session(&self) -> Result<&Session> {
         match &self.backend {
             Backend::Registry(session) => Ok(session),
-            Backend::Store(stored) => Err(ArtifactError::Registry {
+            Backend::Store(stored) => Err(ClientError::Registry {
                 registry: stored.reference().registry.clone(),
                 reason: format!(
                     "{} was loaded from an archive and is served from the store in {}, read-only: remove it from the store (`palisade rm`) to work with the registry",
@@ -107,7 +108,7 @@ impl Repository {
     /// The manifest the opening reference points to; an error if there is none.
     pub async fn resolve(&self) -> Result<FetchedManifest> {
         let target = self.reference().clone();
-        self.fetch(&target).await?.ok_or(ArtifactError::NotFound {
+        self.fetch(&target).await?.ok_or(ClientError::NotFound {
             what: target.to_string(),
         })
     }
@@ -139,7 +140,7 @@ impl Repository {
             .await;
         let bytes = match fetched {
             Ok((bytes, _)) => bytes.to_vec(),
-            Err(ArtifactError::NotFound { .. }) => return Ok(None),
+            Err(ClientError::NotFound { .. }) => return Ok(None),
             Err(err) => return Err(err),
         };
         if let Some(expected) = &at.digest
@@ -148,7 +149,8 @@ impl Repository {
             return Err(ArtifactError::DigestMismatch {
                 what: format!("the manifest of {at}"),
                 actual: Digest::compute(expected.algorithm(), &bytes),
-            });
+            }
+            .into());
         }
         Ok(Some(FetchedManifest::from_bytes(bytes)))
     }
@@ -194,7 +196,7 @@ impl Repository {
     ) -> Result<Digest> {
         let at = self.at(tag_or_digest);
         let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
-            ArtifactError::Registry {
+            ClientError::Registry {
                 registry: at.registry.clone(),
                 reason: format!("media type {media_type:?} cannot be sent as a header"),
             }
@@ -231,7 +233,7 @@ impl Repository {
             .await;
         let index = match listed {
             Ok(index) => index,
-            Err(ArtifactError::NotFound { .. }) => return Ok(Vec::new()),
+            Err(ClientError::NotFound { .. }) => return Ok(Vec::new()),
             Err(err) => return Err(err),
         };
         index

@@ -10,10 +10,10 @@ use std::path::Path;
 
 use super::{ArchivedPolicy, Entry, Found, archive_name, invalid};
 use crate::error::Result;
-use crate::oci::policy::PolicyArtifact;
-use crate::reference::RegistryRef;
 use crate::store::ArchiveImport;
-use crate::wasm::{self, SectionMap};
+use artifact::oci::policy::PolicyArtifact;
+use artifact::reference::RegistryRef;
+use artifact::wasm::{self, SectionMap};
 
 /// The first folders of kwctl's store paths: the schemes it keeps policies of.
 pub(super) const SCHEMES: [&str; 4] = ["registry", "https", "http", "file"];

@@ -8,14 +8,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{ArchivedPolicy, Entry, Found, archive_name, invalid};
-use crate::error::{ArtifactError, Result};
-use crate::files;
+use crate::error::{ClientError, Result};
 use crate::layout::Layout;
-use crate::oci::manifest::{Descriptor, ImageManifest, ManifestLinks};
-use crate::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
-use crate::oci::{Digest, media_types};
-use crate::reference::RegistryRef;
 use crate::store::ArchiveImport;
+use artifact::ArtifactError;
+use artifact::files;
+use artifact::oci::manifest::{Descriptor, ImageManifest, ManifestLinks};
+use artifact::oci::policy::{PolicyArtifact, parse_manifest, policy_layer};
+use artifact::oci::{Digest, media_types};
+use artifact::reference::RegistryRef;
 
 /// The file that marks an OCI image layout.
 pub(super) const MARKER: &str = "oci-layout";
@@ -41,14 +42,17 @@ pub(super) fn entries(
         }
     }
     if let Some(bytes) = trust_root {
-        let layer = Descriptor::of(crate::cosign::SIGSTORE_TRUSTED_ROOT, bytes);
-        let config = Descriptor::of(media_types::OCI_EMPTY, crate::oci::media_types::EMPTY_JSON);
+        let layer = Descriptor::of(artifact::cosign::SIGSTORE_TRUSTED_ROOT, bytes);
+        let config = Descriptor::of(
+            media_types::OCI_EMPTY,
+            artifact::oci::media_types::EMPTY_JSON,
+        );
         layout.put_blob(&layer.digest, bytes)?;
-        layout.put_blob(&config.digest, crate::oci::media_types::EMPTY_JSON)?;
+        layout.put_blob(&config.digest, artifact::oci::media_types::EMPTY_JSON)?;
         let mut manifest = ImageManifest::new(config, vec![layer]);
-        manifest.artifact_type = Some(crate::cosign::SIGSTORE_TRUSTED_ROOT.into());
+        manifest.artifact_type = Some(artifact::cosign::SIGSTORE_TRUSTED_ROOT.into());
         let manifest =
-            serde_json::to_vec(&manifest).map_err(|err| ArtifactError::Layout(err.to_string()))?;
+            serde_json::to_vec(&manifest).map_err(|err| ClientError::Layout(err.to_string()))?;
         layout.put_manifest(TRUST_ROOT_NAME, &manifest, media_types::OCI_MANIFEST)?;
     }
     let mut paths = Vec::new();
@@ -170,7 +174,7 @@ fn blob(layout: &Layout, digest: &Digest, name: &str, archive: &Path) -> Result<
         ));
     }
     layout.blob(digest).map_err(|err| match err {
-        ArtifactError::DigestMismatch { actual, .. } => invalid(
+        ClientError::Artifact(ArtifactError::DigestMismatch { actual, .. }) => invalid(
             archive,
             format!(
                 "{relative} (needed by {name}) has the digest {actual}: damaged or tampered with"
@@ -200,10 +204,13 @@ fn staging_dir(path: &Path) -> Result<tempfile::TempDir> {
         .prefix(".palisade-archive-")
         .tempdir_in(&folder)
         .or_else(|_| tempfile::tempdir())
-        .map_err(|cause| ArtifactError::Io {
-            action: "creating a temporary folder in",
-            path: folder,
-            cause,
+        .map_err(|cause| {
+            ArtifactError::Io {
+                action: "creating a temporary folder in",
+                path: folder,
+                cause,
+            }
+            .into()
         })
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{ArtifactError, Result};
-use crate::files;
+use crate::error::{ClientError, Result};
+use artifact::files;
 
 /// What `sources.yaml` says. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -68,7 +68,7 @@ impl Sources {
             return Ok(Sources::default());
         }
         serde_norway::from_str(&text)
-            .map_err(|err| ArtifactError::SourcesInvalid(format!("{}: {err}", path.display())))
+            .map_err(|err| ClientError::SourcesInvalid(format!("{}: {err}", path.display())))
     }
 
     /// These sources with the proxies of `fallback` for those they leave unset (the environment's, typically).

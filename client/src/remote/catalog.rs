@@ -6,7 +6,7 @@ use oci_client::secrets::RegistryAuth;
 
 use super::{Remote, Repository};
 use crate::error::Result;
-use crate::reference::RegistryRef;
+use artifact::reference::RegistryRef;
 
 /// How many names are asked for per page.
 const PAGE: usize = 100;

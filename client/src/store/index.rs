@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ArtifactError, Result};
-use crate::files;
-use crate::oci::Digest;
+use crate::error::{ClientError, Result};
+use artifact::files;
+use artifact::oci::Digest;
 
 /// The version of the index format written by this code.
 const INDEX_VERSION: u32 = 1;
@@ -46,12 +46,12 @@ impl Index {
         }
         let bytes = files::read(path)?;
         let index: Index =
-            serde_json::from_slice(&bytes).map_err(|err| ArtifactError::StoreCorrupt {
+            serde_json::from_slice(&bytes).map_err(|err| ClientError::StoreCorrupt {
                 path: path.to_path_buf(),
                 reason: format!("the index is not valid JSON ({err})"),
             })?;
         if index.version != INDEX_VERSION {
-            return Err(ArtifactError::StoreCorrupt {
+            return Err(ClientError::StoreCorrupt {
                 path: path.to_path_buf(),
                 reason: format!(
                     "index format version {} is not the {INDEX_VERSION} this palisade reads: was it written by a newer one?",
@@ -80,11 +80,11 @@ impl Index {
 
     /// Writes the index atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|err| ArtifactError::StoreCorrupt {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|err| ClientError::StoreCorrupt {
             path: path.to_path_buf(),
             reason: err.to_string(),
         })?;
-        files::write_atomic(path, |out| out.write_all(&bytes))
+        Ok(files::write_atomic(path, |out| out.write_all(&bytes))?)
     }
 }
 

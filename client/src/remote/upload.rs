@@ -13,8 +13,8 @@ use reqwest::{StatusCode, Url};
 
 use super::progress::{Progress, reporting_stream};
 use super::{FIRST_BACKOFF, RETRIES};
-use crate::error::{ArtifactError, Result};
-use crate::oci::Digest;
+use crate::error::{ClientError, Result};
+use artifact::oci::Digest;
 
 /// When, and in what pieces, blobs are uploaded in chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,7 @@ enum Failure {
     /// The registry refused the request for a reason that chunks may explain (a 4xx).
     Refused(String),
     /// Not worth trying again.
-    Fatal(ArtifactError),
+    Fatal(ClientError),
 }
 
 impl ChunkedUpload<'_> {
@@ -272,7 +272,7 @@ impl ChunkedUpload<'_> {
         };
         request.send().await.map_err(|err| {
             if err.is_connect() {
-                Failure::Fatal(ArtifactError::Unreachable {
+                Failure::Fatal(ClientError::Unreachable {
                     registry: self.registry.to_string(),
                     reason: super::transport::root_cause(&err),
                 })
@@ -304,8 +304,8 @@ impl ChunkedUpload<'_> {
             })
     }
 
-    fn error(&self, reason: String) -> ArtifactError {
-        ArtifactError::Registry {
+    fn error(&self, reason: String) -> ClientError {
+        ClientError::Registry {
             registry: self.registry.to_string(),
             reason,
         }
@@ -324,8 +324,8 @@ async fn refusal(registry: &str, response: reqwest::Response, doing: &str) -> Fa
     };
     match status.as_u16() {
         429 | 500..=599 => Failure::Transient(reason),
-        401 => Failure::Fatal(ArtifactError::Unauthorized { registry }),
-        403 => Failure::Fatal(ArtifactError::Denied { registry, reason }),
+        401 => Failure::Fatal(ClientError::Unauthorized { registry }),
+        403 => Failure::Fatal(ClientError::Denied { registry, reason }),
         _ => Failure::Refused(reason),
     }
 }

@@ -6,8 +6,9 @@ use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientP
 use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 
 use super::sources::Sources;
-use crate::error::{ArtifactError, Result};
-use crate::reference::RegistryRef;
+use crate::error::{ClientError, Result};
+use artifact::ArtifactError;
+use artifact::reference::RegistryRef;
 
 /// One way of connecting, tried in order until one gets an HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,7 @@ pub fn client_config(
 /// A plain HTTP client set up as `config` sets up oci-client's, for the requests oci-client does not make
 /// (chunked uploads).
 pub fn http_client(config: &ClientConfig, registry: &str) -> Result<reqwest::Client> {
-    let invalid = |reason: String| ArtifactError::Registry {
+    let invalid = |reason: String| ClientError::Registry {
         registry: registry.to_string(),
         reason,
     };
@@ -200,42 +201,42 @@ pub fn is_transient(err: &OciDistributionError) -> bool {
 }
 
 /// What the failure means, in the user's terms.
-pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> ArtifactError {
+pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> ClientError {
     let registry = registry.to_string();
     match err {
         OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
-            ArtifactError::Unreachable {
+            ClientError::Unreachable {
                 registry,
                 reason: root_cause(&e),
             }
         }
         OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 401) => {
-            ArtifactError::Unauthorized { registry }
+            ClientError::Unauthorized { registry }
         }
         OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 403) => {
-            ArtifactError::Denied {
+            ClientError::Denied {
                 registry,
                 reason: root_cause(&e),
             }
         }
         OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
-            ArtifactError::NotFound {
+            ClientError::NotFound {
                 what: what.to_string(),
             }
         }
         OciDistributionError::AuthenticationFailure(_)
         | OciDistributionError::UnauthorizedError { .. }
         | OciDistributionError::ServerError { code: 401, .. } => {
-            ArtifactError::Unauthorized { registry }
+            ClientError::Unauthorized { registry }
         }
         OciDistributionError::ServerError {
             code: 403, message, ..
-        } => ArtifactError::Denied {
+        } => ClientError::Denied {
             registry,
             reason: envelope_messages(&message),
         },
         OciDistributionError::ImageManifestNotFoundError(_)
-        | OciDistributionError::ServerError { code: 404, .. } => ArtifactError::NotFound {
+        | OciDistributionError::ServerError { code: 404, .. } => ClientError::NotFound {
             what: what.to_string(),
         },
         OciDistributionError::RegistryError { envelope, .. } => {
@@ -250,9 +251,9 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
                 .iter()
                 .any(|c| matches!(c, OciErrorCode::Unauthorized))
             {
-                ArtifactError::Unauthorized { registry }
+                ClientError::Unauthorized { registry }
             } else if codes.iter().any(|c| matches!(c, OciErrorCode::Denied)) {
-                ArtifactError::Denied {
+                ClientError::Denied {
                     registry,
                     reason: message,
                 }
@@ -264,11 +265,11 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
                         | OciErrorCode::NotFound
                 )
             }) {
-                ArtifactError::NotFound {
+                ClientError::NotFound {
                     what: what.to_string(),
                 }
             } else {
-                ArtifactError::Registry {
+                ClientError::Registry {
                     registry,
                     reason: message,
                 }
@@ -279,14 +280,15 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> Artifac
                 Ok(actual) => ArtifactError::DigestMismatch {
                     what: format!("blob {expected} of {what}"),
                     actual,
-                },
-                Err(_) => ArtifactError::Registry {
+                }
+                .into(),
+                Err(_) => ClientError::Registry {
                     registry,
                     reason: format!("blob {expected} of {what} has the digest {actual}"),
                 },
             }
         }
-        other => ArtifactError::Registry {
+        other => ClientError::Registry {
             registry,
             reason: match &other {
                 OciDistributionError::RequestError(e) => root_cause(e),
@@ -326,7 +328,7 @@ pub(super) fn root_cause(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::registry_ref as registry;
+    use crate::remote::registry_ref as registry;
 
     #[test]
     fn error_bodies_read_as_their_messages() {

@@ -22,11 +22,12 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use super::Store;
-use crate::error::{ArtifactError, Result};
-use crate::files;
-use crate::oci::policy::PolicyArtifact;
-use crate::reference::RegistryRef;
+use crate::error::{ClientError, Result};
 use crate::remote::Attachments;
+use artifact::ArtifactError;
+use artifact::files;
+use artifact::oci::policy::PolicyArtifact;
+use artifact::reference::RegistryRef;
 
 /// The first two bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -133,7 +134,7 @@ struct Found {
 fn keep_trust_root(store: &Store, bytes: &[u8]) -> Result<PathBuf> {
     let folder = store.root().join("trust-roots");
     files::create_dir_all(&folder)?;
-    let file = folder.join(crate::oci::Digest::sha256_of(bytes).hex());
+    let file = folder.join(artifact::oci::Digest::sha256_of(bytes).hex());
     files::write_atomic(&file, |out| out.write_all(bytes))?;
     Ok(file)
 }
@@ -164,8 +165,8 @@ fn detect(entries: &[Entry]) -> std::result::Result<ArchiveFormat, String> {
     ))
 }
 
-fn invalid(path: &Path, reason: impl Into<String>) -> ArtifactError {
-    ArtifactError::Archive {
+fn invalid(path: &Path, reason: impl Into<String>) -> ClientError {
+    ClientError::Archive {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
@@ -295,7 +296,7 @@ fn relative_path(path: &Path) -> Option<String> {
 fn write_entries(entries: &[Entry], gzip: bool, out: &Path) -> Result<()> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    files::write_atomic(out, |writer| {
+    Ok(files::write_atomic(out, |writer| {
         let writer: Box<dyn std::io::Write + '_> = if gzip {
             Box::new(flate2::write::GzEncoder::new(
                 writer,
@@ -316,7 +317,7 @@ fn write_entries(entries: &[Entry], gzip: bool, out: &Path) -> Result<()> {
             builder.append_data(&mut header, &entry.path, entry.bytes.as_slice())?;
         }
         builder.into_inner()?.flush()
-    })
+    })?)
 }
 
 /// A policy's name in an archive: its reference without the `registry://` scheme.

@@ -5,10 +5,10 @@ use serde::Serialize;
 use super::index::Index;
 use super::{Store, StoreEntry};
 use crate::error::Result;
-use crate::metadata::WellKnown;
-use crate::oci::Digest;
-use crate::oci::policy::policy_layer;
-use crate::wasm::{self, SectionMap};
+use artifact::metadata::WellKnown;
+use artifact::oci::Digest;
+use artifact::oci::policy::policy_layer;
+use artifact::wasm::{self, SectionMap};
 
 /// One line of the listing.
 #[derive(Debug, Clone, Serialize)]

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use artifact::oci::policy::PolicyArtifact;
 use artifact::reference::{PolicyRef, RegistryRef};
-use artifact::remote::credentials::DockerConfig;
-use artifact::remote::sources::Sources;
-use artifact::remote::{Chunking, Progress, Remote, RemoteOptions};
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Chunking, Progress, Remote, RemoteOptions};
 use test_support::{
     Distribution, DistributionOptions, FaultyProxy, RegistryServer, module_of_size, tempdir,
 };
