@@ -1,6 +1,6 @@
-//! The crate's modules form layers: no module reaches (through `crate::` paths) one that reaches it back, so that
-//! `errors.rs` stays the ground floor and `AppState` (`state.rs`) sits below the handlers that share it. Reads the
-//! sources as text: every `crate::a::b…` path outside the unit tests names the deepest module it goes through.
+//! The crate's modules form layers: no module reaches (through `crate::`, `super::`, `self::` or child-module
+//! paths) one that reaches it back, so that `errors.rs` stays the ground floor and `AppState` (`state.rs`) sits
+//! below the handlers that share it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{API_VERSION, Headers};
+use super::headers::{API_VERSION, Headers};
 use crate::auth::Identity;
 use crate::state::AppState;
 use crate::storage::Storage;

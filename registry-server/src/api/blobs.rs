@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::{DOCKER_CONTENT_DIGEST, Headers};
+use super::headers::{DOCKER_CONTENT_DIGEST, Headers};
 use crate::errors::{RegistryError, Result};
 use crate::names::{RepoName, parse_digest};
 use crate::storage::Storage;

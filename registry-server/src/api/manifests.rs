@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::{DOCKER_CONTENT_DIGEST, Headers, OCI_SUBJECT};
+use super::headers::{DOCKER_CONTENT_DIGEST, Headers, OCI_SUBJECT};
 use crate::errors::{RegistryError, Result};
 use crate::manifest;
 use crate::names::{Reference, RepoName};

@@ -3,9 +3,11 @@
 mod base;
 mod blobs;
 mod catalog;
+mod headers;
 mod manifests;
 mod pagination;
 mod referrers;
+mod request;
 mod route;
 mod tags;
 mod token;
@@ -14,30 +16,16 @@ mod uploads;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use futures_util::{StreamExt, TryStreamExt};
-use serde::Deserialize;
 
 use crate::auth::{Action, Identity};
 use crate::errors::{RegistryError, Result};
 use crate::state::AppState;
-use crate::storage::{Storage, Upload};
+use crate::storage::Storage;
+use request::{Params, Request};
 use route::Route;
-
-/// `Docker-Content-Digest`: the digest of the content sent or stored.
-pub const DOCKER_CONTENT_DIGEST: HeaderName = HeaderName::from_static("docker-content-digest");
-/// `OCI-Subject`: the subject of a pushed manifest, telling the client the registry indexed it as a referrer.
-pub const OCI_SUBJECT: HeaderName = HeaderName::from_static("oci-subject");
-/// `OCI-Filters-Applied`: which filters a referrers listing applied.
-pub const OCI_FILTERS_APPLIED: HeaderName = HeaderName::from_static("oci-filters-applied");
-/// `Blob-Upload-Session-ID`: the id of an upload session.
-pub const BLOB_UPLOAD_SESSION_ID: HeaderName = HeaderName::from_static("blob-upload-session-id");
-/// `Docker-Upload-UUID`: the legacy name of the upload session id.
-pub const DOCKER_UPLOAD_UUID: HeaderName = HeaderName::from_static("docker-upload-uuid");
-/// `Docker-Distribution-API-Version`: tells clients this is a v2 registry.
-pub const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api-version");
 
 /// The routes of the registry API.
 pub fn router<S: Storage>(state: AppState<S>) -> Router {
@@ -47,26 +35,6 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .route("/v2/{*path}", any(dispatch::<S>))
         .route("/token", get(token::issue::<S>))
         .with_state(state)
-}
-
-/// The query parameters any endpoint reads.
-#[derive(Debug, Default, Deserialize)]
-struct Params {
-    digest: Option<String>,
-    mount: Option<String>,
-    from: Option<String>,
-    n: Option<String>,
-    last: Option<String>,
-    #[serde(rename = "artifactType")]
-    artifact_type: Option<String>,
-}
-
-/// Everything a handler may read from the request.
-struct Request {
-    method: Method,
-    params: Params,
-    headers: HeaderMap,
-    body: Body,
 }
 
 async fn dispatch<S: Storage>(
@@ -171,51 +139,4 @@ async fn handle<S: Storage>(
 fn not_found() -> Response {
     let body = serde_json::json!({ "errors": [{ "code": "NOT_FOUND", "message": "no such endpoint", "detail": null }] });
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
-}
-
-/// Builds response headers from values that are known to be header-safe (digests, names, numbers).
-#[derive(Default)]
-struct Headers(HeaderMap);
-
-impl Headers {
-    fn with(mut self, name: HeaderName, value: impl ToString) -> Headers {
-        if let Ok(value) = HeaderValue::try_from(value.to_string()) {
-            self.0.insert(name, value);
-        }
-        self
-    }
-
-    fn respond(self, status: StatusCode, body: impl Into<Body>) -> Response {
-        (status, self.0, body.into()).into_response()
-    }
-}
-
-/// A request body as an [`Upload`], with the length from `Content-Length` unless `declared` overrides it.
-fn upload(headers: &HeaderMap, body: Body, declared: Option<u64>) -> Result<Upload> {
-    let content_length = match headers.get(header::CONTENT_LENGTH) {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| {
-                    RegistryError::SizeInvalid("Content-Length is not a number".into())
-                })?,
-        ),
-    };
-    if let (Some(length), Some(declared)) = (content_length, declared)
-        && length != declared
-    {
-        return Err(RegistryError::SizeInvalid(format!(
-            "Content-Length {length} disagrees with the {declared} bytes of Content-Range"
-        )));
-    }
-    Ok(Upload {
-        body: body
-            .into_data_stream()
-            .map_err(std::io::Error::other)
-            .boxed(),
-        declared_len: declared.or(content_length),
-    })
 }

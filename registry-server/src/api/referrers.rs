@@ -5,7 +5,8 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
-use super::{Headers, OCI_FILTERS_APPLIED, Params};
+use super::headers::{Headers, OCI_FILTERS_APPLIED};
+use super::request::Params;
 use crate::errors::Result;
 use crate::names::{RepoName, parse_digest};
 use crate::storage::Storage;

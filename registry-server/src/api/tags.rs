@@ -4,8 +4,9 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
+use super::headers::Headers;
 use super::pagination::{link, page};
-use super::{Headers, Params};
+use super::request::Params;
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::Storage;

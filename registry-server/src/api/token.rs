@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::Headers;
+use super::headers::Headers;
 use crate::auth::Identity;
 use crate::auth::token::{Access, parse_scope};
 use crate::errors::Result;

@@ -5,9 +5,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{
-    BLOB_UPLOAD_SESSION_ID, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID, Headers, Request, upload,
-};
+use super::headers::{BLOB_UPLOAD_SESSION_ID, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID, Headers};
+use super::request::{Request, upload};
 use crate::errors::{RegistryError, Result, upload_range};
 use crate::names::{RepoName, parse_digest};
 use crate::storage::Storage;

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
 
-use super::Hub;
-use super::index::Repository;
+use super::index::{Hub, Repository};
 use crate::auth::{Action, Identity};
 use crate::errors::{RegistryError, Result};
 use crate::state::AppState;

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::pages::{ListParams, PolicyParams};
+use super::state::HubState;
 use super::view::{Detail, Summary};
-use super::{HubState, access, search};
+use super::{access, search};
 use crate::errors::{RegistryError, Result};
 use crate::storage::Storage;
 

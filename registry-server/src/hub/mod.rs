@@ -6,7 +6,7 @@
 //! - [`search`]: the query language (words and `mutating:`, `mode:`, `kind:`, `signed:` filters) and relevance;
 //! - [`view`]: what the pages and the JSON API show about a policy;
 //! - `access`: who may see which repositories (the registry's own rules);
-//! - `html` and `pages`: the server-rendered pages; `api`: the JSON API.
+//! - `html` and `pages`: the server-rendered pages; `api`: the JSON API; `state`: what their handlers share.
 //!
 //! Routes: `/` redirects to `/hub`; `/hub?q=` lists and searches; `/hub/policies/<repository>?tag=` shows one
 //! policy; `/hub/api/policies?q=` and `/hub/api/policies/<repository>?tag=` answer the same in JSON.
@@ -18,6 +18,7 @@ pub mod index;
 pub mod module;
 mod pages;
 pub mod search;
+mod state;
 pub mod view;
 
 use std::sync::Arc;
@@ -32,21 +33,7 @@ use axum::routing::get;
 use crate::state::AppState;
 use crate::storage::Storage;
 pub use index::Hub;
-
-/// What the hub's handlers share: the registry's state (storage, access rules) and the hub's index.
-pub struct HubState<S> {
-    app: AppState<S>,
-    hub: Arc<Hub>,
-}
-
-impl<S> Clone for HubState<S> {
-    fn clone(&self) -> Self {
-        HubState {
-            app: self.app.clone(),
-            hub: Arc::clone(&self.hub),
-        }
-    }
-}
+use state::HubState;
 
 /// The hub's routes, over the registry's `state` and the `hub`'s index.
 pub fn router<S: Storage>(app: AppState<S>, hub: Arc<Hub>) -> Router {

@@ -7,8 +7,9 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::html::{escape, link_if_web, page, respond};
+use super::state::HubState;
 use super::view::{AttachmentLink, Detail, Summary};
-use super::{HubState, access, search};
+use super::{access, search};
 use crate::errors::RegistryError;
 use crate::storage::Storage;
 

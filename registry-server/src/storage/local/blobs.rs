@@ -8,11 +8,11 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::LocalStorage;
+use super::folder::LocalStorage;
 use super::ingest;
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
-use crate::storage::{BlobContent, Upload};
+use crate::storage::backend::{BlobContent, Upload};
 use artifact::oci::Hasher;
 
 /// Read buffer for serving blobs.

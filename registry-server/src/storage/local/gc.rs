@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime};
 use artifact::oci::{Algorithm, Digest};
 use serde::Serialize;
 
-use super::{LocalStorage, manifests};
+use super::folder::LocalStorage;
+use super::manifests;
 use crate::errors::Result;
 use crate::manifest;
 use crate::names::{Reference, RepoName};

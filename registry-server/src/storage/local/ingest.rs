@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::errors::{RegistryError, Result};
-use crate::storage::Upload;
+use crate::storage::backend::Upload;
 use crate::storage::fsutil::Fs;
 use artifact::oci::Hasher;
 

@@ -8,11 +8,11 @@ use std::path::Path;
 use artifact::oci::Digest;
 use bytes::Bytes;
 
-use super::LocalStorage;
+use super::folder::LocalStorage;
 use crate::errors::{RegistryError, Result};
 use crate::manifest::{Descriptor, subject_of};
 use crate::names::{Reference, RepoName, Tag};
-use crate::storage::StoredManifest;
+use crate::storage::backend::StoredManifest;
 
 /// Stores a manifest, its referrer entry and its tag, in that order.
 pub async fn put(

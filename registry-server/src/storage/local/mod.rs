@@ -2,59 +2,26 @@
 //! repository, upload sessions on disk so that they survive a restart.
 
 mod blobs;
+mod folder;
 mod gc;
 mod ingest;
 mod layout;
 mod manifests;
+mod session;
 mod uploads;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use artifact::oci::Digest;
 
-use super::fsutil::Fs;
-use super::{BlobContent, Storage, StoredManifest, Upload};
+use super::backend::{BlobContent, Storage, StoredManifest, Upload};
 use crate::errors::Result;
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
+pub use folder::LocalStorage;
 pub use gc::{GcOptions, GcReport};
-use layout::Layout;
-use uploads::Session;
-
-/// The local-folder storage.
-pub struct LocalStorage {
-    layout: Layout,
-    fs: Fs,
-    max_blob_bytes: u64,
-    sessions: Mutex<HashMap<String, Session>>,
-}
 
 impl LocalStorage {
-    /// Storage under `root`, created on first write.
-    pub fn new(root: impl Into<PathBuf>) -> LocalStorage {
-        let root = root.into();
-        LocalStorage {
-            layout: Layout::new(root.clone()),
-            fs: Fs::new(root),
-            max_blob_bytes: u64::MAX,
-            sessions: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Refuses blobs larger than `bytes`.
-    pub fn with_max_blob_bytes(mut self, bytes: u64) -> LocalStorage {
-        self.max_blob_bytes = bytes;
-        self
-    }
-
-    /// The storage root.
-    pub fn root(&self) -> &std::path::Path {
-        self.layout.root()
-    }
-
     /// Removes the manifests and blobs that no tag reaches; safe while serving (see [`GcOptions::grace`]).
     pub async fn collect_garbage(&self, options: &GcOptions) -> Result<GcReport> {
         gc::collect(self, options).await
@@ -174,13 +141,5 @@ impl Storage for LocalStorage {
 
     async fn repositories(&self) -> Result<Vec<String>> {
         manifests::repositories(self).await
-    }
-}
-
-impl std::fmt::Debug for LocalStorage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStorage")
-            .field("root", &self.layout.root())
-            .finish()
     }
 }

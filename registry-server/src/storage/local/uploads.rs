@@ -5,25 +5,17 @@
 //! restart. Each session has a lock, so concurrent requests on one session are applied one at a time.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use artifact::oci::{Algorithm, Digest};
 
-use super::{LocalStorage, blobs, ingest};
+use super::folder::LocalStorage;
+use super::session::{Cursor, Session};
+use super::{blobs, ingest};
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
-use crate::storage::Upload;
+use crate::storage::backend::Upload;
 use artifact::oci::Hasher;
-
-/// Where an upload stands: its size and the SHA-256 of its bytes so far.
-pub struct Cursor {
-    size: u64,
-    hasher: Hasher,
-}
-
-/// A session's lock, holding its cursor once loaded.
-pub type Session = Arc<tokio::sync::Mutex<Option<Cursor>>>;
 
 /// Starts a session: its folder is built in the staging area and renamed into place complete.
 pub async fn start(storage: &LocalStorage, repo: &RepoName) -> Result<String> {

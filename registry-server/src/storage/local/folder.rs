@@ -1,0 +1,50 @@
+//! The local-folder storage's own state: its layout on disk, its file operations, its blob size limit and its
+//! open upload sessions.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use super::layout::Layout;
+use super::session::Session;
+use crate::storage::fsutil::Fs;
+
+/// The local-folder storage.
+pub struct LocalStorage {
+    pub(super) layout: Layout,
+    pub(super) fs: Fs,
+    pub(super) max_blob_bytes: u64,
+    pub(super) sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl LocalStorage {
+    /// Storage under `root`, created on first write.
+    pub fn new(root: impl Into<PathBuf>) -> LocalStorage {
+        let root = root.into();
+        LocalStorage {
+            layout: Layout::new(root.clone()),
+            fs: Fs::new(root),
+            max_blob_bytes: u64::MAX,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refuses blobs larger than `bytes`.
+    pub fn with_max_blob_bytes(mut self, bytes: u64) -> LocalStorage {
+        self.max_blob_bytes = bytes;
+        self
+    }
+
+    /// The storage root.
+    pub fn root(&self) -> &std::path::Path {
+        self.layout.root()
+    }
+}
+
+impl std::fmt::Debug for LocalStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStorage")
+            .field("root", &self.layout.root())
+            .finish()
+    }
+}
