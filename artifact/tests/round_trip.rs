@@ -3,7 +3,9 @@
 use artifact::metadata::{Metadata, MetadataFile};
 use artifact::wasm::{self, METADATA_SECTION, SectionMap};
 use artifact::{annotate, inspect};
-use test_support::{FIXTURE_POLICIES, compile_fixture, shared_policies, testdata_file};
+use test_support::{
+    FIXTURE_POLICIES, compile_fixture, shared_policies, shared_policy, testdata_file,
+};
 
 fn metadata_file(name: &str) -> MetadataFile {
     let text = std::fs::read_to_string(testdata_file(&format!("metadata/{name}"))).unwrap();
@@ -33,11 +35,13 @@ fn read_metadata(module: &[u8]) -> Option<Metadata> {
     wasm::read_metadata(&SectionMap::scan(module).unwrap()).unwrap()
 }
 
-fn all_modules() -> Vec<(String, Vec<u8>)> {
+/// The fixtures and the third-party policies (for `test`, which skips them when absent).
+fn all_modules(test: &str) -> Vec<(String, Vec<u8>)> {
     let fixtures = FIXTURE_POLICIES
         .iter()
         .map(|name| (name.to_string(), compile_fixture(name)));
-    let shared = shared_policies()
+    let shared = shared_policies(&format!("{test} on the third-party policies"))
+        .unwrap_or_default()
         .into_iter()
         .map(|path| (path.display().to_string(), std::fs::read(&path).unwrap()));
     fixtures.chain(shared).collect()
@@ -45,7 +49,7 @@ fn all_modules() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn strip_undoes_annotate_byte_for_byte() {
-    for (name, module) in all_modules() {
+    for (name, module) in all_modules("strip_undoes_annotate_byte_for_byte") {
         let annotated = annotate(&module, metadata_for(&module));
         assert_eq!(strip(&annotated), strip(&module), "{name}");
         if read_metadata(&module).is_none() {
@@ -61,7 +65,8 @@ fn strip_undoes_annotate_byte_for_byte() {
 
 #[test]
 fn annotating_twice_keeps_one_section_with_the_second_metadata() {
-    for (name, module) in all_modules() {
+    for (name, module) in all_modules("annotating_twice_keeps_one_section_with_the_second_metadata")
+    {
         let mut first = metadata_for(&module);
         first
             .metadata
@@ -82,7 +87,7 @@ fn annotating_twice_keeps_one_section_with_the_second_metadata() {
 
 #[test]
 fn every_other_section_is_kept_in_order() {
-    for (name, module) in all_modules() {
+    for (name, module) in all_modules("every_other_section_is_kept_in_order") {
         let annotated = annotate(&module, metadata_for(&module));
         let names = |bytes: &[u8]| -> Vec<(u8, Option<String>)> {
             SectionMap::scan(bytes)
@@ -99,10 +104,10 @@ fn every_other_section_is_kept_in_order() {
 
 #[test]
 fn reads_metadata_written_by_kwctl() {
-    let path = shared_policies()
-        .into_iter()
-        .find(|p| p.ends_with("gatekeeper_always_unhappy_policy.wasm"))
-        .expect("gatekeeper_always_unhappy_policy.wasm in ../shared/policies");
+    let test = "reads_metadata_written_by_kwctl";
+    let Some(path) = shared_policy(test, "gatekeeper_always_unhappy_policy.wasm") else {
+        return;
+    };
     let report = inspect::inspect_file(&path).unwrap();
     let metadata = report.metadata.expect("kwctl's metadata");
     assert_eq!(metadata.execution_mode.to_string(), "gatekeeper");
@@ -162,7 +167,10 @@ fn our_section_has_the_shape_kubewarden_reads() {
 
 #[test]
 fn third_party_producers_are_read() {
-    for path in shared_policies() {
+    let Some(policies) = shared_policies("third_party_producers_are_read") else {
+        return;
+    };
+    for path in policies {
         let report = inspect::inspect_file(&path).unwrap();
         if path.ends_with("wapc_wapc_guest_test.wasm") {
             assert_eq!(report.producers["language"][0].name, "Rust");

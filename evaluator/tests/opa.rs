@@ -1,8 +1,6 @@
 //! The `opa` and `gatekeeper` execution modes on real Rego policies built by `opa build -t wasm`
 //! (../shared/policies) and on WAT fixtures that misbehave.
 
-use std::path::PathBuf;
-
 use evaluator::{
     AdmissionReview, AdmittedModule, Engine, EngineConfig, Error, OpaPolicy, Policy, RegoMode,
     ValidationRequest,
@@ -14,14 +12,12 @@ fn engine() -> Engine {
     Engine::new(EngineConfig::default()).unwrap_or_else(|err| panic!("engine: {err}"))
 }
 
-fn shared(name: &str) -> AdmittedModule {
-    let path: PathBuf = test_support::shared_policies()
-        .into_iter()
-        .find(|path| path.file_name().is_some_and(|file| file == name))
-        .unwrap_or_else(|| panic!("{name} is expected in ../shared/policies"));
+/// The Rego policy `name`; `None` when ../shared/policies is absent (`test` is skipped).
+fn shared(test: &str, name: &str) -> Option<AdmittedModule> {
+    let path = test_support::shared_policy(test, name)?;
     let bytes =
         std::fs::read(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
-    AdmittedModule::insecure(name, bytes)
+    Some(AdmittedModule::insecure(name, bytes))
 }
 
 fn fixture(name: &str) -> AdmittedModule {
@@ -48,11 +44,11 @@ fn request(file: &str, settings: serde_json::Value) -> ValidationRequest {
 
 #[test]
 fn gatekeeper_happy_policy_accepts() -> Result<(), Error> {
-    let policy = load(
-        &engine(),
-        &shared("gatekeeper_always_happy_policy.wasm"),
-        RegoMode::Gatekeeper,
-    );
+    let test = "gatekeeper_happy_policy_accepts";
+    let Some(module) = shared(test, "gatekeeper_always_happy_policy.wasm") else {
+        return Ok(());
+    };
+    let policy = load(&engine(), &module, RegoMode::Gatekeeper);
     assert_eq!(policy.entrypoints().get("policy/violation"), Some(&0));
     // Built with ABI 1.2: evaluated through the one-call `opa_eval`.
     assert!(policy.uses_opa_eval());
@@ -64,11 +60,11 @@ fn gatekeeper_happy_policy_accepts() -> Result<(), Error> {
 
 #[test]
 fn gatekeeper_unhappy_policy_rejects_with_its_message() -> Result<(), Error> {
-    let policy = load(
-        &engine(),
-        &shared("gatekeeper_always_unhappy_policy.wasm"),
-        RegoMode::Gatekeeper,
-    );
+    let test = "gatekeeper_unhappy_policy_rejects_with_its_message";
+    let Some(module) = shared(test, "gatekeeper_always_unhappy_policy.wasm") else {
+        return Ok(());
+    };
+    let policy = load(&engine(), &module, RegoMode::Gatekeeper);
     let answer = policy.validate(&request("pod-create.json", json!({})))?;
     assert!(!answer.accepted);
     assert_eq!(answer.message.as_deref(), Some("failing as expected"));
@@ -77,11 +73,11 @@ fn gatekeeper_unhappy_policy_rejects_with_its_message() -> Result<(), Error> {
 
 #[test]
 fn opa_policy_rejects_the_default_namespace_only() -> Result<(), Error> {
-    let policy = load(
-        &engine(),
-        &shared("no-default-namespace-rego.wasm"),
-        RegoMode::Opa,
-    );
+    let test = "opa_policy_rejects_the_default_namespace_only";
+    let Some(module) = shared(test, "no-default-namespace-rego.wasm") else {
+        return Ok(());
+    };
+    let policy = load(&engine(), &module, RegoMode::Opa);
     // No `opa_eval` export: evaluated through the evaluation context.
     assert!(!policy.uses_opa_eval());
     assert_eq!(policy.entrypoints().get("policy/main"), Some(&0));
@@ -194,8 +190,11 @@ fn the_memory_the_host_provides_is_capped() {
 
 #[test]
 fn policy_load_picks_the_rego_modes_and_settings_are_accepted() -> Result<(), Error> {
+    let test = "policy_load_picks_the_rego_modes_and_settings_are_accepted";
+    let Some(module) = shared(test, "gatekeeper_always_unhappy_policy.wasm") else {
+        return Ok(());
+    };
     let engine = engine();
-    let module = shared("gatekeeper_always_unhappy_policy.wasm");
     let policy = Policy::load(&engine, "gatekeeper", &module)?;
     assert!(
         policy
@@ -290,8 +289,14 @@ fn a_module_with_its_own_memory_is_refused() {
 
 #[test]
 fn consecutive_evaluations_answer_as_each_would_alone() -> Result<(), Error> {
+    let test = "consecutive_evaluations_answer_as_each_would_alone";
+    let Some(module) = shared(test, "no-default-namespace-rego.wasm") else {
+        return Ok(());
+    };
+    let Some(unhappy) = shared(test, "gatekeeper_always_unhappy_policy.wasm") else {
+        return Ok(());
+    };
     let engine = engine();
-    let module = shared("no-default-namespace-rego.wasm");
     let default_namespace = request("pod-create.json", json!({}));
     let apps = request("pod-create-apps.json", json!({}));
     let alone =
@@ -305,11 +310,7 @@ fn consecutive_evaluations_answer_as_each_would_alone() -> Result<(), Error> {
         assert_eq!(policy.validate(&default_namespace)?, rejected);
         assert_eq!(policy.validate(&apps)?, accepted);
     }
-    let gatekeeper = load(
-        &engine,
-        &shared("gatekeeper_always_unhappy_policy.wasm"),
-        RegoMode::Gatekeeper,
-    );
+    let gatekeeper = load(&engine, &unhappy, RegoMode::Gatekeeper);
     assert!(gatekeeper.is_pre_initialised());
     for _ in 0..3 {
         let answer = gatekeeper.validate(&apps)?;
@@ -401,11 +402,11 @@ fn a_reused_instance_keeps_what_fresh_ones_do_not() -> Result<(), Error> {
 
 #[test]
 fn a_reused_instance_answers_as_fresh_ones_do() -> Result<(), Error> {
-    let policy = load(
-        &engine(),
-        &shared("no-default-namespace-rego.wasm"),
-        RegoMode::Opa,
-    );
+    let test = "a_reused_instance_answers_as_fresh_ones_do";
+    let Some(module) = shared(test, "no-default-namespace-rego.wasm") else {
+        return Ok(());
+    };
+    let policy = load(&engine(), &module, RegoMode::Opa);
     let mut reused = policy.reused_instance()?;
     for file in ["pod-create.json", "pod-create-apps.json", "pod-create.json"] {
         let request = request(file, json!({}));

@@ -265,9 +265,13 @@ fn same_inputs_same_bytes() {
 
 #[test]
 fn third_party_policies_give_valid_documents_with_their_toolchain() {
+    let test = "third_party_policies_give_valid_documents_with_their_toolchain";
+    let Some(policies) = test_support::shared_policies(test) else {
+        return;
+    };
     let dir = test_support::tempdir();
     let mut tools_seen = 0;
-    for path in test_support::shared_policies() {
+    for path in policies {
         let module = std::fs::read(&path).unwrap_or_else(|err| panic!("{err}"));
         let sbom = build(&module, &Origin::File(path.clone()), None);
         tools_seen += sbom.toolchain.len();

@@ -11,6 +11,7 @@ mod sigstore_conformance;
 mod spdx;
 mod tuf_repository;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use cli::{Palisade, annotated_workdir, short_bench};
@@ -62,22 +63,62 @@ pub fn write_fixture(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// The third-party policies in `../shared/policies`, which must be present (CI has them).
-pub fn shared_policies() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/policies");
-    let mut modules: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|err| {
-            panic!(
-                "the third-party policies are expected in {} (beside the repository): {err}",
+/// Where the third-party policies are expected: `shared/policies` beside the repository.
+fn shared_policies_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // test-support/, then the repository, then the folder holding it.
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .join("shared/policies")
+}
+
+/// The third-party `.wasm` policies of `../shared/policies`, sorted. When that folder is absent,
+/// `None` after printing that `skipped` (the test) is skipped; under CI (env `CI` set) a panic
+/// instead, so CI never skips them silently.
+pub fn shared_policies(skipped: &str) -> Option<Vec<PathBuf>> {
+    let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+    wasm_files_in(&shared_policies_dir(), skipped, ci)
+}
+
+/// The third-party policy `name` (a file name) of `../shared/policies`; `None` as for
+/// [`shared_policies`].
+pub fn shared_policy(skipped: &str, name: &str) -> Option<PathBuf> {
+    let path = shared_policies(skipped)?
+        .into_iter()
+        .find(|path| path.file_name().is_some_and(|file| file == name));
+    let dir = shared_policies_dir();
+    Some(path.unwrap_or_else(|| panic!("{name} is missing from {}", dir.display())))
+}
+
+/// The `.wasm` files of `dir`, sorted; `None` (or a panic under `ci`) when `dir` is absent.
+fn wasm_files_in(dir: &Path, skipped: &str, ci: bool) -> Option<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                !ci,
+                "{skipped}: the third-party policies are not in {} and CI must have them (clone them beside the repository)",
                 dir.display()
-            )
-        })
+            );
+            // Straight to stderr: the test harness captures `eprintln!`, which would hide it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {skipped}: the third-party policies are not in {} (clone them beside the repository; CI must have them)",
+                dir.display()
+            );
+            return None;
+        }
+        Err(err) => panic!("listing {}: {err}", dir.display()),
+    };
+    let mut modules: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .collect();
     modules.sort();
     assert!(!modules.is_empty(), "no .wasm files in {}", dir.display());
-    modules
+    Some(modules)
 }
 
 /// A fresh temporary folder, removed when dropped.
@@ -330,4 +371,38 @@ pub fn get_blob(host: &str, repository: &str, digest: &str) -> Vec<u8> {
         .bytes()
         .map(|b| b.to_vec())
         .unwrap_or_else(|err| panic!("blob body: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_folder_skips() {
+        let dir = tempdir();
+        assert_eq!(
+            wasm_files_in(&dir.path().join("absent"), "a test", false),
+            None
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "a test: the third-party policies are not in")]
+    fn an_absent_folder_fails_under_ci() {
+        let dir = tempdir();
+        wasm_files_in(&dir.path().join("absent"), "a test", true);
+    }
+
+    #[test]
+    fn a_present_folder_gives_its_wasm_files_sorted() {
+        let dir = tempdir();
+        for name in ["b.wasm", "a.wasm", "README.md"] {
+            write(&dir.path().join(name), b"");
+        }
+        let expected = ["a.wasm", "b.wasm"].map(|name| dir.path().join(name));
+        assert_eq!(
+            wasm_files_in(dir.path(), "a test", true),
+            Some(expected.to_vec())
+        );
+    }
 }
