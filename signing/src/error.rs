@@ -61,6 +61,7 @@ pub enum SigningError {
     #[error(transparent)]
     Artifact(#[from] artifact::ArtifactError),
     /// Talking to a registry, or reading a layout or the local store, failed.
+    #[cfg(feature = "registry")]
     #[error(transparent)]
     Client(#[from] client::ClientError),
     /// Verification ran and its requirements were not met.

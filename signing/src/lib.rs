@@ -6,9 +6,11 @@ pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod file;
+#[cfg(feature = "registry")]
 pub mod inventory;
 pub mod keys;
 pub mod local;
+#[cfg(feature = "registry")]
 pub mod registry;
 pub mod sigstore_verifier;
 pub mod simple_signing;

@@ -9,6 +9,7 @@
 //! [`check_envelope`] decides whether one stored envelope is a valid attestation of the manifest by a key.
 //! [`registry`] does the registry I/O of `palisade attest` and `palisade verify-attestation`.
 
+#[cfg(feature = "registry")]
 pub mod registry;
 
 use std::collections::BTreeMap;
