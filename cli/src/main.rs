@@ -19,7 +19,7 @@ mod verification_options;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use commands::Command;
 
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
     logging::init(cli.logs, cli.command.log_audience());
-    match commands::run(cli.command) {
+    match commands::run(cli.command, Cli::command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

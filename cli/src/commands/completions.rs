@@ -1,6 +1,5 @@
 //! `palisade completions`: shell completion scripts.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::exit::UsageError;
@@ -24,12 +23,11 @@ pub struct Args {
     shell_flag: Option<Shell>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args, mut command_line: clap::Command) -> anyhow::Result<()> {
     let shell = args
         .shell
         .or(args.shell_flag)
         .ok_or_else(|| UsageError("name the shell".into()))?;
-    let mut command = crate::Cli::command();
-    clap_complete::generate(shell, &mut command, "palisade", &mut std::io::stdout());
+    clap_complete::generate(shell, &mut command_line, "palisade", &mut std::io::stdout());
     Ok(())
 }

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::CommandFactory;
 
 /// Write the Markdown documentation of every palisade command and flag.
 #[derive(Debug, clap::Args)]
@@ -14,8 +13,8 @@ pub struct Args {
     output: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let markdown = clap_markdown::help_markdown_command(&crate::Cli::command());
+pub fn run(args: Args, command_line: &clap::Command) -> anyhow::Result<()> {
+    let markdown = clap_markdown::help_markdown_command(command_line);
     match args.output {
         Some(path) => std::fs::write(&path, markdown)
             .with_context(|| format!("writing {}", path.display()))?,

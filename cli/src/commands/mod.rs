@@ -103,7 +103,9 @@ impl Command {
     }
 }
 
-pub fn run(command: Command) -> anyhow::Result<()> {
+/// Runs `command`; `command_line` builds the definition of the whole command line, which `completions` and
+/// `docs` describe (it is the crate root's, which reaches this module).
+pub fn run(command: Command, command_line: fn() -> clap::Command) -> anyhow::Result<()> {
     match command {
         Command::Annotate(args) => annotate::run(args),
         Command::Inspect(args) => inspect::run(args),
@@ -130,8 +132,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Logout(args) => logout::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Registry(args) => registry::run(args),
-        Command::Completions(args) => completions::run(args),
-        Command::Docs(args) => docs::run(args),
+        Command::Completions(args) => completions::run(args, command_line()),
+        Command::Docs(args) => docs::run(args, &command_line()),
         Command::Info(args) => info::run(args),
     }
 }
