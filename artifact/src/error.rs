@@ -79,6 +79,13 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// A saved hash state that is not one this build wrote.
+    #[error("a saved {algorithm} hash state is damaged or from another version")]
+    InvalidHashState {
+        /// The algorithm it claims.
+        algorithm: &'static str,
+    },
+
     /// An OCI artifact that is not a policy (a container image, several modules…).
     #[error("not a policy artifact: {0}")]
     NotAPolicy(String),

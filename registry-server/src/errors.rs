@@ -154,6 +154,18 @@ pub enum RegistryError {
         reason: String,
     },
 
+    /// The metadata database failed or could not be reached.
+    #[error("the registry's database: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// The database's schema could not be brought up to date.
+    #[error("updating the registry's database schema: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+
+    /// The object store failed or could not be reached.
+    #[error("the registry's object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+
     /// The server could not listen (its address, its TLS files) or stopped serving.
     #[error(transparent)]
     Serve(#[from] http_server::HttpServerError),
@@ -214,7 +226,8 @@ impl RegistryError {
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),
-            Io { .. } | Corrupt { .. } | Serve(_) | Config(_) => {
+            Database(_) | ObjectStore(_) => ("UNKNOWN", StatusCode::SERVICE_UNAVAILABLE),
+            Io { .. } | Corrupt { .. } | Serve(_) | Config(_) | Migration(_) => {
                 ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
             }
         }

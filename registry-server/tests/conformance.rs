@@ -1,15 +1,14 @@
-//! Every endpoint of the OCI Distribution Spec v1.1, with its status codes and headers, through `oneshot`.
+//! Every endpoint of the OCI Distribution Spec v1.1, with its status codes and headers, through `oneshot`: each case
+//! runs on the local folder and on shared storage (Garage and PostgreSQL, started by the test).
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{OCI_INDEX, OCI_MANIFEST, Registry, sha256, sha512};
+use common::{Client, OCI_INDEX, OCI_MANIFEST, Registry, SharedServers, sha256, sha512};
 use serde_json::json;
 
-#[tokio::test]
-async fn base_endpoint_answers_ok() {
-    let registry = Registry::new();
+async fn base_endpoint_answers_ok(registry: &Client) {
     for path in ["/v2/", "/v2"] {
         let reply = registry.get(path).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -24,9 +23,7 @@ async fn base_endpoint_answers_ok() {
     );
 }
 
-#[tokio::test]
-async fn monolithic_push_then_get_head_range_delete() {
-    let registry = Registry::new();
+async fn monolithic_push_then_get_head_range_delete(registry: &Client) {
     let content = b"hello, registry";
     let digest = sha256(content);
     let reply = registry
@@ -119,9 +116,7 @@ async fn monolithic_push_then_get_head_range_delete() {
     assert_eq!(again.code(), "BLOB_UNKNOWN");
 }
 
-#[tokio::test]
-async fn post_then_put_and_sha512() {
-    let registry = Registry::new();
+async fn post_then_put_and_sha512(registry: &Client) {
     let content = vec![7u8; 100_000];
     for digest in [sha256(&content), sha512(&content)] {
         let started = registry
@@ -155,9 +150,7 @@ async fn post_then_put_and_sha512() {
     }
 }
 
-#[tokio::test]
-async fn chunked_upload_with_status_and_final_chunk() {
-    let registry = Registry::new();
+async fn chunked_upload_with_status_and_final_chunk(registry: &Client) {
     let content: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
     let digest = sha256(&content);
     let started = registry
@@ -207,17 +200,10 @@ async fn chunked_upload_with_status_and_final_chunk() {
         registry.get(&format!("/v2/r/blobs/{digest}")).await.body,
         content
     );
-    assert!(
-        !registry
-            .files()
-            .iter()
-            .any(|f| f.starts_with("uploads/") || f.starts_with("tmp/"))
-    );
+    assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn cancel_upload() {
-    let registry = Registry::new();
+async fn cancel_upload(registry: &Client) {
     let location = registry
         .send(Method::POST, "/v2/r/blobs/uploads/", &[], Body::empty())
         .await
@@ -239,9 +225,7 @@ async fn cancel_upload() {
     );
 }
 
-#[tokio::test]
-async fn cross_repository_mount() {
-    let registry = Registry::new();
+async fn cross_repository_mount(registry: &Client) {
     let digest = registry.push_blob("source", b"shared layer").await;
     let mounted = registry
         .send(
@@ -281,9 +265,7 @@ async fn cross_repository_mount() {
     );
 }
 
-#[tokio::test]
-async fn manifests_by_tag_and_digest() {
-    let registry = Registry::new();
+async fn manifests_by_tag_and_digest(registry: &Client) {
     let (digest, bytes) = registry
         .push_image("app", "v1", &[b"layer one", b"layer two"])
         .await;
@@ -372,9 +354,7 @@ async fn manifests_by_tag_and_digest() {
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn docker_schema2_manifest_and_list() {
-    let registry = Registry::new();
+async fn docker_schema2_manifest_and_list(registry: &Client) {
     let config = registry
         .push_blob("d", b"{\"architecture\":\"amd64\"}")
         .await;
@@ -411,9 +391,7 @@ async fn docker_schema2_manifest_and_list() {
     );
 }
 
-#[tokio::test]
-async fn oci_index_needs_its_manifests() {
-    let registry = Registry::new();
+async fn oci_index_needs_its_manifests(registry: &Client) {
     let (digest, bytes) = registry.push_image("i", "one", &[b"x"]).await;
     let index = json!({
         "schemaVersion": 2, "mediaType": OCI_INDEX,
@@ -436,9 +414,7 @@ async fn oci_index_needs_its_manifests() {
     assert_eq!(reply.code(), "MANIFEST_BLOB_UNKNOWN");
 }
 
-#[tokio::test]
-async fn tags_list_paginates_with_link() {
-    let registry = Registry::new();
+async fn tags_list_paginates_with_link(registry: &Client) {
     for tag in ["v3", "v1", "latest", "v2"] {
         registry.push_image("t", tag, &[b"l"]).await;
     }
@@ -470,9 +446,7 @@ async fn tags_list_paginates_with_link() {
     assert_eq!(unknown.code(), "NAME_UNKNOWN");
 }
 
-#[tokio::test]
-async fn catalog_paginates() {
-    let registry = Registry::new();
+async fn catalog_paginates(registry: &Client) {
     for repo in ["b", "a/x", "a", "c/d/e"] {
         registry.push_blob(repo, b"z").await;
     }
@@ -492,9 +466,7 @@ async fn catalog_paginates() {
     );
 }
 
-#[tokio::test]
-async fn referrers_with_subject_and_artifact_type_filter() {
-    let registry = Registry::new();
+async fn referrers_with_subject_and_artifact_type_filter(registry: &Client) {
     let (subject, subject_bytes) = registry.push_image("s", "v1", &[b"app"]).await;
     let empty = registry.push_blob("s", b"{}").await;
     let mut referrers = Vec::new();
@@ -569,9 +541,7 @@ async fn referrers_with_subject_and_artifact_type_filter() {
     );
 }
 
-#[tokio::test]
-async fn empty_blob_and_a_subject_not_yet_pushed() {
-    let registry = Registry::new();
+async fn empty_blob_and_a_subject_not_yet_pushed(registry: &Client) {
     let empty = registry.push_blob("e", b"").await;
     assert_eq!(
         empty,
@@ -610,3 +580,43 @@ async fn empty_blob_and_a_subject_not_yet_pushed() {
         .json();
     assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
 }
+
+/// Each case as a test on a local folder, and all of them on one pair of shared-storage servers (each case with a
+/// database and an object prefix of its own).
+macro_rules! on_both_storages {
+    ($($case:ident),* $(,)?) => {
+        mod on_a_local_folder {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(&Registry::new()).await
+                }
+            )*
+        }
+
+        #[tokio::test]
+        async fn every_case_on_shared_storage() {
+            let servers = SharedServers::start();
+            $(
+                $case(&servers.registry(stringify!($case)).await).await;
+            )*
+        }
+    };
+}
+
+on_both_storages!(
+    base_endpoint_answers_ok,
+    monolithic_push_then_get_head_range_delete,
+    post_then_put_and_sha512,
+    chunked_upload_with_status_and_final_chunk,
+    cancel_upload,
+    cross_repository_mount,
+    manifests_by_tag_and_digest,
+    docker_schema2_manifest_and_list,
+    oci_index_needs_its_manifests,
+    tags_list_paginates_with_link,
+    catalog_paginates,
+    referrers_with_subject_and_artifact_type_filter,
+    empty_blob_and_a_subject_not_yet_pushed,
+);

@@ -1,10 +1,11 @@
 //! CNCF Distribution (Debian's `docker-registry`) as a third-party registry for tests: on 127.0.0.1,
 //! optionally with htpasswd users and TLS from a test certificate authority; stopped when dropped.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use crate::ports::{free_port, wait_until_listening};
 
 /// The Distribution binary Debian installs.
 const BINARY: &str = "docker-registry";
@@ -117,24 +118,13 @@ impl Distribution {
             child,
             _dir: dir,
         };
-        distribution.wait_until_listening();
+        wait_until_listening(distribution.addr, BINARY);
         distribution
     }
 
     /// `127.0.0.1:PORT`.
     pub fn host(&self) -> String {
         self.addr.to_string()
-    }
-
-    fn wait_until_listening(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if TcpStream::connect(self.addr).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{BINARY} did not listen on {} within 20 s", self.addr);
     }
 }
 
@@ -143,14 +133,6 @@ impl Drop for Distribution {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nothing listens on right now (bound then released; the window for a race is tiny).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|err| panic!("finding a free port: {err}"))
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> PathBuf {

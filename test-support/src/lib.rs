@@ -5,7 +5,10 @@ mod cli;
 mod distribution;
 mod faulty_proxy;
 mod filler;
+mod garage;
 pub mod module_imports;
+mod ports;
+mod postgres;
 mod sbom_validators;
 mod sigstore_conformance;
 mod spdx;
@@ -18,6 +21,8 @@ pub use cli::{Palisade, annotated_workdir, short_bench};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
+pub use garage::Garage;
+pub use postgres::Postgres;
 pub use sbom_validators::{assert_ntia_provided, ntia_report, validate_cyclonedx, validate_spdx};
 pub use sigstore_conformance::{
     CaseSigner, ConformanceCase, conformance_case, conformance_cases, conformance_suite,

@@ -1,8 +1,10 @@
 //! Incremental hashing of content as it streams, for either digest algorithm.
 
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 use sha2::{Digest as _, Sha256, Sha512};
 
 use super::{Algorithm, Digest};
+use crate::error::{ArtifactError, Result};
 
 /// A running hash of one algorithm; cloneable so that a failed write can return to an earlier state.
 #[derive(Clone)]
@@ -28,6 +30,36 @@ impl Hasher {
             Hasher::Sha256(h) => h.update(bytes),
             Hasher::Sha512(h) => h.update(bytes),
         }
+    }
+
+    /// The running state, to resume elsewhere with [`Hasher::resume`] (an upload whose chunks land on different
+    /// servers is hashed once, chunk by chunk, wherever each lands).
+    pub fn state(&self) -> Vec<u8> {
+        match self {
+            Hasher::Sha256(h) => h.serialize().to_vec(),
+            Hasher::Sha512(h) => h.serialize().to_vec(),
+        }
+    }
+
+    /// The hasher whose [`Hasher::state`] was `state`.
+    pub fn resume(algorithm: Algorithm, state: &[u8]) -> Result<Hasher> {
+        let invalid = || ArtifactError::InvalidHashState {
+            algorithm: algorithm.name(),
+        };
+        Ok(match algorithm {
+            Algorithm::Sha256 => Hasher::Sha256(
+                SerializedState::<Sha256>::try_from(state)
+                    .ok()
+                    .and_then(|state| Sha256::deserialize(&state).ok())
+                    .ok_or_else(invalid)?,
+            ),
+            Algorithm::Sha512 => Hasher::Sha512(
+                SerializedState::<Sha512>::try_from(state)
+                    .ok()
+                    .and_then(|state| Sha512::deserialize(&state).ok())
+                    .ok_or_else(invalid)?,
+            ),
+        })
     }
 
     /// The digest of everything fed so far.
@@ -74,5 +106,20 @@ mod tests {
         let whole = Digest::compute(Algorithm::Sha512, b"abc");
         assert_eq!(split.finish(), whole);
         assert!(whole.matches(b"abc") && !whole.matches(b"abd"));
+    }
+
+    #[test]
+    fn a_hash_resumes_from_its_state() {
+        for algorithm in Algorithm::ALL {
+            let mut first = Hasher::new(algorithm);
+            first.update(&[7; 1000]);
+            let mut resumed = Hasher::resume(algorithm, &first.state()).unwrap();
+            resumed.update(b"tail");
+            assert_eq!(
+                resumed.finish(),
+                Digest::compute(algorithm, &[[7; 1000].as_slice(), b"tail"].concat())
+            );
+            assert!(Hasher::resume(algorithm, b"short").is_err());
+        }
     }
 }

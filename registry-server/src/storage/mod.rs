@@ -1,11 +1,17 @@
 //! Where the registry keeps blobs, manifests, tags, referrers and upload sessions.
 //!
-//! [`Storage`] is what the HTTP layer needs; [`LocalStorage`] implements it on a local folder. Implementations must
-//! never make partial or unverified content visible, and must keep every update (tag, link, referrer) atomic.
+//! [`Storage`] is what the HTTP layer needs; [`LocalStorage`] implements it on a local folder (one server),
+//! [`SharedStorage`] on an object store and PostgreSQL (any number of replicas). Implementations must never make
+//! partial or unverified content visible, and must keep every update (tag, link, referrer) atomic.
 
 mod backend;
+mod body;
+mod collection;
 mod fsutil;
 mod local;
+mod shared;
 
 pub use backend::{BlobContent, ByteStream, Storage, StoredManifest, Upload};
-pub use local::{GcOptions, GcReport, LocalStorage};
+pub use collection::{GcOptions, GcReport};
+pub use local::LocalStorage;
+pub use shared::{SharedStorage, SharedStorageOptions};

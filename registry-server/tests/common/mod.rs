@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use registry_server::storage::{SharedStorage, SharedStorageOptions};
 use registry_server::{AppState, Auth, Limits, LocalStorage, app};
 use sha2::{Digest as _, Sha256, Sha512};
 use tower::ServiceExt;
@@ -43,7 +44,28 @@ impl Reply {
 pub struct Registry {
     pub dir: Root,
     pub storage: Arc<LocalStorage>,
+    client: Client,
+}
+
+impl std::ops::Deref for Registry {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Requests to a registry, whatever it stores on.
+pub struct Client {
     pub router: Router,
+    /// Where its upload sessions leave their data.
+    uploads: UploadArea,
+}
+
+/// Where a registry keeps upload sessions in progress.
+enum UploadArea {
+    Folder(std::path::PathBuf),
+    Objects(Box<dyn object_store::ObjectStore>, object_store::path::Path),
 }
 
 impl Registry {
@@ -58,16 +80,48 @@ impl Registry {
 
     fn with_root(dir: Root) -> Registry {
         let (storage, router) = router_on(dir.path());
+        let uploads = UploadArea::Folder(dir.path().to_path_buf());
         Registry {
             dir,
             storage,
-            router,
+            client: Client { router, uploads },
         }
     }
 
     /// A fresh server process on the same folder, as after a restart.
     pub fn restart(&mut self) {
-        (self.storage, self.router) = router_on(self.dir.path());
+        (self.storage, self.client.router) = router_on(self.dir.path());
+    }
+
+    /// Every file under the storage root, relative, sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        walk(self.dir.path(), self.dir.path(), &mut found);
+        found.sort();
+        found
+    }
+}
+
+impl Client {
+    /// What upload sessions left in the storage: files under `uploads/` or `tmp/`, or objects under `uploads/`.
+    pub async fn upload_leftovers(&self) -> Vec<String> {
+        match &self.uploads {
+            UploadArea::Folder(root) => {
+                let mut found = Vec::new();
+                walk(root, root, &mut found);
+                found.retain(|f| f.starts_with("uploads/") || f.starts_with("tmp/"));
+                found
+            }
+            UploadArea::Objects(objects, prefix) => {
+                use futures_util::TryStreamExt;
+                objects
+                    .list(Some(&prefix.clone().join("uploads")))
+                    .map_ok(|meta| meta.location.to_string())
+                    .try_collect()
+                    .await
+                    .unwrap()
+            }
+        }
     }
 
     pub async fn send(
@@ -173,14 +227,6 @@ impl Registry {
         );
         (sha256(&bytes), bytes)
     }
-
-    /// Every file under the storage root, relative, sorted.
-    pub fn files(&self) -> Vec<String> {
-        let mut found = Vec::new();
-        walk(self.dir.path(), self.dir.path(), &mut found);
-        found.sort();
-        found
-    }
 }
 
 /// Where a test registry stores.
@@ -214,12 +260,70 @@ fn walk(root: &std::path::Path, dir: &std::path::Path, found: &mut Vec<String>) 
 
 fn router_on(root: &std::path::Path) -> (Arc<LocalStorage>, Router) {
     let storage = Arc::new(LocalStorage::new(root));
-    let limits = Limits {
+    let router = app(AppState::new(storage.clone(), limits(), Auth::open()));
+    (storage, router)
+}
+
+fn limits() -> Limits {
+    Limits {
         max_manifest_bytes: 4 * 1024 * 1024,
         max_requests_in_flight: None,
-    };
-    let router = app(AppState::new(storage.clone(), limits, Auth::open()));
-    (storage, router)
+    }
+}
+
+// The servers are test-support's; test-support depends on this crate, so their files are included rather than
+// depended on.
+#[path = "../../../test-support/src/garage.rs"]
+mod garage;
+#[path = "../../../test-support/src/ports.rs"]
+mod ports;
+#[path = "../../../test-support/src/postgres.rs"]
+mod postgres;
+
+/// A real S3-compatible store (Garage) and a real PostgreSQL, for registries on [`SharedStorage`]. Each registry
+/// gets a database and an object prefix of its own.
+pub struct SharedServers {
+    pub garage: garage::Garage,
+    pub postgres: postgres::Postgres,
+}
+
+impl SharedServers {
+    pub fn start() -> SharedServers {
+        SharedServers {
+            garage: garage::Garage::start("registry"),
+            postgres: postgres::Postgres::start(),
+        }
+    }
+
+    /// The storage options of a registry named `name` (its database and prefix).
+    pub fn options(&self, name: &str) -> SharedStorageOptions {
+        SharedStorageOptions {
+            objects: format!("s3://{}/{name}", self.garage.bucket),
+            object_options: vec![
+                ("aws_endpoint".into(), self.garage.endpoint()),
+                ("aws_region".into(), self.garage.region.clone()),
+                ("aws_access_key_id".into(), self.garage.key_id.clone()),
+                ("aws_secret_access_key".into(), self.garage.secret.clone()),
+                ("aws_allow_http".into(), "true".into()),
+            ],
+            database: self.postgres.database(name),
+            max_connections: 8,
+        }
+    }
+
+    /// A fresh registry named `name`.
+    pub async fn registry(&self, name: &str) -> Client {
+        let options = self.options(name);
+        let storage = SharedStorage::connect(&options)
+            .await
+            .unwrap_or_else(|err| panic!("connecting the shared storage of {name}: {err}"));
+        let url = url::Url::parse(&options.objects).unwrap();
+        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options).unwrap();
+        Client {
+            router: app(AppState::new(Arc::new(storage), limits(), Auth::open())),
+            uploads: UploadArea::Objects(objects, prefix),
+        }
+    }
 }
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -11,35 +11,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use artifact::oci::{Algorithm, Digest};
-use serde::Serialize;
 
 use super::folder::LocalStorage;
 use super::manifests;
 use crate::errors::Result;
 use crate::manifest;
 use crate::names::{Reference, RepoName};
-
-/// How a collection runs.
-#[derive(Debug, Clone)]
-pub struct GcOptions {
-    /// Anything written or used more recently than this is kept (an upload in progress references it soon).
-    pub grace: Duration,
-    /// Count what would be removed, remove nothing.
-    pub dry_run: bool,
-}
-
-/// What a collection removed (or, in a dry run, would remove).
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct GcReport {
-    /// Manifests removed from a repository.
-    pub manifests: usize,
-    /// Blob links removed from a repository.
-    pub blob_links: usize,
-    /// Content files removed from the blob store.
-    pub blobs: usize,
-    /// Bytes freed in the blob store.
-    pub bytes: u64,
-}
+use crate::storage::collection::{GcOptions, GcReport};
 
 /// Runs a collection over every repository and the blob store.
 pub async fn collect(storage: &LocalStorage, options: &GcOptions) -> Result<GcReport> {

@@ -18,8 +18,8 @@ use super::backend::{BlobContent, Storage, StoredManifest, Upload};
 use crate::errors::Result;
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
+use crate::storage::collection::{GcOptions, GcReport};
 pub use folder::LocalStorage;
-pub use gc::{GcOptions, GcReport};
 
 impl LocalStorage {
     /// Removes the manifests and blobs that no tag reaches; safe while serving (see [`GcOptions::grace`]).

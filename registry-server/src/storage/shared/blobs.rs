@@ -1,0 +1,177 @@
+//! Blobs: which repository holds which blob (rows), and their bytes (objects under `blobs/`).
+
+use artifact::oci::Digest;
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+use sqlx::{Postgres, Transaction};
+
+use super::SharedStorage;
+use super::objects;
+use crate::errors::{RegistryError, Result};
+use crate::names::RepoName;
+use crate::storage::backend::BlobContent;
+
+/// The size of `digest` if `repo` holds it.
+pub async fn size(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    digest: &Digest,
+) -> Result<Option<u64>> {
+    let size: Option<i64> = sqlx::query_scalar(
+        "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+         WHERE rb.repository = $1 AND rb.digest = $2",
+    )
+    .bind(repo.as_str())
+    .bind(digest.to_string())
+    .fetch_optional(&storage.db)
+    .await?;
+    Ok(size.map(to_u64))
+}
+
+/// Like [`size`], and marks the blob as just used (garbage collection's grace period starts again).
+pub async fn keep(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    digest: &Digest,
+) -> Result<Option<u64>> {
+    let size: Option<i64> = sqlx::query_scalar(
+        "UPDATE repository_blobs rb SET used_at = now() FROM blobs b
+         WHERE rb.repository = $1 AND rb.digest = $2 AND b.digest = rb.digest
+         RETURNING b.size",
+    )
+    .bind(repo.as_str())
+    .bind(digest.to_string())
+    .fetch_optional(&storage.db)
+    .await?;
+    Ok(size.map(to_u64))
+}
+
+/// Streams bytes `start..end` of a blob of `repo`.
+pub async fn read(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    digest: &Digest,
+    start: u64,
+    end: u64,
+) -> Result<BlobContent> {
+    if size(storage, repo, digest).await?.is_none() {
+        return Err(RegistryError::BlobUnknown {
+            digest: digest.to_string(),
+        });
+    }
+    let stream = objects::read(&*storage.objects, &storage.keys.blob(digest), start, end).await?;
+    Ok(BlobContent {
+        len: end.saturating_sub(start),
+        stream,
+    })
+}
+
+/// Makes a blob of `from` a blob of `to`; returns whether `from` held it.
+pub async fn mount(
+    storage: &SharedStorage,
+    from: &RepoName,
+    to: &RepoName,
+    digest: &Digest,
+) -> Result<bool> {
+    let mut tx = storage.db.begin().await?;
+    let held: Option<String> = sqlx::query_scalar(
+        "SELECT digest FROM repository_blobs WHERE repository = $1 AND digest = $2 FOR SHARE",
+    )
+    .bind(from.as_str())
+    .bind(digest.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_none() {
+        return Ok(false);
+    }
+    link(&mut tx, to, digest).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Removes the blob from `repo` (and from the manifests of `repo` that name it); returns whether `repo` held it.
+/// Its bytes stay until garbage collection finds that no repository holds them.
+pub async fn unlink(storage: &SharedStorage, repo: &RepoName, digest: &Digest) -> Result<bool> {
+    let mut tx = storage.db.begin().await?;
+    sqlx::query("DELETE FROM manifest_blobs WHERE repository = $1 AND digest = $2")
+        .bind(repo.as_str())
+        .bind(digest.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let removed = sqlx::query("DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2")
+        .bind(repo.as_str())
+        .bind(digest.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(removed > 0)
+}
+
+/// Stores verified content as blob `digest` of `repo`: the object at `verified` (whose bytes hash to `digest`) is
+/// copied into place unless the blob is already stored, all while its row is locked, so that garbage collection
+/// never deletes an object that a row is about to vouch for.
+pub async fn store_verified(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    digest: &Digest,
+    size: u64,
+    verified: &Path,
+) -> Result<()> {
+    let mut tx = storage.db.begin().await?;
+    let inserted: bool = sqlx::query_scalar(
+        "INSERT INTO blobs (digest, size) VALUES ($1, $2)
+         ON CONFLICT (digest) DO UPDATE SET size = blobs.size
+         RETURNING (xmax = 0)",
+    )
+    .bind(digest.to_string())
+    .bind(to_i64(size))
+    .fetch_one(&mut *tx)
+    .await?;
+    if inserted {
+        storage
+            .objects
+            .copy(verified, &storage.keys.blob(digest))
+            .await?;
+    }
+    link(&mut tx, repo, digest).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records that `repo` holds `digest` (created if new, marked as just used otherwise).
+pub async fn link(
+    tx: &mut Transaction<'_, Postgres>,
+    repo: &RepoName,
+    digest: &Digest,
+) -> Result<()> {
+    ensure_repository(tx, repo).await?;
+    sqlx::query(
+        "INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2)
+         ON CONFLICT (repository, digest) DO UPDATE SET used_at = now()",
+    )
+    .bind(repo.as_str())
+    .bind(digest.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Creates `repo` if it does not exist yet.
+pub async fn ensure_repository(tx: &mut Transaction<'_, Postgres>, repo: &RepoName) -> Result<()> {
+    sqlx::query("INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(repo.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A size as PostgreSQL stores it (`BIGINT`); blobs are far smaller than 2^63 bytes.
+pub fn to_i64(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+/// A size read back from PostgreSQL (never negative: only [`to_i64`] writes it).
+pub fn to_u64(size: i64) -> u64 {
+    u64::try_from(size).unwrap_or(0)
+}

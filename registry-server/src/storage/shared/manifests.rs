@@ -1,0 +1,222 @@
+//! Manifests, tags and referrers: rows, each change one transaction. A manifest's row also records what it names
+//! (blobs, and an index's manifests), which garbage collection follows and which keeps those blobs from being
+//! collected while the manifest exists.
+
+use artifact::oci::Digest;
+use bytes::Bytes;
+
+use super::SharedStorage;
+use super::blobs::ensure_repository;
+use crate::errors::{RegistryError, Result};
+use crate::manifest::{self, Descriptor};
+use crate::names::{Reference, RepoName, Tag};
+use crate::storage::backend::StoredManifest;
+
+/// PostgreSQL's code for a foreign key that points nowhere.
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+
+/// Stores a checked manifest in `repo`, with its referrer entry and `tag`, in one transaction.
+pub async fn put(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    stored: &StoredManifest,
+    referrer_of: Option<(&Digest, &Descriptor)>,
+    tag: Option<&Tag>,
+) -> Result<()> {
+    let checked = manifest::check(Some(&stored.media_type), &stored.bytes)?;
+    let digest = stored.digest.to_string();
+    let (subject, descriptor) = match referrer_of {
+        Some((subject, descriptor)) => (
+            Some(subject.to_string()),
+            Some(serde_json::to_vec(descriptor).map_err(|e| {
+                RegistryError::ManifestInvalid(format!("its referrer descriptor: {e}"))
+            })?),
+        ),
+        None => (None, None),
+    };
+    let mut tx = storage.db.begin().await?;
+    ensure_repository(&mut tx, repo).await?;
+    sqlx::query(
+        "INSERT INTO manifests (repository, digest, media_type, content, subject, descriptor)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (repository, digest) DO UPDATE SET used_at = now()",
+    )
+    .bind(repo.as_str())
+    .bind(&digest)
+    .bind(&stored.media_type)
+    .bind(stored.bytes.as_ref())
+    .bind(&subject)
+    .bind(&descriptor)
+    .execute(&mut *tx)
+    .await?;
+    for blob in &checked.blobs {
+        let named = sqlx::query(
+            "INSERT INTO manifest_blobs (repository, manifest, digest) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(repo.as_str())
+        .bind(&digest)
+        .bind(blob.to_string())
+        .execute(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(error)) = &named
+            && error.code().as_deref() == Some(FOREIGN_KEY_VIOLATION)
+        {
+            return Err(RegistryError::ManifestBlobUnknown {
+                digest: blob.to_string(),
+            });
+        }
+        named?;
+    }
+    for child in &checked.manifests {
+        sqlx::query(
+            "INSERT INTO manifest_children (repository, manifest, child) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(repo.as_str())
+        .bind(&digest)
+        .bind(child.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(tag) = tag {
+        sqlx::query(
+            "INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
+             ON CONFLICT (repository, name) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()",
+        )
+        .bind(repo.as_str())
+        .bind(tag.as_str())
+        .bind(&digest)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The manifest `reference` names in `repo`.
+pub async fn get(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    reference: &Reference,
+) -> Result<Option<StoredManifest>> {
+    let row: Option<(String, String, Vec<u8>)> = match reference {
+        Reference::Digest(digest) => {
+            sqlx::query_as(
+                "SELECT digest, media_type, content FROM manifests
+                 WHERE repository = $1 AND digest = $2",
+            )
+            .bind(repo.as_str())
+            .bind(digest.to_string())
+            .fetch_optional(&storage.db)
+            .await?
+        }
+        Reference::Tag(tag) => {
+            sqlx::query_as(
+                "SELECT m.digest, m.media_type, m.content FROM tags t
+                 JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest
+                 WHERE t.repository = $1 AND t.name = $2",
+            )
+            .bind(repo.as_str())
+            .bind(tag.as_str())
+            .fetch_optional(&storage.db)
+            .await?
+        }
+    };
+    row.map(|(digest, media_type, content)| {
+        let digest = digest.parse().map_err(|_| RegistryError::Corrupt {
+            path: format!("manifests of {repo}").into(),
+            reason: format!("{digest:?} is not a digest"),
+        })?;
+        Ok(StoredManifest {
+            bytes: Bytes::from(content),
+            media_type,
+            digest,
+        })
+    })
+    .transpose()
+}
+
+/// Marks a manifest of `repo` as just used; returns whether `repo` holds it.
+pub async fn keep(storage: &SharedStorage, repo: &RepoName, digest: &Digest) -> Result<bool> {
+    let kept =
+        sqlx::query("UPDATE manifests SET used_at = now() WHERE repository = $1 AND digest = $2")
+            .bind(repo.as_str())
+            .bind(digest.to_string())
+            .execute(&storage.db)
+            .await?
+            .rows_affected();
+    Ok(kept > 0)
+}
+
+/// Deletes a tag, or a manifest with its tags and its referrer entry; returns whether there was one.
+pub async fn delete(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    reference: &Reference,
+) -> Result<bool> {
+    let query = match reference {
+        Reference::Tag(tag) => sqlx::query("DELETE FROM tags WHERE repository = $1 AND name = $2")
+            .bind(repo.as_str())
+            .bind(tag.as_str()),
+        Reference::Digest(digest) => {
+            sqlx::query("DELETE FROM manifests WHERE repository = $1 AND digest = $2")
+                .bind(repo.as_str())
+                .bind(digest.to_string())
+        }
+    };
+    Ok(query.execute(&storage.db).await?.rows_affected() > 0)
+}
+
+/// The tags of `repo`, sorted; `None` if the repository does not exist.
+pub async fn tags(storage: &SharedStorage, repo: &RepoName) -> Result<Option<Vec<String>>> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT name FROM repositories WHERE name = $1")
+            .bind(repo.as_str())
+            .fetch_optional(&storage.db)
+            .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let tags = sqlx::query_scalar(
+        "SELECT name FROM tags WHERE repository = $1 ORDER BY name COLLATE \"C\"",
+    )
+    .bind(repo.as_str())
+    .fetch_all(&storage.db)
+    .await?;
+    Ok(Some(tags))
+}
+
+/// The descriptors of the manifests in `repo` whose subject is `subject`, sorted by digest.
+pub async fn referrers(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    subject: &Digest,
+) -> Result<Vec<Descriptor>> {
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT descriptor FROM manifests
+         WHERE repository = $1 AND subject = $2 AND descriptor IS NOT NULL
+         ORDER BY digest COLLATE \"C\"",
+    )
+    .bind(repo.as_str())
+    .bind(subject.to_string())
+    .fetch_all(&storage.db)
+    .await?;
+    rows.iter()
+        .map(|bytes| {
+            serde_json::from_slice(bytes).map_err(|e| RegistryError::Corrupt {
+                path: format!("referrers of {subject} in {repo}").into(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// All repository names, sorted.
+pub async fn repositories(storage: &SharedStorage) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM repositories ORDER BY name COLLATE \"C\"")
+            .fetch_all(&storage.db)
+            .await?,
+    )
+}
