@@ -14,8 +14,9 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use signing::config::Subject;
+use signing::identity::Identity;
 use signing::sigstore_verifier::{Signed, Signer};
-use signing::trust::{Identity, TrustRoot};
+use signing::trust::TrustRoot;
 use test_support::bundle_mutation::{Edit, FieldKind, Mutation, Step, allowance, fields};
 use test_support::{CaseSigner, ConformanceCase, conformance_cases};
 

@@ -9,9 +9,10 @@ use serde::Serialize;
 use crate::bundle::Bundle;
 use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
+use crate::identity::Identity;
 use crate::keys::PublicKey;
 use crate::sigstore_verifier::{Checked, Signed, Signer};
-use crate::trust::{Identity, TrustRoot};
+use crate::trust::TrustRoot;
 use crate::verify::{Group, Outcome, annotations_met, config_failures, grouped};
 
 /// The outcome of one requirement for the file's bundle.

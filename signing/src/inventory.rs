@@ -17,9 +17,10 @@ use crate::attestation::{Checked, Source, check_envelope, is_attestation, key_na
 use crate::bundle::{Bundle, Statement};
 use crate::config::VerificationConfig;
 use crate::error::Result;
+use crate::identity::{certificate_issuer, certificate_subjects};
 use crate::keys::PublicKey;
 use crate::simple_signing;
-use crate::trust::{TrustRoot, certificate_issuer, certificate_subjects};
+use crate::trust::TrustRoot;
 use crate::verify::{Evidence, FoundSignature, SignatureSource};
 use artifact::cosign::CERTIFICATE_ANNOTATION;
 

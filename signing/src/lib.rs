@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod file;
+pub mod identity;
 #[cfg(feature = "registry")]
 pub mod inventory;
 pub mod keys;

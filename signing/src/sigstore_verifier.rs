@@ -15,7 +15,7 @@ use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy};
 use x509_cert::der::Decode as _;
 
 use crate::error::{Result, SigningError};
-use crate::trust::Identity;
+use crate::identity::Identity;
 
 /// Who must have made the signature: a managed key, or a keyless identity.
 #[derive(Debug, Clone, Copy)]

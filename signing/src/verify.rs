@@ -23,9 +23,10 @@ use serde::Serialize;
 use crate::bundle::Bundle;
 use crate::config::{Requirement, VerificationConfig};
 use crate::error::{Result, SigningError};
+use crate::identity::Identity;
 use crate::keys::PublicKey;
 use crate::simple_signing::{Payload, Signature};
-use crate::trust::{Identity, TrustRoot};
+use crate::trust::TrustRoot;
 use artifact::cosign::COSIGN_SIGN_PREDICATE;
 
 /// Where a signature was found.

@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use signing::config::Subject;
+use signing::identity::Identity;
 use signing::sigstore_verifier::{Signed, Signer};
-use signing::trust::{Identity, TrustRoot};
+use signing::trust::TrustRoot;
 use test_support::bundle_mutation::{ALLOWED, allowance, mutations};
 use test_support::{CaseSigner, ConformanceCase, conformance_cases};
 

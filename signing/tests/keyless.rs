@@ -7,8 +7,9 @@ use artifact::cosign::SIGSTORE_BUNDLE_V03;
 use artifact::oci::Digest;
 use artifact::oci::manifest::Descriptor;
 use signing::config::VerificationConfig;
+use signing::identity::Identity;
 use signing::simple_signing::Signature;
-use signing::trust::{Identity, TrustRoot};
+use signing::trust::TrustRoot;
 use signing::verify::{Evidence, Report, evaluate, evaluate_with_trust_root};
 
 fn fixture(name: &str) -> Vec<u8> {

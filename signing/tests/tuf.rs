@@ -4,8 +4,9 @@
 //! repository are each refused with an error saying what failed.
 
 use signing::config::Subject;
+use signing::identity::Identity;
 use signing::sigstore_verifier::{Signed, Signer};
-use signing::trust::{Identity, TrustRoot};
+use signing::trust::TrustRoot;
 use signing::tuf::TufSource;
 use test_support::{CaseSigner, TufFault, TufRepository, conformance_case, conformance_suite};
 

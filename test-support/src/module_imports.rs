@@ -172,6 +172,22 @@ pub fn graph(
         .collect()
 }
 
+/// Panics, naming the modules, if the modules of `src` form a circle or its `ground_floor` module (`"error"`)
+/// reaches another.
+pub fn assert_layers(src: &Path, ground_floor: &str) {
+    let edges = graph(&modules(src));
+    let reached = edges
+        .get(&vec![ground_floor.to_string()])
+        .unwrap_or_else(|| panic!("{} has no module {ground_floor}", src.display()));
+    assert!(
+        reached.is_empty(),
+        "{ground_floor} is the ground floor, yet reaches {reached:?}"
+    );
+    if let Some(circle) = first_circle(&edges) {
+        panic!("{} reaches the first back", circle.join(" -> "));
+    }
+}
+
 /// A circle of modules, each reaching the next and the last the first, if there is one (depth first).
 pub fn first_circle(edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Vec<String>> {
     let show = |name: &Vec<String>| {
@@ -265,5 +281,46 @@ mod tests {
             ),
             BTreeSet::new()
         );
+    }
+
+    #[test]
+    fn a_circle_is_found_and_named() {
+        let mut modules: BTreeMap<Vec<String>, String> = [
+            ("", "mod api; mod errors; mod state;"),
+            ("errors", "let range = crate::api::upload_range(size);"),
+            (
+                "api",
+                "mod uploads; use crate::errors::Result; use crate::state::AppState;",
+            ),
+            ("api::uploads", "use super::super::state::AppState;"),
+            (
+                "state",
+                "/// see [`crate::errors`]\nuse crate::errors::Result;",
+            ),
+        ]
+        .into_iter()
+        .map(|(path, code)| (name(path), code.to_string()))
+        .collect();
+        let edges = graph(&modules);
+        assert_eq!(
+            edges[&name("api")],
+            BTreeSet::from([name("errors"), name("state")])
+        );
+        // errors -> api -> errors, or errors -> api -> state -> errors: both close through errors and api.
+        let circle = first_circle(&edges).unwrap_or_default();
+        assert!(
+            circle.contains(&"api".to_string()) && circle.contains(&"errors".to_string()),
+            "{circle:?}"
+        );
+
+        modules.insert(name("errors"), "use std::fmt;".to_string());
+        assert_eq!(first_circle(&graph(&modules)), None);
+        modules.insert(
+            name("state"),
+            "use crate::api::uploads::Upload;".to_string(),
+        );
+        let mut circle = first_circle(&graph(&modules)).unwrap_or_default();
+        circle.sort();
+        assert_eq!(circle, ["api::uploads", "state"]);
     }
 }
