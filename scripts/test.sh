@@ -10,6 +10,7 @@ missing=()
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v chromium >/dev/null || missing+=(chromium)  # the hub's browser test
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)  # the shared registry's database
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq
@@ -21,6 +22,10 @@ python3 -c 'import oras, cryptography, nacl, spdx_tools, cyclonedx.validation.js
 command -v pyenv >/dev/null && pyenv rehash  # new console scripts (pyspdxtools) get their shims
 [ -d signing/tests/interop/node_modules/@sigstore/verify ] \
   || npm ci --prefix signing/tests/interop --no-audit --no-fund --loglevel=error
+
+# The shared registry's object store in the tests: Garage, a real S3-compatible server (about 10 minutes to build on
+# 2 cores; ~/.cargo/bin keeps it on a warm machine).
+command -v garage >/dev/null || cargo install garage --version 2.5.0 --locked --quiet
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -8,11 +8,15 @@ use serde::Deserialize;
 
 use crate::auth::AuthConfig;
 use crate::errors::{RegistryError, Result};
+use crate::storage::SharedStorageOptions;
 
 /// Everything `palisade serve` can be told.
 ///
 /// ```yaml
-/// root: /var/lib/palisade/registry   # where blobs, manifests and uploads live
+/// root: /var/lib/palisade/registry   # where blobs, manifests and uploads live (one server)
+/// storage: s3://policies/registry    # or: blobs in an object store, shared by replicas…
+/// database: postgres://palisade@db/registry   # …with everything else in PostgreSQL (both or neither)
+/// database_max_connections: 16       # per replica
 /// addr: 0.0.0.0:5000                 # where to listen
 /// upload_ttl_secs: 86400             # abandoned uploads are removed after this long
 /// max_manifest_bytes: 4194304        # larger manifests are refused (413)
@@ -31,8 +35,18 @@ use crate::errors::{RegistryError, Result};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// The storage folder.
+    /// The storage folder (when neither `storage` nor `database` is set).
     pub root: PathBuf,
+    /// The object store of a shared registry, `s3://BUCKET/PREFIX` (or `gs://`, `az://`); needs `database`.
+    pub storage: Option<String>,
+    /// The PostgreSQL URL of a shared registry; needs `storage`.
+    pub database: Option<String>,
+    /// Connections to PostgreSQL each replica may hold.
+    pub database_max_connections: u32,
+    /// The object store's settings (endpoint, region, credentials), from the `AWS_*` environment variables only:
+    /// never in a file.
+    #[serde(skip)]
+    pub object_store_options: Vec<(String, String)>,
     /// The address to listen on, `HOST:PORT`.
     pub addr: String,
     /// Seconds after which an untouched upload session is removed.
@@ -55,6 +69,10 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             root: PathBuf::from("registry-data"),
+            storage: None,
+            database: None,
+            database_max_connections: 16,
+            object_store_options: Vec::new(),
             addr: "127.0.0.1:5000".to_string(),
             upload_ttl_secs: 24 * 60 * 60,
             max_manifest_bytes: 4 * 1024 * 1024,
@@ -68,8 +86,10 @@ impl Default for Config {
 }
 
 /// The environment variables that override the file, in the order of the fields they set.
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 10] = [
     "PALISADE_REGISTRY_ROOT",
+    "PALISADE_REGISTRY_STORAGE",
+    "PALISADE_REGISTRY_DATABASE",
     "PALISADE_REGISTRY_ADDR",
     "PALISADE_REGISTRY_UPLOAD_TTL_SECS",
     "PALISADE_REGISTRY_MAX_MANIFEST_BYTES",
@@ -106,9 +126,32 @@ impl Config {
 
     /// Applies the `PALISADE_REGISTRY_*` overrides that `lookup` finds (pass `|k| std::env::var(k).ok()`).
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
-        let [root, addr, ttl, manifest, blob, in_flight, cert, key] = ENV_VARS;
+        let [
+            root,
+            storage,
+            database,
+            addr,
+            ttl,
+            manifest,
+            blob,
+            in_flight,
+            cert,
+            key,
+        ] = ENV_VARS;
         if let Some(value) = lookup(root) {
             self.root = PathBuf::from(value);
+        }
+        if let Some(value) = lookup(storage) {
+            self.storage = Some(value);
+        }
+        if let Some(value) = lookup(database) {
+            self.database = Some(value);
+        }
+        for name in OBJECT_STORE_ENV_VARS {
+            if let Some(value) = lookup(name) {
+                self.object_store_options
+                    .push((name.to_ascii_lowercase(), value));
+            }
         }
         if let Some(value) = lookup(addr) {
             self.addr = value;
@@ -142,11 +185,57 @@ impl Config {
         Ok(())
     }
 
+    /// Where content lives: a folder, or an object store and a database shared by replicas.
+    pub fn storage_kind(&self) -> Result<StorageKind> {
+        match (&self.storage, &self.database) {
+            (None, None) => Ok(StorageKind::Folder(self.root.clone())),
+            (Some(storage), Some(database)) => Ok(StorageKind::Shared(SharedStorageOptions {
+                objects: storage.clone(),
+                object_options: self.object_store_options.clone(),
+                database: database.clone(),
+                max_connections: self.database_max_connections,
+            })),
+            (Some(_), None) => Err(RegistryError::Config(
+                "storage (an object store) needs database (a PostgreSQL URL) too: replicas share both".into(),
+            )),
+            (None, Some(_)) => Err(RegistryError::Config(
+                "database (PostgreSQL) needs storage (an object store, s3://BUCKET/PREFIX) too: replicas share both"
+                    .into(),
+            )),
+        }
+    }
+
     /// How long an untouched upload session is kept.
     pub fn upload_ttl(&self) -> Duration {
         Duration::from_secs(self.upload_ttl_secs)
     }
 }
+
+/// Where a registry keeps its content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageKind {
+    /// A local folder: one server.
+    Folder(PathBuf),
+    /// An object store and PostgreSQL: any number of replicas.
+    Shared(SharedStorageOptions),
+}
+
+/// The environment variables that configure the object store (read as `object_store` reads them: the name in lower
+/// case). AWS's own names, so that AWS, Garage, Ceph and MinIO need nothing of ours.
+pub const OBJECT_STORE_ENV_VARS: [&str; 12] = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ALLOW_HTTP",
+    "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+];
 
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
     value.parse().map_err(|_| {
@@ -168,6 +257,32 @@ mod tests {
             .unwrap();
         assert_eq!(config.addr, "0.0.0.0:80");
         assert_eq!(config.max_blob_bytes, Some(10));
+    }
+
+    #[test]
+    fn shared_storage_needs_both_stores_and_takes_aws_settings_from_the_environment() {
+        let mut config = Config::from_yaml("storage: s3://b/p\n").unwrap();
+        let alone = config.storage_kind().unwrap_err().to_string();
+        assert!(alone.contains("needs database"), "{alone}");
+        config
+            .apply_env(|key| match key {
+                "PALISADE_REGISTRY_DATABASE" => Some("postgres://db/r".into()),
+                "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:3900".into()),
+                _ => None,
+            })
+            .unwrap();
+        let StorageKind::Shared(options) = config.storage_kind().unwrap() else {
+            panic!("a folder");
+        };
+        assert_eq!(options.database, "postgres://db/r");
+        assert_eq!(
+            options.object_options,
+            [(
+                "aws_endpoint_url".to_string(),
+                "http://127.0.0.1:3900".to_string()
+            )]
+        );
+        assert!(Config::from_yaml("aws_secret_access_key: x\n").is_err());
     }
 
     #[test]

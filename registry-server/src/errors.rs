@@ -243,6 +243,16 @@ impl RegistryError {
             _ => serde_json::Value::Null,
         }
     }
+
+    /// Whether the registry's configuration or environment is what is wrong, not a request or the storage: its
+    /// configuration file or overrides, its address or TLS files. A command line reports it as a usage error.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            RegistryError::Config(_) => true,
+            RegistryError::Serve(error) => error.is_usage(),
+            _ => false,
+        }
+    }
 }
 
 /// The `Range` header value of an upload holding `size` bytes (inclusive end, `0-0` when empty): what a session's

@@ -1,6 +1,6 @@
 //! Palisade's bundled OCI registry: the OCI Distribution Specification v1.1 (blobs, chunked and monolithic uploads,
 //! cross-repository mounts, manifests by tag and digest, tags, referrers, catalog) over a content-addressed local
-//! folder that never shows a partial or unverified blob.
+//! folder, or over an object store and PostgreSQL shared by replicas, never showing a partial or unverified blob.
 //!
 //! [`app`] builds the HTTP service (testable without a socket); [`serve`] runs it on a listener; [`Server`] binds
 //! and serves what a [`Config`] describes. The same service serves the web [`hub`], which browses and searches the
@@ -29,11 +29,11 @@ use axum::routing::get;
 use http_server::Listener;
 
 pub use auth::Auth;
-pub use config::Config;
+pub use config::{Config, StorageKind};
 pub use errors::{RegistryError, Result};
 pub use metrics::Metrics;
 pub use state::{AppState, Limits};
-pub use storage::{LocalStorage, Storage};
+pub use storage::{LocalStorage, SharedStorage, Storage};
 
 /// The registry as an HTTP service: the OCI API and the hub (capped if so configured), `/healthz` and `/metrics`,
 /// every request counted and logged.
@@ -90,14 +90,30 @@ pub async fn serve<S: Storage, L: axum::serve::Listener<Addr = SocketAddr>>(
 /// 127.0.0.1:0`) before serving.
 pub struct Server {
     listener: Listener,
-    state: AppState<LocalStorage>,
+    state: Served,
     upload_ttl: Duration,
 }
 
+/// The state of a server, on whichever storage its configuration names.
+enum Served {
+    Folder(AppState<LocalStorage>),
+    Shared(AppState<SharedStorage>),
+}
+
 impl Server {
-    /// Checks `config`, opens its storage and binds its address.
+    /// Checks `config`, opens its storage (connecting to the object store and the database of a shared registry,
+    /// whose schema is brought up to date) and binds its address.
     pub async fn bind(config: &Config) -> Result<Server> {
-        let state = AppState::from_config(config)?;
+        let state = match config.storage_kind()? {
+            StorageKind::Folder(_) => Served::Folder(AppState::from_config(config)?),
+            StorageKind::Shared(options) => {
+                let mut storage = SharedStorage::connect(&options).await?;
+                if let Some(max) = config.max_blob_bytes {
+                    storage = storage.with_max_blob_bytes(max);
+                }
+                Served::Shared(AppState::configured(storage, config)?)
+            }
+        };
         let acceptor = config
             .tls
             .as_ref()
@@ -116,17 +132,23 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// Where it stores, for people to read: the folder, or the object store and the database (without credentials).
+    pub fn storage_description(&self) -> String {
+        match &self.state {
+            Served::Folder(state) => state.storage.root().display().to_string(),
+            Served::Shared(state) => state.storage.to_string(),
+        }
+    }
+
     /// Serves until Ctrl-C or SIGTERM, then lets the requests in flight finish.
     pub async fn run_until_signal(self) -> Result<()> {
-        let root = self.state.storage.root().display().to_string();
-        tracing::info!(addr = %self.local_addr(), %root, "registry listening");
-        let served = serve(
-            self.listener,
-            self.state,
-            self.upload_ttl,
-            http_server::shutdown_signal(),
-        )
-        .await;
+        let storage = self.storage_description();
+        tracing::info!(addr = %self.local_addr(), %storage, "registry listening");
+        let shutdown = http_server::shutdown_signal();
+        let served = match self.state {
+            Served::Folder(state) => serve(self.listener, state, self.upload_ttl, shutdown).await,
+            Served::Shared(state) => serve(self.listener, state, self.upload_ttl, shutdown).await,
+        };
         tracing::info!("registry stopped");
         served
     }

@@ -57,13 +57,9 @@ impl<S: Storage> AppState<S> {
     }
 }
 
-impl AppState<LocalStorage> {
-    /// The state for `config`: local storage under its root, with its limits and access rules.
-    pub fn from_config(config: &Config) -> Result<AppState<LocalStorage>> {
-        let mut storage = LocalStorage::new(&config.root);
-        if let Some(max) = config.max_blob_bytes {
-            storage = storage.with_max_blob_bytes(max);
-        }
+impl<S: Storage> AppState<S> {
+    /// The state for `config` over `storage`: its limits, access rules and hub.
+    pub fn configured(storage: S, config: &Config) -> Result<AppState<S>> {
         let limits = Limits {
             max_manifest_bytes: config.max_manifest_bytes,
             max_requests_in_flight: config.max_requests_in_flight,
@@ -77,5 +73,16 @@ impl AppState<LocalStorage> {
             state.hub = None;
         }
         Ok(state)
+    }
+}
+
+impl AppState<LocalStorage> {
+    /// The state for `config` on local storage under its root.
+    pub fn from_config(config: &Config) -> Result<AppState<LocalStorage>> {
+        let mut storage = LocalStorage::new(&config.root);
+        if let Some(max) = config.max_blob_bytes {
+            storage = storage.with_max_blob_bytes(max);
+        }
+        AppState::configured(storage, config)
     }
 }

@@ -581,6 +581,78 @@ async fn empty_blob_and_a_subject_not_yet_pushed(registry: &Client) {
     assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
 }
 
+/// Blobs larger than one part of an object store's multipart upload, sent whole and in chunks, come back intact.
+async fn large_blobs_whole_and_in_chunks(registry: &Client) {
+    let content: Vec<u8> = (0..20_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let digest = sha256(&content);
+    let whole = registry
+        .send(
+            Method::POST,
+            &format!("/v2/big/blobs/uploads/?digest={digest}"),
+            &[],
+            Body::from(content.clone()),
+        )
+        .await;
+    assert_eq!(whole.status, StatusCode::CREATED);
+    let chunked_content: Vec<u8> = content.iter().rev().copied().collect();
+    let chunked_digest = sha256(&chunked_content);
+    let mut location = registry
+        .send(Method::POST, "/v2/big/blobs/uploads/", &[], Body::empty())
+        .await
+        .header("location")
+        .to_string();
+    for (start, end) in [(0usize, 9_000_000usize), (9_000_000, 18_000_000)] {
+        let range = format!("{start}-{}", end - 1);
+        let reply = registry
+            .send(
+                Method::PATCH,
+                &location,
+                &[("content-range", &range)],
+                Body::from(chunked_content[start..end].to_vec()),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        location = reply.header("location").to_string();
+    }
+    let put = registry
+        .send(
+            Method::PUT,
+            &format!("{location}?digest={chunked_digest}"),
+            &[("content-range", "18000000-19999999")],
+            Body::from(chunked_content[18_000_000..].to_vec()),
+        )
+        .await;
+    assert_eq!(
+        put.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&put.body)
+    );
+    assert_eq!(
+        registry.get(&format!("/v2/big/blobs/{digest}")).await.body,
+        content
+    );
+    assert_eq!(
+        registry
+            .get(&format!("/v2/big/blobs/{chunked_digest}"))
+            .await
+            .body,
+        chunked_content
+    );
+    let range = registry
+        .send(
+            Method::GET,
+            &format!("/v2/big/blobs/{digest}"),
+            &[("range", "bytes=10000000-10000009")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(range.body, &content[10_000_000..10_000_010]);
+    assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
+}
+
 /// Each case as a test on a local folder, and all of them on one pair of shared-storage servers (each case with a
 /// database and an object prefix of its own).
 macro_rules! on_both_storages {
@@ -606,6 +678,7 @@ macro_rules! on_both_storages {
 }
 
 on_both_storages!(
+    large_blobs_whole_and_in_chunks,
     base_endpoint_answers_ok,
     monolithic_push_then_get_head_range_delete,
     post_then_put_and_sha512,

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{OCI_MANIFEST, Registry, sha256};
+use common::{Client, OCI_MANIFEST, Registry, SharedServers, sha256};
 use registry_server::storage::{GcOptions, GcReport};
 use serde_json::json;
 
@@ -34,7 +34,7 @@ async fn gc(registry: &Registry, grace: Duration, dry_run: bool) -> GcReport {
 
 /// Pushes an artifact whose subject is `subject`; returns its digest.
 async fn push_referrer(
-    registry: &Registry,
+    registry: &Client,
     repo: &str,
     subject: &(String, Vec<u8>),
     payload: &[u8],
@@ -171,4 +171,110 @@ async fn a_blob_a_client_just_checked_survives() {
         GcReport::default(),
         "now a tag reaches it"
     );
+}
+
+/// The same collection on shared storage, pushed through one replica and collected by another; a zero grace period
+/// stands for "long ago" (rows carry the database's time, which a test cannot age).
+#[tokio::test]
+async fn on_shared_storage_a_collection_by_any_replica_removes_what_nothing_reaches() {
+    let servers = SharedServers::start();
+    let mut replicas = servers.replicas("gc", 2).await;
+    let (collector, _) = replicas.pop().unwrap();
+    let (_, pusher) = replicas.pop().unwrap();
+    let tagged = pusher
+        .push_image("app", "v1", &[b"kept layer", b"shared layer"])
+        .await;
+    let kept_sig = push_referrer(&pusher, "app", &tagged, b"signature of v1").await;
+    let untagged = pusher
+        .push_image("app", "old", &[b"lost layer", b"shared layer"])
+        .await;
+    pusher
+        .send(Method::DELETE, "/v2/app/manifests/old", &[], Body::empty())
+        .await;
+    let lost_sig = push_referrer(&pusher, "app", &untagged, b"signature of old").await;
+    pusher.push_blob("other", b"kept layer").await;
+
+    let collect = |dry_run| {
+        let collector = collector.clone();
+        async move {
+            collector
+                .collect_garbage(&GcOptions {
+                    grace: Duration::ZERO,
+                    dry_run,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        collector
+            .collect_garbage(&GcOptions {
+                grace: HOUR,
+                dry_run: false
+            })
+            .await
+            .unwrap(),
+        GcReport::default(),
+        "everything is within the grace period"
+    );
+    let dry = collect(true).await;
+    let report = collect(false).await;
+    assert_eq!(report, dry, "a dry run reports what a real run removes");
+    assert_eq!(report.manifests, 2, "the untagged image and its signature");
+    assert_eq!(
+        report.blob_links, 3,
+        "lost layer, old signature's layer, the blob only `other` linked"
+    );
+    assert_eq!(
+        report.blobs, 2,
+        "the lost layer and the old signature's layer (manifests are rows)"
+    );
+    for digest in [&tagged.0, &kept_sig] {
+        assert_eq!(
+            pusher
+                .get(&format!("/v2/app/manifests/{digest}"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    for layer in [
+        b"kept layer".as_slice(),
+        b"shared layer",
+        b"signature of v1",
+    ] {
+        let reply = pusher
+            .get(&format!("/v2/app/blobs/{}", sha256(layer)))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, layer);
+    }
+    for digest in [&untagged.0, &lost_sig] {
+        assert_eq!(
+            pusher
+                .get(&format!("/v2/app/manifests/{digest}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        pusher
+            .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The lost layer pushed again is stored again: its row and its object went together.
+    pusher.push_blob("app", b"lost layer").await;
+    let again = pusher
+        .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
+        .await;
+    assert_eq!(again.body, b"lost layer");
+    let referrers = pusher
+        .get(&format!("/v2/app/referrers/{}", tagged.0))
+        .await
+        .json();
+    assert_eq!(referrers["manifests"][0]["digest"], kept_sig);
+    assert_eq!(referrers["manifests"].as_array().unwrap().len(), 1);
 }

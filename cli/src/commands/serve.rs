@@ -13,6 +13,11 @@ use crate::exit::UsageError;
 /// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder, and the web hub
 /// that browses and searches its policies (at /hub; --no-hub turns it off).
 ///
+/// With --storage and --database, blobs go to an object store (S3 or compatible: Garage, Ceph, MinIO, R2) and
+/// everything else to PostgreSQL, so that any number of replicas serve the same registry. The object store's
+/// endpoint, region and credentials come from the standard AWS_* variables (AWS_ENDPOINT_URL, AWS_REGION,
+/// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for a plain-HTTP endpoint).
+///
 /// Settings come from the YAML file given with --config, then PALISADE_REGISTRY_* environment variables, then these
 /// flags. Anonymous clients may only pull unless --anonymous says otherwise. Stops on Ctrl-C or SIGTERM after
 /// finishing the requests in flight. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace), one JSON
@@ -23,8 +28,15 @@ pub struct Args {
     #[arg(long, env = "PALISADE_REGISTRY_CONFIG")]
     config: Option<PathBuf>,
     /// The storage folder (blobs, manifests, tags, uploads).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["storage", "database"])]
     root: Option<PathBuf>,
+    /// Keep blobs in this object store, shared by replicas: s3://BUCKET/PREFIX (needs --database).
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// Keep tags, manifests, referrers and upload sessions in this PostgreSQL database, shared by replicas:
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (needs --storage).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// Where to listen, HOST:PORT.
     #[arg(long)]
     addr: Option<String>,
@@ -57,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let addr = server.local_addr();
     let mut banner = format!(
         "serving {} at {scheme}://{addr}/v2/\n",
-        config.root.display()
+        server.storage_description()
     );
     if config.hub {
         banner.push_str(&format!("hub at {scheme}://{addr}/hub\n"));
@@ -72,6 +84,12 @@ fn configure(args: Args) -> Result<Config, RegistryError> {
     let mut config = Config::load(args.config.as_deref(), environment::lookup)?;
     if let Some(root) = args.root {
         config.root = root;
+    }
+    if let Some(storage) = args.storage {
+        config.storage = Some(storage);
+    }
+    if let Some(database) = args.database {
+        config.database = Some(database);
     }
     if let Some(addr) = args.addr {
         config.addr = addr;

@@ -295,8 +295,8 @@ impl SharedServers {
         }
     }
 
-    /// The storage options of a registry named `name` (its database and prefix).
-    pub fn options(&self, name: &str) -> SharedStorageOptions {
+    /// The storage options of a registry named `name`: its prefix, and its database, which must exist.
+    fn options(&self, name: &str) -> SharedStorageOptions {
         SharedStorageOptions {
             objects: format!("s3://{}/{name}", self.garage.bucket),
             object_options: vec![
@@ -306,23 +306,40 @@ impl SharedServers {
                 ("aws_secret_access_key".into(), self.garage.secret.clone()),
                 ("aws_allow_http".into(), "true".into()),
             ],
-            database: self.postgres.database(name),
+            database: format!(
+                "postgres://postgres@127.0.0.1:{}/{name}",
+                self.postgres.port
+            ),
             max_connections: 8,
         }
     }
 
     /// A fresh registry named `name`.
     pub async fn registry(&self, name: &str) -> Client {
+        self.replicas(name, 1).await.remove(0).1
+    }
+
+    /// `count` replicas of a fresh registry named `name`: each its own storage (connection pool) and service.
+    pub async fn replicas(&self, name: &str, count: usize) -> Vec<(Arc<SharedStorage>, Client)> {
+        self.postgres.database(name);
         let options = self.options(name);
-        let storage = SharedStorage::connect(&options)
-            .await
-            .unwrap_or_else(|err| panic!("connecting the shared storage of {name}: {err}"));
-        let url = url::Url::parse(&options.objects).unwrap();
-        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options).unwrap();
-        Client {
-            router: app(AppState::new(Arc::new(storage), limits(), Auth::open())),
-            uploads: UploadArea::Objects(objects, prefix),
+        let mut replicas = Vec::new();
+        for _ in 0..count {
+            let storage = Arc::new(
+                SharedStorage::connect(&options)
+                    .await
+                    .unwrap_or_else(|err| panic!("connecting the shared storage of {name}: {err}")),
+            );
+            let url = url::Url::parse(&options.objects).unwrap();
+            let (objects, prefix) =
+                object_store::parse_url_opts(&url, options.object_options.clone()).unwrap();
+            let client = Client {
+                router: app(AppState::new(storage.clone(), limits(), Auth::open())),
+                uploads: UploadArea::Objects(objects, prefix),
+            };
+            replicas.push((storage, client));
         }
+        replicas
     }
 }
 

@@ -6,6 +6,7 @@
 
 use futures_util::TryStreamExt;
 use object_store::path::Path;
+use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 use super::SharedStorage;
@@ -38,32 +39,45 @@ DELETE FROM repository_blobs rb
 WHERE rb.repository = $1 AND rb.used_at <= now() - make_interval(secs => $2)
   AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.repository = rb.repository AND mb.digest = rb.digest)";
 
-/// Runs a collection over every repository, the blobs and the upload area.
+/// Runs a collection over every repository, the blobs and the upload area. A dry run does the repositories' part in
+/// one transaction that it rolls back, so that it counts the blobs that part would orphan.
 pub async fn collect(storage: &SharedStorage, options: &GcOptions) -> Result<GcReport> {
     let grace = options.grace.as_secs_f64();
     let mut report = GcReport::default();
     let repositories: Vec<String> = sqlx::query_scalar("SELECT name FROM repositories")
         .fetch_all(&storage.db)
         .await?;
-    for repo in repositories {
-        collect_repository(storage, &repo, grace, options.dry_run, &mut report).await?;
+    let mut connection = storage.db.acquire().await?;
+    if options.dry_run {
+        let mut everything = connection.begin().await?;
+        for repo in &repositories {
+            collect_repository(&mut everything, repo, grace, &mut report).await?;
+        }
+        for (_, size) in orphan_blobs(&mut everything, grace).await? {
+            report.blobs += 1;
+            report.bytes += to_u64(size);
+        }
+        everything.rollback().await?;
+        return Ok(report);
     }
-    collect_blobs(storage, grace, options.dry_run, &mut report).await?;
-    if !options.dry_run {
-        collect_abandoned_chunks(storage, options).await?;
+    for repo in &repositories {
+        collect_repository(&mut connection, repo, grace, &mut report).await?;
     }
+    drop(connection);
+    collect_blobs(storage, grace, &mut report).await?;
+    collect_abandoned_chunks(storage, options).await?;
     Ok(report)
 }
 
-/// Drops a repository's unreached manifests, then the blob links nothing names any more; a dry run rolls back.
+/// Drops a repository's unreached manifests, then the blob links nothing names any more, in one transaction (a
+/// savepoint when `connection` is already in one).
 async fn collect_repository(
-    storage: &SharedStorage,
+    connection: &mut PgConnection,
     repo: &str,
     grace: f64,
-    dry_run: bool,
     report: &mut GcReport,
 ) -> Result<()> {
-    let mut tx = storage.db.begin().await?;
+    let mut tx = connection.begin().await?;
     let manifests = sqlx::query(UNREACHED_MANIFESTS)
         .bind(repo)
         .bind(grace)
@@ -86,38 +100,29 @@ async fn collect_repository(
         }
         Err(error) => return Err(error.into()),
     };
-    if dry_run {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
+    tx.commit().await?;
     report.manifests += usize::try_from(manifests).unwrap_or(usize::MAX);
     report.blob_links += usize::try_from(links).unwrap_or(usize::MAX);
     Ok(())
 }
 
-/// Deletes the blobs no repository holds (and that are older than the grace period): each object while its row is
-/// locked, then the row.
-async fn collect_blobs(
-    storage: &SharedStorage,
-    grace: f64,
-    dry_run: bool,
-    report: &mut GcReport,
-) -> Result<()> {
-    let orphans: Vec<(String, i64)> = sqlx::query_as(
+/// The blobs no repository holds that are older than the grace period, with their sizes.
+async fn orphan_blobs(connection: &mut PgConnection, grace: f64) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
         "SELECT digest, size FROM blobs b
          WHERE created_at <= now() - make_interval(secs => $1)
            AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)",
     )
     .bind(grace)
-    .fetch_all(&storage.db)
-    .await?;
+    .fetch_all(connection)
+    .await?)
+}
+
+/// Deletes the blobs no repository holds (and that are older than the grace period): each object while its row is
+/// locked, then the row.
+async fn collect_blobs(storage: &SharedStorage, grace: f64, report: &mut GcReport) -> Result<()> {
+    let orphans = orphan_blobs(&mut *storage.db.acquire().await?, grace).await?;
     for (digest, size) in orphans {
-        if dry_run {
-            report.blobs += 1;
-            report.bytes += to_u64(size);
-            continue;
-        }
         let mut tx = storage.db.begin().await?;
         let still: Option<String> = sqlx::query_scalar(
             "SELECT digest FROM blobs b WHERE digest = $1

@@ -32,7 +32,7 @@ use keys::Keys;
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Where a shared registry keeps its content.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedStorageOptions {
     /// The object store and prefix, as a URL: `s3://BUCKET/PREFIX` (also `gs://`, `az://`, `memory:///`).
     pub objects: String,
@@ -51,6 +51,14 @@ pub struct SharedStorage {
     keys: Keys,
     db: PgPool,
     max_blob_bytes: u64,
+    /// What [`SharedStorage`] displays: the object store URL and the database without its credentials.
+    description: String,
+}
+
+impl std::fmt::Display for SharedStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
 }
 
 impl SharedStorage {
@@ -74,6 +82,7 @@ impl SharedStorage {
             keys: Keys::new(prefix),
             db,
             max_blob_bytes: u64::MAX,
+            description: describe(&url, &options.database),
         })
     }
 
@@ -88,6 +97,19 @@ impl SharedStorage {
     pub async fn collect_garbage(&self, options: &GcOptions) -> Result<GcReport> {
         gc::collect(self, options).await
     }
+}
+
+/// `s3://bucket/prefix, metadata in postgres://host:port/db`: where things are, with no user name or password.
+fn describe(objects: &url::Url, database: &str) -> String {
+    let database = match url::Url::parse(database) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "PostgreSQL".to_string(),
+    };
+    format!("{objects}, metadata in {database}")
 }
 
 impl Storage for SharedStorage {

@@ -1,0 +1,269 @@
+//! `palisade serve --storage s3://… --database postgres://…` as an operator runs it: two replicas (real processes)
+//! on one Garage bucket and one PostgreSQL database, both started by the test; an upload begun on one replica and
+//! finished on the other, a policy pushed through one and pulled through the other, a replica killed mid-upload.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use test_support::{Garage, Palisade, Postgres};
+
+/// One `palisade serve` process on the shared stores.
+struct Replica {
+    child: Child,
+    addr: String,
+}
+
+/// The stores every replica shares.
+struct Shared {
+    garage: Garage,
+    database: String,
+    _postgres: Postgres,
+}
+
+impl Shared {
+    fn start() -> Shared {
+        let garage = Garage::start("policies");
+        let postgres = Postgres::start();
+        let database = postgres.database("registry");
+        Shared {
+            garage,
+            database,
+            _postgres: postgres,
+        }
+    }
+
+    /// The object store's settings, as an operator exports them.
+    fn aws_env(&self) -> [(&'static str, String); 5] {
+        [
+            ("AWS_ENDPOINT_URL", self.garage.endpoint()),
+            ("AWS_REGION", self.garage.region.clone()),
+            ("AWS_ACCESS_KEY_ID", self.garage.key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.garage.secret.clone()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
+    fn storage(&self) -> String {
+        format!("s3://{}/registry", self.garage.bucket)
+    }
+
+    fn replica(&self) -> Replica {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--no-hub"])
+            .args(["--anonymous", "pull,push,delete"])
+            .args(["--storage", &self.storage(), "--database", &self.database])
+            .envs(self.aws_env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("starting palisade serve: {err}"));
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        let addr = first_line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix("/v2/\n"))
+            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
+            .to_string();
+        assert!(
+            first_line.starts_with(&format!(
+                "serving {}, metadata in postgres://127.0.0.1:",
+                self.storage()
+            )),
+            "{first_line}"
+        );
+        Replica { child, addr }
+    }
+}
+
+impl Replica {
+    /// Sends one request; returns the status code and the `Location` header.
+    fn send(&self, head: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let mut request = format!(
+            "{head} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.addr,
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let reply = String::from_utf8_lossy(&reply);
+        let status = reply
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {reply}"));
+        let location = reply
+            .lines()
+            .find_map(|line| {
+                line.to_ascii_lowercase()
+                    .starts_with("location:")
+                    .then(|| line["location:".len()..].trim().to_string())
+            })
+            .unwrap_or_default();
+        (status, location)
+    }
+
+    fn body(&self, path: &str) -> Vec<u8> {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let split = reply
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no body in {}", String::from_utf8_lossy(&reply)));
+        reply[split + 4..].to_vec()
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    artifact::oci::Digest::sha256_of(bytes).to_string()
+}
+
+#[test]
+fn replicas_share_uploads_tags_and_policies_and_survive_the_loss_of_one() {
+    let shared = Shared::start();
+    let a = shared.replica();
+    let b = shared.replica();
+
+    // A chunked upload started on one replica, continued on the other, finished on the first.
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let digest = sha256(&content);
+    let (status, location) = a.send("POST /v2/team/blobs/uploads/", &[], b"");
+    assert_eq!(status, 202);
+    let (status, location) = b.send(
+        &format!("PATCH {location}"),
+        &[("Content-Range", "0-999999")],
+        &content[..1_000_000],
+    );
+    assert_eq!(status, 202);
+    let (status, location) = a.send(
+        &format!("PATCH {location}"),
+        &[("Content-Range", "1000000-1999999")],
+        &content[1_000_000..2_000_000],
+    );
+    assert_eq!(status, 202);
+    let (status, _) = b.send(
+        &format!("PUT {location}&digest={digest}"),
+        &[("Content-Range", "2000000-2999999")],
+        &content[2_000_000..],
+    );
+    assert_eq!(status, 201);
+    assert_eq!(a.body(&format!("/v2/team/blobs/{digest}")), content);
+
+    // The same chunk offered twice (a client retrying against another replica) is refused the second time.
+    let (_, location) = a.send("POST /v2/team/blobs/uploads/", &[], b"");
+    let (status, _) = a.send(
+        &format!("PATCH {location}"),
+        &[("Content-Range", "0-9")],
+        b"0123456789",
+    );
+    assert_eq!(status, 202);
+    let (status, _) = b.send(
+        &format!("PATCH {location}"),
+        &[("Content-Range", "0-9")],
+        b"0123456789",
+    );
+    assert_eq!(status, 416, "a chunk out of order");
+
+    // A policy pushed through one replica is pulled through the other, by tag and by digest.
+    let (dir, cli) = test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"));
+    let pushed = cli.push(
+        "policy.wasm",
+        &format!("registry://{}/policies/guard:v1", a.addr),
+    );
+    let pulled = cli.ok(&[
+        "pull",
+        &format!("registry://{}/policies/guard:v1", b.addr),
+        "-O",
+        "pulled.wasm",
+    ]);
+    assert!(pulled.contains(&pushed), "{pulled}");
+    assert_eq!(
+        std::fs::read(dir.path().join("pulled.wasm")).unwrap(),
+        std::fs::read(dir.path().join("policy.wasm")).unwrap()
+    );
+    let tags = String::from_utf8(b.body("/v2/policies/guard/tags/list")).unwrap();
+    assert!(tags.contains("\"v1\""), "{tags}");
+
+    // An upload whose replica dies goes on through another.
+    let (_, location) = a.send("POST /v2/team/blobs/uploads/", &[], b"");
+    let (status, location) = a.send(
+        &format!("PATCH {location}"),
+        &[("Content-Range", "0-4")],
+        b"hello",
+    );
+    assert_eq!(status, 202);
+    a.kill();
+    let (status, _) = b.send(
+        &format!("PUT {location}&digest={}", sha256(b"hello, world")),
+        &[("Content-Range", "5-11")],
+        b", world",
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        b.body(&format!("/v2/team/blobs/{}", sha256(b"hello, world"))),
+        b"hello, world"
+    );
+}
+
+#[test]
+fn shared_storage_needs_both_stores_and_reachable_ones() {
+    let dir = test_support::tempdir();
+    let cli = Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir.path());
+    let alone = cli.run(&["serve", "--storage", "s3://bucket/prefix"]);
+    assert_eq!(alone.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&alone.stderr);
+    assert!(stderr.contains("needs database"), "{stderr}");
+
+    let bad_url = cli.run(&[
+        "serve",
+        "--storage",
+        "bucket",
+        "--database",
+        "postgres://x/y",
+    ]);
+    assert_eq!(bad_url.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad_url.stderr);
+    assert!(stderr.contains("storage URL \"bucket\""), "{stderr}");
+
+    let nowhere = cli.run(&[
+        "serve",
+        "--storage",
+        "s3://bucket/prefix",
+        "--database",
+        "postgres://postgres@127.0.0.1:1/registry",
+    ]);
+    assert_ne!(nowhere.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&nowhere.stderr);
+    assert!(stderr.contains("the registry's database"), "{stderr}");
+}
