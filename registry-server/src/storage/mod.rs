@@ -7,11 +7,13 @@
 mod backend;
 mod body;
 mod collection;
+mod copy;
 mod fsutil;
 mod local;
 mod shared;
 
 pub use backend::{BlobContent, ByteStream, Storage, StoredManifest, Upload};
 pub use collection::{GcOptions, GcReport};
+pub use copy::{CopyReport, copy_all};
 pub use local::LocalStorage;
 pub use shared::{SharedStorage, SharedStorageOptions};
