@@ -7,10 +7,15 @@ CREATE TABLE blobs (
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
+-- `version` counts the changes to a repository's tags and manifests, `changed_at` dates the last: each replica's hub
+-- catches up with the repositories changed since it last looked.
 CREATE TABLE repositories (
     name        TEXT PRIMARY KEY,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    version     BIGINT NOT NULL DEFAULT 0,
+    changed_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+CREATE INDEX repositories_changed_at ON repositories (changed_at);
 
 -- The blobs a repository holds (pushed or mounted), with when each was last pushed, mounted or checked: garbage
 -- collection keeps what was used within its grace period.
@@ -80,4 +85,10 @@ CREATE TABLE upload_chunks (
     size        BIGINT NOT NULL,
     object      TEXT NOT NULL,
     PRIMARY KEY (upload, start)
+);
+
+-- Data derived from content (the hub's description of a policy), computed once by whichever replica needs it first.
+CREATE TABLE derived (
+    key         TEXT PRIMARY KEY,
+    content     BYTEA NOT NULL
 );

@@ -11,7 +11,7 @@ use artifact::wasm::{SectionMap, write_metadata};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
-use common::{OCI_MANIFEST, Registry, Reply, sha256};
+use common::{Client, OCI_MANIFEST, Registry, Reply, SharedServers, sha256};
 use registry_server::auth::{Action, Auth, AuthConfig, Rule};
 use registry_server::{AppState, Config, Limits, LocalStorage, app};
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ fn annotated(metadata: &Metadata) -> Vec<u8> {
 
 /// Pushes `module` as a policy artifact (manifest annotations from `metadata`, as `palisade push` does).
 async fn push_policy(
-    registry: &Registry,
+    registry: &Client,
     repo: &str,
     tag: &str,
     module: &[u8],
@@ -108,7 +108,7 @@ async fn push_referrer(
 }
 
 /// Pushes cosign's `.sig` image for `subject`.
-async fn push_cosign_signature(registry: &Registry, repo: &str, subject: &str) -> String {
+async fn push_cosign_signature(registry: &Client, repo: &str, subject: &str) -> String {
     let config = registry.push_blob(repo, b"{}").await;
     let payload = registry.push_blob(repo, b"{\"critical\":{}}").await;
     let manifest = json!({
@@ -124,7 +124,7 @@ async fn push_cosign_signature(registry: &Registry, repo: &str, subject: &str) -
     tag
 }
 
-async fn api(registry: &Registry, uri: &str) -> Value {
+async fn api(registry: &Client, uri: &str) -> Value {
     let reply = registry.get(uri).await;
     assert_eq!(
         reply.status,
@@ -135,7 +135,7 @@ async fn api(registry: &Registry, uri: &str) -> Value {
     reply.json()
 }
 
-async fn found(registry: &Registry, query: &str) -> Vec<String> {
+async fn found(registry: &Client, query: &str) -> Vec<String> {
     let uri = format!(
         "/hub/api/policies?q={}",
         query.replace(' ', "+").replace(':', "%3A")
@@ -730,4 +730,69 @@ async fn a_module_is_read_once_per_digest() {
     );
     assert_eq!(detail["title"], "pod-guard");
     assert_eq!(detail["metadata_problem"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_restarted_server_does_not_read_modules_again() {
+    let mut registry = Registry::new();
+    let guard = metadata(POD_GUARD);
+    let module = annotated(&guard);
+    push_policy(&registry, "a", "v1", &module, Some(&guard)).await;
+    assert_eq!(
+        api(&registry, "/hub/api/policies/a").await["title"],
+        "pod-guard"
+    );
+    let hex = sha256(&module).trim_start_matches("sha256:").to_string();
+    std::fs::remove_file(registry.dir.path().join("blobs/sha256").join(hex)).unwrap();
+    registry.restart();
+    let detail = api(&registry, "/hub/api/policies/a").await;
+    assert_eq!(
+        detail["title"], "pod-guard",
+        "the saved description, not the module"
+    );
+    assert_eq!(detail["metadata_problem"], Value::Null);
+}
+
+#[tokio::test]
+async fn every_replica_on_shared_storage_shows_what_any_replica_took() {
+    let servers = SharedServers::start();
+    let replicas = servers.replicas("hub", 2).await;
+    let (a, b) = (&replicas[0].1, &replicas[1].1);
+    let guard = metadata(POD_GUARD);
+    let module = annotated(&guard);
+    assert_eq!(found(b, "").await, Vec::<String>::new());
+    push_policy(a, "team/guard", "v1", &module, Some(&guard)).await;
+    assert_eq!(found(b, "guard").await, ["team/guard"]);
+    assert_eq!(api(b, "/hub/api/policies/team/guard").await["tag"], "v1");
+
+    push_policy(a, "team/guard", "v2", &module, Some(&guard)).await;
+    assert_eq!(
+        api(b, "/hub/api/policies/team/guard").await["tag"],
+        "v2",
+        "a new tag shows on the other replica at once"
+    );
+    for tag in ["v1", "v2"] {
+        let deleted = b
+            .send(
+                Method::DELETE,
+                &format!("/v2/team/guard/manifests/{tag}"),
+                &[],
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    }
+    assert_eq!(
+        found(a, "guard").await,
+        Vec::<String>::new(),
+        "and so does a delete"
+    );
+    // A third replica, as after a restart, describes the policy from the saved description, not the module.
+    push_policy(a, "team/guard", "v3", &module, Some(&guard)).await;
+    assert_eq!(found(a, "guard").await, ["team/guard"]);
+    let fresh = servers.replicas_of("hub", 1).await.remove(0).1;
+    assert_eq!(
+        api(&fresh, "/hub/api/policies/team/guard").await["title"],
+        "pod-guard"
+    );
 }

@@ -1,9 +1,10 @@
 //! The hub's index: for every repository, the tags that name policies, each with its description and what is
 //! attached to it (cosign signatures and attestations, Sigstore bundles, SBOMs).
 //!
-//! A manifest push or delete marks its repository ([`Index::touch`]); the next reader rebuilds just the marked
-//! repositories (the first one scans everything). Descriptions are cached by manifest digest, so a module is read
-//! once however many tags and rebuilds name it.
+//! A manifest push or delete marks its repository ([`Index::touch`]), and so does a change that another server
+//! sharing the storage made (each read asks the storage what changed); the next reader rebuilds just the marked
+//! repositories (the first one scans everything). Descriptions are cached by manifest digest, in memory and in the
+//! storage, so a module is read once however many tags, rebuilds, restarts and replicas there are.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -19,7 +20,7 @@ use super::module::{self, Policy};
 use crate::errors::{RegistryError, Result};
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
-use crate::storage::{Storage, StoredManifest};
+use crate::storage::{ChangeMark, Storage, StoredManifest};
 
 /// The hub's shared state: the index of policies, kept current by the hub's `watch` middleware.
 #[derive(Debug, Default)]
@@ -121,10 +122,18 @@ impl Pending {
     }
 }
 
+/// What this server has seen of the storage's changes (see [`Storage::changed_repositories`]).
+#[derive(Debug, Default)]
+struct Seen {
+    mark: Option<ChangeMark>,
+    versions: HashMap<String, u64>,
+}
+
 /// The index, current as of the last read.
 #[derive(Debug)]
 pub struct Index {
     pending: Mutex<Pending>,
+    seen: Mutex<Seen>,
     current: RwLock<Arc<Snapshot>>,
     /// Descriptions by manifest digest; held while rebuilding, so one reader rebuilds at a time.
     cache: tokio::sync::Mutex<HashMap<Digest, Arc<Policy>>>,
@@ -134,6 +143,7 @@ impl Default for Index {
     fn default() -> Index {
         Index {
             pending: Mutex::new(Pending::Everything),
+            seen: Mutex::default(),
             current: RwLock::default(),
             cache: tokio::sync::Mutex::default(),
         }
@@ -151,8 +161,10 @@ impl Index {
             ])));
     }
 
-    /// The index with every change made so far, rebuilding what changed.
+    /// The index with every change made so far (through this server or another sharing its storage), rebuilding
+    /// what changed.
     pub async fn snapshot<S: Storage>(&self, storage: &S) -> Result<Arc<Snapshot>> {
+        self.catch_up(storage).await?;
         if self.nothing_pending() {
             return Ok(self.current());
         }
@@ -188,6 +200,30 @@ impl Index {
         let snapshot = Arc::new(Snapshot { repositories });
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snapshot);
         Ok(snapshot)
+    }
+
+    /// Marks the repositories that changed in the storage since the last look, by whatever server changed them.
+    async fn catch_up<S: Storage>(&self, storage: &S) -> Result<()> {
+        let since = self.lock_seen().mark;
+        let (mark, versions) = storage.changed_repositories(since).await?;
+        let mut changed = Vec::new();
+        {
+            let mut seen = self.lock_seen();
+            for (name, version) in versions {
+                if seen.versions.insert(name.clone(), version) != Some(version) {
+                    changed.push(name);
+                }
+            }
+            seen.mark = Some(mark.max(seen.mark.unwrap_or(mark)));
+        }
+        for name in changed {
+            self.touch(&name);
+        }
+        Ok(())
+    }
+
+    fn lock_seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn nothing_pending(&self) -> bool {

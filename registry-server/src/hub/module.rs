@@ -1,5 +1,5 @@
 //! A policy as the hub describes it: its manifest's annotations and the metadata of its module layer, read from
-//! local storage once per manifest digest.
+//! storage once per manifest digest and saved there, so that neither a restart nor another replica reads it again.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use artifact::oci::manifest::ImageManifest;
 use artifact::oci::policy::{OCI_ANNOTATIONS, parse_manifest, policy_layer};
 use artifact::wasm::{SectionMap, read_metadata};
 use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
 
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
@@ -19,7 +20,7 @@ use crate::storage::{Storage, StoredManifest};
 pub const MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A policy manifest and what its module says about itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Policy {
     /// The manifest's digest.
     pub digest: Digest,
@@ -74,19 +75,51 @@ pub fn image_manifest(stored: &StoredManifest) -> Option<ImageManifest> {
     parse_manifest("", &stored.bytes).ok()
 }
 
-/// Describes `stored` if it is a policy manifest (one Wasm layer), reading the module from `repository`.
+/// The version of the saved descriptions' format: a change to [`Policy`] bumps it, and descriptions are made again.
+const DESCRIPTION_FORMAT: &str = "policy-v1";
+
+/// Describes `stored` if it is a policy manifest (one Wasm layer): from the description saved for its digest (by
+/// this server or another), else by reading its module from `repository`, saving what it finds.
 pub async fn describe<S: Storage>(
     storage: &S,
     repository: &RepoName,
     stored: &StoredManifest,
 ) -> Result<Option<Policy>> {
+    let key = format!(
+        "hub/{DESCRIPTION_FORMAT}/{}/{}",
+        stored.digest.algorithm().name(),
+        stored.digest.hex()
+    );
+    if let Some(saved) = storage.derived(&key).await?
+        && let Ok(policy) = serde_json::from_slice::<Policy>(&saved)
+    {
+        return Ok(Some(policy));
+    }
+    let Some((policy, lasting)) = read_description(storage, repository, stored).await? else {
+        return Ok(None);
+    };
+    if lasting && let Ok(bytes) = serde_json::to_vec(&policy) {
+        storage.save_derived(&key, &bytes).await?;
+    }
+    Ok(Some(policy))
+}
+
+/// Describes `stored` from its module, and says whether the description lasts (it does unless the module was
+/// missing, which a later push of the blob can change).
+async fn read_description<S: Storage>(
+    storage: &S,
+    repository: &RepoName,
+    stored: &StoredManifest,
+) -> Result<Option<(Policy, bool)>> {
     let Some(manifest) = image_manifest(stored) else {
         return Ok(None);
     };
     let Ok(layer) = policy_layer(&manifest) else {
         return Ok(None);
     };
-    let (metadata, problem) = match read_module(storage, repository, &layer.digest).await? {
+    let module = read_module(storage, repository, &layer.digest).await?;
+    let lasting = !matches!(module, ModuleRead::Missing(_));
+    let (metadata, problem) = match module.into_result() {
         Err(problem) => (None, Some(problem)),
         Ok(module) => match metadata_of(&module) {
             Ok(Some(metadata)) => (Some(metadata), None),
@@ -97,7 +130,7 @@ pub async fn describe<S: Storage>(
             Err(problem) => (None, Some(problem)),
         },
     };
-    Ok(Some(Policy {
+    let policy = Policy {
         digest: stored.digest.clone(),
         manifest_size: stored.bytes.len() as u64,
         module_digest: layer.digest.clone(),
@@ -105,7 +138,28 @@ pub async fn describe<S: Storage>(
         annotations: manifest.annotations.clone().unwrap_or_default(),
         metadata,
         problem,
-    }))
+    };
+    Ok(Some((policy, lasting)))
+}
+
+/// What reading a module gave.
+enum ModuleRead {
+    /// Its bytes.
+    Read(Vec<u8>),
+    /// Not in the repository (yet, or any more).
+    Missing(String),
+    /// Too large to read.
+    TooLarge(String),
+}
+
+impl ModuleRead {
+    /// The bytes, or why there are none.
+    fn into_result(self) -> std::result::Result<Vec<u8>, String> {
+        match self {
+            ModuleRead::Read(bytes) => Ok(bytes),
+            ModuleRead::Missing(problem) | ModuleRead::TooLarge(problem) => Err(problem),
+        }
+    }
 }
 
 /// The module's bytes, or why they were not read (missing, or larger than [`MAX_MODULE_BYTES`]).
@@ -113,14 +167,14 @@ async fn read_module<S: Storage>(
     storage: &S,
     repository: &RepoName,
     digest: &Digest,
-) -> Result<std::result::Result<Vec<u8>, String>> {
+) -> Result<ModuleRead> {
     let Some(size) = storage.blob_size(repository, digest).await? else {
-        return Ok(Err(format!(
+        return Ok(ModuleRead::Missing(format!(
             "the module layer {digest} is not in the repository"
         )));
     };
     if size > MAX_MODULE_BYTES {
-        return Ok(Err(format!(
+        return Ok(ModuleRead::TooLarge(format!(
             "the module is {size} bytes, more than the {MAX_MODULE_BYTES} the hub reads: its metadata is not shown"
         )));
     }
@@ -135,7 +189,7 @@ async fn read_module<S: Storage>(
                 path: format!("blob {digest}").into(),
                 source,
             })?;
-    Ok(Ok(chunks.concat()))
+    Ok(ModuleRead::Read(chunks.concat()))
 }
 
 /// The metadata section of a module, or what is wrong with the module (the scan reads section headers only, so

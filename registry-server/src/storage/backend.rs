@@ -8,7 +8,7 @@ use artifact::oci::Digest;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::errors::Result;
+use crate::errors::{RegistryError, Result};
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
 
@@ -167,4 +167,44 @@ pub trait Storage: Send + Sync + 'static {
 
     /// All repository names, sorted.
     fn repositories(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The repositories whose tags or manifests changed since `since` (a mark an earlier call returned; `None`: every
+    /// repository), each with its version, and the mark to pass next time. Another server's changes show here, so
+    /// that whatever a server derives from the content (the hub) catches up; a storage that only this process
+    /// changes answers nothing.
+    fn changed_repositories(
+        &self,
+        since: Option<ChangeMark>,
+    ) -> impl Future<Output = Result<(ChangeMark, Vec<(String, u64)>)>> + Send;
+
+    /// Data derived from content and saved under `key` with [`Storage::save_derived`] (by any server), so that it is
+    /// computed once: the hub's description of a policy. `key` is `[a-z0-9/-]`, at most 200 bytes.
+    fn derived(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+
+    /// Saves derived data under `key` (see [`Storage::derived`]).
+    fn save_derived(&self, key: &str, bytes: &[u8]) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Where [`Storage::changed_repositories`] got to: microseconds of the storage's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangeMark(pub i64);
+
+/// `key` if it is a key [`Storage::derived`] accepts (so that it is safe as a file path and an object name).
+pub fn checked_key(key: &str) -> Result<&str> {
+    let safe = !key.is_empty()
+        && key.len() <= 200
+        && key.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if safe {
+        Ok(key)
+    } else {
+        Err(RegistryError::Corrupt {
+            path: key.into(),
+            reason: "not a key of derived data ([a-z0-9-] parts joined by /)".into(),
+        })
+    }
 }

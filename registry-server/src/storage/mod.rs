@@ -12,7 +12,7 @@ mod fsutil;
 mod local;
 mod shared;
 
-pub use backend::{BlobContent, ByteStream, Storage, StoredManifest, Upload};
+pub use backend::{BlobContent, ByteStream, ChangeMark, Storage, StoredManifest, Upload};
 pub use collection::{GcOptions, GcReport};
 pub use copy::{CopyReport, copy_all};
 pub use local::LocalStorage;

@@ -322,6 +322,11 @@ impl SharedServers {
     /// `count` replicas of a fresh registry named `name`: each its own storage (connection pool) and service.
     pub async fn replicas(&self, name: &str, count: usize) -> Vec<(Arc<SharedStorage>, Client)> {
         self.postgres.database(name);
+        self.replicas_of(name, count).await
+    }
+
+    /// `count` more replicas of the registry named `name`, made earlier with [`SharedServers::replicas`].
+    pub async fn replicas_of(&self, name: &str, count: usize) -> Vec<(Arc<SharedStorage>, Client)> {
         let options = self.options(name);
         let mut replicas = Vec::new();
         for _ in 0..count {

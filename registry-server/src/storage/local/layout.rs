@@ -90,6 +90,11 @@ impl Layout {
         self.uploads().join(id)
     }
 
+    /// Data derived from content, by key (see [`crate::storage::Storage::derived`]).
+    pub fn derived(&self, key: &str) -> PathBuf {
+        self.root.join("derived").join(key)
+    }
+
     /// The staging folder.
     pub fn staging(&self) -> PathBuf {
         self.root.join("tmp")

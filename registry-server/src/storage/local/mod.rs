@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use artifact::oci::Digest;
 
-use super::backend::{BlobContent, Storage, StoredManifest, Upload};
+use super::backend::{BlobContent, ChangeMark, Storage, StoredManifest, Upload, checked_key};
 use crate::errors::Result;
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
@@ -141,5 +141,25 @@ impl Storage for LocalStorage {
 
     async fn repositories(&self) -> Result<Vec<String>> {
         manifests::repositories(self).await
+    }
+
+    async fn changed_repositories(
+        &self,
+        _since: Option<ChangeMark>,
+    ) -> Result<(ChangeMark, Vec<(String, u64)>)> {
+        // Only the one server that owns the folder changes it, and it sees its own changes.
+        Ok((ChangeMark(0), Vec::new()))
+    }
+
+    async fn derived(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.fs
+            .read_optional(&self.layout.derived(checked_key(key)?))
+            .await
+    }
+
+    async fn save_derived(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.fs
+            .write_atomic(&self.layout.derived(checked_key(key)?), bytes)
+            .await
     }
 }

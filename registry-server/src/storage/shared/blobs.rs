@@ -5,7 +5,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use sqlx::{Postgres, Transaction};
 
-use super::SharedStorage;
+use super::connection::SharedStorage;
 use super::objects;
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;

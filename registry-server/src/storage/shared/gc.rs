@@ -9,8 +9,8 @@ use object_store::path::Path;
 use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
-use super::SharedStorage;
 use super::blobs::to_u64;
+use super::connection::SharedStorage;
 use super::objects;
 use crate::errors::Result;
 use crate::storage::collection::{GcOptions, GcReport};

@@ -5,12 +5,13 @@
 use artifact::oci::Digest;
 use bytes::Bytes;
 
-use super::SharedStorage;
-use super::blobs::ensure_repository;
+use super::blobs::{ensure_repository, to_u64};
+use super::connection::SharedStorage;
 use crate::errors::{RegistryError, Result};
 use crate::manifest::{self, Descriptor};
 use crate::names::{Reference, RepoName, Tag};
-use crate::storage::backend::StoredManifest;
+use crate::storage::backend::{ChangeMark, StoredManifest, checked_key};
+use sqlx::{Postgres, Transaction};
 
 /// PostgreSQL's code for a foreign key that points nowhere.
 const FOREIGN_KEY_VIOLATION: &str = "23503";
@@ -79,6 +80,7 @@ pub async fn put(
         .execute(&mut *tx)
         .await?;
     }
+    mark_changed(&mut tx, repo).await?;
     if let Some(tag) = tag {
         sqlx::query(
             "INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
@@ -165,7 +167,74 @@ pub async fn delete(
                 .bind(digest.to_string())
         }
     };
-    Ok(query.execute(&storage.db).await?.rows_affected() > 0)
+    let mut tx = storage.db.begin().await?;
+    let deleted = query.execute(&mut *tx).await?.rows_affected() > 0;
+    if deleted {
+        mark_changed(&mut tx, repo).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// Counts a change to `repo`'s tags or manifests (see [`changed_repositories`]).
+async fn mark_changed(tx: &mut Transaction<'_, Postgres>, repo: &RepoName) -> Result<()> {
+    sqlx::query(
+        "UPDATE repositories SET version = version + 1, changed_at = clock_timestamp() WHERE name = $1",
+    )
+    .bind(repo.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How long a change may take between being dated and being committed: changes are looked for this far before
+/// the last mark, and told apart by their versions.
+const CHANGE_OVERLAP_SECONDS: f64 = 60.0;
+
+/// The repositories changed since `since`, with their versions, and the next mark.
+pub async fn changed_repositories(
+    storage: &SharedStorage,
+    since: Option<ChangeMark>,
+) -> Result<(ChangeMark, Vec<(String, u64)>)> {
+    let mark: i64 =
+        sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")
+            .fetch_one(&storage.db)
+            .await?;
+    let changed: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT name, version FROM repositories
+         WHERE $1::bigint IS NULL OR changed_at > to_timestamp($1 / 1000000.0) - make_interval(secs => $2)",
+    )
+    .bind(since.map(|mark| mark.0))
+    .bind(CHANGE_OVERLAP_SECONDS)
+    .fetch_all(&storage.db)
+    .await?;
+    Ok((
+        ChangeMark(mark),
+        changed
+            .into_iter()
+            .map(|(name, version)| (name, to_u64(version)))
+            .collect(),
+    ))
+}
+
+/// Data derived from content, by key.
+pub async fn derived(storage: &SharedStorage, key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT content FROM derived WHERE key = $1")
+            .bind(checked_key(key)?)
+            .fetch_optional(&storage.db)
+            .await?,
+    )
+}
+
+/// Saves derived data (the same key always derives the same bytes, so the first save stays).
+pub async fn save_derived(storage: &SharedStorage, key: &str, bytes: &[u8]) -> Result<()> {
+    sqlx::query("INSERT INTO derived (key, content) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(checked_key(key)?)
+        .bind(bytes)
+        .execute(&storage.db)
+        .await?;
+    Ok(())
 }
 
 /// The tags of `repo`, sorted; `None` if the repository does not exist.

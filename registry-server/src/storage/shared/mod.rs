@@ -7,109 +7,30 @@
 //! row is locked, and garbage collection deletes an object only while holding the same lock.
 
 mod blobs;
+mod connection;
 mod gc;
 mod keys;
 mod manifests;
 mod objects;
 mod uploads;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use artifact::oci::Digest;
-use object_store::ObjectStore;
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 
-use super::backend::{BlobContent, Storage, StoredManifest, Upload};
+use super::backend::{BlobContent, ChangeMark, Storage, StoredManifest, Upload};
 use super::collection::{GcOptions, GcReport};
-use crate::errors::{RegistryError, Result};
+use crate::errors::Result;
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
-use keys::Keys;
-
-/// The schema, applied at start-up (each migration once, in order, recorded in the database).
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Where a shared registry keeps its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SharedStorageOptions {
-    /// The object store and prefix, as a URL: `s3://BUCKET/PREFIX` (also `gs://`, `az://`, `memory:///`).
-    pub objects: String,
-    /// The object store's settings by `object_store` key (`aws_endpoint`, `aws_region`, `aws_access_key_id`,
-    /// `aws_allow_http`…), usually the `AWS_*` environment variables in lower case.
-    pub object_options: Vec<(String, String)>,
-    /// The PostgreSQL URL, `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
-    pub database: String,
-    /// Connections to PostgreSQL this replica may hold.
-    pub max_connections: u32,
-}
-
-/// Blobs in an object store, metadata in PostgreSQL.
-pub struct SharedStorage {
-    objects: Arc<dyn ObjectStore>,
-    keys: Keys,
-    db: PgPool,
-    max_blob_bytes: u64,
-    /// What [`SharedStorage`] displays: the object store URL and the database without its credentials.
-    description: String,
-}
-
-impl std::fmt::Display for SharedStorage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.description)
-    }
-}
+pub use connection::{SharedStorage, SharedStorageOptions};
 
 impl SharedStorage {
-    /// Connects to both stores and brings the database's schema up to date.
-    pub async fn connect(options: &SharedStorageOptions) -> Result<SharedStorage> {
-        let url = url::Url::parse(&options.objects).map_err(|e| {
-            RegistryError::Config(format!(
-                "storage URL {:?}: {e} (expected s3://BUCKET/PREFIX)",
-                options.objects
-            ))
-        })?;
-        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options.clone())?;
-        let db = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(&options.database)
-            .await?;
-        MIGRATIONS.run(&db).await?;
-        Ok(SharedStorage {
-            objects: Arc::from(objects),
-            keys: Keys::new(prefix),
-            db,
-            max_blob_bytes: u64::MAX,
-            description: describe(&url, &options.database),
-        })
-    }
-
-    /// Refuses blobs larger than `bytes`.
-    pub fn with_max_blob_bytes(mut self, bytes: u64) -> SharedStorage {
-        self.max_blob_bytes = bytes;
-        self
-    }
-
     /// Removes the manifests and blobs that no tag reaches, and abandoned upload chunks; safe while every replica
     /// serves (see [`GcOptions::grace`]).
     pub async fn collect_garbage(&self, options: &GcOptions) -> Result<GcReport> {
         gc::collect(self, options).await
     }
-}
-
-/// `s3://bucket/prefix, metadata in postgres://host:port/db`: where things are, with no user name or password.
-fn describe(objects: &url::Url, database: &str) -> String {
-    let database = match url::Url::parse(database) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.to_string()
-        }
-        Err(_) => "PostgreSQL".to_string(),
-    };
-    format!("{objects}, metadata in {database}")
 }
 
 impl Storage for SharedStorage {
@@ -216,5 +137,20 @@ impl Storage for SharedStorage {
 
     async fn repositories(&self) -> Result<Vec<String>> {
         manifests::repositories(self).await
+    }
+
+    async fn changed_repositories(
+        &self,
+        since: Option<ChangeMark>,
+    ) -> Result<(ChangeMark, Vec<(String, u64)>)> {
+        manifests::changed_repositories(self, since).await
+    }
+
+    async fn derived(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        manifests::derived(self, key).await
+    }
+
+    async fn save_derived(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        manifests::save_derived(self, key, bytes).await
     }
 }

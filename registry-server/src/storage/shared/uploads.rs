@@ -12,8 +12,8 @@ use object_store::path::Path;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::SharedStorage;
 use super::blobs::{self, to_i64, to_u64};
+use super::connection::SharedStorage;
 use super::objects::{self, ObjectWriter};
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;

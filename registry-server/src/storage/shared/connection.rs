@@ -1,0 +1,89 @@
+//! The shared storage's connections: the object store and PostgreSQL, opened once per replica.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::ObjectStore;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use super::keys::Keys;
+use crate::errors::{RegistryError, Result};
+
+/// The schema, applied at start-up (each migration once, in order, recorded in the database).
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Where a shared registry keeps its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedStorageOptions {
+    /// The object store and prefix, as a URL: `s3://BUCKET/PREFIX` (also `gs://`, `az://`, `memory:///`).
+    pub objects: String,
+    /// The object store's settings by `object_store` key (`aws_endpoint`, `aws_region`, `aws_access_key_id`,
+    /// `aws_allow_http`…), usually the `AWS_*` environment variables in lower case.
+    pub object_options: Vec<(String, String)>,
+    /// The PostgreSQL URL, `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+    pub database: String,
+    /// Connections to PostgreSQL this replica may hold.
+    pub max_connections: u32,
+}
+
+/// Blobs in an object store, metadata in PostgreSQL.
+pub struct SharedStorage {
+    pub(super) objects: Arc<dyn ObjectStore>,
+    pub(super) keys: Keys,
+    pub(super) db: PgPool,
+    pub(super) max_blob_bytes: u64,
+    /// What [`SharedStorage`] displays: the object store URL and the database without its credentials.
+    description: String,
+}
+
+impl std::fmt::Display for SharedStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl SharedStorage {
+    /// Connects to both stores and brings the database's schema up to date.
+    pub async fn connect(options: &SharedStorageOptions) -> Result<SharedStorage> {
+        let url = url::Url::parse(&options.objects).map_err(|e| {
+            RegistryError::Config(format!(
+                "storage URL {:?}: {e} (expected s3://BUCKET/PREFIX)",
+                options.objects
+            ))
+        })?;
+        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options.clone())?;
+        let db = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&options.database)
+            .await?;
+        MIGRATIONS.run(&db).await?;
+        Ok(SharedStorage {
+            objects: Arc::from(objects),
+            keys: Keys::new(prefix),
+            db,
+            max_blob_bytes: u64::MAX,
+            description: describe(&url, &options.database),
+        })
+    }
+
+    /// Refuses blobs larger than `bytes`.
+    pub fn with_max_blob_bytes(mut self, bytes: u64) -> SharedStorage {
+        self.max_blob_bytes = bytes;
+        self
+    }
+}
+
+/// `s3://bucket/prefix, metadata in postgres://host:port/db`: where things are, with no user name or password.
+fn describe(objects: &url::Url, database: &str) -> String {
+    let database = match url::Url::parse(database) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "PostgreSQL".to_string(),
+    };
+    format!("{objects}, metadata in {database}")
+}
