@@ -796,3 +796,79 @@ async fn every_replica_on_shared_storage_shows_what_any_replica_took() {
         "pod-guard"
     );
 }
+
+#[tokio::test]
+async fn long_lists_come_in_pages_with_links() {
+    let registry = Registry::new();
+    let guard = metadata(POD_GUARD);
+    let module = annotated(&guard);
+    for n in 1..=5 {
+        push_policy(&registry, &format!("p{n}"), "v1", &module, Some(&guard)).await;
+    }
+    let reply = registry
+        .get("/hub/api/policies?q=guard&per_page=2&page=2")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(
+        (body["total"].as_u64(), body["page"].as_u64()),
+        (Some(5), Some(2))
+    );
+    assert_eq!(body["policies"].as_array().unwrap().len(), 2);
+    let link = reply.header("link");
+    for (page, rel) in [(1, "first"), (1, "prev"), (3, "next"), (3, "last")] {
+        assert!(
+            link.contains(&format!(
+                "</hub/api/policies?q=guard&page={page}&per_page=2>; rel=\"{rel}\""
+            )),
+            "{link}"
+        );
+    }
+    let mut all = Vec::new();
+    for page in 1..=3 {
+        all.push(
+            api(
+                &registry,
+                &format!("/hub/api/policies?q=guard&per_page=2&page={page}"),
+            )
+            .await,
+        );
+    }
+    let mut names: Vec<String> = all
+        .iter()
+        .flat_map(|page| page["policies"].as_array().unwrap().clone())
+        .map(|p| p["repository"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["p1", "p2", "p3", "p4", "p5"],
+        "every policy on exactly one page"
+    );
+    let last = registry.get("/hub/api/policies?per_page=2&page=3").await;
+    assert!(!last.header("link").contains("rel=\"next\""));
+
+    let html = text(&registry.get("/hub?per_page=2").await);
+    assert!(html.contains("5 policies, page 1 of 3"), "{html}");
+    assert!(
+        html.contains("<a rel=\"next\" href=\"/hub?q=&amp;page=2&amp;per_page=2\">Next</a>"),
+        "{html}"
+    );
+
+    for bad in ["page=0", "page=two", "per_page=-3"] {
+        let reply = registry.get(&format!("/hub/api/policies?{bad}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        let name = bad.split('=').next().unwrap();
+        assert!(
+            reply.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")),
+            "{bad}"
+        );
+        assert_eq!(
+            registry.get(&format!("/hub?{bad}")).await.status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -1,28 +1,36 @@
 //! The hub's JSON API: the data of the pages, for scripts. Errors use the registry's error document
 //! (`{"errors":[{"code","message","detail"}]}`).
 //!
-//! - `GET /hub/api/policies?q=` → `{"query": "…", "policies": [Summary…]}`;
+//! - `GET /hub/api/policies?q=&page=&per_page=` → `{"query", "total", "page", "per_page", "policies": [Summary…]}`,
+//!   with a `Link` header to the first, previous, next and last pages;
 //! - `GET /hub/api/policies/<repository>?tag=` → a [`Detail`].
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::pages::{ListParams, PolicyParams};
+use super::paging::Paging;
 use super::state::HubState;
 use super::view::{Detail, Summary};
 use super::{access, search};
 use crate::errors::{RegistryError, Result};
 use crate::storage::Storage;
 
-/// The answer of a search.
+/// The answer of a search: one page of it.
 #[derive(Debug, Serialize)]
 pub struct SearchResults {
     /// The search text, as given.
     pub query: String,
-    /// The policies found, most relevant first.
+    /// How many policies the search found, on every page.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Results per page.
+    pub per_page: usize,
+    /// The policies found on this page, most relevant first.
     pub policies: Vec<Summary>,
 }
 
@@ -34,14 +42,35 @@ pub async fn list<S: Storage>(
 ) -> Response {
     let answer = async {
         let query = search::Query::parse(&params.q).map_err(RegistryError::QueryInvalid)?;
+        let paging = params.paging()?;
         let repositories = access::visible(&state.app, &state.hub, &headers).await?;
-        let policies = Summary::found(&query, &repositories);
-        Ok(SearchResults {
+        let found = Summary::found(&query, &repositories);
+        let total = found.len();
+        Ok::<_, RegistryError>(SearchResults {
             query: params.q.clone(),
-            policies,
+            total,
+            page: paging.page,
+            per_page: paging.per_page,
+            policies: paging.slice(found),
         })
     };
-    json(answer.await)
+    match answer.await {
+        Ok(results) => {
+            let paging = Paging {
+                page: results.page,
+                per_page: results.per_page,
+            };
+            let link = paging.link_header("/hub/api/policies", &results.query, results.total);
+            let mut response = Json(results).into_response();
+            if let Ok(value) = HeaderValue::try_from(link)
+                && !value.is_empty()
+            {
+                response.headers_mut().insert(header::LINK, value);
+            }
+            response
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `GET /hub/api/policies/<repository>?tag=`.

@@ -6,10 +6,12 @@
 //! - [`search`]: the query language (words and `mutating:`, `mode:`, `kind:`, `signed:` filters) and relevance;
 //! - [`view`]: what the pages and the JSON API show about a policy;
 //! - `access`: who may see which repositories (the registry's own rules);
-//! - `html` and `pages`: the server-rendered pages; `api`: the JSON API; `state`: what their handlers share.
+//! - `html` and `pages`: the server-rendered pages; `api`: the JSON API; `paging`: pages of results; `state`: what
+//!   their handlers share.
 //!
-//! Routes: `/` redirects to `/hub`; `/hub?q=` lists and searches; `/hub/policies/<repository>?tag=` shows one
-//! policy; `/hub/api/policies?q=` and `/hub/api/policies/<repository>?tag=` answer the same in JSON.
+//! Routes: `/` redirects to `/hub`; `/hub?q=&page=&per_page=` lists and searches; `/hub/policies/<repository>?tag=`
+//! shows one policy; `/hub/api/policies?q=&page=&per_page=` and `/hub/api/policies/<repository>?tag=` answer the
+//! same in JSON.
 
 mod access;
 mod api;
@@ -17,6 +19,7 @@ mod html;
 pub mod index;
 pub mod module;
 mod pages;
+mod paging;
 pub mod search;
 mod state;
 pub mod view;

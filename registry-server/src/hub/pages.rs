@@ -7,18 +7,30 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::html::{escape, link_if_web, page, respond};
+use super::paging::Paging;
 use super::state::HubState;
 use super::view::{AttachmentLink, Detail, Summary};
 use super::{access, search};
 use crate::errors::RegistryError;
 use crate::storage::Storage;
 
-/// The query string of the list: `q`, the search.
+/// The query string of the list: `q`, the search; `page` and `per_page` (see [`Paging`]).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
     /// The search text.
     pub q: String,
+    /// The page, from 1.
+    pub page: Option<String>,
+    /// Results per page.
+    pub per_page: Option<String>,
+}
+
+impl ListParams {
+    /// The page asked for.
+    pub fn paging(&self) -> crate::errors::Result<Paging> {
+        Paging::parse(self.page.as_deref(), self.per_page.as_deref())
+    }
 }
 
 /// The query string of a policy page: `tag`, the tag to show (the default tag if absent).
@@ -35,8 +47,10 @@ pub async fn list<S: Storage>(
     Query(params): Query<ListParams>,
     headers: HeaderMap,
 ) -> Response {
-    let query = match search::Query::parse(&params.q) {
-        Ok(query) => query,
+    let parsed = search::Query::parse(&params.q)
+        .and_then(|query| Ok((query, params.paging().map_err(|e| e.to_string())?)));
+    let (query, paging) = match parsed {
+        Ok(parsed) => parsed,
         Err(problem) => {
             let main = format!(
                 "<h1>Policies</h1>\n<section id=\"results\" aria-live=\"polite\"><p class=\"error\" role=\"alert\">{}</p></section>\n{}",
@@ -51,6 +65,8 @@ pub async fn list<S: Storage>(
         Err(e) => return error_page(e, &params.q),
     };
     let found = Summary::found(&query, &repositories);
+    let total = found.len();
+    let shown = paging.slice(found);
     let title = if params.q.trim().is_empty() {
         "Policies".to_string()
     } else {
@@ -59,7 +75,7 @@ pub async fn list<S: Storage>(
     let main = format!(
         "<h1>{}</h1>\n<section id=\"results\" aria-live=\"polite\">\n{}</section>\n{}",
         escape(&title),
-        results(&found, &params.q, repositories.is_empty()),
+        results(&shown, total, &paging, &params.q, repositories.is_empty()),
         SEARCH_HELP
     );
     respond(StatusCode::OK, page(&title, &params.q, &main))
@@ -74,21 +90,31 @@ and usage text, ignoring case; every word must match. Filters narrow the results
 <li><code>signed:true</code>, <code>signed:false</code></li>\n</ul>\n\
 <p>The same search answers in JSON at <code>/hub/api/policies?q=</code>.</p></details>";
 
-fn results(found: &[Summary], query: &str, empty_registry: bool) -> String {
+fn results(
+    found: &[Summary],
+    total: usize,
+    paging: &Paging,
+    query: &str,
+    empty_registry: bool,
+) -> String {
     if empty_registry {
         return "<p>No policies yet. Push one with <code>palisade push policy.wasm HOST/REPOSITORY:TAG</code>.</p>\n"
             .to_string();
     }
-    if found.is_empty() {
+    if total == 0 {
         return format!(
             "<p>No policy matches <q>{}</q>.</p>\n",
             escape(query.trim())
         );
     }
-    let count = match found.len() {
+    let mut count = match total {
         1 => "1 policy".to_string(),
         n => format!("{n} policies"),
     };
+    let pages = paging.pages(total);
+    if pages > 1 {
+        count.push_str(&format!(", page {} of {pages}", paging.page));
+    }
     let mut out = format!("<p class=\"muted\">{count}</p>\n<ul class=\"results\">\n");
     for summary in found {
         let mut badges = vec![format!("tag {}", summary.tag)];
@@ -127,6 +153,28 @@ fn results(found: &[Summary], query: &str, empty_registry: bool) -> String {
         ));
     }
     out.push_str("</ul>\n");
+    let links: Vec<String> = paging
+        .relations(total)
+        .into_iter()
+        .map(|(rel, page)| {
+            let label = match rel {
+                "first" => "First",
+                "prev" => "Previous",
+                "next" => "Next",
+                _ => "Last",
+            };
+            format!(
+                "<a rel=\"{rel}\" href=\"/hub{}\">{label}</a>",
+                escape(&paging.query(query, page))
+            )
+        })
+        .collect();
+    if !links.is_empty() {
+        out.push_str(&format!(
+            "<nav class=\"pages\" aria-label=\"Pages\">{}</nav>\n",
+            links.join(" ")
+        ));
+    }
     out
 }
 
