@@ -156,6 +156,13 @@ impl ArtifactError {
             other => other,
         }
     }
+
+    /// Whether the caller's input is what is wrong, not the content or the operation: a policy reference that
+    /// does not parse. A command line reports it as a usage error. A missing or unreadable file, or content that
+    /// is not a policy, is the operation's failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(self.problem(), ArtifactError::InvalidReference { .. })
+    }
 }
 
 /// Result alias for this crate.

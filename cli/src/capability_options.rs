@@ -11,7 +11,7 @@ use evaluator::host_capabilities::{ContextResources, Registry};
 use evaluator::{HostCallHandler, KubewardenCapabilities};
 use signing::trust::TrustRoot;
 
-use crate::exit::UsageError;
+use crate::exit::usage_error;
 
 /// What the policy may ask the host.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,8 +88,7 @@ impl CapabilityOptions {
                 Some(Arc::new(ContextResources::default())),
                 registry,
             );
-            let replayer =
-                Replayer::open(path, capabilities).map_err(|err| UsageError(err.to_string()))?;
+            let replayer = Replayer::open(path, capabilities).map_err(usage_error)?;
             return Ok(Arc::new(replayer));
         }
         let capabilities = KubewardenCapabilities::granting(
@@ -99,9 +98,7 @@ impl CapabilityOptions {
             registry,
         );
         Ok(match &session.record_host_capabilities_interactions {
-            Some(path) => Arc::new(
-                Recorder::create(path, capabilities).map_err(|err| UsageError(err.to_string()))?,
-            ),
+            Some(path) => Arc::new(Recorder::create(path, capabilities)?),
             None => Arc::new(capabilities),
         })
     }
@@ -118,7 +115,7 @@ impl CapabilityOptions {
             .as_deref()
             .map(ContextResources::from_file)
             .transpose()
-            .map_err(|err| UsageError(err.to_string()))?;
+            .map_err(usage_error)?;
         Ok(resources.map(Arc::new))
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::capability_options::{CapabilityOptions, SessionOptions};
 use crate::environment;
-use crate::exit::UsageError;
+use crate::exit::{UsageError, usage_error};
 use crate::options::{RegistryOptions, StoreOptions};
 use crate::progress::block_on;
 use crate::verification_options::VerificationOptions;
@@ -52,9 +52,8 @@ pub struct EvaluationOptions {
     /// Run the module in this mode, whatever its metadata says.
     #[arg(long, short = 'e', value_enum, value_name = "MODE")]
     execution_mode: Option<Mode>,
-    /// The per-evaluation deadline.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    deadline: DeadlineOptions,
     #[command(flatten)]
     cache: ModuleCacheOptions,
     #[command(flatten)]
@@ -123,7 +122,7 @@ impl EvaluationOptions {
     /// Reads the request and settings, admits the policy (verifying it unless told not to), picks its
     /// execution mode and compiles it on an engine fit for `workload`.
     pub fn load(&self, workload: Workload) -> anyhow::Result<LoadedEvaluation> {
-        let source = PolicyRef::parse(&self.policy).map_err(|err| UsageError(err.to_string()))?;
+        let source = PolicyRef::parse(&self.policy).map_err(usage_error)?;
         let request = read_input(&self.request_path)?;
         let settings = match (&self.settings_path, &self.settings_json) {
             (Some(path), _) => read_settings(path)?,
@@ -178,11 +177,11 @@ impl EvaluationOptions {
             RequestForm::Kubernetes
         };
         let review = AdmissionReview::from_request_document(&request, form)
-            .map_err(|err| UsageError(format!("{}: {err}", self.request_path.display())))?;
+            .with_context(|| self.request_path.display().to_string())
+            .map_err(usage_error)?;
         let mut engine = Engine::new(EngineConfig {
-            deadline: self.timeout,
             pooling: workload == Workload::Repeated,
-            ..EngineConfig::default()
+            ..self.deadline.engine_config()
         })?;
         if let Some(cache) = self.cache.module_cache()? {
             engine = engine.with_cache(Arc::new(cache));
@@ -203,6 +202,24 @@ impl EvaluationOptions {
             // would refuse it); one without metadata may, as kwctl lets it.
             allowed_to_mutate: metadata.is_none_or(|metadata| metadata.mutating),
         })
+    }
+}
+
+/// How long one evaluation may run (`--timeout`), for `run`, `bench` and `policy-server` alike.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DeadlineOptions {
+    /// The per-evaluation deadline.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+}
+
+impl DeadlineOptions {
+    /// The engine's configuration with this deadline, and the defaults for the rest.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            deadline: self.timeout,
+            ..EngineConfig::default()
+        }
     }
 }
 
@@ -252,7 +269,7 @@ impl LoadedEvaluation {
             Ok(verdict) => verdict
                 .message
                 .unwrap_or_else(|| "the policy gave no reason".into()),
-            Err(evaluator::Error::Guest { message, .. }) => message,
+            Err(evaluator::EvaluatorError::Guest { message, .. }) => message,
             Err(err) if err.is_evaluation_failure() => err.to_string(),
             Err(err) => return Err(err).context("validating the settings"),
         };

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     match commands::run(cli.command, Cli::command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", exit::message(&err));
             ExitCode::from(exit::code(&err))
         }
     }

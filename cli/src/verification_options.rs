@@ -14,7 +14,7 @@ use signing::trust::TrustRoot;
 use signing::tuf::TufSource;
 
 use crate::environment;
-use crate::exit::UsageError;
+use crate::exit::{UsageError, usage_error};
 use crate::options::parse_annotation;
 use crate::progress::block_on;
 
@@ -103,7 +103,8 @@ pub fn read_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
     let bytes = std::fs::read(path)
         .map_err(|e| UsageError(format!("reading the trust root {}: {e}", path.display())))?;
     TrustRoot::from_file_bytes(&bytes)
-        .map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+        .with_context(|| path.display().to_string())
+        .map_err(usage_error)
 }
 
 /// Fetches the trust root from the TUF repository `source` (progress on a terminal), keeping its verified
@@ -185,8 +186,8 @@ impl VerificationOptions {
             None => None,
         };
         let source = TufSource::for_url(url, root_json).map_err(|e| match &self.tuf_root {
-            Some(path) => UsageError(format!("{}: {e}", path.display())),
-            None => UsageError(format!("{e} (--tuf-root FILE)")),
+            Some(path) => usage_error(anyhow::Error::new(e).context(path.display().to_string())),
+            None => UsageError(format!("{e} (--tuf-root FILE)")).into(),
         })?;
         Ok(Some(source))
     }

@@ -89,5 +89,18 @@ pub enum ClientError {
     CredentialsInvalid(String),
 }
 
+impl ClientError {
+    /// Whether the caller's input or environment is what is wrong, not the operation: an invalid sources file,
+    /// docker config or credential helper, or a reference that does not parse
+    /// ([`ArtifactError::is_usage`]). A command line reports it as a usage error.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            ClientError::Artifact(error) => error.is_usage(),
+            ClientError::SourcesInvalid(_) | ClientError::CredentialsInvalid(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;

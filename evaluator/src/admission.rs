@@ -7,7 +7,7 @@ use base64::prelude::BASE64_STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// The payload of the `validate` operation: the admission request and the policy's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ pub struct ValidationResponse {
 
 impl ValidationResponse {
     /// The rejection (code 500) that stands for a failed evaluation.
-    pub fn from_failure(error: &Error) -> ValidationResponse {
+    pub fn from_failure(error: &EvaluatorError) -> ValidationResponse {
         ValidationResponse {
             accepted: false,
             message: Some(error.to_string()),
@@ -92,9 +92,10 @@ impl AdmissionReview {
     pub fn from_request_document(
         bytes: &[u8],
         form: RequestForm,
-    ) -> Result<AdmissionReview, Error> {
-        let document: Value = serde_json::from_slice(bytes)
-            .map_err(|err| Error::InvalidInput(format!("the request is not JSON: {err}")))?;
+    ) -> Result<AdmissionReview, EvaluatorError> {
+        let document: Value = serde_json::from_slice(bytes).map_err(|err| {
+            EvaluatorError::InvalidInput(format!("the request is not JSON: {err}"))
+        })?;
         if form == RequestForm::Raw {
             return Ok(AdmissionReview::raw(document));
         }
@@ -111,19 +112,21 @@ impl AdmissionReview {
             return AdmissionReview::from_value(document);
         }
         if let Some(Value::String(kind)) = kind {
-            return Err(Error::InvalidInput(format!(
+            return Err(EvaluatorError::InvalidInput(format!(
                 "expected an AdmissionReview or an AdmissionRequest, found kind {kind}"
             )));
         }
         if !document.is_object() {
-            return Err(Error::InvalidInput(
+            return Err(EvaluatorError::InvalidInput(
                 "expected an AdmissionReview or an AdmissionRequest, found a JSON value that is not an object".into(),
             ));
         }
         let uid = document
             .get("uid")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::InvalidInput("the AdmissionRequest has no string `uid`".into()))?
+            .ok_or_else(|| {
+                EvaluatorError::InvalidInput("the AdmissionRequest has no string `uid`".into())
+            })?
             .to_owned();
         Ok(AdmissionReview {
             request: document,
@@ -147,31 +150,31 @@ impl AdmissionReview {
     }
 
     /// Parses an `AdmissionReview` v1 document; `request` must be an object with a string `uid`.
-    pub fn from_json(bytes: &[u8]) -> Result<AdmissionReview, Error> {
+    pub fn from_json(bytes: &[u8]) -> Result<AdmissionReview, EvaluatorError> {
         let document: Value = serde_json::from_slice(bytes).map_err(|err| {
-            Error::InvalidInput(format!("the AdmissionReview is not JSON: {err}"))
+            EvaluatorError::InvalidInput(format!("the AdmissionReview is not JSON: {err}"))
         })?;
         AdmissionReview::from_value(document)
     }
 
     /// Like [`AdmissionReview::from_json`], from a parsed document.
-    pub fn from_value(mut document: Value) -> Result<AdmissionReview, Error> {
+    pub fn from_value(mut document: Value) -> Result<AdmissionReview, EvaluatorError> {
         if let Some(kind) = document.get("kind").and_then(Value::as_str)
             && kind != "AdmissionReview"
         {
-            return Err(Error::InvalidInput(format!(
+            return Err(EvaluatorError::InvalidInput(format!(
                 "expected kind AdmissionReview, found {kind}"
             )));
         }
         let request = match document.get_mut("request") {
             Some(request @ Value::Object(_)) => request.take(),
             Some(_) => {
-                return Err(Error::InvalidInput(
+                return Err(EvaluatorError::InvalidInput(
                     "the AdmissionReview's `request` is not an object".into(),
                 ));
             }
             None => {
-                return Err(Error::InvalidInput(
+                return Err(EvaluatorError::InvalidInput(
                     "the AdmissionReview has no `request`".into(),
                 ));
             }
@@ -180,7 +183,9 @@ impl AdmissionReview {
             .get("uid")
             .and_then(Value::as_str)
             .ok_or_else(|| {
-                Error::InvalidInput("the AdmissionReview's request has no string `uid`".into())
+                EvaluatorError::InvalidInput(
+                    "the AdmissionReview's request has no string `uid`".into(),
+                )
             })?
             .to_owned();
         Ok(AdmissionReview {
@@ -259,15 +264,15 @@ mod tests {
     use super::*;
 
     /// The JSON Patch of an AdmissionReview `response`, decoded.
-    fn decoded_patch(response: &Value) -> Result<Value, Error> {
+    fn decoded_patch(response: &Value) -> Result<Value, EvaluatorError> {
         let patch = BASE64_STANDARD
             .decode(response["patch"].as_str().unwrap_or_default())
-            .map_err(|err| Error::InvalidInput(err.to_string()))?;
-        serde_json::from_slice(&patch).map_err(|err| Error::InvalidInput(err.to_string()))
+            .map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
+        serde_json::from_slice(&patch).map_err(|err| EvaluatorError::InvalidInput(err.to_string()))
     }
 
     #[test]
-    fn parses_a_review_and_builds_its_response() -> Result<(), Error> {
+    fn parses_a_review_and_builds_its_response() -> Result<(), EvaluatorError> {
         let review = AdmissionReview::from_json(
             br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"abc","operation":"CREATE"}}"#,
         )?;
@@ -289,7 +294,7 @@ mod tests {
     }
 
     #[test]
-    fn accepted_response_has_no_status() -> Result<(), Error> {
+    fn accepted_response_has_no_status() -> Result<(), EvaluatorError> {
         let review = AdmissionReview::from_value(json!({"request": {"uid": "u"}}))?;
         let response = review.response(
             &ValidationResponse {
@@ -303,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn a_mutation_becomes_a_json_patch_when_allowed() -> Result<(), Error> {
+    fn a_mutation_becomes_a_json_patch_when_allowed() -> Result<(), EvaluatorError> {
         let review = AdmissionReview::from_value(json!({"request": {
             "uid": "u",
             "object": {"metadata": {"name": "p"}, "spec": {"replicas": 1}}
@@ -350,18 +355,18 @@ mod tests {
         ] {
             assert!(matches!(
                 AdmissionReview::from_json(bad),
-                Err(Error::InvalidInput(_))
+                Err(EvaluatorError::InvalidInput(_))
             ));
         }
     }
 
     #[test]
-    fn a_request_document_is_a_review_or_the_request_itself() -> Result<(), Error> {
+    fn a_request_document_is_a_review_or_the_request_itself() -> Result<(), EvaluatorError> {
         let request = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}});
         let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request});
         for document in [&review, &request, &json!({"request": request})] {
-            let bytes =
-                serde_json::to_vec(document).map_err(|err| Error::InvalidInput(err.to_string()))?;
+            let bytes = serde_json::to_vec(document)
+                .map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
             let parsed = AdmissionReview::from_request_document(&bytes, RequestForm::Kubernetes)?;
             assert_eq!(parsed.request, request, "{document}");
             assert_eq!(parsed.uid, "u");
@@ -377,7 +382,9 @@ mod tests {
             (b"{", "not JSON"),
         ] {
             match AdmissionReview::from_request_document(bad, RequestForm::Kubernetes) {
-                Err(Error::InvalidInput(message)) => assert!(message.contains(why), "{message}"),
+                Err(EvaluatorError::InvalidInput(message)) => {
+                    assert!(message.contains(why), "{message}")
+                }
                 other => panic!("{}: {other:?}", String::from_utf8_lossy(bad)),
             }
         }
@@ -385,7 +392,7 @@ mod tests {
     }
 
     #[test]
-    fn a_raw_request_is_taken_as_it_is_and_patched_whole() -> Result<(), Error> {
+    fn a_raw_request_is_taken_as_it_is_and_patched_whole() -> Result<(), EvaluatorError> {
         let review = AdmissionReview::from_request_document(
             br#"{"user":"tonio","action":"eats","resource":"banana"}"#,
             RequestForm::Raw,

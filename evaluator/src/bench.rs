@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::opa::ReusedOpaInstance;
 use crate::wapc::ReusedWapcInstance;
-use crate::{Error, Policy, ValidationRequest, ValidationResponse};
+use crate::{EvaluatorError, Policy, ValidationRequest, ValidationResponse};
 
 /// How long to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub fn bench(
     policy: &Policy,
     request: &ValidationRequest,
     options: &BenchOptions,
-) -> Result<BenchReport, Error> {
+) -> Result<BenchReport, EvaluatorError> {
     let mut instances = Instances::new(policy, options.reuse_instance)?;
     for _ in 0..options.warmup {
         instances.validate(request)?;
@@ -123,7 +123,7 @@ enum Instances<'a> {
 }
 
 impl<'a> Instances<'a> {
-    fn new(policy: &'a Policy, reuse: bool) -> Result<Instances<'a>, Error> {
+    fn new(policy: &'a Policy, reuse: bool) -> Result<Instances<'a>, EvaluatorError> {
         match (reuse, policy) {
             (true, Policy::Opa(policy)) => Ok(Instances::Rego(Box::new(policy.reused_instance()?))),
             (true, Policy::Wapc(policy)) => {
@@ -133,7 +133,10 @@ impl<'a> Instances<'a> {
         }
     }
 
-    fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+    fn validate(
+        &mut self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
         match self {
             Instances::Fresh(policy) => policy.validate(request),
             Instances::Rego(instance) => instance.validate(request),
@@ -251,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn measures_the_evaluations_asked_for() -> Result<(), Error> {
+    fn measures_the_evaluations_asked_for() -> Result<(), EvaluatorError> {
         let options = BenchOptions {
             budget: Budget::Iterations(20),
             warmup: 3,
@@ -277,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn evaluations_share_one_rego_instance_on_request() -> Result<(), Error> {
+    fn evaluations_share_one_rego_instance_on_request() -> Result<(), EvaluatorError> {
         let engine = crate::Engine::new(crate::EngineConfig::default())?;
         let module = crate::AdmittedModule::insecure(
             "opa-stateful",
@@ -298,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn evaluations_share_one_wapc_instance_on_request() -> Result<(), Error> {
+    fn evaluations_share_one_wapc_instance_on_request() -> Result<(), EvaluatorError> {
         let options = BenchOptions {
             budget: Budget::Iterations(4),
             warmup: 1,
@@ -319,6 +322,6 @@ mod tests {
     #[test]
     fn a_failing_policy_stops_the_benchmark_with_its_error() {
         let failed = bench(&policy("wapc-trap"), &request(), &BenchOptions::default());
-        assert!(matches!(failed, Err(Error::Trap(_))), "{failed:?}");
+        assert!(matches!(failed, Err(EvaluatorError::Trap(_))), "{failed:?}");
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// A folder of precompiled modules.
 #[derive(Debug)]
@@ -26,9 +26,9 @@ pub struct ModuleCache {
 
 impl ModuleCache {
     /// Uses (and creates) `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Result<ModuleCache, Error> {
+    pub fn new(dir: impl Into<PathBuf>) -> Result<ModuleCache, EvaluatorError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        std::fs::create_dir_all(&dir).map_err(|source| EvaluatorError::Io {
             path: dir.clone(),
             source,
         })?;
@@ -71,7 +71,7 @@ impl ModuleCache {
         &self,
         engine: &wasmtime::Engine,
         module: &[u8],
-    ) -> Result<wasmtime::Module, Error> {
+    ) -> Result<wasmtime::Module, EvaluatorError> {
         let path = self.entry_path(engine, module);
         if let Some(compiled) = load(engine, &path) {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -79,7 +79,7 @@ impl ModuleCache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let compiled = wasmtime::Module::new(engine, module)
-            .map_err(|err| Error::Compile(format!("{err:#}")))?;
+            .map_err(|err| EvaluatorError::Compile(format!("{err:#}")))?;
         if let Err(err) = store(&path, &compiled) {
             tracing::warn!(path = %path.display(), error = %err, "could not write the module cache entry");
         }
@@ -138,7 +138,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_depend_on_the_module_and_are_stable() -> Result<(), Error> {
+    fn keys_depend_on_the_module_and_are_stable() -> Result<(), EvaluatorError> {
         let dir = test_support::tempdir();
         let cache = ModuleCache::new(dir.path())?;
         let engine = wasmtime::Engine::default();
@@ -147,13 +147,14 @@ mod tests {
         assert_ne!(a, cache.entry_path(&engine, b"\0asm\x01\0\0\0\0"));
         let mut other = wasmtime::Config::new();
         other.epoch_interruption(true);
-        let other = wasmtime::Engine::new(&other).map_err(|err| Error::Engine(err.to_string()))?;
+        let other =
+            wasmtime::Engine::new(&other).map_err(|err| EvaluatorError::Engine(err.to_string()))?;
         assert_ne!(a, cache.entry_path(&other, b"\0asm\x01\0\0\0"));
         Ok(())
     }
 
     #[test]
-    fn another_wasmtime_version_has_other_keys() -> Result<(), Error> {
+    fn another_wasmtime_version_has_other_keys() -> Result<(), EvaluatorError> {
         let dir = test_support::tempdir();
         let cache = ModuleCache::new(dir.path())?;
         let module = b"\0asm\x01\0\0\0";
@@ -164,22 +165,23 @@ mod tests {
             .module_version(wasmtime::ModuleVersionStrategy::Custom(
                 "48.0.0-other".into(),
             ))
-            .map_err(|err| Error::Engine(err.to_string()))?;
-        let other = wasmtime::Engine::new(&config).map_err(|err| Error::Engine(err.to_string()))?;
+            .map_err(|err| EvaluatorError::Engine(err.to_string()))?;
+        let other = wasmtime::Engine::new(&config)
+            .map_err(|err| EvaluatorError::Engine(err.to_string()))?;
         assert_ne!(ours, cache.entry_path(&other, module));
         Ok(())
     }
 
     #[test]
-    fn an_entry_of_another_engine_is_never_loaded() -> Result<(), Error> {
+    fn an_entry_of_another_engine_is_never_loaded() -> Result<(), EvaluatorError> {
         let dir = test_support::tempdir();
         let cache = ModuleCache::new(dir.path())?;
         let module = test_support::compile_fixture("wapc-accept");
         let plain = wasmtime::Engine::default();
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
-        let interruptible =
-            wasmtime::Engine::new(&config).map_err(|err| Error::Engine(err.to_string()))?;
+        let interruptible = wasmtime::Engine::new(&config)
+            .map_err(|err| EvaluatorError::Engine(err.to_string()))?;
         cache.compile(&plain, &module)?;
         cache.compile(&interruptible, &module)?;
         assert_eq!((cache.hits(), cache.misses()), (0, 2));
@@ -187,7 +189,7 @@ mod tests {
         cache.compile(&plain, &module)?;
         assert_eq!((cache.hits(), cache.misses()), (2, 2));
         let entries = std::fs::read_dir(dir.path())
-            .map_err(|source| Error::Io {
+            .map_err(|source| EvaluatorError::Io {
                 path: dir.path().into(),
                 source,
             })?

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Error, ModuleCache};
+use crate::{EvaluatorError, ModuleCache};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Builds an engine with `config`, trying the pooling allocator first when asked.
-    pub fn new(config: EngineConfig) -> Result<Engine, Error> {
+    pub fn new(config: EngineConfig) -> Result<Engine, EvaluatorError> {
         let (inner, pooling) = if config.pooling {
             match wasmtime::Engine::new(&wasmtime_config(&config, true)) {
                 Ok(engine) => (engine, true),
@@ -127,20 +127,20 @@ impl Engine {
     }
 
     /// Compiles a module for this engine (through the cache when there is one).
-    pub(crate) fn compile(&self, module: &[u8]) -> Result<wasmtime::Module, Error> {
+    pub(crate) fn compile(&self, module: &[u8]) -> Result<wasmtime::Module, EvaluatorError> {
         // Validate first: a cache entry must never stand in for bytes that are not a module.
         self.validate(module)?;
         match &self.cache {
             Some(cache) => cache.compile(&self.inner, module),
             None => wasmtime::Module::new(&self.inner, module)
-                .map_err(|err| Error::Compile(format!("{err:#}"))),
+                .map_err(|err| EvaluatorError::Compile(format!("{err:#}"))),
         }
     }
 
     /// Checks that `module` is a module this engine can compile.
-    pub(crate) fn validate(&self, module: &[u8]) -> Result<(), Error> {
+    pub(crate) fn validate(&self, module: &[u8]) -> Result<(), EvaluatorError> {
         wasmtime::Module::validate(&self.inner, module)
-            .map_err(|err| Error::Compile(format!("{err:#}")))
+            .map_err(|err| EvaluatorError::Compile(format!("{err:#}")))
     }
 }
 
@@ -160,9 +160,9 @@ impl Engine {
     }
 }
 
-fn build(config: &EngineConfig, pooling: bool) -> Result<wasmtime::Engine, Error> {
+fn build(config: &EngineConfig, pooling: bool) -> Result<wasmtime::Engine, EvaluatorError> {
     wasmtime::Engine::new(&wasmtime_config(config, pooling))
-        .map_err(|err| Error::Engine(format!("{err:#}")))
+        .map_err(|err| EvaluatorError::Engine(format!("{err:#}")))
 }
 
 fn wasmtime_config(config: &EngineConfig, pooling: bool) -> wasmtime::Config {
@@ -185,7 +185,7 @@ fn wasmtime_config(config: &EngineConfig, pooling: bool) -> wasmtime::Config {
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
-fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
+fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EvaluatorError> {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("palisade-epoch".into())
@@ -199,7 +199,7 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
             }
         })
         .map(|_| ())
-        .map_err(|err| Error::Engine(format!("starting the epoch thread: {err}")))
+        .map_err(|err| EvaluatorError::Engine(format!("starting the epoch thread: {err}")))
 }
 
 /// Names the failure behind a wasmtime error raised while a policy ran.
@@ -207,14 +207,14 @@ pub(crate) fn classify(
     memory_exceeded: bool,
     err: &wasmtime::Error,
     config: &EngineConfig,
-) -> Error {
+) -> EvaluatorError {
     if memory_exceeded {
-        return Error::OutOfMemory(config.memory_limit);
+        return EvaluatorError::OutOfMemory(config.memory_limit);
     }
     match err.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => Error::Timeout(config.deadline),
-        Some(trap) => Error::Trap(trap.to_string()),
-        None => Error::Trap(format!("{err:#}")),
+        Some(wasmtime::Trap::Interrupt) => EvaluatorError::Timeout(config.deadline),
+        Some(trap) => EvaluatorError::Trap(trap.to_string()),
+        None => EvaluatorError::Trap(format!("{err:#}")),
     }
 }
 
@@ -289,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn builds_with_and_without_pooling() -> Result<(), Error> {
+    fn builds_with_and_without_pooling() -> Result<(), EvaluatorError> {
         let pooled = Engine::new(EngineConfig::default())?;
         let on_demand = Engine::new(EngineConfig {
             pooling: false,

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 /// Everything that can go wrong when loading or evaluating a policy.
 ///
-/// Errors raised while a policy runs ([`Error::is_evaluation_failure`]) are turned into a
+/// Errors raised while a policy runs ([`EvaluatorError::is_evaluation_failure`]) are turned into a
 /// rejection with code 500 by [`crate::WapcPolicy::evaluate`]; the host carries on.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum EvaluatorError {
     /// The wasmtime engine could not be configured.
     #[error("configuring the Wasm engine: {0}")]
     Engine(String),
@@ -140,7 +140,7 @@ pub enum Refusal {
     UnsignedLayout,
 }
 
-impl Error {
+impl EvaluatorError {
     /// The message and every cause under it, joined as `message: cause: cause…`, for logs and reports that
     /// show one line.
     pub fn describe(&self) -> String {
@@ -154,19 +154,30 @@ impl Error {
         line
     }
 
+    /// Whether the caller's input or environment is what is wrong, not the policy or the operation: an invalid
+    /// `policies.yml` or host-capabilities session, or an address or TLS file the policy server cannot use. A
+    /// command line reports it as a usage error.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            EvaluatorError::Config(_) => true,
+            EvaluatorError::Serve(error) => error.is_usage(),
+            _ => false,
+        }
+    }
+
     /// Whether this error happened while a policy ran (as opposed to loading it or bad input),
     /// which makes it a 500 rejection rather than a failure of the caller.
     pub fn is_evaluation_failure(&self) -> bool {
         matches!(
             self,
-            Error::Timeout(_)
-                | Error::OutOfMemory(_)
-                | Error::Trap(_)
-                | Error::ResponseTooLarge { .. }
-                | Error::MalformedResponse { .. }
-                | Error::Guest { .. }
-                | Error::Exited { .. }
-                | Error::Builtin { .. }
+            EvaluatorError::Timeout(_)
+                | EvaluatorError::OutOfMemory(_)
+                | EvaluatorError::Trap(_)
+                | EvaluatorError::ResponseTooLarge { .. }
+                | EvaluatorError::MalformedResponse { .. }
+                | EvaluatorError::Guest { .. }
+                | EvaluatorError::Exited { .. }
+                | EvaluatorError::Builtin { .. }
         )
     }
 }

@@ -13,7 +13,7 @@
 //! Raw bytes do not load:
 //!
 //! ```compile_fail
-//! # fn main() -> Result<(), evaluator::Error> {
+//! # fn main() -> Result<(), evaluator::EvaluatorError> {
 //! let engine = evaluator::Engine::new(evaluator::EngineConfig::default())?;
 //! let policy = engine.load_wapc(&b"\0asm\x01\0\0\0".to_vec())?;
 //! # Ok(()) }
@@ -37,7 +37,7 @@ use signing::local::{VerifiedFile, bundle_path, verify_file};
 use signing::trust::TrustRoot;
 use signing::verify::VerifiedArtifact;
 
-use crate::Error;
+use crate::EvaluatorError;
 use crate::error::Refusal;
 
 /// How a module got through the gate.
@@ -77,7 +77,10 @@ impl std::fmt::Debug for AdmittedModule {
 
 impl AdmittedModule {
     /// Admits `module` if it is exactly the Wasm layer of the verified manifest (digest and size).
-    pub fn verified(artifact: &VerifiedArtifact, module: Vec<u8>) -> Result<AdmittedModule, Error> {
+    pub fn verified(
+        artifact: &VerifiedArtifact,
+        module: Vec<u8>,
+    ) -> Result<AdmittedModule, EvaluatorError> {
         artifact
             .check_module(&module)
             .map_err(|err| refused(artifact.reference(), err))?;
@@ -91,7 +94,10 @@ impl AdmittedModule {
     }
 
     /// Admits `module` if it is byte for byte the file its bundle verified.
-    pub fn verified_file(file: &VerifiedFile, module: Vec<u8>) -> Result<AdmittedModule, Error> {
+    pub fn verified_file(
+        file: &VerifiedFile,
+        module: Vec<u8>,
+    ) -> Result<AdmittedModule, EvaluatorError> {
         file.check_module(&module)
             .map_err(|err| refused(file.name(), err))?;
         Ok(AdmittedModule {
@@ -157,7 +163,7 @@ pub async fn admit(
     remote: &Remote,
     source: &PolicyRef,
     admission: &Admission,
-) -> Result<AdmittedModule, Error> {
+) -> Result<AdmittedModule, EvaluatorError> {
     match (admission, source) {
         (Admission::Verify(verification), PolicyRef::Registry(reference)) => {
             admit_from_registry(remote, reference, verification).await
@@ -194,7 +200,7 @@ pub async fn admit_from_registry(
     remote: &Remote,
     reference: &RegistryRef,
     verification: &Verification,
-) -> Result<AdmittedModule, Error> {
+) -> Result<AdmittedModule, EvaluatorError> {
     let checked = signing::registry::check(
         remote,
         reference,
@@ -214,7 +220,10 @@ pub async fn admit_from_registry(
 
 /// Reads the module at `path` and its bundle `<path>.sigstore.json`, and admits the module if the bundle
 /// meets `verification`.
-pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedModule, Error> {
+pub fn admit_file(
+    path: &Path,
+    verification: &Verification,
+) -> Result<AdmittedModule, EvaluatorError> {
     let module = read(path)?;
     let bundle_file = bundle_path(path);
     let bundle = std::fs::read(&bundle_file).map_err(|source| {
@@ -236,16 +245,16 @@ pub fn admit_file(path: &Path, verification: &Verification) -> Result<AdmittedMo
     AdmittedModule::verified_file(&verified, module)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Io {
+fn read(path: &Path) -> Result<Vec<u8>, EvaluatorError> {
+    std::fs::read(path).map_err(|source| EvaluatorError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
 /// The gate's refusal of `policy`, with the error that decided it.
-fn refused(policy: impl std::fmt::Display, cause: impl Into<Refusal>) -> Error {
-    Error::NotAdmitted {
+fn refused(policy: impl std::fmt::Display, cause: impl Into<Refusal>) -> EvaluatorError {
+    EvaluatorError::NotAdmitted {
         policy: policy.to_string(),
         cause: cause.into(),
     }
@@ -333,7 +342,7 @@ mod tests {
         // The signing error that decided it is kept, typed.
         assert!(matches!(
             admit_file(&file, &verification),
-            Err(Error::NotAdmitted {
+            Err(EvaluatorError::NotAdmitted {
                 cause: Refusal::Signing(signing::SigningError::NotVerified { .. }),
                 ..
             })

@@ -8,7 +8,7 @@
 //! ```no_run
 //! use evaluator::gate::{Verification, admit_file};
 //! use evaluator::{Engine, EngineConfig, ValidationRequest};
-//! # fn main() -> Result<(), evaluator::Error> {
+//! # fn main() -> Result<(), evaluator::EvaluatorError> {
 //! # let config = signing::config::VerificationConfig::default();
 //! # let trust_root = signing::trust::TrustRoot::production().expect("the built-in root");
 //! let engine = Engine::new(EngineConfig::default())?;
@@ -45,7 +45,7 @@ pub use admission::{
 };
 pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
-pub use error::{Error, Refusal};
+pub use error::{EvaluatorError, Refusal};
 pub use gate::AdmittedModule;
 pub use host_capabilities::KubewardenCapabilities;
 pub use opa::{OpaPolicy, RegoMode};

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::opa::{OpaPolicy, RegoMode};
 use crate::{
-    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
     ValidationResponse, WapcPolicy, WasiPolicy,
 };
 
@@ -21,8 +21,12 @@ pub enum Policy {
 
 impl Policy {
     /// Loads `module`, which passed the gate, for the execution mode named as in Kubewarden's metadata
-    /// (`kubewarden-wapc`, `wasi`, `opa`, `gatekeeper`); others are [`Error::UnsupportedMode`].
-    pub fn load(engine: &Engine, mode: &str, module: &AdmittedModule) -> Result<Policy, Error> {
+    /// (`kubewarden-wapc`, `wasi`, `opa`, `gatekeeper`); others are [`EvaluatorError::UnsupportedMode`].
+    pub fn load(
+        engine: &Engine,
+        mode: &str,
+        module: &AdmittedModule,
+    ) -> Result<Policy, EvaluatorError> {
         Policy::load_with(
             engine,
             mode,
@@ -38,7 +42,7 @@ impl Policy {
         mode: &str,
         module: &AdmittedModule,
         host_calls: std::sync::Arc<dyn crate::HostCallHandler>,
-    ) -> Result<Policy, Error> {
+    ) -> Result<Policy, EvaluatorError> {
         match mode {
             "kubewarden-wapc" => engine.load_wapc_with(module, host_calls).map(Policy::Wapc),
             "wasi" => engine.load_wasi(module).map(Policy::Wasi),
@@ -46,12 +50,15 @@ impl Policy {
             "gatekeeper" => engine
                 .load_opa(module, RegoMode::Gatekeeper)
                 .map(Policy::Opa),
-            other => Err(Error::UnsupportedMode(other.to_owned())),
+            other => Err(EvaluatorError::UnsupportedMode(other.to_owned())),
         }
     }
 
     /// Asks the policy whether `settings` are acceptable.
-    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse, Error> {
+    pub fn validate_settings(
+        &self,
+        settings: &Value,
+    ) -> Result<SettingsValidationResponse, EvaluatorError> {
         match self {
             Policy::Wapc(policy) => policy.validate_settings(settings),
             Policy::Wasi(policy) => policy.validate_settings(settings),
@@ -60,7 +67,10 @@ impl Policy {
     }
 
     /// Evaluates a request, failures as errors.
-    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+    pub fn validate(
+        &self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
         match self {
             Policy::Wapc(policy) => policy.validate(request),
             Policy::Wasi(policy) => policy.validate(request),

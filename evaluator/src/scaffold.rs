@@ -13,7 +13,7 @@ pub mod verification_config;
 
 use serde_json::{Value, json};
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// An admission operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,13 +137,13 @@ pub const KNOWN_KINDS: [KnownKind; 21] = [
 ];
 
 /// Looks a kind up in [`KNOWN_KINDS`], ignoring case.
-pub fn known_kind(name: &str) -> Result<KnownKind, Error> {
+pub fn known_kind(name: &str) -> Result<KnownKind, EvaluatorError> {
     KNOWN_KINDS
         .iter()
         .find(|known| known.kind.eq_ignore_ascii_case(name))
         .copied()
         .ok_or_else(|| {
-            Error::InvalidInput(format!(
+            EvaluatorError::InvalidInput(format!(
                 "unknown kind `{name}`: expected an object (--object) of that kind with its apiVersion, or one of {}",
                 KNOWN_KINDS
                     .iter()
@@ -191,13 +191,13 @@ fn text_at<'a>(object: Option<&'a Value>, pointer: &str) -> Option<&'a str> {
 }
 
 /// The kind asked for, else the one the object (or the old object) says it is.
-fn requested_kind(spec: &AdmissionRequestSpec) -> Result<&str, Error> {
+fn requested_kind(spec: &AdmissionRequestSpec) -> Result<&str, EvaluatorError> {
     if let Some(kind) = &spec.kind {
         return Ok(kind);
     }
     let given = spec.object.as_ref().or(spec.old_object.as_ref());
     text_at(given, "/kind").ok_or_else(|| {
-        Error::InvalidInput(match given {
+        EvaluatorError::InvalidInput(match given {
             Some(_) => "the object has no `kind`: give the kind (--kind)".to_owned(),
             None => {
                 "no kind: give the kind (--kind) or an object (--object) that has one".to_owned()
@@ -241,7 +241,7 @@ impl From<KnownKind> for RequestKind {
     }
 }
 
-fn request_kind(spec: &AdmissionRequestSpec) -> Result<RequestKind, Error> {
+fn request_kind(spec: &AdmissionRequestSpec) -> Result<RequestKind, EvaluatorError> {
     let name = requested_kind(spec)?;
     let known = known_kind(name);
     let given = spec.object.as_ref().or(spec.old_object.as_ref());
@@ -288,20 +288,20 @@ fn guess_resource(kind: &str) -> String {
 }
 
 /// Builds the `AdmissionReview` v1 document for `spec`.
-pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, Error> {
+pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, EvaluatorError> {
     let known = request_kind(spec)?;
     let api_version = known.api_version();
     for (label, object) in [("object", &spec.object), ("old object", &spec.old_object)] {
         let Some(object) = object else { continue };
         if !object.is_object() {
-            return Err(Error::InvalidInput(format!(
+            return Err(EvaluatorError::InvalidInput(format!(
                 "the {label} is not a Kubernetes object (a mapping)"
             )));
         }
         if let Some(found) = text_at(Some(object), "/kind")
             && found != known.kind
         {
-            return Err(Error::InvalidInput(format!(
+            return Err(EvaluatorError::InvalidInput(format!(
                 "the {label} is a {found}, not a {}",
                 known.kind
             )));
@@ -315,7 +315,7 @@ pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, Error> {
         .unwrap_or_else(|| "example".to_owned());
     let namespace = match (known.namespaced, &spec.namespace) {
         (false, Some(namespace)) => {
-            return Err(Error::InvalidInput(format!(
+            return Err(EvaluatorError::InvalidInput(format!(
                 "{} is not namespaced: drop the namespace `{namespace}`",
                 known.kind
             )));
@@ -348,7 +348,7 @@ pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, Error> {
         }
         Operation::Delete => {
             if spec.object.is_some() {
-                return Err(Error::InvalidInput(
+                return Err(EvaluatorError::InvalidInput(
                     "a DELETE request has no object: give the deleted object as the old object"
                         .into(),
                 ));
@@ -413,7 +413,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_pod_creation_is_a_valid_review() -> Result<(), Error> {
+    fn a_pod_creation_is_a_valid_review() -> Result<(), EvaluatorError> {
         let review = admission_review(&spec(Operation::Create, "pod"))?;
         let parsed = AdmissionReview::from_value(review.clone())?;
         assert_eq!(parsed.uid, "00000000-0000-4000-8000-000000000000");
@@ -431,7 +431,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn objects_give_names_and_operations_their_shape() -> Result<(), Error> {
+    fn objects_give_names_and_operations_their_shape() -> Result<(), EvaluatorError> {
         let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
         let update = admission_review(&AdmissionRequestSpec {
             object: Some(deployment.clone()),
@@ -453,7 +453,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_kind_comes_from_the_object_when_not_given() -> Result<(), Error> {
+    fn the_kind_comes_from_the_object_when_not_given() -> Result<(), EvaluatorError> {
         let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "shop"}});
         let review = admission_review(&AdmissionRequestSpec {
             kind: None,
@@ -483,7 +483,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn other_kinds_are_taken_from_the_object_as_kwctl_takes_them() -> Result<(), Error> {
+    fn other_kinds_are_taken_from_the_object_as_kwctl_takes_them() -> Result<(), EvaluatorError> {
         let widget = json!({"apiVersion": "example.com/v1alpha1", "kind": "Policy", "metadata": {"name": "w", "namespace": "team-a"}});
         let review = admission_review(&AdmissionRequestSpec {
             kind: None,

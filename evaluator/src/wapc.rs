@@ -20,7 +20,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use crate::engine::{EngineConfig, Limiter, classify};
 use crate::wasi_sandbox::{PolicyLog, sandbox};
 use crate::{
-    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
     ValidationResponse,
 };
 
@@ -122,7 +122,7 @@ impl std::fmt::Debug for WapcPolicy {
 impl Engine {
     /// Compiles and links a waPC module with the default Kubewarden host capabilities
     /// (`tracing/log` only; see [`crate::KubewardenCapabilities`]).
-    pub fn load_wapc(&self, module: &AdmittedModule) -> Result<WapcPolicy, Error> {
+    pub fn load_wapc(&self, module: &AdmittedModule) -> Result<WapcPolicy, EvaluatorError> {
         self.load_wapc_with(module, Arc::new(crate::KubewardenCapabilities::default()))
     }
 
@@ -131,7 +131,7 @@ impl Engine {
         &self,
         module: &AdmittedModule,
         host_calls: Arc<dyn HostCallHandler>,
-    ) -> Result<WapcPolicy, Error> {
+    ) -> Result<WapcPolicy, EvaluatorError> {
         self.link_wapc(module.bytes(), host_calls)
     }
 
@@ -141,13 +141,13 @@ impl Engine {
     pub fn wapc_protocol_version(
         &self,
         module: &[u8],
-    ) -> Result<artifact::metadata::ProtocolVersion, Error> {
+    ) -> Result<artifact::metadata::ProtocolVersion, EvaluatorError> {
         let answer = self
             .link_wapc(module, Arc::new(NoHostCapabilities))?
             .protocol_version()?;
         match answer.as_str() {
             "v1" => Ok(artifact::metadata::ProtocolVersion::V1),
-            other => Err(Error::MalformedResponse {
+            other => Err(EvaluatorError::MalformedResponse {
                 operation: "protocol_version".into(),
                 reason: format!("unknown protocol version {other:?} (expected \"v1\")"),
             }),
@@ -158,19 +158,19 @@ impl Engine {
         &self,
         module: &[u8],
         host_calls: Arc<dyn HostCallHandler>,
-    ) -> Result<WapcPolicy, Error> {
+    ) -> Result<WapcPolicy, EvaluatorError> {
         let module = self.compile(module)?;
         if !module
             .exports()
             .any(|export| export.name() == "__guest_call")
         {
-            return Err(Error::MissingExport("__guest_call".into()));
+            return Err(EvaluatorError::MissingExport("__guest_call".into()));
         }
         let mut linker = Linker::new(&self.inner);
-        add_to_linker(&mut linker).map_err(|err| Error::Link(format!("{err:#}")))?;
+        add_to_linker(&mut linker).map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
         let instance_pre = linker
             .instantiate_pre(&module)
-            .map_err(|err| Error::Link(format!("{err:#}")))?;
+            .map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
         Ok(WapcPolicy {
             engine: self.clone(),
             instance_pre,
@@ -185,14 +185,14 @@ impl WapcPolicy {
     /// Blocking: async code calls it through `spawn_blocking` (as the policy server does), since
     /// `wasmtime-wasi` runs a guest's WASI I/O (`fd_write`, `path_open`, …) on the ambient Tokio
     /// runtime and panics when called on one of its worker threads.
-    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, EvaluatorError> {
         self.instantiate(operation)?
             .call(&self.engine.config, operation, payload)
     }
 
     /// One instance kept for any number of calls, as `kwctl bench` measures (wapc-rs's host
     /// keeps one). Not for serving requests: a call sees what earlier ones left in the guest.
-    pub fn reused_instance(&self) -> Result<ReusedWapcInstance, Error> {
+    pub fn reused_instance(&self) -> Result<ReusedWapcInstance, EvaluatorError> {
         Ok(ReusedWapcInstance {
             session: self.instantiate("start")?,
             policy: self.clone(),
@@ -201,7 +201,7 @@ impl WapcPolicy {
 
     /// A new instance in its own store, its start functions run; `operation` names what a
     /// failure of theirs stopped.
-    fn instantiate(&self, operation: &str) -> Result<Session, Error> {
+    fn instantiate(&self, operation: &str) -> Result<Session, EvaluatorError> {
         let config = &self.engine.config;
         let mut store = self.engine.evaluation_store(
             HostState {
@@ -228,7 +228,7 @@ impl WapcPolicy {
             if let Some(func) = instance.get_func(&mut store, start) {
                 let func = func
                     .typed::<(), ()>(&store)
-                    .map_err(|err| Error::Link(format!("`{start}`: {err}")))?;
+                    .map_err(|err| EvaluatorError::Link(format!("`{start}`: {err}")))?;
                 match func.call(&mut store, ()) {
                     Ok(()) => {}
                     // TinyGo 0.35 and later end `_start` with `proc_exit(0)`: the guest is ready,
@@ -243,26 +243,33 @@ impl WapcPolicy {
         }
         let guest_call = instance
             .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
-            .map_err(|err| Error::Link(format!("`__guest_call`: {err}")))?;
+            .map_err(|err| EvaluatorError::Link(format!("`__guest_call`: {err}")))?;
         Ok(Session { store, guest_call })
     }
 
     /// The `protocol_version` operation: the Kubewarden protocol the policy speaks (`"v1"`).
-    pub fn protocol_version(&self) -> Result<String, Error> {
+    pub fn protocol_version(&self) -> Result<String, EvaluatorError> {
         let answer = self.call("protocol_version", b"")?;
         parse_json("protocol_version", &answer)
     }
 
     /// The `validate_settings` operation.
-    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse, Error> {
-        let payload = serde_json::to_vec(settings)
-            .map_err(|err| Error::InvalidInput(format!("serialising the settings: {err}")))?;
+    pub fn validate_settings(
+        &self,
+        settings: &Value,
+    ) -> Result<SettingsValidationResponse, EvaluatorError> {
+        let payload = serde_json::to_vec(settings).map_err(|err| {
+            EvaluatorError::InvalidInput(format!("serialising the settings: {err}"))
+        })?;
         let answer = self.call("validate_settings", &payload)?;
         parse_json("validate_settings", &answer)
     }
 
     /// The `validate` operation, failures as errors.
-    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+    pub fn validate(
+        &self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
         validate_with(request, |operation, payload| self.call(operation, payload))
     }
 
@@ -296,7 +303,7 @@ impl std::fmt::Debug for ReusedWapcInstance {
 
 impl ReusedWapcInstance {
     /// Calls `operation` with `payload` in the kept instance, its deadline armed again first.
-    pub fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
+    pub fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, EvaluatorError> {
         let config = &self.policy.engine.config;
         self.session
             .store
@@ -305,7 +312,10 @@ impl ReusedWapcInstance {
     }
 
     /// The `validate` operation in the kept instance, failures as errors.
-    pub fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+    pub fn validate(
+        &mut self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
         validate_with(request, |operation, payload| self.call(operation, payload))
     }
 }
@@ -324,7 +334,7 @@ impl Session {
         config: &EngineConfig,
         operation: &str,
         payload: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Vec<u8>, EvaluatorError> {
         let state = self.store.data_mut();
         state.operation = operation.as_bytes().to_vec();
         state.payload = payload.to_vec();
@@ -344,12 +354,12 @@ impl Session {
             state
                 .response
                 .take()
-                .ok_or_else(|| Error::MalformedResponse {
+                .ok_or_else(|| EvaluatorError::MalformedResponse {
                     operation: operation.to_owned(),
                     reason: "the guest reported success without calling __guest_response".into(),
                 })
         } else {
-            Err(Error::Guest {
+            Err(EvaluatorError::Guest {
                 operation: operation.to_owned(),
                 message: state
                     .guest_error
@@ -363,10 +373,10 @@ impl Session {
 /// The `validate` operation through `call`, in a fresh instance or a kept one.
 fn validate_with(
     request: &ValidationRequest,
-    call: impl FnOnce(&str, &[u8]) -> Result<Vec<u8>, Error>,
-) -> Result<ValidationResponse, Error> {
+    call: impl FnOnce(&str, &[u8]) -> Result<Vec<u8>, EvaluatorError>,
+) -> Result<ValidationResponse, EvaluatorError> {
     let payload = serde_json::to_vec(request)
-        .map_err(|err| Error::InvalidInput(format!("serialising the request: {err}")))?;
+        .map_err(|err| EvaluatorError::InvalidInput(format!("serialising the request: {err}")))?;
     let answer = call("validate", &payload)?;
     parse_json("validate", &answer)
 }
@@ -374,16 +384,16 @@ fn validate_with(
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     operation: &str,
     answer: &[u8],
-) -> Result<T, Error> {
-    serde_json::from_slice(answer).map_err(|err| Error::MalformedResponse {
+) -> Result<T, EvaluatorError> {
+    serde_json::from_slice(answer).map_err(|err| EvaluatorError::MalformedResponse {
         operation: operation.to_owned(),
         reason: err.to_string(),
     })
 }
 
-fn length(len: usize) -> Result<i32, Error> {
+fn length(len: usize) -> Result<i32, EvaluatorError> {
     i32::try_from(len)
-        .map_err(|_| Error::InvalidInput(format!("payload of {len} bytes is too large")))
+        .map_err(|_| EvaluatorError::InvalidInput(format!("payload of {len} bytes is too large")))
 }
 
 /// Names the failure behind a wasmtime error: a WASI exit, else host-function faults first.
@@ -392,20 +402,20 @@ fn classify_wapc(
     err: wasmtime::Error,
     operation: &str,
     config: &EngineConfig,
-) -> Error {
+) -> EvaluatorError {
     if let Some(exit) = err.downcast_ref::<I32Exit>() {
-        return Error::Exited {
+        return EvaluatorError::Exited {
             operation: operation.to_owned(),
             status: exit.0,
         };
     }
     let state = store.data();
     match &state.fault {
-        Some(Fault::ResponseTooLarge(size)) => Error::ResponseTooLarge {
+        Some(Fault::ResponseTooLarge(size)) => EvaluatorError::ResponseTooLarge {
             limit: state.max_response_bytes,
             size: *size,
         },
-        Some(Fault::BadMemoryAccess(what)) => Error::Trap(what.clone()),
+        Some(Fault::BadMemoryAccess(what)) => EvaluatorError::Trap(what.clone()),
         None => classify(state.limiter.memory_exceeded, &err, config),
     }
 }

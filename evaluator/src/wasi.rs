@@ -10,7 +10,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use crate::engine::{Limiter, classify};
 use crate::wasi_sandbox::sandbox;
 use crate::{
-    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
     ValidationResponse,
 };
 
@@ -39,17 +39,17 @@ impl std::fmt::Debug for WasiPolicy {
 
 impl Engine {
     /// Compiles and links a WASI (preview 1) policy module; it must export `_start`.
-    pub fn load_wasi(&self, module: &AdmittedModule) -> Result<WasiPolicy, Error> {
+    pub fn load_wasi(&self, module: &AdmittedModule) -> Result<WasiPolicy, EvaluatorError> {
         let module = self.compile(module.bytes())?;
         if !module.exports().any(|export| export.name() == "_start") {
-            return Err(Error::MissingExport("_start".into()));
+            return Err(EvaluatorError::MissingExport("_start".into()));
         }
         let mut linker: Linker<WasiState> = Linker::new(&self.inner);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut WasiState| &mut state.wasi)
-            .map_err(|err| Error::Link(format!("{err:#}")))?;
+            .map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
         let instance_pre = linker
             .instantiate_pre(&module)
-            .map_err(|err| Error::Link(format!("{err:#}")))?;
+            .map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
         Ok(WasiPolicy {
             engine: self.clone(),
             instance_pre,
@@ -59,7 +59,7 @@ impl Engine {
 
 impl WasiPolicy {
     /// Runs `_start` with argv `[policy, operation]` and `input` on stdin; returns stdout.
-    pub fn run(&self, operation: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
+    pub fn run(&self, operation: &str, input: &[u8]) -> Result<Vec<u8>, EvaluatorError> {
         let config = &self.engine.config;
         // One byte over the cap tells a full pipe from an answer of exactly the cap.
         let stdout = MemoryOutputPipe::new(config.max_response_bytes.saturating_add(1));
@@ -84,7 +84,7 @@ impl WasiPolicy {
             .map_err(|err| classify(memory_exceeded(&store), &err, config))?;
         let start = instance
             .get_typed_func::<(), ()>(&mut store, "_start")
-            .map_err(|err| Error::Link(format!("`_start`: {err}")))?;
+            .map_err(|err| EvaluatorError::Link(format!("`_start`: {err}")))?;
         let exit = match start.call(&mut store, ()) {
             Ok(()) => 0,
             Err(err) => match err.downcast_ref::<wasmtime_wasi::I32Exit>() {
@@ -95,7 +95,7 @@ impl WasiPolicy {
         drop(store);
         let answer = stdout.contents();
         if answer.len() > config.max_response_bytes {
-            return Err(Error::ResponseTooLarge {
+            return Err(EvaluatorError::ResponseTooLarge {
                 limit: config.max_response_bytes,
                 size: answer.len(),
             });
@@ -104,7 +104,7 @@ impl WasiPolicy {
             let message = String::from_utf8_lossy(&stderr.contents())
                 .trim()
                 .to_owned();
-            return Err(Error::Guest {
+            return Err(EvaluatorError::Guest {
                 operation: operation.to_owned(),
                 message: if message.is_empty() {
                     format!("exited with status {exit}")
@@ -117,17 +117,25 @@ impl WasiPolicy {
     }
 
     /// The `validate-settings` operation.
-    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse, Error> {
-        let payload = serde_json::to_vec(settings)
-            .map_err(|err| Error::InvalidInput(format!("serialising the settings: {err}")))?;
+    pub fn validate_settings(
+        &self,
+        settings: &Value,
+    ) -> Result<SettingsValidationResponse, EvaluatorError> {
+        let payload = serde_json::to_vec(settings).map_err(|err| {
+            EvaluatorError::InvalidInput(format!("serialising the settings: {err}"))
+        })?;
         let answer = self.run("validate-settings", &payload)?;
         crate::wapc::parse_json("validate-settings", &answer)
     }
 
     /// The `validate` operation, failures as errors.
-    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
-        let payload = serde_json::to_vec(request)
-            .map_err(|err| Error::InvalidInput(format!("serialising the request: {err}")))?;
+    pub fn validate(
+        &self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
+        let payload = serde_json::to_vec(request).map_err(|err| {
+            EvaluatorError::InvalidInput(format!("serialising the request: {err}"))
+        })?;
         let answer = self.run("validate", &payload)?;
         crate::wapc::parse_json("validate", &answer)
     }

@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use evaluator::{AdmittedModule, Engine, EngineConfig, Error, ModuleCache, ValidationRequest};
+use evaluator::{
+    AdmittedModule, Engine, EngineConfig, EvaluatorError, ModuleCache, ValidationRequest,
+};
 use serde_json::json;
 use test_support::compile_fixture;
 
-fn engine(cache: &Arc<ModuleCache>) -> Result<Engine, Error> {
+fn engine(cache: &Arc<ModuleCache>) -> Result<Engine, EvaluatorError> {
     Ok(Engine::new(EngineConfig::default())?.with_cache(Arc::clone(cache)))
 }
 
-fn accepts(engine: &Engine, module: &[u8]) -> Result<bool, Error> {
+fn accepts(engine: &Engine, module: &[u8]) -> Result<bool, EvaluatorError> {
     let request = ValidationRequest {
         request: json!({"uid": "1"}),
         settings: json!({}),
@@ -22,7 +24,7 @@ fn accepts(engine: &Engine, module: &[u8]) -> Result<bool, Error> {
 }
 
 #[test]
-fn a_module_is_compiled_once_and_reused_by_the_next_engine() -> Result<(), Error> {
+fn a_module_is_compiled_once_and_reused_by_the_next_engine() -> Result<(), EvaluatorError> {
     let dir = test_support::tempdir();
     let cache = Arc::new(ModuleCache::new(dir.path())?);
     let module = compile_fixture("wapc-accept");
@@ -38,7 +40,7 @@ fn a_module_is_compiled_once_and_reused_by_the_next_engine() -> Result<(), Error
 }
 
 #[test]
-fn corrupt_entries_are_ignored_and_rebuilt() -> Result<(), Error> {
+fn corrupt_entries_are_ignored_and_rebuilt() -> Result<(), EvaluatorError> {
     let dir = test_support::tempdir();
     let cache = Arc::new(ModuleCache::new(dir.path())?);
     let module = compile_fixture("wapc-accept");
@@ -47,7 +49,7 @@ fn corrupt_entries_are_ignored_and_rebuilt() -> Result<(), Error> {
     let Some(entry) = first.cache_entry_path(&module) else {
         panic!("the engine has a cache");
     };
-    let good = std::fs::read(&entry).map_err(|source| Error::Io {
+    let good = std::fs::read(&entry).map_err(|source| EvaluatorError::Io {
         path: entry.clone(),
         source,
     })?;
@@ -81,12 +83,12 @@ fn corrupt_entries_are_ignored_and_rebuilt() -> Result<(), Error> {
 }
 
 #[test]
-fn invalid_modules_never_come_from_the_cache() -> Result<(), Error> {
+fn invalid_modules_never_come_from_the_cache() -> Result<(), EvaluatorError> {
     let dir = test_support::tempdir();
     let cache = Arc::new(ModuleCache::new(dir.path())?);
     assert!(matches!(
         engine(&cache)?.load_wapc(&AdmittedModule::insecure("fixture", b"not wasm".to_vec())),
-        Err(Error::Compile(_))
+        Err(EvaluatorError::Compile(_))
     ));
     assert_eq!(cache.misses(), 0);
     Ok(())
@@ -97,8 +99,8 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     sha2::Sha256::digest(bytes).to_vec()
 }
 
-fn write(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|source| Error::Io {
+fn write(path: &std::path::Path, bytes: &[u8]) -> Result<(), EvaluatorError> {
+    std::fs::write(path, bytes).map_err(|source| EvaluatorError::Io {
         path: path.to_path_buf(),
         source,
     })

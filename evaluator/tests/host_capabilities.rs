@@ -10,7 +10,9 @@ use artifact::reference::RegistryRef;
 use client::remote::credentials::DockerConfig;
 use client::remote::{Remote, RemoteOptions};
 use evaluator::host_capabilities::{ContextResources, Registry};
-use evaluator::{AdmittedModule, Engine, EngineConfig, Error, KubewardenCapabilities, WapcPolicy};
+use evaluator::{
+    AdmittedModule, Engine, EngineConfig, EvaluatorError, KubewardenCapabilities, WapcPolicy,
+};
 use serde_json::{Value, json};
 use signing::keys::PrivateKey;
 use signing::registry::Layout;
@@ -39,7 +41,7 @@ fn call(policy: &WapcPolicy, name: &str, payload: &Value) -> Result<Value, Strin
         Ok(answer) if answer.is_empty() => Ok(Value::Null),
         Ok(answer) => serde_json::from_slice(&answer)
             .map_err(|err| panic!("{name} answered something not JSON: {err}")),
-        Err(Error::Guest { message, .. }) => Err(message),
+        Err(EvaluatorError::Guest { message, .. }) => Err(message),
         Err(other) => panic!("{name}: the evaluation itself failed: {other}"),
     }
 }

@@ -2,8 +2,8 @@
 //! (../shared/policies) and on WAT fixtures that misbehave.
 
 use evaluator::{
-    AdmissionReview, AdmittedModule, Engine, EngineConfig, Error, OpaPolicy, Policy, RegoMode,
-    ValidationRequest,
+    AdmissionReview, AdmittedModule, Engine, EngineConfig, EvaluatorError, OpaPolicy, Policy,
+    RegoMode, ValidationRequest,
 };
 use serde_json::json;
 use test_support::compile_fixture;
@@ -43,7 +43,7 @@ fn request(file: &str, settings: serde_json::Value) -> ValidationRequest {
 }
 
 #[test]
-fn gatekeeper_happy_policy_accepts() -> Result<(), Error> {
+fn gatekeeper_happy_policy_accepts() -> Result<(), EvaluatorError> {
     let test = "gatekeeper_happy_policy_accepts";
     let Some(module) = shared(test, "gatekeeper_always_happy_policy.wasm") else {
         return Ok(());
@@ -59,7 +59,7 @@ fn gatekeeper_happy_policy_accepts() -> Result<(), Error> {
 }
 
 #[test]
-fn gatekeeper_unhappy_policy_rejects_with_its_message() -> Result<(), Error> {
+fn gatekeeper_unhappy_policy_rejects_with_its_message() -> Result<(), EvaluatorError> {
     let test = "gatekeeper_unhappy_policy_rejects_with_its_message";
     let Some(module) = shared(test, "gatekeeper_always_unhappy_policy.wasm") else {
         return Ok(());
@@ -72,7 +72,7 @@ fn gatekeeper_unhappy_policy_rejects_with_its_message() -> Result<(), Error> {
 }
 
 #[test]
-fn opa_policy_rejects_the_default_namespace_only() -> Result<(), Error> {
+fn opa_policy_rejects_the_default_namespace_only() -> Result<(), EvaluatorError> {
     let test = "opa_policy_rejects_the_default_namespace_only";
     let Some(module) = shared(test, "no-default-namespace-rego.wasm") else {
         return Ok(());
@@ -93,7 +93,7 @@ fn opa_policy_rejects_the_default_namespace_only() -> Result<(), Error> {
 }
 
 #[test]
-fn builtins_get_their_arguments_and_return_results() -> Result<(), Error> {
+fn builtins_get_their_arguments_and_return_results() -> Result<(), EvaluatorError> {
     // opa-builtins answers sprintf("%d bytes", [units.parse(data)]); in `opa` mode, data is the
     // settings.
     let policy = load(&engine(), &fixture("opa-builtins"), RegoMode::Opa);
@@ -127,7 +127,7 @@ fn an_unknown_builtin_is_refused_at_load_naming_it() {
     let module = AdmittedModule::insecure("http-send", test_support::compile_wat(&text));
     let err = engine().load_opa(&module, RegoMode::Opa).err();
     assert!(
-        matches!(&err, Some(Error::UnsupportedBuiltins(names)) if names == &["http.send"]),
+        matches!(&err, Some(EvaluatorError::UnsupportedBuiltins(names)) if names == &["http.send"]),
         "{err:?}"
     );
     let message = err.map(|err| err.to_string()).unwrap_or_default();
@@ -158,13 +158,13 @@ fn a_module_without_the_abi_exports_is_refused() {
         .load_opa(&fixture("wapc-accept"), RegoMode::Opa)
         .err();
     assert!(
-        matches!(&err, Some(Error::MissingExport(name)) if name == "opa_malloc"),
+        matches!(&err, Some(EvaluatorError::MissingExport(name)) if name == "opa_malloc"),
         "{err:?}"
     );
     // opa-deny has the exports `palisade annotate` looks for, not all those evaluation needs.
     let err = Policy::load(&engine, "gatekeeper", &fixture("opa-deny")).err();
     assert!(
-        matches!(&err, Some(Error::MissingExport(name)) if name == "opa_json_parse"),
+        matches!(&err, Some(EvaluatorError::MissingExport(name)) if name == "opa_json_parse"),
         "{err:?}"
     );
     assert_eq!(
@@ -185,11 +185,14 @@ fn the_memory_the_host_provides_is_capped() {
     let err = engine
         .load_opa(&fixture("opa-abort"), RegoMode::Gatekeeper)
         .err();
-    assert!(matches!(err, Some(Error::OutOfMemory(65536))), "{err:?}");
+    assert!(
+        matches!(err, Some(EvaluatorError::OutOfMemory(65536))),
+        "{err:?}"
+    );
 }
 
 #[test]
-fn policy_load_picks_the_rego_modes_and_settings_are_accepted() -> Result<(), Error> {
+fn policy_load_picks_the_rego_modes_and_settings_are_accepted() -> Result<(), EvaluatorError> {
     let test = "policy_load_picks_the_rego_modes_and_settings_are_accepted";
     let Some(module) = shared(test, "gatekeeper_always_unhappy_policy.wasm") else {
         return Ok(());
@@ -288,7 +291,7 @@ fn a_module_with_its_own_memory_is_refused() {
 }
 
 #[test]
-fn consecutive_evaluations_answer_as_each_would_alone() -> Result<(), Error> {
+fn consecutive_evaluations_answer_as_each_would_alone() -> Result<(), EvaluatorError> {
     let test = "consecutive_evaluations_answer_as_each_would_alone";
     let Some(module) = shared(test, "no-default-namespace-rego.wasm") else {
         return Ok(());
@@ -340,14 +343,14 @@ fn every_evaluation_starts_from_the_set_up_state_even_after_a_failure() {
 
     let out_of_memory = policy.validate(&request("pod-create.json", json!("oom")));
     assert!(
-        matches!(out_of_memory, Err(Error::OutOfMemory(limit)) if limit == engine.config().memory_limit),
+        matches!(out_of_memory, Err(EvaluatorError::OutOfMemory(limit)) if limit == engine.config().memory_limit),
         "{out_of_memory:?}"
     );
     assert_eq!(answer(json!({})).message.as_deref(), FRESH);
 }
 
 #[test]
-fn the_memory_cap_applies_to_pre_initialised_instances() -> Result<(), Error> {
+fn the_memory_cap_applies_to_pre_initialised_instances() -> Result<(), EvaluatorError> {
     // opa-stateful needs its two pages; a third is the most it may have.
     let engine = Engine::new(EngineConfig {
         memory_limit: 3 * 64 * 1024,
@@ -360,7 +363,7 @@ fn the_memory_cap_applies_to_pre_initialised_instances() -> Result<(), Error> {
     assert_eq!(answer.message.as_deref(), FRESH);
     let out_of_memory = policy.validate(&request("pod-create.json", json!("oom")));
     assert!(
-        matches!(out_of_memory, Err(Error::OutOfMemory(196_608))),
+        matches!(out_of_memory, Err(EvaluatorError::OutOfMemory(196_608))),
         "{out_of_memory:?}"
     );
     Ok(())
@@ -386,7 +389,7 @@ fn a_module_a_snapshot_cannot_hold_runs_its_set_up_in_each_instance() {
 }
 
 #[test]
-fn a_reused_instance_keeps_what_fresh_ones_do_not() -> Result<(), Error> {
+fn a_reused_instance_keeps_what_fresh_ones_do_not() -> Result<(), EvaluatorError> {
     let policy = load(&engine(), &fixture("opa-stateful"), RegoMode::Opa);
     let request = request("pod-create.json", json!({}));
     let mut reused = policy.reused_instance()?;
@@ -401,7 +404,7 @@ fn a_reused_instance_keeps_what_fresh_ones_do_not() -> Result<(), Error> {
 }
 
 #[test]
-fn a_reused_instance_answers_as_fresh_ones_do() -> Result<(), Error> {
+fn a_reused_instance_answers_as_fresh_ones_do() -> Result<(), EvaluatorError> {
     let test = "a_reused_instance_answers_as_fresh_ones_do";
     let Some(module) = shared(test, "no-default-namespace-rego.wasm") else {
         return Ok(());

@@ -1,7 +1,7 @@
 //! `Engine::wapc_protocol_version`: what `palisade annotate` asks a waPC module, as kwctl does.
 
 use artifact::metadata::ProtocolVersion;
-use evaluator::{Engine, EngineConfig, Error};
+use evaluator::{Engine, EngineConfig, EvaluatorError};
 use test_support::{compile_fixture, compile_wat};
 
 fn engine() -> Engine {
@@ -13,7 +13,7 @@ fn engine() -> Engine {
 }
 
 #[test]
-fn a_guest_that_speaks_v1_says_so() -> Result<(), Error> {
+fn a_guest_that_speaks_v1_says_so() -> Result<(), EvaluatorError> {
     assert_eq!(
         engine().wapc_protocol_version(&compile_fixture("wapc-accept"))?,
         ProtocolVersion::V1
@@ -26,18 +26,18 @@ fn a_guest_that_cannot_answer_is_an_error_naming_why() {
     let engine = engine();
     assert!(matches!(
         engine.wapc_protocol_version(&compile_fixture("wapc-trap")),
-        Err(Error::Trap(_))
+        Err(EvaluatorError::Trap(_))
     ));
     // host-call.wat answers every operation without a `/` with an error.
     let refused = engine.wapc_protocol_version(&compile_fixture("host-call"));
     assert!(
-        matches!(&refused, Err(Error::Guest { operation, message })
+        matches!(&refused, Err(EvaluatorError::Guest { operation, message })
             if operation == "protocol_version" && message.contains("NAMESPACE/OPERATION")),
         "{refused:?}"
     );
     assert!(matches!(
         engine.wapc_protocol_version(b"not wasm"),
-        Err(Error::Compile(_))
+        Err(EvaluatorError::Compile(_))
     ));
 }
 
@@ -54,7 +54,7 @@ fn an_unknown_version_is_refused() {
     );
     let answer = engine().wapc_protocol_version(&v2);
     assert!(
-        matches!(&answer, Err(Error::MalformedResponse { reason, .. }) if reason.contains("\"v2\"")),
+        matches!(&answer, Err(EvaluatorError::MalformedResponse { reason, .. }) if reason.contains("\"v2\"")),
         "{answer:?}"
     );
 }

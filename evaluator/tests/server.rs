@@ -15,7 +15,7 @@ use client::remote::sources::Sources;
 use client::remote::{Remote, RemoteOptions};
 use evaluator::gate::{Admission, Verification};
 use evaluator::server::{PoliciesFile, ServerState, StartOptions, app};
-use evaluator::{EngineConfig, Error, ModuleCache};
+use evaluator::{EngineConfig, EvaluatorError, ModuleCache};
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
@@ -68,7 +68,7 @@ async fn push(
 }
 
 /// `policies.yml` with `id: module` pairs (and any extra YAML per policy).
-fn policies(entries: &[(&str, String, &str)]) -> Result<PoliciesFile, Error> {
+fn policies(entries: &[(&str, String, &str)]) -> Result<PoliciesFile, EvaluatorError> {
     let mut text = String::new();
     for (id, module, extra) in entries {
         text.push_str(&format!("{id}:\n  module: {module}\n{extra}"));

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use evaluator::{AdmittedModule, Engine, EngineConfig, Error};
+use evaluator::{AdmittedModule, Engine, EngineConfig, EvaluatorError};
 
 /// The guest `name`; `None` when ../shared/policies is absent (`test` is skipped).
 fn read(test: &str, name: &str) -> Option<Vec<u8>> {
@@ -14,7 +14,7 @@ fn read(test: &str, name: &str) -> Option<Vec<u8>> {
 
 type Calls = Arc<Mutex<Vec<(String, String, String, Vec<u8>)>>>;
 
-fn hello(test: &str, name: &str, expected: &str) -> Result<(), Error> {
+fn hello(test: &str, name: &str, expected: &str) -> Result<(), EvaluatorError> {
     let Some(module) = read(test, name) else {
         return Ok(());
     };
@@ -54,7 +54,7 @@ fn hello(test: &str, name: &str, expected: &str) -> Result<(), Error> {
 }
 
 #[test]
-fn assemblyscript_guest_says_hello() -> Result<(), Error> {
+fn assemblyscript_guest_says_hello() -> Result<(), EvaluatorError> {
     hello(
         "assemblyscript_guest_says_hello",
         "wapc_hello_as.wasm",
@@ -63,7 +63,7 @@ fn assemblyscript_guest_says_hello() -> Result<(), Error> {
 }
 
 #[test]
-fn tinygo_guest_runs_start_and_says_hello() -> Result<(), Error> {
+fn tinygo_guest_runs_start_and_says_hello() -> Result<(), EvaluatorError> {
     hello(
         "tinygo_guest_runs_start_and_says_hello",
         "wapc_hello_tinygo.wasm",
@@ -72,7 +72,7 @@ fn tinygo_guest_runs_start_and_says_hello() -> Result<(), Error> {
 }
 
 #[test]
-fn zig_guest_says_hello() -> Result<(), Error> {
+fn zig_guest_says_hello() -> Result<(), EvaluatorError> {
     hello(
         "zig_guest_says_hello",
         "wapc_hello_zig.wasm",
@@ -81,7 +81,7 @@ fn zig_guest_says_hello() -> Result<(), Error> {
 }
 
 #[test]
-fn rust_guest_runs_wapc_init_and_echoes() -> Result<(), Error> {
+fn rust_guest_runs_wapc_init_and_echoes() -> Result<(), EvaluatorError> {
     let test = "rust_guest_runs_wapc_init_and_echoes";
     let Some(module) = read(test, "wapc_wapc_guest_test.wasm") else {
         return Ok(());
@@ -95,7 +95,7 @@ fn rust_guest_runs_wapc_init_and_echoes() -> Result<(), Error> {
 }
 
 #[test]
-fn demo_guests_are_not_kubewarden_policies() -> Result<(), Error> {
+fn demo_guests_are_not_kubewarden_policies() -> Result<(), EvaluatorError> {
     // Asking a demo guest for a Kubewarden operation is an error from the guest (or a trap),
     // never a panic of the host.
     let engine = Engine::new(EngineConfig::default())?;
@@ -106,7 +106,9 @@ fn demo_guests_are_not_kubewarden_policies() -> Result<(), Error> {
         let policy = engine.load_wapc(&AdmittedModule::insecure("fixture", module))?;
         let answer = policy.protocol_version();
         assert!(
-            answer.as_ref().is_err_and(Error::is_evaluation_failure),
+            answer
+                .as_ref()
+                .is_err_and(EvaluatorError::is_evaluation_failure),
             "{name}: {answer:?}"
         );
     }

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use evaluator::wapc::OUTPUT_LOG_BYTES;
 use evaluator::{
-    AdmittedModule, Engine, EngineConfig, Error, ValidationRequest, ValidationResponse, WapcPolicy,
+    AdmittedModule, Engine, EngineConfig, EvaluatorError, ValidationRequest, ValidationResponse,
+    WapcPolicy,
 };
 use serde_json::{Value, json};
 use test_support::compile_fixture;
@@ -41,7 +42,7 @@ fn request() -> ValidationRequest {
 }
 
 #[test]
-fn accept_policy_accepts_and_speaks_v1() -> Result<(), Error> {
+fn accept_policy_accepts_and_speaks_v1() -> Result<(), EvaluatorError> {
     let engine = engine();
     let policy = load(&engine, "wapc-accept");
     assert_eq!(policy.protocol_version()?, "v1");
@@ -58,7 +59,7 @@ fn accept_policy_accepts_and_speaks_v1() -> Result<(), Error> {
 }
 
 #[test]
-fn reject_policy_rejects_with_its_message_and_code() -> Result<(), Error> {
+fn reject_policy_rejects_with_its_message_and_code() -> Result<(), EvaluatorError> {
     let engine = engine();
     let answer = load(&engine, "wapc-reject").validate(&request())?;
     assert!(!answer.accepted);
@@ -71,7 +72,7 @@ fn reject_policy_rejects_with_its_message_and_code() -> Result<(), Error> {
 }
 
 #[test]
-fn a_mutating_policy_returns_the_mutated_object() -> Result<(), Error> {
+fn a_mutating_policy_returns_the_mutated_object() -> Result<(), EvaluatorError> {
     let engine = engine();
     let answer = load(&engine, "wapc-mutate").validate(&request())?;
     assert!(answer.accepted);
@@ -81,7 +82,7 @@ fn a_mutating_policy_returns_the_mutated_object() -> Result<(), Error> {
 }
 
 #[test]
-fn settings_validation_and_wapc_init() -> Result<(), Error> {
+fn settings_validation_and_wapc_init() -> Result<(), EvaluatorError> {
     let engine = engine();
     let policy = load(&engine, "wapc-settings");
     assert!(policy.validate_settings(&json!({}))?.valid);
@@ -100,7 +101,7 @@ fn settings_validation_and_wapc_init() -> Result<(), Error> {
 fn unknown_operation_is_a_guest_error() {
     let engine = engine();
     match load(&engine, "wapc-accept").call("frobnicate", b"") {
-        Err(Error::Guest { operation, message }) => {
+        Err(EvaluatorError::Guest { operation, message }) => {
             assert_eq!(operation, "frobnicate");
             assert_eq!(message, "unknown operation");
         }
@@ -110,7 +111,7 @@ fn unknown_operation_is_a_guest_error() {
 
 /// Evaluates `fixture`, expects a 500 rejection whose message contains `expected`, and checks
 /// that the same engine still evaluates the accept policy.
-fn fails_with(fixture: &str, expected: &str, matches: fn(&Error) -> bool) {
+fn fails_with(fixture: &str, expected: &str, matches: fn(&EvaluatorError) -> bool) {
     let engine = engine();
     let policy = load(&engine, fixture);
     let error = match policy.validate(&request()) {
@@ -131,7 +132,9 @@ fn fails_with(fixture: &str, expected: &str, matches: fn(&Error) -> bool) {
 
 #[test]
 fn a_guest_that_loops_forever_times_out() {
-    fails_with("wapc-loop", "timed out", |e| matches!(e, Error::Timeout(_)));
+    fails_with("wapc-loop", "timed out", |e| {
+        matches!(e, EvaluatorError::Timeout(_))
+    });
 }
 
 #[test]
@@ -139,19 +142,21 @@ fn a_guest_that_grows_memory_without_bound_hits_the_cap() {
     fails_with(
         "wapc-oom",
         "memory limit",
-        |e| matches!(e, Error::OutOfMemory(limit) if *limit == 16 * 1024 * 1024),
+        |e| matches!(e, EvaluatorError::OutOfMemory(limit) if *limit == 16 * 1024 * 1024),
     );
 }
 
 #[test]
 fn a_guest_that_traps_is_a_500() {
-    fails_with("wapc-trap", "trapped", |e| matches!(e, Error::Trap(_)));
+    fails_with("wapc-trap", "trapped", |e| {
+        matches!(e, EvaluatorError::Trap(_))
+    });
 }
 
 #[test]
 fn a_guest_that_answers_garbage_is_a_500() {
     fails_with("wapc-garbage", "malformed policy response", |e| {
-        matches!(e, Error::MalformedResponse { .. })
+        matches!(e, EvaluatorError::MalformedResponse { .. })
     });
 }
 
@@ -160,7 +165,7 @@ fn a_huge_response_is_refused() {
     fails_with("wapc-huge", "too large", |e| {
         matches!(
             e,
-            Error::ResponseTooLarge {
+            EvaluatorError::ResponseTooLarge {
                 limit: 65536,
                 size: 0x7fff_ffff
             }
@@ -169,7 +174,7 @@ fn a_huge_response_is_refused() {
 }
 
 #[test]
-fn no_state_leaks_between_evaluations() -> Result<(), Error> {
+fn no_state_leaks_between_evaluations() -> Result<(), EvaluatorError> {
     let engine = engine();
     let policy = load(&engine, "wapc-stateful");
     for _ in 0..20 {
@@ -182,7 +187,7 @@ fn no_state_leaks_between_evaluations() -> Result<(), Error> {
 }
 
 #[test]
-fn a_reused_instance_keeps_guest_state_between_calls() -> Result<(), Error> {
+fn a_reused_instance_keeps_guest_state_between_calls() -> Result<(), EvaluatorError> {
     let engine = engine();
     let policy = load(&engine, "wapc-stateful");
     let mut reused = policy.reused_instance()?;
@@ -198,25 +203,31 @@ fn a_reused_instance_keeps_guest_state_between_calls() -> Result<(), Error> {
 }
 
 #[test]
-fn a_failure_in_a_reused_call_is_reported_and_the_next_call_runs() -> Result<(), Error> {
+fn a_failure_in_a_reused_call_is_reported_and_the_next_call_runs() -> Result<(), EvaluatorError> {
     let engine = engine();
     let mut trapping = load(&engine, "wapc-validate-trap").reused_instance()?;
     assert_eq!(trapping.call("protocol_version", b"")?, b"\"v1\"");
     let trapped = trapping.validate(&request());
-    assert!(matches!(trapped, Err(Error::Trap(_))), "{trapped:?}");
+    assert!(
+        matches!(trapped, Err(EvaluatorError::Trap(_))),
+        "{trapped:?}"
+    );
     assert_eq!(trapping.call("protocol_version", b"")?, b"\"v1\"");
 
     // Each call gets the whole deadline: after one ran into it, the next still answers.
     let mut looping = load(&engine, "wapc-validate-loop").reused_instance()?;
     let timed_out = looping.validate(&request());
-    assert!(matches!(timed_out, Err(Error::Timeout(_))), "{timed_out:?}");
+    assert!(
+        matches!(timed_out, Err(EvaluatorError::Timeout(_))),
+        "{timed_out:?}"
+    );
     assert_eq!(looping.call("protocol_version", b"")?, b"\"v1\"");
 
     let grown = load(&engine, "wapc-oom")
         .reused_instance()?
         .validate(&request());
     assert!(
-        matches!(grown, Err(Error::OutOfMemory(limit)) if limit == 16 * 1024 * 1024),
+        matches!(grown, Err(EvaluatorError::OutOfMemory(limit)) if limit == 16 * 1024 * 1024),
         "{grown:?}"
     );
     Ok(())
@@ -242,25 +253,25 @@ fn loading_rejects_invalid_modules() {
     let engine = engine();
     assert!(matches!(
         engine.load_wapc(&AdmittedModule::insecure("fixture", b"not wasm".to_vec())),
-        Err(Error::Compile(_))
+        Err(EvaluatorError::Compile(_))
     ));
     let no_guest_call = test_support::compile_wat("(module (memory (export \"memory\") 1))");
     assert!(matches!(
         engine.load_wapc(&AdmittedModule::insecure("fixture", no_guest_call)),
-        Err(Error::MissingExport(name)) if name == "__guest_call"
+        Err(EvaluatorError::MissingExport(name)) if name == "__guest_call"
     ));
     let unknown_import = test_support::compile_wat(
         r#"(module (import "env" "mystery" (func)) (memory (export "memory") 1)
            (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#,
     );
     match engine.load_wapc(&AdmittedModule::insecure("fixture", unknown_import)) {
-        Err(Error::Link(message)) => assert!(message.contains("mystery"), "{message}"),
+        Err(EvaluatorError::Link(message)) => assert!(message.contains("mystery"), "{message}"),
         other => panic!("expected a link error, got {other:?}"),
     }
 }
 
 #[test]
-fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error> {
+fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), EvaluatorError> {
     // A guest that forwards its payload to host call myBinding/sample/echo and returns the
     // host's answer, or the host's error as a guest error.
     let module = test_support::compile_wat(
@@ -304,13 +315,15 @@ fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error
     )?;
     assert_eq!(policy.call("op", b"hi")?, b"echo: hi");
     match policy.call("op", b"fail") {
-        Err(Error::Guest { message, .. }) => assert!(message.starts_with("refused"), "{message}"),
+        Err(EvaluatorError::Guest { message, .. }) => {
+            assert!(message.starts_with("refused"), "{message}")
+        }
         other => panic!("expected the host error, got {other:?}"),
     }
     // Without a handler every host call is refused.
     let bare = engine.load_wapc(&AdmittedModule::insecure("fixture", module.clone()))?;
     match bare.call("op", b"hi") {
-        Err(Error::Guest { message, .. }) => {
+        Err(EvaluatorError::Guest { message, .. }) => {
             assert!(message.contains("not available"), "{message}")
         }
         other => panic!("expected a refusal, got {other:?}"),
@@ -319,7 +332,7 @@ fn host_calls_reach_the_handler_and_errors_reach_the_guest() -> Result<(), Error
 }
 
 #[test]
-fn kubewarden_log_calls_are_served_by_default() -> Result<(), Error> {
+fn kubewarden_log_calls_are_served_by_default() -> Result<(), EvaluatorError> {
     // A guest that logs through kubewarden/tracing/log and accepts only if the host served it.
     let module = test_support::compile_wat(
         r#"(module
@@ -355,7 +368,7 @@ fn kubewarden_log_calls_are_served_by_default() -> Result<(), Error> {
     )?;
     assert!(matches!(
         closed.validate(&request()),
-        Err(Error::Guest { message, .. }) if message == "log refused"
+        Err(EvaluatorError::Guest { message, .. }) if message == "log refused"
     ));
     Ok(())
 }
@@ -435,7 +448,8 @@ fn lines<'a>(events: &'a [Value], stream: &str) -> Vec<&'a str> {
 }
 
 #[test]
-fn a_guest_importing_what_tinygo_and_rust_std_import_loads_and_answers() -> Result<(), Error> {
+fn a_guest_importing_what_tinygo_and_rust_std_import_loads_and_answers()
+-> Result<(), EvaluatorError> {
     let engine = engine();
     let policy = load(&engine, "wapc-wasi");
     assert_eq!(policy.protocol_version()?, "v1");
@@ -526,13 +540,13 @@ fn stdout_beyond_the_cap_is_cut() {
 }
 
 #[test]
-fn proc_exit_ends_the_evaluation_with_its_status() -> Result<(), Error> {
+fn proc_exit_ends_the_evaluation_with_its_status() -> Result<(), EvaluatorError> {
     let engine = engine();
     // `_start` ends with proc_exit(0), as TinyGo 0.35 and later do: the guest still answers.
     let policy = load(&engine, "wapc-wasi-exit");
     assert_eq!(policy.protocol_version()?, "v1");
     match policy.validate(&request()) {
-        Err(Error::Exited { operation, status }) => {
+        Err(EvaluatorError::Exited { operation, status }) => {
             assert_eq!((operation.as_str(), status), ("validate", 3))
         }
         other => panic!("expected the exit, got {other:?}"),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use evaluator::{
-    AdmittedModule, Engine, EngineConfig, Error, Policy, ValidationRequest, WasiPolicy,
+    AdmittedModule, Engine, EngineConfig, EvaluatorError, Policy, ValidationRequest, WasiPolicy,
 };
 use serde_json::json;
 use test_support::compile_fixture;
@@ -38,14 +38,14 @@ fn request() -> ValidationRequest {
 }
 
 #[test]
-fn accept_policy_accepts() -> Result<(), Error> {
+fn accept_policy_accepts() -> Result<(), EvaluatorError> {
     let engine = engine();
     assert!(load(&engine, "wasi-accept").validate(&request())?.accepted);
     Ok(())
 }
 
 #[test]
-fn argv_and_stdin_reach_the_policy() -> Result<(), Error> {
+fn argv_and_stdin_reach_the_policy() -> Result<(), EvaluatorError> {
     let engine = engine();
     let policy = load(&engine, "wasi-reject");
     assert!(policy.validate_settings(&json!({}))?.valid);
@@ -64,7 +64,7 @@ fn a_nonzero_exit_is_a_500_with_stderr() {
     let engine = engine();
     let policy = load(&engine, "wasi-exit");
     match policy.validate(&request()) {
-        Err(Error::Guest { message, .. }) => {
+        Err(EvaluatorError::Guest { message, .. }) => {
             assert_eq!(message, "exited with status 3: bad things happened");
         }
         other => panic!("expected a guest error, got {other:?}"),
@@ -80,7 +80,7 @@ fn a_looping_policy_times_out() {
     let policy = load(&engine, "wasi-loop");
     assert!(matches!(
         policy.validate(&request()),
-        Err(Error::Timeout(_))
+        Err(EvaluatorError::Timeout(_))
     ));
     assert!(load(&engine, "wasi-accept").evaluate(&request()).accepted);
 }
@@ -91,7 +91,7 @@ fn an_answer_over_the_cap_is_refused() {
     let engine = engine_with_cap(64);
     assert!(matches!(
         load(&engine, "wasi-reject").validate(&request()),
-        Err(Error::ResponseTooLarge { limit: 64, .. })
+        Err(EvaluatorError::ResponseTooLarge { limit: 64, .. })
     ));
 }
 
@@ -100,11 +100,11 @@ fn the_wrong_mode_is_refused_at_load() {
     let engine = engine();
     assert!(matches!(
         engine.load_wasi(&AdmittedModule::insecure("fixture", compile_fixture("wapc-accept"))),
-        Err(Error::MissingExport(name)) if name == "_start"
+        Err(EvaluatorError::MissingExport(name)) if name == "_start"
     ));
     assert!(matches!(
         Policy::load(&engine, "rego", &AdmittedModule::insecure("fixture", compile_fixture("opa-deny"))),
-        Err(Error::UnsupportedMode(mode)) if mode == "rego"
+        Err(EvaluatorError::UnsupportedMode(mode)) if mode == "rego"
     ));
     assert!(matches!(
         Policy::load(

@@ -32,5 +32,18 @@ pub enum HttpServerError {
     },
 }
 
+impl HttpServerError {
+    /// Whether the server's configuration or environment is what is wrong: always, since each of these is about
+    /// its address or its TLS files. A command line reports it as a usage error.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            HttpServerError::TlsFile { .. }
+            | HttpServerError::NoCertificate { .. }
+            | HttpServerError::TlsMismatch(_)
+            | HttpServerError::Serve { .. } => true,
+        }
+    }
+}
+
 /// A result whose error is an [`HttpServerError`].
 pub type Result<T, E = HttpServerError> = std::result::Result<T, E>;

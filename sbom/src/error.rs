@@ -91,5 +91,20 @@ pub enum SbomError {
     Serialize(#[from] serde_json::Error),
 }
 
+impl SbomError {
+    /// Whether the caller's input is what is wrong, not the operation: an unknown format name, a
+    /// `SOURCE_DATE_EPOCH` that is not a time, or such an error of the crates below. A command line reports it
+    /// as a usage error.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            SbomError::Artifact(error) => error.is_usage(),
+            SbomError::Client(error) => error.is_usage(),
+            SbomError::Signing(error) => error.is_usage(),
+            SbomError::UnknownFormat(_) | SbomError::SourceDateEpoch(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// The crate's result type.
 pub type Result<T, E = SbomError> = std::result::Result<T, E>;

@@ -74,5 +74,21 @@ pub enum SigningError {
     },
 }
 
+impl SigningError {
+    /// Whether the caller's input is what is wrong, not the operation: an unknown predicate type, or such an
+    /// error of the crates below. A command line reports it as a usage error. Keys, trust roots and verification
+    /// configs are content the checks read (a trust root fetched through TUF fails as an invalid one does): the
+    /// caller, which knows which of them it was handed as arguments, decides for those.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            SigningError::PredicateType(_) => true,
+            SigningError::Artifact(error) => error.is_usage(),
+            #[cfg(feature = "registry")]
+            SigningError::Client(error) => error.is_usage(),
+            _ => false,
+        }
+    }
+}
+
 /// The crate's result type.
 pub type Result<T, E = SigningError> = std::result::Result<T, E>;

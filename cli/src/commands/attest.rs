@@ -6,7 +6,6 @@ use serde::Serialize;
 use signing::attestation::registry::{Attested, attest};
 use signing::attestation::{parse_predicate, predicate_type};
 
-use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 use crate::output::{OutputFormat, OutputOptions, print_structured};
 use crate::progress::block_on;
@@ -45,8 +44,7 @@ struct Report {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let reference = args.target.reference()?;
-    let predicate_type =
-        predicate_type(&args.predicate_type).map_err(|e| UsageError(e.to_string()))?;
+    let predicate_type = predicate_type(&args.predicate_type)?;
     let predicate = parse_predicate(&artifact::files::read(&args.predicate)?)
         .map_err(|e| anyhow::anyhow!(e).context(args.predicate.display().to_string()))?;
     let key = args.target.private_key()?;

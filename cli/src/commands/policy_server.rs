@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use evaluator::EngineConfig;
+use anyhow::Context;
 use evaluator::server::{PoliciesFile, ServerState, StartOptions};
 use http_server::{Listener, TlsConfig};
 
 use crate::capability_options::CapabilityOptions;
-use crate::evaluation_options::ModuleCacheOptions;
+use crate::evaluation_options::{DeadlineOptions, ModuleCacheOptions};
 use crate::exit::UsageError;
 use crate::options::RegistryOptions;
 use crate::verification_options::VerificationOptions;
@@ -22,6 +22,9 @@ use crate::verification_options::VerificationOptions;
 /// SIGTERM, letting requests in flight finish. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace),
 /// one JSON object a line with PALISADE_LOG_FORMAT=json.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("timeout", |arg| {
+    arg.help("The default per-evaluation deadline (a policy's timeoutEvalSeconds overrides it)")
+}))]
 pub struct Args {
     /// The policies, in Kubewarden policy-server's format (id → module, settings, allowedToMutate,
     /// policyMode, timeoutEvalSeconds, contextAwareResources).
@@ -39,9 +42,8 @@ pub struct Args {
     /// Start even when policies fail to load; their requests are rejected with code 500 saying why.
     #[arg(long)]
     continue_on_errors: bool,
-    /// The default per-evaluation deadline (a policy's timeoutEvalSeconds overrides it).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
-    timeout: std::time::Duration,
+    #[command(flatten)]
+    deadline: DeadlineOptions,
     /// How many evaluations run at once [default: the number of cores].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -61,8 +63,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.policies)
         .map_err(|err| UsageError(format!("reading {}: {err}", args.policies.display())))?;
-    let file = PoliciesFile::from_yaml(&text)
-        .map_err(|err| UsageError(format!("{}: {err}", args.policies.display())))?;
+    let file =
+        PoliciesFile::from_yaml(&text).with_context(|| args.policies.display().to_string())?;
     let admission = args.verification.admission(
         args.insecure_skip_verification,
         &format!("every policy of {}", args.policies.display()),
@@ -74,10 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = StartOptions {
         remote: args.registry.remote()?,
         admission,
-        engine: EngineConfig {
-            deadline: args.timeout,
-            ..EngineConfig::default()
-        },
+        engine: args.deadline.engine_config(),
         cache,
         continue_on_errors: args.continue_on_errors,
         workers,
@@ -90,11 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow::Result<()> {
     // The certificate and key are checked before the (slower) start-up.
     let acceptor = match (args.tls_cert, args.tls_key) {
-        (Some(cert), Some(key)) => Some(
-            TlsConfig { cert, key }
-                .acceptor()
-                .map_err(|err| UsageError(err.to_string()))?,
-        ),
+        (Some(cert), Some(key)) => Some(TlsConfig { cert, key }.acceptor()?),
         _ => None,
     };
     let state = Arc::new(ServerState::start(&file, options).await?);
@@ -103,9 +98,7 @@ async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow:
             "warning: policy {id} is not served (its requests get a 500 rejection): {reason}"
         );
     }
-    let listener = Listener::bind(&args.addr, acceptor)
-        .await
-        .map_err(|err| UsageError(err.to_string()))?;
+    let listener = Listener::bind(&args.addr, acceptor).await?;
     let ids = state.policy_ids().collect::<Vec<_>>().join(", ");
     println!(
         "policy-server listening on {}://{} (policies: {ids})",

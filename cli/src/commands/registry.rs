@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use registry_server::storage::{GcOptions, GcReport};
-use registry_server::{Config, LocalStorage};
+use registry_server::storage::{CopyReport, GcOptions, GcReport, SharedStorageOptions};
+use registry_server::{Config, OpenedStorage, StorageKind};
 
 use crate::environment;
 use crate::exit::UsageError;
@@ -22,18 +22,51 @@ pub struct Args {
 enum RegistryCommand {
     /// Remove the manifests and blobs that no tag reaches (directly, through an index or as a referrer).
     ///
-    /// Safe while the registry serves: anything written or checked within the grace period is kept.
+    /// Safe while the registry serves, on any number of replicas: anything written or checked within the grace
+    /// period is kept.
     Gc(GcArgs),
+    /// Copy a registry from one storage to another: a folder into an object store and PostgreSQL, or back.
+    ///
+    /// Every tag, the manifests it reaches (an index's entries, referrers) and their blobs are copied, each checked
+    /// against its digest; what no tag reaches is not. Run it again to resume an interrupted copy: what the target
+    /// holds is not copied twice. The object store's settings come from the AWS_* variables, as for `serve`.
+    Migrate(MigrateArgs),
+}
+
+/// Which registry storage to work on: as `palisade serve` is told.
+#[derive(Debug, clap::Args)]
+struct StorageArgs {
+    /// The registry's configuration file.
+    #[arg(long, env = "PALISADE_REGISTRY_CONFIG")]
+    config: Option<PathBuf>,
+    /// The registry's storage folder (overrides the configuration and PALISADE_REGISTRY_ROOT).
+    #[arg(long, conflicts_with_all = ["storage", "database"])]
+    root: Option<PathBuf>,
+    /// A shared registry's object store, s3://BUCKET/PREFIX (needs --database).
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// A shared registry's PostgreSQL database (needs --storage).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
+impl StorageArgs {
+    /// The storage these arguments, the configuration file and the environment name.
+    fn kind(self) -> anyhow::Result<StorageKind> {
+        let mut config = Config::load(self.config.as_deref(), environment::lookup)?;
+        if let Some(root) = self.root {
+            config.root = root;
+        }
+        config.storage = self.storage.or(config.storage);
+        config.database = self.database.or(config.database);
+        Ok(config.storage_kind()?)
+    }
 }
 
 #[derive(Debug, clap::Args)]
 struct GcArgs {
-    /// The registry's configuration file, for its storage folder.
-    #[arg(long, env = "PALISADE_REGISTRY_CONFIG")]
-    config: Option<PathBuf>,
-    /// The registry's storage folder (overrides the configuration and PALISADE_REGISTRY_ROOT).
-    #[arg(long)]
-    root: Option<PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Keep anything newer than this (`30m`, `1h`, `2days`).
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     grace: Duration,
@@ -44,23 +77,39 @@ struct GcArgs {
     output: OutputOptions,
 }
 
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    /// Where the registry is now: a folder, or an object store (s3://BUCKET/PREFIX).
+    #[arg(long, value_name = "FOLDER|URL")]
+    from: String,
+    /// Where it goes: a folder, or an object store (s3://BUCKET/PREFIX).
+    #[arg(long, value_name = "FOLDER|URL")]
+    to: String,
+    /// The PostgreSQL database of the side that is an object store.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    #[command(flatten)]
+    output: OutputOptions,
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         RegistryCommand::Gc(args) => gc(args),
+        RegistryCommand::Migrate(args) => migrate(args),
     }
 }
 
 fn gc(args: GcArgs) -> anyhow::Result<()> {
-    let config = Config::load(args.config.as_deref(), environment::lookup)
-        .map_err(|e| UsageError(e.to_string()))?;
-    let root = args.root.unwrap_or(config.root);
-    let storage = LocalStorage::new(&root);
     let options = GcOptions {
         grace: args.grace,
         dry_run: args.dry_run,
     };
-    let message = format!("collecting garbage in {}", root.display());
-    let report: GcReport = block_on(message, storage.collect_garbage(&options))??;
+    let kind = args.storage.kind()?;
+    let collected = async {
+        let storage = OpenedStorage::open(kind, None).await?;
+        storage.collect_garbage(&options).await
+    };
+    let report: GcReport = block_on("collecting garbage".into(), collected)??;
     match args.output.format {
         OutputFormat::Text => {
             let verb = if args.dry_run {
@@ -73,6 +122,58 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
                 report.manifests, report.blob_links, report.blobs, report.bytes
             );
         }
+        format => print_structured(format, &report)?,
+    }
+    Ok(())
+}
+
+fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let object_options = Config::load(None, environment::lookup)?.object_store_options;
+    let mut database = args.database;
+    let mut kind = |location: &str| -> anyhow::Result<StorageKind> {
+        if !location.contains("://") {
+            return Ok(StorageKind::Folder(PathBuf::from(location)));
+        }
+        let database = database.take().ok_or_else(|| {
+            UsageError(format!(
+                "{location} is an object store: give its PostgreSQL database with --database (copying between two \
+                 object stores is two migrations, through a folder)"
+            ))
+        })?;
+        Ok(StorageKind::Shared(SharedStorageOptions {
+            objects: location.to_string(),
+            object_options: object_options.clone(),
+            database,
+            max_connections: 4,
+        }))
+    };
+    let (from, to) = (kind(&args.from)?, kind(&args.to)?);
+    if from == to {
+        return Err(UsageError("--from and --to name the same storage".into()).into());
+    }
+    if let StorageKind::Folder(folder) = &from
+        && !folder.is_dir()
+    {
+        return Err(UsageError(format!("--from {}: no such folder", folder.display())).into());
+    }
+    let message = format!("copying {} to {}", args.from, args.to);
+    let copied = async {
+        let from = OpenedStorage::open(from, None).await?;
+        let to = OpenedStorage::open(to, None).await?;
+        from.copy_to(&to, |repository| tracing::info!(repository, "copying"))
+            .await
+    };
+    let report: CopyReport = block_on(message, copied)??;
+    match args.output.format {
+        OutputFormat::Text => println!(
+            "copied {} repositories: {} tags, {} manifests, {} blobs ({} bytes); {} blobs were there already",
+            report.repositories,
+            report.tags,
+            report.manifests,
+            report.blobs,
+            report.bytes,
+            report.blobs_already_there
+        ),
         format => print_structured(format, &report)?,
     }
     Ok(())

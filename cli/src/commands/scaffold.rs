@@ -14,7 +14,7 @@ use evaluator::scaffold::vap::{self, DEFAULT_CEL_POLICY};
 use evaluator::scaffold::verification_config::default_verification_config;
 use evaluator::scaffold::{AdmissionRequestSpec, Operation, admission_review};
 
-use crate::exit::UsageError;
+use crate::exit::{UsageError, usage_error};
 use crate::options::{RegistryOptions, StoreOptions, load_module};
 use crate::output::{OutputFormat, print_structured};
 
@@ -231,10 +231,11 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 fn policy_manifest(args: ManifestArgs) -> anyhow::Result<()> {
     let settings = match (&args.settings_path, &args.settings_json) {
         (Some(path), _) => parse_settings(&read_text(path)?)
-            .map_err(|err| UsageError(format!("{}: {err}", path.display())))?,
-        (None, Some(text)) => {
-            parse_settings(text).map_err(|err| UsageError(format!("--settings-json: {err}")))?
-        }
+            .with_context(|| path.display().to_string())
+            .map_err(usage_error)?,
+        (None, Some(text)) => parse_settings(text)
+            .context("--settings-json")
+            .map_err(usage_error)?,
         (None, None) => Default::default(),
     };
     let (module, _) = load_module(&args.policy, &args.registry, &args.store)?;
@@ -305,11 +306,11 @@ fn artifacthub(args: ArtifacthubArgs) -> anyhow::Result<()> {
         ])
     });
     let metadata = MetadataFile::parse(&read_text(&metadata_path)?)
-        .map_err(|err| UsageError(format!("{}: {err}", metadata_path.display())))?
+        .with_context(|| metadata_path.display().to_string())
+        .map_err(usage_error)?
         .metadata;
     let questions = questions_path.as_deref().map(read_text).transpose()?;
-    let created = sbom::creation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
-        .map_err(|err| UsageError(err.to_string()))?;
+    let created = sbom::creation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
     let package =
         artifacthub_package(&metadata, created, questions.as_deref()).with_context(|| {
             format!(

@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Err(_) if !args.reference.contains("://") => {
             return run_file(&args, Path::new(&args.reference), None);
         }
-        Err(err) => return Err(UsageError(err.to_string()).into()),
+        Err(err) => return Err(err.into()),
     };
     if args.bundle.is_some() {
         return Err(UsageError(

@@ -6,7 +6,6 @@ use anyhow::bail;
 use signing::attestation::predicate_type;
 use signing::attestation::registry::check;
 
-use crate::exit::UsageError;
 use crate::key_files;
 use crate::options::{RegistryOptions, registry_ref};
 use crate::output::{OutputFormat, OutputOptions, print_structured};
@@ -37,8 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .predicate_type
         .as_deref()
         .map(predicate_type)
-        .transpose()
-        .map_err(|e| UsageError(e.to_string()))?;
+        .transpose()?;
     let keys = key_files::public_keys(&args.key)?;
     let remote = args.registry.remote()?;
     let report = block_on(

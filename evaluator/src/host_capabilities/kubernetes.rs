@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::KubewardenCapabilities;
-use crate::Error;
+use crate::EvaluatorError;
 
 /// The capability listing the resources of one namespace.
 pub const LIST_RESOURCES_BY_NAMESPACE: &str = "kubernetes/list_resources_by_namespace";
@@ -35,13 +35,13 @@ pub struct ContextResources {
 impl ContextResources {
     /// Reads a YAML or JSON file of Kubernetes objects: a list, a `kind: List` (`items`), or
     /// YAML documents separated by `---`.
-    pub fn from_file(path: &Path) -> Result<ContextResources, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    pub fn from_file(path: &Path) -> Result<ContextResources, EvaluatorError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EvaluatorError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         ContextResources::parse(&text)
-            .map_err(|err| Error::InvalidInput(format!("{}: {err}", path.display())))
+            .map_err(|err| EvaluatorError::InvalidInput(format!("{}: {err}", path.display())))
     }
 
     /// Parses the text of such a file; every object needs `apiVersion`, `kind` and

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{KubewardenCapabilities, crypto, kubernetes, net, oci, verify};
-use crate::Error;
+use crate::EvaluatorError;
 use crate::wapc::HostCallHandler;
 
 /// A request a policy makes to the host, named and shaped as kwctl's `CallbackRequestType`.
@@ -390,9 +390,12 @@ struct RecorderState {
 
 impl Recorder {
     /// Creates (or empties) the session file `path`.
-    pub fn create(path: &Path, capabilities: KubewardenCapabilities) -> Result<Recorder, Error> {
+    pub fn create(
+        path: &Path,
+        capabilities: KubewardenCapabilities,
+    ) -> Result<Recorder, EvaluatorError> {
         let failed = |err: std::io::Error| {
-            Error::Config(format!(
+            EvaluatorError::Config(format!(
                 "creating the session file {}: {err}",
                 path.display()
             ))
@@ -469,13 +472,16 @@ pub struct Replayer {
 impl Replayer {
     /// Reads the session file `path`; `capabilities` decide what the policy may call and answer
     /// `tracing/log`.
-    pub fn open(path: &Path, capabilities: KubewardenCapabilities) -> Result<Replayer, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    pub fn open(
+        path: &Path,
+        capabilities: KubewardenCapabilities,
+    ) -> Result<Replayer, EvaluatorError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EvaluatorError::Io {
             path: path.to_owned(),
             source,
         })?;
         let invalid = |what: String| {
-            Error::Config(format!(
+            EvaluatorError::Config(format!(
                 "{}: not a host-capabilities session: {what}",
                 path.display()
             ))
@@ -494,7 +500,7 @@ impl Replayer {
                 })?;
                 Ok((request, exchange.response))
             })
-            .collect::<Result<_, Error>>()?;
+            .collect::<Result<_, EvaluatorError>>()?;
         Ok(Replayer {
             capabilities,
             path: path.to_owned(),

@@ -3,7 +3,7 @@
 
 use wasmtime::{AsContext, AsContextMut, Instance, Memory, TypedFunc};
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// Exports every Rego policy built by `opa build -t wasm` has, whatever its ABI minor version.
 pub(super) const REQUIRED_EXPORTS: [&str; 6] = [
@@ -48,7 +48,7 @@ impl Guest {
         instance: &Instance,
         memory: Memory,
         max_string_bytes: usize,
-    ) -> Result<Guest, Error> {
+    ) -> Result<Guest, EvaluatorError> {
         let mut store = store.as_context_mut();
         Ok(Guest {
             memory,
@@ -72,7 +72,7 @@ impl Guest {
         bytes: &[u8],
     ) -> wasmtime::Result<(i32, i32)> {
         let len = i32::try_from(bytes.len()).map_err(|_| {
-            fault(Error::InvalidInput(format!(
+            fault(EvaluatorError::InvalidInput(format!(
                 "{} bytes do not fit in the policy's memory",
                 bytes.len()
             )))
@@ -80,7 +80,7 @@ impl Guest {
         let addr = self.malloc.call(&mut store, len)?;
         let offset = usize::try_from(addr).unwrap_or(usize::MAX);
         if self.memory.write(&mut store, offset, bytes).is_err() {
-            return Err(fault(Error::Trap(format!(
+            return Err(fault(EvaluatorError::Trap(format!(
                 "opa_malloc returned {addr}, outside the policy's memory"
             ))));
         }
@@ -95,7 +95,7 @@ impl Guest {
     ) -> wasmtime::Result<i32> {
         let (addr, len) = self.write(&mut store, json)?;
         match self.json_parse.call(&mut store, (addr, len))? {
-            0 => Err(fault(Error::Trap(
+            0 => Err(fault(EvaluatorError::Trap(
                 "opa_json_parse refused the JSON the host gave it".into(),
             ))),
             value => Ok(value),
@@ -133,17 +133,17 @@ impl Guest {
             .ok()
             .and_then(|start| data.get(start..))
             .ok_or_else(|| {
-                fault(Error::Trap(format!(
+                fault(EvaluatorError::Trap(format!(
                     "the policy returned address {addr}, outside its memory"
                 )))
             })?;
         let len = rest.iter().position(|&byte| byte == 0).ok_or_else(|| {
-            fault(Error::Trap(format!(
+            fault(EvaluatorError::Trap(format!(
                 "the string at address {addr} is not NUL-terminated"
             )))
         })?;
         if len > self.max_string_bytes {
-            return Err(fault(Error::ResponseTooLarge {
+            return Err(fault(EvaluatorError::ResponseTooLarge {
                 limit: self.max_string_bytes,
                 size: len,
             }));
@@ -154,7 +154,7 @@ impl Guest {
 
 /// Wraps a named failure so that it survives the trip through wasmtime and names the problem
 /// once the call returns (see [`super::runtime`]).
-pub(super) fn fault(error: Error) -> wasmtime::Error {
+pub(super) fn fault(error: EvaluatorError) -> wasmtime::Error {
     wasmtime::Error::new(error)
 }
 
@@ -163,12 +163,12 @@ pub(super) fn typed<P, R>(
     store: impl AsContextMut,
     instance: &Instance,
     name: &str,
-) -> Result<TypedFunc<P, R>, Error>
+) -> Result<TypedFunc<P, R>, EvaluatorError>
 where
     P: wasmtime::WasmParams,
     R: wasmtime::WasmResults,
 {
     instance
         .get_typed_func::<P, R>(store, name)
-        .map_err(|err| Error::Link(format!("`{name}`: {err:#}")))
+        .map_err(|err| EvaluatorError::Link(format!("`{name}`: {err:#}")))
 }

@@ -8,7 +8,7 @@ use wasmtime::{Caller, Linker};
 
 use super::guest::{Guest, fault};
 use super::runtime::HostState;
-use crate::Error;
+use crate::EvaluatorError;
 
 /// Registers the host functions.
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -17,7 +17,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "opa_abort",
         |mut caller: Caller<'_, HostState>, addr: i32| -> wasmtime::Result<()> {
             let message = message(&mut caller, addr);
-            Err(fault(Error::Guest {
+            Err(fault(EvaluatorError::Guest {
                 operation: "eval".into(),
                 message: format!("the policy aborted (opa_abort): {message}"),
             }))
@@ -67,7 +67,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 
 fn guest(caller: &Caller<'_, HostState>) -> wasmtime::Result<Guest> {
     caller.data().guest.clone().ok_or_else(|| {
-        fault(Error::Trap(
+        fault(EvaluatorError::Trap(
             "the policy called the host before it was ready".into(),
         ))
     })
@@ -85,7 +85,7 @@ fn message(caller: &mut Caller<'_, HostState>, addr: i32) -> String {
 fn call(caller: &mut Caller<'_, HostState>, id: i32, args: &[i32]) -> wasmtime::Result<i32> {
     let builtins = Arc::clone(&caller.data().builtins);
     let Some((name, builtin)) = builtins.get(&id) else {
-        return Err(fault(Error::Builtin {
+        return Err(fault(EvaluatorError::Builtin {
             name: format!("#{id}"),
             message: "the policy's `builtins()` declared no builtin with this id".into(),
         }));
@@ -95,7 +95,7 @@ fn call(caller: &mut Caller<'_, HostState>, id: i32, args: &[i32]) -> wasmtime::
     for &arg in args {
         let json = guest.pull_json(&mut *caller, arg)?;
         let value: Value = serde_json::from_slice(&json).map_err(|err| {
-            fault(Error::Builtin {
+            fault(EvaluatorError::Builtin {
                 name: name.clone(),
                 message: format!("the policy passed an argument that is not JSON: {err}"),
             })
@@ -104,19 +104,19 @@ fn call(caller: &mut Caller<'_, HostState>, id: i32, args: &[i32]) -> wasmtime::
     }
     tracing::debug!(builtin = %name, "calling a Rego builtin");
     let result = builtin(&values).map_err(|message| {
-        fault(Error::Builtin {
+        fault(EvaluatorError::Builtin {
             name: name.clone(),
             message,
         })
     })?;
     let json = serde_json::to_vec(&result).map_err(|err| {
-        fault(Error::Builtin {
+        fault(EvaluatorError::Builtin {
             name: name.clone(),
             message: err.to_string(),
         })
     })?;
     if json.len() > guest.max_string_bytes() {
-        return Err(fault(Error::Builtin {
+        return Err(fault(EvaluatorError::Builtin {
             name: name.clone(),
             message: format!(
                 "its result of {} bytes is over the {}-byte cap",

@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::{
-    AdmittedModule, Engine, Error, SettingsValidationResponse, ValidationRequest,
+    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
     ValidationResponse,
 };
 use runtime::{ReusedInstance, Runtime};
@@ -70,11 +70,15 @@ impl std::fmt::Debug for OpaPolicy {
 impl Engine {
     /// Compiles a Rego policy, which passed the gate, for `mode`. Refused when the module lacks the OPA Wasm ABI's
     /// exports, does not import its memory, has no entrypoint 0, or calls builtins this host does
-    /// not implement ([`Error::UnsupportedBuiltins`], naming them).
-    pub fn load_opa(&self, module: &AdmittedModule, mode: RegoMode) -> Result<OpaPolicy, Error> {
+    /// not implement ([`EvaluatorError::UnsupportedBuiltins`], naming them).
+    pub fn load_opa(
+        &self,
+        module: &AdmittedModule,
+        mode: RegoMode,
+    ) -> Result<OpaPolicy, EvaluatorError> {
         let runtime = Runtime::load(self, module.bytes())?;
         if !runtime.entrypoints.values().any(|&id| id == ENTRYPOINT) {
-            return Err(Error::Link(format!(
+            return Err(EvaluatorError::Link(format!(
                 "the Rego policy has no entrypoint {ENTRYPOINT} (its entrypoints: {:?})",
                 runtime.entrypoints
             )));
@@ -113,7 +117,7 @@ impl OpaPolicy {
 
     /// One instance kept for any number of evaluations, as `kwctl bench` measures. Not for
     /// serving requests: an evaluation could see what an earlier one left in memory.
-    pub fn reused_instance(&self) -> Result<ReusedOpaInstance, Error> {
+    pub fn reused_instance(&self) -> Result<ReusedOpaInstance, EvaluatorError> {
         Ok(ReusedOpaInstance {
             policy: self.clone(),
             instance: self.runtime.reused_instance()?,
@@ -124,7 +128,7 @@ impl OpaPolicy {
     pub fn validate_settings(
         &self,
         _settings: &Value,
-    ) -> Result<SettingsValidationResponse, Error> {
+    ) -> Result<SettingsValidationResponse, EvaluatorError> {
         Ok(SettingsValidationResponse {
             valid: true,
             message: None,
@@ -132,14 +136,17 @@ impl OpaPolicy {
     }
 
     /// Evaluates a request, failures as errors.
-    pub fn validate(&self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+    pub fn validate(
+        &self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
         let (input, data) = self.documents(request)?;
         let results = self.runtime.evaluate(ENTRYPOINT, &data, &input)?;
         self.verdict(&results, request)
     }
 
     /// The policy's input and data documents for `request`, serialised.
-    fn documents(&self, request: &ValidationRequest) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    fn documents(&self, request: &ValidationRequest) -> Result<(Vec<u8>, Vec<u8>), EvaluatorError> {
         // Serialised from borrows: cloning the request into a new document cost a third of an
         // evaluation.
         let no_settings = Value::Object(serde_json::Map::new());
@@ -171,7 +178,7 @@ impl OpaPolicy {
         &self,
         results: &[u8],
         request: &ValidationRequest,
-    ) -> Result<ValidationResponse, Error> {
+    ) -> Result<ValidationResponse, EvaluatorError> {
         let results: Value = crate::wapc::parse_json("eval", results)?;
         match self.mode {
             RegoMode::Opa => verdict::opa(&results, &request.request),
@@ -202,9 +209,10 @@ struct GatekeeperInput<'a> {
     review: &'a Value,
 }
 
-fn serialise(value: &impl Serialize, what: &str) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value)
-        .map_err(|err| Error::InvalidInput(format!("serialising the policy's {what}: {err}")))
+fn serialise(value: &impl Serialize, what: &str) -> Result<Vec<u8>, EvaluatorError> {
+    serde_json::to_vec(value).map_err(|err| {
+        EvaluatorError::InvalidInput(format!("serialising the policy's {what}: {err}"))
+    })
 }
 
 /// A Rego policy's instance kept across evaluations (see [`OpaPolicy::reused_instance`]): the
@@ -224,7 +232,10 @@ impl std::fmt::Debug for ReusedOpaInstance {
 
 impl ReusedOpaInstance {
     /// Evaluates a request in the kept instance, failures as errors.
-    pub fn validate(&mut self, request: &ValidationRequest) -> Result<ValidationResponse, Error> {
+    pub fn validate(
+        &mut self,
+        request: &ValidationRequest,
+    ) -> Result<ValidationResponse, EvaluatorError> {
         let (input, data) = self.policy.documents(request)?;
         let results =
             self.policy

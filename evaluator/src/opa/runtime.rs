@@ -17,7 +17,7 @@ use super::guest::{CONTEXT_EXPORTS, FAST_EVAL, Guest, REQUIRED_EXPORTS, typed};
 use super::host;
 use super::snapshot::{self, Layout};
 use crate::engine::{Limiter, classify};
-use crate::{Engine, Error};
+use crate::{Engine, EvaluatorError};
 
 /// The major version of the OPA Wasm ABI this host implements (`opa_wasm_abi_version`).
 const SUPPORTED_ABI: i32 = 1;
@@ -62,7 +62,7 @@ impl Runtime {
     /// Compiles `module`, checks that it has the shape of a Rego policy, runs its set-up and
     /// captures the state it leaves (see [`snapshot`]), and reads its builtins and entrypoints
     /// once; a builtin the host does not implement is refused here.
-    pub(super) fn load(engine: &Engine, bytes: &[u8]) -> Result<Runtime, Error> {
+    pub(super) fn load(engine: &Engine, bytes: &[u8]) -> Result<Runtime, EvaluatorError> {
         engine.validate(bytes)?;
         let layout = Layout::read(bytes)?;
         let module = match layout.obstacle() {
@@ -74,11 +74,11 @@ impl Runtime {
         };
         let exported = |name: &str| module.exports().any(|export| export.name() == name);
         if let Some(missing) = REQUIRED_EXPORTS.iter().find(|name| !exported(name)) {
-            return Err(Error::MissingExport((*missing).to_owned()));
+            return Err(EvaluatorError::MissingExport((*missing).to_owned()));
         }
         let fast_path = exported(FAST_EVAL);
         if !fast_path && let Some(missing) = CONTEXT_EXPORTS.iter().find(|name| !exported(name)) {
-            return Err(Error::MissingExport((*missing).to_owned()));
+            return Err(EvaluatorError::MissingExport((*missing).to_owned()));
         }
         let memory_type = module
             .imports()
@@ -88,12 +88,12 @@ impl Runtime {
                 _ => None,
             })
             .ok_or_else(|| {
-                Error::Link(
+                EvaluatorError::Link(
                     "a Rego policy imports its memory as `env.memory`; this one does not".into(),
                 )
             })?;
         let mut linker = Linker::new(&engine.inner);
-        host::add_to_linker(&mut linker).map_err(|err| Error::Link(format!("{err:#}")))?;
+        host::add_to_linker(&mut linker).map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
         let mut runtime = Runtime {
             engine: engine.clone(),
             linker,
@@ -110,7 +110,7 @@ impl Runtime {
             .get_global(&mut store, "opa_wasm_abi_version")
             .and_then(|global| global.get(&mut store).i32());
         if let Some(version) = abi_version.filter(|&version| version != SUPPORTED_ABI) {
-            return Err(Error::Link(format!(
+            return Err(EvaluatorError::Link(format!(
                 "the policy needs OPA Wasm ABI {version}; this host speaks ABI {SUPPORTED_ABI}.x"
             )));
         }
@@ -120,22 +120,23 @@ impl Runtime {
             let instance_pre = runtime
                 .linker
                 .instantiate_pre(&module)
-                .map_err(|err| Error::Link(format!("{err:#}")))?;
+                .map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
             runtime.instances = Instances::Snapshot(instance_pre);
             (store, instance, guest) = runtime.instantiate()?;
         }
-        let probe =
-            |store: &mut Store<HostState>, export: &str| -> Result<BTreeMap<String, i32>, Error> {
-                let func = typed::<(), i32>(&mut *store, &instance, export)?;
-                let json = func
-                    .call(&mut *store, ())
-                    .and_then(|value| guest.pull_json(&mut *store, value))
-                    .map_err(|err| failure(store, err, &runtime.engine))?;
-                serde_json::from_slice(&json).map_err(|err| Error::MalformedResponse {
-                    operation: export.to_owned(),
-                    reason: format!("expected an object of names to ids: {err}"),
-                })
-            };
+        let probe = |store: &mut Store<HostState>,
+                     export: &str|
+         -> Result<BTreeMap<String, i32>, EvaluatorError> {
+            let func = typed::<(), i32>(&mut *store, &instance, export)?;
+            let json = func
+                .call(&mut *store, ())
+                .and_then(|value| guest.pull_json(&mut *store, value))
+                .map_err(|err| failure(store, err, &runtime.engine))?;
+            serde_json::from_slice(&json).map_err(|err| EvaluatorError::MalformedResponse {
+                operation: export.to_owned(),
+                reason: format!("expected an object of names to ids: {err}"),
+            })
+        };
         let wanted = probe(&mut store, "builtins")?;
         runtime.entrypoints = probe(&mut store, "entrypoints")?;
         runtime.builtins = Arc::new(builtin_table(wanted)?);
@@ -171,13 +172,13 @@ impl Runtime {
         entrypoint: i32,
         data: &[u8],
         input: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Vec<u8>, EvaluatorError> {
         let (mut store, instance, guest) = self.instantiate()?;
         self.evaluate_in(&mut store, &instance, &guest, entrypoint, data, input)
     }
 
     /// An instance to evaluate in again and again, with the heap pointer the set-up left.
-    pub(super) fn reused_instance(&self) -> Result<ReusedInstance, Error> {
+    pub(super) fn reused_instance(&self) -> Result<ReusedInstance, EvaluatorError> {
         let (mut store, instance, guest) = self.instantiate()?;
         let heap_ptr_set = typed::<i32, ()>(&mut store, &instance, "opa_heap_ptr_set")?;
         let heap = guest
@@ -200,7 +201,7 @@ impl Runtime {
         entrypoint: i32,
         data: &[u8],
         input: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Vec<u8>, EvaluatorError> {
         let store = &mut reused.store;
         store.set_epoch_deadline(self.engine.config.deadline_ticks());
         reused
@@ -226,7 +227,7 @@ impl Runtime {
         entrypoint: i32,
         data: &[u8],
         input: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Vec<u8>, EvaluatorError> {
         let result = if self.fast_path {
             evaluate_fast(store, instance, guest, entrypoint, data, input)
         } else {
@@ -236,7 +237,7 @@ impl Runtime {
     }
 
     /// A new store and an instance in it, with its own memory.
-    fn instantiate(&self) -> Result<(Store<HostState>, Instance, Guest), Error> {
+    fn instantiate(&self) -> Result<(Store<HostState>, Instance, Guest), EvaluatorError> {
         let state = HostState {
             limiter: Limiter::new(&self.engine.config),
             guest: None,
@@ -253,7 +254,7 @@ impl Runtime {
                 let memory = instance
                     .get_memory(&mut store, snapshot::MEMORY_EXPORT)
                     .ok_or_else(|| {
-                        Error::Link("the pre-initialised module has no memory".into())
+                        EvaluatorError::Link("the pre-initialised module has no memory".into())
                     })?;
                 (instance, memory)
             }
@@ -266,7 +267,7 @@ impl Runtime {
                 let mut linker = self.linker.clone();
                 linker
                     .define(&store, "env", "memory", memory)
-                    .map_err(|err| Error::Link(format!("{err:#}")))?;
+                    .map_err(|err| EvaluatorError::Link(format!("{err:#}")))?;
                 let instance = linker
                     .instantiate(&mut store, module)
                     .map_err(|err| failure(&store, err, &self.engine))?;
@@ -350,7 +351,7 @@ fn evaluate_with_context(
 }
 
 /// The implementations of the builtins the policy asks for, or the names of those missing.
-fn builtin_table(wanted: BTreeMap<String, i32>) -> Result<BuiltinTable, Error> {
+fn builtin_table(wanted: BTreeMap<String, i32>) -> Result<BuiltinTable, EvaluatorError> {
     let mut missing = Vec::new();
     let mut table = BuiltinTable::new();
     for (name, id) in wanted {
@@ -364,18 +365,18 @@ fn builtin_table(wanted: BTreeMap<String, i32>) -> Result<BuiltinTable, Error> {
     if missing.is_empty() {
         Ok(table)
     } else {
-        Err(Error::UnsupportedBuiltins(missing))
+        Err(EvaluatorError::UnsupportedBuiltins(missing))
     }
 }
 
 /// Names the failure behind an error raised while the policy ran: the memory cap, a failure a
 /// host function named (abort, builtin, oversized string), else a trap or the deadline.
-fn failure(store: &Store<HostState>, err: wasmtime::Error, engine: &Engine) -> Error {
+fn failure(store: &Store<HostState>, err: wasmtime::Error, engine: &Engine) -> EvaluatorError {
     let memory_exceeded = store.data().limiter.memory_exceeded;
     if memory_exceeded {
-        return Error::OutOfMemory(engine.config.memory_limit);
+        return EvaluatorError::OutOfMemory(engine.config.memory_limit);
     }
-    match err.downcast::<Error>() {
+    match err.downcast::<EvaluatorError>() {
         Ok(named) => named,
         Err(err) => classify(false, &err, &engine.config),
     }

@@ -24,7 +24,7 @@ use wasm_encoder::{
 use wasmparser::{DataKind, Operator, Parser, Payload, TypeRef, ValType};
 use wasmtime::{AsContextMut, Instance, Memory, Val};
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// The export under which the pre-initialised module gives its memory.
 pub(super) const MEMORY_EXPORT: &str = "palisade:memory";
@@ -48,7 +48,7 @@ pub(super) struct Layout {
 
 impl Layout {
     /// Reads `module`, which wasmtime validated.
-    pub(super) fn read(module: &[u8]) -> Result<Layout, Error> {
+    pub(super) fn read(module: &[u8]) -> Result<Layout, EvaluatorError> {
         let mut memory = None;
         let mut exports = false;
         let mut mutable_globals = Vec::new();
@@ -131,7 +131,7 @@ impl Layout {
 /// The first operator of `body` that changes a table or drops a segment, if any.
 fn uncapturable_operator(
     body: &wasmparser::FunctionBody<'_>,
-) -> Result<Option<&'static str>, Error> {
+) -> Result<Option<&'static str>, EvaluatorError> {
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !reader.eof() {
         let name = match reader.read().map_err(malformed)? {
@@ -150,7 +150,7 @@ fn uncapturable_operator(
 }
 
 /// `module` with its mutable globals exported, so that [`capture`] can read them.
-pub(super) fn instrument(module: &[u8], layout: &Layout) -> Result<Vec<u8>, Error> {
+pub(super) fn instrument(module: &[u8], layout: &Layout) -> Result<Vec<u8>, EvaluatorError> {
     let mut output = wasm_encoder::Module::new();
     for payload in Parser::new(0).parse_all(module) {
         let payload = payload.map_err(malformed)?;
@@ -185,7 +185,7 @@ pub(super) fn capture(
     instance: &Instance,
     memory: Memory,
     layout: &Layout,
-) -> Result<Captured, Error> {
+) -> Result<Captured, EvaluatorError> {
     let mut store = store.as_context_mut();
     let mut globals = Vec::with_capacity(layout.mutable_globals.len());
     for &index in &layout.mutable_globals {
@@ -193,14 +193,20 @@ pub(super) fn capture(
         let value = instance
             .get_global(&mut store, &name)
             .map(|global| global.get(&mut store))
-            .ok_or_else(|| Error::Link(format!("the instrumented module lacks `{name}`")))?;
+            .ok_or_else(|| {
+                EvaluatorError::Link(format!("the instrumented module lacks `{name}`"))
+            })?;
         globals.push(match value {
             Val::I32(value) => ConstExpr::i32_const(value),
             Val::I64(value) => ConstExpr::i64_const(value),
             Val::F32(bits) => ConstExpr::f32_const(wasm_encoder::Ieee32::new(bits)),
             Val::F64(bits) => ConstExpr::f64_const(wasm_encoder::Ieee64::new(bits)),
             Val::V128(value) => ConstExpr::v128_const(value.as_u128().cast_signed()),
-            _ => return Err(Error::Link(format!("global {index} holds a reference"))),
+            _ => {
+                return Err(EvaluatorError::Link(format!(
+                    "global {index} holds a reference"
+                )));
+            }
         });
     }
     Ok(Captured {
@@ -212,10 +218,14 @@ pub(super) fn capture(
 
 /// The pre-initialised module: `module` (as the policy gave it) starting in the `captured`
 /// state.
-pub(super) fn build(module: &[u8], layout: &Layout, captured: &Captured) -> Result<Vec<u8>, Error> {
+pub(super) fn build(
+    module: &[u8],
+    layout: &Layout,
+    captured: &Captured,
+) -> Result<Vec<u8>, EvaluatorError> {
     let memory_type = layout
         .memory
-        .ok_or_else(|| Error::Link("the module does not import `env.memory`".into()))?;
+        .ok_or_else(|| EvaluatorError::Link("the module does not import `env.memory`".into()))?;
     let segments = Segments::of(memory_type.memory64, &captured.memory);
     let added = u32::try_from(segments.len()).unwrap_or(u32::MAX);
     let mut output = wasm_encoder::Module::new();
@@ -356,7 +366,9 @@ fn keep(output: &mut wasm_encoder::Module, module: &[u8], payload: &Payload<'_>)
 }
 
 /// The module's exports, to be added to.
-fn original_exports(section: wasmparser::ExportSectionReader<'_>) -> Result<ExportSection, Error> {
+fn original_exports(
+    section: wasmparser::ExportSectionReader<'_>,
+) -> Result<ExportSection, EvaluatorError> {
     let mut exports = ExportSection::new();
     RoundtripReencoder
         .parse_export_section(&mut exports, section)
@@ -384,12 +396,12 @@ fn comes_after_memory(id: u8) -> bool {
     .any(|section| u8::from(section) == id)
 }
 
-fn malformed(err: wasmparser::BinaryReaderError) -> Error {
-    Error::Compile(format!("reading the module: {err}"))
+fn malformed(err: wasmparser::BinaryReaderError) -> EvaluatorError {
+    EvaluatorError::Compile(format!("reading the module: {err}"))
 }
 
-fn reencoding(err: wasm_encoder::reencode::Error) -> Error {
-    Error::Compile(format!("rewriting the module: {err}"))
+fn reencoding(err: wasm_encoder::reencode::Error) -> EvaluatorError {
+    EvaluatorError::Compile(format!("rewriting the module: {err}"))
 }
 
 #[cfg(test)]

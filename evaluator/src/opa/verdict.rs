@@ -7,12 +7,12 @@ use base64::prelude::BASE64_STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Error, ValidationResponse};
+use crate::{EvaluatorError, ValidationResponse};
 
 /// `opa` mode: the entrypoint evaluates to an `AdmissionReview`; its `response` is the verdict
 /// (`allowed`, `status.message`/`code`, `warnings`, `auditAnnotations`, and for a mutating
 /// policy a base64 JSON Patch, applied here to `request.object`).
-pub(super) fn opa(results: &Value, request: &Value) -> Result<ValidationResponse, Error> {
+pub(super) fn opa(results: &Value, request: &Value) -> Result<ValidationResponse, EvaluatorError> {
     let response = first_result(results)
         .and_then(|result| result.get("response"))
         .ok_or_else(|| malformed("the result has no `response` (an AdmissionReview's)".into()))?;
@@ -38,7 +38,7 @@ pub(super) fn opa(results: &Value, request: &Value) -> Result<ValidationResponse
 
 /// `gatekeeper` mode: the entrypoint (`violation`) evaluates to a list of violations, each with
 /// a `msg`; none (or an undefined result) accepts, any rejects with the messages joined.
-pub(super) fn gatekeeper(results: &Value) -> Result<ValidationResponse, Error> {
+pub(super) fn gatekeeper(results: &Value) -> Result<ValidationResponse, EvaluatorError> {
     let Some(result) = first_result(results) else {
         return Ok(accepted());
     };
@@ -67,14 +67,14 @@ fn accepted() -> ValidationResponse {
     }
 }
 
-fn malformed(reason: String) -> Error {
-    Error::MalformedResponse {
+fn malformed(reason: String) -> EvaluatorError {
+    EvaluatorError::MalformedResponse {
         operation: "eval".into(),
         reason,
     }
 }
 
-fn apply_patch(patch: &str, request: &Value) -> Result<Value, Error> {
+fn apply_patch(patch: &str, request: &Value) -> Result<Value, EvaluatorError> {
     let bytes = BASE64_STANDARD
         .decode(patch)
         .map_err(|err| malformed(format!("the `patch` is not base64: {err}")))?;
@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn opa_reads_the_admission_response() -> Result<(), Error> {
+    fn opa_reads_the_admission_response() -> Result<(), EvaluatorError> {
         let results = json!([{"result": {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "response": {"uid": "1", "allowed": false, "status": {"message": "no", "code": 403},
                          "warnings": ["careful"]}}}]);
@@ -134,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn opa_applies_a_patch_to_the_object() -> Result<(), Error> {
+    fn opa_applies_a_patch_to_the_object() -> Result<(), EvaluatorError> {
         let patch = BASE64_STANDARD
             .encode(br#"[{"op":"add","path":"/metadata/labels","value":{"a":"b"}}]"#);
         let results = json!([{"result": {"response": {"allowed": true, "patchType": "JSONPatch", "patch": patch}}}]);
@@ -157,7 +157,7 @@ mod tests {
             assert!(
                 matches!(
                     opa(&results, &json!({})),
-                    Err(Error::MalformedResponse { .. })
+                    Err(EvaluatorError::MalformedResponse { .. })
                 ),
                 "{results}"
             );
@@ -165,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn gatekeeper_joins_violations() -> Result<(), Error> {
+    fn gatekeeper_joins_violations() -> Result<(), EvaluatorError> {
         let answer =
             gatekeeper(&json!([{"result": [{"msg": "one"}, {"msg": "two", "details": {}}]}]))?;
         assert!(!answer.accepted);
@@ -174,7 +174,7 @@ mod tests {
         assert!(gatekeeper(&json!([]))?.accepted);
         assert!(matches!(
             gatekeeper(&json!([{"result": "no"}])),
-            Err(Error::MalformedResponse { .. })
+            Err(EvaluatorError::MalformedResponse { .. })
         ));
         Ok(())
     }

@@ -10,7 +10,7 @@ use artifact::metadata::{ContextAwareResource, Metadata, Problem, Rule, WellKnow
 use serde::Serialize;
 use serde_norway::Mapping;
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// The API group and version of Kubewarden's policy resources.
 pub const API_VERSION: &str = "policies.kubewarden.io/v1";
@@ -47,14 +47,14 @@ impl fmt::Display for ManifestType {
 }
 
 impl FromStr for ManifestType {
-    type Err = Error;
+    type Err = EvaluatorError;
 
-    fn from_str(name: &str) -> Result<ManifestType, Error> {
+    fn from_str(name: &str) -> Result<ManifestType, EvaluatorError> {
         ManifestType::ALL
             .into_iter()
             .find(|kind| kind.name() == name)
             .ok_or_else(|| {
-                Error::InvalidInput(format!(
+                EvaluatorError::InvalidInput(format!(
                     "unknown manifest type `{name}`: expected ClusterAdmissionPolicy or AdmissionPolicy"
                 ))
             })
@@ -125,12 +125,12 @@ fn is_true(value: &bool) -> bool {
 }
 
 /// Parses settings given as YAML or JSON: a mapping (an empty document is no settings).
-pub fn parse_settings(text: &str) -> Result<Mapping, Error> {
+pub fn parse_settings(text: &str) -> Result<Mapping, EvaluatorError> {
     if text.trim().is_empty() {
         return Ok(Mapping::new());
     }
     serde_norway::from_str(text).map_err(|err| {
-        Error::InvalidInput(format!(
+        EvaluatorError::InvalidInput(format!(
             "the settings are not a YAML or JSON mapping: {err}"
         ))
     })
@@ -138,9 +138,9 @@ pub fn parse_settings(text: &str) -> Result<Mapping, Error> {
 
 /// Builds the resource `request` describes; refuses metadata Kubewarden would refuse and a name
 /// Kubernetes would refuse.
-pub fn manifest(request: ManifestRequest<'_>) -> Result<Scaffolded, Error> {
+pub fn manifest(request: ManifestRequest<'_>) -> Result<Scaffolded, EvaluatorError> {
     request.metadata.validate().map_err(|problems| {
-        Error::InvalidInput(format!(
+        EvaluatorError::InvalidInput(format!(
             "the policy's metadata is not valid: {}",
             Problem::join(&problems)
         ))
@@ -212,7 +212,7 @@ fn list(resources: &BTreeSet<ContextAwareResource>) -> String {
 
 /// Kubernetes object names are RFC 1123 subdomains: lowercase letters, digits, `-` and `.`, labels
 /// starting and ending with a letter or digit, 253 characters at most.
-fn check_name(name: &str) -> Result<(), Error> {
+fn check_name(name: &str) -> Result<(), EvaluatorError> {
     let valid_label = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
@@ -225,7 +225,7 @@ fn check_name(name: &str) -> Result<(), Error> {
     if name.len() <= 253 && name.split('.').all(valid_label) {
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!(
+        Err(EvaluatorError::InvalidInput(format!(
             "invalid title `{name}`: a Kubernetes name (RFC 1123) has lowercase letters, digits, `-` and `.`, \
              and starts and ends with a letter or digit (give another with --title)"
         )))
@@ -254,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cluster_policy_in_kwctls_field_order() -> Result<(), Error> {
+    fn a_cluster_policy_in_kwctls_field_order() -> Result<(), EvaluatorError> {
         let metadata = metadata(POLICY);
         let scaffolded = manifest(request(&metadata))?;
         let yaml = serde_norway::to_string(&scaffolded.resource).unwrap_or_default();
@@ -272,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn context_aware_resources_only_when_allowed_and_cluster_wide() -> Result<(), Error> {
+    fn context_aware_resources_only_when_allowed_and_cluster_wide() -> Result<(), EvaluatorError> {
         let metadata = metadata(POLICY);
         let allowed = manifest(ManifestRequest {
             allow_context_aware: true,
@@ -296,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn background_audit_is_written_only_when_false() -> Result<(), Error> {
+    fn background_audit_is_written_only_when_false() -> Result<(), EvaluatorError> {
         let metadata = metadata(&POLICY.replace("backgroundAudit: false", "backgroundAudit: true"));
         let yaml =
             serde_norway::to_string(&manifest(request(&metadata))?.resource).unwrap_or_default();

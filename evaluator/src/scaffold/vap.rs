@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_norway::{Mapping, Value};
 
 use super::manifest::API_VERSION;
-use crate::Error;
+use crate::EvaluatorError;
 
 /// The CEL policy kwctl uses by default.
 pub const DEFAULT_CEL_POLICY: &str = "ghcr.io/kubewarden/policies/cel-policy:latest";
@@ -47,12 +47,12 @@ struct CelSpec {
     object_selector: Option<Value>,
 }
 
-fn invalid(message: String) -> Error {
-    Error::InvalidInput(message)
+fn invalid(message: String) -> EvaluatorError {
+    EvaluatorError::InvalidInput(message)
 }
 
 /// The `spec` of a document that must be of `kind` (`admissionregistration.k8s.io/v1`).
-fn spec_of<'a>(document: &'a Value, kind: &str) -> Result<&'a Value, Error> {
+fn spec_of<'a>(document: &'a Value, kind: &str) -> Result<&'a Value, EvaluatorError> {
     let found = document.get("kind").and_then(Value::as_str);
     if found != Some(kind) {
         return Err(invalid(format!(
@@ -69,7 +69,11 @@ fn field(value: &Value, key: &str) -> Option<Value> {
 
 /// Converts `policy` (a ValidatingAdmissionPolicy) bound by `binding` into a ClusterAdmissionPolicy
 /// running the CEL policy module `cel_policy`.
-pub fn convert(cel_policy: &str, policy: &Value, binding: &Value) -> Result<Converted, Error> {
+pub fn convert(
+    cel_policy: &str,
+    policy: &Value,
+    binding: &Value,
+) -> Result<Converted, EvaluatorError> {
     let spec = spec_of(policy, "ValidatingAdmissionPolicy")?;
     let binding_spec = spec_of(binding, "ValidatingAdmissionPolicyBinding")?;
     let mut warnings = Vec::new();
@@ -145,8 +149,8 @@ pub fn convert(cel_policy: &str, policy: &Value, binding: &Value) -> Result<Conv
 }
 
 /// One of `matchConstraints.resourceRules` as a Kubewarden rule.
-fn rule(resource_rule: &Value) -> Result<Rule, Error> {
-    let strings = |key: &str| -> Result<Vec<String>, Error> {
+fn rule(resource_rule: &Value) -> Result<Rule, EvaluatorError> {
+    let strings = |key: &str| -> Result<Vec<String>, EvaluatorError> {
         match field(resource_rule, key) {
             None => Ok(Vec::new()),
             Some(value) => serde_norway::from_value(value).map_err(|err| {
@@ -192,7 +196,8 @@ mod tests {
         matchResources:\n    namespaceSelector: {matchLabels: {env: prod}}\n";
 
     #[test]
-    fn a_policy_and_its_binding_become_a_cel_cluster_admission_policy() -> Result<(), Error> {
+    fn a_policy_and_its_binding_become_a_cel_cluster_admission_policy() -> Result<(), EvaluatorError>
+    {
         let converted = convert(DEFAULT_CEL_POLICY, &yaml(POLICY), &yaml(BINDING))?;
         let text = serde_norway::to_string(&converted.resource).unwrap_or_default();
         assert_eq!(
@@ -231,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_parts_are_named_and_a_pinned_module_is_quiet() -> Result<(), Error> {
+    fn unsupported_parts_are_named_and_a_pinned_module_is_quiet() -> Result<(), EvaluatorError> {
         let with_extras = format!(
             "{POLICY}  auditAnnotations: [{{key: a, valueExpression: 'x'}}]\n  matchConditions: [{{name: m, expression: 'true'}}]\n"
         );

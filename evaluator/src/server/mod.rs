@@ -35,7 +35,7 @@ pub use metrics::{Metrics, Outcome};
 pub use policies::{PoliciesFile, PolicyConfig, PolicyMode};
 pub use state::{ServerState, StartOptions};
 
-use crate::{AdmissionReview, Error, ValidationRequest, ValidationResponse};
+use crate::{AdmissionReview, EvaluatorError, ValidationRequest, ValidationResponse};
 use state::{LoadedPolicy, Slot};
 
 /// The largest request body taken: an AdmissionReview carries the object and its old version,
@@ -59,7 +59,7 @@ pub async fn serve<L>(
     listener: L,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error>
+) -> Result<(), EvaluatorError>
 where
     L: Listener<Addr = SocketAddr>,
 {
@@ -183,11 +183,11 @@ async fn run_on_pool(
     state: &ServerState,
     policy: Arc<LoadedPolicy>,
     request: Value,
-) -> Result<ValidationResponse, Error> {
+) -> Result<ValidationResponse, EvaluatorError> {
     let permit = Arc::clone(&state.workers)
         .acquire_owned()
         .await
-        .map_err(|err| Error::Startup(format!("the evaluation pool is closed: {err}")))?;
+        .map_err(|err| EvaluatorError::Startup(format!("the evaluation pool is closed: {err}")))?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         policy.policy.validate(&ValidationRequest {
@@ -196,7 +196,7 @@ async fn run_on_pool(
         })
     })
     .await
-    .map_err(|err| Error::Trap(format!("the evaluation thread failed: {err}")))?
+    .map_err(|err| EvaluatorError::Trap(format!("the evaluation thread failed: {err}")))?
 }
 
 fn unknown_policy(state: &ServerState, id: &str) -> Response {

@@ -21,7 +21,7 @@ use artifact::metadata::ContextAwareResource;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::Error;
+use crate::EvaluatorError;
 
 /// What a policy's rejection does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -81,23 +81,23 @@ pub struct PoliciesFile {
 
 impl PoliciesFile {
     /// Parses `policies.yml`; every problem names the policy id.
-    pub fn from_yaml(text: &str) -> Result<PoliciesFile, Error> {
+    pub fn from_yaml(text: &str) -> Result<PoliciesFile, EvaluatorError> {
         let raw: BTreeMap<String, Value> = serde_norway::from_str(text)
-            .map_err(|err| Error::Config(format!("policies file: {err}")))?;
+            .map_err(|err| EvaluatorError::Config(format!("policies file: {err}")))?;
         let mut policies = BTreeMap::new();
         for (id, value) in raw {
             if id.is_empty() || id.contains('/') {
-                return Err(Error::Config(format!(
+                return Err(EvaluatorError::Config(format!(
                     "policy id {id:?} must be non-empty and contain no `/` (it is a URL path segment)"
                 )));
             }
             if value.get("policies").is_some() || value.get("expression").is_some() {
-                return Err(Error::Config(format!(
+                return Err(EvaluatorError::Config(format!(
                     "policy {id}: policy groups (`policies` and `expression`) are not supported"
                 )));
             }
             let policy: PolicyConfig = serde_json::from_value(value)
-                .map_err(|err| Error::Config(format!("policy {id}: {err}")))?;
+                .map_err(|err| EvaluatorError::Config(format!("policy {id}: {err}")))?;
             policies.insert(id, policy);
         }
         Ok(PoliciesFile { policies })
@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_kubewardens_format() -> Result<(), Error> {
+    fn reads_kubewardens_format() -> Result<(), EvaluatorError> {
         let file = PoliciesFile::from_yaml(
             r#"
 privileged:
@@ -161,7 +161,7 @@ local:
             ("- not a map\n", "policies file"),
         ] {
             match PoliciesFile::from_yaml(text) {
-                Err(Error::Config(message)) => {
+                Err(EvaluatorError::Config(message)) => {
                     assert!(message.contains(expected), "{text}: {message}")
                 }
                 other => panic!("{text}: expected a config error, got {other:?}"),

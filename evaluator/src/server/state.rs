@@ -15,7 +15,8 @@ use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
 use crate::gate::{self, Admission};
 use crate::host_capabilities::{ContextResources, Registry};
 use crate::{
-    AdmittedModule, Engine, EngineConfig, Error, KubewardenCapabilities, ModuleCache, Policy,
+    AdmittedModule, Engine, EngineConfig, EvaluatorError, KubewardenCapabilities, ModuleCache,
+    Policy,
 };
 
 /// How the server starts.
@@ -74,15 +75,17 @@ impl std::fmt::Debug for ServerState {
 impl ServerState {
     /// Loads every policy of `file` in parallel. Refuses to start if one fails (verification,
     /// download, compilation, settings), naming each, unless `continue_on_errors`.
-    pub async fn start(file: &PoliciesFile, options: StartOptions) -> Result<ServerState, Error> {
+    pub async fn start(
+        file: &PoliciesFile,
+        options: StartOptions,
+    ) -> Result<ServerState, EvaluatorError> {
         let engines = engines(file, &options)?;
         let mut loading = tokio::task::JoinSet::new();
         for (id, config) in &file.policies {
             let deadline = config.timeout().unwrap_or(options.engine.deadline);
-            let engine = engines
-                .get(&deadline)
-                .cloned()
-                .ok_or_else(|| Error::Engine(format!("no engine for the deadline {deadline:?}")))?;
+            let engine = engines.get(&deadline).cloned().ok_or_else(|| {
+                EvaluatorError::Engine(format!("no engine for the deadline {deadline:?}"))
+            })?;
             let (id, config) = (id.clone(), config.clone());
             let (remote, admission) = (options.remote.clone(), options.admission.clone());
             let capabilities = KubewardenCapabilities::granting(
@@ -99,8 +102,9 @@ impl ServerState {
         let mut policies = BTreeMap::new();
         let mut failures = Vec::new();
         while let Some(joined) = loading.join_next().await {
-            let (id, loaded) =
-                joined.map_err(|err| Error::Startup(format!("a policy loader panicked: {err}")))?;
+            let (id, loaded) = joined.map_err(|err| {
+                EvaluatorError::Startup(format!("a policy loader panicked: {err}"))
+            })?;
             match loaded {
                 Ok(policy) => {
                     tracing::info!(policy = %id, "policy ready");
@@ -116,7 +120,7 @@ impl ServerState {
         }
         if !failures.is_empty() && !options.continue_on_errors {
             failures.sort();
-            return Err(Error::Startup(failures.join("; ")));
+            return Err(EvaluatorError::Startup(failures.join("; ")));
         }
         Ok(ServerState {
             policies,
@@ -154,7 +158,7 @@ fn trust_root(admission: &Admission) -> Option<signing::trust::TrustRoot> {
 fn engines(
     file: &PoliciesFile,
     options: &StartOptions,
-) -> Result<BTreeMap<Duration, Engine>, Error> {
+) -> Result<BTreeMap<Duration, Engine>, EvaluatorError> {
     let mut engines = BTreeMap::new();
     for config in file.policies.values() {
         let deadline = config.timeout().unwrap_or(options.engine.deadline);
@@ -180,14 +184,14 @@ async fn load(
     engine: Engine,
     config: &PolicyConfig,
     capabilities: KubewardenCapabilities,
-) -> Result<LoadedPolicy, Error> {
-    let source =
-        PolicyRef::parse(&config.module).map_err(|err| Error::InvalidInput(err.to_string()))?;
+) -> Result<LoadedPolicy, EvaluatorError> {
+    let source = PolicyRef::parse(&config.module)
+        .map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
     let module = gate::admit(remote, &source, admission).await?;
     let config = config.clone();
     tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
         .await
-        .map_err(|err| Error::Startup(format!("compiling the policy panicked: {err}")))?
+        .map_err(|err| EvaluatorError::Startup(format!("compiling the policy panicked: {err}")))?
 }
 
 /// Compiles an admitted module in the execution mode its metadata names and validates its settings.
@@ -196,9 +200,9 @@ fn prepare(
     module: &AdmittedModule,
     config: &PolicyConfig,
     capabilities: KubewardenCapabilities,
-) -> Result<LoadedPolicy, Error> {
+) -> Result<LoadedPolicy, EvaluatorError> {
     let report = artifact::inspect::inspect(module.bytes())
-        .map_err(|err| Error::Compile(format!("{}: {err}", module.source())))?;
+        .map_err(|err| EvaluatorError::Compile(format!("{}: {err}", module.source())))?;
     let mode = report
         .metadata
         .map(|metadata| metadata.execution_mode)
@@ -207,7 +211,7 @@ fn prepare(
     let settings = config.settings();
     let verdict = policy.validate_settings(&settings)?;
     if !verdict.valid {
-        return Err(Error::InvalidInput(format!(
+        return Err(EvaluatorError::InvalidInput(format!(
             "the policy rejects its settings: {}",
             verdict.message.as_deref().unwrap_or("no reason given")
         )));
