@@ -8,10 +8,12 @@ use std::process::{Child, Command, Stdio};
 
 use test_support::{Garage, Palisade, Postgres};
 
-/// One `palisade serve` process on the shared stores.
+/// One `palisade serve` process.
 struct Replica {
     child: Child,
     addr: String,
+    /// Its first line: what it serves, where.
+    banner: String,
 }
 
 /// The stores every replica shares.
@@ -49,37 +51,51 @@ impl Shared {
     }
 
     fn replica(&self) -> Replica {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--no-hub"])
-            .args(["--anonymous", "pull,push,delete"])
-            .args(["--storage", &self.storage(), "--database", &self.database])
-            .envs(self.aws_env())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting palisade serve: {err}"));
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first_line)
-            .unwrap();
-        let addr = first_line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.strip_suffix("/v2/\n"))
-            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
-            .to_string();
+        let replica = Replica::serve(
+            &["--storage", &self.storage(), "--database", &self.database],
+            &self.aws_env(),
+        );
         assert!(
-            first_line.starts_with(&format!(
+            replica.banner.starts_with(&format!(
                 "serving {}, metadata in postgres://127.0.0.1:",
                 self.storage()
             )),
-            "{first_line}"
+            "{}",
+            replica.banner
         );
-        Replica { child, addr }
+        replica
     }
 }
 
 impl Replica {
+    /// `palisade serve` on a loopback port with `storage` (its storage flags) and `env`.
+    fn serve(storage: &[&str], env: &[(&str, String)]) -> Replica {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--no-hub"])
+            .args(["--anonymous", "pull,push,delete"])
+            .args(storage)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("starting palisade serve: {err}"));
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut banner)
+            .unwrap();
+        let addr = banner
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix("/v2/\n"))
+            .unwrap_or_else(|| panic!("unexpected first line: {banner:?}"))
+            .to_string();
+        Replica {
+            child,
+            addr,
+            banner,
+        }
+    }
+
     /// Sends one request; returns the status code and the `Location` header.
     fn send(&self, head: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
@@ -145,6 +161,12 @@ impl Drop for Replica {
     }
 }
 
+/// An upload's location with the `digest` query parameter that completes it.
+fn with_digest(location: &str, digest: &str) -> String {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{separator}digest={digest}")
+}
+
 fn sha256(bytes: &[u8]) -> String {
     artifact::oci::Digest::sha256_of(bytes).to_string()
 }
@@ -173,7 +195,7 @@ fn replicas_share_uploads_tags_and_policies_and_survive_the_loss_of_one() {
     );
     assert_eq!(status, 202);
     let (status, _) = b.send(
-        &format!("PUT {location}&digest={digest}"),
+        &format!("PUT {}", with_digest(&location, &digest)),
         &[("Content-Range", "2000000-2999999")],
         &content[2_000_000..],
     );
@@ -225,7 +247,7 @@ fn replicas_share_uploads_tags_and_policies_and_survive_the_loss_of_one() {
     assert_eq!(status, 202);
     a.kill();
     let (status, _) = b.send(
-        &format!("PUT {location}&digest={}", sha256(b"hello, world")),
+        &format!("PUT {}", with_digest(&location, &sha256(b"hello, world"))),
         &[("Content-Range", "5-11")],
         b", world",
     );
@@ -266,4 +288,106 @@ fn shared_storage_needs_both_stores_and_reachable_ones() {
     assert_ne!(nowhere.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&nowhere.stderr);
     assert!(stderr.contains("the registry's database"), "{stderr}");
+}
+
+#[test]
+fn a_folder_registry_migrates_to_shared_storage_and_back() {
+    let shared = Shared::start();
+    let (dir, cli) = test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"));
+    let cli = cli
+        .with_env("AWS_ENDPOINT_URL", &shared.garage.endpoint())
+        .with_env("AWS_REGION", &shared.garage.region)
+        .with_env("AWS_ACCESS_KEY_ID", &shared.garage.key_id)
+        .with_env("AWS_SECRET_ACCESS_KEY", &shared.garage.secret)
+        .with_env("AWS_ALLOW_HTTP", "true");
+    let folder = dir.path().join("registry");
+    let pushed = {
+        let served = Replica::serve(&["--root", folder.to_str().unwrap()], &[]);
+        cli.push(
+            "policy.wasm",
+            &format!("registry://{}/policies/guard:v1", served.addr),
+        )
+    };
+    let storage = shared.storage();
+    let migrate = |from: &str, to: &str| {
+        cli.ok(&[
+            "registry",
+            "migrate",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--database",
+            &shared.database,
+        ])
+    };
+    let copied = migrate("registry", &storage);
+    assert!(
+        copied.starts_with("copied 1 repositories: 1 tags, 1 manifests, 2 blobs ("),
+        "{copied}"
+    );
+    let again = migrate("registry", &storage);
+    assert!(
+        again.contains("0 blobs (0 bytes); 2 blobs were there already"),
+        "{again}"
+    );
+
+    let replica = shared.replica();
+    let pulled = cli.ok(&[
+        "pull",
+        &format!("registry://{}/policies/guard:v1", replica.addr),
+        "-O",
+        "from-shared.wasm",
+    ]);
+    assert!(pulled.contains(&pushed), "{pulled}");
+
+    let back = cli.run(&[
+        "registry",
+        "migrate",
+        "--from",
+        &storage,
+        "--to",
+        "back",
+        "--database",
+        &shared.database,
+        "-o",
+        "json",
+    ]);
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&back.stdout).unwrap();
+    assert_eq!(
+        (report["manifests"].as_u64(), report["blobs"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let served = Replica::serve(&["--root", dir.path().join("back").to_str().unwrap()], &[]);
+    let tags = String::from_utf8(served.body("/v2/policies/guard/tags/list")).unwrap();
+    assert!(tags.contains("\"v1\""), "{tags}");
+    assert_eq!(
+        std::fs::read(dir.path().join("from-shared.wasm")).unwrap(),
+        std::fs::read(dir.path().join("policy.wasm")).unwrap()
+    );
+
+    for (args, problem) in [
+        (
+            vec!["--from", "registry", "--to", &storage],
+            "give its PostgreSQL database with --database",
+        ),
+        (
+            vec!["--from", "nowhere", "--to", "elsewhere"],
+            "--from nowhere: no such folder",
+        ),
+        (
+            vec!["--from", "registry", "--to", "registry"],
+            "name the same storage",
+        ),
+    ] {
+        let failed = cli.run(&[&["registry", "migrate"][..], &args].concat());
+        assert_eq!(failed.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(stderr.contains(problem), "{args:?}: {stderr}");
+    }
 }

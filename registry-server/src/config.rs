@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::AuthConfig;
 use crate::errors::{RegistryError, Result};
-use crate::storage::SharedStorageOptions;
+use crate::storage::{SharedStorageOptions, StorageKind};
 
 /// Everything `palisade serve` can be told.
 ///
@@ -209,15 +209,6 @@ impl Config {
     pub fn upload_ttl(&self) -> Duration {
         Duration::from_secs(self.upload_ttl_secs)
     }
-}
-
-/// Where a registry keeps its content.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StorageKind {
-    /// A local folder: one server.
-    Folder(PathBuf),
-    /// An object store and PostgreSQL: any number of replicas.
-    Shared(SharedStorageOptions),
 }
 
 /// The environment variables that configure the object store (read as `object_store` reads them: the name in lower

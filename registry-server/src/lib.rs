@@ -29,11 +29,11 @@ use axum::routing::get;
 use http_server::Listener;
 
 pub use auth::Auth;
-pub use config::{Config, StorageKind};
+pub use config::Config;
 pub use errors::{RegistryError, Result};
 pub use metrics::Metrics;
 pub use state::{AppState, Limits};
-pub use storage::{LocalStorage, SharedStorage, Storage};
+pub use storage::{LocalStorage, OpenedStorage, SharedStorage, Storage, StorageKind};
 
 /// The registry as an HTTP service: the OCI API and the hub (capped if so configured), `/healthz` and `/metrics`,
 /// every request counted and logged.
@@ -104,13 +104,12 @@ impl Server {
     /// Checks `config`, opens its storage (connecting to the object store and the database of a shared registry,
     /// whose schema is brought up to date) and binds its address.
     pub async fn bind(config: &Config) -> Result<Server> {
-        let state = match config.storage_kind()? {
-            StorageKind::Folder(_) => Served::Folder(AppState::from_config(config)?),
-            StorageKind::Shared(options) => {
-                let mut storage = SharedStorage::connect(&options).await?;
-                if let Some(max) = config.max_blob_bytes {
-                    storage = storage.with_max_blob_bytes(max);
-                }
+        let state = match OpenedStorage::open(config.storage_kind()?, config.max_blob_bytes).await?
+        {
+            OpenedStorage::Folder(storage) => {
+                Served::Folder(AppState::configured(storage, config)?)
+            }
+            OpenedStorage::Shared(storage) => {
                 Served::Shared(AppState::configured(storage, config)?)
             }
         };

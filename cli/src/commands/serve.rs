@@ -8,7 +8,6 @@ use registry_server::auth::Action;
 use registry_server::{Config, RegistryError, Server};
 
 use crate::environment;
-use crate::exit::UsageError;
 
 /// Run an OCI registry (Distribution Spec v1.1, with the referrers API) storing under a folder, and the web hub
 /// that browses and searches its policies (at /hub; --no-hub turns it off).
@@ -58,14 +57,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = configure(args).map_err(usage)?;
+    let config = configure(args)?;
     let scheme = if config.tls.is_some() {
         "https"
     } else {
         "http"
     };
     let runtime = crate::runtime::get()?;
-    let server = runtime.block_on(Server::bind(&config)).map_err(usage)?;
+    let server = runtime.block_on(Server::bind(&config))?;
     let addr = server.local_addr();
     let mut banner = format!(
         "serving {} at {scheme}://{addr}/v2/\n",
@@ -76,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     // One write, whose failure (a reader that took the first line and closed the pipe) must not stop the server.
     let _ = std::io::stdout().write_all(banner.as_bytes());
-    runtime.block_on(server.run_until_signal()).map_err(usage)
+    Ok(runtime.block_on(server.run_until_signal())?)
 }
 
 /// The configuration from the file, the environment and the flags, in that order.
@@ -111,12 +110,4 @@ fn configure(args: Args) -> Result<Config, RegistryError> {
         config.hub = false;
     }
     Ok(config)
-}
-
-/// Configuration and listening problems are the environment's (exit code 2); others are failures.
-fn usage(error: RegistryError) -> anyhow::Error {
-    match error {
-        RegistryError::Config(_) | RegistryError::Serve(_) => UsageError(error.to_string()).into(),
-        other => other.into(),
-    }
 }

@@ -10,10 +10,12 @@ mod collection;
 mod copy;
 mod fsutil;
 mod local;
+mod open;
 mod shared;
 
 pub use backend::{BlobContent, ByteStream, ChangeMark, Storage, StoredManifest, Upload};
 pub use collection::{GcOptions, GcReport};
 pub use copy::{CopyReport, copy_all};
 pub use local::LocalStorage;
+pub use open::{OpenedStorage, StorageKind};
 pub use shared::{SharedStorage, SharedStorageOptions};

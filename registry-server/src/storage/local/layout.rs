@@ -90,7 +90,7 @@ impl Layout {
         self.uploads().join(id)
     }
 
-    /// Data derived from content, by key (see [`crate::storage::Storage::derived`]).
+    /// Data derived from content, by key (see [`crate::storage::backend::Storage::derived`]).
     pub fn derived(&self, key: &str) -> PathBuf {
         self.root.join("derived").join(key)
     }
