@@ -1,6 +1,8 @@
 //! A request body as storage takes it in: chunk by chunk, refusing it as soon as it breaks off, outgrows what its
-//! headers declare or the blob size limit, or ends short. One home for these rules, whatever stores the bytes.
+//! headers declare or the blob size limit, or ends short; and refused whole if its digest is not the one announced.
+//! One home for these rules, whatever stores the bytes.
 
+use artifact::oci::Digest;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
@@ -75,5 +77,16 @@ impl CheckedBody {
             });
         }
         Ok(chunk)
+    }
+}
+
+/// Refuses content whose digest is not the one announced.
+pub fn check_digest(actual: &Digest, expected: &Digest) -> Result<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(RegistryError::DigestInvalid(format!(
+            "the uploaded content has digest {actual}, not {expected}: nothing was stored"
+        )))
     }
 }

@@ -13,6 +13,7 @@ use super::ingest;
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::backend::{BlobContent, Upload};
+use crate::storage::body::check_digest;
 use artifact::oci::Hasher;
 
 /// Read buffer for serving blobs.
@@ -137,16 +138,6 @@ pub async fn put(
     stored
 }
 
-/// Refuses content whose digest is not the one the client gave.
-pub fn check_digest(actual: &Digest, expected: &Digest) -> Result<()> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(RegistryError::DigestInvalid(format!(
-            "the uploaded content has digest {actual}, not {expected}: nothing was stored"
-        )))
-    }
-}
 
 /// Syncs a verified file, renames it into the blob store and links it into `repo`.
 ///

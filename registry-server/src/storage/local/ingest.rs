@@ -8,10 +8,10 @@ use std::io::{IoSlice, Write};
 use std::path::Path;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::errors::{RegistryError, Result};
+use crate::errors::Result;
+use crate::storage::body::CheckedBody;
 use crate::storage::backend::Upload;
 use crate::storage::fsutil::Fs;
 use artifact::oci::Hasher;
@@ -54,47 +54,27 @@ pub async fn append(
     Ok(written)
 }
 
-/// Passes the body's chunks on, checking its length; stops early if the writer has stopped.
+/// Receives the body, checked as it arrives, and hands each chunk to the hasher and the writer; returns the bytes
+/// received.
 async fn receive(
-    mut upload: Upload,
+    upload: Upload,
     start: u64,
     limit: u64,
     to_writer: mpsc::Sender<Bytes>,
     to_hasher: mpsc::Sender<Bytes>,
 ) -> Result<u64> {
+    let mut body = CheckedBody::new(upload, start, limit);
     let mut received: u64 = 0;
-    while let Some(chunk) = upload.body.next().await {
-        let chunk = chunk.map_err(|e| {
-            RegistryError::BlobUploadInvalid(format!(
-                "the request body broke off after {received} bytes: {e}"
-            ))
-        })?;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
         received += chunk.len() as u64;
-        if let Some(declared) = upload.declared_len
-            && received > declared
-        {
-            return Err(RegistryError::SizeInvalid(format!(
-                "the body is longer than the {declared} bytes its headers declare"
-            )));
-        }
-        if start + received > limit {
-            return Err(RegistryError::TooLarge {
-                what: "the blob",
-                limit,
-            });
-        }
         let hashed = to_hasher.send(chunk.clone()).await;
         if to_writer.send(chunk).await.is_err() || hashed.is_err() {
             // The writer failed; its error is the one to report.
             return Ok(received);
         }
     }
-    match upload.declared_len {
-        Some(declared) if received < declared => Err(RegistryError::SizeInvalid(format!(
-            "the body has {received} bytes, its headers declare {declared}"
-        ))),
-        _ => Ok(received),
-    }
+    Ok(received)
 }
 
 /// Feeds every queued chunk to `hasher`.

@@ -15,6 +15,7 @@ use super::{blobs, ingest};
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::backend::Upload;
+use crate::storage::body::check_digest;
 use artifact::oci::Hasher;
 
 /// Starts a session: its folder is built in the staging area and renamed into place complete.
@@ -134,7 +135,7 @@ pub async fn finish(
         Algorithm::Sha256 => cursor.hasher.clone().finish(),
         other => hash_file(storage, &data, other).await?,
     };
-    if let Err(mismatch) = blobs::check_digest(&actual, digest) {
+    if let Err(mismatch) = check_digest(&actual, digest) {
         remove(storage, id, &mut slot).await?;
         return Err(mismatch);
     }

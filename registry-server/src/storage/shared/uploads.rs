@@ -18,7 +18,7 @@ use super::objects::{self, ObjectWriter};
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::backend::Upload;
-use crate::storage::body::CheckedBody;
+use crate::storage::body::{CheckedBody, check_digest};
 
 /// Where a session stands.
 struct Session {
@@ -298,15 +298,4 @@ async fn remove(storage: &SharedStorage, id: Uuid) -> Result<()> {
         objects::delete(&*storage.objects, &key).await?;
     }
     Ok(())
-}
-
-/// Refuses content whose digest is not the one announced.
-fn check_digest(actual: &Digest, expected: &Digest) -> Result<()> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(RegistryError::DigestInvalid(format!(
-            "the uploaded content has digest {actual}, not {expected}: nothing was stored"
-        )))
-    }
 }
