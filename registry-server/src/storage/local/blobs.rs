@@ -138,7 +138,6 @@ pub async fn put(
     stored
 }
 
-
 /// Syncs a verified file, renames it into the blob store and links it into `repo`.
 ///
 /// A blob pushed twice at once ends up the same either way: both files hold the same verified bytes, and the rename

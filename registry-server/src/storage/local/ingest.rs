@@ -11,8 +11,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::errors::Result;
-use crate::storage::body::CheckedBody;
 use crate::storage::backend::Upload;
+use crate::storage::body::CheckedBody;
 use crate::storage::fsutil::Fs;
 use artifact::oci::Hasher;
 
