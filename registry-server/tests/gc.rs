@@ -54,21 +54,86 @@ async fn push_referrer(
     digest
 }
 
-#[tokio::test]
-async fn removes_what_no_tag_or_referrer_reaches() {
-    let registry = Registry::new();
+/// What the collection tests push: an image tagged `v1` with a signature, an image whose tag was deleted with its
+/// own signature, and a blob only the repository `other` links.
+struct Pushed {
+    tagged: (String, Vec<u8>),
+    kept_sig: String,
+    untagged: (String, Vec<u8>),
+    lost_sig: String,
+}
+
+async fn push_garbage(registry: &Client) -> Pushed {
     let tagged = registry
         .push_image("app", "v1", &[b"kept layer", b"shared layer"])
         .await;
-    let kept_sig = push_referrer(&registry, "app", &tagged, b"signature of v1").await;
+    let kept_sig = push_referrer(registry, "app", &tagged, b"signature of v1").await;
     let untagged = registry
         .push_image("app", "old", &[b"lost layer", b"shared layer"])
         .await;
     registry
         .send(Method::DELETE, "/v2/app/manifests/old", &[], Body::empty())
         .await;
-    let lost_sig = push_referrer(&registry, "app", &untagged, b"signature of old").await;
+    let lost_sig = push_referrer(registry, "app", &untagged, b"signature of old").await;
     registry.push_blob("other", b"kept layer").await;
+    Pushed {
+        tagged,
+        kept_sig,
+        untagged,
+        lost_sig,
+    }
+}
+
+/// Asserts that what a tag reaches is left, with its content and referrers, and that the rest is gone.
+async fn assert_only_reached_left(registry: &Client, pushed: &Pushed) {
+    for digest in [&pushed.tagged.0, &pushed.kept_sig] {
+        assert_eq!(
+            registry
+                .get(&format!("/v2/app/manifests/{digest}"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    for layer in [
+        b"kept layer".as_slice(),
+        b"shared layer",
+        b"signature of v1",
+    ] {
+        let reply = registry
+            .get(&format!("/v2/app/blobs/{}", sha256(layer)))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, layer);
+    }
+    for digest in [&pushed.untagged.0, &pushed.lost_sig] {
+        assert_eq!(
+            registry
+                .get(&format!("/v2/app/manifests/{digest}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        registry
+            .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let referrers = registry
+        .get(&format!("/v2/app/referrers/{}", pushed.tagged.0))
+        .await
+        .json();
+    assert_eq!(referrers["manifests"][0]["digest"], pushed.kept_sig);
+    assert_eq!(referrers["manifests"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn removes_what_no_tag_or_referrer_reaches() {
+    let registry = Registry::new();
+    let pushed = push_garbage(&registry).await;
     age_everything(&registry);
 
     let fresh = gc(&registry, 3 * HOUR, false).await;
@@ -92,55 +157,12 @@ async fn removes_what_no_tag_or_referrer_reaches() {
         report.blobs, 4,
         "the two manifests, the lost layer and the old signature's layer"
     );
-
-    for (repo, digest) in [("app", &tagged.0), ("app", &kept_sig)] {
-        assert_eq!(
-            registry
-                .get(&format!("/v2/{repo}/manifests/{digest}"))
-                .await
-                .status,
-            StatusCode::OK
-        );
-    }
-    for layer in [
-        b"kept layer".as_slice(),
-        b"shared layer",
-        b"signature of v1",
-    ] {
-        assert_eq!(
-            registry
-                .get(&format!("/v2/app/blobs/{}", sha256(layer)))
-                .await
-                .status,
-            StatusCode::OK
-        );
-    }
-    for digest in [&untagged.0, &lost_sig] {
-        assert_eq!(
-            registry
-                .get(&format!("/v2/app/manifests/{digest}"))
-                .await
-                .status,
-            StatusCode::NOT_FOUND
-        );
-    }
-    assert_eq!(
-        registry
-            .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_only_reached_left(&registry, &pushed).await;
     assert!(
         !registry
             .files()
             .contains(&format!("blobs/sha256/{}", &sha256(b"lost layer")[7..]))
     );
-    let referrers = registry
-        .get(&format!("/v2/app/referrers/{}", tagged.0))
-        .await
-        .json();
-    assert_eq!(referrers["manifests"][0]["digest"], kept_sig);
     assert_eq!(
         gc(&registry, HOUR, false).await,
         GcReport::default(),
@@ -181,44 +203,23 @@ async fn on_shared_storage_a_collection_by_any_replica_removes_what_nothing_reac
     let mut replicas = servers.replicas("gc", 2).await;
     let (collector, _) = replicas.pop().unwrap();
     let (_, pusher) = replicas.pop().unwrap();
-    let tagged = pusher
-        .push_image("app", "v1", &[b"kept layer", b"shared layer"])
-        .await;
-    let kept_sig = push_referrer(&pusher, "app", &tagged, b"signature of v1").await;
-    let untagged = pusher
-        .push_image("app", "old", &[b"lost layer", b"shared layer"])
-        .await;
-    pusher
-        .send(Method::DELETE, "/v2/app/manifests/old", &[], Body::empty())
-        .await;
-    let lost_sig = push_referrer(&pusher, "app", &untagged, b"signature of old").await;
-    pusher.push_blob("other", b"kept layer").await;
-
-    let collect = |dry_run| {
+    let pushed = push_garbage(&pusher).await;
+    let collect = |grace, dry_run| {
         let collector = collector.clone();
         async move {
             collector
-                .collect_garbage(&GcOptions {
-                    grace: Duration::ZERO,
-                    dry_run,
-                })
+                .collect_garbage(&GcOptions { grace, dry_run })
                 .await
                 .unwrap()
         }
     };
     assert_eq!(
-        collector
-            .collect_garbage(&GcOptions {
-                grace: HOUR,
-                dry_run: false
-            })
-            .await
-            .unwrap(),
+        collect(HOUR, false).await,
         GcReport::default(),
         "everything is within the grace period"
     );
-    let dry = collect(true).await;
-    let report = collect(false).await;
+    let dry = collect(Duration::ZERO, true).await;
+    let report = collect(Duration::ZERO, false).await;
     assert_eq!(report, dry, "a dry run reports what a real run removes");
     assert_eq!(report.manifests, 2, "the untagged image and its signature");
     assert_eq!(
@@ -229,52 +230,11 @@ async fn on_shared_storage_a_collection_by_any_replica_removes_what_nothing_reac
         report.blobs, 2,
         "the lost layer and the old signature's layer (manifests are rows)"
     );
-    for digest in [&tagged.0, &kept_sig] {
-        assert_eq!(
-            pusher
-                .get(&format!("/v2/app/manifests/{digest}"))
-                .await
-                .status,
-            StatusCode::OK
-        );
-    }
-    for layer in [
-        b"kept layer".as_slice(),
-        b"shared layer",
-        b"signature of v1",
-    ] {
-        let reply = pusher
-            .get(&format!("/v2/app/blobs/{}", sha256(layer)))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK);
-        assert_eq!(reply.body, layer);
-    }
-    for digest in [&untagged.0, &lost_sig] {
-        assert_eq!(
-            pusher
-                .get(&format!("/v2/app/manifests/{digest}"))
-                .await
-                .status,
-            StatusCode::NOT_FOUND
-        );
-    }
-    assert_eq!(
-        pusher
-            .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_only_reached_left(&pusher, &pushed).await;
     // The lost layer pushed again is stored again: its row and its object went together.
     pusher.push_blob("app", b"lost layer").await;
     let again = pusher
         .get(&format!("/v2/app/blobs/{}", sha256(b"lost layer")))
         .await;
     assert_eq!(again.body, b"lost layer");
-    let referrers = pusher
-        .get(&format!("/v2/app/referrers/{}", tagged.0))
-        .await
-        .json();
-    assert_eq!(referrers["manifests"][0]["digest"], kept_sig);
-    assert_eq!(referrers["manifests"].as_array().unwrap().len(), 1);
 }
