@@ -2,8 +2,7 @@
 //! `palisade`, then found through HTTP on the loopback port, and searched as you type in a headless Chromium (Debian
 //! package `chromium`, driven over the DevTools protocol by `tests/browser/live-search.mjs` with Node.js).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
@@ -56,22 +55,8 @@ impl Served {
 
     /// `GET path`: the status code and the body.
     fn get(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).unwrap();
-        let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no status in {head}"));
-        (status, body.to_string())
+        let reply = test_support::http(&self.addr, &format!("GET {path}"), &[], b"");
+        (reply.status, reply.text())
     }
 
     fn json(&self, path: &str) -> Value {

@@ -97,53 +97,13 @@ impl Replica {
     }
 
     /// Sends one request; returns the status code and the `Location` header.
-    fn send(&self, head: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        let mut request = format!(
-            "{head} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-            self.addr,
-            body.len()
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).unwrap();
-        let reply = String::from_utf8_lossy(&reply);
-        let status = reply
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no status in {reply}"));
-        let location = reply
-            .lines()
-            .find_map(|line| {
-                line.to_ascii_lowercase()
-                    .starts_with("location:")
-                    .then(|| line["location:".len()..].trim().to_string())
-            })
-            .unwrap_or_default();
-        (status, location)
+    fn send(&self, request_line: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+        let reply = test_support::http(&self.addr, request_line, headers, body);
+        (reply.status, reply.header("location").to_string())
     }
 
     fn body(&self, path: &str) -> Vec<u8> {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).unwrap();
-        let split = reply
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or_else(|| panic!("no body in {}", String::from_utf8_lossy(&reply)));
-        reply[split + 4..].to_vec()
+        test_support::http(&self.addr, &format!("GET {path}"), &[], b"").body
     }
 
     fn kill(mut self) {

@@ -1,26 +1,16 @@
 //! `palisade serve` and `palisade registry gc` as a user runs them: a real process on a loopback port, stopped with
 //! SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 fn palisade() -> Command {
     Command::new(env!("CARGO_BIN_EXE_palisade"))
 }
 
-/// Sends one HTTP/1.1 request and returns the status line.
-fn request(addr: &str, head: &str, body: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let head = format!(
-        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply.lines().next().unwrap_or_default().to_string()
+/// Sends one request and returns the status code.
+fn request(addr: &str, request_line: &str, body: &[u8]) -> u16 {
+    test_support::http(addr, request_line, &[], body).status
 }
 
 #[test]
@@ -55,14 +45,14 @@ fn serve_push_stop_and_collect_garbage() {
         root.path().display()
     )));
 
-    assert_eq!(request(&addr, "GET /v2/ HTTP/1.1", b""), "HTTP/1.1 200 OK");
+    assert_eq!(request(&addr, "GET /v2/", b""), 200);
     let digest = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
     let pushed = request(
         &addr,
-        &format!("POST /v2/demo/blobs/uploads/?digest={digest} HTTP/1.1"),
+        &format!("POST /v2/demo/blobs/uploads/?digest={digest}"),
         b"hello",
     );
-    assert_eq!(pushed, "HTTP/1.1 201 Created");
+    assert_eq!(pushed, 201);
 
     let stopped = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

@@ -17,6 +17,7 @@ use crate::storage::{SharedStorageOptions, StorageKind};
 /// storage: s3://policies/registry    # or: blobs in an object store, shared by replicas…
 /// database: postgres://palisade@db/registry   # …with everything else in PostgreSQL (both or neither)
 /// database_max_connections: 16       # per replica
+/// redirect: false                    # true: blob downloads get a presigned URL of the bucket (307), not the bytes
 /// addr: 0.0.0.0:5000                 # where to listen
 /// upload_ttl_secs: 86400             # abandoned uploads are removed after this long
 /// max_manifest_bytes: 4194304        # larger manifests are refused (413)
@@ -43,6 +44,8 @@ pub struct Config {
     pub database: Option<String>,
     /// Connections to PostgreSQL each replica may hold.
     pub database_max_connections: u32,
+    /// Answer blob downloads from a shared registry with a presigned URL of its S3 bucket (`307`).
+    pub redirect: bool,
     /// The object store's settings (endpoint, region, credentials), from the `AWS_*` environment variables only:
     /// never in a file.
     #[serde(skip)]
@@ -72,6 +75,7 @@ impl Default for Config {
             storage: None,
             database: None,
             database_max_connections: 16,
+            redirect: false,
             object_store_options: Vec::new(),
             addr: "127.0.0.1:5000".to_string(),
             upload_ttl_secs: 24 * 60 * 60,
@@ -188,12 +192,18 @@ impl Config {
     /// Where content lives: a folder, or an object store and a database shared by replicas.
     pub fn storage_kind(&self) -> Result<StorageKind> {
         match (&self.storage, &self.database) {
+            (None, None) if self.redirect => Err(RegistryError::Config(
+                "redirect: true needs a shared registry (storage: s3://… and database): a folder has no URL to send \
+                 clients to"
+                    .into(),
+            )),
             (None, None) => Ok(StorageKind::Folder(self.root.clone())),
             (Some(storage), Some(database)) => Ok(StorageKind::Shared(SharedStorageOptions {
                 objects: storage.clone(),
                 object_options: self.object_store_options.clone(),
                 database: database.clone(),
                 max_connections: self.database_max_connections,
+                redirect: self.redirect,
             })),
             (Some(_), None) => Err(RegistryError::Config(
                 "storage (an object store) needs database (a PostgreSQL URL) too: replicas share both".into(),
@@ -274,6 +284,9 @@ mod tests {
             )]
         );
         assert!(Config::from_yaml("aws_secret_access_key: x\n").is_err());
+        let folder = Config::from_yaml("redirect: true\n").unwrap();
+        let refused = folder.storage_kind().unwrap_err().to_string();
+        assert!(refused.contains("redirect: true needs a shared registry"), "{refused}");
     }
 
     #[test]

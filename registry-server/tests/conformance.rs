@@ -666,6 +666,71 @@ async fn put_last_chunk(
     );
 }
 
+/// Downloads `url` (plain HTTP on loopback, as Garage serves it here) with `headers`; returns status and body.
+fn fetch(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    stream
+        .write_all(format!("{request}\r\n").as_bytes())
+        .unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&reply[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = reply[split + 4..].to_vec();
+    // Garage answers small bodies in one piece; a chunked body would start with its size line.
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    (status, body)
+}
+
+#[tokio::test]
+async fn shared_storage_can_send_downloads_to_the_bucket() {
+    let servers = SharedServers::start();
+    let registry = servers.redirecting("redirected").await;
+    let content = b"fetched from the bucket itself";
+    let digest = registry.push_blob("r", content).await;
+    let reply = registry.get(&format!("/v2/r/blobs/{digest}")).await;
+    assert_eq!(reply.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(reply.header("docker-content-digest"), digest);
+    let location = reply.header("location").to_string();
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+    assert_eq!(fetch(&location, &[]), (200, content.to_vec()));
+    assert_eq!(
+        fetch(&location, &[("Range", "bytes=8-11")]),
+        (206, b"from".to_vec())
+    );
+    let head = registry
+        .send(
+            Method::HEAD,
+            &format!("/v2/r/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(head.status, StatusCode::OK, "HEAD answers itself");
+    assert_eq!(head.header("content-length"), content.len().to_string());
+    let unknown = registry
+        .get(&format!("/v2/r/blobs/{}", sha256(b"never pushed")))
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::NOT_FOUND,
+        "no URL for what the repository lacks"
+    );
+}
+
 /// Each case as a test on a local folder, and all of them on one pair of shared-storage servers (each case with a
 /// database and an object prefix of its own).
 macro_rules! on_both_storages {

@@ -6,6 +6,7 @@ mod distribution;
 mod faulty_proxy;
 mod filler;
 mod garage;
+mod http;
 pub mod module_imports;
 mod ports;
 mod postgres;
@@ -22,6 +23,7 @@ pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
 pub use garage::Garage;
+pub use http::{HttpReply, http};
 pub use postgres::Postgres;
 pub use sbom_validators::{assert_ntia_provided, ntia_report, validate_cyclonedx, validate_spdx};
 pub use sigstore_conformance::{

@@ -145,6 +145,7 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             object_options: object_options.clone(),
             database,
             max_connections: 4,
+            redirect: false,
         }))
     };
     let (from, to) = (kind(&args.from)?, kind(&args.to)?);

@@ -36,6 +36,10 @@ pub struct Args {
     /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (needs --storage).
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// Answer blob downloads with a presigned URL of the S3 bucket (307) instead of streaming them through this
+    /// server (needs --storage s3://…).
+    #[arg(long)]
+    redirect: bool,
     /// Where to listen, HOST:PORT.
     #[arg(long)]
     addr: Option<String>,
@@ -89,6 +93,9 @@ fn configure(args: Args) -> Result<Config, RegistryError> {
     }
     if let Some(database) = args.database {
         config.database = Some(database);
+    }
+    if args.redirect {
+        config.redirect = true;
     }
     if let Some(addr) = args.addr {
         config.addr = addr;

@@ -1,4 +1,5 @@
-//! `GET`, `HEAD` and `DELETE /v2/<name>/blobs/<digest>`, with single `Range` requests.
+//! `GET`, `HEAD` and `DELETE /v2/<name>/blobs/<digest>`, with single `Range` requests; a `GET` is redirected to the
+//! object store when the storage offers presigned URLs.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -26,6 +27,12 @@ pub async fn get<S: Storage>(
     let size = size.ok_or_else(|| RegistryError::BlobUnknown {
         digest: digest.to_string(),
     })?;
+    if !head && let Some(url) = storage.blob_redirect(&digest).await? {
+        return Ok(Headers::default()
+            .with(DOCKER_CONTENT_DIGEST, &digest)
+            .with(header::LOCATION, url)
+            .respond(StatusCode::TEMPORARY_REDIRECT, Body::empty()));
+    }
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(value) => parse_range(value, size)?,
         None => None,

@@ -59,6 +59,12 @@ pub trait Storage: Send + Sync + 'static {
         digest: &Digest,
     ) -> impl Future<Output = Result<Option<u64>>> + Send;
 
+    /// A URL from which clients may download blob `digest` themselves (a presigned URL of the object store), if this
+    /// storage offers one; the registry then answers downloads with a redirect. The caller checks that the
+    /// repository holds the blob.
+    fn blob_redirect(&self, digest: &Digest)
+    -> impl Future<Output = Result<Option<String>>> + Send;
+
     /// Streams bytes `start..end` of a blob of `repo`.
     fn read_blob(
         &self,

@@ -311,6 +311,25 @@ impl SharedServers {
                 self.postgres.port
             ),
             max_connections: 8,
+            redirect: false,
+        }
+    }
+
+    /// A fresh registry named `name` that answers blob downloads with presigned URLs of the bucket.
+    pub async fn redirecting(&self, name: &str) -> Client {
+        self.postgres.database(name);
+        let options = SharedStorageOptions {
+            redirect: true,
+            ..self.options(name)
+        };
+        let storage = SharedStorage::connect(&options)
+            .await
+            .unwrap_or_else(|err| panic!("connecting the shared storage of {name}: {err}"));
+        let url = url::Url::parse(&options.objects).unwrap();
+        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options).unwrap();
+        Client {
+            router: app(AppState::new(Arc::new(storage), limits(), Auth::open())),
+            uploads: UploadArea::Objects(objects, prefix),
         }
     }
 

@@ -37,6 +37,10 @@ impl Storage for LocalStorage {
         blobs::keep(self, repo, digest).await
     }
 
+    async fn blob_redirect(&self, _digest: &Digest) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     async fn read_blob(
         &self,
         repo: &RepoName,

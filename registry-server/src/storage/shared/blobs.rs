@@ -1,8 +1,11 @@
 //! Blobs: which repository holds which blob (rows), and their bytes (objects under `blobs/`).
 
 use artifact::oci::Digest;
+use std::time::Duration;
+
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
+use object_store::signer::Method;
 use sqlx::{Postgres, Transaction};
 
 use super::connection::SharedStorage;
@@ -64,6 +67,21 @@ pub async fn read(
         len: end.saturating_sub(start),
         stream,
     })
+}
+
+/// How long a presigned download URL stays valid: long enough to start a large download, short enough not to
+/// outlive a revoked access.
+const REDIRECT_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// A presigned URL to download `digest` straight from the object store, when redirects are on.
+pub async fn redirect(storage: &SharedStorage, digest: &Digest) -> Result<Option<String>> {
+    let Some(signer) = &storage.signer else {
+        return Ok(None);
+    };
+    let url = signer
+        .signed_url(Method::GET, &storage.keys.blob(digest), REDIRECT_LIFETIME)
+        .await?;
+    Ok(Some(url.to_string()))
 }
 
 /// Makes a blob of `from` a blob of `to`; returns whether `from` held it.

@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::ObjectStore;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::signer::Signer;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -25,6 +27,9 @@ pub struct SharedStorageOptions {
     pub database: String,
     /// Connections to PostgreSQL this replica may hold.
     pub max_connections: u32,
+    /// Answer blob downloads with a presigned URL of the object store (`307`) rather than streaming them through
+    /// the replica (S3 only).
+    pub redirect: bool,
 }
 
 /// Blobs in an object store, metadata in PostgreSQL.
@@ -33,6 +38,8 @@ pub struct SharedStorage {
     pub(super) keys: Keys,
     pub(super) db: PgPool,
     pub(super) max_blob_bytes: u64,
+    /// Presigns blob downloads, when redirects are on.
+    pub(super) signer: Option<Arc<dyn Signer>>,
     /// What [`SharedStorage`] displays: the object store URL and the database without its credentials.
     description: String,
 }
@@ -53,6 +60,11 @@ impl SharedStorage {
             ))
         })?;
         let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options.clone())?;
+        let signer = if options.redirect {
+            Some(presigner(&url, &options.object_options)?)
+        } else {
+            None
+        };
         let db = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -64,6 +76,7 @@ impl SharedStorage {
             keys: Keys::new(prefix),
             db,
             max_blob_bytes: u64::MAX,
+            signer,
             description: describe(&url, &options.database),
         })
     }
@@ -73,6 +86,22 @@ impl SharedStorage {
         self.max_blob_bytes = bytes;
         self
     }
+}
+
+/// What presigns URLs for the S3 bucket of `url`, with the same settings as the store.
+fn presigner(url: &url::Url, options: &[(String, String)]) -> Result<Arc<dyn Signer>> {
+    if url.scheme() != "s3" {
+        return Err(RegistryError::Config(format!(
+            "redirect: true needs an s3:// object store (presigned URLs), not {url}"
+        )));
+    }
+    let mut builder = AmazonS3Builder::new().with_url(url.as_str());
+    for (key, value) in options {
+        if let Ok(key) = key.parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(key, value);
+        }
+    }
+    Ok(Arc::new(builder.build()?))
 }
 
 /// `s3://bucket/prefix, metadata in postgres://host:port/db`: where things are, with no user name or password.

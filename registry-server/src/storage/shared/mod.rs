@@ -42,6 +42,10 @@ impl Storage for SharedStorage {
         blobs::keep(self, repo, digest).await
     }
 
+    async fn blob_redirect(&self, digest: &Digest) -> Result<Option<String>> {
+        blobs::redirect(self, digest).await
+    }
+
     async fn read_blob(
         &self,
         repo: &RepoName,
