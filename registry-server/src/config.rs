@@ -38,7 +38,7 @@ use crate::storage::{SharedStorageOptions, StorageKind};
 pub struct Config {
     /// The storage folder (when neither `storage` nor `database` is set).
     pub root: PathBuf,
-    /// The object store of a shared registry, `s3://BUCKET/PREFIX` (or `gs://`, `az://`); needs `database`.
+    /// The object store of a shared registry, `s3://BUCKET/PREFIX`; needs `database`.
     pub storage: Option<String>,
     /// The PostgreSQL URL of a shared registry; needs `storage`.
     pub database: Option<String>,
@@ -286,7 +286,10 @@ mod tests {
         assert!(Config::from_yaml("aws_secret_access_key: x\n").is_err());
         let folder = Config::from_yaml("redirect: true\n").unwrap();
         let refused = folder.storage_kind().unwrap_err().to_string();
-        assert!(refused.contains("redirect: true needs a shared registry"), "{refused}");
+        assert!(
+            refused.contains("redirect: true needs a shared registry"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -154,6 +154,15 @@ pub enum RegistryError {
         reason: String,
     },
 
+    /// The metadata database could not be reached at start-up.
+    #[error("cannot connect to the registry's database {database}: {source}")]
+    DatabaseUnreachable {
+        /// The database, without credentials.
+        database: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+
     /// The metadata database failed or could not be reached.
     #[error("the registry's database: {0}")]
     Database(#[from] sqlx::Error),
@@ -226,7 +235,9 @@ impl RegistryError {
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),
-            Database(_) | ObjectStore(_) => ("UNKNOWN", StatusCode::SERVICE_UNAVAILABLE),
+            Database(_) | DatabaseUnreachable { .. } | ObjectStore(_) => {
+                ("UNKNOWN", StatusCode::SERVICE_UNAVAILABLE)
+            }
             Io { .. } | Corrupt { .. } | Serve(_) | Config(_) | Migration(_) => {
                 ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
             }

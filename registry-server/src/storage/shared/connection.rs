@@ -1,5 +1,6 @@
 //! The shared storage's connections: the object store and PostgreSQL, opened once per replica.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::signer::Signer;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::keys::Keys;
 use crate::errors::{RegistryError, Result};
@@ -18,7 +19,7 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Where a shared registry keeps its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedStorageOptions {
-    /// The object store and prefix, as a URL: `s3://BUCKET/PREFIX` (also `gs://`, `az://`, `memory:///`).
+    /// The object store and prefix, as a URL: `s3://BUCKET/PREFIX` (S3 and S3-compatible stores).
     pub objects: String,
     /// The object store's settings by `object_store` key (`aws_endpoint`, `aws_region`, `aws_access_key_id`,
     /// `aws_allow_http`…), usually the `AWS_*` environment variables in lower case.
@@ -59,17 +60,32 @@ impl SharedStorage {
                 options.objects
             ))
         })?;
-        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options.clone())?;
+        let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options.clone())
+            .map_err(|e| {
+                RegistryError::Config(format!(
+                    "storage URL {:?}: {e} (expected s3://BUCKET/PREFIX)",
+                    options.objects
+                ))
+            })?;
         let signer = if options.redirect {
             Some(presigner(&url, &options.object_options)?)
         } else {
             None
         };
+        let database = without_credentials(&options.database);
+        let connect_options = PgConnectOptions::from_str(&options.database)
+            .map_err(|e| RegistryError::Config(format!("database URL {database}: {e}")))?
+            // The schema's `IF NOT EXISTS` notices are not news.
+            .options([("client_min_messages", "warning")]);
         let db = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(&options.database)
-            .await?;
+            .connect_with(connect_options)
+            .await
+            .map_err(|source| RegistryError::DatabaseUnreachable {
+                database: database.clone(),
+                source,
+            })?;
         MIGRATIONS.run(&db).await?;
         Ok(SharedStorage {
             objects: Arc::from(objects),
@@ -77,7 +93,7 @@ impl SharedStorage {
             db,
             max_blob_bytes: u64::MAX,
             signer,
-            description: describe(&url, &options.database),
+            description: format!("{url}, metadata in {database}"),
         })
     }
 
@@ -104,15 +120,14 @@ fn presigner(url: &url::Url, options: &[(String, String)]) -> Result<Arc<dyn Sig
     Ok(Arc::new(builder.build()?))
 }
 
-/// `s3://bucket/prefix, metadata in postgres://host:port/db`: where things are, with no user name or password.
-fn describe(objects: &url::Url, database: &str) -> String {
-    let database = match url::Url::parse(database) {
+/// A database URL without its user name and password, to show.
+fn without_credentials(database: &str) -> String {
+    match url::Url::parse(database) {
         Ok(mut url) => {
             let _ = url.set_username("");
             let _ = url.set_password(None);
             url.to_string()
         }
-        Err(_) => "PostgreSQL".to_string(),
-    };
-    format!("{objects}, metadata in {database}")
+        Err(_) => "(not a URL)".to_string(),
+    }
 }
