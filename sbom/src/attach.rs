@@ -15,8 +15,8 @@ use client::remote::Remote;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Format;
 use crate::error::{Result, SbomError};
+use crate::format::Format;
 
 /// The content of the empty config (`application/vnd.oci.empty.v1+json`).
 const EMPTY_JSON: &[u8] = b"{}";

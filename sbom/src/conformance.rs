@@ -17,6 +17,7 @@
 
 use serde::Serialize;
 
+pub use crate::element::Element;
 use crate::lockfile::{Dependency, Note, Subject};
 use crate::model::Sbom;
 
@@ -66,44 +67,6 @@ impl Standard {
     /// NTIA's checkers count NOASSERTION as missing).
     fn accepts_declared_unknowns(self) -> bool {
         matches!(self, Standard::Fsct3)
-    }
-}
-
-/// An element of a component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Element {
-    /// Who supplies it.
-    Supplier,
-    /// Its name.
-    Name,
-    /// Its version.
-    Version,
-    /// An identifier that names it outside the document (package URL, digest).
-    UniqueIdentifier,
-    /// A cryptographic hash of it.
-    Hash,
-    /// How it relates to the other components.
-    Relationships,
-    /// Its license.
-    License,
-    /// Its copyright notice.
-    Copyright,
-}
-
-impl Element {
-    /// Its name in a report.
-    pub fn name(self) -> &'static str {
-        match self {
-            Element::Supplier => "supplier",
-            Element::Name => "name",
-            Element::Version => "version",
-            Element::UniqueIdentifier => "unique identifier",
-            Element::Hash => "hash",
-            Element::Relationships => "relationships",
-            Element::License => "license",
-            Element::Copyright => "copyright notice",
-        }
     }
 }
 
@@ -259,7 +222,11 @@ pub fn check(sbom: &Sbom, standard: Standard) -> Report {
     Report {
         standard,
         components: components.len(),
-        author: format!("Tool: {}-{}", crate::TOOL_NAME, crate::TOOL_VERSION),
+        author: format!(
+            "Tool: {}-{}",
+            crate::format::TOOL_NAME,
+            crate::format::TOOL_VERSION
+        ),
         types: sbom.types().into_iter().map(|(name, _)| name).collect(),
         gaps: components
             .iter()

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
+use crate::format::{Format, TOOL_NAME, TOOL_VERSION};
 use crate::lockfile::{Dependency, EdgeKind, HashAlgorithm, Scope};
 use crate::model::{Sbom, is_spdx_expression};
-use crate::{Format, TOOL_NAME, TOOL_VERSION};
 
 /// The `bom-ref` of the policy component.
 pub const POLICY_REF: &str = "policy";

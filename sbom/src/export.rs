@@ -19,9 +19,9 @@ use serde::Serialize;
 use serde_json::Value;
 use signing::keys::PublicKey;
 
-use crate::Format;
 use crate::error::{Result, SbomError};
 use crate::fetch::{Fetched, fetch, fetch_verified};
+use crate::format::Format;
 
 /// One policy of the export (a row of the index).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -11,8 +11,8 @@ use serde_json::Value;
 use signing::attestation::registry::check;
 use signing::keys::PublicKey;
 
-use crate::Format;
 use crate::error::{Result, SbomError};
+use crate::format::Format;
 
 /// The creation-time annotation that orders referrers.
 const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";

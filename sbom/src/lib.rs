@@ -6,8 +6,8 @@
 //!
 //! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
 //! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
-//! - [`spdx`], [`cyclonedx`]: the two document formats; [`conformance`]: the elements each
-//!   component has or lacks by the NTIA minimum elements and CISA's FSCT3;
+//! - [`spdx`], [`cyclonedx`]: the two document formats ([`format`] names them); [`conformance`]: the
+//!   [`element`]s each component has or lacks by the NTIA minimum elements and CISA's FSCT3;
 //! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy; [`fetch`]: getting it back
 //!   (verified: vouched for by an attestation); [`export`]: every policy's SBOM under a prefix, with an index.
 //!
@@ -18,71 +18,20 @@ pub mod attach;
 pub mod binary;
 pub mod conformance;
 pub mod cyclonedx;
+pub mod element;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod format;
 pub mod lockfile;
 pub mod model;
 pub mod spdx;
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 
 pub use error::{Result, SbomError};
+pub use format::{Format, TOOL_NAME, TOOL_VERSION};
 pub use model::{Options, Origin, Sbom};
-
-/// The name and version written as the creating tool.
-pub const TOOL_NAME: &str = "palisade";
-/// The version of the creating tool.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// An SBOM document format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Format {
-    /// SPDX 2.3, JSON serialization.
-    #[default]
-    SpdxJson,
-    /// CycloneDX 1.6, JSON serialization.
-    CycloneDxJson,
-}
-
-impl Format {
-    /// The format's name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::SpdxJson => "spdx-json",
-            Format::CycloneDxJson => "cyclonedx-json",
-        }
-    }
-
-    /// The media type of the document (the `artifactType` of an attached SBOM).
-    pub fn media_type(self) -> &'static str {
-        match self {
-            Format::SpdxJson => artifact::cosign::SPDX_JSON,
-            Format::CycloneDxJson => artifact::cosign::CYCLONEDX_JSON,
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Format {
-    type Err = SbomError;
-
-    fn from_str(name: &str) -> Result<Format> {
-        match name {
-            "spdx-json" | "spdx" => Ok(Format::SpdxJson),
-            "cyclonedx-json" | "cyclonedx" => Ok(Format::CycloneDxJson),
-            other => Err(SbomError::UnknownFormat(other.to_string())),
-        }
-    }
-}
 
 /// The creation time of a document: `SOURCE_DATE_EPOCH` (seconds since 1970) when given, the
 /// current time otherwise; whole seconds either way.
@@ -111,21 +60,6 @@ pub fn render(sbom: &Sbom, format: Format, created: DateTime<Utc>) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn format_names_round_trip() {
-        for format in [Format::SpdxJson, Format::CycloneDxJson] {
-            assert_eq!(format.name().parse::<Format>().ok(), Some(format));
-        }
-    }
-
-    #[test]
-    fn unknown_format_is_named() {
-        let err = "spdx-xml".parse::<Format>().err().map(|e| e.to_string());
-        let message = err.unwrap_or_default();
-        assert!(message.contains("spdx-xml"), "{message}");
-        assert!(message.contains("cyclonedx-json"), "{message}");
-    }
 
     #[test]
     fn creation_time_from_source_date_epoch() {

@@ -8,10 +8,10 @@ use artifact::oci::{Algorithm, Digest};
 use artifact::reference::RegistryRef;
 use serde::Serialize;
 
-use crate::Format;
 use crate::binary;
-use crate::conformance::Element;
+use crate::element::Element;
 use crate::error::{Result, SbomError};
+use crate::format::{Format, PROPERTY_PREFIX};
 use crate::lockfile::{self, Dependency, Graph, Lockfile, Note, Subject, Toolchain};
 
 /// Where the module came from.
@@ -353,9 +353,6 @@ fn registry_locations(reference: &RegistryRef) -> (Option<String>, Option<String
     );
     (Some(purl), Some(download))
 }
-
-/// Prefix of the properties this crate writes.
-pub const PROPERTY_PREFIX: &str = "palisade:policy:";
 
 fn properties(metadata: &Metadata) -> Vec<(String, String)> {
     let name = |key: &str| format!("{PROPERTY_PREFIX}{key}");

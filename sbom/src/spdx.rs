@@ -14,9 +14,9 @@ use spdx_rs::models::{
 };
 
 use crate::error::Result;
+use crate::format::{Format, TOOL_NAME, TOOL_VERSION};
 use crate::lockfile::{Dependency, EdgeKind, HashAlgorithm};
 use crate::model::{Sbom, is_spdx_expression};
-use crate::{Format, TOOL_NAME, TOOL_VERSION};
 
 /// The SPDX identifier of the document.
 pub const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";

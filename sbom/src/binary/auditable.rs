@@ -10,8 +10,8 @@ use artifact::wasm::SectionMap;
 use auditable_serde::{DependencyKind, Package, Source, VersionInfo};
 use flate2::read::ZlibDecoder;
 
-use super::Embedded;
-use crate::conformance::Element;
+use super::embedded::Embedded;
+use crate::element::Element;
 use crate::error::{Result, SbomError};
 use crate::lockfile::{Dependency, Ecosystem, EdgeKind, Graph, Note, Scope, Subject};
 

@@ -20,13 +20,13 @@
 
 use wasmparser::{Parser, Payload};
 
-use super::Embedded;
-use crate::conformance::Element;
+use super::embedded::Embedded;
+use crate::element::Element;
 use crate::error::{Result, SbomError};
+use crate::format::PROPERTY_PREFIX;
 use crate::lockfile::{
     Dependency, Ecosystem, Graph, HashAlgorithm, Note, PackageHash, Scope, Subject,
 };
-use crate::model::PROPERTY_PREFIX;
 
 /// The marker before the build information (set by `cmd/go`).
 const START: [u8; 16] = [

@@ -18,42 +18,17 @@
 pub mod auditable;
 pub mod go_buildinfo;
 
+mod embedded;
+
 use std::collections::BTreeSet;
 
 use artifact::wasm::SectionMap;
 
+pub use embedded::Embedded;
+
 use crate::error::Result;
-use crate::lockfile::{Dependency, Ecosystem, Graph, Note, Scanned, Scope};
-use crate::model::PROPERTY_PREFIX;
-
-/// The dependency list a module embeds, as SBOM components.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Embedded {
-    /// What recorded it, for the user (`cargo auditable (.dep-v0 section, format 1)`).
-    pub recorded_by: String,
-    /// The ecosystem of its packages.
-    pub ecosystem: Ecosystem,
-    /// Every package of the build but the policy's own, sorted, without duplicates; each with
-    /// its scope: [`Scope::Runtime`] when compiled in, [`Scope::Build`] when only used to build.
-    pub dependencies: Vec<Dependency>,
-    /// Who depends on whom (the policy on [`Graph::direct`]).
-    pub graph: Graph,
-    /// What the list cannot tell, said in the document (its "not established" note).
-    pub note: Note,
-    /// What else the list says (the Go main module, build settings…), as document properties.
-    pub properties: Vec<(String, String)>,
-    /// What the list cannot tell, for the user.
-    pub warnings: Vec<String>,
-}
-
-impl Embedded {
-    /// The packages compiled into the module: every dependency but the build-only ones.
-    pub fn runtime(&self) -> impl Iterator<Item = &Dependency> {
-        self.dependencies
-            .iter()
-            .filter(|dependency| !dependency.scope.is_excluded())
-    }
-}
+use crate::format::PROPERTY_PREFIX;
+use crate::lockfile::{Dependency, Note, Scanned, Scope};
 
 /// Reads the dependency list `module` embeds: `cargo auditable`'s, else Go's; `None` when it has
 /// neither. A list that is there but does not read is an error naming where it is.
@@ -225,6 +200,7 @@ pub fn compare(embedded: &Embedded, lockfile: &[Dependency]) -> Differences {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockfile::{Ecosystem, Graph};
 
     fn crate_(name: &str, version: &str, scope: Scope) -> Dependency {
         let mut dependency = Dependency::new(Ecosystem::Cargo, name, version);

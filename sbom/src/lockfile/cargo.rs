@@ -8,7 +8,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Dependency, Ecosystem, Graph, HashAlgorithm, PackageHash, Parsed, Source, error_at};
+use super::dependency::{Dependency, Ecosystem, HashAlgorithm, PackageHash, Source};
+use super::graph::Graph;
+use super::parsed::{Parsed, error_at};
 use crate::error::Result;
 
 /// The crates.io index, in its two spellings: the packages of the default registry.

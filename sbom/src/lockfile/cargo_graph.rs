@@ -12,12 +12,16 @@ use std::path::Path;
 
 use ::cargo_metadata::{DependencyKind, Metadata, MetadataCommand, PackageId, TargetKind};
 
-use super::{
-    Dependency, Ecosystem, EdgeKind, Note, Parsed, RUST_TARGET, Scope, Subject, cargo::source_of,
-    spdx_license,
-};
-use crate::conformance::Element;
+use super::cargo::source_of;
+use super::dependency::{Dependency, Ecosystem, Scope, spdx_license};
+use super::graph::EdgeKind;
+use super::note::{Note, Subject};
+use super::parsed::Parsed;
+use crate::element::Element;
 use crate::error::{Result, SbomError};
+
+/// The Rust target the policies are built for: what `cargo metadata` filters the graph by.
+pub const RUST_TARGET: &str = "wasm32-wasip1";
 
 /// The note of a Cargo.lock read without `cargo metadata`.
 pub const NOT_ESTABLISHED: &str = "Rust: read from Cargo.lock alone (cargo metadata was not run): \

@@ -6,10 +6,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{
-    Dependency, Ecosystem, Graph, HashAlgorithm, Note, PackageHash, Parsed, Subject, parse_json,
-};
-use crate::conformance::Element;
+use super::dependency::{Dependency, Ecosystem, HashAlgorithm, PackageHash};
+use super::graph::Graph;
+use super::note::{Note, Subject};
+use super::parsed::{Parsed, error_at, parse_json};
+use crate::element::Element;
 use crate::error::Result;
 
 /// The note of every packages.lock.json.
@@ -41,7 +42,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed> {
                 continue;
             }
             let Some(version) = entry.resolved else {
-                return Err(super::error_at(
+                return Err(error_at(
                     path,
                     0,
                     format!("`dependencies.{framework}.{name}` has no `resolved` version"),

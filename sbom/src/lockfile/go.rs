@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{
-    Dependency, Ecosystem, EdgeKind, Graph, HashAlgorithm, Note, PackageHash, Parsed, Subject,
-    error_at,
-};
-use crate::conformance::Element;
+use super::dependency::{Dependency, Ecosystem, HashAlgorithm, PackageHash};
+use super::graph::{EdgeKind, Graph};
+use super::note::{Note, Subject};
+use super::parsed::{Parsed, error_at};
+use crate::element::Element;
 use crate::error::Result;
 
 /// The note of every Go source: what go.mod and go.sum cannot say.

@@ -10,11 +10,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{
-    Dependency, Ecosystem, EdgeKind, Graph, HashAlgorithm, Note, PackageHash, Parsed, Scope,
-    Source, Subject, error_at, parse_json, spdx_license,
+use super::dependency::{
+    Dependency, Ecosystem, HashAlgorithm, PackageHash, Scope, Source, spdx_license,
 };
-use crate::conformance::Element;
+use super::graph::{EdgeKind, Graph};
+use super::note::{Note, Subject};
+use super::parsed::{Parsed, error_at, parse_json};
+use crate::element::Element;
 use crate::error::Result;
 
 const NODE_MODULES: &str = "node_modules/";
