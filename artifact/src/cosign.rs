@@ -1,9 +1,10 @@
 //! cosign's and Sigstore's vocabulary, in one place for every crate: the tags cosign attaches beside a manifest
 //! (`sha256-<hex>.sig`, `.att`, `.sbom`, and the referrers fallback tag), the media types of signatures,
-//! bundles, envelopes, trust roots and SBOMs, the in-toto predicate types, and the annotation keys. The OCI and
-//! Docker media types are in [`crate::oci::media_types`].
+//! bundles, envelopes, trust roots and SBOMs, the in-toto predicate types, the annotation keys, and which
+//! attached manifests are signatures. The OCI and Docker media types are in [`crate::oci::media_types`].
 
 use crate::oci::Digest;
+use crate::oci::manifest::Descriptor;
 
 /// The tag of the referrers fallback index of `digest` (`sha256-<hex>`), for registries without the OCI 1.1
 /// referrers API; cosign's other tags add a suffix to it.
@@ -95,6 +96,28 @@ pub const BUNDLE_CONTENT_DSSE: &str = "dsse-envelope";
 /// The `critical.type` of a cosign simple-signing payload.
 pub const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
 
+/// The signatures among what is attached to a manifest: its `.sig` image, if any, then the bundle
+/// referrers that are signatures (not attestations).
+pub fn signature_digests(image: Option<Digest>, referrers: Vec<Descriptor>) -> Vec<Digest> {
+    let is_signature = |referrer: &Descriptor| {
+        let predicate = referrer
+            .annotations
+            .as_ref()
+            .and_then(|annotations| annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION));
+        referrer.artifact_type.as_deref() == Some(SIGSTORE_BUNDLE_V03)
+            && predicate.is_none_or(|predicate| predicate == COSIGN_SIGN_PREDICATE)
+    };
+    image
+        .into_iter()
+        .chain(
+            referrers
+                .into_iter()
+                .filter(is_signature)
+                .map(|referrer| referrer.digest),
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +137,33 @@ mod tests {
             signature_tag(&sha512),
             format!("sha512-{}.sig", "a".repeat(128))
         );
+    }
+
+    #[test]
+    fn signatures_are_the_sig_image_and_the_signature_bundles() {
+        let digest = |n: u8| Digest::sha256_of(&[n]);
+        let referrer = |n: u8, artifact_type: &str, predicate: Option<&str>| {
+            let mut descriptor = Descriptor::of(artifact_type, &[n]);
+            descriptor.artifact_type = Some(artifact_type.to_string());
+            descriptor.annotations = predicate.map(|predicate| {
+                [(
+                    BUNDLE_PREDICATE_TYPE_ANNOTATION.to_string(),
+                    predicate.to_string(),
+                )]
+                .into()
+            });
+            descriptor
+        };
+        let referrers = vec![
+            referrer(1, SIGSTORE_BUNDLE_V03, Some(COSIGN_SIGN_PREDICATE)),
+            referrer(2, SIGSTORE_BUNDLE_V03, Some(SPDX_PREDICATE)),
+            referrer(3, SIGSTORE_BUNDLE_V03, None),
+            referrer(4, SPDX_JSON, None),
+        ];
+        assert_eq!(
+            signature_digests(Some(digest(0)), referrers.clone()),
+            [digest(0), digest(1), digest(3)]
+        );
+        assert_eq!(signature_digests(None, referrers), [digest(1), digest(3)]);
     }
 }

@@ -1,8 +1,10 @@
-//! The one error type of the `artifact` crate.
+//! The one error type of the `artifact` crate, and the metadata problems it carries. It imports no other module
+//! of the crate.
 
+use std::fmt;
 use std::path::PathBuf;
 
-use crate::metadata::Problem;
+use serde::Serialize;
 
 /// Everything that can go wrong while reading, checking or writing a policy artifact.
 ///
@@ -95,8 +97,8 @@ pub enum ArtifactError {
     DigestMismatch {
         /// What was checked (`blob sha256:…`, `manifest of registry://…`).
         what: String,
-        /// The digest the content really has.
-        actual: crate::oci::Digest,
+        /// The digest the content really has (`sha256:…`).
+        actual: String,
     },
 
     /// A policy argument that names neither an existing file nor a registry reference.
@@ -162,6 +164,39 @@ impl ArtifactError {
     /// is not a policy, is the operation's failure.
     pub fn is_usage(&self) -> bool {
         matches!(self.problem(), ArtifactError::InvalidReference { .. })
+    }
+}
+
+/// One broken rule: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The field, as a path: `rules[0].operations`.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// All problems on one line, separated by `; `.
+    pub fn join(problems: &[Problem]) -> String {
+        problems
+            .iter()
+            .map(Problem::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
     }
 }
 

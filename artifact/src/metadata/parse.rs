@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::Metadata;
+use super::model::Metadata;
 use crate::error::{ArtifactError, Result};
 
 /// Keys Kubewarden once wrote and no longer reads: ignored without a word.

@@ -1,44 +1,9 @@
 //! The rules a metadata document must follow, each broken one reported with its field path.
 
 use std::collections::HashSet;
-use std::fmt;
 
-use serde::Serialize;
-
-use super::{ExecutionMode, Metadata, Operation, PolicyType, ProtocolVersion, Rule};
-
-/// One broken rule: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// The field, as a path: `rules[0].operations`.
-    pub path: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl Problem {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// All problems on one line, separated by `; `.
-    pub fn join(problems: &[Problem]) -> String {
-        problems
-            .iter()
-            .map(Problem::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+use super::model::{ExecutionMode, Metadata, Operation, PolicyType, ProtocolVersion, Rule};
+use crate::error::Problem;
 
 impl Metadata {
     /// Checks every rule Kubewarden checks, and returns every problem found.

@@ -3,7 +3,7 @@
 use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::{Algorithm, Digest};
+use super::digest::{Algorithm, Digest};
 use crate::error::{ArtifactError, Result};
 
 /// A running hash of one algorithm; cloneable so that a failed write can return to an earlier state.

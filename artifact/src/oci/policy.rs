@@ -105,7 +105,7 @@ impl PolicyArtifact {
             if !descriptor.digest.matches(bytes) {
                 return Err(ArtifactError::DigestMismatch {
                     what: format!("the {what} {} of {origin}", descriptor.digest),
-                    actual: Digest::compute(descriptor.digest.algorithm(), bytes),
+                    actual: Digest::compute(descriptor.digest.algorithm(), bytes).to_string(),
                 });
             }
         }
