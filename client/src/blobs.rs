@@ -42,7 +42,7 @@ impl BlobDir {
         if !digest.matches(&bytes) {
             return Err(ArtifactError::DigestMismatch {
                 what: format!("blob {}", path.display()),
-                actual: Digest::compute(digest.algorithm(), &bytes),
+                actual: Digest::compute(digest.algorithm(), &bytes).to_string(),
             }
             .into());
         }

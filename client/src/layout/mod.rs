@@ -1,5 +1,5 @@
 //! OCI image layout folders (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`), as skopeo, oras and
-//! crane read and write them (`palisade save` archives them: see [`crate::store::archive`]).
+//! crane read and write them (`palisade save` archives them: see `store::archive`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@
 
 use oci_client::secrets::RegistryAuth;
 
-use super::{Remote, Repository};
+use super::client::Remote;
+use super::repository::Repository;
 use crate::error::Result;
 use artifact::reference::RegistryRef;
 

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{FetchedManifest, Remote, Repository};
+use super::client::Remote;
+use super::repository::{FetchedManifest, Repository};
 use crate::error::{ClientError, Result};
 use artifact::cosign::{ATTACHED_TAG_SUFFIXES, referrers_tag};
 use artifact::oci::Digest;

@@ -2,7 +2,8 @@
 //! SBOM attachment are made of. Everything fetched is checked against its digest. A repository of a policy
 //! loaded from an archive is served from the local store instead, read-only.
 
-use super::{Remote, Session};
+use super::client::Remote;
+use super::session::Session;
 use crate::error::{ClientError, Result};
 use crate::store::StoredRepository;
 use artifact::ArtifactError;
@@ -148,7 +149,7 @@ impl Repository {
         {
             return Err(ArtifactError::DigestMismatch {
                 what: format!("the manifest of {at}"),
-                actual: Digest::compute(expected.algorithm(), &bytes),
+                actual: Digest::compute(expected.algorithm(), &bytes).to_string(),
             }
             .into());
         }

@@ -3,13 +3,36 @@
 //! policy rather than the policy). Pull records them in the store, so that `palisade policies` can say
 //! which policies were signed when they were pulled; checking them is `palisade verify`'s job.
 
-use super::Repository;
+use super::client::Remote;
+use super::repository::Repository;
 use crate::error::Result;
-use artifact::cosign::{
-    BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_V03, signature_tag,
-};
+use artifact::cosign::{SIGSTORE_BUNDLE_V03, signature_digests, signature_tag};
 use artifact::oci::Digest;
-use artifact::oci::manifest::Descriptor;
+use artifact::oci::policy::PolicyArtifact;
+use artifact::reference::RegistryRef;
+
+impl Remote {
+    /// Pulls the policy at `source` as [`Remote::pull`] does, with the digests of the signatures the
+    /// registry holds for it (see [`Repository::signatures`]): `None` when the registry could not say.
+    pub async fn pull_with_signatures(
+        &self,
+        source: &RegistryRef,
+    ) -> Result<(PolicyArtifact, Option<Vec<Digest>>)> {
+        let repository = self.repository(source).await?;
+        let artifact = match self.loaded_artifact(source)? {
+            Some(artifact) => artifact,
+            None => repository.session()?.pull_policy(source).await?,
+        };
+        let signatures = match repository.signatures(&artifact.digest()).await {
+            Ok(signatures) => Some(signatures),
+            Err(err) => {
+                tracing::warn!(%source, error = %err, "cannot tell whether the policy is signed");
+                None
+            }
+        };
+        Ok((artifact, signatures))
+    }
+}
 
 impl Repository {
     /// The digests of the signature manifests attached to `subject`: the `.sig` image first, then the
@@ -22,26 +45,4 @@ impl Repository {
         let referrers = self.referrers(subject, Some(SIGSTORE_BUNDLE_V03)).await?;
         Ok(signature_digests(image, referrers))
     }
-}
-
-/// The signatures among what is attached to a manifest: its `.sig` image, if any, then the bundle
-/// referrers that are signatures (not attestations).
-pub(crate) fn signature_digests(image: Option<Digest>, referrers: Vec<Descriptor>) -> Vec<Digest> {
-    let is_signature = |referrer: &Descriptor| {
-        let predicate = referrer
-            .annotations
-            .as_ref()
-            .and_then(|annotations| annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION));
-        referrer.artifact_type.as_deref() == Some(SIGSTORE_BUNDLE_V03)
-            && predicate.is_none_or(|predicate| predicate == COSIGN_SIGN_PREDICATE)
-    };
-    image
-        .into_iter()
-        .chain(
-            referrers
-                .into_iter()
-                .filter(is_signature)
-                .map(|referrer| referrer.digest),
-        )
-        .collect()
 }

@@ -1,6 +1,8 @@
 //! How to reach a registry: TLS with the system roots and the sources' authorities, or, for registries
-//! listed as insecure and for loopback ones, TLS without verification and then plain HTTP; proxies; and
-//! what a failure of the transport means to the user.
+//! listed as insecure and for loopback ones, TLS without verification and then plain HTTP; proxies; how
+//! often a transient failure is tried again; and what a failure of the transport means to the user.
+
+use std::time::Duration;
 
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
@@ -8,7 +10,13 @@ use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 use super::sources::Sources;
 use crate::error::{ClientError, Result};
 use artifact::ArtifactError;
+use artifact::oci::Digest;
 use artifact::reference::RegistryRef;
+
+/// How many times a transient failure (429, 5xx, dropped connection) is tried again.
+pub const RETRIES: u32 = 3;
+/// The first pause before a retry; it doubles each time.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// One way of connecting, tried in order until one gets an HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,10 +284,10 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> ClientE
             }
         }
         OciDistributionError::DigestError(DigestError::VerificationError { expected, actual }) => {
-            match actual.parse() {
+            match actual.parse::<Digest>() {
                 Ok(actual) => ArtifactError::DigestMismatch {
                     what: format!("blob {expected} of {what}"),
-                    actual,
+                    actual: actual.to_string(),
                 }
                 .into(),
                 Err(_) => ClientError::Registry {

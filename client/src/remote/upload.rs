@@ -12,7 +12,7 @@ use reqwest::header::{self, HeaderValue};
 use reqwest::{StatusCode, Url};
 
 use super::progress::{Progress, reporting_stream};
-use super::{FIRST_BACKOFF, RETRIES};
+use super::transport::{FIRST_BACKOFF, RETRIES};
 use crate::error::{ClientError, Result};
 use artifact::oci::Digest;
 

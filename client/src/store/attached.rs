@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::Store;
+use super::folder::Store;
 use super::index::{Index, repository_of};
 use crate::error::Result;
-use crate::remote::signatures::signature_digests;
-use artifact::cosign::{SIGSTORE_BUNDLE_V03, signature_tag};
+use artifact::cosign::{SIGSTORE_BUNDLE_V03, signature_digests, signature_tag};
 use artifact::oci::Digest;
 use artifact::oci::manifest::{Descriptor, ManifestLinks};
 use artifact::oci::media_types;

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
+use super::folder::{Store, StoreEntry};
 use super::index::Index;
-use super::{Store, StoreEntry};
 use crate::error::Result;
 use artifact::metadata::WellKnown;
 use artifact::oci::Digest;

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::{ArchivedPolicy, Entry, Found, archive_name, invalid};
+use super::contents::{ArchivedPolicy, Entry, Found, archive_name, invalid};
 use crate::error::Result;
 use crate::store::ArchiveImport;
 use artifact::oci::policy::PolicyArtifact;

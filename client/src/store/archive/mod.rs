@@ -11,6 +11,7 @@
 //! Loading reads and checks the whole archive before anything enters the store: a damaged archive
 //! imports nothing.
 
+mod contents;
 mod kwctl;
 mod oci;
 
@@ -22,12 +23,11 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use super::Store;
-use crate::error::{ClientError, Result};
-use crate::remote::Attachments;
+use crate::error::Result;
 use artifact::ArtifactError;
 use artifact::files;
-use artifact::oci::policy::PolicyArtifact;
-use artifact::reference::RegistryRef;
+pub use contents::ArchivedPolicy;
+use contents::{Entry, invalid};
 
 /// The first two bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -40,17 +40,6 @@ pub enum ArchiveFormat {
     Palisade,
     /// kwctl's: the modules laid out as kwctl's store, gzip-compressed.
     Kwctl,
-}
-
-/// A policy to archive: its reference, the policy, and what is attached to it.
-#[derive(Debug, Clone)]
-pub struct ArchivedPolicy {
-    /// The reference it is saved under.
-    pub reference: RegistryRef,
-    /// The policy.
-    pub artifact: PolicyArtifact,
-    /// Its signatures, attestations and SBOMs (ignored by the kwctl format).
-    pub attachments: Attachments,
 }
 
 /// How to write an archive.
@@ -78,12 +67,6 @@ pub struct Loaded {
     pub skipped: Vec<String>,
     /// Where the trust root the archive carried was written.
     pub trust_root: Option<PathBuf>,
-}
-
-/// One file of an archive: its path (`/`-separated, relative, checked) and content.
-struct Entry {
-    path: String,
-    bytes: Vec<u8>,
 }
 
 /// Writes `policies` as an archive at `out`, atomically.
@@ -121,14 +104,6 @@ pub fn load(store: &Store, path: &Path) -> Result<Loaded> {
     })
 }
 
-/// What a format's reader found besides what goes into the store.
-#[derive(Default)]
-struct Found {
-    policies: Vec<String>,
-    skipped: Vec<String>,
-    trust_root: Option<Vec<u8>>,
-}
-
 /// Writes a trust root an archive carried into the store's `trust-roots` folder, named by its digest;
 /// returns its path.
 fn keep_trust_root(store: &Store, bytes: &[u8]) -> Result<PathBuf> {
@@ -163,13 +138,6 @@ fn detect(entries: &[Entry]) -> std::result::Result<ArchiveFormat, String> {
         oci::MARKER,
         kwctl::SCHEMES.map(|scheme| format!("{scheme}/")).join(", ")
     ))
-}
-
-fn invalid(path: &Path, reason: impl Into<String>) -> ClientError {
-    ClientError::Archive {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
 }
 
 /// Every file of the tarball at `path`, gunzipped first if it starts with gzip's magic bytes.
@@ -318,20 +286,6 @@ fn write_entries(entries: &[Entry], gzip: bool, out: &Path) -> Result<()> {
         }
         builder.into_inner()?.flush()
     })?)
-}
-
-/// A policy's name in an archive: its reference without the `registry://` scheme.
-fn archive_name(reference: &RegistryRef) -> String {
-    let mut name = format!("{}/{}", reference.registry, reference.repository);
-    if let Some(tag) = &reference.tag {
-        name.push(':');
-        name.push_str(tag);
-    }
-    if let Some(digest) = &reference.digest {
-        name.push('@');
-        name.push_str(&digest.to_string());
-    }
-    name
 }
 
 #[cfg(test)]

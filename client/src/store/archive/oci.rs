@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{ArchivedPolicy, Entry, Found, archive_name, invalid};
+use super::contents::{ArchivedPolicy, Entry, Found, archive_name, invalid};
 use crate::error::{ClientError, Result};
 use crate::layout::Layout;
 use crate::store::ArchiveImport;
