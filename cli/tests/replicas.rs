@@ -2,8 +2,7 @@
 //! on one Garage bucket and one PostgreSQL database, both started by the test; an upload begun on one replica and
 //! finished on the other, a policy pushed through one and pulled through the other, a replica killed mid-upload.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use test_support::{Garage, Palisade, Postgres};
