@@ -6,8 +6,9 @@
 //!
 //! - [`model`]: the format-neutral description (the policy, its toolchain, its dependencies);
 //! - [`lockfile`]: the dependencies of a source folder, one module per ecosystem;
-//! - [`spdx`], [`cyclonedx`]: the two document formats ([`format`] names them); [`conformance`]: the
-//!   [`element`]s each component has or lacks by the NTIA minimum elements and CISA's FSCT3;
+//! - [`spdx`], [`cyclonedx`]: the two document formats ([`format`](mod@format) names them);
+//!   [`conformance`]: the [`element`]s each component has or lacks by the NTIA minimum elements and
+//!   CISA's FSCT3;
 //! - [`attach`]: pushing an SBOM as an OCI 1.1 referrer of the policy; [`fetch`]: getting it back
 //!   (verified: vouched for by an attestation); [`export`]: every policy's SBOM under a prefix, with an index.
 //!
