@@ -7,7 +7,7 @@ use base64::prelude::BASE64_STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// The payload of the `validate` operation: the admission request and the policy's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::admission::{ValidationRequest, ValidationResponse};
+use crate::error::EvaluatorError;
 use crate::opa::ReusedOpaInstance;
+use crate::policy::Policy;
 use crate::wapc::ReusedWapcInstance;
-use crate::{EvaluatorError, Policy, ValidationRequest, ValidationResponse};
 
 /// How long to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,14 +233,14 @@ mod tests {
     }
 
     fn policy(fixture: &str) -> Policy {
-        let engine = crate::Engine::new(crate::EngineConfig {
+        let engine = crate::engine::Engine::new(crate::engine::EngineConfig {
             pooling: false,
-            ..crate::EngineConfig::default()
+            ..crate::engine::EngineConfig::default()
         })
         .unwrap_or_else(|err| panic!("engine: {err}"));
         Policy::Wapc(
             engine
-                .load_wapc(&crate::AdmittedModule::insecure(
+                .load_wapc(&crate::gate::AdmittedModule::insecure(
                     fixture,
                     test_support::compile_fixture(fixture),
                 ))
@@ -281,8 +283,8 @@ mod tests {
 
     #[test]
     fn evaluations_share_one_rego_instance_on_request() -> Result<(), EvaluatorError> {
-        let engine = crate::Engine::new(crate::EngineConfig::default())?;
-        let module = crate::AdmittedModule::insecure(
+        let engine = crate::engine::Engine::new(crate::engine::EngineConfig::default())?;
+        let module = crate::gate::AdmittedModule::insecure(
             "opa-stateful",
             test_support::compile_fixture("opa-stateful"),
         );

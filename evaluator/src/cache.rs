@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// A folder of precompiled modules.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// Everything that can go wrong when loading or evaluating a policy.
 ///
 /// Errors raised while a policy runs ([`EvaluatorError::is_evaluation_failure`]) are turned into a
-/// rejection with code 500 by [`crate::WapcPolicy::evaluate`]; the host carries on.
+/// rejection with code 500 by `WapcPolicy::evaluate`; the host carries on.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluatorError {
     /// The wasmtime engine could not be configured.

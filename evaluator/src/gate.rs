@@ -6,7 +6,7 @@
 //!   ([`AdmittedModule::verified_file`]; [`admit_file`] reads both);
 //! - [`AdmittedModule::insecure`], for development, which logs a warning every time it is used.
 //!
-//! Every loader of the engine ([`crate::Policy::load`], [`crate::Engine::load_wapc`], …) takes an
+//! Every loader of the engine (`Policy::load`, `Engine::load_wapc`, …) takes an
 //! `AdmittedModule`, so code that skips verification does not compile. A verification that fails for any
 //! reason (signatures, trust root, network, registry) is an error: nothing falls through to "run anyway".
 //!
@@ -37,8 +37,7 @@ use signing::local::{VerifiedFile, bundle_path, verify_file};
 use signing::trust::TrustRoot;
 use signing::verify::VerifiedArtifact;
 
-use crate::EvaluatorError;
-use crate::error::Refusal;
+use crate::error::{EvaluatorError, Refusal};
 
 /// How a module got through the gate.
 #[derive(Debug, Clone, PartialEq, Eq)]

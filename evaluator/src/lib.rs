@@ -27,18 +27,16 @@ pub mod cache;
 pub mod engine;
 mod error;
 pub mod gate;
+pub mod host_call;
 pub mod host_capabilities;
 pub mod opa;
 mod policy;
+mod policy_log;
 pub mod scaffold;
 pub mod server;
 pub mod wapc;
 pub mod wasi;
 mod wasi_sandbox;
-
-/// The tracing target of what policies log (waPC `tracing/log` calls, their stdout and stderr, Rego's
-/// `print` and `trace`), so that a front end can show it apart from the host's own logs.
-pub const POLICY_LOG_TARGET: &str = "palisade::policy";
 
 pub use admission::{
     AdmissionReview, SettingsValidationResponse, ValidationRequest, ValidationResponse,
@@ -47,8 +45,10 @@ pub use cache::ModuleCache;
 pub use engine::{Engine, EngineConfig};
 pub use error::{EvaluatorError, Refusal};
 pub use gate::AdmittedModule;
+pub use host_call::HostCallHandler;
 pub use host_capabilities::KubewardenCapabilities;
 pub use opa::{OpaPolicy, RegoMode};
 pub use policy::Policy;
-pub use wapc::{HostCallHandler, WapcPolicy};
+pub use policy_log::POLICY_LOG_TARGET;
+pub use wapc::WapcPolicy;
 pub use wasi::WasiPolicy;

@@ -2,11 +2,13 @@
 
 use serde_json::Value;
 
+use crate::admission::{SettingsValidationResponse, ValidationRequest, ValidationResponse};
+use crate::engine::Engine;
+use crate::error::EvaluatorError;
+use crate::gate::AdmittedModule;
 use crate::opa::{OpaPolicy, RegoMode};
-use crate::{
-    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
-    ValidationResponse, WapcPolicy, WasiPolicy,
-};
+use crate::wapc::WapcPolicy;
+use crate::wasi::WasiPolicy;
 
 /// A policy ready to evaluate, whatever its execution mode.
 #[derive(Debug, Clone)]
@@ -31,7 +33,7 @@ impl Policy {
             engine,
             mode,
             module,
-            std::sync::Arc::new(crate::KubewardenCapabilities::default()),
+            std::sync::Arc::new(crate::host_capabilities::KubewardenCapabilities::default()),
         )
     }
 
@@ -41,7 +43,7 @@ impl Policy {
         engine: &Engine,
         mode: &str,
         module: &AdmittedModule,
-        host_calls: std::sync::Arc<dyn crate::HostCallHandler>,
+        host_calls: std::sync::Arc<dyn crate::host_call::HostCallHandler>,
     ) -> Result<Policy, EvaluatorError> {
         match mode {
             "kubewarden-wapc" => engine.load_wapc_with(module, host_calls).map(Policy::Wapc),

@@ -13,7 +13,7 @@ pub mod verification_config;
 
 use serde_json::{Value, json};
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// An admission operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,7 +391,7 @@ pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, EvaluatorE
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::AdmissionReview;
+    use crate::admission::AdmissionReview;
 
     /// Metadata from a YAML document, for the tests of the scaffolds made from metadata.
     pub(crate) fn metadata(yaml: &str) -> artifact::metadata::Metadata {

@@ -17,66 +17,18 @@ use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Store, TypedFunc};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::engine::{EngineConfig, Limiter, classify};
+use crate::admission::{SettingsValidationResponse, ValidationRequest, ValidationResponse};
+use crate::engine::{Engine, EngineConfig, Limiter, classify};
+use crate::error::EvaluatorError;
+use crate::gate::AdmittedModule;
+use crate::host_call::{HostCallHandler, NoHostCapabilities};
 use crate::wasi_sandbox::{PolicyLog, sandbox};
-use crate::{
-    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
-    ValidationResponse,
-};
 
 /// Functions a guest may export to initialise itself, called in this order when present.
 pub const START_FUNCTIONS: [&str; 2] = ["_start", "wapc_init"];
 
 /// How much of a guest's stdout, and of its stderr, reaches the log in one evaluation.
 pub const OUTPUT_LOG_BYTES: usize = 64 * 1024;
-
-/// Answers a guest's `__host_call(binding, namespace, operation, payload)`.
-///
-/// `Err` is handed to the guest as the host error (the guest sees the call fail); it does not
-/// stop the evaluation.
-pub trait HostCallHandler: Send + Sync {
-    /// Handles one host call.
-    fn host_call(
-        &self,
-        binding: &str,
-        namespace: &str,
-        operation: &str,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, String>;
-}
-
-/// A handler that refuses every host call.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoHostCapabilities;
-
-impl HostCallHandler for NoHostCapabilities {
-    fn host_call(
-        &self,
-        binding: &str,
-        namespace: &str,
-        operation: &str,
-        _payload: &[u8],
-    ) -> Result<Vec<u8>, String> {
-        Err(format!(
-            "host capability {binding}/{namespace}/{operation} is not available"
-        ))
-    }
-}
-
-impl<F> HostCallHandler for F
-where
-    F: Fn(&str, &str, &str, &[u8]) -> Result<Vec<u8>, String> + Send + Sync,
-{
-    fn host_call(
-        &self,
-        binding: &str,
-        namespace: &str,
-        operation: &str,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, String> {
-        self(binding, namespace, operation, payload)
-    }
-}
 
 /// What a host function found wrong, remembered to name the failure after the trap.
 #[derive(Debug)]
@@ -121,9 +73,12 @@ impl std::fmt::Debug for WapcPolicy {
 
 impl Engine {
     /// Compiles and links a waPC module with the default Kubewarden host capabilities
-    /// (`tracing/log` only; see [`crate::KubewardenCapabilities`]).
+    /// (`tracing/log` only; see [`crate::host_capabilities::KubewardenCapabilities`]).
     pub fn load_wapc(&self, module: &AdmittedModule) -> Result<WapcPolicy, EvaluatorError> {
-        self.load_wapc_with(module, Arc::new(crate::KubewardenCapabilities::default()))
+        self.load_wapc_with(
+            module,
+            Arc::new(crate::host_capabilities::KubewardenCapabilities::default()),
+        )
     }
 
     /// Compiles and links a waPC module whose host calls `host_calls` answers.
@@ -599,7 +554,7 @@ fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
             checked_len(&mut caller, len)?;
             let message = lossy(&read(&mut caller, ptr, len)?);
-            tracing::info!(target: crate::POLICY_LOG_TARGET, "{message}");
+            tracing::info!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}");
             Ok(())
         },
     )?;

@@ -7,12 +7,11 @@ use wasmtime::{InstancePre, Linker, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
-use crate::engine::{Limiter, classify};
+use crate::admission::{SettingsValidationResponse, ValidationRequest, ValidationResponse};
+use crate::engine::{Engine, Limiter, classify};
+use crate::error::EvaluatorError;
+use crate::gate::AdmittedModule;
 use crate::wasi_sandbox::sandbox;
-use crate::{
-    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
-    ValidationResponse,
-};
 
 /// How much of the policy's stderr is kept for an error message.
 const STDERR_BYTES: usize = 64 * 1024;

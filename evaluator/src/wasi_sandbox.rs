@@ -79,7 +79,7 @@ impl LogLines {
         if kept < bytes.len() {
             self.flush();
             tracing::warn!(
-                target: crate::POLICY_LOG_TARGET,
+                target: crate::policy_log::POLICY_LOG_TARGET,
                 stream = self.stream,
                 "policy output cut: more than {} bytes on {}",
                 self.cap,
@@ -97,7 +97,7 @@ impl LogLines {
 
     fn emit(&self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
-        tracing::info!(target: crate::POLICY_LOG_TARGET, stream = self.stream, "{}", text.trim_end());
+        tracing::info!(target: crate::policy_log::POLICY_LOG_TARGET, stream = self.stream, "{}", text.trim_end());
     }
 }
 

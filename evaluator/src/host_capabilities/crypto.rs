@@ -13,6 +13,8 @@ use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 use x509_cert::der::Decode as _;
 
+use super::payload;
+
 /// The capability's name.
 pub const IS_CERTIFICATE_TRUSTED: &str = "crypto/v1/is_certificate_trusted";
 
@@ -70,12 +72,12 @@ fn unix_seconds(time: SystemTime) -> u64 {
 
 /// Answers `crypto/v1/is_certificate_trusted`.
 pub fn is_certificate_trusted(payload: &[u8]) -> Result<Vec<u8>, String> {
-    let request: Request = super::parse(
+    let request: Request = payload::parse(
         payload,
         "{cert: {encoding: Pem|Der, data: [bytes]}, cert_chain, not_after}",
     )?;
     let verdict = verdict(&request)?;
-    super::answer(&match verdict {
+    payload::answer(&match verdict {
         None => Response {
             trusted: true,
             reason: String::new(),

@@ -9,13 +9,15 @@
 //! `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`; field selectors take
 //! `path=v`, `path==v`, `path!=v` over dotted paths (`metadata.name`, `status.phase`).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
+use artifact::metadata::ContextAwareResource;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::KubewardenCapabilities;
-use crate::EvaluatorError;
+use super::payload;
+use crate::error::EvaluatorError;
 
 /// The capability listing the resources of one namespace.
 pub const LIST_RESOURCES_BY_NAMESPACE: &str = "kubernetes/list_resources_by_namespace";
@@ -133,12 +135,32 @@ struct GetRequest {
     namespace: Option<String>,
 }
 
+/// Whether a policy may read Kubernetes resources of `api_version`/`kind`: whether `context_aware`
+/// (its `contextAwareResources`) lists them.
+pub(crate) fn may_read(
+    context_aware: &BTreeSet<ContextAwareResource>,
+    api_version: &str,
+    kind: &str,
+) -> Result<(), String> {
+    let wanted = ContextAwareResource {
+        api_version: api_version.to_owned(),
+        kind: kind.to_owned(),
+    };
+    if context_aware.contains(&wanted) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the policy may not read Kubernetes {wanted} resources: add it to contextAwareResources in its metadata"
+        ))
+    }
+}
+
 fn list(
-    capabilities: &KubewardenCapabilities,
+    context_aware: &BTreeSet<ContextAwareResource>,
     resources: &ContextResources,
     request: &ListRequest,
 ) -> Result<Vec<u8>, String> {
-    capabilities.may_read(&request.api_version, &request.kind)?;
+    may_read(context_aware, &request.api_version, &request.kind)?;
     let labels = request
         .label_selector
         .as_deref()
@@ -160,7 +182,7 @@ fn list(
         .filter(|object| labels.as_ref().is_none_or(|s| s.matches(object)))
         .filter(|object| fields.as_ref().is_none_or(|s| s.matches(object)))
         .collect();
-    super::answer(&json!({
+    payload::answer(&json!({
         "apiVersion": request.api_version,
         "kind": format!("{}List", request.kind),
         "metadata": {"resourceVersion": ""},
@@ -170,42 +192,42 @@ fn list(
 
 /// `kubernetes/list_resources_by_namespace`.
 pub fn list_by_namespace(
-    capabilities: &KubewardenCapabilities,
+    context_aware: &BTreeSet<ContextAwareResource>,
     resources: &ContextResources,
     payload: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let request: ListRequest = super::parse(
+    let request: ListRequest = payload::parse(
         payload,
         "{api_version, kind, namespace, label_selector, field_selector}",
     )?;
     if request.namespace.is_none() {
         return Err("malformed request: `namespace` is required".into());
     }
-    list(capabilities, resources, &request)
+    list(context_aware, resources, &request)
 }
 
 /// `kubernetes/list_resources_all`.
 pub fn list_all(
-    capabilities: &KubewardenCapabilities,
+    context_aware: &BTreeSet<ContextAwareResource>,
     resources: &ContextResources,
     payload: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let mut request: ListRequest = super::parse(
+    let mut request: ListRequest = payload::parse(
         payload,
         "{api_version, kind, label_selector, field_selector}",
     )?;
     request.namespace = None;
-    list(capabilities, resources, &request)
+    list(context_aware, resources, &request)
 }
 
 /// `kubernetes/get_resource`.
 pub fn get(
-    capabilities: &KubewardenCapabilities,
+    context_aware: &BTreeSet<ContextAwareResource>,
     resources: &ContextResources,
     payload: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let request: GetRequest = super::parse(payload, "{api_version, kind, name, namespace}")?;
-    capabilities.may_read(&request.api_version, &request.kind)?;
+    let request: GetRequest = payload::parse(payload, "{api_version, kind, name, namespace}")?;
+    may_read(context_aware, &request.api_version, &request.kind)?;
     let found = resources
         .of_kind(&request.api_version, &request.kind)
         .find(|object| {
@@ -213,7 +235,7 @@ pub fn get(
                 && namespace_of(object) == request.namespace.as_deref()
         });
     match found {
-        Some(object) => super::answer(object),
+        Some(object) => payload::answer(object),
         None => Err(format!(
             "{}/{} {}{} not found in the context resources",
             request.api_version,
@@ -383,8 +405,6 @@ mod selector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use artifact::metadata::ContextAwareResource;
-    use std::sync::Arc;
 
     const RESOURCES: &str = r#"
 apiVersion: v1
@@ -406,15 +426,12 @@ items:
     status: {phase: Pending}
 "#;
 
-    fn host() -> KubewardenCapabilities {
-        let resources = ContextResources::parse(RESOURCES).unwrap_or_else(|err| panic!("{err}"));
-        KubewardenCapabilities::allowing(["kubernetes/*"]).with_context_resources(
-            Arc::new(resources),
-            [ContextAwareResource {
-                api_version: "v1".into(),
-                kind: "Pod".into(),
-            }],
-        )
+    /// The kinds the policy may read: pods only.
+    fn readable() -> BTreeSet<ContextAwareResource> {
+        BTreeSet::from([ContextAwareResource {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+        }])
     }
 
     fn names(answer: &[u8]) -> Vec<String> {
@@ -430,16 +447,20 @@ items:
 
     #[test]
     fn lists_filter_by_namespace_labels_and_fields() -> Result<(), String> {
-        let host = host();
+        let readable = readable();
         let resources = ContextResources::parse(RESOURCES)?;
         assert_eq!(resources.len(), 3);
-        let all = list_all(&host, &resources, br#"{"api_version":"v1","kind":"Pod"}"#)?;
+        let all = list_all(
+            &readable,
+            &resources,
+            br#"{"api_version":"v1","kind":"Pod"}"#,
+        )?;
         assert_eq!(names(&all), ["web", "db"]);
         let list: Value = serde_json::from_slice(&all).map_err(|err| err.to_string())?;
         assert_eq!(list["kind"], "PodList");
         assert_eq!(list["apiVersion"], "v1");
         let team_a = list_by_namespace(
-            &host,
+            &readable,
             &resources,
             br#"{"api_version":"v1","kind":"Pod","namespace":"team-a","label_selector":null,"field_selector":null}"#,
         )?;
@@ -453,13 +474,13 @@ items:
             ("app notin (web),app", vec!["db"]),
         ] {
             let payload = json!({"api_version": "v1", "kind": "Pod", "label_selector": selector});
-            let answer = list_all(&host, &resources, payload.to_string().as_bytes())?;
+            let answer = list_all(&readable, &resources, payload.to_string().as_bytes())?;
             assert_eq!(names(&answer), expected, "{selector}");
         }
         let running = json!({"api_version": "v1", "kind": "Pod", "field_selector": "status.phase=Running,metadata.namespace==team-a"});
         assert_eq!(
             names(&list_all(
-                &host,
+                &readable,
                 &resources,
                 running.to_string().as_bytes()
             )?),
@@ -470,10 +491,10 @@ items:
 
     #[test]
     fn get_finds_one_object_or_says_what_is_missing() -> Result<(), String> {
-        let host = host();
+        let readable = readable();
         let resources = ContextResources::parse(RESOURCES)?;
         let web = get(
-            &host,
+            &readable,
             &resources,
             br#"{"api_version":"v1","kind":"Pod","name":"web","namespace":"team-a","disable_cache":false}"#,
         )?;
@@ -481,7 +502,7 @@ items:
         assert_eq!(web["status"]["phase"], "Running");
         assert!(
             get(
-                &host,
+                &readable,
                 &resources,
                 br#"{"api_version":"v1","kind":"Pod","name":"web","namespace":"team-b"}"#
             )
@@ -492,23 +513,27 @@ items:
 
     #[test]
     fn kinds_outside_context_aware_resources_are_refused() {
-        let host = host();
+        let readable = readable();
         let resources = ContextResources::parse(RESOURCES).unwrap_or_default();
         assert!(
             list_all(
-                &host,
+                &readable,
                 &resources,
                 br#"{"api_version":"v1","kind":"Namespace"}"#
             )
             .is_err_and(|err| err.contains("may not read Kubernetes v1/Namespace"))
         );
         assert!(
-            list_by_namespace(&host, &resources, br#"{"api_version":"v1","kind":"Pod"}"#)
-                .is_err_and(|err| err.contains("`namespace` is required"))
+            list_by_namespace(
+                &readable,
+                &resources,
+                br#"{"api_version":"v1","kind":"Pod"}"#
+            )
+            .is_err_and(|err| err.contains("`namespace` is required"))
         );
         assert!(
             list_all(
-                &host,
+                &readable,
                 &resources,
                 br#"{"api_version":"v1","kind":"Pod","label_selector":"a in b"}"#
             )

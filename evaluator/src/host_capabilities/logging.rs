@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use super::payload;
+
 /// A log record as the Kubewarden SDKs send it (`level`, `message`; other fields are ignored).
 #[derive(Debug, Deserialize)]
 struct LogRecord {
@@ -14,14 +16,16 @@ struct LogRecord {
 
 /// Logs one record; the answer is empty.
 pub fn log(payload: &[u8]) -> Result<Vec<u8>, String> {
-    let record: LogRecord = super::parse(payload, "a log record {level, message}")?;
+    let record: LogRecord = payload::parse(payload, "a log record {level, message}")?;
     let message = record.message;
     match record.level.as_str() {
-        "error" => tracing::error!(target: crate::POLICY_LOG_TARGET, "{message}"),
-        "warning" | "warn" => tracing::warn!(target: crate::POLICY_LOG_TARGET, "{message}"),
-        "debug" => tracing::debug!(target: crate::POLICY_LOG_TARGET, "{message}"),
-        "trace" => tracing::trace!(target: crate::POLICY_LOG_TARGET, "{message}"),
-        _ => tracing::info!(target: crate::POLICY_LOG_TARGET, "{message}"),
+        "error" => tracing::error!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}"),
+        "warning" | "warn" => {
+            tracing::warn!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}")
+        }
+        "debug" => tracing::debug!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}"),
+        "trace" => tracing::trace!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}"),
+        _ => tracing::info!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}"),
     }
     Ok(Vec::new())
 }

@@ -7,6 +7,8 @@ use std::net::ToSocketAddrs;
 
 use serde::Serialize;
 
+use super::payload;
+
 /// The capability's name.
 pub const DNS_LOOKUP_HOST: &str = "net/v1/dns_lookup_host";
 
@@ -18,7 +20,7 @@ struct LookupResponse {
 
 /// Resolves the host name in `payload`.
 pub fn dns_lookup_host(payload: &[u8]) -> Result<Vec<u8>, String> {
-    let host: String = super::parse(payload, "a host name as a JSON string")?;
+    let host: String = payload::parse(payload, "a host name as a JSON string")?;
     if host.is_empty() {
         return Err("the host name is empty".into());
     }
@@ -32,7 +34,7 @@ pub fn dns_lookup_host(payload: &[u8]) -> Result<Vec<u8>, String> {
             ips.push(ip);
         }
     }
-    super::answer(&LookupResponse { ips })
+    payload::answer(&LookupResponse { ips })
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use signing::trust::TrustRoot;
 
+use super::payload;
+
 /// The capability answering the manifest digest of an image.
 pub const MANIFEST_DIGEST: &str = "oci/v1/manifest_digest";
 /// The capability answering an image's manifest.
@@ -67,7 +69,7 @@ pub(crate) fn image_reference(image: &str) -> Result<RegistryRef, String> {
 }
 
 fn requested_image(payload: &[u8]) -> Result<RegistryRef, String> {
-    let image: String = super::parse(payload, "an image reference as a JSON string")?;
+    let image: String = payload::parse(payload, "an image reference as a JSON string")?;
     image_reference(&image)
 }
 
@@ -84,7 +86,7 @@ pub fn manifest_digest(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, S
     let image = requested_image(payload)?;
     let digest = super::blocking::run(registry.remote.manifest_digest(&image))?
         .map_err(|err| err.to_string())?;
-    super::answer(&json!({ "digest": digest.to_string() }))
+    payload::answer(&json!({ "digest": digest.to_string() }))
 }
 
 /// `oci/v1/oci_manifest`.
@@ -138,7 +140,7 @@ pub fn manifest_and_config(registry: &Registry, payload: &[u8]) -> Result<Vec<u8
         .map_err(|err| format!("the manifest of {image} is not JSON: {err}"))?;
     let config: Value = serde_json::from_slice(&config)
         .map_err(|err| format!("the configuration of {image} is not JSON: {err}"))?;
-    super::answer(&json!({
+    payload::answer(&json!({
         "manifest": manifest,
         "digest": fetched.digest().to_string(),
         "config": config,

@@ -33,9 +33,10 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{KubewardenCapabilities, crypto, kubernetes, net, oci, verify};
-use crate::EvaluatorError;
-use crate::wapc::HostCallHandler;
+use super::handler::KubewardenCapabilities;
+use super::{crypto, kubernetes, net, oci, verify};
+use crate::error::EvaluatorError;
+use crate::host_call::HostCallHandler;
 
 /// A request a policy makes to the host, named and shaped as kwctl's `CallbackRequestType`.
 #[allow(missing_docs)]

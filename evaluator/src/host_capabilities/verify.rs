@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
 
-use super::Registry;
+use super::oci::Registry;
 use super::oci::image_reference;
+use super::payload;
 
 /// The capability taking `SigstoreVerificationInputV1`.
 pub const V1_VERIFY: &str = "oci/v1/verify";
@@ -188,7 +189,7 @@ impl From<InputV2> for Check {
 
 /// `oci/v1/verify`.
 pub fn v1(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, String> {
-    let input: InputV1 = super::parse(
+    let input: InputV1 = payload::parse(
         payload,
         "SigstorePubKeyVerify or SigstoreKeylessVerify (SigstoreVerificationInputV1)",
     )?;
@@ -197,7 +198,7 @@ pub fn v1(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, String> {
 
 /// `oci/v2/verify`.
 pub fn v2(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, String> {
-    let input: InputV2 = super::parse(
+    let input: InputV2 = payload::parse(
         payload,
         "a SigstoreVerificationInputV2 whose `type` is SigstorePubKeyVerify, SigstoreKeylessVerify, \
          SigstoreKeylessPrefixVerify or SigstoreGithubActionsVerify",
@@ -227,7 +228,7 @@ fn check(registry: &Registry, check: Check) -> Result<Vec<u8>, String> {
                 .unwrap_or("the requirements are not met")
         ));
     }
-    super::answer(&json!({
+    payload::answer(&json!({
         "is_trusted": true,
         "digest": report.manifest_digest.to_string(),
     }))

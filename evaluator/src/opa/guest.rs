@@ -3,7 +3,7 @@
 
 use wasmtime::{AsContext, AsContextMut, Instance, Memory, TypedFunc};
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// Exports every Rego policy built by `opa build -t wasm` has, whatever its ABI minor version.
 pub(super) const REQUIRED_EXPORTS: [&str; 6] = [
@@ -153,7 +153,7 @@ impl Guest {
 }
 
 /// Wraps a named failure so that it survives the trip through wasmtime and names the problem
-/// once the call returns (see [`super::runtime`]).
+/// once the call returns (the runtime reads it back).
 pub(super) fn fault(error: EvaluatorError) -> wasmtime::Error {
     wasmtime::Error::new(error)
 }

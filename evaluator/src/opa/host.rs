@@ -7,8 +7,8 @@ use serde_json::Value;
 use wasmtime::{Caller, Linker};
 
 use super::guest::{Guest, fault};
-use super::runtime::HostState;
-use crate::EvaluatorError;
+use super::state::HostState;
+use crate::error::EvaluatorError;
 
 /// Registers the host functions.
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -28,7 +28,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "opa_println",
         |mut caller: Caller<'_, HostState>, addr: i32| {
             let message = message(&mut caller, addr);
-            tracing::info!(target: crate::POLICY_LOG_TARGET, "{message}");
+            tracing::info!(target: crate::policy_log::POLICY_LOG_TARGET, "{message}");
         },
     )?;
     linker.func_wrap(

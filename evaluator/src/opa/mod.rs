@@ -24,6 +24,7 @@ mod guest;
 mod host;
 mod runtime;
 mod snapshot;
+mod state;
 mod verdict;
 
 pub use builtins::implemented_builtins;
@@ -33,10 +34,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{
-    AdmittedModule, Engine, EvaluatorError, SettingsValidationResponse, ValidationRequest,
-    ValidationResponse,
-};
+use crate::admission::{SettingsValidationResponse, ValidationRequest, ValidationResponse};
+use crate::engine::Engine;
+use crate::error::EvaluatorError;
+use crate::gate::AdmittedModule;
 use runtime::{ReusedInstance, Runtime};
 
 /// How a Rego policy takes its input and what its result means.

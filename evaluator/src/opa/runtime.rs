@@ -12,26 +12,16 @@ use wasmtime::{
     ExternType, Instance, InstancePre, Linker, Memory, MemoryType, Module, Store, TypedFunc,
 };
 
-use super::builtins::{self, Builtin};
+use super::builtins;
 use super::guest::{CONTEXT_EXPORTS, FAST_EVAL, Guest, REQUIRED_EXPORTS, typed};
 use super::host;
 use super::snapshot::{self, Layout};
-use crate::engine::{Limiter, classify};
-use crate::{Engine, EvaluatorError};
+use super::state::{BuiltinTable, HostState};
+use crate::engine::{Engine, Limiter, classify};
+use crate::error::EvaluatorError;
 
 /// The major version of the OPA Wasm ABI this host implements (`opa_wasm_abi_version`).
 const SUPPORTED_ABI: i32 = 1;
-
-/// The builtins a policy calls through `opa_builtinN`, by the ids its `builtins()` export gave.
-pub(super) type BuiltinTable = BTreeMap<i32, (String, Builtin)>;
-
-/// Per-evaluation state: lives in one store, dropped with it.
-pub(super) struct HostState {
-    limiter: Limiter,
-    /// The instance's exports, once it is instantiated.
-    pub(super) guest: Option<Guest>,
-    pub(super) builtins: Arc<BuiltinTable>,
-}
 
 /// How evaluations get their fresh instances.
 #[derive(Clone)]

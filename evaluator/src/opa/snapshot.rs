@@ -24,7 +24,7 @@ use wasm_encoder::{
 use wasmparser::{DataKind, Operator, Parser, Payload, TypeRef, ValType};
 use wasmtime::{AsContextMut, Instance, Memory, Val};
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// The export under which the pre-initialised module gives its memory.
 pub(super) const MEMORY_EXPORT: &str = "palisade:memory";

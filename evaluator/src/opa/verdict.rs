@@ -7,7 +7,8 @@ use base64::prelude::BASE64_STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{EvaluatorError, ValidationResponse};
+use crate::admission::ValidationResponse;
+use crate::error::EvaluatorError;
 
 /// `opa` mode: the entrypoint evaluates to an `AdmissionReview`; its `response` is the verdict
 /// (`allowed`, `status.message`/`code`, `warnings`, `auditAnnotations`, and for a mutating

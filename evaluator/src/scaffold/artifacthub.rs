@@ -11,7 +11,7 @@ use artifact::reference::RegistryRef;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// Artifact Hub's display name (required).
 pub const DISPLAY_NAME: &str = "io.artifacthub.displayName";

@@ -10,7 +10,7 @@ use artifact::metadata::{ContextAwareResource, Metadata, Problem, Rule, WellKnow
 use serde::Serialize;
 use serde_norway::Mapping;
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// The API group and version of Kubewarden's policy resources.
 pub const API_VERSION: &str = "policies.kubewarden.io/v1";

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_norway::{Mapping, Value};
 
 use super::manifest::API_VERSION;
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// The CEL policy kwctl uses by default.
 pub const DEFAULT_CEL_POLICY: &str = "ghcr.io/kubewarden/policies/cel-policy:latest";

@@ -35,7 +35,8 @@ pub use metrics::{Metrics, Outcome};
 pub use policies::{PoliciesFile, PolicyConfig, PolicyMode};
 pub use state::{ServerState, StartOptions};
 
-use crate::{AdmissionReview, EvaluatorError, ValidationRequest, ValidationResponse};
+use crate::admission::{AdmissionReview, ValidationRequest, ValidationResponse};
+use crate::error::EvaluatorError;
 use state::{LoadedPolicy, Slot};
 
 /// The largest request body taken: an AdmissionReview carries the object and its old version,

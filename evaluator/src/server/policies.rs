@@ -21,7 +21,7 @@ use artifact::metadata::ContextAwareResource;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::EvaluatorError;
+use crate::error::EvaluatorError;
 
 /// What a policy's rejection does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

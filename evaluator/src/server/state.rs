@@ -12,12 +12,12 @@ use tokio::sync::Semaphore;
 
 use super::metrics::Metrics;
 use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
-use crate::gate::{self, Admission};
-use crate::host_capabilities::{ContextResources, Registry};
-use crate::{
-    AdmittedModule, Engine, EngineConfig, EvaluatorError, KubewardenCapabilities, ModuleCache,
-    Policy,
-};
+use crate::cache::ModuleCache;
+use crate::engine::{Engine, EngineConfig};
+use crate::error::EvaluatorError;
+use crate::gate::{self, Admission, AdmittedModule};
+use crate::host_capabilities::{ContextResources, KubewardenCapabilities, Registry};
+use crate::policy::Policy;
 
 /// How the server starts.
 #[derive(Debug, Clone)]

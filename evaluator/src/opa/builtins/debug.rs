@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{arity, string};
+use super::args::{arity, string};
 
 /// `internal.print([operands])`: each operand arrives as the set of its values; an undefined
 /// one prints `<undefined>`, several values print comma-separated, operands space-separated.
@@ -12,7 +12,7 @@ pub(super) fn print(args: &[Value]) -> Result<Value, String> {
     let operands = operands
         .as_array()
         .ok_or("operand 1 must be an array of sets")?;
-    tracing::info!(target: crate::POLICY_LOG_TARGET, "{}", print_line(operands));
+    tracing::info!(target: crate::policy_log::POLICY_LOG_TARGET, "{}", print_line(operands));
     Ok(Value::Bool(true))
 }
 
@@ -39,7 +39,7 @@ fn text(value: &Value) -> String {
 /// `trace(note)`: logs the note; always true.
 pub(super) fn trace(args: &[Value]) -> Result<Value, String> {
     let [note] = arity(args)?;
-    tracing::info!(target: crate::POLICY_LOG_TARGET, "trace: {}", string(note, 1)?);
+    tracing::info!(target: crate::policy_log::POLICY_LOG_TARGET, "trace: {}", string(note, 1)?);
     Ok(Value::Bool(true))
 }
 

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::prelude::{BASE64_STANDARD, BASE64_URL_SAFE, BASE64_URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 
-use super::{arity, kind, string};
+use super::args::{arity, kind, string};
 
 /// Decoded bytes as a string (invalid UTF-8 replaced, since Rego strings are text).
 fn text(bytes: Vec<u8>) -> Value {

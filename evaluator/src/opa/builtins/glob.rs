@@ -4,7 +4,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use super::{arity, kind, string, strings};
+use super::args::{arity, kind, string, strings};
 
 /// The characters `glob.quote_meta` escapes.
 const META: &str = "*?[]{}\\";

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{arity, string};
+use super::args::{arity, string};
 
 /// Compact JSON with object keys sorted, as Go's `encoding/json` writes it.
 pub(super) fn marshal(args: &[Value]) -> Result<Value, String> {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{arity, integer};
+use super::args::{arity, integer};
 
 /// `numbers.range_step(a, b, step)`: the integers from `a` to `b` (both included when reached),
 /// `step` apart, counting down when `b < a`.

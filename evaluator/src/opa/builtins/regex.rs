@@ -5,7 +5,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use super::{arity, integer, string};
+use super::args::{arity, integer, string};
 
 fn compile(pattern: &Value) -> Result<Regex, String> {
     let pattern = string(pattern, 1)?;

@@ -4,7 +4,7 @@
 use semver::Version;
 use serde_json::Value;
 
-use super::{arity, string};
+use super::args::{arity, string};
 
 pub(super) fn is_valid(args: &[Value]) -> Result<Value, String> {
     let [value] = arity(args)?;

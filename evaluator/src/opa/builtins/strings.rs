@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{arity, integer, string, strings};
+use super::args::{arity, integer, string, strings};
 
 pub(super) fn concat(args: &[Value]) -> Result<Value, String> {
     let [delimiter, items] = arity(args)?;

@@ -8,7 +8,7 @@ use chrono::{
 };
 use serde_json::Value;
 
-use super::{arity, integer, string};
+use super::args::{arity, integer, string};
 
 fn nanos(time: DateTime<FixedOffset>) -> Result<Value, String> {
     time.timestamp_nanos_opt()

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{arity, number, string};
+use super::args::{arity, number, string};
 
 /// The number before the unit and the unit, spaces and surrounding quotes removed.
 fn split_unit(text: &str) -> Result<(f64, String), String> {
