@@ -1,10 +1,11 @@
 //! Runs the async registry client from a host call, which comes from a blocking thread (the
 //! policy runs synchronously inside wasmtime).
 //!
-//! Every call shares one runtime, built on the first call and kept for the process: its worker threads drive the
-//! client's I/O and timers. The call waits on a scoped thread of its own, outside any runtime, so that it works
-//! whether or not the caller is itself on a runtime's thread (`palisade run`, or the policy server's blocking
-//! pool), and the future may borrow from the caller.
+//! Every call shares one runtime, built on the first call and kept for the process: the call's future is spawned on
+//! it, and its worker threads drive the client's I/O and timers, while the calling thread waits for the answer on a
+//! channel. Waiting on a channel, unlike `block_on`, works whether or not the caller is itself on a runtime's thread
+//! (`palisade run`, or the policy server's blocking pool), and costs no thread of its own; the future owns what it
+//! uses.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -27,19 +28,21 @@ fn runtime() -> Result<&'static Runtime, String> {
     Ok(RUNTIME.get_or_init(|| built))
 }
 
-/// Runs `future` to completion on the host calls' runtime.
+/// Runs `future` to completion on the host calls' runtime, waiting for it.
 pub(crate) fn run<F>(future: F) -> Result<F::Output, String>
 where
-    F: Future + Send,
-    F::Output: Send,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
 {
-    let handle = runtime()?.handle().clone();
-    std::thread::scope(|scope| {
-        scope
-            .spawn(move || handle.block_on(future))
-            .join()
-            .map_err(|_| "the registry client failed unexpectedly".to_owned())
-    })
+    let (answer, answered) = std::sync::mpsc::sync_channel(1);
+    runtime()?.spawn(async move {
+        // The caller waits for this answer; it cannot have gone.
+        let _ = answer.send(future.await);
+    });
+    // The sender is dropped without sending only if the future panicked.
+    answered
+        .recv()
+        .map_err(|_| "the registry client failed unexpectedly".to_owned())
 }
 
 #[cfg(test)]
@@ -53,6 +56,19 @@ mod tests {
         let inside = runtime.block_on(async { super::run(async { "inside" }) })?;
         assert_eq!(inside, "inside");
         Ok(())
+    }
+
+    #[test]
+    fn a_future_that_panics_is_an_error_not_a_hang() {
+        let failed = super::run(async {
+            if true {
+                panic!("a bug in the client");
+            }
+        });
+        assert_eq!(
+            failed,
+            Err("the registry client failed unexpectedly".to_owned())
+        );
     }
 
     #[test]

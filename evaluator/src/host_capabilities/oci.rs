@@ -84,7 +84,8 @@ async fn fetch_manifest(remote: &Remote, image: &RegistryRef) -> Result<FetchedM
 /// `oci/v1/manifest_digest`.
 pub fn manifest_digest(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, String> {
     let image = requested_image(payload)?;
-    let digest = super::blocking::run(registry.remote.manifest_digest(&image))?
+    let remote = registry.remote.clone();
+    let digest = super::blocking::run(async move { remote.manifest_digest(&image).await })?
         .map_err(|err| err.to_string())?;
     payload::answer(&json!({ "digest": digest.to_string() }))
 }
@@ -92,7 +93,8 @@ pub fn manifest_digest(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, S
 /// `oci/v1/oci_manifest`.
 pub fn manifest(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, String> {
     let image = requested_image(payload)?;
-    let fetched = super::blocking::run(fetch_manifest(&registry.remote, &image))??;
+    let (remote, requested) = (registry.remote.clone(), image.clone());
+    let fetched = super::blocking::run(async move { fetch_manifest(&remote, &requested).await })??;
     // Checked to be JSON, passed on as the registry served it.
     serde_json::from_slice::<Value>(&fetched.bytes)
         .map_err(|err| format!("the manifest of {image} is not JSON: {err}"))?;
@@ -112,8 +114,9 @@ struct ConfigDescriptor {
 /// `oci/v1/oci_manifest_config`.
 pub fn manifest_and_config(registry: &Registry, payload: &[u8]) -> Result<Vec<u8>, String> {
     let image = requested_image(payload)?;
-    let remote = &registry.remote;
-    let (fetched, config) = super::blocking::run(async {
+    let (remote, requested) = (registry.remote.clone(), image.clone());
+    let (fetched, config) = super::blocking::run(async move {
+        let image = requested;
         let repository = remote
             .repository(&image)
             .await

@@ -210,12 +210,10 @@ fn check(registry: &Registry, check: Check) -> Result<Vec<u8>, String> {
     let reference = image_reference(&check.image)?;
     let config = VerificationConfig::from_yaml(&check.config.to_string())
         .map_err(|err| format!("the verification request: {err}"))?;
-    let checked = super::blocking::run(signing::registry::check(
-        &registry.remote,
-        &reference,
-        &config,
-        registry.trust_root.as_ref(),
-    ))?
+    let (remote, trust_root) = (registry.remote.clone(), registry.trust_root.clone());
+    let checked = super::blocking::run(async move {
+        signing::registry::check(&remote, &reference, &config, trust_root.as_ref()).await
+    })?
     .map_err(|err| format!("verifying {}: {err}", check.image))?;
     let report = checked.report;
     if !report.verified {
