@@ -1,6 +1,6 @@
 # Shared by the bench scripts (run from the repository root).
 # `start_registry NAME`: a fresh bench/work/NAME folder ($work), hyperfine and curl checked, palisade built
-# ($palisade), `palisade serve` on a free loopback port ($port) with its store and credentials in $work, stopped
+# ($palisade; PALISADE=path to use another binary, unbuilt), `palisade serve` on a free loopback port ($port) with its store and credentials in $work, stopped
 # on exit.
 
 start_registry() {
@@ -10,8 +10,8 @@ start_registry() {
     command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y $tool" >&2; exit 2; }
   done
   export PALISADE_STORE=$PWD/$work/store DOCKER_CONFIG=$PWD/$work/docker
-  cargo build --release -q -p palisade-cli
-  palisade=$PWD/target/release/palisade
+  palisade=${PALISADE:-$PWD/target/release/palisade}
+  [ -n "${PALISADE:-}" ] || cargo build --release -q -p palisade-cli
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   cat > "$work/registry.yml" <<YAML
 root: $PWD/$work/registry

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a valid Wasm module of about SIZE MiB for benchmarks: half code, half data.
 
-Usage: make_module.py SIZE_MIB OUT.wasm
+Usage: make_module.py SIZE_MIB OUT.wasm   (SIZE_MIB may be a fraction: 0.01 is about 10 KiB)
 
 The code section holds many small functions of `i32.const N; drop` runs, the data section one
 large passive segment; the module is a waPC guest whose `__guest_call` answers every operation with
@@ -38,7 +38,7 @@ def name(text: bytes) -> bytes:
 
 
 def main() -> None:
-    size = int(sys.argv[1]) * 1024 * 1024
+    size = int(float(sys.argv[1]) * 1024 * 1024)
     out = sys.argv[2]
     body_runs = 400  # about 1.2 KiB of code a function
     body = b"\x00" + b"\x41\xff\x00\x1a" * body_runs + b"\x0b"
