@@ -7,22 +7,17 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use bytes::Bytes;
-use common::{OCI_MANIFEST, Registry, sha256, sha512};
+use common::{Client, OCI_MANIFEST, Registry, SharedServers, on_both_storages, sha256, sha512};
 use registry_server::Storage;
 use serde_json::json;
 
-/// No blob, upload or staging file is left except what `keep` allows.
-fn assert_nothing_stored(registry: &Registry) {
-    let files = registry.files();
-    assert!(
-        !files
-            .iter()
-            .any(|f| f.starts_with("blobs/") || f.starts_with("tmp/") || f.contains("/_blobs/")),
-        "{files:?}"
-    );
+/// No blob, blob link or staging file is left.
+async fn assert_nothing_stored(registry: &Client) {
+    let stored = registry.stored_blobs().await;
+    assert!(stored.is_empty(), "{stored:?}");
 }
 
-async fn start_upload(registry: &Registry, repo: &str) -> String {
+async fn start_upload(registry: &Client, repo: &str) -> String {
     let reply = registry
         .send(
             Method::POST,
@@ -35,9 +30,7 @@ async fn start_upload(registry: &Registry, repo: &str) -> String {
     reply.header("location").to_string()
 }
 
-#[tokio::test]
-async fn wrong_digest_is_refused_and_nothing_is_stored() {
-    let registry = Registry::new();
+async fn wrong_digest_is_refused_and_nothing_is_stored(registry: &Client) {
     let wrong = sha256(b"something else");
     let reply = registry
         .send(
@@ -66,13 +59,11 @@ async fn wrong_digest_is_refused_and_nothing_is_stored() {
         )
         .await;
     assert_eq!(put.code(), "DIGEST_INVALID");
-    assert_nothing_stored(&registry);
-    assert!(!registry.files().iter().any(|f| f.starts_with("uploads/")));
+    assert_nothing_stored(registry).await;
+    assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn digest_of_the_other_algorithm_is_refused() {
-    let registry = Registry::new();
+async fn digest_of_the_other_algorithm_is_refused(registry: &Client) {
     let content = b"content";
     let as_sha512_of_sha256 = format!("sha512:{}", &sha256(content)[7..].repeat(2));
     let reply = registry
@@ -105,12 +96,10 @@ async fn digest_of_the_other_algorithm_is_refused() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{malformed}");
         assert_eq!(reply.code(), "DIGEST_INVALID");
     }
-    assert_nothing_stored(&registry);
+    assert_nothing_stored(registry).await;
 }
 
-#[tokio::test]
-async fn body_shorter_or_longer_than_declared() {
-    let registry = Registry::new();
+async fn body_shorter_or_longer_than_declared(registry: &Client) {
     let digest = sha256(b"0123456789");
     for declared in ["20", "5"] {
         let reply = registry
@@ -149,12 +138,10 @@ async fn body_shorter_or_longer_than_declared() {
         )
         .await;
     assert_eq!(disagreeing.code(), "SIZE_INVALID");
-    assert_nothing_stored(&registry);
+    assert_nothing_stored(registry).await;
 }
 
-#[tokio::test]
-async fn out_of_order_and_malformed_chunks_answer_416_with_the_range() {
-    let registry = Registry::new();
+async fn out_of_order_and_malformed_chunks_answer_416_with_the_range(registry: &Client) {
     let location = start_upload(&registry, "r").await;
     let first = registry
         .send(
@@ -209,9 +196,7 @@ async fn out_of_order_and_malformed_chunks_answer_416_with_the_range() {
     assert_eq!(put.status, StatusCode::CREATED);
 }
 
-#[tokio::test]
-async fn put_without_digest_and_unknown_sessions() {
-    let registry = Registry::new();
+async fn put_without_digest_and_unknown_sessions(registry: &Client) {
     let location = start_upload(&registry, "r").await;
     let reply = registry
         .send(Method::PUT, &location, &[], Body::from("x"))
@@ -235,9 +220,7 @@ async fn put_without_digest_and_unknown_sessions() {
     );
 }
 
-#[tokio::test]
-async fn manifests_that_are_not_json_unknown_or_incomplete() {
-    let registry = Registry::new();
+async fn manifests_that_are_not_json_unknown_or_incomplete(registry: &Client) {
     let put = |body: Vec<u8>, content_type: &'static str| {
         let registry = &registry;
         async move {
@@ -304,9 +287,7 @@ async fn manifests_that_are_not_json_unknown_or_incomplete() {
     );
 }
 
-#[tokio::test]
-async fn oversized_manifest_is_refused() {
-    let registry = Registry::new();
+async fn oversized_manifest_is_refused(registry: &Client) {
     let huge = vec![b' '; 5 * 1024 * 1024];
     let reply = registry
         .send(
@@ -320,9 +301,7 @@ async fn oversized_manifest_is_refused() {
     assert_eq!(reply.code(), "SIZE_INVALID");
 }
 
-#[tokio::test]
-async fn invalid_names_are_refused() {
-    let registry = Registry::new();
+async fn invalid_names_are_refused(registry: &Client) {
     let long = "a".repeat(300);
     for name in ["a/../b", "..", "Upper", "a//b", long.as_str(), "a__-b"] {
         let reply = registry.get(&format!("/v2/{name}/tags/list")).await;
@@ -340,12 +319,11 @@ async fn invalid_names_are_refused() {
     }
     let bad_tag = registry.get("/v2/ok/manifests/-tag").await;
     assert_eq!(bad_tag.status, StatusCode::BAD_REQUEST);
-    assert!(registry.files().is_empty(), "{:?}", registry.files());
+    assert_nothing_stored(registry).await;
+    assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn client_disconnecting_mid_upload_leaves_the_session_as_it_was() {
-    let registry = Registry::new();
+async fn client_disconnecting_mid_upload_leaves_the_session_as_it_was(registry: &Client) {
     let location = start_upload(&registry, "r").await;
     registry
         .send(Method::PATCH, &location, &[], Body::from("first "))
@@ -394,7 +372,7 @@ async fn client_disconnecting_mid_upload_leaves_the_session_as_it_was() {
         )
         .await;
     assert_eq!(monolithic.code(), "BLOB_UPLOAD_INVALID");
-    assert!(!registry.files().iter().any(|f| f.starts_with("tmp/")));
+    assert_eq!(registry.staging_leftovers().await, Vec::<String>::new());
     assert_eq!(
         registry
             .get(&format!("/v2/r/blobs/{}", sha256(b"partial!")))
@@ -459,9 +437,7 @@ async fn abandoned_uploads_expire() {
     assert!(registry.files().is_empty(), "{:?}", registry.files());
 }
 
-#[tokio::test]
-async fn concurrent_pushes_of_one_blob_and_one_tag() {
-    let registry = std::sync::Arc::new(Registry::new());
+async fn concurrent_pushes_of_one_blob_and_one_tag(registry: &Client) {
     let content = vec![42u8; 1 << 20];
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -488,12 +464,10 @@ async fn concurrent_pushes_of_one_blob_and_one_tag() {
     let tagged = registry.get("/v2/c/manifests/latest").await;
     assert_eq!(tagged.status, StatusCode::OK);
     assert_eq!(sha256(&tagged.body), tagged.header("docker-content-digest"));
-    assert!(!registry.files().iter().any(|f| f.starts_with("tmp/")));
+    assert_eq!(registry.staging_leftovers().await, Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn concurrent_chunks_on_one_session_apply_one_at_a_time() {
-    let registry = std::sync::Arc::new(Registry::new());
+async fn concurrent_chunks_on_one_session_apply_one_at_a_time(registry: &Client) {
     let location = start_upload(&registry, "r").await;
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -554,3 +528,17 @@ async fn a_session_left_without_data_by_a_crash_is_unknown_and_expires() {
     );
     assert!(registry.files().is_empty(), "{:?}", registry.files());
 }
+
+on_both_storages!(
+    wrong_digest_is_refused_and_nothing_is_stored,
+    digest_of_the_other_algorithm_is_refused,
+    body_shorter_or_longer_than_declared,
+    out_of_order_and_malformed_chunks_answer_416_with_the_range,
+    put_without_digest_and_unknown_sessions,
+    manifests_that_are_not_json_unknown_or_incomplete,
+    oversized_manifest_is_refused,
+    invalid_names_are_refused,
+    client_disconnecting_mid_upload_leaves_the_session_as_it_was,
+    concurrent_pushes_of_one_blob_and_one_tag,
+    concurrent_chunks_on_one_session_apply_one_at_a_time,
+);

@@ -5,7 +5,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{Client, OCI_INDEX, OCI_MANIFEST, Registry, SharedServers, sha256, sha512};
+use common::{
+    Client, OCI_INDEX, OCI_MANIFEST, Registry, SharedServers, on_both_storages, sha256, sha512,
+};
 use serde_json::json;
 
 async fn base_endpoint_answers_ok(registry: &Client) {
@@ -729,30 +731,6 @@ async fn shared_storage_can_send_downloads_to_the_bucket() {
         StatusCode::NOT_FOUND,
         "no URL for what the repository lacks"
     );
-}
-
-/// Each case as a test on a local folder, and all of them on one pair of shared-storage servers (each case with a
-/// database and an object prefix of its own).
-macro_rules! on_both_storages {
-    ($($case:ident),* $(,)?) => {
-        mod on_a_local_folder {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(&Registry::new()).await
-                }
-            )*
-        }
-
-        #[tokio::test]
-        async fn every_case_on_shared_storage() {
-            let servers = SharedServers::start();
-            $(
-                $case(&servers.registry(stringify!($case)).await).await;
-            )*
-        }
-    };
 }
 
 on_both_storages!(

@@ -55,17 +55,19 @@ impl std::ops::Deref for Registry {
     }
 }
 
-/// Requests to a registry, whatever it stores on.
+/// Requests to a registry, whatever it stores on (cheap to clone, for concurrent requests).
+#[derive(Clone)]
 pub struct Client {
     pub router: Router,
-    /// Where its upload sessions leave their data.
-    uploads: UploadArea,
+    /// Where it keeps blobs and upload sessions.
+    uploads: StorageArea,
 }
 
-/// Where a registry keeps upload sessions in progress.
-enum UploadArea {
+/// Where a registry keeps blobs and upload sessions: a folder, or an object store under a prefix.
+#[derive(Clone)]
+enum StorageArea {
     Folder(std::path::PathBuf),
-    Objects(Box<dyn object_store::ObjectStore>, object_store::path::Path),
+    Objects(Arc<dyn object_store::ObjectStore>, object_store::path::Path),
 }
 
 impl Registry {
@@ -80,7 +82,7 @@ impl Registry {
 
     fn with_root(dir: Root) -> Registry {
         let (storage, router) = router_on(dir.path());
-        let uploads = UploadArea::Folder(dir.path().to_path_buf());
+        let uploads = StorageArea::Folder(dir.path().to_path_buf());
         Registry {
             dir,
             storage,
@@ -105,17 +107,43 @@ impl Registry {
 impl Client {
     /// What upload sessions left in the storage: files under `uploads/` or `tmp/`, or objects under `uploads/`.
     pub async fn upload_leftovers(&self) -> Vec<String> {
+        self.stored(&["uploads/", "tmp/"], "uploads").await
+    }
+
+    /// What an upload's staging left: files under `tmp/`, or assembled objects under `uploads/`.
+    pub async fn staging_leftovers(&self) -> Vec<String> {
+        let mut found = self.stored(&["tmp/"], "uploads").await;
+        if let StorageArea::Objects(..) = &self.uploads {
+            found.retain(|key| key.ends_with("/assembled"));
+        }
+        found
+    }
+
+    /// The blobs in the storage: files under `blobs/`, repositories' blob links and staging files, or objects under
+    /// `blobs/`.
+    pub async fn stored_blobs(&self) -> Vec<String> {
+        let mut found = self.stored(&["blobs/", "tmp/"], "blobs").await;
+        if let StorageArea::Folder(root) = &self.uploads {
+            let mut links = Vec::new();
+            walk(root, root, &mut links);
+            found.extend(links.into_iter().filter(|f| f.contains("/_blobs/")));
+        }
+        found
+    }
+
+    /// The files of a folder under `folders`, or the objects under `prefix/objects`.
+    async fn stored(&self, folders: &[&str], objects_under: &str) -> Vec<String> {
         match &self.uploads {
-            UploadArea::Folder(root) => {
+            StorageArea::Folder(root) => {
                 let mut found = Vec::new();
                 walk(root, root, &mut found);
-                found.retain(|f| f.starts_with("uploads/") || f.starts_with("tmp/"));
+                found.retain(|f| folders.iter().any(|folder| f.starts_with(folder)));
                 found
             }
-            UploadArea::Objects(objects, prefix) => {
+            StorageArea::Objects(objects, prefix) => {
                 use futures_util::TryStreamExt;
                 objects
-                    .list(Some(&prefix.clone().join("uploads")))
+                    .list(Some(&prefix.clone().join(objects_under)))
                     .map_ok(|meta| meta.location.to_string())
                     .try_collect()
                     .await
@@ -329,7 +357,7 @@ impl SharedServers {
         let (objects, prefix) = object_store::parse_url_opts(&url, options.object_options).unwrap();
         Client {
             router: app(AppState::new(Arc::new(storage), limits(), Auth::open())),
-            uploads: UploadArea::Objects(objects, prefix),
+            uploads: StorageArea::Objects(Arc::from(objects), prefix),
         }
     }
 
@@ -359,7 +387,7 @@ impl SharedServers {
                 object_store::parse_url_opts(&url, options.object_options.clone()).unwrap();
             let client = Client {
                 router: app(AppState::new(storage.clone(), limits(), Auth::open())),
-                uploads: UploadArea::Objects(objects, prefix),
+                uploads: StorageArea::Objects(Arc::from(objects), prefix),
             };
             replicas.push((storage, client));
         }
@@ -377,3 +405,30 @@ pub fn sha256(content: &[u8]) -> String {
 pub fn sha512(content: &[u8]) -> String {
     format!("sha512:{}", hex::encode(Sha512::digest(content)))
 }
+
+/// Each case (an `async fn(&Client)`) as a test on a local folder, and all of them on one pair of shared-storage
+/// servers (each case with a database and an object prefix of its own).
+#[allow(unused_macros)]
+macro_rules! on_both_storages {
+    ($($case:ident),* $(,)?) => {
+        mod on_a_local_folder {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(&Registry::new()).await
+                }
+            )*
+        }
+
+        #[tokio::test]
+        async fn every_case_on_shared_storage() {
+            let servers = SharedServers::start();
+            $(
+                $case(&servers.registry(stringify!($case)).await).await;
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_storages;
