@@ -49,7 +49,7 @@ async fn wrong_digest_is_refused_and_nothing_is_stored(registry: &Client) {
             .contains(&wrong)
     );
 
-    let location = start_upload(&registry, "r").await;
+    let location = start_upload(registry, "r").await;
     let put = registry
         .send(
             Method::PUT,
@@ -113,7 +113,7 @@ async fn body_shorter_or_longer_than_declared(registry: &Client) {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{declared}");
         assert_eq!(reply.code(), "SIZE_INVALID");
     }
-    let location = start_upload(&registry, "r").await;
+    let location = start_upload(registry, "r").await;
     let reply = registry
         .send(
             Method::PATCH,
@@ -142,7 +142,7 @@ async fn body_shorter_or_longer_than_declared(registry: &Client) {
 }
 
 async fn out_of_order_and_malformed_chunks_answer_416_with_the_range(registry: &Client) {
-    let location = start_upload(&registry, "r").await;
+    let location = start_upload(registry, "r").await;
     let first = registry
         .send(
             Method::PATCH,
@@ -197,7 +197,7 @@ async fn out_of_order_and_malformed_chunks_answer_416_with_the_range(registry: &
 }
 
 async fn put_without_digest_and_unknown_sessions(registry: &Client) {
-    let location = start_upload(&registry, "r").await;
+    let location = start_upload(registry, "r").await;
     let reply = registry
         .send(Method::PUT, &location, &[], Body::from("x"))
         .await;
@@ -324,7 +324,7 @@ async fn invalid_names_are_refused(registry: &Client) {
 }
 
 async fn client_disconnecting_mid_upload_leaves_the_session_as_it_was(registry: &Client) {
-    let location = start_upload(&registry, "r").await;
+    let location = start_upload(registry, "r").await;
     registry
         .send(Method::PATCH, &location, &[], Body::from("first "))
         .await;
@@ -468,7 +468,7 @@ async fn concurrent_pushes_of_one_blob_and_one_tag(registry: &Client) {
 }
 
 async fn concurrent_chunks_on_one_session_apply_one_at_a_time(registry: &Client) {
-    let location = start_upload(&registry, "r").await;
+    let location = start_upload(registry, "r").await;
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let registry = registry.clone();
