@@ -213,11 +213,12 @@ impl WapcPolicy {
         &self,
         settings: &Value,
     ) -> Result<SettingsValidationResponse, EvaluatorError> {
-        let payload = serde_json::to_vec(settings).map_err(|err| {
-            EvaluatorError::InvalidInput(format!("serialising the settings: {err}"))
-        })?;
-        let answer = self.call("validate_settings", &payload)?;
-        parse_json("validate_settings", &answer)
+        call_json(
+            "validate_settings",
+            "settings",
+            settings,
+            |operation, payload| self.call(operation, payload),
+        )
     }
 
     /// The `validate` operation, failures as errors.
@@ -225,7 +226,9 @@ impl WapcPolicy {
         &self,
         request: &ValidationRequest,
     ) -> Result<ValidationResponse, EvaluatorError> {
-        validate_with(request, |operation, payload| self.call(operation, payload))
+        call_json("validate", "request", request, |operation, payload| {
+            self.call(operation, payload)
+        })
     }
 
     /// The `validate` operation, where every failure of the policy (timeout, trap, memory,
@@ -271,7 +274,9 @@ impl ReusedWapcInstance {
         &mut self,
         request: &ValidationRequest,
     ) -> Result<ValidationResponse, EvaluatorError> {
-        validate_with(request, |operation, payload| self.call(operation, payload))
+        call_json("validate", "request", request, |operation, payload| {
+            self.call(operation, payload)
+        })
     }
 }
 
@@ -325,15 +330,18 @@ impl Session {
     }
 }
 
-/// The `validate` operation through `call`, in a fresh instance or a kept one.
-fn validate_with(
-    request: &ValidationRequest,
+/// Calls `operation` through `call` (a fresh instance, a kept one, or a WASI run) with `input` as JSON (`what` names
+/// it in errors), and reads the answer as JSON.
+pub(crate) fn call_json<I: serde::Serialize, O: serde::de::DeserializeOwned>(
+    operation: &str,
+    what: &str,
+    input: &I,
     call: impl FnOnce(&str, &[u8]) -> Result<Vec<u8>, EvaluatorError>,
-) -> Result<ValidationResponse, EvaluatorError> {
-    let payload = serde_json::to_vec(request)
-        .map_err(|err| EvaluatorError::InvalidInput(format!("serialising the request: {err}")))?;
-    let answer = call("validate", &payload)?;
-    parse_json("validate", &answer)
+) -> Result<O, EvaluatorError> {
+    let payload = serde_json::to_vec(input)
+        .map_err(|err| EvaluatorError::InvalidInput(format!("serialising the {what}: {err}")))?;
+    let answer = call(operation, &payload)?;
+    parse_json(operation, &answer)
 }
 
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(

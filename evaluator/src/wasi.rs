@@ -120,11 +120,12 @@ impl WasiPolicy {
         &self,
         settings: &Value,
     ) -> Result<SettingsValidationResponse, EvaluatorError> {
-        let payload = serde_json::to_vec(settings).map_err(|err| {
-            EvaluatorError::InvalidInput(format!("serialising the settings: {err}"))
-        })?;
-        let answer = self.run("validate-settings", &payload)?;
-        crate::wapc::parse_json("validate-settings", &answer)
+        crate::wapc::call_json(
+            "validate-settings",
+            "settings",
+            settings,
+            |operation, payload| self.run(operation, payload),
+        )
     }
 
     /// The `validate` operation, failures as errors.
@@ -132,11 +133,9 @@ impl WasiPolicy {
         &self,
         request: &ValidationRequest,
     ) -> Result<ValidationResponse, EvaluatorError> {
-        let payload = serde_json::to_vec(request).map_err(|err| {
-            EvaluatorError::InvalidInput(format!("serialising the request: {err}"))
-        })?;
-        let answer = self.run("validate", &payload)?;
-        crate::wapc::parse_json("validate", &answer)
+        crate::wapc::call_json("validate", "request", request, |operation, payload| {
+            self.run(operation, payload)
+        })
     }
 
     /// The `validate` operation, every failure of the policy a rejection with code 500.
