@@ -14,6 +14,7 @@ use artifact::cosign::{
     SIGSTORE_BUNDLE_PREFIX, SPDX_JSON, referrers_tag,
 };
 use artifact::oci::Digest;
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::module::{self, Policy};
@@ -260,24 +261,58 @@ async fn rebuild<S: Storage>(
     repositories: &mut BTreeMap<String, Arc<Repository>>,
     cache: &mut HashMap<Digest, Arc<Policy>>,
 ) -> Result<()> {
-    for name in names {
-        // Names come from the storage or from a request the registry accepted; anything else is not a repository.
-        let Ok(repository) = RepoName::parse(name) else {
-            continue;
-        };
-        match index_repository(storage, &repository, cache).await? {
-            Some(indexed) => repositories.insert(name.clone(), Arc::new(indexed)),
-            None => repositories.remove(name),
+    // Names come from the storage or from a request the registry accepted; anything else is not a repository.
+    let valid: Vec<(String, RepoName)> = names
+        .iter()
+        .filter_map(|name| {
+            RepoName::parse(name)
+                .ok()
+                .map(|repository| (name.clone(), repository))
+        })
+        .collect();
+    // Each repository costs a few storage round trips; several at once keep a database or object store busy
+    // instead of waiting on each answer in turn.
+    let shared = Mutex::new(std::mem::take(cache));
+    let indexed: Vec<Result<(String, Option<Repository>)>> = futures_util::stream::iter(valid)
+        .map(|(name, repository)| index_named(storage, name, repository, &shared))
+        .buffer_unordered(REBUILT_AT_ONCE)
+        .collect()
+        .await;
+    *cache = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
+    for result in indexed {
+        match result? {
+            (name, Some(indexed)) => repositories.insert(name, Arc::new(indexed)),
+            (name, None) => repositories.remove(&name),
         };
     }
     Ok(())
 }
 
+/// [`index_repository`], with the name it is indexed under.
+async fn index_named<S: Storage>(
+    storage: &S,
+    name: String,
+    repository: RepoName,
+    cache: &Mutex<HashMap<Digest, Arc<Policy>>>,
+) -> Result<(String, Option<Repository>)> {
+    Ok((name, index_repository(storage, &repository, cache).await?))
+}
+
+/// The descriptions cache, for a moment (never held across an await).
+fn lock(
+    cache: &Mutex<HashMap<Digest, Arc<Policy>>>,
+) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<Policy>>> {
+    cache.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Repositories indexed at once during a rebuild.
+const REBUILT_AT_ONCE: usize = 16;
+
 /// The policies of one repository; `None` if it holds none.
 async fn index_repository<S: Storage>(
     storage: &S,
     repository: &RepoName,
-    cache: &mut HashMap<Digest, Arc<Policy>>,
+    cache: &Mutex<HashMap<Digest, Arc<Policy>>>,
 ) -> Result<Option<Repository>> {
     let Some(mut tags) = storage.tags(repository).await? else {
         return Ok(None);
@@ -288,12 +323,13 @@ async fn index_repository<S: Storage>(
         let Some(stored) = tagged_manifest(storage, repository, tag).await? else {
             continue;
         };
-        let policy = match cache.get(&stored.digest) {
-            Some(policy) => Arc::clone(policy),
+        let cached = lock(cache).get(&stored.digest).cloned();
+        let policy = match cached {
+            Some(policy) => policy,
             None => match module::describe(storage, repository, &stored).await? {
                 Some(policy) => {
                     let policy = Arc::new(policy);
-                    cache.insert(stored.digest.clone(), Arc::clone(&policy));
+                    lock(cache).insert(stored.digest.clone(), Arc::clone(&policy));
                     policy
                 }
                 None => continue,
