@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -372,6 +373,21 @@ impl SharedServers {
         self.replicas_of(name, count).await
     }
 
+    /// Two replicas of a fresh registry named `name` behind one client whose consecutive requests alternate
+    /// between them, as a round-robin load balancer sends them.
+    pub async fn alternating(&self, name: &str) -> Client {
+        let replicas = self.replicas(name, 2).await;
+        let uploads = replicas[0].1.uploads.clone();
+        let routers: Vec<Router> = replicas
+            .into_iter()
+            .map(|(_, client)| client.router)
+            .collect();
+        Client {
+            router: round_robin(routers),
+            uploads,
+        }
+    }
+
     /// `count` more replicas of the registry named `name`, made earlier with [`SharedServers::replicas`].
     pub async fn replicas_of(&self, name: &str, count: usize) -> Vec<(Arc<SharedStorage>, Client)> {
         let options = self.options(name);
@@ -395,6 +411,15 @@ impl SharedServers {
     }
 }
 
+/// One router that forwards request N to `routers[N % routers.len()]` (clones share the count).
+pub fn round_robin(routers: Vec<Router>) -> Router {
+    let sent = Arc::new(AtomicUsize::new(0));
+    Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
+        let router = routers[sent.fetch_add(1, Ordering::Relaxed) % routers.len()].clone();
+        router.oneshot(request)
+    }))
+}
+
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
@@ -406,8 +431,9 @@ pub fn sha512(content: &[u8]) -> String {
     format!("sha512:{}", hex::encode(Sha512::digest(content)))
 }
 
-/// Each case (an `async fn(&Client)`) as a test on a local folder, and all of them on one pair of shared-storage
-/// servers (each case with a database and an object prefix of its own).
+/// Each case (an `async fn(&Client)`) as a test on a local folder; all of them on one pair of shared-storage
+/// servers (each case with a database and an object prefix of its own); and all of them again on two replicas of
+/// shared storage, the client's consecutive requests alternating between them.
 #[allow(unused_macros)]
 macro_rules! on_both_storages {
     ($($case:ident),* $(,)?) => {
@@ -426,6 +452,14 @@ macro_rules! on_both_storages {
             let servers = SharedServers::start();
             $(
                 $case(&servers.registry(stringify!($case)).await).await;
+            )*
+        }
+
+        #[tokio::test]
+        async fn every_case_on_two_replicas() {
+            let servers = SharedServers::start();
+            $(
+                $case(&servers.alternating(stringify!($case)).await).await;
             )*
         }
     };
