@@ -11,6 +11,7 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v chromium >/dev/null || missing+=(chromium)  # the hub's browser test
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)  # the shared registry's database
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)  # the balancer in front of the replicas
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq

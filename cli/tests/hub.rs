@@ -1,11 +1,12 @@
 //! The web hub as a user meets it: `palisade serve` in a real process, a policy pushed, signed and given an SBOM with
 //! `palisade`, then found through HTTP on the loopback port, and searched as you type in a headless Chromium (Debian
-//! package `chromium`, driven over the DevTools protocol by `tests/browser/live-search.mjs` with Node.js).
+//! package `chromium`, driven over the DevTools protocol with Node.js: test_support::Browser).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+use test_support::Browser;
 
 /// A `palisade serve` process on 127.0.0.1 over a temporary folder, stopped with SIGTERM when dropped.
 struct Served {
@@ -163,91 +164,13 @@ fn no_hub_serves_the_registry_alone() {
     assert_eq!(served.get("/").0, 404);
 }
 
-/// A headless Chromium showing `url`, stopped when dropped.
-struct Browser {
-    child: Child,
-    devtools: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    fn open(url: &str) -> Browser {
-        let profile = test_support::tempdir();
-        let mut child = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--remote-debugging-port=0",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!("running chromium: {err} (Debian package `chromium`; scripts/test.sh installs it)")
-            });
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let devtools = stderr
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                let rest = line.split("DevTools listening on ws://").nth(1)?;
-                Some(format!("http://{}", rest.split('/').next()?))
-            })
-            .unwrap_or_else(|| panic!("chromium printed no DevTools address"));
-        Browser {
-            child,
-            devtools,
-            _profile: profile,
-        }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_search_box_searches_as_you_type_in_a_browser() {
     let served = Served::start(&[]);
     let (_dir, cli) = test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"));
-    cli.ok(&[
-        "annotate",
-        "wasi-accept.wasm",
-        "-m",
-        "metadata/wasi.yml",
-        "-o",
-        "wasi.wasm",
-    ]);
-    cli.push(
-        "policy.wasm",
-        &format!("registry://{}/policies/pod-guard:v1", served.addr),
-    );
-    cli.push(
-        "wasi.wasm",
-        &format!("registry://{}/policies/deployment-defaults:v1", served.addr),
-    );
+    cli.push_two_policies(&served.addr);
     let browser = Browser::open(&format!("http://{}/hub", served.addr));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/live-search.mjs");
-    let output = Command::new("node")
-        .args(["--experimental-websocket", "--no-warnings", script])
-        .args([&browser.devtools, "deployment"])
-        .output()
-        .unwrap_or_else(|err| panic!("running node: {err}"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let shown: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stdout)));
+    let shown = browser.search_hub("deployment");
     assert_eq!(
         shown["search"], "?q=deployment",
         "the address follows the search"

@@ -87,6 +87,28 @@ impl Palisade {
         }
     }
 
+    /// Pushes two policies to the registry at `host` (`HOST:PORT`), two entries a hub search tells apart:
+    /// `policies/pod-guard:v1` (`policy.wasm` of [`annotated_workdir`]) and `policies/deployment-defaults:v1` (the
+    /// WASI fixture annotated with `metadata/wasi.yml`).
+    pub fn push_two_policies(&self, host: &str) {
+        self.ok(&[
+            "annotate",
+            "wasi-accept.wasm",
+            "-m",
+            "metadata/wasi.yml",
+            "-o",
+            "wasi.wasm",
+        ]);
+        self.push(
+            "policy.wasm",
+            &format!("registry://{host}/policies/pod-guard:v1"),
+        );
+        self.push(
+            "wasi.wasm",
+            &format!("registry://{host}/policies/deployment-defaults:v1"),
+        );
+    }
+
     /// Runs with `args`, asserts exit code 1, returns standard error.
     pub fn fails(&self, args: &[&str]) -> String {
         let output = self.run(args);

@@ -1,5 +1,6 @@
 //! Test setup shared by every crate: policy fixtures compiled from WAT, temporary folders.
 
+mod browser;
 pub mod bundle_mutation;
 mod cli;
 mod distribution;
@@ -8,6 +9,8 @@ mod filler;
 mod garage;
 mod http;
 pub mod module_imports;
+mod nginx;
+pub mod oci_clients;
 mod ports;
 mod postgres;
 mod sbom_validators;
@@ -18,12 +21,14 @@ mod tuf_repository;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub use browser::Browser;
 pub use cli::{Palisade, annotated_workdir, short_bench};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
 pub use garage::Garage;
 pub use http::{HttpReply, http};
+pub use nginx::{Nginx, ProxiedRequest};
 pub use postgres::Postgres;
 pub use sbom_validators::{assert_ntia_provided, ntia_report, validate_cyclonedx, validate_spdx};
 pub use sigstore_conformance::{

@@ -118,7 +118,7 @@ fn as_server_user(dir: &Path) {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
