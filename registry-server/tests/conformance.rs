@@ -155,11 +155,15 @@ async fn post_then_put_and_sha512(registry: &Client) {
 async fn chunked_upload_with_status_and_final_chunk(registry: &Client) {
     let content: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
     let digest = sha256(&content);
-    let location = patch_chunks(registry, "r", &content, &[(0, 10_000), (10_000, 20_000)]).await;
+    let location = registry
+        .patch_chunks("r", &content, &[(0, 10_000), (10_000, 20_000)])
+        .await;
     let status = registry.get(&location).await;
     assert_eq!(status.status, StatusCode::NO_CONTENT);
     assert_eq!(status.header("range"), "0-19999");
-    put_last_chunk(registry, &location, &digest, &content, 20_000).await;
+    registry
+        .put_last_chunk(&location, &digest, &content, 20_000)
+        .await;
     assert_eq!(
         registry.get(&format!("/v2/r/blobs/{digest}")).await.body,
         content
@@ -562,21 +566,16 @@ async fn large_blobs_whole_and_in_chunks(registry: &Client) {
     assert_eq!(whole.status, StatusCode::CREATED);
     let chunked_content: Vec<u8> = content.iter().rev().copied().collect();
     let chunked_digest = sha256(&chunked_content);
-    let location = patch_chunks(
-        registry,
-        "big",
-        &chunked_content,
-        &[(0, 9_000_000), (9_000_000, 18_000_000)],
-    )
-    .await;
-    put_last_chunk(
-        registry,
-        &location,
-        &chunked_digest,
-        &chunked_content,
-        18_000_000,
-    )
-    .await;
+    let location = registry
+        .patch_chunks(
+            "big",
+            &chunked_content,
+            &[(0, 9_000_000), (9_000_000, 18_000_000)],
+        )
+        .await;
+    registry
+        .put_last_chunk(&location, &chunked_digest, &chunked_content, 18_000_000)
+        .await;
     assert_eq!(
         registry.get(&format!("/v2/big/blobs/{digest}")).await.body,
         content
@@ -598,74 +597,6 @@ async fn large_blobs_whole_and_in_chunks(registry: &Client) {
         .await;
     assert_eq!(range.body, &content[10_000_000..10_000_010]);
     assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
-}
-
-/// Starts an upload in `repo` and sends `content[start..end]` for each range as a PATCH, checking each answer;
-/// returns the location to continue at.
-async fn patch_chunks(
-    registry: &Client,
-    repo: &str,
-    content: &[u8],
-    ranges: &[(usize, usize)],
-) -> String {
-    let mut location = registry
-        .send(
-            Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/"),
-            &[],
-            Body::empty(),
-        )
-        .await
-        .header("location")
-        .to_string();
-    for &(start, end) in ranges {
-        let range = format!("{start}-{}", end - 1);
-        let reply = registry
-            .send(
-                Method::PATCH,
-                &location,
-                &[
-                    ("content-range", &range),
-                    ("content-length", &(end - start).to_string()),
-                ],
-                Body::from(content[start..end].to_vec()),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::ACCEPTED,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
-        assert_eq!(reply.header("range"), format!("0-{}", end - 1));
-        location = reply.header("location").to_string();
-    }
-    location
-}
-
-/// Finishes the upload at `location` with `content[start..]` as the last chunk, expecting `201 Created`.
-async fn put_last_chunk(
-    registry: &Client,
-    location: &str,
-    digest: &str,
-    content: &[u8],
-    start: usize,
-) {
-    let range = format!("{start}-{}", content.len() - 1);
-    let put = registry
-        .send(
-            Method::PUT,
-            &format!("{location}?digest={digest}"),
-            &[("content-range", &range)],
-            Body::from(content[start..].to_vec()),
-        )
-        .await;
-    assert_eq!(
-        put.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&put.body)
-    );
 }
 
 /// Downloads `url` (plain HTTP on loopback, as Garage serves it here) with `headers`; returns status and body.

@@ -106,6 +106,22 @@ impl Registry {
 }
 
 impl Client {
+    /// One client that sends its request N to `clients[N % clients.len()]` (its clones share the count), as a
+    /// round-robin load balancer in front of replicas does; its storage helpers read the first one's storage.
+    pub fn round_robin(clients: &[Client]) -> Client {
+        let routers: Vec<Router> = clients.iter().map(|client| client.router.clone()).collect();
+        let sent = Arc::new(AtomicUsize::new(0));
+        let router =
+            Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
+                let router = routers[sent.fetch_add(1, Ordering::Relaxed) % routers.len()].clone();
+                router.oneshot(request)
+            }));
+        Client {
+            router,
+            uploads: clients[0].uploads.clone(),
+        }
+    }
+
     /// What upload sessions left in the storage: files under `uploads/` or `tmp/`, or objects under `uploads/`.
     pub async fn upload_leftovers(&self) -> Vec<String> {
         self.stored(&["uploads/", "tmp/"], "uploads").await
@@ -230,6 +246,68 @@ impl Client {
         });
         self.put_manifest(repo, reference, OCI_MANIFEST, &manifest)
             .await
+    }
+
+    /// Starts an upload in `repo` and sends `content[start..end]` for each range as a PATCH, checking each answer;
+    /// returns the location to continue at.
+    pub async fn patch_chunks(
+        &self,
+        repo: &str,
+        content: &[u8],
+        ranges: &[(usize, usize)],
+    ) -> String {
+        let mut location = self
+            .send(
+                Method::POST,
+                &format!("/v2/{repo}/blobs/uploads/"),
+                &[],
+                Body::empty(),
+            )
+            .await
+            .header("location")
+            .to_string();
+        for &(start, end) in ranges {
+            let range = format!("{start}-{}", end - 1);
+            let reply = self
+                .send(
+                    Method::PATCH,
+                    &location,
+                    &[
+                        ("content-range", &range),
+                        ("content-length", &(end - start).to_string()),
+                    ],
+                    Body::from(content[start..end].to_vec()),
+                )
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::ACCEPTED,
+                "{}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            assert_eq!(reply.header("range"), format!("0-{}", end - 1));
+            location = reply.header("location").to_string();
+        }
+        location
+    }
+
+    /// Finishes the upload at `location` with `content[start..]` as the last chunk, expecting `201 Created`.
+    pub async fn put_last_chunk(&self, location: &str, digest: &str, content: &[u8], start: usize) {
+        let range = format!("{start}-{}", content.len() - 1);
+        let put = self
+            .send(
+                Method::PUT,
+                &format!("{location}?digest={digest}"),
+                &[("content-range", &range)],
+                Body::from(content[start..].to_vec()),
+            )
+            .await;
+        assert_eq!(
+            put.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&put.body)
+        );
     }
 
     pub async fn put_manifest(
@@ -374,18 +452,15 @@ impl SharedServers {
     }
 
     /// Two replicas of a fresh registry named `name` behind one client whose consecutive requests alternate
-    /// between them, as a round-robin load balancer sends them.
+    /// between them.
     pub async fn alternating(&self, name: &str) -> Client {
-        let replicas = self.replicas(name, 2).await;
-        let uploads = replicas[0].1.uploads.clone();
-        let routers: Vec<Router> = replicas
+        let replicas: Vec<Client> = self
+            .replicas(name, 2)
+            .await
             .into_iter()
-            .map(|(_, client)| client.router)
+            .map(|(_, client)| client)
             .collect();
-        Client {
-            router: round_robin(routers),
-            uploads,
-        }
+        Client::round_robin(&replicas)
     }
 
     /// `count` more replicas of the registry named `name`, made earlier with [`SharedServers::replicas`].
@@ -409,15 +484,6 @@ impl SharedServers {
         }
         replicas
     }
-}
-
-/// One router that forwards request N to `routers[N % routers.len()]` (clones share the count).
-pub fn round_robin(routers: Vec<Router>) -> Router {
-    let sent = Arc::new(AtomicUsize::new(0));
-    Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
-        let router = routers[sent.fetch_add(1, Ordering::Relaxed) % routers.len()].clone();
-        router.oneshot(request)
-    }))
 }
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
