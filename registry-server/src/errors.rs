@@ -163,17 +163,32 @@ pub enum RegistryError {
         source: sqlx::Error,
     },
 
-    /// The metadata database failed or could not be reached.
+    /// The metadata database cannot be reached while serving: it is down, unreachable, or gave no connection in
+    /// time. The message names the cause but never the database's URL (which may hold credentials).
+    #[error("the registry's database cannot be reached ({0}): retry once it is back")]
+    DatabaseDown(sqlx::Error),
+
+    /// The metadata database refused or failed an operation.
     #[error("the registry's database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
 
     /// The database's schema could not be brought up to date.
     #[error("updating the registry's database schema: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 
-    /// The object store failed or could not be reached.
+    /// The object store cannot be reached while serving: no connection to it, or no answer in time. The message
+    /// names the root cause, not the request (its URL shows the store's address and object names).
+    #[error("the registry's object store cannot be reached ({reason}): retry once it is back")]
+    ObjectStoreDown {
+        /// The root cause (`Connection refused`…).
+        reason: String,
+        /// The object store's error.
+        source: object_store::Error,
+    },
+
+    /// The object store refused or failed an operation.
     #[error("the registry's object store: {0}")]
-    ObjectStore(#[from] object_store::Error),
+    ObjectStore(object_store::Error),
 
     /// The server could not listen (its address, its TLS files) or stopped serving.
     #[error(transparent)]
@@ -235,9 +250,11 @@ impl RegistryError {
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),
-            Database(_) | DatabaseUnreachable { .. } | ObjectStore(_) => {
-                ("UNKNOWN", StatusCode::SERVICE_UNAVAILABLE)
-            }
+            Database(_)
+            | DatabaseDown(_)
+            | DatabaseUnreachable { .. }
+            | ObjectStore(_)
+            | ObjectStoreDown { .. } => ("UNKNOWN", StatusCode::SERVICE_UNAVAILABLE),
             Io { .. } | Corrupt { .. } | Serve(_) | Config(_) | Migration(_) => {
                 ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -264,6 +281,67 @@ impl RegistryError {
             _ => false,
         }
     }
+}
+
+impl From<sqlx::Error> for RegistryError {
+    /// Tells a database that cannot be reached (so that clients read why they get `503`) from one that failed an
+    /// operation.
+    fn from(source: sqlx::Error) -> Self {
+        if is_unreachable(&source) {
+            RegistryError::DatabaseDown(source)
+        } else {
+            RegistryError::Database(source)
+        }
+    }
+}
+
+/// Whether `error` says that the database cannot be reached rather than that it refused an operation.
+fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        // No connection within the pool's timeout: the server refuses connections (sqlx retries those until the
+        // timeout) or every connection stayed busy.
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // The connection exception class (`08…`), and a server shutting down, crashed or starting up.
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+impl From<object_store::Error> for RegistryError {
+    /// Tells an object store that cannot be reached (so that clients read why they get `503`) from one that failed
+    /// an operation.
+    fn from(source: object_store::Error) -> Self {
+        match unreachable_cause(&source) {
+            Some(reason) => RegistryError::ObjectStoreDown { reason, source },
+            None => RegistryError::ObjectStore(source),
+        }
+    }
+}
+
+/// The root cause of `error` if it says that the object store could not be reached: a connection that could not be
+/// made or broke, or a request without an answer in time.
+fn unreachable_cause(error: &object_store::Error) -> Option<String> {
+    use object_store::client::{HttpError, HttpErrorKind};
+    let mut cause: &(dyn std::error::Error + 'static) = error;
+    let mut unreachable = false;
+    loop {
+        if let Some(http) = cause.downcast_ref::<HttpError>() {
+            unreachable |= matches!(
+                http.kind(),
+                HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Timeout
+            );
+        }
+        match cause.source() {
+            Some(next) => cause = next,
+            None => break,
+        }
+    }
+    unreachable.then(|| cause.to_string())
 }
 
 /// The `Range` header value of an upload holding `size` bytes (inclusive end, `0-0` when empty): what a session's

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::State;
 use axum::middleware;
 use axum::routing::get;
 use http_server::Listener;
@@ -35,10 +36,11 @@ pub use metrics::Metrics;
 pub use state::{AppState, Limits};
 pub use storage::{LocalStorage, OpenedStorage, SharedStorage, Storage, StorageKind};
 
-/// The registry as an HTTP service: the OCI API and the hub (capped if so configured), `/healthz` and `/metrics`,
-/// every request counted and logged.
+/// The registry as an HTTP service: the OCI API and the hub (capped if so configured), `/healthz` (the process
+/// answers), `/readyz` (its storage answers too) and `/metrics`, every request counted and logged.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
     let metrics = Arc::clone(&state.metrics);
+    let storage = Arc::clone(&state.storage);
     let cap = state.limits.max_requests_in_flight.map(limit::Cap::new);
     let hub = state.hub.clone();
     let mut router = api::router(state.clone());
@@ -52,11 +54,19 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
     }
     router
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readiness::<S>).with_state(storage))
         .route(
             "/metrics",
             get(metrics::handler).with_state(Arc::clone(&metrics)),
         )
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
+}
+
+/// `/readyz`: `ready` when the storage can serve, else why not (`503` when its database or object store cannot be
+/// reached), so that a load balancer sends requests elsewhere.
+async fn readiness<S: Storage>(State(storage): State<Arc<S>>) -> Result<&'static str> {
+    storage.ready().await?;
+    Ok("ready\n")
 }
 
 /// Serves the registry on `listener` (an [`http_server::Listener`], plain or TLS, or any other) until `shutdown`

@@ -51,16 +51,7 @@ impl Garage {
         );
         std::fs::write(&config, text)
             .unwrap_or_else(|err| panic!("writing {}: {err}", config.display()));
-        let child = Command::new(BINARY)
-            .arg("-c")
-            .arg(&config)
-            .arg("server")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!("cannot run `{BINARY}` ({err}): install it with `cargo install garage --version 2.5.0 --locked`")
-            });
+        let child = spawn(&config);
         let mut garage = Garage {
             s3,
             region,
@@ -75,6 +66,20 @@ impl Garage {
         wait_until_listening(s3, BINARY);
         garage.lay_out();
         garage
+    }
+
+    /// Kills the server (`kill -9`, as a crash or an outage does): its S3 API stops answering; its data stays.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again after [`Garage::stop`], on the same ports with the same data, bucket and key, once
+    /// it answers on the bucket.
+    pub fn start_again(&mut self) {
+        self.child = spawn(&self.config);
+        wait_until_listening(self.s3, BINARY);
+        self.until_ok(&["bucket", "info", &self.bucket.clone()]);
     }
 
     /// `http://127.0.0.1:PORT`, the endpoint for S3 clients.
@@ -136,6 +141,20 @@ impl Drop for Garage {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `garage server` with `config`; panics, saying how to install it, if the binary is missing.
+fn spawn(config: &Path) -> Child {
+    Command::new(BINARY)
+        .arg("-c")
+        .arg(config)
+        .arg("server")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| {
+            panic!("cannot run `{BINARY}` ({err}): install it with `cargo install garage --version 2.5.0 --locked`")
+        })
 }
 
 fn cli(config: &Path) -> Command {

@@ -12,6 +12,8 @@ pub struct Postgres {
     pub port: u16,
     bin: PathBuf,
     data: PathBuf,
+    /// The server's options (port, socket folder, settings), the same at every start.
+    options: String,
     _dir: tempfile::TempDir,
 }
 
@@ -41,26 +43,43 @@ impl Postgres {
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             dir.path().display()
         );
+        let postgres = Postgres {
+            port,
+            bin,
+            data,
+            options,
+            _dir: dir,
+        };
+        postgres.start_again();
+        postgres
+    }
+
+    /// Stops the server at once (as a crash or an outage does: clients' connections break); its data stays.
+    pub fn stop(&self) {
         run(
-            &bin,
+            &self.bin,
+            "pg_ctl",
+            &["-D", &path_arg(&self.data), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    /// Starts the server (again, after [`Postgres::stop`]) on the same port with the same data, once it accepts
+    /// connections.
+    pub fn start_again(&self) {
+        run(
+            &self.bin,
             "pg_ctl",
             &[
                 "-D",
-                &path_arg(&data),
+                &path_arg(&self.data),
                 "-l",
-                &path_arg(&dir.path().join("log")),
+                &path_arg(&self.data.with_file_name("log")),
                 "-o",
-                &options,
+                &self.options,
                 "-w",
                 "start",
             ],
         );
-        Postgres {
-            port,
-            bin,
-            data,
-            _dir: dir,
-        }
     }
 
     /// A new, empty database; returns its URL (`postgres://postgres@127.0.0.1:PORT/NAME`).

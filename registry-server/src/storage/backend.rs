@@ -44,6 +44,10 @@ pub struct StoredManifest {
 
 /// What the registry needs from its storage.
 pub trait Storage: Send + Sync + 'static {
+    /// Whether the storage can serve requests now: what it needs (a database, an object store) answers. A load
+    /// balancer or an orchestrator asks it through `/readyz`.
+    fn ready(&self) -> impl Future<Output = Result<()>> + Send;
+
     /// The size of `digest` if `repo` holds that blob.
     fn blob_size(
         &self,

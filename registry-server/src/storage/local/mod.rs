@@ -29,6 +29,11 @@ impl LocalStorage {
 }
 
 impl Storage for LocalStorage {
+    /// A folder has nothing to connect to: the process that serves it is ready.
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn blob_size(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
         blobs::size(self, repo, digest).await
     }

@@ -27,6 +27,11 @@ impl Keys {
             .join(digest.hex())
     }
 
+    /// An object that is never written: readiness asks for it to learn that the store answers.
+    pub fn never_written(&self) -> Path {
+        self.prefix.clone().join("readyz")
+    }
+
     /// Every object of upload sessions.
     pub fn uploads(&self) -> Path {
         self.prefix.clone().join("uploads")

@@ -34,6 +34,10 @@ impl SharedStorage {
 }
 
 impl Storage for SharedStorage {
+    async fn ready(&self) -> Result<()> {
+        connection::ready(self).await
+    }
+
     async fn blob_size(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
         blobs::size(self, repo, digest).await
     }
