@@ -172,6 +172,15 @@ pub enum RegistryError {
     #[error("the registry's database: {0}")]
     Database(sqlx::Error),
 
+    /// The folder's SQLite file (repository versions and the hub's catalog) could not be opened, read or written.
+    #[error("the registry's catalog {}: {source}", path.display())]
+    Catalog {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: sqlx::Error,
+    },
+
     /// The database's schema could not be brought up to date.
     #[error("updating the registry's database schema: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -255,7 +264,7 @@ impl RegistryError {
             | DatabaseUnreachable { .. }
             | ObjectStore(_)
             | ObjectStoreDown { .. } => ("UNKNOWN", StatusCode::SERVICE_UNAVAILABLE),
-            Io { .. } | Corrupt { .. } | Serve(_) | Config(_) | Migration(_) => {
+            Io { .. } | Corrupt { .. } | Catalog { .. } | Serve(_) | Config(_) | Migration(_) => {
                 ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR)
             }
         }

@@ -45,9 +45,7 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
     let hub = state.hub.clone();
     let mut router = api::router(state.clone());
     if let Some(hub) = hub {
-        router = router
-            .layer(middleware::from_fn_with_state(Arc::clone(&hub), hub::watch))
-            .merge(hub::router(state, hub));
+        router = router.merge(hub::router(state, hub));
     }
     if let Some(cap) = cap {
         router = router.layer(middleware::from_fn_with_state(cap, limit::enforce));

@@ -1,11 +1,11 @@
-//! What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's index.
+//! What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's catalog.
 
 use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::errors::Result;
-use crate::hub::index::Hub;
+use crate::hub::catalog::Hub;
 use crate::metrics::Metrics;
 use crate::storage::{LocalStorage, Storage};
 
@@ -18,7 +18,7 @@ pub struct Limits {
     pub max_requests_in_flight: Option<usize>,
 }
 
-/// What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's index.
+/// What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's catalog.
 pub struct AppState<S> {
     /// Where content lives.
     pub storage: Arc<S>,

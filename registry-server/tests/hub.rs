@@ -11,9 +11,9 @@ use artifact::wasm::{SectionMap, write_metadata};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
-use common::{Client, OCI_MANIFEST, Registry, Reply, SharedServers, sha256};
+use common::{Client, OCI_MANIFEST, Registry, Reply, SharedServers, on_both_storages, sha256};
 use registry_server::auth::{Action, Auth, AuthConfig, Rule};
-use registry_server::{AppState, Config, Limits, LocalStorage, app};
+use registry_server::{AppState, Config, Limits, LocalStorage, Storage, app};
 use serde_json::{Value, json};
 
 /// The smallest valid module: the header alone.
@@ -152,13 +152,19 @@ fn text(reply: &Reply) -> String {
     String::from_utf8(reply.body.clone()).unwrap()
 }
 
-/// Two policies, a container image, and a signature, a bundle and an SBOM attached to the first policy.
+/// A registry on a folder, [`populate`]d.
 async fn populated() -> (Registry, String) {
     let registry = Registry::new();
+    let digest = populate(&registry).await;
+    (registry, digest)
+}
+
+/// Pushes two policies, a container image, and a cosign signature of the first policy; returns its digest.
+async fn populate(registry: &Client) -> String {
     let guard = metadata(POD_GUARD);
     let labeler = metadata(LABELER);
     let digest = push_policy(
-        &registry,
+        registry,
         "team/pod-guard",
         "v1.2.0",
         &annotated(&guard),
@@ -166,7 +172,7 @@ async fn populated() -> (Registry, String) {
     )
     .await;
     push_policy(
-        &registry,
+        registry,
         "team/pod-guard",
         "v1.10.0",
         &annotated(&guard),
@@ -174,7 +180,7 @@ async fn populated() -> (Registry, String) {
     )
     .await;
     push_policy(
-        &registry,
+        registry,
         "labeler",
         "latest",
         &annotated(&labeler),
@@ -182,8 +188,8 @@ async fn populated() -> (Registry, String) {
     )
     .await;
     registry.push_image("images/app", "v1", &[b"layer"]).await;
-    push_cosign_signature(&registry, "team/pod-guard", &digest).await;
-    (registry, digest)
+    push_cosign_signature(registry, "team/pod-guard", &digest).await;
+    digest
 }
 
 #[tokio::test]
@@ -237,9 +243,10 @@ async fn lists_policies_and_not_other_artifacts() {
     assert!(!html.contains(".sig"), "signatures are not policies");
 }
 
-#[tokio::test]
-async fn search_matches_words_and_filters_by_relevance() {
-    let (registry, _) = populated().await;
+/// On every storage: the folder's SQLite (FTS5) and PostgreSQL (`tsvector`) must agree.
+async fn search_matches_words_and_filters_by_relevance(registry: &Client) {
+    populate(registry).await;
+    let registry = registry.clone();
     assert_eq!(found(&registry, "").await, ["labeler", "team/pod-guard"]);
     assert_eq!(found(&registry, "POD-GUARD").await, ["team/pod-guard"]);
     // In the name and title of one, in the description of the other: the name ranks first.
@@ -797,9 +804,8 @@ async fn every_replica_on_shared_storage_shows_what_any_replica_took() {
     );
 }
 
-#[tokio::test]
-async fn long_lists_come_in_pages_with_links() {
-    let registry = Registry::new();
+async fn long_lists_come_in_pages_with_links(registry: &Client) {
+    let registry = registry.clone();
     let guard = metadata(POD_GUARD);
     let module = annotated(&guard);
     for n in 1..=5 {
@@ -872,3 +878,80 @@ async fn long_lists_come_in_pages_with_links() {
         );
     }
 }
+
+#[tokio::test]
+async fn another_process_writing_the_folder_shows_at_once() {
+    let registry = Registry::new();
+    let guard = metadata(POD_GUARD);
+    let module = annotated(&guard);
+    push_policy(&registry, "a", "v1", &module, Some(&guard)).await;
+    assert_eq!(found(&registry, "guard").await, ["a"]);
+    // Another server on the same folder, as `palisade registry gc` or a second `serve` would be.
+    let other = Registry::on(registry.dir.path());
+    push_policy(&other, "b", "v1", &module, Some(&guard)).await;
+    let deleted = other
+        .send(Method::DELETE, "/v2/a/manifests/v1", &[], Body::empty())
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    assert_eq!(found(&registry, "guard").await, ["b"]);
+}
+
+#[tokio::test]
+async fn a_restart_reads_no_repository_again() {
+    let mut registry = Registry::new();
+    populate(&registry).await;
+    assert_eq!(found(&registry, "").await.len(), 2);
+    registry.restart();
+    assert_eq!(
+        registry.storage.stale_catalog().await.unwrap(),
+        Vec::<(String, u64)>::new(),
+        "the catalog on disk is current"
+    );
+
+    let servers = SharedServers::start();
+    let replicas = servers.replicas("restart", 1).await;
+    populate(&replicas[0].1).await;
+    assert_eq!(found(&replicas[0].1, "").await.len(), 2);
+    let (fresh, client) = servers.replicas_of("restart", 1).await.remove(0);
+    assert_eq!(
+        fresh.stale_catalog().await.unwrap(),
+        Vec::<(String, u64)>::new(),
+        "a new replica finds the shared catalog current"
+    );
+    assert_eq!(found(&client, "pod").await, ["team/pod-guard", "labeler"]);
+}
+
+#[tokio::test]
+async fn a_damaged_catalog_file_is_set_aside_and_made_again() {
+    let (written, _) = populated().await;
+    // A copy of the folder that no server has open, whose catalog file is then damaged.
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["blobs", "repos"] {
+        let copied = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(written.dir.path().join(part))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
+    std::fs::write(dir.path().join("catalog.sqlite3"), vec![0x5a; 8192]).unwrap();
+
+    let registry = Registry::on(dir.path());
+    assert_eq!(found(&registry, "").await, ["labeler", "team/pod-guard"]);
+    assert!(
+        dir.path().join("catalog.sqlite3.unreadable").exists(),
+        "the damaged file is kept for inspection"
+    );
+    let guard = metadata(POD_GUARD);
+    push_policy(&registry, "c", "v1", &annotated(&guard), Some(&guard)).await;
+    assert_eq!(
+        found(&registry, "").await,
+        ["c", "labeler", "team/pod-guard"]
+    );
+}
+
+on_both_storages!(
+    search_matches_words_and_filters_by_relevance,
+    long_lists_come_in_pages_with_links,
+);

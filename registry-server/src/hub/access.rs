@@ -2,11 +2,11 @@
 //! for the same credentials (HTTP Basic, which browsers prompt for); everyone sees only the repositories they may
 //! pull, and a repository they may not pull is as unknown to them as one that does not exist.
 
-use std::sync::Arc;
-
 use axum::http::{HeaderMap, header};
 
-use super::index::{Hub, Repository};
+use super::catalog::Hub;
+use super::index::Repository;
+use super::search::Query;
 use crate::auth::{Action, Identity};
 use crate::errors::{RegistryError, Result};
 use crate::state::AppState;
@@ -15,12 +15,8 @@ use crate::storage::Storage;
 /// The challenge browsers answer with a login prompt.
 pub const BASIC_CHALLENGE: &str = "Basic realm=\"Palisade hub\", charset=\"UTF-8\"";
 
-/// The repositories holding policies that the client may pull, by name; `401` if it must (or failed to) log in.
-pub async fn visible<S: Storage>(
-    state: &AppState<S>,
-    hub: &Hub,
-    headers: &HeaderMap,
-) -> Result<Vec<Arc<Repository>>> {
+/// The client, if it may use the hub; `401` if it must (or failed to) log in.
+async fn identity<S: Storage>(state: &AppState<S>, headers: &HeaderMap) -> Result<Identity> {
     let refused = || RegistryError::Unauthorized {
         challenge: BASIC_CHALLENGE.to_string(),
     };
@@ -28,13 +24,21 @@ pub async fn visible<S: Storage>(
     if identity == Identity::Anonymous && !state.auth.allows(&identity, "", Action::Pull) {
         return Err(refused());
     }
-    let snapshot = hub.index.snapshot(&*state.storage).await?;
-    Ok(snapshot
-        .repositories
-        .values()
-        .filter(|r| state.auth.allows(&identity, &r.name, Action::Pull))
-        .cloned()
-        .collect())
+    Ok(identity)
+}
+
+/// The repositories holding a policy that `query` finds and the client may pull, most relevant first.
+pub async fn found<S: Storage>(
+    state: &AppState<S>,
+    hub: &Hub,
+    headers: &HeaderMap,
+    query: &Query,
+) -> Result<Vec<String>> {
+    let identity = identity(state, headers).await?;
+    hub.refresh(&*state.storage).await?;
+    let mut found = state.storage.search_catalog(&query.to_catalog()).await?;
+    found.retain(|name| state.auth.allows(&identity, name, Action::Pull));
+    Ok(found)
 }
 
 /// The visible repository `name`; `NAME_UNKNOWN` if it holds no policy or the client may not pull it.
@@ -43,15 +47,20 @@ pub async fn repository<S: Storage>(
     hub: &Hub,
     headers: &HeaderMap,
     name: &str,
-) -> Result<Arc<Repository>> {
+) -> Result<Repository> {
     crate::names::RepoName::parse(name)?;
-    visible(state, hub, headers)
+    let identity = identity(state, headers).await?;
+    let unknown = || RegistryError::NameUnknown {
+        name: name.to_string(),
+    };
+    if !state.auth.allows(&identity, name, Action::Pull) {
+        return Err(unknown());
+    }
+    hub.refresh(&*state.storage).await?;
+    hub.repositories(&*state.storage, &[name.to_string()])
         .await?
-        .into_iter()
-        .find(|r| r.name == name)
-        .ok_or_else(|| RegistryError::NameUnknown {
-            name: name.to_string(),
-        })
+        .pop()
+        .ok_or_else(unknown)
 }
 
 /// The registry's name as this client reaches it (`Host`), for references and pull commands.

@@ -15,7 +15,7 @@ use super::pages::{ListParams, PolicyParams};
 use super::paging::Paging;
 use super::state::HubState;
 use super::view::{Detail, Summary};
-use super::{access, search};
+use super::{access, results, search};
 use crate::errors::{RegistryError, Result};
 use crate::storage::Storage;
 
@@ -43,15 +43,14 @@ pub async fn list<S: Storage>(
     let answer = async {
         let query = search::Query::parse(&params.q).map_err(RegistryError::QueryInvalid)?;
         let paging = params.paging()?;
-        let repositories = access::visible(&state.app, &state.hub, &headers).await?;
-        let found = Summary::found(&query, &repositories);
-        let total = found.len();
+        let (total, policies) =
+            results::page(&state.app, &state.hub, &headers, &query, paging).await?;
         Ok::<_, RegistryError>(SearchResults {
             query: params.q.clone(),
             total,
             page: paging.page,
             per_page: paging.per_page,
-            policies: paging.slice(found),
+            policies,
         })
     };
     match answer.await {

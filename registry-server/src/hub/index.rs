@@ -1,41 +1,27 @@
-//! The hub's index: for every repository, the tags that name policies, each with its description and what is
-//! attached to it (cosign signatures and attestations, Sigstore bundles, SBOMs).
-//!
-//! A manifest push or delete marks its repository ([`Index::touch`]), and so does a change that another server
-//! sharing the storage made (each read asks the storage what changed); the next reader rebuilds just the marked
-//! repositories (the first one scans everything). Descriptions are cached by manifest digest, in memory and in the
-//! storage, so a module is read once however many tags, rebuilds, restarts and replicas there are.
+//! What the hub knows of a repository: the tags that name policies, each with its description and what is attached
+//! to it (cosign signatures and attestations, Sigstore bundles, SBOMs), read from the storage. The storage's catalog
+//! keeps one [`Repository`] per repository; a repository is read again only when it changes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::collections::HashMap;
 
 use artifact::cosign::{
     ATTESTATION_TAG_SUFFIX, CYCLONEDX_JSON, SBOM_TAG_SUFFIX, SIGNATURE_TAG_SUFFIX,
     SIGSTORE_BUNDLE_PREFIX, SPDX_JSON, referrers_tag,
 };
 use artifact::oci::Digest;
-use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::module::{self, Policy};
 use crate::errors::{RegistryError, Result};
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
-use crate::storage::{ChangeMark, Storage, StoredManifest};
-
-/// The hub's shared state: the index of policies, kept current by the hub's `watch` middleware.
-#[derive(Debug, Default)]
-pub struct Hub {
-    /// Every repository's policies.
-    pub index: Index,
-}
+use crate::storage::{Storage, StoredManifest};
 
 /// A signature or an SBOM attached to a policy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
-    /// `cosign` (a `.sig` tag), `cosign-attestation` (`.att`), `sigstore-bundle`, `spdx`, `cyclonedx` or
-    /// `cosign-sbom` (a `.sbom` tag).
-    pub kind: &'static str,
+    /// What it is.
+    pub kind: AttachmentKind,
     /// The digest of the manifest that carries it.
     pub manifest: Digest,
     /// The tag that names it, for cosign's tag layout.
@@ -46,13 +32,55 @@ pub struct Attachment {
     pub document: Option<Digest>,
 }
 
+/// What an [`Attachment`] is; its name is what the pages and the API show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttachmentKind {
+    /// A cosign signature (a `.sig` tag).
+    Cosign,
+    /// A cosign attestation (an `.att` tag).
+    CosignAttestation,
+    /// A Sigstore bundle referrer.
+    SigstoreBundle,
+    /// An SPDX document referrer.
+    Spdx,
+    /// A CycloneDX document referrer.
+    Cyclonedx,
+    /// An SBOM attached by cosign (a `.sbom` tag).
+    CosignSbom,
+}
+
+impl AttachmentKind {
+    /// The name shown: `cosign`, `cosign-attestation`, `sigstore-bundle`, `spdx`, `cyclonedx`, `cosign-sbom`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachmentKind::Cosign => "cosign",
+            AttachmentKind::CosignAttestation => "cosign-attestation",
+            AttachmentKind::SigstoreBundle => "sigstore-bundle",
+            AttachmentKind::Spdx => "spdx",
+            AttachmentKind::Cyclonedx => "cyclonedx",
+            AttachmentKind::CosignSbom => "cosign-sbom",
+        }
+    }
+
+    /// Whether it is a signature (else an SBOM).
+    fn is_signature(self) -> bool {
+        matches!(
+            self,
+            AttachmentKind::Cosign
+                | AttachmentKind::CosignAttestation
+                | AttachmentKind::SigstoreBundle
+        )
+    }
+}
+
 /// A tag that names a policy, with what is attached to the policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaggedPolicy {
     /// The tag.
     pub tag: String,
     /// The policy it names.
-    pub policy: Arc<Policy>,
+    pub policy: Policy,
     /// Its signatures: cosign `.sig` and `.att` tags, Sigstore bundle referrers.
     pub signatures: Vec<Attachment>,
     /// Its SBOMs: SPDX and CycloneDX referrers, cosign `.sbom` tags.
@@ -60,7 +88,7 @@ pub struct TaggedPolicy {
 }
 
 /// A repository that holds at least one policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Repository {
     /// The repository name.
     pub name: String,
@@ -91,249 +119,32 @@ impl Repository {
     }
 }
 
-/// The index at one moment: repositories by name.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// The repositories that hold policies, by name.
-    pub repositories: BTreeMap<String, Arc<Repository>>,
-}
-
-/// What the next reader must rebuild.
-#[derive(Debug)]
-enum Pending {
-    Everything,
-    Repositories(BTreeSet<String>),
-}
-
-impl Pending {
-    fn none() -> Pending {
-        Pending::Repositories(BTreeSet::new())
-    }
-
-    fn is_none(&self) -> bool {
-        matches!(self, Pending::Repositories(names) if names.is_empty())
-    }
-
-    fn merge(&mut self, other: Pending) {
-        match (&mut *self, other) {
-            (Pending::Everything, _) => {}
-            (_, Pending::Everything) => *self = Pending::Everything,
-            (Pending::Repositories(mine), Pending::Repositories(theirs)) => mine.extend(theirs),
-        }
-    }
-}
-
-/// What this server has seen of the storage's changes (see [`Storage::changed_repositories`]).
-#[derive(Debug, Default)]
-struct Seen {
-    mark: Option<ChangeMark>,
-    versions: HashMap<String, u64>,
-}
-
-/// The index, current as of the last read.
-#[derive(Debug)]
-pub struct Index {
-    pending: Mutex<Pending>,
-    seen: Mutex<Seen>,
-    current: RwLock<Arc<Snapshot>>,
-    /// Descriptions by manifest digest; held while rebuilding, so one reader rebuilds at a time.
-    cache: tokio::sync::Mutex<HashMap<Digest, Arc<Policy>>>,
-}
-
-impl Default for Index {
-    fn default() -> Index {
-        Index {
-            pending: Mutex::new(Pending::Everything),
-            seen: Mutex::default(),
-            current: RwLock::default(),
-            cache: tokio::sync::Mutex::default(),
-        }
-    }
-}
-
-impl Index {
-    /// Marks `repository` as changed: the next read rebuilds it.
-    pub fn touch(&self, repository: &str) {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .merge(Pending::Repositories(BTreeSet::from([
-                repository.to_string()
-            ])));
-    }
-
-    /// The index with every change made so far (through this server or another sharing its storage), rebuilding
-    /// what changed.
-    pub async fn snapshot<S: Storage>(&self, storage: &S) -> Result<Arc<Snapshot>> {
-        self.catch_up(storage).await?;
-        if self.nothing_pending() {
-            return Ok(self.current());
-        }
-        let mut cache = self.cache.lock().await;
-        let mut taken = Taken {
-            index: self,
-            pending: Some(std::mem::replace(
-                &mut *self.lock_pending(),
-                Pending::none(),
-            )),
-        };
-        let names = match taken.pending.as_ref() {
-            None => return Ok(self.current()),
-            Some(pending) if pending.is_none() => return Ok(self.current()),
-            Some(Pending::Everything) => None,
-            Some(Pending::Repositories(names)) => Some(names.iter().cloned().collect::<Vec<_>>()),
-        };
-        let mut repositories = self.current().repositories.clone();
-        let names = match names {
-            Some(names) => names,
-            None => {
-                repositories.clear();
-                storage.repositories().await?
-            }
-        };
-        rebuild(storage, &names, &mut repositories, &mut cache).await?;
-        taken.pending = None;
-        let kept: BTreeSet<&Digest> = repositories
-            .values()
-            .flat_map(|r| r.policies.iter().map(|p| &p.policy.digest))
-            .collect();
-        cache.retain(|digest, _| kept.contains(digest));
-        let snapshot = Arc::new(Snapshot { repositories });
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snapshot);
-        Ok(snapshot)
-    }
-
-    /// Marks the repositories that changed in the storage since the last look, by whatever server changed them.
-    async fn catch_up<S: Storage>(&self, storage: &S) -> Result<()> {
-        let since = self.lock_seen().mark;
-        let (mark, versions) = storage.changed_repositories(since).await?;
-        let mut changed = Vec::new();
-        {
-            let mut seen = self.lock_seen();
-            for (name, version) in versions {
-                if seen.versions.insert(name.clone(), version) != Some(version) {
-                    changed.push(name);
-                }
-            }
-            seen.mark = Some(mark.max(seen.mark.unwrap_or(mark)));
-        }
-        for name in changed {
-            self.touch(&name);
-        }
-        Ok(())
-    }
-
-    fn lock_seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn nothing_pending(&self) -> bool {
-        self.lock_pending().is_none()
-    }
-
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn current(&self) -> Arc<Snapshot> {
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-/// Changes taken for a rebuild; put back if the rebuild does not finish (an error, or the request dropped).
-struct Taken<'a> {
-    index: &'a Index,
-    pending: Option<Pending>,
-}
-
-impl Drop for Taken<'_> {
-    fn drop(&mut self) {
-        if let Some(pending) = self.pending.take() {
-            self.index.lock_pending().merge(pending);
-        }
-    }
-}
-
-/// Rebuilds the repositories `names` into `repositories`, dropping those that no longer hold a policy.
-async fn rebuild<S: Storage>(
-    storage: &S,
-    names: &[String],
-    repositories: &mut BTreeMap<String, Arc<Repository>>,
-    cache: &mut HashMap<Digest, Arc<Policy>>,
-) -> Result<()> {
-    // Names come from the storage or from a request the registry accepted; anything else is not a repository.
-    let valid: Vec<(String, RepoName)> = names
-        .iter()
-        .filter_map(|name| {
-            RepoName::parse(name)
-                .ok()
-                .map(|repository| (name.clone(), repository))
-        })
-        .collect();
-    // Each repository costs a few storage round trips; several at once keep a database or object store busy
-    // instead of waiting on each answer in turn.
-    let shared = Mutex::new(std::mem::take(cache));
-    let indexed: Vec<Result<(String, Option<Repository>)>> = futures_util::stream::iter(valid)
-        .map(|(name, repository)| index_named(storage, name, repository, &shared))
-        .buffer_unordered(REBUILT_AT_ONCE)
-        .collect()
-        .await;
-    *cache = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
-    for result in indexed {
-        match result? {
-            (name, Some(indexed)) => repositories.insert(name, Arc::new(indexed)),
-            (name, None) => repositories.remove(&name),
-        };
-    }
-    Ok(())
-}
-
-/// [`index_repository`], with the name it is indexed under.
-async fn index_named<S: Storage>(
-    storage: &S,
-    name: String,
-    repository: RepoName,
-    cache: &Mutex<HashMap<Digest, Arc<Policy>>>,
-) -> Result<(String, Option<Repository>)> {
-    Ok((name, index_repository(storage, &repository, cache).await?))
-}
-
-/// The descriptions cache, for a moment (never held across an await).
-fn lock(
-    cache: &Mutex<HashMap<Digest, Arc<Policy>>>,
-) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<Policy>>> {
-    cache.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Repositories indexed at once during a rebuild.
-const REBUILT_AT_ONCE: usize = 16;
-
-/// The policies of one repository; `None` if it holds none.
-async fn index_repository<S: Storage>(
+/// The policies of `repository`; `None` if it holds none.
+pub async fn index_repository<S: Storage>(
     storage: &S,
     repository: &RepoName,
-    cache: &Mutex<HashMap<Digest, Arc<Policy>>>,
 ) -> Result<Option<Repository>> {
     let Some(mut tags) = storage.tags(repository).await? else {
         return Ok(None);
     };
     tags.sort_by(|a, b| natural_order(a, b));
+    // Tags often name the same manifest (`latest` and a version): each is described once.
+    let mut described: HashMap<Digest, Option<Policy>> = HashMap::new();
     let mut policies = Vec::new();
     for tag in &tags {
         let Some(stored) = tagged_manifest(storage, repository, tag).await? else {
             continue;
         };
-        let cached = lock(cache).get(&stored.digest).cloned();
-        let policy = match cached {
-            Some(policy) => policy,
-            None => match module::describe(storage, repository, &stored).await? {
-                Some(policy) => {
-                    let policy = Arc::new(policy);
-                    lock(cache).insert(stored.digest.clone(), Arc::clone(&policy));
-                    policy
-                }
-                None => continue,
-            },
+        let policy = match described.get(&stored.digest) {
+            Some(policy) => policy.clone(),
+            None => {
+                let policy = module::describe(storage, repository, &stored).await?;
+                described.insert(stored.digest.clone(), policy.clone());
+                policy
+            }
+        };
+        let Some(policy) = policy else {
+            continue;
         };
         let (signatures, sboms) = attachments(storage, repository, &tags, &policy.digest).await?;
         policies.push(TaggedPolicy {
@@ -375,9 +186,9 @@ async fn attachments<S: Storage>(
     let mut sboms = Vec::new();
     let base = referrers_tag(digest);
     for (suffix, kind) in [
-        (SIGNATURE_TAG_SUFFIX, "cosign"),
-        (ATTESTATION_TAG_SUFFIX, "cosign-attestation"),
-        (SBOM_TAG_SUFFIX, "cosign-sbom"),
+        (SIGNATURE_TAG_SUFFIX, AttachmentKind::Cosign),
+        (ATTESTATION_TAG_SUFFIX, AttachmentKind::CosignAttestation),
+        (SBOM_TAG_SUFFIX, AttachmentKind::CosignSbom),
     ] {
         let tag = format!("{base}{suffix}");
         if !tags.contains(&tag) {
@@ -386,7 +197,7 @@ async fn attachments<S: Storage>(
         let Some(stored) = tagged_manifest(storage, repository, &tag).await? else {
             continue;
         };
-        let document = (kind == "cosign-sbom")
+        let document = (!kind.is_signature())
             .then(|| first_layer(&stored))
             .flatten();
         let attachment = Attachment {
@@ -395,10 +206,10 @@ async fn attachments<S: Storage>(
             tag: Some(tag),
             document,
         };
-        if kind == "cosign-sbom" {
-            sboms.push(attachment);
-        } else {
+        if kind.is_signature() {
             signatures.push(attachment);
+        } else {
+            sboms.push(attachment);
         }
     }
     for referrer in storage.referrers(repository, digest).await? {
@@ -415,7 +226,7 @@ async fn attachments<S: Storage>(
             tag: None,
             document,
         };
-        if kind == "sigstore-bundle" {
+        if kind.is_signature() {
             signatures.push(attachment);
         } else {
             sboms.push(attachment);
@@ -424,12 +235,12 @@ async fn attachments<S: Storage>(
     Ok((signatures, sboms))
 }
 
-/// What a referrer is, by its artifact type: `sigstore-bundle`, `spdx`, `cyclonedx`; `None` for anything else.
-fn referrer_kind(referrer: &Descriptor) -> Option<&'static str> {
+/// What a referrer is, by its artifact type: a Sigstore bundle, SPDX, CycloneDX; `None` for anything else.
+fn referrer_kind(referrer: &Descriptor) -> Option<AttachmentKind> {
     match referrer.artifact_type.as_deref()? {
-        t if t.starts_with(SIGSTORE_BUNDLE_PREFIX) => Some("sigstore-bundle"),
-        SPDX_JSON => Some("spdx"),
-        CYCLONEDX_JSON => Some("cyclonedx"),
+        t if t.starts_with(SIGSTORE_BUNDLE_PREFIX) => Some(AttachmentKind::SigstoreBundle),
+        SPDX_JSON => Some(AttachmentKind::Spdx),
+        CYCLONEDX_JSON => Some(AttachmentKind::Cyclonedx),
         _ => None,
     }
 }
@@ -483,36 +294,5 @@ mod tests {
             tags,
             ["", "1", "latest", "v2.0.0", "v2.0.9", "v2.0.10", "v10.0.0"]
         );
-    }
-
-    #[test]
-    fn an_unfinished_rebuild_puts_its_changes_back() {
-        let index = Index::default();
-        *index.lock_pending() = Pending::none();
-        index.touch("a");
-        let taken = Taken {
-            index: &index,
-            pending: Some(std::mem::replace(
-                &mut *index.lock_pending(),
-                Pending::none(),
-            )),
-        };
-        index.touch("b");
-        drop(taken);
-        let Pending::Repositories(names) = &*index.lock_pending() else {
-            panic!("only repositories were touched")
-        };
-        assert_eq!(names.iter().collect::<Vec<_>>(), ["a", "b"]);
-    }
-
-    #[test]
-    fn pending_changes_merge() {
-        let mut pending = Pending::none();
-        assert!(pending.is_none());
-        pending.merge(Pending::Repositories(BTreeSet::from(["a".to_string()])));
-        assert!(!pending.is_none());
-        pending.merge(Pending::Everything);
-        pending.merge(Pending::Repositories(BTreeSet::from(["b".to_string()])));
-        assert!(matches!(pending, Pending::Everything));
     }
 }

@@ -10,7 +10,7 @@ use super::html::{escape, link_if_web, page, respond};
 use super::paging::Paging;
 use super::state::HubState;
 use super::view::{AttachmentLink, Detail, Summary};
-use super::{access, search};
+use super::{access, results, search};
 use crate::errors::RegistryError;
 use crate::storage::Storage;
 
@@ -60,13 +60,11 @@ pub async fn list<S: Storage>(
             return respond(StatusCode::BAD_REQUEST, page("Search", &params.q, &main));
         }
     };
-    let repositories = match access::visible(&state.app, &state.hub, &headers).await {
-        Ok(repositories) => repositories,
+    let (total, shown) = match results::page(&state.app, &state.hub, &headers, &query, paging).await
+    {
+        Ok(found) => found,
         Err(e) => return error_page(e, &params.q),
     };
-    let found = Summary::found(&query, &repositories);
-    let total = found.len();
-    let shown = paging.slice(found);
     let title = if params.q.trim().is_empty() {
         "Policies".to_string()
     } else {
@@ -75,29 +73,36 @@ pub async fn list<S: Storage>(
     let main = format!(
         "<h1>{}</h1>\n<section id=\"results\" aria-live=\"polite\">\n{}</section>\n{}",
         escape(&title),
-        results(&shown, total, &paging, &params.q, repositories.is_empty()),
+        results_section(
+            &shown,
+            total,
+            &paging,
+            &params.q,
+            query == search::Query::default()
+        ),
         SEARCH_HELP
     );
     respond(StatusCode::OK, page(&title, &params.q, &main))
 }
 
 const SEARCH_HELP: &str = "<details><summary>Search syntax</summary>\n\
-<p>Words match anywhere in the repository name, title, description, annotations, rule resources, execution mode \
-and usage text, ignoring case; every word must match. Filters narrow the results:</p>\n<ul>\n\
+<p>Words match the beginning of words in the repository name, title, description, annotations, rule resources, \
+execution mode and usage text, ignoring case; every word must match. Filters narrow the results:</p>\n<ul>\n\
 <li><code>mutating:true</code>, <code>mutating:false</code></li>\n\
 <li><code>mode:opa</code>, <code>mode:gatekeeper</code>, <code>mode:kubewarden-wapc</code> (or <code>mode:wapc</code>), <code>mode:wasi</code></li>\n\
 <li><code>kind:Pod</code> or <code>kind:pods</code>: rules that match that resource, or every resource</li>\n\
 <li><code>signed:true</code>, <code>signed:false</code></li>\n</ul>\n\
 <p>The same search answers in JSON at <code>/hub/api/policies?q=</code>.</p></details>";
 
-fn results(
+/// The results section; `everything` when the query asked for every policy (so that none found means none yet).
+fn results_section(
     found: &[Summary],
     total: usize,
     paging: &Paging,
     query: &str,
-    empty_registry: bool,
+    everything: bool,
 ) -> String {
-    if empty_registry {
+    if everything && total == 0 {
         return "<p>No policies yet. Push one with <code>palisade push policy.wasm HOST/REPOSITORY:TAG</code>.</p>\n"
             .to_string();
     }
@@ -366,7 +371,7 @@ fn attachments(heading: &str, none: &str, links: &[AttachmentLink]) -> String {
             .unwrap_or_else(|| attachment.manifest.to_string());
         out.push_str(&format!(
             "<li>{} <code>{}</code> <a href=\"{}\" download>download</a></li>\n",
-            escape(attachment.kind),
+            escape(attachment.kind.name()),
             escape(&name),
             escape(&link.url)
         ));

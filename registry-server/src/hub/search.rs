@@ -1,6 +1,6 @@
-//! Searching the index: a query is words, all of which must match (case-insensitive, anywhere in the repository
-//! name, title, description, `io.kubewarden.policy.*` annotations, rule resources, execution mode, usage text,
-//! or the word `mutating`), and filters:
+//! Searching the catalog: a query is words, each of which must begin a word (ignoring case) of the repository name,
+//! title, description, `io.kubewarden.policy.*` annotations, rule resources, execution mode, usage text, or the word
+//! `mutating`, and filters:
 //!
 //! | filter | keeps |
 //! | --- | --- |
@@ -9,12 +9,17 @@
 //! | `kind:Pod` (or `kind:pods`) | policies whose rules name that resource, then those matching every resource (`*`) |
 //! | `signed:true`, `signed:false` | policies with (without) a signature attached |
 //!
-//! Results come by relevance (a match in the name or title counts most, then annotations, resources and mode,
-//! then the description, then the usage text), then by repository name.
+//! Results come by relevance (a rule naming the kind asked for first; then a match in the name or title counts
+//! most, then annotations, resources and mode, then the description, then the usage text), then by repository
+//! name. The storage's database runs the search ([`Query::to_catalog`]); this module also says what a repository is
+//! found by ([`entry`]).
 
 use artifact::metadata::{ExecutionMode, WellKnown};
 
-use super::index::{Repository, TaggedPolicy};
+use super::index::Repository;
+use crate::storage::catalog::{
+    CatalogEntry, CatalogQuery, Facets, WeightedWords, field_words, search_words,
+};
 
 /// A parsed query.
 #[derive(Debug, Default, PartialEq)]
@@ -81,35 +86,21 @@ impl Query {
         Ok(query)
     }
 
-    /// The repositories that match, most relevant first, then by name; each with the policy that matched (its
-    /// default tag) and its score.
-    pub fn run<'a>(
-        &self,
-        repositories: impl IntoIterator<Item = &'a Repository>,
-    ) -> Vec<(&'a Repository, &'a TaggedPolicy)> {
-        let mut found: Vec<(u32, &Repository, &TaggedPolicy)> = repositories
-            .into_iter()
-            .filter_map(|repository| {
-                let shown = repository.default_policy()?;
-                self.score(&repository.name, shown)
-                    .map(|score| (score, repository, shown))
-            })
-            .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
-        found
-            .into_iter()
-            .map(|(_, repository, shown)| (repository, shown))
-            .collect()
-    }
-
-    /// How well `shown` of repository `name` matches; `None` if it does not.
-    pub fn score(&self, name: &str, shown: &TaggedPolicy) -> Option<u32> {
-        let fields = Fields::of(name, shown);
-        self.filters
-            .iter()
-            .map(|filter| filter_score(filter, shown))
-            .chain(self.words.iter().map(|word| fields.score(word)))
-            .try_fold(0, |total, score| score.map(|s| total + s))
+    /// The search the storage's catalog runs: words cut as the catalog cuts them, filters as facets.
+    pub fn to_catalog(&self) -> CatalogQuery {
+        let mut query = CatalogQuery {
+            words: self.words.iter().flat_map(|w| search_words(w)).collect(),
+            ..CatalogQuery::default()
+        };
+        for filter in &self.filters {
+            match filter {
+                Filter::Mutating(wanted) => query.mutating = Some(*wanted),
+                Filter::Mode(mode) => query.mode = Some(mode.to_string()),
+                Filter::Signed(wanted) => query.signed = Some(*wanted),
+                Filter::Kind(kind) => query.kinds = vec![kind.clone(), plural(kind)],
+            }
+        }
+        query
     }
 }
 
@@ -119,30 +110,6 @@ fn boolean(key: &str, value: &str) -> Result<bool, String> {
         "false" | "no" => Ok(false),
         _ => Err(format!("`{key}:` takes true or false, not {value:?}")),
     }
-}
-
-/// `None` if `shown` fails the filter, else its relevance: a rule naming the kind counts more than a wildcard.
-fn filter_score(filter: &Filter, shown: &TaggedPolicy) -> Option<u32> {
-    let metadata = shown.policy.metadata.as_ref();
-    let passed = match filter {
-        Filter::Mutating(wanted) => metadata.is_some_and(|m| m.mutating == *wanted),
-        Filter::Mode(wanted) => metadata.is_some_and(|m| m.execution_mode == *wanted),
-        Filter::Signed(wanted) => shown.signatures.is_empty() != *wanted,
-        Filter::Kind(kind) => {
-            let plural = plural(kind);
-            let bases: Vec<String> = shown
-                .policy
-                .resources()
-                .into_iter()
-                .map(|r| r.split('/').next().unwrap_or_default().to_string())
-                .collect();
-            if bases.iter().any(|base| *base == *kind || *base == plural) {
-                return Some(1);
-            }
-            bases.iter().any(|base| base == "*")
-        }
-    };
-    passed.then_some(0)
 }
 
 /// The resource name of a kind, as Kubernetes forms it: lower case, plural (`Pod` → `pods`, `Ingress` →
@@ -163,64 +130,55 @@ pub fn plural(kind: &str) -> String {
     }
 }
 
-/// The searchable text of a policy, lower case, by weight.
-struct Fields {
-    name: String,
-    title: String,
-    keywords: Vec<String>,
-    description: String,
-    usage: String,
-    mutating: bool,
-}
-
-impl Fields {
-    fn of(name: &str, shown: &TaggedPolicy) -> Fields {
-        let policy = &shown.policy;
-        let text = |key| policy.field(key).unwrap_or_default().to_lowercase();
-        let metadata = policy.metadata.as_ref();
-        let mut keywords: Vec<String> = policy.resources();
-        keywords.extend(metadata.map(|m| m.execution_mode.to_string()));
-        let annotations = metadata
-            .map(|m| &m.annotations)
-            .into_iter()
-            .chain([&policy.annotations]);
-        let skipped =
-            [WellKnown::Title, WellKnown::Description, WellKnown::Usage].map(WellKnown::key);
-        for map in annotations {
-            keywords.extend(
-                map.iter()
-                    .filter(|(key, _)| {
-                        key.starts_with("io.kubewarden.policy.") && !skipped.contains(&key.as_str())
-                    })
-                    .map(|(_, value)| value.to_lowercase()),
-            );
-        }
-        Fields {
-            name: name.to_lowercase(),
-            title: text(WellKnown::Title),
-            keywords,
-            description: text(WellKnown::Description),
-            usage: text(WellKnown::Usage),
-            mutating: metadata.is_some_and(|m| m.mutating),
-        }
-    }
-
-    /// The weight of the best field `word` appears in; `None` if it appears in none.
-    fn score(&self, word: &str) -> Option<u32> {
-        let last_segment = self.name.rsplit('/').next().unwrap_or(&self.name);
-        let candidates = [
-            (last_segment == word || self.title == word, 10),
-            (self.name.contains(word) || self.title.contains(word), 6),
-            (self.keywords.iter().any(|k| k.contains(word)), 4),
-            (self.mutating && word == "mutating", 4),
-            (self.description.contains(word), 2),
-            (self.usage.contains(word), 1),
-        ];
-        candidates
-            .into_iter()
-            .find(|(matched, _)| *matched)
-            .map(|(_, weight)| weight)
-    }
+/// The catalog entry of `repository`: what the hub shows of it, and what its default policy is found and filtered
+/// by. `None` if it holds no policy.
+pub fn entry(repository: &Repository) -> Option<CatalogEntry> {
+    let shown = repository.default_policy()?;
+    let content = serde_json::to_vec(repository).ok()?;
+    let policy = &shown.policy;
+    let metadata = policy.metadata.as_ref();
+    let resources = policy.resources();
+    let skipped = [WellKnown::Title, WellKnown::Description, WellKnown::Usage].map(WellKnown::key);
+    let annotations = metadata
+        .map(|m| &m.annotations)
+        .into_iter()
+        .chain([&policy.annotations])
+        .flat_map(|map| map.iter())
+        .filter(|(key, _)| {
+            key.starts_with("io.kubewarden.policy.") && !skipped.contains(&key.as_str())
+        })
+        .map(|(_, value)| value.as_str());
+    let mode = metadata.map(|m| m.execution_mode.to_string());
+    let mutating = metadata.is_some_and(|m| m.mutating).then_some("mutating");
+    let mut kinds: Vec<String> = resources
+        .iter()
+        .map(|r| r.split('/').next().unwrap_or_default().to_string())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let text = |key| policy.field(key).unwrap_or_default();
+    Some(CatalogEntry {
+        content,
+        words: WeightedWords {
+            name: field_words([repository.name.as_str(), text(WellKnown::Title)]),
+            keywords: field_words(
+                resources
+                    .iter()
+                    .map(String::as_str)
+                    .chain(mode.as_deref())
+                    .chain(mutating)
+                    .chain(annotations),
+            ),
+            description: field_words([text(WellKnown::Description)]),
+            usage: field_words([text(WellKnown::Usage)]),
+        },
+        facets: Facets {
+            mutating: metadata.map(|m| m.mutating),
+            mode,
+            kinds,
+            signed: !shown.signatures.is_empty(),
+        },
+    })
 }
 
 #[cfg(test)]

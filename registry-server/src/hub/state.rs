@@ -1,11 +1,11 @@
-//! What the hub's handlers share: the registry's state and the hub's index.
+//! What the hub's handlers share: the registry's state and the hub's catalog.
 
 use std::sync::Arc;
 
-use super::index::Hub;
+use super::catalog::Hub;
 use crate::state::AppState;
 
-/// The registry's state (storage, access rules) and the hub's index.
+/// The registry's state (storage, access rules) and the hub's catalog.
 pub struct HubState<S> {
     pub app: AppState<S>,
     pub hub: Arc<Hub>,

@@ -4,14 +4,12 @@
 //! `io.kubewarden.policy.*` keys, then the `org.opencontainers.image.*` ones other tools write).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use artifact::metadata::{Rule, WellKnown};
 use artifact::oci::Digest;
 use serde::Serialize;
 
 use super::index::{Attachment, Repository, TaggedPolicy};
-use super::search::Query;
 
 /// The hub page of a repository.
 pub fn page_path(repository: &str) -> String {
@@ -48,16 +46,6 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The summaries of the repositories `query` finds among `repositories`, most relevant first: the
-    /// search results of both the HTML list and the JSON API.
-    pub fn found(query: &Query, repositories: &[Arc<Repository>]) -> Vec<Summary> {
-        query
-            .run(repositories.iter().map(|r| &**r))
-            .into_iter()
-            .map(|(repository, shown)| Summary::new(repository, shown))
-            .collect()
-    }
-
     /// The summary of `repository`, described by `shown` (one of its policies).
     pub fn new(repository: &Repository, shown: &TaggedPolicy) -> Summary {
         let policy = &shown.policy;

@@ -8,6 +8,7 @@ use artifact::oci::Digest;
 use bytes::Bytes;
 use futures_util::Stream;
 
+use super::catalog::{CatalogEntry, CatalogQuery};
 use crate::errors::{RegistryError, Result};
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
@@ -178,14 +179,30 @@ pub trait Storage: Send + Sync + 'static {
     /// All repository names, sorted.
     fn repositories(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
 
-    /// The repositories whose tags or manifests changed since `since` (a mark an earlier call returned; `None`: every
-    /// repository), each with its version, and the mark to pass next time. Another server's changes show here, so
-    /// that whatever a server derives from the content (the hub) catches up; a storage that only this process
-    /// changes answers nothing.
-    fn changed_repositories(
+    /// The repositories whose entry in the hub's catalog is missing or older than their content (changed through
+    /// this server or another sharing the storage), each with its version: the version to save the new entry
+    /// under, read before the content is.
+    fn stale_catalog(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+
+    /// Saves `repository`'s catalog entry as of `version` (`None`: it holds no policy), unless one as new is saved.
+    fn save_catalog(
         &self,
-        since: Option<ChangeMark>,
-    ) -> impl Future<Output = Result<(ChangeMark, Vec<(String, u64)>)>> + Send;
+        repository: &str,
+        version: u64,
+        entry: Option<&CatalogEntry>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The repositories holding a policy that `query` finds in the catalog, most relevant first, then by name.
+    fn search_catalog(
+        &self,
+        query: &CatalogQuery,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The catalog entries' content of those of `names` that hold a policy, by name, in no order.
+    fn catalog_entries(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, Vec<u8>)>>> + Send;
 
     /// Data derived from content and saved under `key` with [`Storage::save_derived`] (by any server), so that it is
     /// computed once: the hub's description of a policy. `key` is `[a-z0-9/-]`, at most 200 bytes.
@@ -194,10 +211,6 @@ pub trait Storage: Send + Sync + 'static {
     /// Saves derived data under `key` (see [`Storage::derived`]).
     fn save_derived(&self, key: &str, bytes: &[u8]) -> impl Future<Output = Result<()>> + Send;
 }
-
-/// Where [`Storage::changed_repositories`] got to: microseconds of the storage's clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ChangeMark(pub i64);
 
 /// `key` if it is a key [`Storage::derived`] accepts (so that it is safe as a file path and an object name).
 pub fn checked_key(key: &str) -> Result<&str> {

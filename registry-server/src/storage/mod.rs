@@ -6,6 +6,7 @@
 
 mod backend;
 mod body;
+pub mod catalog;
 mod collection;
 mod copy;
 mod fsutil;
@@ -13,7 +14,7 @@ mod local;
 mod open;
 mod shared;
 
-pub use backend::{BlobContent, ByteStream, ChangeMark, Storage, StoredManifest, Upload};
+pub use backend::{BlobContent, ByteStream, Storage, StoredManifest, Upload};
 pub use collection::{GcOptions, GcReport};
 pub use copy::{CopyReport, copy_all};
 pub use local::LocalStorage;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use super::catalog::CatalogFile;
 use super::layout::Layout;
 use super::session::Session;
 use crate::storage::fsutil::Fs;
@@ -15,14 +16,18 @@ pub struct LocalStorage {
     pub(super) fs: Fs,
     pub(super) max_blob_bytes: u64,
     pub(super) sessions: Mutex<HashMap<String, Session>>,
+    /// Repository versions and the hub's catalog.
+    pub(super) catalog: CatalogFile,
 }
 
 impl LocalStorage {
     /// Storage under `root`, created on first write.
     pub fn new(root: impl Into<PathBuf>) -> LocalStorage {
         let root = root.into();
+        let layout = Layout::new(root.clone());
         LocalStorage {
-            layout: Layout::new(root.clone()),
+            catalog: CatalogFile::new(layout.clone(), Fs::new(root.clone())),
+            layout,
             fs: Fs::new(root),
             max_blob_bytes: u64::MAX,
             sessions: Mutex::new(HashMap::new()),

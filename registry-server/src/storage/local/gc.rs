@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use artifact::oci::{Algorithm, Digest};
 
 use super::folder::LocalStorage;
+use super::listing;
 use super::manifests;
 use crate::errors::Result;
 use crate::manifest;
@@ -23,7 +24,7 @@ use crate::storage::collection::{GcOptions, GcReport};
 pub async fn collect(storage: &LocalStorage, options: &GcOptions) -> Result<GcReport> {
     let mut report = GcReport::default();
     let mut live = HashSet::new();
-    for name in manifests::repositories(storage).await? {
+    for name in listing::repositories(&storage.layout, &storage.fs).await? {
         let Ok(repo) = RepoName::parse(&name) else {
             continue;
         };

@@ -8,6 +8,8 @@
 //! ROOT/repos/<name>/_referrers/<alg>/<hex>/<alg>-<hex>  descriptor (JSON) of a manifest whose subject is <alg>/<hex>
 //! ROOT/uploads/<id>/data, ROOT/uploads/<id>/repo        an upload session's bytes so far, and its repository
 //! ROOT/tmp/                                             files being written, renamed into place when complete
+//! ROOT/derived/hub/…                                    what the hub derived from content (policy descriptions)
+//! ROOT/catalog.sqlite3                                  repository versions and the hub's catalog (SQLite, FTS5)
 //! ```
 //!
 //! Repository names cannot contain `_` at the start of a component, so `_blobs` and friends never clash with a
@@ -93,6 +95,11 @@ impl Layout {
     /// Data derived from content, by key (see [`crate::storage::backend::Storage::derived`]).
     pub fn derived(&self, key: &str) -> PathBuf {
         self.root.join("derived").join(key)
+    }
+
+    /// The SQLite file of repository versions and the hub's catalog.
+    pub fn catalog(&self) -> PathBuf {
+        self.root.join("catalog.sqlite3")
     }
 
     /// The staging folder.

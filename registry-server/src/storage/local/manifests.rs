@@ -8,6 +8,7 @@ use std::path::Path;
 use artifact::oci::Digest;
 use bytes::Bytes;
 
+use super::catalog;
 use super::folder::LocalStorage;
 use crate::errors::{RegistryError, Result};
 use crate::manifest::{Descriptor, subject_of};
@@ -44,7 +45,7 @@ pub async fn put(
         )
         .await?;
     }
-    Ok(())
+    catalog::changed(&storage.catalog, repo).await
 }
 
 /// The manifest a tag or digest names in `repo`.
@@ -113,7 +114,16 @@ pub async fn delete(
     reference: &Reference,
 ) -> Result<bool> {
     let digest = match reference {
-        Reference::Tag(tag) => return storage.fs.remove_file(&storage.layout.tag(repo, tag)).await,
+        Reference::Tag(tag) => {
+            let deleted = storage
+                .fs
+                .remove_file(&storage.layout.tag(repo, tag))
+                .await?;
+            if deleted {
+                catalog::changed(&storage.catalog, repo).await?;
+            }
+            return Ok(deleted);
+        }
         Reference::Digest(digest) => digest,
     };
     let Some(manifest) = get(storage, repo, reference).await? else {
@@ -136,10 +146,12 @@ pub async fn delete(
             .remove_file(&storage.layout.referrer(repo, &subject, digest))
             .await?;
     }
-    storage
+    let deleted = storage
         .fs
         .remove_file(&storage.layout.manifest_link(repo, digest))
-        .await
+        .await?;
+    catalog::changed(&storage.catalog, repo).await?;
+    Ok(deleted)
 }
 
 /// The tags of a repository, or `None` if the repository does not exist.
@@ -179,48 +191,4 @@ pub async fn referrers(
         found.push(descriptor);
     }
     Ok(found)
-}
-
-/// Every repository name, sorted: folders under `repos/` that hold a `_blobs`, `_manifests` or `_tags` folder.
-pub async fn repositories(storage: &LocalStorage) -> Result<Vec<String>> {
-    let base = storage.layout.repos();
-    let walked = tokio::task::spawn_blocking(move || {
-        let mut names = Vec::new();
-        walk(&base, "", &mut names).map(|()| names)
-    })
-    .await
-    .map_err(std::io::Error::other)
-    .and_then(|inner| inner);
-    let mut names = walked.map_err(|e| storage.fs.err("listing", &storage.layout.repos(), e))?;
-    names.sort();
-    Ok(names)
-}
-
-fn walk(dir: &Path, prefix: &str, names: &mut Vec<String>) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    let mut is_repo = false;
-    for entry in entries {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if name.starts_with('_') {
-            is_repo = true;
-        } else if entry.file_type()?.is_dir() {
-            let child = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            walk(&entry.path(), &child, names)?;
-        }
-    }
-    if is_repo && !prefix.is_empty() {
-        names.push(prefix.to_string());
-    }
-    Ok(())
 }

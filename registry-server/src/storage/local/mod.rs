@@ -2,10 +2,12 @@
 //! repository, upload sessions on disk so that they survive a restart.
 
 mod blobs;
+mod catalog;
 mod folder;
 mod gc;
 mod ingest;
 mod layout;
+mod listing;
 mod manifests;
 mod session;
 mod uploads;
@@ -14,7 +16,8 @@ use std::time::Duration;
 
 use artifact::oci::Digest;
 
-use super::backend::{BlobContent, ChangeMark, Storage, StoredManifest, Upload, checked_key};
+use super::backend::{BlobContent, Storage, StoredManifest, Upload, checked_key};
+use super::catalog::{CatalogEntry, CatalogQuery};
 use crate::errors::Result;
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
@@ -149,15 +152,28 @@ impl Storage for LocalStorage {
     }
 
     async fn repositories(&self) -> Result<Vec<String>> {
-        manifests::repositories(self).await
+        listing::repositories(&self.layout, &self.fs).await
     }
 
-    async fn changed_repositories(
+    async fn stale_catalog(&self) -> Result<Vec<(String, u64)>> {
+        catalog::stale(&self.catalog).await
+    }
+
+    async fn save_catalog(
         &self,
-        _since: Option<ChangeMark>,
-    ) -> Result<(ChangeMark, Vec<(String, u64)>)> {
-        // Only the one server that owns the folder changes it, and it sees its own changes.
-        Ok((ChangeMark(0), Vec::new()))
+        repository: &str,
+        version: u64,
+        entry: Option<&CatalogEntry>,
+    ) -> Result<()> {
+        catalog::save(&self.catalog, repository, version, entry).await
+    }
+
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<Vec<String>> {
+        catalog::search(&self.catalog, query).await
+    }
+
+    async fn catalog_entries(&self, names: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+        catalog::entries(&self.catalog, names).await
     }
 
     async fn derived(&self, key: &str) -> Result<Option<Vec<u8>>> {

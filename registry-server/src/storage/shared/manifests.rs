@@ -5,12 +5,12 @@
 use artifact::oci::Digest;
 use bytes::Bytes;
 
-use super::blobs::{ensure_repository, to_u64};
+use super::blobs::ensure_repository;
 use super::connection::SharedStorage;
 use crate::errors::{RegistryError, Result};
 use crate::manifest::{self, Descriptor};
 use crate::names::{Reference, RepoName, Tag};
-use crate::storage::backend::{ChangeMark, StoredManifest, checked_key};
+use crate::storage::backend::{StoredManifest, checked_key};
 use sqlx::{Postgres, Transaction};
 
 /// PostgreSQL's code for a foreign key that points nowhere.
@@ -37,6 +37,10 @@ pub async fn put(
     };
     let mut tx = storage.db.begin().await?;
     ensure_repository(&mut tx, repo).await?;
+    // The repository's row before any other: every change to a repository's manifests and tags takes it first, so
+    // that concurrent changes queue instead of deadlocking (a push would otherwise lock its tag after the
+    // repository, while a delete locks the tag, or the manifest and through it its tags, before the repository).
+    mark_changed(&mut tx, repo).await?;
     sqlx::query(
         "INSERT INTO manifests (repository, digest, media_type, content, subject, descriptor)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -80,7 +84,6 @@ pub async fn put(
         .execute(&mut *tx)
         .await?;
     }
-    mark_changed(&mut tx, repo).await?;
     if let Some(tag) = tag {
         sqlx::query(
             "INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
@@ -168,53 +171,22 @@ pub async fn delete(
         }
     };
     let mut tx = storage.db.begin().await?;
+    // The repository's row first, as a push takes it (see `put`); undone with the rest if nothing was deleted.
+    mark_changed(&mut tx, repo).await?;
     let deleted = query.execute(&mut *tx).await?.rows_affected() > 0;
     if deleted {
-        mark_changed(&mut tx, repo).await?;
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(deleted)
 }
 
-/// Counts a change to `repo`'s tags or manifests (see [`changed_repositories`]).
+/// Counts a change to `repo`'s tags or manifests: the hub's catalog entry of `repo` is then stale.
 async fn mark_changed(tx: &mut Transaction<'_, Postgres>, repo: &RepoName) -> Result<()> {
-    sqlx::query(
-        "UPDATE repositories SET version = version + 1, changed_at = clock_timestamp() WHERE name = $1",
-    )
-    .bind(repo.as_str())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("UPDATE repositories SET version = version + 1 WHERE name = $1")
+        .bind(repo.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
-}
-
-/// How long a change may take between being dated and being committed: changes are looked for this far before
-/// the last mark, and told apart by their versions.
-const CHANGE_OVERLAP_SECONDS: f64 = 60.0;
-
-/// The repositories changed since `since`, with their versions, and the next mark.
-pub async fn changed_repositories(
-    storage: &SharedStorage,
-    since: Option<ChangeMark>,
-) -> Result<(ChangeMark, Vec<(String, u64)>)> {
-    let mark: i64 =
-        sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")
-            .fetch_one(&storage.db)
-            .await?;
-    let changed: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT name, version FROM repositories
-         WHERE $1::bigint IS NULL OR changed_at > to_timestamp($1 / 1000000.0) - make_interval(secs => $2)",
-    )
-    .bind(since.map(|mark| mark.0))
-    .bind(CHANGE_OVERLAP_SECONDS)
-    .fetch_all(&storage.db)
-    .await?;
-    Ok((
-        ChangeMark(mark),
-        changed
-            .into_iter()
-            .map(|(name, version)| (name, to_u64(version)))
-            .collect(),
-    ))
 }
 
 /// Data derived from content, by key.

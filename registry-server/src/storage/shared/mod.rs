@@ -7,6 +7,7 @@
 //! row is locked, and garbage collection deletes an object only while holding the same lock.
 
 mod blobs;
+mod catalog;
 mod connection;
 mod gc;
 mod keys;
@@ -18,7 +19,8 @@ use std::time::Duration;
 
 use artifact::oci::Digest;
 
-use super::backend::{BlobContent, ChangeMark, Storage, StoredManifest, Upload};
+use super::backend::{BlobContent, Storage, StoredManifest, Upload};
+use super::catalog::{CatalogEntry, CatalogQuery};
 use super::collection::{GcOptions, GcReport};
 use crate::errors::Result;
 use crate::manifest::Descriptor;
@@ -147,11 +149,25 @@ impl Storage for SharedStorage {
         manifests::repositories(self).await
     }
 
-    async fn changed_repositories(
+    async fn stale_catalog(&self) -> Result<Vec<(String, u64)>> {
+        catalog::stale(self).await
+    }
+
+    async fn save_catalog(
         &self,
-        since: Option<ChangeMark>,
-    ) -> Result<(ChangeMark, Vec<(String, u64)>)> {
-        manifests::changed_repositories(self, since).await
+        repository: &str,
+        version: u64,
+        entry: Option<&CatalogEntry>,
+    ) -> Result<()> {
+        catalog::save(self, repository, version, entry).await
+    }
+
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<Vec<String>> {
+        catalog::search(self, query).await
+    }
+
+    async fn catalog_entries(&self, names: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+        catalog::entries(self, names).await
     }
 
     async fn derived(&self, key: &str) -> Result<Option<Vec<u8>>> {
