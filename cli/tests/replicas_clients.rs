@@ -1,8 +1,8 @@
 //! Clients through the replicated registry as an operator deploys it (docker-compose.yml): two `palisade serve`
 //! replicas on one Garage bucket and one PostgreSQL database, behind a real nginx (Debian package `nginx`) that hands
 //! each request to the next replica in turn. skopeo, the oras Python SDK and `palisade push/sign/verify/pull` work
-//! through it, whatever replica each of their requests lands on; the hub of one replica shows, in a browser, a
-//! policy pushed through the other.
+//! through it, whatever replica each of their requests lands on (a token one issued is taken by the other when they
+//! share its secret); the hub of one replica shows, in a browser, a policy pushed through the other.
 
 mod replicated;
 
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use replicated::{Replica, Shared};
 use test_support::{Browser, Nginx, ProxiedRequest, oci_clients};
 
-/// Two replicas with the hub, behind nginx (dropped in this order: nginx, the replicas, then their stores).
+/// Two replicas behind nginx (dropped in this order: nginx, the replicas, then their stores).
 struct Balanced {
     nginx: Nginx,
     replicas: [Replica; 2],
@@ -19,9 +19,21 @@ struct Balanced {
 }
 
 impl Balanced {
+    /// Replicas open to anonymous clients.
     fn start() -> Balanced {
         let shared = Shared::start();
         let replicas = [shared.replica_with_hub(), shared.replica_with_hub()];
+        Balanced::behind_nginx(shared, replicas)
+    }
+
+    /// Replicas with the flags `flags`.
+    fn with_flags(flags: &[&str]) -> Balanced {
+        let shared = Shared::start();
+        let replicas = [shared.replica_with(flags), shared.replica_with(flags)];
+        Balanced::behind_nginx(shared, replicas)
+    }
+
+    fn behind_nginx(shared: Shared, replicas: [Replica; 2]) -> Balanced {
         let nginx = Nginx::start(&[&replicas[0].addr, &replicas[1].addr]);
         Balanced {
             nginx,
@@ -88,6 +100,83 @@ fn skopeo_and_the_oras_sdk_push_and_pull_through_the_load_balancer() {
 }
 
 #[test]
+fn skopeo_logs_in_through_the_load_balancer_to_replicas_sharing_a_token_secret() {
+    let work = test_support::tempdir();
+    let htpasswd = work.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        test_support::htpasswd(&[("alice", "wonderland")]),
+    )
+    .unwrap();
+    let secret = work.path().join("token-secret");
+    std::fs::write(&secret, "a secret every replica signs tokens with").unwrap();
+    let config = work.path().join("registry.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "auth:\n  htpasswd: {}\n  token:\n    secret_file: {}\n",
+            htpasswd.display(),
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let balanced = Balanced::with_flags(&["--no-hub", "--config", config.to_str().unwrap()]);
+    let host = balanced.host();
+
+    // The challenge names the token endpoint at the address the client used, not at a replica's.
+    let challenge = test_support::http(&host, "GET /v2/", &[], b"");
+    assert_eq!(challenge.status, 401);
+    let realm = format!("Bearer realm=\"http://{host}/token\"");
+    assert!(
+        challenge.header("www-authenticate").starts_with(&realm),
+        "{}",
+        challenge.head
+    );
+
+    let source = work.path().join("source");
+    let digest = oci_clients::build_oci_layout(&source);
+    let source_ref = format!("oci:{}:v1", source.display());
+    let remote = format!("docker://{host}/private/image:v1");
+    let push = |creds: &[&str]| {
+        std::process::Command::new("skopeo")
+            .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+            .args(creds)
+            .args([&source_ref, &remote])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run skopeo ({e}): install it with `{}`",
+                    oci_clients::SKOPEO_INSTALL
+                )
+            })
+    };
+    assert!(!push(&[]).status.success(), "an anonymous push is refused");
+    let pushed = push(&["--dest-creds", "alice:wonderland"]);
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let inspected = oci_clients::run_client(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "alice:wonderland",
+            &remote,
+        ],
+        oci_clients::SKOPEO_INSTALL,
+    );
+    let manifest = artifact::oci::Digest::sha256_of(&inspected.stdout).to_string();
+    assert_eq!(manifest, digest);
+
+    // Every kind of request, token requests among them, went to both: what one replica issued, the other took.
+    balanced.assert_both_replicas_served(&["GET", "HEAD", "POST", "PATCH", "PUT"]);
+}
+
+#[test]
 fn palisade_pushes_signs_verifies_and_pulls_through_the_load_balancer() {
     let balanced = Balanced::start();
     let (dir, cli) = test_support::annotated_workdir(env!("CARGO_BIN_EXE_palisade"));
@@ -130,11 +219,10 @@ fn palisade_pushes_signs_verifies_and_pulls_through_the_load_balancer() {
         detail["pull"],
         format!("palisade pull {host}/policies/pod-guard:v1").as_str()
     );
-    let kinds: Vec<&str> = detail["signatures"]
-        .as_array()
-        .unwrap()
+    let signatures = detail["signatures"].as_array().unwrap();
+    let kinds: Vec<&str> = signatures
         .iter()
-        .map(|s| s["kind"].as_str().unwrap())
+        .filter_map(|s| s["kind"].as_str())
         .collect();
     assert_eq!(kinds, ["cosign", "sigstore-bundle"], "{detail:#}");
 

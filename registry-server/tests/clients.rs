@@ -89,7 +89,7 @@ async fn skopeo_pushes_with_credentials_through_the_token_flow() {
     let htpasswd = work.path().join("htpasswd");
     std::fs::write(
         &htpasswd,
-        format!("alice:{}\n", bcrypt::hash("wonderland", 4).unwrap()),
+        test_support::htpasswd(&[("alice", "wonderland")]),
     )
     .unwrap();
     let server = Server::start(AuthConfig {
@@ -225,7 +225,7 @@ async fn oras_python_sdk_logs_in_through_the_token_flow() {
     let htpasswd = work.path().join("htpasswd");
     std::fs::write(
         &htpasswd,
-        format!("alice:{}\n", bcrypt::hash("wonderland", 4).unwrap()),
+        test_support::htpasswd(&[("alice", "wonderland")]),
     )
     .unwrap();
     let server = Server::start(AuthConfig {

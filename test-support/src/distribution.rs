@@ -88,16 +88,7 @@ impl Distribution {
             ));
         }
         if !options.users.is_empty() {
-            let lines: String = options
-                .users
-                .iter()
-                .map(|(user, password)| {
-                    let hash =
-                        bcrypt::hash(password, 4).unwrap_or_else(|err| panic!("bcrypt: {err}"));
-                    format!("{user}:{hash}\n")
-                })
-                .collect();
-            let htpasswd = write(&dir, "htpasswd", &lines);
+            let htpasswd = write(&dir, "htpasswd", &crate::htpasswd(options.users));
             config.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: palisade-test\n    path: {}\n",
                 htpasswd.display()

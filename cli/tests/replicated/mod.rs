@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 
 use test_support::{Garage, Postgres};
 
+/// What makes a replica open to anonymous clients.
+const OPEN: [&str; 2] = ["--anonymous", "pull,push,delete"];
+
 /// One `palisade serve` process.
 pub struct Replica {
     child: Child,
@@ -52,18 +55,18 @@ impl Shared {
         format!("s3://{}/registry", self.garage.bucket)
     }
 
-    /// A replica serving the registry alone.
+    /// A replica serving the registry alone, open to anonymous clients.
     pub fn replica(&self) -> Replica {
-        self.replica_with(&["--no-hub"])
+        self.replica_with(&[&["--no-hub"], OPEN.as_slice()].concat())
     }
 
-    /// A replica serving the registry and the hub.
+    /// A replica serving the registry and the hub, open to anonymous clients.
     pub fn replica_with_hub(&self) -> Replica {
-        self.replica_with(&[])
+        self.replica_with(&OPEN)
     }
 
     /// A replica with `extra` flags.
-    fn replica_with(&self, extra: &[&str]) -> Replica {
+    pub fn replica_with(&self, extra: &[&str]) -> Replica {
         let storage = self.storage();
         let args = [
             extra,
@@ -83,16 +86,16 @@ impl Shared {
 }
 
 impl Replica {
-    /// `palisade serve --no-hub` on a loopback port with `storage` (its storage flags) and `env`.
+    /// `palisade serve --no-hub` on a loopback port, open to anonymous clients, with `storage` (its storage flags)
+    /// and `env`.
     pub fn serve(storage: &[&str], env: &[(&str, String)]) -> Replica {
-        Replica::start(&[&["--no-hub"], storage].concat(), env)
+        Replica::start(&[&["--no-hub"], OPEN.as_slice(), storage].concat(), env)
     }
 
-    /// `palisade serve` on a loopback port, open to anonymous clients, with `args` and `env`.
+    /// `palisade serve` on a loopback port with `args` and `env`.
     fn start(args: &[&str], env: &[(&str, String)]) -> Replica {
         let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
             .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(["--anonymous", "pull,push,delete"])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
@@ -134,8 +137,10 @@ impl Replica {
 
 impl Drop for Replica {
     fn drop(&mut self) {
+        // Quietly: a replica the test killed is gone already.
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         let _ = self.child.wait();
     }
