@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The hub with COUNT policies (default 10000, each with its own module) in the bundled registry on a local folder:
-# - the first hub request after a restart, with the descriptions the hub saved in the storage, against the same
-#   request after removing them (the hub then reads every module again, as it did before it saved them);
+# - the first hub request after a restart, with the catalog the storage keeps (nothing is read again), against the
+#   same request after removing the catalog (every repository's tags, manifests and referrers are read again, with
+#   the saved descriptions of its modules: how the hub started before it kept a catalog) and, unless COLD=0, after
+#   removing the descriptions too (every module is read again);
 # - the bytes of one page of the list (the default 50) against the whole list (fetched in pages of 500);
-# - the time of a search (hyperfine).
-# Medians of RUNS restarts (default 5; COLD=0 skips the ones without saved descriptions). Needs hyperfine, curl, python3 (apt-get install -y hyperfine curl python3).
+# - the time of a search that finds one policy and of one that finds them all (hyperfine).
+# Medians of RUNS restarts (default 5). Needs hyperfine, curl, python3 (apt-get install -y hyperfine curl python3).
 # With SHARED=1 the registry runs on shared storage instead: Garage (`cargo install garage --version 2.5.0 --locked`)
 # and PostgreSQL (Debian's packages), both started here on 127.0.0.1.
 # Usage: COUNT=10000 RUNS=5 [SHARED=1] bench/hub.sh
@@ -16,6 +18,7 @@ COUNT=${COUNT:-10000}
 RUNS=${RUNS:-5}
 start_registry hub
 url=http://127.0.0.1:$port
+forget_catalog() { rm -f "$work/registry/catalog.sqlite3"*; }
 forget_descriptions() { rm -rf "$work/registry/derived"; }
 
 if [ "${SHARED:-}" = 1 ]; then
@@ -54,7 +57,9 @@ TOML
     AWS_SECRET_ACCESS_KEY=$secret AWS_ALLOW_HTTP=true
   database=postgres://postgres@127.0.0.1:$pg/registry
   printf 'storage: s3://bench/registry\ndatabase: %s\n' "$database" >> "$work/registry.yml"
-  forget_descriptions() { psql -q -h 127.0.0.1 -p "$pg" -U postgres registry -c 'DELETE FROM derived'; }
+  sql() { psql -q -h 127.0.0.1 -p "$pg" -U postgres registry -c "$1"; }
+  forget_catalog() { sql 'DELETE FROM hub_catalog'; }
+  forget_descriptions() { sql 'DELETE FROM derived'; }
   kill "$server" && wait "$server" 2>/dev/null || true
   "$palisade" serve --config "$work/registry.yml" >>"$work/registry.log" 2>&1 &
   server=$!
@@ -76,22 +81,31 @@ restart() {
 first_request() { curl -sf -o /dev/null -w '%{time_total}\n' "$url/hub/api/policies?per_page=1"; }
 median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
 
-curl -sf -o /dev/null "$url/hub/api/policies?per_page=1"  # the descriptions are made and saved once
-saved=() cold=()
+curl -sf -o /dev/null "$url/hub/api/policies?per_page=1"  # the catalog and the descriptions are made once
+kept=() rebuilt=() cold=()
 for _ in $(seq "$RUNS"); do
   restart
-  saved+=("$(first_request)")
+  kept+=("$(first_request)")
+done
+for _ in $(seq "$RUNS"); do
+  kill "$server" && wait "$server" 2>/dev/null || true
+  forget_catalog
+  restart
+  rebuilt+=("$(first_request)")
 done
 # COLD=0 skips the restarts without saved descriptions (slow on shared storage: every module is read again).
 if [ "${COLD:-1}" = 1 ]; then
   for _ in $(seq "$RUNS"); do
+    kill "$server" && wait "$server" 2>/dev/null || true
+    forget_catalog
     forget_descriptions
     restart
     cold+=("$(first_request)")
   done
   cold_s=$(median "${cold[@]}")
 fi
-saved_s=$(median "${saved[@]}")
+kept_s=$(median "${kept[@]}")
+rebuilt_s=$(median "${rebuilt[@]}")
 
 page_bytes=$(curl -sf -o /dev/null -w '%{size_download}' "$url/hub/api/policies")
 all_bytes=0
@@ -101,14 +115,16 @@ for page in $(seq "$pages"); do
 done
 
 hyperfine --shell=none --warmup 3 --runs 30 --export-json "$work/search.json" \
-  "curl -sf -o /dev/null $url/hub/api/policies?q=bench+policy+4242" >&2
-search_ms=$(python3 -c 'import json, sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$work/search.json")
+  "curl -sf -o /dev/null $url/hub/api/policies?q=bench+p4242" \
+  "curl -sf -o /dev/null $url/hub/api/policies?q=bench" >&2
+search_ms() { python3 -c 'import json, sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"] * 1000))' "$work/search.json" "$1"; }
 
 cat <<REPORT
 storage: $([ "${SHARED:-}" = 1 ] && echo "Garage + PostgreSQL" || echo "a local folder")
 policies: $COUNT
-first hub request after a restart, median of $RUNS: ${saved_s} s with the saved descriptions$(
-  [ -n "${cold_s:-}" ] && echo ", ${cold_s} s reading every module (ratio $(python3 -c "print(f'{$cold_s / $saved_s:.1f}')"))")
+first hub request after a restart, median of $RUNS: ${kept_s} s with the catalog kept, ${rebuilt_s} s reading every
+  repository again (ratio $(python3 -c "print(f'{$rebuilt_s / $kept_s:.1f}')"))$(
+  [ -n "${cold_s:-}" ] && echo ", ${cold_s} s reading every module too (ratio $(python3 -c "print(f'{$cold_s / $kept_s:.1f}')"))")
 list: one page (50) is $page_bytes bytes; the whole list is $all_bytes bytes
-search (median of 30): $search_ms ms
+search (median of 30): $(search_ms 0) ms finding one policy, $(search_ms 1) ms finding all $COUNT (first page)
 REPORT
