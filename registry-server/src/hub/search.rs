@@ -183,6 +183,8 @@ pub fn entry(repository: &Repository) -> Option<CatalogEntry> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::index::TaggedPolicy;
+    use super::super::module::Policy;
     use super::*;
 
     #[test]
@@ -225,5 +227,74 @@ mod tests {
         ] {
             assert_eq!(plural(kind), resource);
         }
+    }
+
+    #[test]
+    fn a_query_becomes_catalog_words_and_facets() {
+        let catalog = Query::parse("Pod-Guard kind:Ingress mode:wapc signed:yes mutating:false")
+            .unwrap()
+            .to_catalog();
+        assert_eq!(catalog.words, ["pod", "guard"]);
+        assert_eq!(catalog.kinds, ["ingress", "ingresses"]);
+        assert_eq!(catalog.mode.as_deref(), Some("kubewarden-wapc"));
+        assert_eq!(
+            (catalog.signed, catalog.mutating),
+            (Some(true), Some(false))
+        );
+    }
+
+    #[test]
+    fn an_entry_is_found_by_its_default_policy_by_weight() {
+        let metadata = artifact::metadata::MetadataFile::parse(
+            "rules:\n  - {apiGroups: [apps], apiVersions: [v1], resources: [deployments, deployments/scale], operations: [CREATE]}\n\
+             mutating: true\nannotations:\n  io.kubewarden.policy.title: Owner Labeler\n  \
+             io.kubewarden.policy.description: Adds labels\n  io.kubewarden.policy.category: Hygiene\n",
+        )
+        .unwrap()
+        .metadata;
+        let policy = |tag: &str| TaggedPolicy {
+            tag: tag.to_string(),
+            policy: Policy {
+                digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+                    .parse()
+                    .unwrap(),
+                manifest_size: 1,
+                module_digest:
+                    "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+                        .parse()
+                        .unwrap(),
+                module_size: 1,
+                annotations: Default::default(),
+                metadata: Some(metadata.clone()),
+                problem: None,
+            },
+            signatures: Vec::new(),
+            sboms: Vec::new(),
+        };
+        let repository = Repository {
+            name: "team/labeler".to_string(),
+            policies: vec![policy("v1"), policy("latest")],
+        };
+        let entry = entry(&repository).unwrap();
+        assert_eq!(entry.words.name, "team labeler owner labeler");
+        assert_eq!(
+            entry.words.keywords,
+            "deployments deployments scale kubewarden wapc mutating hygiene"
+        );
+        assert_eq!(entry.words.description, "adds labels");
+        assert_eq!(entry.facets.kinds, ["deployments"]);
+        assert_eq!(entry.facets.mutating, Some(true));
+        assert!(!entry.facets.signed);
+        let shown: Repository = serde_json::from_slice(&entry.content).unwrap();
+        assert_eq!(
+            shown.policies.len(),
+            2,
+            "the content is the whole repository"
+        );
+        let empty = Repository {
+            name: "images".to_string(),
+            policies: Vec::new(),
+        };
+        assert!(super::entry(&empty).is_none());
     }
 }
