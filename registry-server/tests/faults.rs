@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::{Client, Registry, Reply, SharedServers, sha256};
 use http::{HttpReply, http};
+use registry_server::storage::GcOptions;
 
 // One HTTP request to a child server, read whole (test-support depends on this crate, so its file is included).
 #[path = "../../test-support/src/http.rs"]
@@ -590,16 +591,23 @@ async fn a_stopped_database_answers_503_and_the_registry_recovers_when_it_is_bac
 #[tokio::test]
 async fn an_unreachable_object_store_answers_503_and_nothing_unstored_is_recorded() {
     let mut servers = SharedServers::start();
-    let registry = servers.registry("objects_down").await;
+    let (storage, registry) = servers.replicas("objects_down", 1).await.remove(0);
     let (_, manifest) = registry.push_image("app", "v1", &[b"layer"]).await;
-    let location = registry
-        .send(Method::POST, "/v2/app/blobs/uploads/", &[], Body::empty())
-        .await
-        .header("location")
-        .to_string();
-    registry
-        .send(Method::PATCH, &location, &[], Body::from("kept"))
-        .await;
+    let start_upload = async |content: &'static str| {
+        let location = registry
+            .send(Method::POST, "/v2/app/blobs/uploads/", &[], Body::empty())
+            .await
+            .header("location")
+            .to_string();
+        let sent = registry
+            .send(Method::PATCH, &location, &[], Body::from(content))
+            .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED);
+        location
+    };
+    let location = start_upload("kept").await;
+    // An upload of content the registry holds already, all sent before the outage.
+    let again = start_upload("layer").await;
     let config = registry.push_blob("app", b"{}").await;
     let lost = b"never stored";
     let lost_digest = sha256(lost);
@@ -648,6 +656,22 @@ async fn an_unreachable_object_store_answers_503_and_nothing_unstored_is_recorde
         (named.status, named.code()),
         (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN".to_string())
     );
+    // Closing the upload of content already stored needs no object: it succeeds, and its session has ended.
+    let closed = registry
+        .send(
+            Method::PUT,
+            &with_digest(&again, &sha256(b"layer")),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(
+        closed.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&closed.body)
+    );
+    assert_eq!(registry.get(&again).await.status, StatusCode::NOT_FOUND);
 
     servers.garage.start_again();
     assert_eq!(registry.get("/readyz").await.status, StatusCode::OK);
@@ -705,4 +729,12 @@ async fn an_unreachable_object_store_answers_503_and_nothing_unstored_is_recorde
         .await;
     assert_eq!(finished.status, StatusCode::CREATED);
     assert!(registry.staging_leftovers().await.is_empty());
+    // The objects of the upload closed during the outage are garbage collection's.
+    assert!(!registry.upload_leftovers().await.is_empty());
+    let options = GcOptions {
+        grace: Duration::ZERO,
+        dry_run: false,
+    };
+    storage.collect_garbage(&options).await.unwrap();
+    assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
 }

@@ -17,6 +17,8 @@ pub struct CheckedBody {
     limit: u64,
     received: u64,
     done: bool,
+    /// A chunk read ahead by [`CheckedBody::is_empty`], which [`CheckedBody::next`] yields first.
+    pending: Option<Bytes>,
 }
 
 impl CheckedBody {
@@ -28,11 +30,27 @@ impl CheckedBody {
             limit,
             received: 0,
             done: false,
+            pending: None,
         }
+    }
+
+    /// Whether the body holds no bytes at all (checked as [`CheckedBody::next`] checks it); reads ahead to the first
+    /// chunk with bytes, which `next` then yields.
+    pub async fn is_empty(&mut self) -> Result<bool> {
+        while self.pending.is_none() {
+            match self.next().await {
+                None => return Ok(true),
+                Some(chunk) => self.pending = Some(chunk?).filter(|chunk| !chunk.is_empty()),
+            }
+        }
+        Ok(false)
     }
 
     /// The next chunk; `None` once the whole body, as long as declared, has arrived.
     pub async fn next(&mut self) -> Option<Result<Bytes>> {
+        if let Some(chunk) = self.pending.take() {
+            return Some(Ok(chunk));
+        }
         if self.done {
             return None;
         }

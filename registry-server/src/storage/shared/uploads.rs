@@ -175,15 +175,16 @@ async fn append_chunk(
     {
         return Err(RegistryError::ChunkOutOfOrder { size: session.size });
     }
-    let key = storage.keys.chunk(&session.id, session.size);
     let mut body = CheckedBody::new(upload, session.size, storage.max_blob_bytes);
+    // An empty chunk (the `PUT ?digest=` that closes most uploads) changes nothing: the object store is not asked,
+    // so that closing an upload costs it no request.
+    if body.is_empty().await? {
+        return Ok(session);
+    }
+    let key = storage.keys.chunk(&session.id, session.size);
     let mut hasher = session.hasher.clone();
     let written =
         objects::write_body(&*storage.objects, key.clone(), &mut body, &mut hasher).await?;
-    if written == 0 {
-        objects::delete(&*storage.objects, &key).await?;
-        return Ok(session);
-    }
     let size = session.size + written;
     let recorded = record_chunk(storage, &session, size, &hasher, &key).await;
     match recorded {
@@ -282,20 +283,29 @@ async fn assemble(
     Ok(key)
 }
 
-/// Deletes a session's row (and its chunks' rows), then its objects.
+/// Deletes a session's row (and its chunks' rows), then its objects. Once the row is gone the session has ended
+/// (finished, cancelled or expired) whatever happens to its objects, so failing to delete them is not the request's
+/// failure: answering one that has succeeded with an error would make its client retry it against a session that
+/// no longer exists. Garbage collection deletes what is left.
 async fn remove(storage: &SharedStorage, id: Uuid) -> Result<()> {
     sqlx::query("DELETE FROM uploads WHERE id = $1")
         .bind(id)
         .execute(&storage.db)
         .await?;
-    let keys: Vec<_> = storage
-        .objects
-        .list(Some(&storage.keys.upload(&id)))
-        .map_ok(|meta| meta.location)
-        .try_collect()
-        .await?;
-    for key in keys {
-        objects::delete(&*storage.objects, &key).await?;
+    let deleted = async {
+        let keys: Vec<_> = storage
+            .objects
+            .list(Some(&storage.keys.upload(&id)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        for key in keys {
+            objects::delete(&*storage.objects, &key).await?;
+        }
+        Ok::<_, RegistryError>(())
+    };
+    if let Err(error) = deleted.await {
+        tracing::warn!(%error, session = %id.simple(), "an ended upload's objects are left for garbage collection");
     }
     Ok(())
 }
