@@ -498,18 +498,38 @@ fn message(reply: &Reply) -> String {
         .to_string()
 }
 
-/// Sends each request at once (a stopped server makes each wait for its timeout); returns the replies and how
-/// long the slowest took.
-async fn all_at_once(
+/// Sends each request at once (each waits for the stopped server), and checks that every one answers `503` within
+/// seconds, saying that the registry's `store` cannot be reached, without naming its address (`address_scheme`).
+async fn assert_unavailable(
     registry: &Client,
     requests: &[(Method, &str, &[u8])],
-) -> (Vec<Reply>, Duration) {
+    store: &str,
+    address_scheme: &str,
+) {
     let started = Instant::now();
     let replies = futures_util::future::join_all(requests.iter().map(|(method, uri, body)| {
         registry.send(method.clone(), uri, &[], Body::from(body.to_vec()))
     }))
     .await;
-    (replies, started.elapsed())
+    let took = started.elapsed();
+    for ((method, uri, _), reply) in requests.iter().zip(&replies) {
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{method} {uri}"
+        );
+        let message = message(reply);
+        assert!(
+            message.starts_with(&format!("the registry's {store} cannot be reached ("))
+                && message.ends_with("): retry once it is back")
+                && !message.contains(address_scheme),
+            "{method} {uri}: {message}"
+        );
+    }
+    assert!(
+        took < Duration::from_secs(10),
+        "the requests waited {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -530,7 +550,7 @@ async fn a_stopped_database_answers_503_and_the_registry_recovers_when_it_is_bac
 
     servers.postgres.stop();
     let new_blob = format!("/v2/app/blobs/uploads/?digest={}", sha256(b"new"));
-    let (replies, took) = all_at_once(
+    assert_unavailable(
         &registry,
         &[
             (Method::GET, "/v2/app/manifests/v1", b""),
@@ -541,22 +561,10 @@ async fn a_stopped_database_answers_503_and_the_registry_recovers_when_it_is_bac
             (Method::PUT, "/v2/app/manifests/v2", &manifest),
             (Method::GET, "/readyz", b""),
         ],
+        "database",
+        "postgres://",
     )
     .await;
-    for reply in &replies {
-        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-        let message = message(reply);
-        assert!(
-            message.starts_with("the registry's database cannot be reached")
-                && message.ends_with("retry once it is back")
-                && !message.contains("postgres://"),
-            "{message}"
-        );
-    }
-    assert!(
-        took < Duration::from_secs(10),
-        "the requests waited {took:?}"
-    );
     assert_eq!(
         registry.get("/healthz").await.status,
         StatusCode::OK,
@@ -621,7 +629,7 @@ async fn an_unreachable_object_store_answers_503_and_nothing_unstored_is_recorde
 
     servers.garage.stop();
     let push = format!("/v2/app/blobs/uploads/?digest={lost_digest}");
-    let (replies, took) = all_at_once(
+    assert_unavailable(
         &registry,
         &[
             (Method::POST, &push, lost),
@@ -629,21 +637,10 @@ async fn an_unreachable_object_store_answers_503_and_nothing_unstored_is_recorde
             (Method::GET, &format!("/v2/app/blobs/{config}"), b""),
             (Method::GET, "/readyz", b""),
         ],
+        "object store",
+        "http://",
     )
     .await;
-    for reply in &replies {
-        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-        let message = message(reply);
-        assert!(
-            message.starts_with("the registry's object store cannot be reached")
-                && !message.contains("http://"),
-            "{message}"
-        );
-    }
-    assert!(
-        took < Duration::from_secs(10),
-        "the requests waited {took:?}"
-    );
     let named = registry
         .send(
             Method::PUT,

@@ -1,4 +1,4 @@
-//! Operations endpoints: `/healthz`, `/metrics`, request ids.
+//! Operations endpoints: `/healthz`, `/readyz`, `/metrics`, request ids.
 
 mod common;
 
@@ -28,12 +28,18 @@ async fn healthz_metrics_and_request_ids() {
         .await;
     assert_eq!(echoed.header("x-request-id"), "abc-123");
     registry.get("/v2/missing/manifests/latest").await;
+    let ready = registry.get("/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body),
+        (StatusCode::OK, b"ready\n".to_vec()),
+        "a folder is always ready (a shared storage's readiness is in tests/faults.rs)"
+    );
 
     let metrics = registry.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(
-        text.contains("palisade_registry_http_requests_total{method=\"GET\",code=\"200\"} 2"),
+        text.contains("palisade_registry_http_requests_total{method=\"GET\",code=\"200\"} 3"),
         "{text}"
     );
     assert!(
