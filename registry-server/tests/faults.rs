@@ -735,3 +735,46 @@ async fn an_unreachable_object_store_answers_503_and_nothing_unstored_is_recorde
     storage.collect_garbage(&options).await.unwrap();
     assert_eq!(registry.upload_leftovers().await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_blob_whose_object_an_interrupted_collection_deleted_is_stored_again_by_its_next_push() {
+    let servers = SharedServers::start();
+    let registry = servers.registry("half_collected").await;
+    let content = b"collected, then pushed again";
+    let digest = registry.push_blob("a", content).await;
+    // What a collection leaves when it stops between deleting a blob no repository holds and removing its row.
+    let unlinked = registry
+        .send(
+            Method::DELETE,
+            &format!("/v2/a/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(unlinked.status, StatusCode::ACCEPTED);
+    let (objects, prefix) = object_store::parse_url_opts(
+        &url::Url::parse(&format!("s3://{}/half_collected", servers.garage.bucket)).unwrap(),
+        [
+            ("aws_endpoint", servers.garage.endpoint()),
+            ("aws_region", servers.garage.region.clone()),
+            ("aws_access_key_id", servers.garage.key_id.clone()),
+            ("aws_secret_access_key", servers.garage.secret.clone()),
+            ("aws_allow_http", "true".to_string()),
+        ],
+    )
+    .unwrap();
+    let object = prefix
+        .clone()
+        .join("blobs")
+        .join("sha256")
+        .join(&digest[7..]);
+    object_store::ObjectStoreExt::delete(&objects, &object)
+        .await
+        .unwrap();
+
+    registry.push_blob("b", content).await;
+    assert_eq!(
+        registry.get(&format!("/v2/b/blobs/{digest}")).await.body,
+        content
+    );
+}

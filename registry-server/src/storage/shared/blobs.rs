@@ -146,7 +146,9 @@ pub async fn store_verified(
     .bind(to_i64(size))
     .fetch_one(&mut *tx)
     .await?;
-    if inserted {
+    // A row whose object is missing is what a garbage collection leaves when it stops (or loses the database)
+    // between deleting the object and committing the row's removal: the verified content at hand puts it back.
+    if inserted || !stored(storage, digest).await? {
         storage
             .objects
             .copy(verified, &storage.keys.blob(digest))
@@ -155,6 +157,15 @@ pub async fn store_verified(
     link(&mut tx, repo, digest).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether the object of blob `digest` exists.
+async fn stored(storage: &SharedStorage, digest: &Digest) -> Result<bool> {
+    match storage.objects.head(&storage.keys.blob(digest)).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Records that `repo` holds `digest` (created if new, marked as just used otherwise).
