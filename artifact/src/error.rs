@@ -118,6 +118,11 @@ pub enum ArtifactError {
         reason: String,
     },
 
+    /// What a scaffolded document (a policy resource, an Artifact Hub package) cannot be made from: metadata that
+    /// lacks an annotation it needs, a title that is not a Kubernetes name, settings that are not a mapping.
+    #[error("invalid input: {0}")]
+    ScaffoldInput(String),
+
     /// An I/O error on a named file.
     #[error("{action} {}: {cause}", path.display())]
     Io {

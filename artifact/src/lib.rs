@@ -5,7 +5,8 @@
 //! - [`oci`]: digests, media types and the name grammar of the OCI specifications;
 //! - [`reference`]: where a policy lives (a file, an OCI layout folder or a registry);
 //! - [`cosign`]: cosign's and Sigstore's names (tags, media types, annotations, predicate types);
-//! - [`annotate`], [`inspect`], [`strip`]: the operations on module files.
+//! - [`annotate`], [`inspect`], [`strip`]: the operations on module files;
+//! - [`scaffold`]: the Kubewarden documents made from metadata (policy resources, Artifact Hub packages).
 //!
 //! Pure formats only: no network, no async runtime. Moving policies is the `client` crate's job.
 
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod metadata;
 pub mod oci;
 pub mod reference;
+pub mod scaffold;
 pub mod strip;
 pub mod wasm;
 

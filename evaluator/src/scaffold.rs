@@ -2,12 +2,11 @@
 //! admission-request`), as the API server would send it: `kind`, `resource`, `requestKind` and
 //! `requestResource` from a built-in table of common kinds, `userInfo`, `options`, the objects.
 //!
-//! The other documents kwctl scaffolds have a module each: [`manifest`] (policy resources),
-//! [`verification_config`] (the default verification config), [`artifacthub`] (Artifact Hub's
-//! package file), [`vap`] (a ValidatingAdmissionPolicy as a Kubewarden policy).
+//! The other documents kwctl scaffolds have a module each: [`verification_config`] (the default
+//! verification config), [`vap`] (a ValidatingAdmissionPolicy as a Kubewarden policy). Those made
+//! from metadata alone (policy resources, Artifact Hub's package file) are the `artifact` crate's
+//! (`artifact::scaffold`), which the registry's hub uses too.
 
-pub mod artifacthub;
-pub mod manifest;
 pub mod vap;
 pub mod verification_config;
 
@@ -389,16 +388,9 @@ pub fn admission_review(spec: &AdmissionRequestSpec) -> Result<Value, EvaluatorE
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::admission::AdmissionReview;
-
-    /// Metadata from a YAML document, for the tests of the scaffolds made from metadata.
-    pub(crate) fn metadata(yaml: &str) -> artifact::metadata::Metadata {
-        artifact::metadata::MetadataFile::parse(yaml)
-            .unwrap_or_else(|err| panic!("{err}"))
-            .metadata
-    }
 
     fn spec(operation: Operation, kind: &str) -> AdmissionRequestSpec {
         AdmissionRequestSpec {

@@ -4,10 +4,10 @@
 //! the match constraints its rules, the binding's namespace selector and metadata the resource's.
 
 use artifact::metadata::{Operation, Rule};
+use artifact::scaffold::manifest::API_VERSION;
 use serde::Serialize;
 use serde_norway::{Mapping, Value};
 
-use super::manifest::API_VERSION;
 use crate::error::EvaluatorError;
 
 /// The CEL policy kwctl uses by default.

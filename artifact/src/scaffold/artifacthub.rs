@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use artifact::metadata::{Metadata, WellKnown};
-use artifact::reference::RegistryRef;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::error::EvaluatorError;
+use crate::error::ArtifactError;
+use crate::metadata::{Metadata, WellKnown};
+use crate::reference::RegistryRef;
 
 /// Artifact Hub's display name (required).
 pub const DISPLAY_NAME: &str = "io.artifacthub.displayName";
@@ -78,14 +78,14 @@ struct Recommendation {
     url: &'static str,
 }
 
-fn invalid(message: String) -> EvaluatorError {
-    EvaluatorError::InvalidInput(message)
+fn invalid(message: String) -> ArtifactError {
+    ArtifactError::ScaffoldInput(message)
 }
 
 fn required<'a>(
     annotations: &'a BTreeMap<String, String>,
     key: &str,
-) -> Result<&'a str, EvaluatorError> {
+) -> Result<&'a str, ArtifactError> {
     annotations
         .get(key)
         .map(String::as_str)
@@ -98,7 +98,7 @@ pub fn artifacthub_package(
     metadata: &Metadata,
     created_at: DateTime<Utc>,
     questions: Option<&str>,
-) -> Result<ArtifactHubPackage, EvaluatorError> {
+) -> Result<ArtifactHubPackage, ArtifactError> {
     let annotations = &metadata.annotations;
     if annotations.is_empty() {
         return Err(invalid(
@@ -153,7 +153,7 @@ pub fn artifacthub_package(
 }
 
 /// The package as an `artifacthub-pkg.yml` file: a comment saying what it is, then the YAML.
-pub fn artifacthub_document(package: &ArtifactHubPackage) -> Result<String, EvaluatorError> {
+pub fn artifacthub_document(package: &ArtifactHubPackage) -> Result<String, ArtifactError> {
     Ok(format!(
         "# Artifact Hub package of a Kubewarden policy, made from its metadata.\n\
          #\n\
@@ -164,7 +164,7 @@ pub fn artifacthub_document(package: &ArtifactHubPackage) -> Result<String, Eval
 }
 
 /// `HOST/REPOSITORY:vVERSION` for the policy's OCI URL.
-fn oci_image(oci_url: &str, version: &semver::Version) -> Result<String, EvaluatorError> {
+fn oci_image(oci_url: &str, version: &semver::Version) -> Result<String, ArtifactError> {
     let text = format!("{oci_url}:v{version}");
     match format!("registry://{text}").parse::<RegistryRef>() {
         Ok(reference) => Ok(format!(
@@ -188,7 +188,7 @@ fn install_instructions(image: &str) -> String {
 }
 
 /// A URL with a scheme and a host, written as URL parsers normalise it (`/` for an empty path).
-fn checked_url(key: &str, url: &str) -> Result<String, EvaluatorError> {
+fn checked_url(key: &str, url: &str) -> Result<String, ArtifactError> {
     let malformed = || invalid(format!("`{key}` is not a URL: {url}"));
     let (scheme, rest) = url.split_once("://").ok_or_else(malformed)?;
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -206,7 +206,7 @@ fn checked_url(key: &str, url: &str) -> Result<String, EvaluatorError> {
     }
 }
 
-fn keywords(text: &str) -> Result<Vec<String>, EvaluatorError> {
+fn keywords(text: &str) -> Result<Vec<String>, ArtifactError> {
     let words: Vec<String> = text
         .split(',')
         .map(|word| word.trim_matches(' ').to_owned())
@@ -224,7 +224,7 @@ fn links(
     source: &str,
     release_tag: Option<&String>,
     version: &semver::Version,
-) -> Result<Vec<Link>, EvaluatorError> {
+) -> Result<Vec<Link>, ArtifactError> {
     let source = checked_url(WellKnown::Source.key(), source)?;
     let on_github = source
         .split_once("://")
@@ -262,7 +262,7 @@ fn form_urlencoded(text: &str) -> String {
 }
 
 /// `Name <email>, Other <email>` (a bare address is a maintainer without a name).
-fn maintainers(text: &str) -> Result<Vec<Maintainer>, EvaluatorError> {
+fn maintainers(text: &str) -> Result<Vec<Maintainer>, ArtifactError> {
     let key = WellKnown::Author.key();
     let entries: Vec<&str> = text
         .split(',')
@@ -311,7 +311,7 @@ fn is_email(text: &str) -> bool {
 fn package_annotations(
     metadata: &Metadata,
     questions: Option<&str>,
-) -> Result<BTreeMap<String, String>, EvaluatorError> {
+) -> Result<BTreeMap<String, String>, ArtifactError> {
     let mut annotations = BTreeMap::from([
         (
             "kubewarden/mutation".to_owned(),
@@ -337,7 +337,7 @@ fn package_annotations(
     Ok(annotations)
 }
 
-fn to_yaml<T: Serialize>(value: &T) -> Result<String, EvaluatorError> {
+fn to_yaml<T: Serialize>(value: &T) -> Result<String, ArtifactError> {
     serde_norway::to_string(value)
         .map_err(|err| invalid(format!("writing the metadata as YAML: {err}")))
 }
@@ -357,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn the_minimal_package_has_kwctls_fields_in_kwctls_order() -> Result<(), EvaluatorError> {
+    fn the_minimal_package_has_kwctls_fields_in_kwctls_order() -> Result<(), ArtifactError> {
         let package = artifacthub_package(&metadata(MINIMAL), epoch(), None)?;
         let yaml = to_yaml(&package)?;
         let keys: Vec<&str> = yaml
@@ -387,7 +387,7 @@ mod tests {
     }
 
     #[test]
-    fn every_optional_field_from_its_annotation() -> Result<(), EvaluatorError> {
+    fn every_optional_field_from_its_annotation() -> Result<(), ArtifactError> {
         let all = format!(
             "{MINIMAL}  io.kubewarden.policy.author: Tux Tuxedo <tux@example.com>, Pidgin <pidgin@example.com>\n  \
              io.kubewarden.policy.url: https://github.com/home\n  io.kubewarden.policy.source: https://github.com/repo\n  \
@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn release_tags_are_form_encoded_and_other_hosts_get_only_a_source_link()
-    -> Result<(), EvaluatorError> {
+    -> Result<(), ArtifactError> {
         let version = semver::Version::new(0, 2, 1);
         let tag = "SomePolicy/v0.2.1".to_owned();
         let tagged = links("https://github.com/repo", Some(&tag), &version)?;

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use artifact::metadata::{ContextAwareResource, Metadata, Problem, Rule, WellKnown};
 use serde::Serialize;
 use serde_norway::Mapping;
 
-use crate::error::EvaluatorError;
+use crate::error::ArtifactError;
+use crate::metadata::{ContextAwareResource, Metadata, Problem, Rule, WellKnown};
 
 /// The API group and version of Kubewarden's policy resources.
 pub const API_VERSION: &str = "policies.kubewarden.io/v1";
@@ -47,14 +47,14 @@ impl fmt::Display for ManifestType {
 }
 
 impl FromStr for ManifestType {
-    type Err = EvaluatorError;
+    type Err = ArtifactError;
 
-    fn from_str(name: &str) -> Result<ManifestType, EvaluatorError> {
+    fn from_str(name: &str) -> Result<ManifestType, ArtifactError> {
         ManifestType::ALL
             .into_iter()
             .find(|kind| kind.name() == name)
             .ok_or_else(|| {
-                EvaluatorError::InvalidInput(format!(
+                ArtifactError::ScaffoldInput(format!(
                     "unknown manifest type `{name}`: expected ClusterAdmissionPolicy or AdmissionPolicy"
                 ))
             })
@@ -125,12 +125,12 @@ fn is_true(value: &bool) -> bool {
 }
 
 /// Parses settings given as YAML or JSON: a mapping (an empty document is no settings).
-pub fn parse_settings(text: &str) -> Result<Mapping, EvaluatorError> {
+pub fn parse_settings(text: &str) -> Result<Mapping, ArtifactError> {
     if text.trim().is_empty() {
         return Ok(Mapping::new());
     }
     serde_norway::from_str(text).map_err(|err| {
-        EvaluatorError::InvalidInput(format!(
+        ArtifactError::ScaffoldInput(format!(
             "the settings are not a YAML or JSON mapping: {err}"
         ))
     })
@@ -138,9 +138,9 @@ pub fn parse_settings(text: &str) -> Result<Mapping, EvaluatorError> {
 
 /// Builds the resource `request` describes; refuses metadata Kubewarden would refuse and a name
 /// Kubernetes would refuse.
-pub fn manifest(request: ManifestRequest<'_>) -> Result<Scaffolded, EvaluatorError> {
+pub fn manifest(request: ManifestRequest<'_>) -> Result<Scaffolded, ArtifactError> {
     request.metadata.validate().map_err(|problems| {
-        EvaluatorError::InvalidInput(format!(
+        ArtifactError::ScaffoldInput(format!(
             "the policy's metadata is not valid: {}",
             Problem::join(&problems)
         ))
@@ -210,9 +210,9 @@ fn list(resources: &BTreeSet<ContextAwareResource>) -> String {
         .join(", ")
 }
 
-/// Kubernetes object names are RFC 1123 subdomains: lowercase letters, digits, `-` and `.`, labels
-/// starting and ending with a letter or digit, 253 characters at most.
-fn check_name(name: &str) -> Result<(), EvaluatorError> {
+/// Whether `name` can name a Kubernetes object: an RFC 1123 subdomain (lowercase letters, digits,
+/// `-` and `.`, labels starting and ending with a letter or digit, 253 characters at most).
+pub fn is_object_name(name: &str) -> bool {
     let valid_label = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
@@ -222,10 +222,14 @@ fn check_name(name: &str) -> Result<(), EvaluatorError> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
-    if name.len() <= 253 && name.split('.').all(valid_label) {
+    name.len() <= 253 && name.split('.').all(valid_label)
+}
+
+fn check_name(name: &str) -> Result<(), ArtifactError> {
+    if is_object_name(name) {
         Ok(())
     } else {
-        Err(EvaluatorError::InvalidInput(format!(
+        Err(ArtifactError::ScaffoldInput(format!(
             "invalid title `{name}`: a Kubernetes name (RFC 1123) has lowercase letters, digits, `-` and `.`, \
              and starts and ends with a letter or digit (give another with --title)"
         )))
@@ -254,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cluster_policy_in_kwctls_field_order() -> Result<(), EvaluatorError> {
+    fn a_cluster_policy_in_kwctls_field_order() -> Result<(), ArtifactError> {
         let metadata = metadata(POLICY);
         let scaffolded = manifest(request(&metadata))?;
         let yaml = serde_norway::to_string(&scaffolded.resource).unwrap_or_default();
@@ -272,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn context_aware_resources_only_when_allowed_and_cluster_wide() -> Result<(), EvaluatorError> {
+    fn context_aware_resources_only_when_allowed_and_cluster_wide() -> Result<(), ArtifactError> {
         let metadata = metadata(POLICY);
         let allowed = manifest(ManifestRequest {
             allow_context_aware: true,
@@ -296,7 +300,7 @@ mod tests {
     }
 
     #[test]
-    fn background_audit_is_written_only_when_false() -> Result<(), EvaluatorError> {
+    fn background_audit_is_written_only_when_false() -> Result<(), ArtifactError> {
         let metadata = metadata(&POLICY.replace("backgroundAudit: false", "backgroundAudit: true"));
         let yaml =
             serde_norway::to_string(&manifest(request(&metadata))?.resource).unwrap_or_default();
