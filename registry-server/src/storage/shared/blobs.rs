@@ -148,7 +148,7 @@ pub async fn store_verified(
     .await?;
     // A row whose object is missing is what a garbage collection leaves when it stops (or loses the database)
     // between deleting the object and committing the row's removal: the verified content at hand puts it back.
-    if inserted || !stored(storage, digest).await? {
+    if inserted || missing(storage, digest).await {
         storage
             .objects
             .copy(verified, &storage.keys.blob(digest))
@@ -159,13 +159,13 @@ pub async fn store_verified(
     Ok(())
 }
 
-/// Whether the object of blob `digest` exists.
-async fn stored(storage: &SharedStorage, digest: &Digest) -> Result<bool> {
-    match storage.objects.head(&storage.keys.blob(digest)).await {
-        Ok(_) => Ok(true),
-        Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(error) => Err(error.into()),
-    }
+/// Whether the object store says that blob `digest` has no object. A store that cannot answer says nothing: the row
+/// is trusted, as everywhere else, so that content already stored is still linked while the store is unreachable.
+async fn missing(storage: &SharedStorage, digest: &Digest) -> bool {
+    matches!(
+        storage.objects.head(&storage.keys.blob(digest)).await,
+        Err(object_store::Error::NotFound { .. })
+    )
 }
 
 /// Records that `repo` holds `digest` (created if new, marked as just used otherwise).
