@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::AuthConfig;
 use crate::errors::{RegistryError, Result};
 use crate::storage::{SharedStorageOptions, StorageKind};
+use crate::trust::TrustEntry;
 
 /// Everything `palisade serve` can be told.
 ///
@@ -25,6 +26,8 @@ use crate::storage::{SharedStorageOptions, StorageKind};
 /// max_requests_in_flight: 512        # more answer 429 TOOMANYREQUESTS; unlimited if absent
 /// tls: { cert: /etc/palisade/tls.crt, key: /etc/palisade/tls.key }   # serve HTTPS
 /// hub: true                          # serve the web hub at /hub (browse and search the policies)
+/// trust:                             # tags published only once a trusted signer vouched for them (see `trust`)
+///   - { prefix: trusted/, mode: enforce, verification_config: /etc/palisade/verification-config.yml }
 /// auth:
 ///   anonymous: [pull]                # what clients without credentials may do
 ///   htpasswd: /etc/palisade/htpasswd # users, bcrypt (`htpasswd -B`)
@@ -66,6 +69,9 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Serve the web hub (`/hub`: browse and search the policies) beside the registry API.
     pub hub: bool,
+    /// Trust policies by repository prefix: in `enforce` mode a tag appears only once a signature satisfies the
+    /// prefix's verification config; in `audit` mode each result is reported.
+    pub trust: Vec<TrustEntry>,
 }
 
 impl Default for Config {
@@ -85,6 +91,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             tls: None,
             hub: true,
+            trust: Vec::new(),
         }
     }
 }

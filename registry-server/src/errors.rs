@@ -65,6 +65,17 @@ pub enum RegistryError {
         reference: String,
     },
 
+    /// A tag of an `enforce` prefix that no trusted signature has vouched for yet.
+    #[error(
+        "tag {tag} awaits a signature that satisfies the trust policy of prefix {prefix:?}: it is not published until one is pushed"
+    )]
+    TagPending {
+        /// The tag.
+        tag: String,
+        /// The trust policy's prefix.
+        prefix: String,
+    },
+
     /// A repository name breaks the OCI grammar.
     #[error("invalid repository name {name:?}: {reason}")]
     NameInvalid {
@@ -247,7 +258,9 @@ impl RegistryError {
             DigestInvalid(_) => ("DIGEST_INVALID", StatusCode::BAD_REQUEST),
             ManifestBlobUnknown { .. } => ("MANIFEST_BLOB_UNKNOWN", StatusCode::BAD_REQUEST),
             ManifestInvalid(_) => ("MANIFEST_INVALID", StatusCode::BAD_REQUEST),
-            ManifestUnknown { .. } => ("MANIFEST_UNKNOWN", StatusCode::NOT_FOUND),
+            ManifestUnknown { .. } | TagPending { .. } => {
+                ("MANIFEST_UNKNOWN", StatusCode::NOT_FOUND)
+            }
             NameInvalid { .. } => ("NAME_INVALID", StatusCode::BAD_REQUEST),
             NameUnknown { .. } => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
             SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
@@ -275,6 +288,9 @@ impl RegistryError {
         match self {
             BlobUnknown { digest } | ManifestBlobUnknown { digest } => json!({ "digest": digest }),
             ManifestUnknown { reference } => json!({ "reference": reference }),
+            TagPending { tag, prefix } => {
+                json!({ "reference": tag, "pending": true, "trust_prefix": prefix })
+            }
             NameInvalid { name, .. } | NameUnknown { name } => json!({ "name": name }),
             BlobUploadUnknown { id } => json!({ "session": id }),
             _ => serde_json::Value::Null,

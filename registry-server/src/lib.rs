@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod names;
 pub mod state;
 pub mod storage;
+pub mod trust;
 
 use std::future::Future;
 use std::net::SocketAddr;

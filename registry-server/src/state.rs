@@ -1,4 +1,5 @@
-//! What every request handler shares: the storage, the limits, the metrics, the access rules and the hub's catalog.
+//! What every request handler shares: the storage, the limits, the metrics, the access rules, the hub's catalog and
+//! the trust policy.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use crate::errors::Result;
 use crate::hub::catalog::Hub;
 use crate::metrics::Metrics;
 use crate::storage::{LocalStorage, Storage};
+use crate::trust::TrustPolicy;
 
 /// Limits on what a request may send.
 #[derive(Debug, Clone)]
@@ -30,6 +32,8 @@ pub struct AppState<S> {
     pub auth: Arc<Auth>,
     /// The web hub's index of policies; `None` when the hub is not served.
     pub hub: Option<Arc<Hub>>,
+    /// Which tags must be vouched for by a trusted signer before clients see them.
+    pub trust: Arc<TrustPolicy>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -40,6 +44,7 @@ impl<S> Clone for AppState<S> {
             metrics: Arc::clone(&self.metrics),
             auth: Arc::clone(&self.auth),
             hub: self.hub.clone(),
+            trust: Arc::clone(&self.trust),
         }
     }
 }
@@ -53,6 +58,7 @@ impl<S: Storage> AppState<S> {
             metrics: Arc::default(),
             auth: Arc::new(auth),
             hub: Some(Arc::default()),
+            trust: Arc::default(),
         }
     }
 }
@@ -72,6 +78,7 @@ impl<S: Storage> AppState<S> {
         if !config.hub {
             state.hub = None;
         }
+        state.trust = Arc::new(TrustPolicy::load(&config.trust)?);
         Ok(state)
     }
 }

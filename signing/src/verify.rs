@@ -79,6 +79,9 @@ pub struct FoundSignature {
     pub predicate_type: Option<String>,
     /// The signing certificate (DER), for keyless signatures.
     pub certificate: Option<Vec<u8>>,
+    /// The repository the signature names (simple signing's `docker-reference`, a statement subject's name), if
+    /// any: `registry.example/policies/x`.
+    pub repository: Option<String>,
     /// The bundle JSON, for signatures found as bundles (keyless checks read it whole).
     bundle_json: Option<Vec<u8>>,
     /// A `.sig` layer with a certificate, whole: keyless checks read its annotations.
@@ -96,6 +99,7 @@ impl FoundSignature {
             annotations: BTreeMap::new(),
             predicate_type: None,
             certificate: None,
+            repository: None,
             bundle_json: None,
             keyless_layer: None,
         }
@@ -107,6 +111,7 @@ impl FoundSignature {
                 payload.manifest_digest()?,
                 payload.annotations(),
                 signature.signature_der()?,
+                payload.critical.identity.docker_reference,
             ))
         });
         let certificate = signature
@@ -115,7 +120,7 @@ impl FoundSignature {
             .and_then(|pem_text| pem::parse(pem_text).ok())
             .map(|p| p.contents().to_vec());
         match parsed {
-            Ok((digest, annotations, der)) => FoundSignature {
+            Ok((digest, annotations, der, repository)) => FoundSignature {
                 source,
                 unusable: None,
                 subject: vec![digest],
@@ -123,6 +128,7 @@ impl FoundSignature {
                 signature: der,
                 annotations,
                 predicate_type: None,
+                repository: Some(repository),
                 keyless_layer: signature.certificate.is_some().then(|| signature.clone()),
                 certificate,
                 bundle_json: None,
@@ -159,6 +165,7 @@ impl FoundSignature {
                     .first()
                     .map(|d| statement.annotations_of(d))
                     .unwrap_or_default();
+                let repository = statement.subject.iter().find_map(|s| s.name.clone());
                 FoundSignature {
                     source,
                     unusable: None,
@@ -168,6 +175,7 @@ impl FoundSignature {
                     annotations,
                     predicate_type: Some(statement.predicate_type),
                     certificate,
+                    repository,
                     bundle_json: Some(json.to_vec()),
                     keyless_layer: None,
                 }
@@ -256,6 +264,30 @@ impl Evidence {
     /// The signatures, in the order they were added.
     pub fn signatures(&self) -> &[FoundSignature] {
         &self.signatures
+    }
+
+    /// Holds the signatures to `repository` (a path, `policies/x`): one that names another repository (signed
+    /// there and copied here, a replay) becomes unusable, saying so. One that names none (cosign's bundles) is kept.
+    pub fn bind_to_repository(&mut self, repository: &str) {
+        for signature in &mut self.signatures {
+            let Some(named) = signature.repository.as_deref() else {
+                continue;
+            };
+            if signature.unusable.is_none() && repository_path(named) != repository {
+                signature.unusable = Some(format!(
+                    "signed for repository {named}, not {repository} (a signature copied from another repository)"
+                ));
+            }
+        }
+    }
+}
+
+/// The repository path of `reference` without its registry host: `registry.example:5000/policies/x` →
+/// `policies/x`. The first part is a host when it has a `.` or a `:`, or is `localhost` (as docker reads names).
+pub fn repository_path(reference: &str) -> &str {
+    match reference.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => rest,
+        _ => reference,
     }
 }
 

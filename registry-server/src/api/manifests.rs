@@ -11,21 +11,45 @@ use crate::manifest;
 use crate::names::{Reference, RepoName};
 use crate::state::AppState;
 use crate::storage::{Storage, StoredManifest};
+use crate::trust::{self, TrustMode, TrustRule};
 
-/// Sends a manifest with its stored media type; `head` sends the headers only.
+/// Sends a manifest with its stored media type; `head` sends the headers only. In an `enforce` prefix, a tag that
+/// waits for a signature is `404` saying so, and a manifest that waits is shown by digest only to clients that may
+/// push (to sign it).
 pub async fn get<S: Storage>(
-    storage: &S,
+    state: &AppState<S>,
     repo: &RepoName,
     reference: &str,
     head: bool,
+    may_push: bool,
 ) -> Result<Response> {
+    let storage = &*state.storage;
     let reference = Reference::parse(reference)?;
-    let manifest = storage
-        .get_manifest(repo, &reference)
-        .await?
-        .ok_or_else(|| RegistryError::ManifestUnknown {
-            reference: reference.to_string(),
-        })?;
+    let found = storage.get_manifest(repo, &reference).await?;
+    if let Some(rule) = enforced(state, repo) {
+        match (&reference, &found) {
+            (Reference::Tag(tag), None)
+                if waits(storage, repo, |(name, _)| name == tag.as_str()).await? =>
+            {
+                return Err(RegistryError::TagPending {
+                    tag: tag.to_string(),
+                    prefix: rule.prefix.clone(),
+                });
+            }
+            (Reference::Digest(digest), Some(_))
+                if !may_push
+                    && waits(storage, repo, |(_, waits_for)| waits_for == digest).await? =>
+            {
+                return Err(RegistryError::ManifestUnknown {
+                    reference: reference.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let manifest = found.ok_or_else(|| RegistryError::ManifestUnknown {
+        reference: reference.to_string(),
+    })?;
     let headers = Headers::default()
         .with(header::CONTENT_TYPE, &manifest.media_type)
         .with(DOCKER_CONTENT_DIGEST, &manifest.digest)
@@ -100,9 +124,23 @@ pub async fn put<S: Storage>(
         .subject
         .as_ref()
         .map(|subject| (subject, &descriptor));
+    let rule = enforced(state, repo);
+    // In an `enforce` prefix a tag waits for a signature; cosign's attachment tags (signatures among them) do not.
+    let waiting_tag = tag.filter(|tag| rule.is_some() && !trust::is_attachment_tag(tag.as_str()));
+    let published_tag = if waiting_tag.is_some() { None } else { tag };
     storage
-        .put_manifest(repo, &stored, referrer_of, tag)
+        .put_manifest(repo, &stored, referrer_of, published_tag)
         .await?;
+    let mut waits = None;
+    if let Some(rule) = rule {
+        if let Some(tag) = waiting_tag {
+            let report = trust::push_tag(storage, rule, repo, tag, &stored.digest).await?;
+            waits = report.failure;
+        }
+        if let Some(subject) = trust::vouched_for(tag, checked.subject.as_ref()) {
+            trust::signature_arrived(storage, rule, repo, &subject).await?;
+        }
+    }
     let mut response = Headers::default()
         .with(
             header::LOCATION,
@@ -112,7 +150,47 @@ pub async fn put<S: Storage>(
     if let Some(subject) = &checked.subject {
         response = response.with(OCI_SUBJECT, subject);
     }
+    if let (Some(reason), Some(tag)) = (waits, waiting_tag) {
+        response = response.with(header::WARNING, pending_warning(tag.as_str(), &reason));
+    }
     Ok(response.respond(StatusCode::CREATED, Body::empty()))
+}
+
+/// Whether a tag of `repo` that waits for a signature matches `wanted`.
+async fn waits<S: Storage>(
+    storage: &S,
+    repo: &RepoName,
+    wanted: impl Fn(&(String, Digest)) -> bool,
+) -> Result<bool> {
+    Ok(storage.pending_tags(repo).await?.iter().any(wanted))
+}
+
+/// The rule of `repo` if its prefix is in `enforce` mode.
+fn enforced<'a, S>(state: &'a AppState<S>, repo: &RepoName) -> Option<&'a TrustRule> {
+    state
+        .trust
+        .rule_for(repo.as_str())
+        .filter(|rule| rule.mode == TrustMode::Enforce)
+}
+
+/// The `Warning` header (RFC 9111 code 299, which the distribution spec lets registries send) of a stored tag that
+/// waits: printable ASCII, as header values must be.
+fn pending_warning(tag: &str, reason: &str) -> String {
+    let text: String = format!(
+        "tag {tag} is stored but not published until a trusted signature arrives: {reason}"
+    )
+    .chars()
+    .map(|c| {
+        if c.is_ascii_graphic() || c == ' ' {
+            c
+        } else {
+            '?'
+        }
+    })
+    .filter(|c| *c != '"' && *c != '\\')
+    .take(500)
+    .collect();
+    format!("299 - \"{text}\"")
 }
 
 /// Deletes a tag, or a manifest by digest: `202 Accepted`, or `404` if there was nothing to delete.

@@ -11,6 +11,7 @@ mod request;
 mod route;
 mod tags;
 mod token;
+mod trust;
 mod uploads;
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .route("/v2/", get(base::check::<S>))
         .route("/v2/{*path}", any(dispatch::<S>))
         .route("/token", get(token::issue::<S>))
+        .route("/trust/pending", get(trust::pending::<S>))
         .with_state(state)
 }
 
@@ -104,11 +106,9 @@ async fn handle<S: Storage>(
         (Route::Referrers(repo, digest), Method::GET) => {
             referrers::list(storage, &repo, &digest, &request.params).await
         }
-        (Route::Manifest(repo, reference), Method::GET) => {
-            manifests::get(storage, &repo, &reference, false).await
-        }
-        (Route::Manifest(repo, reference), Method::HEAD) => {
-            manifests::get(storage, &repo, &reference, true).await
+        (Route::Manifest(repo, reference), method @ (Method::GET | Method::HEAD)) => {
+            let may_push = state.auth.allows(identity, repo.as_str(), Action::Push);
+            manifests::get(state, &repo, &reference, method == Method::HEAD, may_push).await
         }
         (Route::Manifest(repo, reference), Method::PUT) => {
             manifests::put(state, &repo, &reference, request.headers, request.body).await

@@ -8,12 +8,11 @@ use artifact::oci::Digest;
 use artifact::oci::manifest::ImageManifest;
 use artifact::oci::policy::{OCI_ANNOTATIONS, parse_manifest, policy_layer};
 use artifact::wasm::{SectionMap, read_metadata};
-use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{RegistryError, Result};
+use crate::errors::Result;
 use crate::names::RepoName;
-use crate::storage::{Storage, StoredManifest};
+use crate::storage::{Storage, StoredManifest, WholeBlob, read_whole};
 
 /// Modules larger than this are listed without their metadata (the hub reads a module whole to find its metadata
 /// section; Kubewarden policies weigh from a few hundred KiB to a few MiB).
@@ -51,6 +50,13 @@ impl Policy {
             .or_else(|| self.annotations.get(key.key()).map(String::as_str))
             .or_else(|| oci_key.and_then(|k| self.annotations.get(k).map(String::as_str)))
             .filter(|value| !value.trim().is_empty())
+    }
+
+    /// All its annotations: the manifest's, overridden by the metadata's.
+    pub fn all_annotations(&self) -> BTreeMap<String, String> {
+        let mut annotations = self.annotations.clone();
+        annotations.extend(self.metadata.iter().flat_map(|m| m.annotations.clone()));
+        annotations
     }
 
     /// The resources the policy's rules match (`pods`, `deployments`, `*`), sorted, without duplicates.
@@ -117,11 +123,23 @@ async fn read_description<S: Storage>(
     let Ok(layer) = policy_layer(&manifest) else {
         return Ok(None);
     };
-    let module = read_module(storage, repository, &layer.digest).await?;
-    let lasting = !matches!(module, ModuleRead::Missing(_));
-    let (metadata, problem) = match module.into_result() {
-        Err(problem) => (None, Some(problem)),
-        Ok(module) => match metadata_of(&module) {
+    let module = read_whole(storage, repository, &layer.digest, MAX_MODULE_BYTES).await?;
+    let lasting = !matches!(module, WholeBlob::Missing);
+    let (metadata, problem) = match module {
+        WholeBlob::Missing => (
+            None,
+            Some(format!(
+                "the module layer {} is not in the repository",
+                layer.digest
+            )),
+        ),
+        WholeBlob::TooLarge(size) => (
+            None,
+            Some(format!(
+                "the module is {size} bytes, more than the {MAX_MODULE_BYTES} the hub reads: its metadata is not shown"
+            )),
+        ),
+        WholeBlob::Read(module) => match metadata_of(&module) {
             Ok(Some(metadata)) => (Some(metadata), None),
             Ok(None) => (
                 None,
@@ -140,56 +158,6 @@ async fn read_description<S: Storage>(
         problem,
     };
     Ok(Some((policy, lasting)))
-}
-
-/// What reading a module gave.
-enum ModuleRead {
-    /// Its bytes.
-    Read(Vec<u8>),
-    /// Not in the repository (yet, or any more).
-    Missing(String),
-    /// Too large to read.
-    TooLarge(String),
-}
-
-impl ModuleRead {
-    /// The bytes, or why there are none.
-    fn into_result(self) -> std::result::Result<Vec<u8>, String> {
-        match self {
-            ModuleRead::Read(bytes) => Ok(bytes),
-            ModuleRead::Missing(problem) | ModuleRead::TooLarge(problem) => Err(problem),
-        }
-    }
-}
-
-/// The module's bytes, or why they were not read (missing, or larger than [`MAX_MODULE_BYTES`]).
-async fn read_module<S: Storage>(
-    storage: &S,
-    repository: &RepoName,
-    digest: &Digest,
-) -> Result<ModuleRead> {
-    let Some(size) = storage.blob_size(repository, digest).await? else {
-        return Ok(ModuleRead::Missing(format!(
-            "the module layer {digest} is not in the repository"
-        )));
-    };
-    if size > MAX_MODULE_BYTES {
-        return Ok(ModuleRead::TooLarge(format!(
-            "the module is {size} bytes, more than the {MAX_MODULE_BYTES} the hub reads: its metadata is not shown"
-        )));
-    }
-    let content = storage.read_blob(repository, digest, 0, size).await?;
-    let chunks: Vec<bytes::Bytes> =
-        content
-            .stream
-            .try_collect()
-            .await
-            .map_err(|source| RegistryError::Io {
-                action: "reading",
-                path: format!("blob {digest}").into(),
-                source,
-            })?;
-    Ok(ModuleRead::Read(chunks.concat()))
 }
 
 /// The metadata section of a module, or what is wrong with the module (the scan reads section headers only, so

@@ -158,12 +158,37 @@ pub trait Storage: Send + Sync + 'static {
         digest: &Digest,
     ) -> impl Future<Output = Result<bool>> + Send;
 
-    /// Deletes a tag, or a manifest with the tags pointing at it and its referrer entry.
+    /// Deletes a tag (and its wait), or a manifest with the tags pointing or waiting to point at it and its referrer
+    /// entry.
     /// Returns whether there was something to delete.
     fn delete_manifest(
         &self,
         repo: &RepoName,
         reference: &Reference,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Records that `tag` is to name `digest` (stored already) once trusted: the tag itself stays as it was (absent,
+    /// or naming the last trusted digest) until [`Storage::publish_tag`]. Replaces an earlier wait of the tag.
+    fn set_pending_tag(
+        &self,
+        repo: &RepoName,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The tags of `repo` waiting to be published, each with the digest it waits to name, sorted by tag.
+    fn pending_tags(
+        &self,
+        repo: &RepoName,
+    ) -> impl Future<Output = Result<Vec<(String, Digest)>>> + Send;
+
+    /// Points `tag` at `digest` and ends its wait, in one step, if it still waits to name `digest` (a push of the
+    /// tag meanwhile wins); returns whether it did.
+    fn publish_tag(
+        &self,
+        repo: &RepoName,
+        tag: &Tag,
+        digest: &Digest,
     ) -> impl Future<Output = Result<bool>> + Send;
 
     /// The tags of `repo`, sorted; `None` if the repository does not exist.

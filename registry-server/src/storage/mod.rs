@@ -13,6 +13,7 @@ mod fsutil;
 mod local;
 mod open;
 mod shared;
+mod whole;
 
 pub use backend::{BlobContent, ByteStream, Storage, StoredManifest, Upload};
 pub use collection::{GcOptions, GcReport};
@@ -20,3 +21,4 @@ pub use copy::{CopyReport, copy_all};
 pub use local::LocalStorage;
 pub use open::{OpenedStorage, StorageKind};
 pub use shared::{SharedStorage, SharedStorageOptions};
+pub use whole::{WholeBlob, read_whole};

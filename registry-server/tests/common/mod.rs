@@ -91,6 +91,11 @@ impl Registry {
         }
     }
 
+    /// A client of this folder through another service (a registry configured otherwise).
+    pub fn with_router(self, router: Router) -> Client {
+        self.client.clone().with_router(router)
+    }
+
     /// A fresh server process on the same folder, as after a restart.
     pub fn restart(&mut self) {
         (self.storage, self.client.router) = router_on(self.dir.path());
@@ -106,6 +111,12 @@ impl Registry {
 }
 
 impl Client {
+    /// The same storage behind another service (a registry configured otherwise).
+    pub fn with_router(mut self, router: Router) -> Client {
+        self.router = router;
+        self
+    }
+
     /// One client that sends its request N to `clients[N % clients.len()]` (its clones share the count), as a
     /// round-robin load balancer in front of replicas does; its storage helpers read the first one's storage.
     pub fn round_robin(clients: &[Client]) -> Client {

@@ -18,6 +18,8 @@ pub struct LocalStorage {
     pub(super) sessions: Mutex<HashMap<String, Session>>,
     /// Repository versions and the hub's catalog.
     pub(super) catalog: CatalogFile,
+    /// Held while a tag's wait changes, so that a publish and a new push of the tag do not interleave.
+    pub(super) pending: tokio::sync::Mutex<()>,
 }
 
 impl LocalStorage {
@@ -31,6 +33,7 @@ impl LocalStorage {
             fs: Fs::new(root),
             max_blob_bytes: u64::MAX,
             sessions: Mutex::new(HashMap::new()),
+            pending: tokio::sync::Mutex::new(()),
         }
     }
 

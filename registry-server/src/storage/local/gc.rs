@@ -15,6 +15,7 @@ use artifact::oci::{Algorithm, Digest};
 use super::folder::LocalStorage;
 use super::listing;
 use super::manifests;
+use super::pending;
 use crate::errors::Result;
 use crate::manifest;
 use crate::names::{Reference, RepoName};
@@ -79,6 +80,12 @@ async fn collect_repo(
             roots.push(digest);
         }
     }
+    roots.extend(
+        pending::list(storage, repo)
+            .await?
+            .into_iter()
+            .map(|(_, digest)| digest),
+    );
     for digest in &held_manifests {
         if is_fresh(&storage.layout.manifest_link(repo, digest), options.grace).await {
             roots.push(digest.clone());

@@ -5,6 +5,7 @@
 //! ROOT/repos/<name>/_blobs/<alg>/<hex>                  empty: the repository holds this blob
 //! ROOT/repos/<name>/_manifests/<alg>/<hex>              the manifest's media type: the repository holds it
 //! ROOT/repos/<name>/_tags/<tag>                         the digest the tag points at
+//! ROOT/repos/<name>/_pending/<tag>                      the digest the tag waits to point at, once trusted
 //! ROOT/repos/<name>/_referrers/<alg>/<hex>/<alg>-<hex>  descriptor (JSON) of a manifest whose subject is <alg>/<hex>
 //! ROOT/uploads/<id>/data, ROOT/uploads/<id>/repo        an upload session's bytes so far, and its repository
 //! ROOT/tmp/                                             files being written, renamed into place when complete
@@ -69,6 +70,16 @@ impl Layout {
     /// A tag file.
     pub fn tag(&self, repo: &RepoName, tag: &Tag) -> PathBuf {
         self.tags(repo).join(tag.as_str())
+    }
+
+    /// The folder of the tags waiting for a trusted signature before they are published.
+    pub fn pending_tags(&self, repo: &RepoName) -> PathBuf {
+        self.repo(repo).join("_pending")
+    }
+
+    /// A pending tag's file: the digest it waits to name.
+    pub fn pending_tag(&self, repo: &RepoName, tag: &Tag) -> PathBuf {
+        self.pending_tags(repo).join(tag.as_str())
     }
 
     /// The folder of the referrers of `subject`.

@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::catalog;
 use super::folder::LocalStorage;
+use super::pending;
 use crate::errors::{RegistryError, Result};
 use crate::manifest::{Descriptor, subject_of};
 use crate::names::{Reference, RepoName, Tag};
@@ -115,10 +116,12 @@ pub async fn delete(
 ) -> Result<bool> {
     let digest = match reference {
         Reference::Tag(tag) => {
+            let waited = pending::forget(storage, repo, tag).await?;
             let deleted = storage
                 .fs
                 .remove_file(&storage.layout.tag(repo, tag))
-                .await?;
+                .await?
+                || waited;
             if deleted {
                 catalog::changed(&storage.catalog, repo).await?;
             }
@@ -129,6 +132,7 @@ pub async fn delete(
     let Some(manifest) = get(storage, repo, reference).await? else {
         return Ok(false);
     };
+    pending::forget_digest(storage, repo, digest).await?;
     for tag in storage.fs.list_dir(&storage.layout.tags(repo)).await? {
         let path = storage.layout.tags(repo).join(&tag);
         let points_here = storage

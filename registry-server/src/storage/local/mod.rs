@@ -9,6 +9,7 @@ mod ingest;
 mod layout;
 mod listing;
 mod manifests;
+mod pending;
 mod session;
 mod uploads;
 
@@ -141,6 +142,18 @@ impl Storage for LocalStorage {
 
     async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<bool> {
         manifests::delete(self, repo, reference).await
+    }
+
+    async fn set_pending_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<()> {
+        pending::set(self, repo, tag, digest).await
+    }
+
+    async fn pending_tags(&self, repo: &RepoName) -> Result<Vec<(String, Digest)>> {
+        pending::list(self, repo).await
+    }
+
+    async fn publish_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<bool> {
+        pending::publish(self, repo, tag, digest).await
     }
 
     async fn tags(&self, repo: &RepoName) -> Result<Option<Vec<String>>> {

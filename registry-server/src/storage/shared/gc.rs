@@ -26,6 +26,8 @@ WITH RECURSIVE
     reached (digest) AS (
         SELECT digest FROM tags WHERE repository = $1
         UNION
+        SELECT digest FROM pending_tags WHERE repository = $1
+        UNION
         SELECT digest FROM manifests WHERE repository = $1 AND used_at > now() - make_interval(secs => $2)
         UNION
         SELECT e.target FROM edges e JOIN reached r ON e.source = r.digest

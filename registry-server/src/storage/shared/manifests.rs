@@ -161,9 +161,13 @@ pub async fn delete(
     reference: &Reference,
 ) -> Result<bool> {
     let query = match reference {
-        Reference::Tag(tag) => sqlx::query("DELETE FROM tags WHERE repository = $1 AND name = $2")
-            .bind(repo.as_str())
-            .bind(tag.as_str()),
+        Reference::Tag(tag) => sqlx::query(
+            "WITH waiting AS (DELETE FROM pending_tags WHERE repository = $1 AND name = $2 RETURNING 1),
+                  named AS (DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING 1)
+             SELECT 1 FROM waiting UNION ALL SELECT 1 FROM named",
+        )
+        .bind(repo.as_str())
+        .bind(tag.as_str()),
         Reference::Digest(digest) => {
             sqlx::query("DELETE FROM manifests WHERE repository = $1 AND digest = $2")
                 .bind(repo.as_str())
@@ -173,11 +177,84 @@ pub async fn delete(
     let mut tx = storage.db.begin().await?;
     // The repository's row first, as a push takes it (see `put`); undone with the rest if nothing was deleted.
     mark_changed(&mut tx, repo).await?;
-    let deleted = query.execute(&mut *tx).await?.rows_affected() > 0;
+    let deleted = match reference {
+        // A data-modifying CTE reports no affected rows: count what it returns.
+        Reference::Tag(_) => !query.fetch_all(&mut *tx).await?.is_empty(),
+        Reference::Digest(_) => query.execute(&mut *tx).await?.rows_affected() > 0,
+    };
     if deleted {
         tx.commit().await?;
     }
     Ok(deleted)
+}
+
+/// Records that `tag` waits to name `digest`.
+pub async fn set_pending_tag(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO pending_tags (repository, name, digest) VALUES ($1, $2, $3)
+         ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, pushed_at = now()",
+    )
+    .bind(repo.as_str())
+    .bind(tag.as_str())
+    .bind(digest.to_string())
+    .execute(&storage.db)
+    .await?;
+    Ok(())
+}
+
+/// The tags of `repo` waiting to be published, with their digests.
+pub async fn pending_tags(
+    storage: &SharedStorage,
+    repo: &RepoName,
+) -> Result<Vec<(String, Digest)>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, digest FROM pending_tags WHERE repository = $1 ORDER BY name")
+            .bind(repo.as_str())
+            .fetch_all(&storage.db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(name, digest)| Some((name, digest.parse().ok()?)))
+        .collect())
+}
+
+/// Moves `tag` to `digest` and ends its wait, if it waits for `digest`.
+pub async fn publish_tag(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<bool> {
+    let mut tx = storage.db.begin().await?;
+    let ended =
+        sqlx::query("DELETE FROM pending_tags WHERE repository = $1 AND name = $2 AND digest = $3")
+            .bind(repo.as_str())
+            .bind(tag.as_str())
+            .bind(digest.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+    if !ended {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
+         ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = now()",
+    )
+    .bind(repo.as_str())
+    .bind(tag.as_str())
+    .bind(digest.to_string())
+    .execute(&mut *tx)
+    .await?;
+    mark_changed(&mut tx, repo).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Counts a change to `repo`'s tags or manifests: the hub's catalog entry of `repo` is then stale.

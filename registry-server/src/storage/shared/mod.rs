@@ -137,6 +137,18 @@ impl Storage for SharedStorage {
         manifests::delete(self, repo, reference).await
     }
 
+    async fn set_pending_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<()> {
+        manifests::set_pending_tag(self, repo, tag, digest).await
+    }
+
+    async fn pending_tags(&self, repo: &RepoName) -> Result<Vec<(String, Digest)>> {
+        manifests::pending_tags(self, repo).await
+    }
+
+    async fn publish_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<bool> {
+        manifests::publish_tag(self, repo, tag, digest).await
+    }
+
     async fn tags(&self, repo: &RepoName) -> Result<Option<Vec<String>>> {
         manifests::tags(self, repo).await
     }

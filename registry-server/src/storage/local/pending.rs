@@ -1,0 +1,99 @@
+//! Tags waiting to be published: `_pending/<tag>` holds the digest the tag is to name once trusted; publishing writes
+//! the tag's file, then removes the wait, under the storage's lock.
+
+use artifact::oci::Digest;
+
+use super::catalog;
+use super::folder::LocalStorage;
+use crate::errors::{RegistryError, Result};
+use crate::names::{RepoName, Tag};
+
+/// Records that `tag` waits to name `digest`.
+pub async fn set(
+    storage: &LocalStorage,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<()> {
+    let _held = storage.pending.lock().await;
+    storage
+        .fs
+        .write_atomic(
+            &storage.layout.pending_tag(repo, tag),
+            digest.to_string().as_bytes(),
+        )
+        .await
+}
+
+/// The waiting tags of `repo`, sorted, with their digests.
+pub async fn list(storage: &LocalStorage, repo: &RepoName) -> Result<Vec<(String, Digest)>> {
+    let dir = storage.layout.pending_tags(repo);
+    let mut found = Vec::new();
+    for name in storage.fs.list_dir(&dir).await? {
+        let path = dir.join(&name);
+        let Some(bytes) = storage.fs.read_optional(&path).await? else {
+            continue;
+        };
+        let digest = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .ok_or_else(|| RegistryError::Corrupt {
+                path: path.clone(),
+                reason: "not a digest".into(),
+            })?;
+        found.push((name, digest));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Moves `tag` to `digest` and ends its wait, if it still waits for `digest`.
+pub async fn publish(
+    storage: &LocalStorage,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<bool> {
+    let _held = storage.pending.lock().await;
+    let wait = storage.layout.pending_tag(repo, tag);
+    let waiting = storage.fs.read_optional(&wait).await?;
+    if waiting.as_deref() != Some(digest.to_string().as_bytes()) {
+        return Ok(false);
+    }
+    storage
+        .fs
+        .write_atomic(
+            &storage.layout.tag(repo, tag),
+            digest.to_string().as_bytes(),
+        )
+        .await?;
+    storage.fs.remove_file(&wait).await?;
+    catalog::changed(&storage.catalog, repo).await?;
+    Ok(true)
+}
+
+/// Ends the wait of `tag`; returns whether it waited.
+pub async fn forget(storage: &LocalStorage, repo: &RepoName, tag: &Tag) -> Result<bool> {
+    let _held = storage.pending.lock().await;
+    storage
+        .fs
+        .remove_file(&storage.layout.pending_tag(repo, tag))
+        .await
+}
+
+/// Ends every wait for `digest` (its manifest is being deleted).
+pub async fn forget_digest(storage: &LocalStorage, repo: &RepoName, digest: &Digest) -> Result<()> {
+    let _held = storage.pending.lock().await;
+    for name in storage
+        .fs
+        .list_dir(&storage.layout.pending_tags(repo))
+        .await?
+    {
+        let path = storage.layout.pending_tags(repo).join(name);
+        if storage.fs.read_optional(&path).await?.as_deref() == Some(digest.to_string().as_bytes())
+        {
+            storage.fs.remove_file(&path).await?;
+        }
+    }
+    Ok(())
+}

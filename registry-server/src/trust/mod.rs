@@ -1,0 +1,17 @@
+//! Trust enforced by the registry: per repository prefix (`trust:` in the configuration), tags that only appear
+//! once a signature satisfies a Kubewarden verification config (`enforce`), or whose verification is only reported
+//! (`audit`). Verification is the `signing` crate's, offline, on the signatures the storage holds.
+//!
+//! - `rules`: the configuration and the rule of a repository;
+//! - `evidence`: the signatures the storage holds for a manifest;
+//! - `enforce`: waiting tags, published when their signatures arrive;
+//! - `waiting`: what waits, and why.
+
+mod enforce;
+mod evidence;
+mod rules;
+mod waiting;
+
+pub use enforce::{evaluate, is_attachment_tag, push_tag, settle, signature_arrived, vouched_for};
+pub use rules::{TrustEntry, TrustMode, TrustPolicy, TrustRule};
+pub use waiting::{Waiting, waiting};
