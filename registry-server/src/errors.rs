@@ -76,6 +76,11 @@ pub enum RegistryError {
         prefix: String,
     },
 
+    /// A document the hub makes from a policy's metadata (its Artifact Hub package) that this metadata cannot make;
+    /// the message says what it lacks.
+    #[error("{0}")]
+    HubDocumentUnavailable(String),
+
     /// A repository name breaks the OCI grammar.
     #[error("invalid repository name {name:?}: {reason}")]
     NameInvalid {
@@ -269,6 +274,7 @@ impl RegistryError {
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
             Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             QueryInvalid(_) => ("UNSUPPORTED", StatusCode::BAD_REQUEST),
+            HubDocumentUnavailable(_) => ("UNSUPPORTED", StatusCode::UNPROCESSABLE_ENTITY),
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             StorageFull { .. } => ("UNKNOWN", StatusCode::INSUFFICIENT_STORAGE),

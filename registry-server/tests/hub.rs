@@ -5,19 +5,14 @@ mod common;
 
 use std::sync::Arc;
 
-use artifact::metadata::{Metadata, MetadataFile};
-use artifact::oci::policy::PolicyArtifact;
-use artifact::wasm::{SectionMap, write_metadata};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
+use common::policies::{EMPTY_MODULE, annotated, metadata, push_policy, push_referrer};
 use common::{Client, OCI_MANIFEST, Registry, Reply, SharedServers, on_both_storages, sha256};
 use registry_server::auth::{Action, Auth, AuthConfig, Rule};
 use registry_server::{AppState, Config, Limits, LocalStorage, Storage, app};
 use serde_json::{Value, json};
-
-/// The smallest valid module: the header alone.
-const EMPTY_MODULE: &[u8] = b"\0asm\x01\0\0\0";
 
 const POD_GUARD: &str = r##"
 rules:
@@ -48,64 +43,6 @@ annotations:
   io.kubewarden.policy.title: labeler
   io.kubewarden.policy.description: Adds an owner label to pods of deployments
 "#;
-
-fn metadata(yaml: &str) -> Metadata {
-    MetadataFile::parse(yaml).unwrap().metadata
-}
-
-/// A module carrying `metadata` in its `io.kubewarden.metadata` section, as `palisade annotate` writes it.
-fn annotated(metadata: &Metadata) -> Vec<u8> {
-    let map = SectionMap::scan(EMPTY_MODULE).unwrap();
-    write_metadata(&map, metadata).unwrap().to_vec()
-}
-
-/// Pushes `module` as a policy artifact (manifest annotations from `metadata`, as `palisade push` does).
-async fn push_policy(
-    registry: &Client,
-    repo: &str,
-    tag: &str,
-    module: &[u8],
-    metadata: Option<&Metadata>,
-) -> String {
-    let artifact = PolicyArtifact::build(module.to_vec(), metadata, None).unwrap();
-    registry.push_blob(repo, &artifact.config).await;
-    registry.push_blob(repo, &artifact.module).await;
-    let manifest: Value = serde_json::from_slice(&artifact.manifest_bytes).unwrap();
-    registry
-        .put_manifest(repo, tag, OCI_MANIFEST, &manifest)
-        .await
-        .0
-}
-
-/// Pushes a manifest with one layer (`document`) whose subject is `subject`; returns (manifest, layer) digests.
-async fn push_referrer(
-    registry: &Registry,
-    repo: &str,
-    subject: &str,
-    artifact_type: &str,
-    document: &[u8],
-) -> (String, String) {
-    let config = registry.push_blob(repo, b"{}").await;
-    let layer = registry.push_blob(repo, document).await;
-    let subject_size = registry
-        .get(&format!("/v2/{repo}/manifests/{subject}"))
-        .await
-        .body
-        .len();
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": artifact_type,
-        "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2 },
-        "layers": [{ "mediaType": artifact_type, "digest": layer, "size": document.len() }],
-        "subject": { "mediaType": OCI_MANIFEST, "digest": subject, "size": subject_size },
-    });
-    let digest = sha256(&serde_json::to_vec(&manifest).unwrap());
-    registry
-        .put_manifest(repo, &digest, OCI_MANIFEST, &manifest)
-        .await;
-    (digest, layer)
-}
 
 /// Pushes cosign's `.sig` image for `subject`.
 async fn push_cosign_signature(registry: &Client, repo: &str, subject: &str) -> String {
@@ -415,7 +352,7 @@ async fn a_policy_page_shows_everything_with_working_downloads() {
         &format!("<code>{digest}</code>"),
         "<a href=\"https://palisade.example/src/pod-guard\" rel=\"noopener noreferrer\">",
         "<td>&quot;&quot; (core)</td><td>v1</td><td>pods</td><td>CREATE, UPDATE</td>",
-        "<pre># Settings\n\nNone. The word replicas appears only here.\n</pre>",
+        "<div class=\"usage\">\n<h3>Settings</h3>\n<p>None. The word replicas appears only here.</p>\n</div>",
         "<a href=\"/hub/policies/team/pod-guard?tag=v1.2.0\" aria-current=\"page\">v1.2.0</a>",
         &format!("href=\"/v2/team/pod-guard/blobs/{sbom_layer}\" download"),
         "<dt>Execution mode</dt><dd>opa</dd>",
@@ -424,8 +361,8 @@ async fn a_policy_page_shows_everything_with_working_downloads() {
         assert!(html.contains(expected), "{expected} missing from:\n{html}");
     }
     assert!(
-        !html.contains("<h1># Settings"),
-        "the usage is text, not rendered Markdown"
+        !html.contains("# Settings"),
+        "the usage is rendered Markdown"
     );
 }
 
@@ -469,7 +406,7 @@ annotations:
     let html = text(&registry.get("/hub/policies/evil").await);
     assert!(html.contains("<dd>javascript:alert(1)</dd>"), "not a link");
     assert!(!html.contains("href=\"javascript"));
-    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt; and **markdown**"));
+    assert!(html.contains("<b>bold</b> and <strong>markdown</strong>"));
     assert!(html.contains("href=\"https://example.com/&quot;&gt;&lt;script&gt;"));
     let detail = api(&registry, "/hub/api/policies/evil").await;
     assert_eq!(detail["title"], "<script>alert('title')</script>");

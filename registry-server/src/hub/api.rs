@@ -3,7 +3,7 @@
 //!
 //! - `GET /hub/api/policies?q=&page=&per_page=` → `{"query", "total", "page", "per_page", "policies": [Summary…]}`,
 //!   with a `Link` header to the first, previous, next and last pages;
-//! - `GET /hub/api/policies/<repository>?tag=` → a [`Detail`].
+//! - `GET /hub/api/policies/<repository>?tag=` → a [`PolicyPage`] (a [`Detail`](super::view::Detail) and what the page shows beside it).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use super::pages::{ListParams, PolicyParams};
 use super::paging::Paging;
+use super::policy_page::PolicyPage;
 use super::state::HubState;
-use super::view::{Detail, Summary};
+use super::view::Summary;
 use super::{access, results, search};
 use crate::errors::{RegistryError, Result};
 use crate::storage::Storage;
@@ -82,7 +83,13 @@ pub async fn policy<S: Storage>(
     let answer = async {
         let repository = access::repository(&state.app, &state.hub, &headers, &name).await?;
         let shown = repository.shown(params.tag.as_deref())?;
-        Ok(Detail::new(&repository, shown, &access::host(&headers)))
+        PolicyPage::new(
+            &*state.app.storage,
+            &repository,
+            shown,
+            &access::host(&headers),
+        )
+        .await
     };
     json(answer.await)
 }

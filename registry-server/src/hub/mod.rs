@@ -9,22 +9,36 @@
 //!   found by;
 //! - [`view`]: what the pages and the JSON API show about a policy;
 //! - `access`: who may see which repositories (the registry's own rules);
-//! - `html` and `pages`: the server-rendered pages; `api`: the JSON API; `paging` and `results`: pages of results;
-//!   `state`: what their handlers share.
+//! - [`diff`]: what changed between two tags; [`install`]: the `ClusterAdmissionPolicy`, `palisade run` command and
+//!   `artifacthub-pkg.yml` of a tag; [`markdown`]: the usage text rendered and sanitised; [`sbom_packages`]: the
+//!   packages an attached SBOM lists; [`policy_page`]: all a policy's page shows;
+//! - `html`, `pages`, `policy_sections` and `diff_page`: the server-rendered pages; `api`: the JSON API;
+//!   `artifacthub_download`: the package file; `paging` and `results`: pages of results; `state`: what their
+//!   handlers share.
 //!
 //! Routes: `/` redirects to `/hub`; `/hub?q=&page=&per_page=` lists and searches; `/hub/policies/<repository>?tag=`
 //! shows one policy; `/hub/api/policies?q=&page=&per_page=` and `/hub/api/policies/<repository>?tag=` answer the
-//! same in JSON.
+//! same in JSON; `/hub/diff/<repository>?from=&to=` (and `/hub/api/diff/…`) compares two tags;
+//! `/hub/artifacthub-pkg/<repository>?tag=` downloads a tag's `artifacthub-pkg.yml`. (These name the repository
+//! last, because a repository's name may end in any word.)
 
 mod access;
 mod api;
+mod artifacthub_download;
 pub mod catalog;
+pub mod diff;
+mod diff_page;
 mod html;
 pub mod index;
+pub mod install;
+pub mod markdown;
 pub mod module;
 mod pages;
 mod paging;
+pub mod policy_page;
+mod policy_sections;
 mod results;
+pub mod sbom_packages;
 pub mod search;
 mod state;
 pub mod view;
@@ -49,5 +63,14 @@ pub fn router<S: Storage>(app: AppState<S>, hub: Arc<Hub>) -> Router {
         .route("/hub/policies/{*repository}", get(pages::policy::<S>))
         .route("/hub/api/policies", get(api::list::<S>))
         .route("/hub/api/policies/{*repository}", get(api::policy::<S>))
+        .route("/hub/diff/{*repository}", get(diff_page::diff_page::<S>))
+        .route(
+            "/hub/api/diff/{*repository}",
+            get(diff_page::diff_json::<S>),
+        )
+        .route(
+            "/hub/artifacthub-pkg/{*repository}",
+            get(artifacthub_download::artifacthub_package::<S>),
+        )
         .with_state(HubState { app, hub })
 }

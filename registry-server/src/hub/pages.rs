@@ -1,5 +1,5 @@
 //! The hub's HTML pages: the list (and search results) and one policy. Every value that comes from a manifest, a
-//! module or the request is escaped; the usage text is shown as preformatted text, never rendered as Markdown.
+//! module or the request is escaped; the usage text is rendered from Markdown and sanitised (`markdown`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -8,9 +8,10 @@ use serde::Deserialize;
 
 use super::html::{escape, link_if_web, page, respond};
 use super::paging::Paging;
+use super::policy_page::PolicyPage;
 use super::state::HubState;
 use super::view::{AttachmentLink, Detail, Summary};
-use super::{access, results, search};
+use super::{access, policy_sections, results, search};
 use crate::errors::RegistryError;
 use crate::storage::Storage;
 
@@ -198,12 +199,18 @@ pub async fn policy<S: Storage>(
         Ok(shown) => shown,
         Err(e) => return error_page(e, ""),
     };
-    let detail = Detail::new(&repository, shown, &access::host(&headers));
+    let host = access::host(&headers);
+    let shown = match PolicyPage::new(&*state.app.storage, &repository, shown, &host).await {
+        Ok(shown) => shown,
+        Err(e) => return error_page(e, ""),
+    };
+    let detail = &shown.detail;
     let title = detail.title.as_deref().unwrap_or(&detail.repository);
-    respond(StatusCode::OK, page(title, "", &policy_main(&detail)))
+    respond(StatusCode::OK, page(title, "", &policy_main(&shown)))
 }
 
-fn policy_main(detail: &Detail) -> String {
+fn policy_main(shown: &PolicyPage) -> String {
+    let detail = &shown.detail;
     let mut out = format!(
         "<h1>{}</h1>\n<p class=\"muted\">{}:{}</p>\n",
         escape(detail.title.as_deref().unwrap_or(&detail.repository)),
@@ -223,14 +230,10 @@ fn policy_main(detail: &Detail) -> String {
         "<h2>Pull</h2>\n<pre><code>{}</code></pre>\n",
         escape(&detail.pull)
     ));
+    out.push_str(&policy_sections::install(shown));
     out.push_str(&details_list(detail));
     out.push_str(&rules_table(detail));
-    if let Some(usage) = &detail.usage {
-        out.push_str(&format!(
-            "<h2>Usage and settings</h2>\n<pre>{}</pre>\n",
-            escape(usage)
-        ));
-    }
+    out.push_str(&policy_sections::usage(shown));
     out.push_str(&annotations_table(detail));
     out.push_str("<h2>Tags</h2>\n<ul>\n");
     for tag in &detail.tags {
@@ -253,6 +256,7 @@ fn policy_main(detail: &Detail) -> String {
         &detail.signatures,
     ));
     out.push_str(&attachments("SBOMs", "No SBOM attached.", &detail.sboms));
+    out.push_str(&policy_sections::sbom_packages(shown));
     out
 }
 
@@ -381,7 +385,7 @@ fn attachments(heading: &str, none: &str, links: &[AttachmentLink]) -> String {
 }
 
 /// An error as a page, with the status (and, for `401`, the login challenge) the error calls for.
-fn error_page(error: RegistryError, query: &str) -> Response {
+pub fn error_page(error: RegistryError, query: &str) -> Response {
     let (_, status) = error.code_and_status();
     let message = match &error {
         RegistryError::Unauthorized { .. } => {

@@ -172,8 +172,6 @@ impl Detail {
         let metadata = policy.metadata.as_ref();
         let reference = format!("{host}/{}:{}", repository.name, shown.tag);
         let text = |key| policy.field(key).map(str::to_string);
-        let mut annotations = policy.annotations.clone();
-        annotations.extend(metadata.iter().flat_map(|m| m.annotations.clone()));
         let link = |a: &Attachment| AttachmentLink::new(&repository.name, a);
         Detail {
             repository: repository.name.clone(),
@@ -204,7 +202,7 @@ impl Detail {
                 .map(ToString::to_string)
                 .collect(),
             usage: text(WellKnown::Usage),
-            annotations,
+            annotations: policy.all_annotations(),
             metadata_problem: policy.problem.clone(),
             tags: repository
                 .policies
