@@ -380,7 +380,7 @@ async fn the_diff_shows_what_changed_between_two_tags() {
         [
             &json!({"field": "mutating", "kind": "changed", "from": "false", "to": "true"}),
             &json!({"field": "rules", "kind": "added", "from": null,
-                    "to": "apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE, UPDATE]"}),
+                    "to": r#"{"apiGroups":["apps"],"apiVersions":["v1"],"resources":["deployments"],"operations":["CREATE","UPDATE"]}"#}),
             &json!({"field": "contextAwareResources", "kind": "removed", "from": "v1/Namespace", "to": null}),
             &json!({"field": "hostCapabilities", "kind": "added", "from": null, "to": "oci/v1/verify"}),
         ],
@@ -413,7 +413,7 @@ async fn the_diff_shows_what_changed_between_two_tags() {
     for expected in [
         "<h1>Changes in team/pod-guard</h1>",
         "<tr><td>mutating</td><td>changed</td><td><pre>false</pre></td><td><pre>true</pre></td></tr>",
-        "<tr><td>rules</td><td>added</td><td></td><td><pre>apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE, UPDATE]</pre></td></tr>",
+        "<tr><td>rules</td><td>added</td><td></td><td><pre>{&quot;apiGroups&quot;:[&quot;apps&quot;],&quot;apiVersions&quot;:[&quot;v1&quot;],&quot;resources&quot;:[&quot;deployments&quot;],&quot;operations&quot;:[&quot;CREATE&quot;,&quot;UPDATE&quot;]}</pre></td></tr>",
         "<tr><td>contextAwareResources</td><td>removed</td><td><pre>v1/Namespace</pre></td><td></td></tr>",
         "<tr><td>annotations <code>io.kubewarden.policy.category</code></td><td>changed</td><td><pre>Security</pre></td><td><pre>Best practices</pre></td></tr>",
         "<option selected>v1</option>",

@@ -231,29 +231,10 @@ fn kind_of(from: &Option<String>, to: &Option<String>) -> ChangeKind {
     }
 }
 
-/// A rule on one line: `apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE, UPDATE]`.
-pub fn rule_text(rule: &Rule) -> String {
-    let list = |values: &[String]| {
-        values
-            .iter()
-            .map(|v| {
-                if v.is_empty() {
-                    "\"\"".to_string()
-                } else {
-                    v.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let operations: Vec<String> = rule.operations.iter().map(ToString::to_string).collect();
-    format!(
-        "apiGroups: [{}], apiVersions: [{}], resources: [{}], operations: [{}]",
-        list(&rule.api_groups),
-        list(&rule.api_versions),
-        list(&rule.resources),
-        operations.join(", ")
-    )
+/// A rule on one line, as its metadata writes it in JSON:
+/// `{"apiGroups":[""],"apiVersions":["v1"],"resources":["pods"],"operations":["CREATE"]}`.
+fn rule_text(rule: &Rule) -> String {
+    serde_json::to_string(rule).unwrap_or_default()
 }
 
 /// The members only one of `old` and `new` has: removed, then added.
