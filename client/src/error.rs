@@ -58,6 +58,16 @@ pub enum ClientError {
         what: String,
     },
 
+    /// The registry holds it but keeps it from clients until a trusted signature vouches for it (a Palisade registry's
+    /// `enforce` trust prefix).
+    #[error("{what}: not published yet: {reason}")]
+    AwaitingSignature {
+        /// The reference looked up.
+        what: String,
+        /// What the registry said.
+        reason: String,
+    },
+
     /// Any other registry failure.
     #[error("registry {registry}: {reason}")]
     Registry {

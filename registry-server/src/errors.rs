@@ -67,13 +67,16 @@ pub enum RegistryError {
 
     /// A tag of an `enforce` prefix that no trusted signature has vouched for yet.
     #[error(
-        "tag {tag} awaits a signature that satisfies the trust policy of prefix {prefix:?}: it is not published until one is pushed"
+        "tag {tag} awaits a signature that satisfies the trust policy of prefix {prefix:?}: it is not published until one is pushed{}",
+        waits_for.as_ref().map(|d| format!(" (sign {d})")).unwrap_or_default()
     )]
     TagPending {
         /// The tag.
         tag: String,
         /// The trust policy's prefix.
         prefix: String,
+        /// The digest it waits to name, told to clients that may push (so that they can sign it).
+        waits_for: Option<String>,
     },
 
     /// A document the hub makes from a policy's metadata (its Artifact Hub package) that this metadata cannot make;
@@ -294,7 +297,7 @@ impl RegistryError {
         match self {
             BlobUnknown { digest } | ManifestBlobUnknown { digest } => json!({ "digest": digest }),
             ManifestUnknown { reference } => json!({ "reference": reference }),
-            TagPending { tag, prefix } => {
+            TagPending { tag, prefix, .. } => {
                 json!({ "reference": tag, "pending": true, "trust_prefix": prefix })
             }
             NameInvalid { name, .. } | NameUnknown { name } => json!({ "name": name }),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use registry_server::storage::{CopyReport, GcOptions, GcReport, SharedStorageOptions};
+use registry_server::trust::{self, TrustPolicy};
 use registry_server::{Config, OpenedStorage, StorageKind};
 
 use crate::environment;
@@ -31,6 +32,13 @@ enum RegistryCommand {
     /// against its digest; what no tag reaches is not. Run it again to resume an interrupted copy: what the target
     /// holds is not copied twice. The object store's settings come from the AWS_* variables, as for `serve`.
     Migrate(MigrateArgs),
+    /// List the tags of `enforce` trust prefixes that wait for a trusted signature, each checked now, with why
+    /// every signature found falls short.
+    Pending(TrustArgs),
+    /// Check every tag again against the configuration's trust policy, after changing it: publish the waiting tags
+    /// whose signatures now satisfy it (or whose prefix no longer enforces one), withdraw the published tags whose
+    /// signatures no longer do (they wait again).
+    Reverify(TrustArgs),
 }
 
 /// Which registry storage to work on: as `palisade serve` is told.
@@ -53,13 +61,37 @@ struct StorageArgs {
 impl StorageArgs {
     /// The storage these arguments, the configuration file and the environment name.
     fn kind(self) -> anyhow::Result<StorageKind> {
+        Ok(self.config()?.storage_kind()?)
+    }
+
+    /// The configuration file with these arguments and the environment applied.
+    fn config(self) -> anyhow::Result<Config> {
         let mut config = Config::load(self.config.as_deref(), environment::lookup)?;
         if let Some(root) = self.root {
             config.root = root;
         }
         config.storage = self.storage.or(config.storage);
         config.database = self.database.or(config.database);
-        Ok(config.storage_kind()?)
+        Ok(config)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct TrustArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    #[command(flatten)]
+    output: OutputOptions,
+}
+
+impl TrustArgs {
+    /// The storage, opened, and the trust policy of the configuration.
+    fn open(self, what: &str) -> anyhow::Result<(OpenedStorage, TrustPolicy, OutputFormat)> {
+        let config = self.storage.config()?;
+        let policy = TrustPolicy::load(&config.trust)?;
+        let kind = config.storage_kind()?;
+        let storage = block_on(what.into(), OpenedStorage::open(kind, None))??;
+        Ok((storage, policy, self.output.format))
     }
 }
 
@@ -96,7 +128,71 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         RegistryCommand::Gc(args) => gc(args),
         RegistryCommand::Migrate(args) => migrate(args),
+        RegistryCommand::Pending(args) => pending(args),
+        RegistryCommand::Reverify(args) => reverify(args),
     }
+}
+
+fn pending(args: TrustArgs) -> anyhow::Result<()> {
+    let (storage, policy, format) = args.open("opening the registry's storage")?;
+    let waiting = block_on(
+        "checking the waiting tags".into(),
+        trust::waiting_in(&storage, &policy),
+    )??;
+    match format {
+        OutputFormat::Text if waiting.is_empty() => println!("no tag waits for a signature"),
+        OutputFormat::Text => {
+            for tag in &waiting {
+                println!(
+                    "{}:{} {} (prefix {:?}): {}",
+                    tag.repository,
+                    tag.tag,
+                    tag.digest,
+                    tag.prefix,
+                    tag.failure
+                        .as_deref()
+                        .unwrap_or("satisfied now; published at its next check")
+                );
+            }
+        }
+        format => print_structured(format, &serde_json::json!({ "pending": waiting }))?,
+    }
+    Ok(())
+}
+
+fn reverify(args: TrustArgs) -> anyhow::Result<()> {
+    let (storage, policy, format) = args.open("opening the registry's storage")?;
+    let done = block_on(
+        "checking every tag".into(),
+        trust::reverify_in(&storage, &policy),
+    )??;
+    match format {
+        OutputFormat::Text => {
+            for moved in &done.published {
+                println!(
+                    "published {}:{} ({})",
+                    moved.repository, moved.tag, moved.digest
+                );
+            }
+            for moved in &done.withdrawn {
+                println!(
+                    "withdrew {}:{} ({}): {}",
+                    moved.repository,
+                    moved.tag,
+                    moved.digest,
+                    moved.reason.as_deref().unwrap_or_default()
+                );
+            }
+            println!(
+                "{} published, {} withdrawn, {} still waiting",
+                done.published.len(),
+                done.withdrawn.len(),
+                done.waiting
+            );
+        }
+        format => print_structured(format, &done)?,
+    }
+    Ok(())
 }
 
 fn gc(args: GcArgs) -> anyhow::Result<()> {

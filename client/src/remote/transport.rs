@@ -255,7 +255,16 @@ pub fn explain(registry: &str, what: &str, err: OciDistributionError) -> ClientE
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
-            if codes
+            let awaiting = envelope
+                .errors
+                .iter()
+                .find(|e| e.detail.get("pending").and_then(|p| p.as_bool()) == Some(true));
+            if let Some(awaiting) = awaiting {
+                ClientError::AwaitingSignature {
+                    what: what.to_string(),
+                    reason: awaiting.message.clone(),
+                }
+            } else if codes
                 .iter()
                 .any(|c| matches!(c, OciErrorCode::Unauthorized))
             {

@@ -26,25 +26,31 @@ pub async fn get<S: Storage>(
     let storage = &*state.storage;
     let reference = Reference::parse(reference)?;
     let found = storage.get_manifest(repo, &reference).await?;
-    if let Some(rule) = enforced(state, repo) {
-        match (&reference, &found) {
-            (Reference::Tag(tag), None)
-                if waits(storage, repo, |(name, _)| name == tag.as_str()).await? =>
-            {
-                return Err(RegistryError::TagPending {
-                    tag: tag.to_string(),
-                    prefix: rule.prefix.clone(),
-                });
+    // A tag that waits is absent: say why. A manifest that waits is shown by digest only to those who may sign it.
+    if let Some(rule) = enforced(state, repo)
+        && matches!(
+            (&reference, &found),
+            (Reference::Tag(_), None) | (Reference::Digest(_), Some(_))
+        )
+    {
+        let waiting = storage.pending_tags(repo).await?;
+        match &reference {
+            Reference::Tag(tag) => {
+                if let Some((_, digest)) = waiting.iter().find(|(name, _)| name == tag.as_str()) {
+                    return Err(RegistryError::TagPending {
+                        tag: tag.to_string(),
+                        prefix: rule.prefix.clone(),
+                        waits_for: may_push.then(|| format!("{repo}@{digest}")),
+                    });
+                }
             }
-            (Reference::Digest(digest), Some(_))
-                if !may_push
-                    && waits(storage, repo, |(_, waits_for)| waits_for == digest).await? =>
-            {
-                return Err(RegistryError::ManifestUnknown {
-                    reference: reference.to_string(),
-                });
+            Reference::Digest(digest) => {
+                if !may_push && waiting.iter().any(|(_, waits_for)| waits_for == digest) {
+                    return Err(RegistryError::ManifestUnknown {
+                        reference: reference.to_string(),
+                    });
+                }
             }
-            _ => {}
         }
     }
     let manifest = found.ok_or_else(|| RegistryError::ManifestUnknown {
@@ -154,15 +160,6 @@ pub async fn put<S: Storage>(
         response = response.with(header::WARNING, pending_warning(tag.as_str(), &reason));
     }
     Ok(response.respond(StatusCode::CREATED, Body::empty()))
-}
-
-/// Whether a tag of `repo` that waits for a signature matches `wanted`.
-async fn waits<S: Storage>(
-    storage: &S,
-    repo: &RepoName,
-    wanted: impl Fn(&(String, Digest)) -> bool,
-) -> Result<bool> {
-    Ok(storage.pending_tags(repo).await?.iter().any(wanted))
 }
 
 /// The rule of `repo` if its prefix is in `enforce` mode.

@@ -191,6 +191,15 @@ pub trait Storage: Send + Sync + 'static {
         digest: &Digest,
     ) -> impl Future<Output = Result<bool>> + Send;
 
+    /// Takes `tag` back from clients if it still names `digest`, making it wait for `digest` again (a trust policy
+    /// that it no longer satisfies), in one step; returns whether it did.
+    fn withdraw_tag(
+        &self,
+        repo: &RepoName,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// The tags of `repo`, sorted; `None` if the repository does not exist.
     fn tags(&self, repo: &RepoName) -> impl Future<Output = Result<Option<Vec<String>>>> + Send;
 

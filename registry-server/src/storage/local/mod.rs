@@ -156,6 +156,10 @@ impl Storage for LocalStorage {
         pending::publish(self, repo, tag, digest).await
     }
 
+    async fn withdraw_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<bool> {
+        pending::withdraw(self, repo, tag, digest).await
+    }
+
     async fn tags(&self, repo: &RepoName) -> Result<Option<Vec<String>>> {
         manifests::tags(self, repo).await
     }

@@ -1,5 +1,5 @@
 //! Tags waiting to be published: `_pending/<tag>` holds the digest the tag is to name once trusted; publishing writes
-//! the tag's file, then removes the wait, under the storage's lock.
+//! the tag's file, then removes the wait, and withdrawing does the reverse, under the storage's lock.
 
 use artifact::oci::Digest;
 
@@ -68,6 +68,30 @@ pub async fn publish(
         )
         .await?;
     storage.fs.remove_file(&wait).await?;
+    catalog::changed(&storage.catalog, repo).await?;
+    Ok(true)
+}
+
+/// Takes `tag` back if it names `digest`, making it wait for it again (a newer wait of the tag is kept).
+pub async fn withdraw(
+    storage: &LocalStorage,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<bool> {
+    let _held = storage.pending.lock().await;
+    let named = storage.layout.tag(repo, tag);
+    if storage.fs.read_optional(&named).await?.as_deref() != Some(digest.to_string().as_bytes()) {
+        return Ok(false);
+    }
+    let wait = storage.layout.pending_tag(repo, tag);
+    if storage.fs.read_optional(&wait).await?.is_none() {
+        storage
+            .fs
+            .write_atomic(&wait, digest.to_string().as_bytes())
+            .await?;
+    }
+    storage.fs.remove_file(&named).await?;
     catalog::changed(&storage.catalog, repo).await?;
     Ok(true)
 }

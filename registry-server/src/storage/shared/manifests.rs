@@ -257,6 +257,39 @@ pub async fn publish_tag(
     Ok(true)
 }
 
+/// Takes `tag` back if it names `digest`, making it wait for it again.
+pub async fn withdraw_tag(
+    storage: &SharedStorage,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<bool> {
+    let mut tx = storage.db.begin().await?;
+    let taken = sqlx::query("DELETE FROM tags WHERE repository = $1 AND name = $2 AND digest = $3")
+        .bind(repo.as_str())
+        .bind(tag.as_str())
+        .bind(digest.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    if !taken {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO pending_tags (repository, name, digest) VALUES ($1, $2, $3)
+         ON CONFLICT (repository, name) DO NOTHING",
+    )
+    .bind(repo.as_str())
+    .bind(tag.as_str())
+    .bind(digest.to_string())
+    .execute(&mut *tx)
+    .await?;
+    mark_changed(&mut tx, repo).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Counts a change to `repo`'s tags or manifests: the hub's catalog entry of `repo` is then stale.
 async fn mark_changed(tx: &mut Transaction<'_, Postgres>, repo: &RepoName) -> Result<()> {
     sqlx::query("UPDATE repositories SET version = version + 1 WHERE name = $1")

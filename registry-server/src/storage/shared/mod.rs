@@ -149,6 +149,10 @@ impl Storage for SharedStorage {
         manifests::publish_tag(self, repo, tag, digest).await
     }
 
+    async fn withdraw_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<bool> {
+        manifests::withdraw_tag(self, repo, tag, digest).await
+    }
+
     async fn tags(&self, repo: &RepoName) -> Result<Option<Vec<String>>> {
         manifests::tags(self, repo).await
     }
