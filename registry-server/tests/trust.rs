@@ -1,6 +1,7 @@
 //! Trust enforced by the registry (`trust:` in `enforce` mode), in process: a tag waits, invisible, until a
 //! signature that satisfies the prefix's verification config arrives, in either of cosign's layouts; each way a
-//! signature can fall short leaves the tag waiting and says why.
+//! signature can fall short leaves the tag waiting and says why. Keyless signatures are real ones, made offline by a
+//! private Sigstore instance (`test_support::SigstoreInstance`) whose trusted root the prefix trusts.
 
 mod common;
 
@@ -18,6 +19,7 @@ use registry_server::trust::{TrustEntry, TrustMode, TrustPolicy};
 use registry_server::{AppState, Auth, Limits, LocalStorage, app};
 use signing::keys::PrivateKey;
 use signing::{bundle, simple_signing};
+use test_support::{KeylessSigner, SigstoreInstance};
 
 const REPO: &str = "trusted/app";
 
@@ -30,26 +32,41 @@ fn key_config(key: &PrivateKey, extra: &str) -> String {
 
 /// A folder registry whose `trusted/` prefix enforces `config`, open to anyone.
 fn enforcing(config: &str) -> (Client, tempfile::TempDir) {
+    enforcing_with_root(config, None)
+}
+
+/// [`enforcing`], with a Sigstore trusted root (`trusted_root.json` bytes) for keyless signatures.
+fn enforcing_with_root(config: &str, trust_root: Option<&[u8]>) -> (Client, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let state = state_on(dir.path(), config, Auth::open());
+    let state = state_on(dir.path(), config, trust_root, Auth::open());
     let client = Registry::on(dir.path()).with_router(app(state));
     (client, dir)
 }
 
-fn state_on(root: &std::path::Path, config: &str, auth: Auth) -> AppState<LocalStorage> {
+fn state_on(
+    root: &std::path::Path,
+    config: &str,
+    trust_root: Option<&[u8]>,
+    auth: Auth,
+) -> AppState<LocalStorage> {
     let mut state = AppState::new(Arc::new(LocalStorage::new(root)), limits(), auth);
-    state.trust = Arc::new(policy(root, config));
+    state.trust = Arc::new(policy(root, config, trust_root));
     state
 }
 
-fn policy(dir: &std::path::Path, config: &str) -> TrustPolicy {
+fn policy(dir: &std::path::Path, config: &str, trust_root: Option<&[u8]>) -> TrustPolicy {
     let path = dir.join("verification-config.yml");
     std::fs::write(&path, config).unwrap();
+    let trust_root = trust_root.map(|bytes| {
+        let path = dir.join("trusted_root.json");
+        std::fs::write(&path, bytes).unwrap();
+        path
+    });
     TrustPolicy::load(&[TrustEntry {
         prefix: "trusted/".into(),
         mode: TrustMode::Enforce,
         verification_config: path,
-        trust_root: None,
+        trust_root,
     }])
     .unwrap()
 }
@@ -99,6 +116,16 @@ async fn sign(
 /// Signs `digest` with `key` as a Sigstore bundle attached as a referrer.
 async fn sign_bundle(registry: &Client, key: &PrivateKey, digest: &Digest, manifest_size: usize) {
     let signed = bundle::sign(key, digest, &BTreeMap::new());
+    push_bundle(registry, &signed, digest, manifest_size).await;
+}
+
+/// Attaches `signed` to the manifest `digest` as a referrer.
+async fn push_bundle(
+    registry: &Client,
+    signed: &bundle::Bundle,
+    digest: &Digest,
+    manifest_size: usize,
+) {
     let subject = Descriptor {
         media_type: OCI_MANIFEST.to_string(),
         digest: digest.clone(),
@@ -107,7 +134,7 @@ async fn sign_bundle(registry: &Client, key: &PrivateKey, digest: &Digest, manif
         annotations: None,
         urls: None,
     };
-    let referrer = bundle::referrer(&signed, subject, None).unwrap();
+    let referrer = bundle::referrer(signed, subject, None).unwrap();
     for blob in &referrer.blobs {
         registry.push_blob(REPO, &blob.content).await;
     }
@@ -328,6 +355,7 @@ async fn a_pending_manifest_is_shown_by_digest_only_to_those_who_may_push() {
     let state = state_on(
         dir.path(),
         &key_config(&key, ""),
+        None,
         Auth::from_config(&auth, false).unwrap(),
     );
     let registry = Registry::on(dir.path()).with_router(app(state));
@@ -412,7 +440,7 @@ async fn a_tag_pushed_and_signed_at_once_through_two_replicas_ends_published_onc
         .into_iter()
         .map(|(storage, client)| {
             let mut state = AppState::new(storage, limits(), Auth::open());
-            state.trust = Arc::new(policy(dir.path(), &config));
+            state.trust = Arc::new(policy(dir.path(), &config, None));
             client.with_router(app(state))
         })
         .collect();
@@ -455,4 +483,257 @@ async fn without_a_trust_policy_nothing_waits() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The OIDC issuer of the keyless signers below.
+const ISSUER: &str = "https://accounts.palisade.test";
+
+/// A keyless requirement: alice, as vouched for by [`ISSUER`].
+const ALICE: &str = "apiVersion: v1\nallOf:\n  - kind: genericIssuer\n    issuer: https://accounts.palisade.test\n    subject:\n      equal: alice@example.com\n";
+
+/// A keyless requirement: a GitHub Actions workflow of `palisade/policies`.
+const POLICIES_WORKFLOW: &str =
+    "apiVersion: v1\nallOf:\n  - kind: githubAction\n    owner: palisade\n    repo: policies\n";
+
+fn alice() -> KeylessSigner {
+    KeylessSigner::email("alice@example.com", ISSUER)
+}
+
+/// Where a keyless signature is pushed: as a Sigstore bundle referrer (cosign v3), or in the `.sig` layout.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Bundle,
+    SigTag,
+}
+
+/// Signs `digest` keylessly as `signer` through `sigstore`, and pushes the signature in `layout`.
+async fn sign_keyless(
+    registry: &Client,
+    sigstore: &SigstoreInstance,
+    signer: &KeylessSigner,
+    layout: Layout,
+    (digest, manifest_size): &(Digest, usize),
+) {
+    match layout {
+        Layout::Bundle => {
+            let json = sigstore.sign_manifest(signer, &digest.to_string());
+            push_keyless_bundle(registry, &json, digest, *manifest_size).await;
+        }
+        Layout::SigTag => {
+            let signature = keyless_sig(sigstore, signer, digest);
+            push_sig(registry, REPO, digest, &signature).await;
+        }
+    }
+}
+
+async fn push_keyless_bundle(registry: &Client, json: &[u8], digest: &Digest, size: usize) {
+    let signed = bundle::Bundle::parse(json).unwrap();
+    push_bundle(registry, &signed, digest, size).await;
+}
+
+/// A keyless `.sig` layer signature of `digest` in this repository, as cosign writes it.
+fn keyless_sig(
+    sigstore: &SigstoreInstance,
+    signer: &KeylessSigner,
+    digest: &Digest,
+) -> simple_signing::Signature {
+    let payload =
+        simple_signing::Payload::new(&format!("127.0.0.1:5000/{REPO}"), digest, &BTreeMap::new())
+            .to_bytes();
+    let signed = sigstore.sign_payload(signer, &payload);
+    simple_signing::Signature {
+        payload,
+        signature: signed.signature,
+        certificate: Some(signed.certificate),
+        chain: Some(signed.chain),
+        bundle: Some(signed.bundle),
+        rfc3161_timestamp: None,
+    }
+}
+
+#[tokio::test]
+async fn a_keyless_signature_in_either_layout_publishes_the_tag() {
+    let sigstore = SigstoreInstance::new();
+    let root = sigstore.trusted_root_json();
+    for (config, signer) in [
+        (ALICE, alice()),
+        (
+            POLICIES_WORKFLOW,
+            KeylessSigner::github_workflow("palisade/policies"),
+        ),
+    ] {
+        for layout in [Layout::Bundle, Layout::SigTag] {
+            let (registry, _dir) = enforcing_with_root(config, Some(&root));
+            let pushed = push(&registry, "v1", b"keyless").await;
+            assert!(pulled(&registry, "v1").await.is_err());
+            sign_keyless(&registry, &sigstore, &signer, layout, &pushed).await;
+            assert_eq!(
+                pulled(&registry, "v1").await,
+                Ok(pushed.0.clone()),
+                "{layout:?} {signer:?}: {}",
+                why_pending(&registry, "v1").await
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_keyless_signature_by_another_identity_issuer_or_authority_leaves_the_tag_pending_and_says_why()
+ {
+    let sigstore = SigstoreInstance::new();
+    let rogue = sigstore.rogue_authority();
+    let root = sigstore.trusted_root_json();
+    let cases: Vec<(&str, &str, KeylessSigner, &SigstoreInstance, &str)> = vec![
+        (
+            "another identity",
+            ALICE,
+            KeylessSigner::email("mallory@example.com", ISSUER),
+            &sigstore,
+            "its SubjectAltName is \"mallory@example.com\", required alice@example.com",
+        ),
+        (
+            "another issuer",
+            ALICE,
+            KeylessSigner::email("alice@example.com", "https://accounts.evil.test"),
+            &sigstore,
+            "its OIDC issuer is \"https://accounts.evil.test\", required https://accounts.palisade.test",
+        ),
+        (
+            "another workflow",
+            POLICIES_WORKFLOW,
+            KeylessSigner::github_workflow("palisade-evil/policies"),
+            &sigstore,
+            "its GitHub workflow repository is \"palisade-evil/policies\", required palisade/policies",
+        ),
+        (
+            "another certificate authority",
+            ALICE,
+            alice(),
+            &rogue,
+            "certificate chain validation failed",
+        ),
+    ];
+    for (case, config, signer, instance, says) in cases {
+        for layout in [Layout::Bundle, Layout::SigTag] {
+            let (registry, _dir) = enforcing_with_root(config, Some(&root));
+            let pushed = push(&registry, "v1", case.as_bytes()).await;
+            sign_keyless(&registry, instance, &signer, layout, &pushed).await;
+            assert!(
+                pulled(&registry, "v1").await.is_err(),
+                "{case} ({layout:?}): the tag must stay pending"
+            );
+            let why = why_pending(&registry, "v1").await;
+            assert!(why.contains(says), "{case} ({layout:?}): {why}");
+        }
+    }
+}
+
+/// Edits the first transparency-log entry of a bundle's JSON.
+fn with_entry(json: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut bundle: serde_json::Value = serde_json::from_slice(json).unwrap();
+    edit(&mut bundle["verificationMaterial"]["tlogEntries"][0]);
+    serde_json::to_vec(&bundle).unwrap()
+}
+
+/// Flips the lowest bit of the first byte of a base64 field.
+fn flip_base64(field: &mut serde_json::Value) {
+    flip_base64_at(field, 0);
+}
+
+/// Flips the lowest bit of byte `at` of a base64 field.
+fn flip_base64_at(field: &mut serde_json::Value, at: usize) {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut bytes = engine.decode(field.as_str().unwrap()).unwrap();
+    bytes[at] ^= 1;
+    *field = engine.encode(bytes).into();
+}
+
+#[tokio::test]
+async fn a_keyless_bundle_whose_log_entry_does_not_match_leaves_the_tag_pending_and_says_why() {
+    let sigstore = SigstoreInstance::new();
+    let root = sigstore.trusted_root_json();
+    let other_artifact = format!("sha256:{}", "1".repeat(64));
+    let cases: Vec<(&str, &str)> = vec![
+        // The genuine, logged entry of alice's signature of another manifest, under this signature.
+        ("entry of another artifact", "DSSE payload hash mismatch"),
+        // The entry's body, as if the log had recorded something else.
+        ("body altered", "SET verification failed"),
+        // A hash of the path from the entry to the signed tree head.
+        (
+            "inclusion proof altered",
+            "inclusion proof verification failed",
+        ),
+        // The log's signature of the tree head (the checkpoint).
+        (
+            "checkpoint signature altered",
+            "No valid Rekor signature found on checkpoint",
+        ),
+        // The signed entry timestamp, by the log's key, over another integration time.
+        ("integration time altered", "SET verification failed"),
+        // Only the promise, no proof of inclusion: cosign v3's bundles must carry one.
+        ("inclusion proof removed", "must have an inclusion proof"),
+    ];
+    for (case, says) in cases {
+        let (registry, _dir) = enforcing_with_root(ALICE, Some(&root));
+        let (digest, size) = push(&registry, "v1", case.as_bytes()).await;
+        let genuine = sigstore.sign_manifest(&alice(), &digest.to_string());
+        let tampered = match case {
+            "entry of another artifact" => {
+                let elsewhere = sigstore.sign_manifest(&alice(), &other_artifact);
+                let elsewhere: serde_json::Value = serde_json::from_slice(&elsewhere).unwrap();
+                with_entry(&genuine, |entry| {
+                    *entry = elsewhere["verificationMaterial"]["tlogEntries"][0].clone();
+                })
+            }
+            "body altered" => with_entry(&genuine, |entry| {
+                flip_base64(&mut entry["canonicalizedBody"]);
+            }),
+            "inclusion proof altered" => with_entry(&genuine, |entry| {
+                flip_base64(&mut entry["inclusionProof"]["hashes"][0]);
+            }),
+            "checkpoint signature altered" => with_entry(&genuine, |entry| {
+                let checkpoint = &mut entry["inclusionProof"]["checkpoint"]["envelope"];
+                let (note, signature_line) =
+                    checkpoint.as_str().unwrap().split_once("\n\n").unwrap();
+                let (name, signature) = signature_line.trim_end().rsplit_once(' ').unwrap();
+                let mut signature = serde_json::Value::from(signature);
+                flip_base64_at(&mut signature, 10);
+                *checkpoint = format!("{note}\n\n{name} {}\n", signature.as_str().unwrap()).into();
+            }),
+            "integration time altered" => with_entry(&genuine, |entry| {
+                let time: u64 = entry["integratedTime"].as_str().unwrap().parse().unwrap();
+                entry["integratedTime"] = (time - 1).to_string().into();
+            }),
+            "inclusion proof removed" => with_entry(&genuine, |entry| {
+                entry.as_object_mut().unwrap().remove("inclusionProof");
+            }),
+            _ => unreachable!(),
+        };
+        push_keyless_bundle(&registry, &tampered, &digest, size).await;
+        assert!(
+            pulled(&registry, "v1").await.is_err(),
+            "{case}: the tag must stay pending"
+        );
+        let why = why_pending(&registry, "v1").await;
+        assert!(why.contains(says), "{case}: {why}");
+
+        // The same signature with its entry as logged publishes the tag.
+        push_keyless_bundle(&registry, &genuine, &digest, size).await;
+        assert_eq!(pulled(&registry, "v1").await, Ok(digest), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_keyless_sig_layer_whose_rekor_bundle_is_for_another_payload_leaves_the_tag_pending() {
+    let sigstore = SigstoreInstance::new();
+    let (registry, _dir) = enforcing_with_root(ALICE, Some(&sigstore.trusted_root_json()));
+    let (digest, _) = push(&registry, "v1", b"sig layer").await;
+    let other: Digest = format!("sha256:{}", "2".repeat(64)).parse().unwrap();
+    let mut signature = keyless_sig(&sigstore, &alice(), &digest);
+    signature.bundle = keyless_sig(&sigstore, &alice(), &other).bundle;
+    push_sig(&registry, REPO, &digest, &signature).await;
+    assert!(pulled(&registry, "v1").await.is_err());
+    let why = why_pending(&registry, "v1").await;
+    assert!(why.contains("hashedrekord"), "{why}");
 }
