@@ -840,7 +840,7 @@ async fn a_restart_reads_no_repository_again() {
     assert_eq!(found(&registry, "").await.len(), 2);
     registry.restart();
     assert_eq!(
-        registry.storage.stale_catalog().await.unwrap(),
+        registry.storage.stale_catalog("").await.unwrap(),
         Vec::<(String, u64)>::new(),
         "the catalog on disk is current"
     );
@@ -851,7 +851,7 @@ async fn a_restart_reads_no_repository_again() {
     assert_eq!(found(&replicas[0].1, "").await.len(), 2);
     let (fresh, client) = servers.replicas_of("restart", 1).await.remove(0);
     assert_eq!(
-        fresh.stale_catalog().await.unwrap(),
+        fresh.stale_catalog("").await.unwrap(),
         Vec::<(String, u64)>::new(),
         "a new replica finds the shared catalog current"
     );

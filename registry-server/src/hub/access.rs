@@ -16,7 +16,7 @@ use crate::storage::Storage;
 pub const BASIC_CHALLENGE: &str = "Basic realm=\"Palisade hub\", charset=\"UTF-8\"";
 
 /// The client, if it may use the hub; `401` if it must (or failed to) log in.
-async fn identity<S: Storage>(state: &AppState<S>, headers: &HeaderMap) -> Result<Identity> {
+pub async fn identity<S: Storage>(state: &AppState<S>, headers: &HeaderMap) -> Result<Identity> {
     let refused = || RegistryError::Unauthorized {
         challenge: BASIC_CHALLENGE.to_string(),
     };
@@ -35,7 +35,7 @@ pub async fn found<S: Storage>(
     query: &Query,
 ) -> Result<Vec<String>> {
     let identity = identity(state, headers).await?;
-    hub.refresh(&*state.storage).await?;
+    hub.refresh(&*state.storage, &state.trust).await?;
     let mut found = state.storage.search_catalog(&query.to_catalog()).await?;
     found.retain(|name| state.auth.allows(&identity, name, Action::Pull));
     Ok(found)
@@ -56,7 +56,7 @@ pub async fn repository<S: Storage>(
     if !state.auth.allows(&identity, name, Action::Pull) {
         return Err(unknown());
     }
-    hub.refresh(&*state.storage).await?;
+    hub.refresh(&*state.storage, &state.trust).await?;
     hub.repositories(&*state.storage, &[name.to_string()])
         .await?
         .pop()

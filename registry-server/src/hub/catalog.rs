@@ -8,6 +8,7 @@ use super::search;
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::Storage;
+use crate::trust::TrustPolicy;
 
 /// Repositories indexed at once: each costs a few storage round trips, and a database or object store answers many
 /// at a time.
@@ -21,12 +22,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Brings the catalog up to date with every change made so far, through this server or another.
-    pub async fn refresh<S: Storage>(&self, storage: &S) -> Result<()> {
+    /// Brings the catalog up to date with every change made so far, through this server or another, and with the
+    /// trust policy `trust` (whose verdicts it shows).
+    pub async fn refresh<S: Storage>(&self, storage: &S, trust: &TrustPolicy) -> Result<()> {
         let _only_one = self.refreshing.lock().await;
-        let stale = storage.stale_catalog().await?;
+        let stale = storage.stale_catalog(trust.fingerprint()).await?;
         let indexed: Vec<Result<()>> = futures_util::stream::iter(stale)
-            .map(|(name, version)| reindex(storage, name, version))
+            .map(|(name, version)| reindex(storage, trust, name, version))
             .buffer_unordered(INDEXED_AT_ONCE)
             .collect()
             .await;
@@ -55,12 +57,19 @@ impl Hub {
 
 /// Saves the entry of repository `name` as of `version` (read before its content is, so that a change made
 /// meanwhile leaves the entry stale rather than lost).
-async fn reindex<S: Storage>(storage: &S, name: String, version: u64) -> Result<()> {
+async fn reindex<S: Storage>(
+    storage: &S,
+    trust: &TrustPolicy,
+    name: String,
+    version: u64,
+) -> Result<()> {
     // Names come from the storage; anything else is not a repository, and holds no policy.
     let repository = match RepoName::parse(&name) {
-        Ok(repository) => index_repository(storage, &repository).await?,
+        Ok(repository) => index_repository(storage, &repository, trust).await?,
         Err(_) => None,
     };
     let entry = repository.as_ref().and_then(search::entry);
-    storage.save_catalog(&name, version, entry.as_ref()).await
+    storage
+        .save_catalog(&name, version, trust.fingerprint(), entry.as_ref())
+        .await
 }

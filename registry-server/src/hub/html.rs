@@ -61,6 +61,8 @@ ul.results li{border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem
 ul.results h2{margin:0;font-size:1.1rem}
 .badge{display:inline-block;font-size:.8rem;border:1px solid var(--line);border-radius:999px;padding:0 .5rem;margin:.25rem .25rem 0 0}
 .badge.ok{border-color:var(--ok);color:var(--ok)}
+.badge.warn{border-color:#cf222e;color:#cf222e}
+p.ok{border:1px solid var(--ok);border-radius:6px;padding:.5rem 1rem}
 code,pre{font:.9rem/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{color:var(--muted)}dd{margin:0;word-break:break-all}

@@ -16,6 +16,7 @@ use crate::errors::{RegistryError, Result};
 use crate::manifest::Descriptor;
 use crate::names::{Reference, RepoName, Tag};
 use crate::storage::{Storage, StoredManifest};
+use crate::trust::{self, TrustPolicy, Verdict};
 
 /// A signature or an SBOM attached to a policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +86,9 @@ pub struct TaggedPolicy {
     pub signatures: Vec<Attachment>,
     /// Its SBOMs: SPDX and CycloneDX referrers, cosign `.sbom` tags.
     pub sboms: Vec<Attachment>,
+    /// Its signatures checked against the trust rule of the repository's prefix; `None` outside every trust prefix.
+    #[serde(default)]
+    pub trust: Option<Verdict>,
 }
 
 /// A repository that holds at least one policy.
@@ -123,7 +127,9 @@ impl Repository {
 pub async fn index_repository<S: Storage>(
     storage: &S,
     repository: &RepoName,
+    trust: &TrustPolicy,
 ) -> Result<Option<Repository>> {
+    let rule = trust.rule_for(repository.as_str());
     let Some(mut tags) = storage.tags(repository).await? else {
         return Ok(None);
     };
@@ -147,11 +153,19 @@ pub async fn index_repository<S: Storage>(
             continue;
         };
         let (signatures, sboms) = attachments(storage, repository, &tags, &policy.digest).await?;
+        let trust = match rule {
+            Some(rule) => Some(Verdict::of(
+                rule,
+                trust::evaluate(storage, rule, repository, &policy.digest).await?,
+            )),
+            None => None,
+        };
         policies.push(TaggedPolicy {
             tag: tag.clone(),
             policy,
             signatures,
             sboms,
+            trust,
         });
     }
     Ok((!policies.is_empty()).then(|| Repository {

@@ -19,7 +19,8 @@
 //! Routes: `/` redirects to `/hub`; `/hub?q=&page=&per_page=` lists and searches; `/hub/policies/<repository>?tag=`
 //! shows one policy; `/hub/api/policies?q=&page=&per_page=` and `/hub/api/policies/<repository>?tag=` answer the
 //! same in JSON; `/hub/diff/<repository>?from=&to=` (and `/hub/api/diff/…`) compares two tags;
-//! `/hub/artifacthub-pkg/<repository>?tag=` downloads a tag's `artifacthub-pkg.yml`. (These name the repository
+//! `/hub/artifacthub-pkg/<repository>?tag=` downloads a tag's `artifacthub-pkg.yml`; `/hub/pending` lists the tags
+//! that wait for a trusted signature in the repositories the client may push to. (These name the repository
 //! last, because a repository's name may end in any word.)
 
 mod access;
@@ -35,6 +36,7 @@ pub mod markdown;
 pub mod module;
 mod pages;
 mod paging;
+mod pending_page;
 pub mod policy_page;
 mod policy_sections;
 mod results;
@@ -61,6 +63,7 @@ pub fn router<S: Storage>(app: AppState<S>, hub: Arc<Hub>) -> Router {
         .route("/hub/", get(|| async { Redirect::to("/hub") }))
         .route("/hub", get(pages::list::<S>))
         .route("/hub/policies/{*repository}", get(pages::policy::<S>))
+        .route("/hub/pending", get(pending_page::pending::<S>))
         .route("/hub/api/policies", get(api::list::<S>))
         .route("/hub/api/policies/{*repository}", get(api::policy::<S>))
         .route("/hub/diff/{*repository}", get(diff_page::diff_page::<S>))

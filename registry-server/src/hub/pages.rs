@@ -71,8 +71,13 @@ pub async fn list<S: Storage>(
     } else {
         format!("Search: {}", params.q.trim())
     };
+    let waiting_link = if state.app.trust.enforces() {
+        "<p class=\"muted\"><a href=\"/hub/pending\">Tags waiting for a signature</a></p>\n"
+    } else {
+        ""
+    };
     let main = format!(
-        "<h1>{}</h1>\n<section id=\"results\" aria-live=\"polite\">\n{}</section>\n{}",
+        "<h1>{}</h1>\n{waiting_link}<section id=\"results\" aria-live=\"polite\">\n{}</section>\n{}",
         escape(&title),
         results_section(
             &shown,
@@ -92,7 +97,9 @@ execution mode and usage text, ignoring case; every word must match. Filters nar
 <li><code>mutating:true</code>, <code>mutating:false</code></li>\n\
 <li><code>mode:opa</code>, <code>mode:gatekeeper</code>, <code>mode:kubewarden-wapc</code> (or <code>mode:wapc</code>), <code>mode:wasi</code></li>\n\
 <li><code>kind:Pod</code> or <code>kind:pods</code>: rules that match that resource, or every resource</li>\n\
-<li><code>signed:true</code>, <code>signed:false</code></li>\n</ul>\n\
+<li><code>signed:true</code>, <code>signed:false</code></li>\n\
+<li><code>verified:true</code>, <code>verified:false</code>: signatures that satisfy (do not satisfy) the trust policy of \
+the repository's prefix</li>\n</ul>\n\
 <p>The same search answers in JSON at <code>/hub/api/policies?q=</code>.</p></details>";
 
 /// The results section; `everything` when the query asked for every policy (so that none found means none yet).
@@ -137,6 +144,13 @@ fn results_section(
             .collect();
         if summary.signed {
             html_badges.push("<span class=\"badge ok\">signed</span>".to_string());
+        }
+        match summary.verified {
+            Some(true) => html_badges.push("<span class=\"badge ok\">verified</span>".to_string()),
+            Some(false) => {
+                html_badges.push("<span class=\"badge warn\">not verified</span>".to_string())
+            }
+            None => {}
         }
         if summary.sbom {
             html_badges.push("<span class=\"badge ok\">SBOM</span>".to_string());
@@ -250,6 +264,7 @@ fn policy_main(shown: &PolicyPage) -> String {
         ));
     }
     out.push_str("</ul>\n");
+    out.push_str(&trust_section(detail));
     out.push_str(&attachments(
         "Signatures",
         "No signature attached.",
@@ -257,6 +272,37 @@ fn policy_main(shown: &PolicyPage) -> String {
     ));
     out.push_str(&attachments("SBOMs", "No SBOM attached.", &detail.sboms));
     out.push_str(&policy_sections::sbom_packages(shown));
+    out
+}
+
+/// The verdict of the trust policy of the repository's prefix and who vouched for the digest; nothing outside every
+/// trust prefix.
+fn trust_section(detail: &Detail) -> String {
+    let Some(verdict) = &detail.trust else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<h2>Trust</h2>\n<p>Checked against the trust policy of prefix <code>{}</code> ({}).</p>\n",
+        escape(&verdict.prefix),
+        escape(&verdict.mode)
+    );
+    if verdict.verified {
+        out.push_str("<p class=\"ok\" role=\"status\">Verified by:</p>\n<ul class=\"signers\">\n");
+        for signer in &verdict.signers {
+            out.push_str(&format!("<li><code>{}</code></li>\n", escape(signer)));
+        }
+        out.push_str("</ul>\n");
+    } else {
+        out.push_str(&format!(
+            "<p class=\"error\" role=\"status\">Not verified: {}</p>\n",
+            escape(
+                verdict
+                    .failure
+                    .as_deref()
+                    .unwrap_or("no signature satisfies it")
+            )
+        ));
+    }
     out
 }
 

@@ -8,6 +8,7 @@
 //! | `mode:opa` (`gatekeeper`, `kubewarden-wapc` or `wapc`, `wasi`) | policies run that way |
 //! | `kind:Pod` (or `kind:pods`) | policies whose rules name that resource, then those matching every resource (`*`) |
 //! | `signed:true`, `signed:false` | policies with (without) a signature attached |
+//! | `verified:true`, `verified:false` | policies whose signatures satisfy (do not satisfy) their prefix's trust rule |
 //!
 //! Results come by relevance (a rule naming the kind asked for first; then a match in the name or title counts
 //! most, then annotations, resources and mode, then the description, then the usage text), then by repository
@@ -41,6 +42,8 @@ pub enum Filter {
     Kind(String),
     /// `signed:true|false`.
     Signed(bool),
+    /// `verified:true|false`.
+    Verified(bool),
 }
 
 const MODES: [(&str, ExecutionMode); 5] = [
@@ -61,6 +64,7 @@ impl Query {
             let filter = match lower.split_once(':') {
                 Some(("mutating", value)) => Filter::Mutating(boolean("mutating", value)?),
                 Some(("signed", value)) => Filter::Signed(boolean("signed", value)?),
+                Some(("verified", value)) => Filter::Verified(boolean("verified", value)?),
                 Some(("mode", value)) => Filter::Mode(
                     MODES
                         .iter()
@@ -97,6 +101,7 @@ impl Query {
                 Filter::Mutating(wanted) => query.mutating = Some(*wanted),
                 Filter::Mode(mode) => query.mode = Some(mode.to_string()),
                 Filter::Signed(wanted) => query.signed = Some(*wanted),
+                Filter::Verified(wanted) => query.verified = Some(*wanted),
                 Filter::Kind(kind) => query.kinds = vec![kind.clone(), plural(kind)],
             }
         }
@@ -177,6 +182,7 @@ pub fn entry(repository: &Repository) -> Option<CatalogEntry> {
             mode,
             kinds,
             signed: !shown.signatures.is_empty(),
+            verified: shown.trust.as_ref().map(|verdict| verdict.verified),
         },
     })
 }
@@ -231,12 +237,15 @@ mod tests {
 
     #[test]
     fn a_query_becomes_catalog_words_and_facets() {
-        let catalog = Query::parse("Pod-Guard kind:Ingress mode:wapc signed:yes mutating:false")
-            .unwrap()
-            .to_catalog();
+        let catalog = Query::parse(
+            "Pod-Guard kind:Ingress mode:wapc signed:yes mutating:false verified:true",
+        )
+        .unwrap()
+        .to_catalog();
         assert_eq!(catalog.words, ["pod", "guard"]);
         assert_eq!(catalog.kinds, ["ingress", "ingresses"]);
         assert_eq!(catalog.mode.as_deref(), Some("kubewarden-wapc"));
+        assert_eq!(catalog.verified, Some(true));
         assert_eq!(
             (catalog.signed, catalog.mutating),
             (Some(true), Some(false))
@@ -270,6 +279,7 @@ mod tests {
             },
             signatures: Vec::new(),
             sboms: Vec::new(),
+            trust: None,
         };
         let repository = Repository {
             name: "team/labeler".to_string(),

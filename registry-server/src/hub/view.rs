@@ -10,6 +10,7 @@ use artifact::oci::Digest;
 use serde::Serialize;
 
 use super::index::{Attachment, Repository, TaggedPolicy};
+use crate::trust::Verdict;
 
 /// The hub page of a repository.
 pub fn page_path(repository: &str) -> String {
@@ -41,6 +42,8 @@ pub struct Summary {
     pub signed: bool,
     /// Whether an SBOM is attached.
     pub sbom: bool,
+    /// Whether its signatures satisfy the trust rule of its prefix; `null` outside every trust prefix.
+    pub verified: Option<bool>,
     /// The hub page.
     pub page: String,
 }
@@ -62,6 +65,7 @@ impl Summary {
             resources: policy.resources(),
             signed: !shown.signatures.is_empty(),
             sbom: !shown.sboms.is_empty(),
+            verified: shown.trust.as_ref().map(|verdict| verdict.verified),
             page: page_path(&repository.name),
         }
     }
@@ -163,6 +167,9 @@ pub struct Detail {
     pub signatures: Vec<AttachmentLink>,
     /// Its SBOMs.
     pub sboms: Vec<AttachmentLink>,
+    /// Its signatures checked against the trust rule of its prefix, with who vouched for it; `null` outside every
+    /// trust prefix.
+    pub trust: Option<Verdict>,
 }
 
 impl Detail {
@@ -215,6 +222,7 @@ impl Detail {
                 .collect(),
             signatures: shown.signatures.iter().map(link).collect(),
             sboms: shown.sboms.iter().map(link).collect(),
+            trust: shown.trust.clone(),
         }
     }
 }

@@ -213,16 +213,19 @@ pub trait Storage: Send + Sync + 'static {
     /// All repository names, sorted.
     fn repositories(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
 
-    /// The repositories whose entry in the hub's catalog is missing or older than their content (changed through
-    /// this server or another sharing the storage), each with its version: the version to save the new entry
-    /// under, read before the content is.
-    fn stale_catalog(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+    /// The repositories whose entry in the hub's catalog is missing, older than their content (changed through
+    /// this server or another sharing the storage) or made under another trust policy than `trust` (a
+    /// fingerprint), each with its version: the version to save the new entry under, read before the content is.
+    fn stale_catalog(&self, trust: &str)
+    -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
 
-    /// Saves `repository`'s catalog entry as of `version` (`None`: it holds no policy), unless one as new is saved.
+    /// Saves `repository`'s catalog entry as of `version`, made under the trust policy `trust` (`None`: it holds no
+    /// policy), unless one as new is saved.
     fn save_catalog(
         &self,
         repository: &str,
         version: u64,
+        trust: &str,
         entry: Option<&CatalogEntry>,
     ) -> impl Future<Output = Result<()>> + Send;
 

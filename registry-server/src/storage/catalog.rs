@@ -40,6 +40,8 @@ pub struct Facets {
     pub kinds: Vec<String>,
     /// Whether a signature is attached.
     pub signed: bool,
+    /// Whether its signatures satisfy the trust rule of its prefix; `None` outside every trust prefix.
+    pub verified: Option<bool>,
 }
 
 /// A search of the catalog: every word and filter must match.
@@ -55,6 +57,8 @@ pub struct CatalogQuery {
     pub kinds: Vec<String>,
     /// Signed (unsigned) policies only.
     pub signed: Option<bool>,
+    /// Policies whose signatures satisfy (do not satisfy) their prefix's trust rule only.
+    pub verified: Option<bool>,
 }
 
 /// `text` cut into lower-case words of letters and digits.

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
 use signing::config::VerificationConfig;
 use signing::trust::TrustRoot;
 
@@ -71,12 +72,16 @@ pub struct TrustRule {
 #[derive(Debug, Default)]
 pub struct TrustPolicy {
     rules: Vec<TrustRule>,
+    /// A digest of every entry and the files it names: what the hub's catalog records its verdicts under, so that
+    /// they are made again when the policy changes.
+    fingerprint: String,
 }
 
 impl TrustPolicy {
     /// Reads each entry's files; an unreadable or invalid file is a configuration error naming it.
     pub fn load(entries: &[TrustEntry]) -> Result<TrustPolicy> {
         let mut rules = Vec::new();
+        let mut fingerprint = Sha256::new();
         for entry in entries {
             if rules.iter().any(|r: &TrustRule| r.prefix == entry.prefix) {
                 return Err(RegistryError::Config(format!(
@@ -100,7 +105,18 @@ impl TrustPolicy {
                     entry.prefix
                 ))
             };
-            let text = String::from_utf8(read(&entry.verification_config)?).map_err(|_| {
+            let config_bytes = read(&entry.verification_config)?;
+            let root_bytes = entry.trust_root.as_ref().map(read).transpose()?;
+            for part in [
+                entry.prefix.as_bytes(),
+                entry.mode.name().as_bytes(),
+                &config_bytes,
+                root_bytes.as_deref().unwrap_or_default(),
+            ] {
+                fingerprint.update((part.len() as u64).to_be_bytes());
+                fingerprint.update(part);
+            }
+            let text = String::from_utf8(config_bytes).map_err(|_| {
                 RegistryError::Config(format!(
                     "trust: {} is not UTF-8 text",
                     entry.verification_config.display()
@@ -108,11 +124,11 @@ impl TrustPolicy {
             })?;
             let config = VerificationConfig::from_yaml(&text)
                 .map_err(|e| invalid(&entry.verification_config, e))?;
-            let trust_root = match &entry.trust_root {
-                Some(path) => {
-                    Some(TrustRoot::from_file_bytes(&read(path)?).map_err(|e| invalid(path, e))?)
+            let trust_root = match (&entry.trust_root, root_bytes) {
+                (Some(path), Some(bytes)) => {
+                    Some(TrustRoot::from_file_bytes(&bytes).map_err(|e| invalid(path, e))?)
                 }
-                None => None,
+                _ => None,
             };
             rules.push(TrustRule {
                 prefix: entry.prefix.clone(),
@@ -121,7 +137,18 @@ impl TrustPolicy {
                 trust_root,
             });
         }
-        Ok(TrustPolicy { rules })
+        let fingerprint = if rules.is_empty() {
+            String::new()
+        } else {
+            hex::encode(fingerprint.finalize())
+        };
+        Ok(TrustPolicy { rules, fingerprint })
+    }
+
+    /// A digest of the policy (empty without rules): equal for equal policies, different when any entry or file
+    /// changes.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The rule of `repository`: the entry with the longest prefix it starts with.
@@ -135,6 +162,13 @@ impl TrustPolicy {
     /// Whether no prefix has a rule.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Whether some prefix is in `enforce` mode (so that tags may wait).
+    pub fn enforces(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|rule| rule.mode == TrustMode::Enforce)
     }
 }
 
@@ -162,6 +196,7 @@ mod tests {
                 rule("trusted/", TrustMode::Audit),
                 rule("trusted/core/", TrustMode::Enforce),
             ],
+            fingerprint: String::new(),
         };
         assert_eq!(
             policy.rule_for("trusted/core/a").map(|r| r.mode),

@@ -169,11 +169,12 @@ pub async fn changed(file: &CatalogFile, repo: &RepoName) -> Result<()> {
 }
 
 /// The repositories whose catalog entry is missing or older than the repository, with their versions.
-pub async fn stale(file: &CatalogFile) -> Result<Vec<(String, u64)>> {
+pub async fn stale(file: &CatalogFile, trust: &str) -> Result<Vec<(String, u64)>> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT r.name, r.version FROM repositories r LEFT JOIN hub_catalog c ON c.repository = r.name
-         WHERE c.version IS NULL OR c.version <> r.version",
+         WHERE c.version IS NULL OR c.version <> r.version OR c.trust <> ?1",
     )
+    .bind(trust)
     .fetch_all(pool(file).await?)
     .await
     .map_err(|e| file.failed(e))?;
@@ -183,26 +184,31 @@ pub async fn stale(file: &CatalogFile) -> Result<Vec<(String, u64)>> {
         .collect())
 }
 
-/// Saves `repository`'s entry as of `version` (`None`: it holds no policy), unless a newer one is saved.
+/// Saves `repository`'s entry as of `version`, made under the trust policy `trust` (`None`: it holds no policy),
+/// unless a newer one under the same policy is saved.
 pub async fn save(
     file: &CatalogFile,
     repository: &str,
     version: u64,
+    trust: &str,
     entry: Option<&CatalogEntry>,
 ) -> Result<()> {
     let failed = |e| file.failed(e);
     let version = i64::try_from(version).unwrap_or(i64::MAX);
     let mut tx = pool(file).await?.begin_with(WRITE).await.map_err(failed)?;
-    let saved: Option<(i64, i64)> =
-        sqlx::query_as("SELECT rowid, version FROM hub_catalog WHERE repository = ?1")
+    let saved: Option<(i64, i64, String)> =
+        sqlx::query_as("SELECT rowid, version, trust FROM hub_catalog WHERE repository = ?1")
             .bind(repository)
             .fetch_optional(&mut *tx)
             .await
             .map_err(failed)?;
-    if saved.is_some_and(|(_, saved)| saved >= version) {
+    if saved
+        .as_ref()
+        .is_some_and(|(_, saved, under)| *saved >= version && under == trust)
+    {
         return Ok(());
     }
-    if let Some((rowid, _)) = saved {
+    if let Some((rowid, ..)) = saved {
         sqlx::query("DELETE FROM hub_search WHERE rowid = ?1")
             .bind(rowid)
             .execute(&mut *tx)
@@ -211,10 +217,11 @@ pub async fn save(
     }
     let facets = entry.map(|e| &e.facets);
     let rowid: i64 = sqlx::query_scalar(
-        "INSERT INTO hub_catalog (repository, version, content, mutating, mode, kinds, signed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO hub_catalog (repository, version, content, mutating, mode, kinds, signed, trust, verified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (repository) DO UPDATE SET version = excluded.version, content = excluded.content,
-           mutating = excluded.mutating, mode = excluded.mode, kinds = excluded.kinds, signed = excluded.signed
+           mutating = excluded.mutating, mode = excluded.mode, kinds = excluded.kinds, signed = excluded.signed,
+           trust = excluded.trust, verified = excluded.verified
          RETURNING rowid",
     )
     .bind(repository)
@@ -224,6 +231,8 @@ pub async fn save(
     .bind(facets.and_then(|f| f.mode.as_deref()))
     .bind(facets.map(|f| spaced(&f.kinds)).unwrap_or_default())
     .bind(facets.is_some_and(|f| f.signed))
+    .bind(trust)
+    .bind(facets.and_then(|f| f.verified))
     .fetch_one(&mut *tx)
     .await
     .map_err(failed)?;
@@ -259,7 +268,8 @@ pub async fn search(file: &CatalogFile, query: &CatalogQuery) -> Result<Vec<Stri
          AND (?2 IS NULL OR c.mutating = ?2)
          AND (?3 IS NULL OR c.mode = ?3)
          AND (json_array_length(?4) = 0 OR {named_kind} OR instr(c.kinds, ' * ') > 0)
-         AND (?5 IS NULL OR c.signed = ?5)"
+         AND (?5 IS NULL OR c.signed = ?5)
+         AND (?6 IS NULL OR c.verified = ?6)"
     );
     let sql = if query.words.is_empty() {
         format!(
@@ -287,6 +297,7 @@ pub async fn search(file: &CatalogFile, query: &CatalogQuery) -> Result<Vec<Stri
         .bind(query.mode.as_deref())
         .bind(kinds)
         .bind(query.signed)
+        .bind(query.verified)
         .fetch_all(pool(file).await?)
         .await
         .map_err(|e| file.failed(e))

@@ -172,17 +172,18 @@ impl Storage for LocalStorage {
         listing::repositories(&self.layout, &self.fs).await
     }
 
-    async fn stale_catalog(&self) -> Result<Vec<(String, u64)>> {
-        catalog::stale(&self.catalog).await
+    async fn stale_catalog(&self, trust: &str) -> Result<Vec<(String, u64)>> {
+        catalog::stale(&self.catalog, trust).await
     }
 
     async fn save_catalog(
         &self,
         repository: &str,
         version: u64,
+        trust: &str,
         entry: Option<&CatalogEntry>,
     ) -> Result<()> {
-        catalog::save(&self.catalog, repository, version, entry).await
+        catalog::save(&self.catalog, repository, version, trust, entry).await
     }
 
     async fn search_catalog(&self, query: &CatalogQuery) -> Result<Vec<String>> {

@@ -7,11 +7,12 @@ use crate::errors::Result;
 use crate::storage::catalog::{CatalogEntry, CatalogQuery};
 
 /// The repositories whose catalog row is missing or older than the repository, with their versions.
-pub async fn stale(storage: &SharedStorage) -> Result<Vec<(String, u64)>> {
+pub async fn stale(storage: &SharedStorage, trust: &str) -> Result<Vec<(String, u64)>> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT r.name, r.version FROM repositories r LEFT JOIN hub_catalog c ON c.repository = r.name
-         WHERE c.version IS DISTINCT FROM r.version",
+         WHERE c.version IS DISTINCT FROM r.version OR c.trust <> $1",
     )
+    .bind(trust)
     .fetch_all(&storage.db)
     .await?;
     Ok(rows
@@ -20,27 +21,29 @@ pub async fn stale(storage: &SharedStorage) -> Result<Vec<(String, u64)>> {
         .collect())
 }
 
-/// Saves `repository`'s row as of `version` (`None`: it holds no policy), unless a row as new is saved or the
-/// repository is gone.
+/// Saves `repository`'s row as of `version`, made under the trust policy `trust` (`None`: it holds no policy),
+/// unless a row as new under the same policy is saved or the repository is gone.
 pub async fn save(
     storage: &SharedStorage,
     repository: &str,
     version: u64,
+    trust: &str,
     entry: Option<&CatalogEntry>,
 ) -> Result<()> {
     let words = entry.map(|e| e.words.clone()).unwrap_or_default();
     let facets = entry.map(|e| e.facets.clone()).unwrap_or_default();
     sqlx::query(
-        "INSERT INTO hub_catalog (repository, version, content, document, mutating, mode, kinds, signed)
+        "INSERT INTO hub_catalog (repository, version, content, document, mutating, mode, kinds, signed, trust,
+                                  verified)
          SELECT $1, $2, $3,
                 setweight(to_tsvector('simple', $4), 'A') || setweight(to_tsvector('simple', $5), 'B')
                 || setweight(to_tsvector('simple', $6), 'C') || setweight(to_tsvector('simple', $7), 'D'),
-                $8, $9, $10, $11
+                $8, $9, $10, $11, $12, $13
          WHERE EXISTS (SELECT 1 FROM repositories WHERE name = $1)
          ON CONFLICT (repository) DO UPDATE SET version = excluded.version, content = excluded.content,
            document = excluded.document, mutating = excluded.mutating, mode = excluded.mode,
-           kinds = excluded.kinds, signed = excluded.signed
-         WHERE hub_catalog.version < excluded.version",
+           kinds = excluded.kinds, signed = excluded.signed, trust = excluded.trust, verified = excluded.verified
+         WHERE hub_catalog.version < excluded.version OR hub_catalog.trust <> excluded.trust",
     )
     .bind(repository)
     .bind(i64::try_from(version).unwrap_or(i64::MAX))
@@ -53,6 +56,8 @@ pub async fn save(
     .bind(facets.mode)
     .bind(facets.kinds)
     .bind(entry.is_some() && facets.signed)
+    .bind(trust)
+    .bind(facets.verified)
     .execute(&storage.db)
     .await?;
     Ok(())
@@ -77,6 +82,7 @@ pub async fn search(storage: &SharedStorage, query: &CatalogQuery) -> Result<Vec
            AND ($3::text IS NULL OR mode = $3)
            AND (cardinality($4::text[]) = 0 OR kinds && ($4::text[] || '{*}'::text[]))
            AND ($5::boolean IS NULL OR signed = $5)
+           AND ($6::boolean IS NULL OR verified = $6)
          ORDER BY kinds && $4::text[] DESC,
                   CASE WHEN $1::text IS NULL THEN 0 ELSE ts_rank(document, to_tsquery('simple', $1)) END DESC,
                   repository",
@@ -86,6 +92,7 @@ pub async fn search(storage: &SharedStorage, query: &CatalogQuery) -> Result<Vec
     .bind(query.mode.as_deref())
     .bind(&query.kinds)
     .bind(query.signed)
+    .bind(query.verified)
     .fetch_all(&storage.db)
     .await?)
 }

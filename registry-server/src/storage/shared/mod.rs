@@ -165,17 +165,18 @@ impl Storage for SharedStorage {
         manifests::repositories(self).await
     }
 
-    async fn stale_catalog(&self) -> Result<Vec<(String, u64)>> {
-        catalog::stale(self).await
+    async fn stale_catalog(&self, trust: &str) -> Result<Vec<(String, u64)>> {
+        catalog::stale(self, trust).await
     }
 
     async fn save_catalog(
         &self,
         repository: &str,
         version: u64,
+        trust: &str,
         entry: Option<&CatalogEntry>,
     ) -> Result<()> {
-        catalog::save(self, repository, version, entry).await
+        catalog::save(self, repository, version, trust, entry).await
     }
 
     async fn search_catalog(&self, query: &CatalogQuery) -> Result<Vec<String>> {
