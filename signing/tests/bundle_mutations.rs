@@ -8,12 +8,18 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use sha2::{Digest as _, Sha256};
 use signing::config::Subject;
 use signing::identity::Identity;
 use signing::sigstore_verifier::{Signed, Signer};
 use signing::trust::TrustRoot;
 use test_support::bundle_mutation::{ALLOWED, allowance, mutations};
-use test_support::{CaseSigner, ConformanceCase, conformance_cases};
+use test_support::{
+    CaseSigner, ConformanceCase, KeylessSigner, SigstoreInstance, conformance_cases,
+};
+
+/// The OIDC issuer of the private instance's signer.
+const ISSUER: &str = "https://accounts.palisade.test";
 
 /// Mutations of signed content that verify (`CASE`, `MUTATION` as displayed), with why they are not fixed
 /// yet. The test fails when this list and what verifies differ, either way.
@@ -184,4 +190,34 @@ fn no_mutation_of_what_a_good_bundle_signed_verifies() {
         .filter(|field| !fields.contains(**field))
         .collect();
     assert!(missing.is_empty(), "fields never mutated: {missing:?}");
+}
+
+#[test]
+fn no_mutation_of_a_private_instance_keyless_bundle_verifies() {
+    // A keyless cosign v3 bundle with an inclusion proof of several hashes, made by test_support's Sigstore
+    // instance over a manifest, mutated as the suite's bundles are.
+    let sigstore = SigstoreInstance::new();
+    let manifest = br#"{"schemaVersion":2,"layers":[]}"#.to_vec();
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&manifest)));
+    let case = ConformanceCase {
+        name: "private-instance-dsse".into(),
+        bundle: sigstore.sign_manifest(&KeylessSigner::email("alice@example.com", ISSUER), &digest),
+        artifact: manifest,
+        trusted_root: Some(sigstore.trusted_root_json()),
+        signer: CaseSigner::Identity {
+            identity: "alice@example.com".into(),
+            issuer: ISSUER.into(),
+        },
+    };
+    let outcome = run(&case, &mut BTreeSet::new(), &mut BTreeSet::new());
+    println!(
+        "{}: {} mutations, {} allowed to verify",
+        case.name, outcome.tried, outcome.allowed
+    );
+    assert!(outcome.tried >= 80, "only {} mutations", outcome.tried);
+    assert!(
+        outcome.unexpected.is_empty() && outcome.findings.is_empty(),
+        "mutations of signed content that verify:\n{}",
+        outcome.unexpected.join("\n")
+    );
 }

@@ -347,3 +347,62 @@ fn a_2021_rekord_entry_is_refused_by_name() {
         .unwrap_err();
     assert!(err.contains("rekord/0.0.1"), "{err}");
 }
+
+#[test]
+fn a_private_instances_keyless_signatures_pass_every_check_in_both_layouts() {
+    // test_support's Sigstore instance: its own CA, CT log and transparency log, and the trusted root naming them.
+    let sigstore = test_support::SigstoreInstance::new();
+    let root = TrustRoot::from_file_bytes(&sigstore.trusted_root_json()).unwrap();
+    let signer =
+        test_support::KeylessSigner::email("alice@example.com", "https://accounts.palisade.test");
+    let alice = Identity::Issuer {
+        issuer: "https://accounts.palisade.test".into(),
+        subject: signing::config::Subject::Equal("alice@example.com".into()),
+    };
+    let manifest: Digest = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
+
+    let bundle = sigstore.sign_manifest(&signer, &manifest.to_string());
+    let from_bundle = root
+        .verify_keyless_bundle(&bundle, &manifest, &alice)
+        .unwrap();
+    let payload = signing::simple_signing::Payload::new(
+        "registry.test/policies/app",
+        &manifest,
+        &Default::default(),
+    )
+    .to_bytes();
+    let layer = sigstore.sign_payload(&signer, &payload);
+    let signature = Signature {
+        payload,
+        signature: layer.signature,
+        certificate: Some(layer.certificate),
+        chain: Some(layer.chain),
+        bundle: Some(layer.bundle),
+        rfc3161_timestamp: None,
+    };
+    let from_layer = root
+        .verify_keyless_simple_signing(&signature, &alice)
+        .unwrap();
+    for checked in [from_bundle, from_layer] {
+        assert!(
+            checked.certificate_chain
+                && checked.certificate_timestamp
+                && checked.transparency_log
+                && checked.identity,
+            "{checked:?}"
+        );
+        assert_eq!(checked.verified_times.len(), 1, "{checked:?}");
+        assert_eq!(
+            checked.trust_root_entries,
+            vec![
+                "tlog https://rekor.palisade.test".to_string(),
+                "ca https://fulcio.palisade.test".to_string()
+            ]
+        );
+    }
+    // The public-good root trusts none of it: not even its transparency log.
+    let failure = public_good()
+        .verify_keyless_bundle(&bundle, &manifest, &alice)
+        .unwrap_err();
+    assert!(failure.contains("No log key valid"), "{failure}");
+}
