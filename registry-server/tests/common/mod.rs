@@ -11,6 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use registry_server::storage::{SharedStorage, SharedStorageOptions};
+use registry_server::trust::{TrustEntry, TrustMode, TrustPolicy};
 use registry_server::{AppState, Auth, Limits, LocalStorage, app};
 use sha2::{Digest as _, Sha256, Sha512};
 use tower::ServiceExt;
@@ -76,6 +77,36 @@ enum StorageArea {
 impl Registry {
     pub fn new() -> Registry {
         Registry::with_root(Root::Temp(tempfile::tempdir().unwrap()))
+    }
+
+    /// A registry on a temporary folder whose every repository is under an `audit` trust rule (a signature by a key
+    /// of its own): nothing waits, and each verdict is made and shown.
+    pub fn audited() -> Registry {
+        let mut registry = Registry::new();
+        let key = signing::keys::PrivateKey::generate().unwrap();
+        let pem: String = key
+            .public_key()
+            .to_pem()
+            .lines()
+            .map(|line| format!("      {line}\n"))
+            .collect();
+        let config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            config.path(),
+            format!("apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{pem}"),
+        )
+        .unwrap();
+        let policy = TrustPolicy::load(&[TrustEntry {
+            prefix: String::new(),
+            mode: TrustMode::Audit,
+            verification_config: config.path().to_path_buf(),
+            trust_root: None,
+        }])
+        .unwrap();
+        let mut state = AppState::new(registry.storage.clone(), limits(), Auth::open());
+        state.trust = Arc::new(policy);
+        registry.client.router = app(state);
+        registry
     }
 
     /// A registry storing under `path` (which the caller cleans up).
@@ -510,7 +541,8 @@ pub fn sha512(content: &[u8]) -> String {
     format!("sha512:{}", hex::encode(Sha512::digest(content)))
 }
 
-/// Each case (an `async fn(&Client)`) as a test on a local folder; all of them on one pair of shared-storage
+/// Each case (an `async fn(&Client)`) as a test on a local folder, and on one whose every repository is under an
+/// `audit` trust rule (nothing may change for clients); all of them on one pair of shared-storage
 /// servers (each case with a database and an object prefix of its own); and all of them again on two replicas of
 /// shared storage, the client's consecutive requests alternating between them.
 #[allow(unused_macros)]
@@ -522,6 +554,16 @@ macro_rules! on_both_storages {
                 #[tokio::test]
                 async fn $case() {
                     super::$case(&Registry::new()).await
+                }
+            )*
+        }
+
+        mod on_a_folder_under_an_audit_trust_rule {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(&Registry::audited()).await
                 }
             )*
         }
