@@ -7,12 +7,14 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::{Client, OCI_MANIFEST, SharedServers, sha256};
 use registry_server::Storage;
+use registry_server::storage::{GcOptions, GcReport};
 use serde_json::json;
 
 const CLIENTS: usize = 8;
@@ -336,4 +338,206 @@ fn strings(list: &serde_json::Value) -> BTreeSet<String> {
         .iter()
         .map(|entry| entry.as_str().unwrap().to_string())
         .collect()
+}
+
+/// Pushes to a tag racing deletes of that tag and of the manifests it named, and mounts of one blob between two
+/// repositories in both directions, all through both replicas: every request gets the spec's answer (never a
+/// server error), and what stays is whole.
+#[tokio::test]
+async fn deletes_and_mounts_racing_pushes_through_two_replicas() {
+    const ROUNDS: usize = 40;
+    let servers = SharedServers::start();
+    let direct: Vec<Client> = servers
+        .replicas("racing", 2)
+        .await
+        .into_iter()
+        .map(|(_, client)| client)
+        .collect();
+    let client = Client::round_robin(&direct);
+    let shared = client.push_blob("race/a", b"mounted back and forth").await;
+    client.push_blob("race/b", b"mounted back and forth").await;
+
+    let mut tasks = Vec::new();
+    for worker in 0..CLIENTS {
+        let client = client.clone();
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for round in 0..ROUNDS {
+                let request = match worker % 4 {
+                    0 => {
+                        let layer = format!("worker {worker} round {round}");
+                        client
+                            .push_image("race/a", "latest", &[layer.as_bytes()])
+                            .await;
+                        continue;
+                    }
+                    1 => (Method::DELETE, "/v2/race/a/manifests/latest".to_string()),
+                    2 => {
+                        let named = client.get("/v2/race/a/manifests/latest").await;
+                        let digest = named.header("docker-content-digest");
+                        if digest.is_empty() {
+                            continue;
+                        }
+                        (Method::DELETE, format!("/v2/race/a/manifests/{digest}"))
+                    }
+                    _ => {
+                        let (to, from) = if worker < 4 { ("a", "b") } else { ("b", "a") };
+                        let uri =
+                            format!("/v2/race/{to}/blobs/uploads/?mount={shared}&from=race/{from}");
+                        (Method::POST, uri)
+                    }
+                };
+                let (method, uri) = request;
+                let reply = client.send(method.clone(), &uri, &[], Body::empty()).await;
+                answers.push((
+                    method,
+                    uri,
+                    reply.status,
+                    String::from_utf8_lossy(&reply.body).to_string(),
+                ));
+            }
+            answers
+        }));
+    }
+    for task in tasks {
+        for (method, uri, status, body) in task.await.unwrap() {
+            let expected: &[StatusCode] = if method == Method::POST {
+                &[StatusCode::CREATED]
+            } else {
+                &[StatusCode::ACCEPTED, StatusCode::NOT_FOUND]
+            };
+            assert!(
+                expected.contains(&status),
+                "{method} {uri}: {status} {body}"
+            );
+        }
+    }
+
+    for replica in &direct {
+        let tags = strings(&replica.get("/v2/race/a/tags/list").await.json()["tags"]);
+        for tag in tags {
+            let reply = replica.get(&format!("/v2/race/a/manifests/{tag}")).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            let manifest = reply.json();
+            let layers = manifest["layers"].as_array().unwrap();
+            let mut checked = BTreeSet::new();
+            for blob in layers.iter().chain([&manifest["config"]]) {
+                check_blob(replica, "race/a", blob, &mut checked).await;
+            }
+        }
+        for repo in ["race/a", "race/b"] {
+            let blob = replica.get(&format!("/v2/{repo}/blobs/{shared}")).await;
+            assert_eq!(blob.body, b"mounted back and forth");
+        }
+    }
+    assert_eq!(client.upload_leftovers().await, Vec::<String>::new());
+}
+
+/// Each client moves its tag back and forth between two images, pausing about a grace period in between, while both
+/// replicas collect garbage over and over: the image a tag left is collected (manifest, links, blob objects) around
+/// the time it is pushed again. No collection fails, every push succeeds, and each tag keeps the image last pushed
+/// under it, whole.
+#[tokio::test]
+async fn garbage_collection_racing_pushes_keeps_every_tag_whole() {
+    const PUSHERS: usize = 4;
+    const ROUNDS: usize = 6;
+    const GRACE: Duration = Duration::from_secs(1);
+    let servers = SharedServers::start();
+    let replicas = servers.replicas("collected", 2).await;
+    let direct: Vec<Client> = replicas.iter().map(|(_, client)| client.clone()).collect();
+
+    let pushing = Arc::new(AtomicBool::new(true));
+    let mut collectors = Vec::new();
+    for (storage, _) in &replicas {
+        let (storage, pushing) = (storage.clone(), pushing.clone());
+        collectors.push(tokio::spawn(async move {
+            let options = GcOptions {
+                grace: GRACE,
+                dry_run: false,
+            };
+            let mut collected = GcReport::default();
+            while pushing.load(Ordering::Relaxed) {
+                let report = storage.collect_garbage(&options).await.unwrap();
+                collected.manifests += report.manifests;
+                collected.blobs += report.blobs;
+            }
+            collected
+        }));
+    }
+    let mut pushers = Vec::new();
+    for pusher in 0..PUSHERS {
+        let client = Client::round_robin(&direct);
+        pushers.push(tokio::spawn(async move {
+            let mut last = String::new();
+            for round in 0..ROUNDS {
+                let layer = format!("pusher {pusher} image {}", round % 2);
+                let tag = format!("t{pusher}");
+                last = client
+                    .push_image("collected", &tag, &[layer.as_bytes()])
+                    .await
+                    .0;
+                // From 0.8 to 1.4 grace periods: the image left goes shortly before or after it comes back.
+                let tenths = 8 + 2 * ((pusher + round) % 4) as u32;
+                tokio::time::sleep(GRACE * tenths / 10).await;
+            }
+            last
+        }));
+    }
+    let mut last_pushed = Vec::new();
+    for pusher in pushers {
+        last_pushed.push(pusher.await.unwrap());
+    }
+    pushing.store(false, Ordering::Relaxed);
+    for collector in collectors {
+        let collected = collector.await.unwrap();
+        assert!(
+            collected.manifests > 0 && collected.blobs > 0,
+            "images left by their tags were collected meanwhile: {collected:?}"
+        );
+    }
+
+    let everything = GcOptions {
+        grace: Duration::ZERO,
+        dry_run: false,
+    };
+    replicas[0].0.collect_garbage(&everything).await.unwrap();
+    for replica in &direct {
+        for (pusher, digest) in last_pushed.iter().enumerate() {
+            let reply = replica
+                .get(&format!("/v2/collected/manifests/t{pusher}"))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "t{pusher}");
+            assert_eq!(
+                sha256(&reply.body),
+                *digest,
+                "t{pusher} names the last push"
+            );
+            let manifest = reply.json();
+            let mut checked = BTreeSet::new();
+            for blob in manifest["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain([&manifest["config"]])
+            {
+                check_blob(replica, "collected", blob, &mut checked).await;
+            }
+            let left = sha256(format!("pusher {pusher} image {}", ROUNDS % 2).as_bytes());
+            let gone = replica
+                .send(
+                    Method::HEAD,
+                    &format!("/v2/collected/blobs/{left}"),
+                    &[],
+                    Body::empty(),
+                )
+                .await;
+            assert_eq!(
+                gone.status,
+                StatusCode::NOT_FOUND,
+                "the layer of the image t{pusher} left"
+            );
+        }
+    }
+    assert_eq!(direct[0].upload_leftovers().await, Vec::<String>::new());
 }

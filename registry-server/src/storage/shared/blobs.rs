@@ -92,17 +92,29 @@ pub async fn mount(
     digest: &Digest,
 ) -> Result<bool> {
     let mut tx = storage.db.begin().await?;
-    let held: Option<String> = sqlx::query_scalar(
-        "SELECT digest FROM repository_blobs WHERE repository = $1 AND digest = $2 FOR SHARE",
+    ensure_repository(&mut tx, to).await?;
+    // One statement reads `from`'s link and writes `to`'s, leaving `from`'s unlocked: two mounts of one blob in
+    // opposite directions would otherwise each hold the link the other one waits for (a deadlock). The new link's
+    // foreign key locks the blob's row, which keeps garbage collection off the blob until the mount is committed.
+    let linked = sqlx::query(
+        "INSERT INTO repository_blobs (repository, digest)
+         SELECT $2, digest FROM repository_blobs WHERE repository = $1 AND digest = $3
+         ON CONFLICT (repository, digest) DO UPDATE SET used_at = now()",
     )
     .bind(from.as_str())
+    .bind(to.as_str())
     .bind(digest.to_string())
-    .fetch_optional(&mut *tx)
-    .await?;
-    if held.is_none() {
+    .execute(&mut *tx)
+    .await;
+    let linked = match linked {
+        Ok(done) => done.rows_affected() > 0,
+        // The blob's row went (garbage collection) after `from`'s link was read: `from` no longer holds it.
+        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => false,
+        Err(error) => return Err(error.into()),
+    };
+    if !linked {
         return Ok(false);
     }
-    link(&mut tx, to, digest).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -1,8 +1,8 @@
 //! Garbage collection that is safe while every replica pushes: what no tag reaches (directly, through an index, or as
 //! a referrer of something reached) and was not used within the grace period goes, one transaction per repository.
-//! The database refuses to drop a blob link that a manifest being pushed names (a foreign key); such a repository is
-//! left for the next run. A blob's object is deleted only while its row is locked, so an upload of the same content
-//! waits and then stores it again.
+//! A repository is collected while holding its row, which every push and delete of its manifests and tags takes
+//! first, so none is half done meanwhile. A blob's object is deleted only while its row is locked, so an upload of the
+//! same content waits and then stores it again.
 
 use futures_util::TryStreamExt;
 use object_store::path::Path;
@@ -46,9 +46,12 @@ WHERE rb.repository = $1 AND rb.used_at <= now() - make_interval(secs => $2)
 pub async fn collect(storage: &SharedStorage, options: &GcOptions) -> Result<GcReport> {
     let grace = options.grace.as_secs_f64();
     let mut report = GcReport::default();
-    let repositories: Vec<String> = sqlx::query_scalar("SELECT name FROM repositories")
-        .fetch_all(&storage.db)
-        .await?;
+    // In one order: a dry run holds the row of each repository it went through until it ends (see
+    // `collect_repository`), and two must never each hold one that the other waits for.
+    let repositories: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM repositories ORDER BY name")
+            .fetch_all(&storage.db)
+            .await?;
     let mut connection = storage.db.acquire().await?;
     if options.dry_run {
         let mut everything = connection.begin().await?;
@@ -80,6 +83,13 @@ async fn collect_repository(
     report: &mut GcReport,
 ) -> Result<()> {
     let mut tx = connection.begin().await?;
+    // The repository's row first, as every push and delete of its manifests and tags takes it before anything else
+    // (see `manifests::put`): what reaches what is then read after every push that took it before has committed, and
+    // none runs until this commits, so a manifest pushed again or tagged meanwhile is never collected.
+    sqlx::query("SELECT name FROM repositories WHERE name = $1 FOR NO KEY UPDATE")
+        .bind(repo)
+        .execute(&mut *tx)
+        .await?;
     let manifests = sqlx::query(UNREACHED_MANIFESTS)
         .bind(repo)
         .bind(grace)
@@ -90,18 +100,8 @@ async fn collect_repository(
         .bind(repo)
         .bind(grace)
         .execute(&mut *tx)
-        .await;
-    let links = match links {
-        Ok(done) => done.rows_affected(),
-        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
-            tracing::info!(
-                repository = repo,
-                "a push is naming blobs being collected: next run"
-            );
-            return Ok(());
-        }
-        Err(error) => return Err(error.into()),
-    };
+        .await?
+        .rows_affected();
     tx.commit().await?;
     report.manifests += usize::try_from(manifests).unwrap_or(usize::MAX);
     report.blob_links += usize::try_from(links).unwrap_or(usize::MAX);
@@ -137,6 +137,17 @@ async fn collect_blobs(storage: &SharedStorage, grace: f64, report: &mut GcRepor
         let Some(parsed) = still.and_then(|d| d.parse().ok()) else {
             continue;
         };
+        // Asked again, now that the row is locked: the query above saw the links as they were when it started, and
+        // one committed between its start and the lock would otherwise lose its blob (and fail the row's delete).
+        // No link can be added from here on, as adding one locks the row.
+        let linked: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM repository_blobs WHERE digest = $1)")
+                .bind(&digest)
+                .fetch_one(&mut *tx)
+                .await?;
+        if linked {
+            continue;
+        }
         objects::delete(&*storage.objects, &storage.keys.blob(&parsed)).await?;
         sqlx::query("DELETE FROM blobs WHERE digest = $1")
             .bind(&digest)
