@@ -1,6 +1,8 @@
 //! Tags waiting to be published: `_pending/<tag>` holds the digest the tag is to name once trusted; publishing writes
 //! the tag's file, then removes the wait, and withdrawing does the reverse, under the storage's lock.
 
+use std::path::Path;
+
 use artifact::oci::Digest;
 
 use super::catalog;
@@ -54,22 +56,9 @@ pub async fn publish(
     tag: &Tag,
     digest: &Digest,
 ) -> Result<bool> {
-    let _held = storage.pending.lock().await;
     let wait = storage.layout.pending_tag(repo, tag);
-    let waiting = storage.fs.read_optional(&wait).await?;
-    if waiting.as_deref() != Some(digest.to_string().as_bytes()) {
-        return Ok(false);
-    }
-    storage
-        .fs
-        .write_atomic(
-            &storage.layout.tag(repo, tag),
-            digest.to_string().as_bytes(),
-        )
-        .await?;
-    storage.fs.remove_file(&wait).await?;
-    catalog::changed(&storage.catalog, repo).await?;
-    Ok(true)
+    let named = storage.layout.tag(repo, tag);
+    move_tag(storage, repo, digest, &wait, &named, Keep::Replace).await
 }
 
 /// Takes `tag` back if it names `digest`, making it wait for it again (a newer wait of the tag is kept).
@@ -79,19 +68,40 @@ pub async fn withdraw(
     tag: &Tag,
     digest: &Digest,
 ) -> Result<bool> {
-    let _held = storage.pending.lock().await;
     let named = storage.layout.tag(repo, tag);
-    if storage.fs.read_optional(&named).await?.as_deref() != Some(digest.to_string().as_bytes()) {
+    let wait = storage.layout.pending_tag(repo, tag);
+    move_tag(storage, repo, digest, &named, &wait, Keep::Existing).await
+}
+
+/// What [`move_tag`] does with a file already at its destination.
+#[derive(PartialEq)]
+enum Keep {
+    /// Overwrite it.
+    Replace,
+    /// Leave it.
+    Existing,
+}
+
+/// Moves a tag's file naming `digest` from `from` to `to` (between `_tags/` and `_pending/`) under the storage's
+/// lock: the destination is written before the source is removed, so a crash between the two leaves the tag both
+/// waiting and published, never lost. Returns whether `from` named `digest`.
+async fn move_tag(
+    storage: &LocalStorage,
+    repo: &RepoName,
+    digest: &Digest,
+    from: &Path,
+    to: &Path,
+    keep: Keep,
+) -> Result<bool> {
+    let _held = storage.pending.lock().await;
+    let bytes = digest.to_string();
+    if storage.fs.read_optional(from).await?.as_deref() != Some(bytes.as_bytes()) {
         return Ok(false);
     }
-    let wait = storage.layout.pending_tag(repo, tag);
-    if storage.fs.read_optional(&wait).await?.is_none() {
-        storage
-            .fs
-            .write_atomic(&wait, digest.to_string().as_bytes())
-            .await?;
+    if keep == Keep::Replace || storage.fs.read_optional(to).await?.is_none() {
+        storage.fs.write_atomic(to, bytes.as_bytes()).await?;
     }
-    storage.fs.remove_file(&named).await?;
+    storage.fs.remove_file(from).await?;
     catalog::changed(&storage.catalog, repo).await?;
     Ok(true)
 }

@@ -40,7 +40,7 @@ pub async fn put(
     // The repository's row before any other: every change to a repository's manifests and tags takes it first, so
     // that concurrent changes queue instead of deadlocking (a push would otherwise lock its tag after the
     // repository, while a delete locks the tag, or the manifest and through it its tags, before the repository).
-    mark_changed(&mut tx, repo).await?;
+    mark_changed(&mut tx, repo.as_str()).await?;
     sqlx::query(
         "INSERT INTO manifests (repository, digest, media_type, content, subject, descriptor)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -176,7 +176,7 @@ pub async fn delete(
     };
     let mut tx = storage.db.begin().await?;
     // The repository's row first, as a push takes it (see `put`); undone with the rest if nothing was deleted.
-    mark_changed(&mut tx, repo).await?;
+    mark_changed(&mut tx, repo.as_str()).await?;
     let deleted = match reference {
         // A data-modifying CTE reports no affected rows: count what it returns.
         Reference::Tag(_) => !query.fetch_all(&mut *tx).await?.is_empty(),
@@ -230,45 +230,43 @@ pub async fn publish_tag(
     tag: &Tag,
     digest: &Digest,
 ) -> Result<bool> {
-    let mut tx = storage.db.begin().await?;
-    let ended =
-        sqlx::query("DELETE FROM pending_tags WHERE repository = $1 AND name = $2 AND digest = $3")
-            .bind(repo.as_str())
-            .bind(tag.as_str())
-            .bind(digest.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-    if !ended {
-        return Ok(false);
-    }
-    sqlx::query(
+    move_tag(
+        storage,
+        [repo.as_str(), tag.as_str(), &digest.to_string()],
+        "DELETE FROM pending_tags WHERE repository = $1 AND name = $2 AND digest = $3",
         "INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
          ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = now()",
     )
-    .bind(repo.as_str())
-    .bind(tag.as_str())
-    .bind(digest.to_string())
-    .execute(&mut *tx)
-    .await?;
-    mark_changed(&mut tx, repo).await?;
-    tx.commit().await?;
-    Ok(true)
+    .await
 }
 
-/// Takes `tag` back if it names `digest`, making it wait for it again.
+/// Takes `tag` back if it names `digest`, making it wait for it again (a newer wait of the tag is kept).
 pub async fn withdraw_tag(
     storage: &SharedStorage,
     repo: &RepoName,
     tag: &Tag,
     digest: &Digest,
 ) -> Result<bool> {
+    move_tag(
+        storage,
+        [repo.as_str(), tag.as_str(), &digest.to_string()],
+        "DELETE FROM tags WHERE repository = $1 AND name = $2 AND digest = $3",
+        "INSERT INTO pending_tags (repository, name, digest) VALUES ($1, $2, $3)
+         ON CONFLICT (repository, name) DO NOTHING",
+    )
+    .await
+}
+
+/// Moves a tag's row (`[repository, tag, digest]`) between `tags` and `pending_tags` in one transaction: `take`
+/// deletes it from one, and only if it did, `put` writes it into the other and the repository's version moves.
+/// Returns whether it moved.
+async fn move_tag(storage: &SharedStorage, row: [&str; 3], take: &str, put: &str) -> Result<bool> {
     let mut tx = storage.db.begin().await?;
-    let taken = sqlx::query("DELETE FROM tags WHERE repository = $1 AND name = $2 AND digest = $3")
-        .bind(repo.as_str())
-        .bind(tag.as_str())
-        .bind(digest.to_string())
+    let [repository, tag, digest] = row;
+    let taken = sqlx::query(take)
+        .bind(repository)
+        .bind(tag)
+        .bind(digest)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -276,24 +274,21 @@ pub async fn withdraw_tag(
     if !taken {
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO pending_tags (repository, name, digest) VALUES ($1, $2, $3)
-         ON CONFLICT (repository, name) DO NOTHING",
-    )
-    .bind(repo.as_str())
-    .bind(tag.as_str())
-    .bind(digest.to_string())
-    .execute(&mut *tx)
-    .await?;
-    mark_changed(&mut tx, repo).await?;
+    sqlx::query(put)
+        .bind(repository)
+        .bind(tag)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+    mark_changed(&mut tx, repository).await?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// Counts a change to `repo`'s tags or manifests: the hub's catalog entry of `repo` is then stale.
-async fn mark_changed(tx: &mut Transaction<'_, Postgres>, repo: &RepoName) -> Result<()> {
+async fn mark_changed(tx: &mut Transaction<'_, Postgres>, repository: &str) -> Result<()> {
     sqlx::query("UPDATE repositories SET version = version + 1 WHERE name = $1")
-        .bind(repo.as_str())
+        .bind(repository)
         .execute(&mut **tx)
         .await?;
     Ok(())
