@@ -1,7 +1,10 @@
-//! Eight clients pushing at once through two replicas of one shared registry (Garage + PostgreSQL): the same and
-//! different tags, shared and distinct layers (whole, in chunks that land on both replicas, and mounted), and
-//! referrers of what they pushed. Afterwards each replica answers the same, complete state: every tag names a
-//! manifest pushed under it whose blobs are all there, every referrer is listed, and no upload left anything behind.
+//! Replicas of one shared registry (Garage + PostgreSQL) racing each other. Eight clients pushing at once through two
+//! replicas: the same and different tags, shared and distinct layers (whole, in chunks that land on both replicas,
+//! and mounted), and referrers of what they pushed; afterwards each replica answers the same, complete state: every
+//! tag names a manifest pushed under it whose blobs are all there, every referrer is listed, and no upload left
+//! anything behind. Pushes racing deletes and mounts both ways, and pushes racing garbage collection on both
+//! replicas: every request answers as the spec says (never a server error, such as a deadlock) and what stays is
+//! whole.
 
 mod common;
 
@@ -194,11 +197,7 @@ async fn check_through(replica: &Client, pushed: &Pushed) -> BTreeMap<(String, S
         let reply = replica.get(&format!("/v2/{repo}/manifests/{digest}")).await;
         assert_eq!(reply.status, StatusCode::OK, "{repo}@{digest}");
         assert_eq!(sha256(&reply.body), *digest);
-        let manifest: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
-        let layers = manifest["layers"].as_array().unwrap();
-        for blob in layers.iter().chain([&manifest["config"]]) {
-            check_blob(replica, repo, blob, &mut checked_blobs).await;
-        }
+        check_blobs(replica, repo, &reply.json(), &mut checked_blobs).await;
     }
 
     for ((repo, subject), signatures) in &pushed.referrers {
@@ -217,26 +216,30 @@ async fn check_through(replica: &Client, pushed: &Pushed) -> BTreeMap<(String, S
     named
 }
 
-/// The blob a descriptor names is in `repo` with its size; its content (read once per repository) has its digest.
-async fn check_blob(
+/// The config and layers of an image manifest are in `repo` with their sizes; the content of each (read once per
+/// repository and `checked`) has its digest.
+async fn check_blobs(
     replica: &Client,
     repo: &str,
-    descriptor: &serde_json::Value,
+    manifest: &serde_json::Value,
     checked: &mut BTreeSet<(String, String)>,
 ) {
-    let digest = descriptor["digest"].as_str().unwrap();
-    let uri = format!("/v2/{repo}/blobs/{digest}");
-    let head = replica.send(Method::HEAD, &uri, &[], Body::empty()).await;
-    assert_eq!(head.status, StatusCode::OK, "{repo}@{digest}");
-    assert_eq!(
-        head.header("content-length"),
-        descriptor["size"].to_string(),
-        "{repo}@{digest}"
-    );
-    if checked.insert((repo.to_string(), digest.to_string())) {
-        let got = replica.get(&uri).await;
-        assert_eq!(got.status, StatusCode::OK);
-        assert_eq!(sha256(&got.body), digest, "the content of {repo}@{digest}");
+    let layers = manifest["layers"].as_array().unwrap();
+    for descriptor in layers.iter().chain([&manifest["config"]]) {
+        let digest = descriptor["digest"].as_str().unwrap();
+        let uri = format!("/v2/{repo}/blobs/{digest}");
+        let head = replica.send(Method::HEAD, &uri, &[], Body::empty()).await;
+        assert_eq!(head.status, StatusCode::OK, "{repo}@{digest}");
+        assert_eq!(
+            head.header("content-length"),
+            descriptor["size"].to_string(),
+            "{repo}@{digest}"
+        );
+        if checked.insert((repo.to_string(), digest.to_string())) {
+            let got = replica.get(&uri).await;
+            assert_eq!(got.status, StatusCode::OK);
+            assert_eq!(sha256(&got.body), digest, "the content of {repo}@{digest}");
+        }
     }
 }
 
@@ -419,12 +422,7 @@ async fn deletes_and_mounts_racing_pushes_through_two_replicas() {
         for tag in tags {
             let reply = replica.get(&format!("/v2/race/a/manifests/{tag}")).await;
             assert_eq!(reply.status, StatusCode::OK);
-            let manifest = reply.json();
-            let layers = manifest["layers"].as_array().unwrap();
-            let mut checked = BTreeSet::new();
-            for blob in layers.iter().chain([&manifest["config"]]) {
-                check_blob(replica, "race/a", blob, &mut checked).await;
-            }
+            check_blobs(replica, "race/a", &reply.json(), &mut BTreeSet::new()).await;
         }
         for repo in ["race/a", "race/b"] {
             let blob = replica.get(&format!("/v2/{repo}/blobs/{shared}")).await;
@@ -513,16 +511,7 @@ async fn garbage_collection_racing_pushes_keeps_every_tag_whole() {
                 *digest,
                 "t{pusher} names the last push"
             );
-            let manifest = reply.json();
-            let mut checked = BTreeSet::new();
-            for blob in manifest["layers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .chain([&manifest["config"]])
-            {
-                check_blob(replica, "collected", blob, &mut checked).await;
-            }
+            check_blobs(replica, "collected", &reply.json(), &mut BTreeSet::new()).await;
             let left = sha256(format!("pusher {pusher} image {}", ROUNDS % 2).as_bytes());
             let gone = replica
                 .send(
