@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::blobs::to_u64;
 use super::connection::SharedStorage;
+use super::manifests::lock_repository;
 use super::objects;
 use crate::errors::Result;
 use crate::storage::collection::{GcOptions, GcReport};
@@ -86,10 +87,7 @@ async fn collect_repository(
     // The repository's row first, as every push and delete of its manifests and tags takes it before anything else
     // (see `manifests::put`): what reaches what is then read after every push that took it before has committed, and
     // none runs until this commits, so a manifest pushed again or tagged meanwhile is never collected.
-    sqlx::query("SELECT name FROM repositories WHERE name = $1 FOR NO KEY UPDATE")
-        .bind(repo)
-        .execute(&mut *tx)
-        .await?;
+    lock_repository(&mut tx, repo).await?;
     let manifests = sqlx::query(UNREACHED_MANIFESTS)
         .bind(repo)
         .bind(grace)

@@ -11,7 +11,7 @@ use crate::errors::{RegistryError, Result};
 use crate::manifest::{self, Descriptor};
 use crate::names::{Reference, RepoName, Tag};
 use crate::storage::backend::{StoredManifest, checked_key};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 /// PostgreSQL's code for a foreign key that points nowhere.
 const FOREIGN_KEY_VIOLATION: &str = "23503";
@@ -195,6 +195,10 @@ pub async fn set_pending_tag(
     tag: &Tag,
     digest: &Digest,
 ) -> Result<()> {
+    let mut tx = storage.db.begin().await?;
+    // The repository's row first, as a push takes it (see `put`): a delete of the manifest, which holds it, would
+    // otherwise wait for this wait's row while this waits for the manifest.
+    lock_repository(&mut tx, repo.as_str()).await?;
     sqlx::query(
         "INSERT INTO pending_tags (repository, name, digest) VALUES ($1, $2, $3)
          ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, pushed_at = now()",
@@ -202,8 +206,9 @@ pub async fn set_pending_tag(
     .bind(repo.as_str())
     .bind(tag.as_str())
     .bind(digest.to_string())
-    .execute(&storage.db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -263,6 +268,8 @@ pub async fn withdraw_tag(
 async fn move_tag(storage: &SharedStorage, row: [&str; 3], take: &str, put: &str) -> Result<bool> {
     let mut tx = storage.db.begin().await?;
     let [repository, tag, digest] = row;
+    // The repository's row first, as a push takes it (see `put`); undone with the rest if nothing moved.
+    mark_changed(&mut tx, repository).await?;
     let taken = sqlx::query(take)
         .bind(repository)
         .bind(tag)
@@ -280,9 +287,18 @@ async fn move_tag(storage: &SharedStorage, row: [&str; 3], take: &str, put: &str
         .bind(digest)
         .execute(&mut *tx)
         .await?;
-    mark_changed(&mut tx, repository).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Takes the row of `repository` until the transaction ends, as every change to its manifests and tags (and their
+/// garbage collection) does before anything else (see `put`), without counting a change.
+pub async fn lock_repository(connection: &mut PgConnection, repository: &str) -> Result<()> {
+    sqlx::query("SELECT name FROM repositories WHERE name = $1 FOR NO KEY UPDATE")
+        .bind(repository)
+        .execute(connection)
+        .await?;
+    Ok(())
 }
 
 /// Counts a change to `repo`'s tags or manifests: the hub's catalog entry of `repo` is then stale.
