@@ -9,6 +9,7 @@ use object_store::signer::Method;
 use sqlx::{Postgres, Transaction};
 
 use super::connection::SharedStorage;
+use super::manifests::lock_repository;
 use super::objects;
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
@@ -123,6 +124,9 @@ pub async fn mount(
 /// Its bytes stay until garbage collection finds that no repository holds them.
 pub async fn unlink(storage: &SharedStorage, repo: &RepoName, digest: &Digest) -> Result<bool> {
     let mut tx = storage.db.begin().await?;
+    // The repository's row first, as every change to its manifests does: a collection deleting manifests that name
+    // the blob (and so their rows below) holds it, and would otherwise wait for rows this took, while this waits.
+    lock_repository(&mut tx, repo.as_str()).await?;
     sqlx::query("DELETE FROM manifest_blobs WHERE repository = $1 AND digest = $2")
         .bind(repo.as_str())
         .bind(digest.to_string())
