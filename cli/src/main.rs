@@ -7,6 +7,7 @@ mod commands;
 mod environment;
 mod evaluation_options;
 mod exit;
+mod isolation_options;
 mod key_files;
 mod logging;
 mod options;

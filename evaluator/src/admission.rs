@@ -41,12 +41,17 @@ pub struct ValidationResponse {
 }
 
 impl ValidationResponse {
-    /// The rejection (code 500) that stands for a failed evaluation.
+    /// The rejection that stands for a failed evaluation: code 500, or 503 for a policy failed fast
+    /// (its circuit breaker open).
     pub fn from_failure(error: &EvaluatorError) -> ValidationResponse {
+        let code = match error {
+            EvaluatorError::CircuitOpen { .. } => 503,
+            _ => 500,
+        };
         ValidationResponse {
             accepted: false,
             message: Some(error.to_string()),
-            code: Some(500),
+            code: Some(code),
             ..ValidationResponse::default()
         }
     }

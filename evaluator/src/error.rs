@@ -90,6 +90,28 @@ pub enum EvaluatorError {
         #[source]
         cause: Refusal,
     },
+    /// The policy server refused a request without running it: `queue` requests of its policy already
+    /// wait for an evaluation worker.
+    #[error(
+        "policy {policy} is overloaded: {queue} of its requests already wait for an evaluation worker; try again later"
+    )]
+    Overloaded {
+        /// The policy id.
+        policy: String,
+        /// The bound of the policy's queue.
+        queue: usize,
+    },
+    /// The policy server failed a request fast: its policy's circuit breaker is open because it kept
+    /// running into its deadline.
+    #[error(
+        "policy {policy} is failing fast: it kept timing out, so its circuit breaker is open; {next}"
+    )]
+    CircuitOpen {
+        /// The policy id.
+        policy: String,
+        /// When the policy is run again.
+        next: String,
+    },
     /// `policies.yml` (the policy server's configuration) is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

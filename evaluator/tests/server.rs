@@ -14,7 +14,9 @@ use client::remote::credentials::DockerConfig;
 use client::remote::sources::Sources;
 use client::remote::{Remote, RemoteOptions};
 use evaluator::gate::{Admission, Verification};
-use evaluator::server::{PoliciesFile, ServerState, StartOptions, app};
+use evaluator::server::{
+    BreakerOptions, IsolationLimits, PoliciesFile, ServerState, StartOptions, app,
+};
 use evaluator::{EngineConfig, EvaluatorError, ModuleCache};
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
@@ -43,6 +45,7 @@ fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOption
         cache,
         continue_on_errors: false,
         workers: 2,
+        isolation: IsolationLimits::default(),
         allowed_capabilities: Vec::new(),
         context_resources: None,
     }
@@ -483,5 +486,298 @@ async fn policies_yml_grants_kubernetes_resources() -> TestResult {
     let (_, refused) = post(&state, "/validate/not-granted", &review).await?;
     assert_eq!(refused["response"]["allowed"], false, "{refused}");
     assert_eq!(refused["response"]["status"]["code"], 403, "{refused}");
+    Ok(())
+}
+
+/// A server with the policy `healthy` (accepts) beside `others` (id, fixture), `workers` workers shared
+/// under `limits`, every evaluation's deadline 200 ms.
+async fn isolated(
+    dir: &Path,
+    others: &[(&str, &str)],
+    workers: usize,
+    limits: IsolationLimits,
+) -> Result<Arc<ServerState>, Box<dyn std::error::Error>> {
+    let mut entries = vec![("healthy", file_module(dir, "wapc-accept"), "")];
+    for (id, fixture) in others {
+        entries.push((id, file_module(dir, fixture), ""));
+    }
+    let file = policies(&entries)?;
+    let options = StartOptions {
+        workers,
+        isolation: limits,
+        ..options(Admission::InsecureSkipVerification, None)
+    };
+    Ok(Arc::new(ServerState::start(&file, options).await?))
+}
+
+type Answer = Result<(StatusCode, Value), String>;
+
+/// `count` clients posting `body` to `path` at once; each answer comes with its place in the order the
+/// answers arrived.
+fn clients(
+    state: &Arc<ServerState>,
+    path: &str,
+    body: &str,
+    count: usize,
+    arrived: &Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<tokio::task::JoinHandle<(usize, Answer)>> {
+    (0..count)
+        .map(|_| {
+            let (state, path, body) = (Arc::clone(state), path.to_string(), body.to_string());
+            let arrived = Arc::clone(arrived);
+            tokio::spawn(async move {
+                let answer = post(&state, &path, &body)
+                    .await
+                    .map_err(|err| err.to_string());
+                let place = arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                (place, answer)
+            })
+        })
+        .collect()
+}
+
+/// The value of the metric line starting with `series` (0 when absent).
+async fn metric(state: &Arc<ServerState>, series: &str) -> Result<f64, Box<dyn std::error::Error>> {
+    let (_, text) = get(state, "/metrics").await?;
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0))
+}
+
+/// `status.code` and `status.message` of an AdmissionReview answer.
+fn status(body: &Value) -> (i64, &str) {
+    let status = &body["response"]["status"];
+    (
+        status["code"].as_i64().unwrap_or_default(),
+        status["message"].as_str().unwrap_or_default(),
+    )
+}
+
+const NO_BREAKER: BreakerOptions = BreakerOptions {
+    timeouts: 0,
+    window: Duration::from_secs(60),
+    cool_down: Duration::from_secs(30),
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_looping_policy_delays_only_its_own_requests() -> TestResult {
+    let dir = test_support::tempdir();
+    let limits = IsolationLimits {
+        breaker: NO_BREAKER,
+        ..IsolationLimits::default()
+    };
+    // Two workers: the looping policy may hold one of them (its default share), never both.
+    let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
+    let review = review()?;
+    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let looping = clients(&state, "/validate/loop", &review, 16, &arrived);
+    // Once most of the 16 wait in the looping policy's queue (one runs), the healthy policy is asked 20 times.
+    let queued = "palisade_policy_queued_requests{policy=\"loop\"}";
+    for _ in 0..500 {
+        if metric(&state, queued).await? >= 8.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(metric(&state, queued).await? >= 8.0, "the clients queued");
+    for _ in 0..20 {
+        let (status, body) = post(&state, "/validate/healthy", &review).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+    }
+    // Each looping request takes its 200 ms deadline on one worker: most are still waiting.
+    let finished = looping.iter().filter(|task| task.is_finished()).count();
+    assert!(
+        finished < 16 && metric(&state, queued).await? > 0.0,
+        "the healthy policy answered 20 times while the looping one still had requests waiting ({finished} of 16 done)"
+    );
+    for task in looping {
+        let (_, answer) = task.await?;
+        let (http, body) = answer?;
+        assert_eq!(http, StatusCode::OK);
+        let (code, message) = status(&body);
+        assert!(
+            code == 500 && message.contains("timed out"),
+            "every looping request ran into its deadline: {body}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_policies_cost_only_their_own_requests() -> TestResult {
+    let dir = test_support::tempdir();
+    let hostile = [
+        ("loop", "wapc-validate-loop", "timed out"),
+        ("oom", "wapc-validate-oom", "memory limit"),
+        ("recursion", "wapc-validate-recursion", "trapped"),
+        ("flood", "wapc-validate-flood", "timed out"),
+        ("huge", "wapc-validate-huge", "too large"),
+    ];
+    let others: Vec<_> = hostile
+        .iter()
+        .map(|(id, fixture, _)| (*id, *fixture))
+        .collect();
+    let limits = IsolationLimits {
+        breaker: NO_BREAKER,
+        ..IsolationLimits::default()
+    };
+    let state = isolated(dir.path(), &others, 4, limits).await?;
+    let review = review()?;
+    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let attacks: Vec<_> = hostile
+        .iter()
+        .map(|(id, _, expected)| {
+            let tasks = clients(&state, &format!("/validate/{id}"), &review, 4, &arrived);
+            (*id, *expected, tasks)
+        })
+        .collect();
+    for _ in 0..10 {
+        let (_, body) = post(&state, "/validate/healthy", &review).await?;
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+    }
+    for (id, expected, tasks) in attacks {
+        for task in tasks {
+            let (_, answer) = task.await?;
+            let (http, body) = answer?;
+            assert_eq!(http, StatusCode::OK, "{id}");
+            let (code, message) = status(&body);
+            assert!(
+                code == 500 && message.contains(expected),
+                "{id}: expected a 500 rejection saying `{expected}`: {body}"
+            );
+        }
+    }
+    let (_, body) = post(&state, "/validate/healthy", &review).await?;
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_is_answered_503_at_once() -> TestResult {
+    let dir = test_support::tempdir();
+    let limits = IsolationLimits {
+        policy_workers: Some(1),
+        queue: 2,
+        breaker: NO_BREAKER,
+    };
+    let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
+    let review = review()?;
+    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // One runs, two wait, five are refused.
+    let tasks = clients(&state, "/validate/loop", &review, 8, &arrived);
+    let mut refused = Vec::new();
+    let mut timed_out = Vec::new();
+    for task in tasks {
+        let (place, answer) = task.await?;
+        let (http, body) = answer?;
+        if http == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(
+                body["error"],
+                "policy loop is overloaded: 2 of its requests already wait for an evaluation worker; try again later"
+            );
+            refused.push(place);
+        } else {
+            assert_eq!(status(&body).0, 500, "{body}");
+            timed_out.push(place);
+        }
+    }
+    assert_eq!((refused.len(), timed_out.len()), (5, 3));
+    assert!(
+        refused.iter().max() < timed_out.iter().min(),
+        "the refusals came before any evaluation ended: refused {refused:?}, evaluated {timed_out:?}"
+    );
+    let refusals = "palisade_policy_refusals_total{policy=\"loop\",reason=\"queue_full\"}";
+    assert_eq!(metric(&state, refusals).await?, 5.0);
+    let (_, body) = post(&state, "/validate/healthy", &review).await?;
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_breaker_opens_fails_fast_and_closes_when_the_policy_behaves() -> TestResult {
+    let dir = test_support::tempdir();
+    let cool_down = Duration::from_millis(300);
+    let limits = IsolationLimits {
+        policy_workers: Some(1),
+        queue: 16,
+        breaker: BreakerOptions {
+            timeouts: 2,
+            window: Duration::from_secs(60),
+            cool_down,
+        },
+    };
+    let state = isolated(
+        dir.path(),
+        &[("flaky", "wapc-validate-slow-when-large")],
+        2,
+        limits,
+    )
+    .await?;
+    // The policy accepts small requests and loops on large ones.
+    let small = review()?;
+    let large =
+        json!({"request": {"uid": "large", "object": {"data": {"blob": "x".repeat(8192)}}}})
+            .to_string();
+    let state_is = |name: &str| {
+        format!("palisade_policy_circuit_breaker_state{{policy=\"flaky\",state=\"{name}\"}}")
+    };
+    let ask = |body: String| {
+        let state = Arc::clone(&state);
+        async move {
+            let (_, answer) = post(&state, "/validate/flaky", &body).await?;
+            Ok::<_, Box<dyn std::error::Error>>(answer)
+        }
+    };
+
+    // Six at once: two run into the deadline one after the other, which opens the breaker; the four still
+    // waiting then fail fast instead of running.
+    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut codes = Vec::new();
+    for task in clients(&state, "/validate/flaky", &large, 6, &arrived) {
+        let (_, answer) = task.await?;
+        let (_, body) = answer?;
+        let (code, message) = status(&body);
+        codes.push(code);
+        assert!(
+            (code == 500 && message.contains("timed out"))
+                || (code == 503 && message.contains("policy flaky is failing fast")),
+            "{body}"
+        );
+    }
+    codes.sort();
+    assert_eq!(codes, [500, 500, 503, 503, 503, 503]);
+    assert_eq!(metric(&state, &state_is("open")).await?, 1.0);
+    assert_eq!(metric(&state, &state_is("closed")).await?, 0.0);
+
+    // Open: even a request it would accept is not run.
+    let answer = ask(small.clone()).await?;
+    assert_eq!(answer["response"]["allowed"], false);
+    let (code, message) = status(&answer);
+    assert!(
+        code == 503 && message.contains("tried again in"),
+        "{answer}"
+    );
+
+    // After the cool-down one trial runs; it loops, so the breaker opens again.
+    tokio::time::sleep(cool_down + Duration::from_millis(100)).await;
+    let answer = ask(large.clone()).await?;
+    assert!(status(&answer).1.contains("timed out"), "{answer}");
+    assert_eq!(metric(&state, &state_is("open")).await?, 1.0);
+    assert_eq!(status(&ask(small.clone()).await?).0, 503);
+
+    // The next trial behaves: the breaker closes and requests run again.
+    tokio::time::sleep(cool_down + Duration::from_millis(100)).await;
+    let answer = ask(small.clone()).await?;
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    assert_eq!(metric(&state, &state_is("closed")).await?, 1.0);
+    assert_eq!(metric(&state, &state_is("open")).await?, 0.0);
+    // One timeout is below the threshold: it stays closed.
+    assert!(status(&ask(large).await?).1.contains("timed out"));
+    let answer = ask(small).await?;
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    let refusals = "palisade_policy_refusals_total{policy=\"flaky\",reason=\"circuit_open\"}";
+    assert_eq!(metric(&state, refusals).await?, 6.0);
     Ok(())
 }

@@ -10,6 +10,7 @@ use http_server::{Listener, TlsConfig};
 use crate::capability_options::CapabilityOptions;
 use crate::evaluation_options::{DeadlineOptions, ModuleCacheOptions};
 use crate::exit::UsageError;
+use crate::isolation_options::IsolationOptions;
 use crate::options::RegistryOptions;
 use crate::verification_options::VerificationOptions;
 
@@ -48,6 +49,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     #[command(flatten)]
+    isolation: IsolationOptions,
+    #[command(flatten)]
     cache: ModuleCacheOptions,
     #[command(flatten)]
     verification: VerificationOptions,
@@ -80,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cache,
         continue_on_errors: args.continue_on_errors,
         workers,
+        isolation: args.isolation.limits(),
         allowed_capabilities: args.capabilities.allowed().to_vec(),
         context_resources: args.capabilities.context_resources()?,
     };

@@ -106,6 +106,11 @@ impl Metrics {
             .observe(latency.as_secs_f64());
     }
 
+    /// The registry, for the server's other metrics (the isolation between policies).
+    pub(crate) fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// The answer to `GET /metrics`.
     pub fn response(&self) -> Response {
         http_server::metrics::response(&self.registry)

@@ -6,13 +6,16 @@
 //! - `GET /readiness`: 200 once started (start-up finishes before the socket is served);
 //! - `GET /metrics`: Prometheus text (per-policy latency histogram, accepted/rejected/error counts).
 //!
-//! Evaluations run on tokio's blocking pool, at most `workers` at once (a semaphore), never on
-//! the reactor. A policy that fails while evaluating (timeout, trap, out of memory, bad answer)
+//! Evaluations run on tokio's blocking pool, at most `workers` at once, never on the reactor, and
+//! one policy takes at most its share of them ([`isolation`]: a per-policy limit, a bounded queue per
+//! policy, whose overflow is HTTP 503, and a circuit breaker that fails a policy that keeps timing out
+//! fast, with a 503 rejection). A policy that fails while evaluating (timeout, trap, out of memory, bad answer)
 //! costs that request: HTTP 200 with a rejection whose `status.code` is 500 and whose message
 //! says which, as Kubewarden answers; the next request is served. So is a policy that could not
 //! be loaded (`--continue-on-errors`). An unknown policy id is HTTP 404 and a malformed body
 //! HTTP 400, each with a JSON `{"error": …}`.
 
+pub mod isolation;
 pub mod metrics;
 pub mod policies;
 mod state;
@@ -31,6 +34,7 @@ use axum::routing::{get, post};
 use axum::serve::Listener;
 use serde_json::{Value, json};
 
+pub use isolation::{BreakerOptions, IsolationLimits};
 pub use metrics::{Metrics, Outcome};
 pub use policies::{PoliciesFile, PolicyConfig, PolicyMode};
 pub use state::{ServerState, StartOptions};
@@ -81,7 +85,10 @@ async fn validate(
         Ok(review) => review,
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
     };
-    let (answer, allowed_to_mutate) = evaluate(&state, &id, slot, &review.request).await;
+    let (answer, allowed_to_mutate) = match evaluate(&state, &id, slot, &review.request).await {
+        Ok(evaluated) => evaluated,
+        Err(overloaded) => return unavailable(&overloaded),
+    };
     json_response(review.response(&answer, allowed_to_mutate))
 }
 
@@ -114,7 +121,10 @@ async fn validate_raw(
         }
     };
     let review = AdmissionReview::raw(request);
-    let (answer, allowed_to_mutate) = evaluate(&state, &id, slot, &review.request).await;
+    let (answer, allowed_to_mutate) = match evaluate(&state, &id, slot, &review.request).await {
+        Ok(evaluated) => evaluated,
+        Err(overloaded) => return unavailable(&overloaded),
+    };
     let mut response = review.response(&answer, allowed_to_mutate);
     json_response(json!({ "response": response["response"].take() }))
 }
@@ -130,13 +140,14 @@ async fn render_metrics(State(state): State<Arc<ServerState>>) -> Response {
 }
 
 /// Evaluates `request` with the policy in `slot` on the blocking pool, records the outcome, and
-/// returns the answer and whether the policy may mutate.
+/// returns the answer and whether the policy may mutate; or [`EvaluatorError::Overloaded`] when the
+/// policy's queue is full.
 async fn evaluate(
     state: &ServerState,
     id: &str,
     slot: &Slot,
     request: &Value,
-) -> (ValidationResponse, bool) {
+) -> Result<(ValidationResponse, bool), EvaluatorError> {
     let started = Instant::now();
     let policy = match slot {
         Slot::Ready(policy) => Arc::clone(policy),
@@ -148,15 +159,19 @@ async fn evaluate(
                 code: Some(500),
                 ..ValidationResponse::default()
             };
-            return (answer, false);
+            return Ok((answer, false));
         }
     };
-    let result = run_on_pool(state, Arc::clone(&policy), request.clone()).await;
+    let result = run_on_pool(state, id, Arc::clone(&policy), request.clone()).await;
     let (answer, mut outcome) = match result {
         Ok(answer) if answer.accepted => (answer, Outcome::Accepted),
         Ok(answer) => (answer, Outcome::Rejected),
+        Err(overloaded @ EvaluatorError::Overloaded { .. }) => return Err(overloaded),
         Err(err) => {
-            tracing::warn!(policy = %id, error = %err, "policy evaluation failed");
+            // A fast failure is logged once, when the breaker opens, not for every request.
+            if !matches!(err, EvaluatorError::CircuitOpen { .. }) {
+                tracing::warn!(policy = %id, error = %err, "policy evaluation failed");
+            }
             (ValidationResponse::from_failure(&err), Outcome::Error)
         }
     };
@@ -167,7 +182,7 @@ async fn evaluate(
     if policy.mode == PolicyMode::Monitor && !answer.accepted {
         tracing::info!(policy = %id, message = ?answer.message, "monitor mode: the policy would reject this request");
     }
-    match policy.mode {
+    Ok(match policy.mode {
         PolicyMode::Protect => (answer, policy.allowed_to_mutate),
         PolicyMode::Monitor => (
             ValidationResponse {
@@ -176,28 +191,25 @@ async fn evaluate(
             },
             false,
         ),
-    }
+    })
 }
 
-/// Runs one evaluation on tokio's blocking pool, holding one of the `workers` permits.
+/// Runs one evaluation of policy `id` on tokio's blocking pool, within the policy's share of the workers.
 async fn run_on_pool(
     state: &ServerState,
+    id: &str,
     policy: Arc<LoadedPolicy>,
     request: Value,
 ) -> Result<ValidationResponse, EvaluatorError> {
-    let permit = Arc::clone(&state.workers)
-        .acquire_owned()
-        .await
-        .map_err(|err| EvaluatorError::Startup(format!("the evaluation pool is closed: {err}")))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        policy.policy.validate(&ValidationRequest {
-            request,
-            settings: policy.settings.clone(),
+    state
+        .isolation
+        .run(id, move || {
+            policy.policy.validate(&ValidationRequest {
+                request,
+                settings: policy.settings.clone(),
+            })
         })
-    })
-    .await
-    .map_err(|err| EvaluatorError::Trap(format!("the evaluation thread failed: {err}")))?
+        .await
 }
 
 fn unknown_policy(state: &ServerState, id: &str) -> Response {
@@ -206,6 +218,17 @@ fn unknown_policy(state: &ServerState, id: &str) -> Response {
         StatusCode::NOT_FOUND,
         format!("no policy with id `{id}` (this server has: {known})"),
     )
+}
+
+/// HTTP 503 for a request its policy's full queue refused: Kubernetes then applies the webhook's
+/// `failurePolicy`, as it would once its own timeout expired, without the wait.
+fn unavailable(overloaded: &EvaluatorError) -> Response {
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, overloaded.to_string());
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 fn error(status: StatusCode, message: String) -> Response {

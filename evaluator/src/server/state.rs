@@ -8,8 +8,8 @@ use std::time::Duration;
 use artifact::reference::PolicyRef;
 use client::remote::Remote;
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
+use super::isolation::{Isolation, IsolationLimits};
 use super::metrics::Metrics;
 use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
 use crate::cache::ModuleCache;
@@ -35,6 +35,8 @@ pub struct StartOptions {
     pub continue_on_errors: bool,
     /// How many evaluations run at once (the size of the blocking pool used).
     pub workers: usize,
+    /// How much of the workers one policy may take, how many of its requests wait, when it fails fast.
+    pub isolation: IsolationLimits,
     /// Host capabilities every policy may call besides `tracing/log` (`oci/v1/verify`, `oci/*`, `*`…).
     pub allowed_capabilities: Vec<String>,
     /// The Kubernetes resources the `kubernetes/*` capabilities answer from, for the kinds
@@ -56,10 +58,10 @@ pub(crate) enum Slot {
     Failed(String),
 }
 
-/// What the handlers share: the policies, the evaluation pool's permits and the metrics.
+/// What the handlers share: the policies, the evaluation workers shared between them and the metrics.
 pub struct ServerState {
     pub(crate) policies: BTreeMap<String, Slot>,
-    pub(crate) workers: Arc<Semaphore>,
+    pub(crate) isolation: Isolation,
     pub(crate) metrics: Metrics,
 }
 
@@ -122,10 +124,12 @@ impl ServerState {
             failures.sort();
             return Err(EvaluatorError::Startup(failures.join("; ")));
         }
+        let mut metrics = Metrics::default();
+        let isolation = Isolation::new(options.workers, options.isolation, metrics.registry_mut());
         Ok(ServerState {
             policies,
-            workers: Arc::new(Semaphore::new(options.workers.max(1))),
-            metrics: Metrics::default(),
+            isolation,
+            metrics,
         })
     }
 

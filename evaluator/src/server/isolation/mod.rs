@@ -1,0 +1,259 @@
+//! Isolation between policies: one slow or looping policy delays only its own requests.
+//!
+//! - **A share of the workers**: at most `policy_workers` evaluations of one policy run at once (default:
+//!   half the workers, at least one), so the others always find a worker that policy cannot take.
+//! - **Fair queueing**: a request waits first in its policy's own queue, then for a worker in a FIFO queue
+//!   that holds at most `policy_workers` requests of each policy; a policy's backlog stays in its own queue
+//!   and never stands in front of another policy's requests.
+//! - **A bounded queue**: at most `queue` requests of one policy wait; one more is refused at once
+//!   ([`EvaluatorError::Overloaded`], answered HTTP 503 so that Kubernetes applies the webhook's
+//!   `failurePolicy`, as it would once its own timeout expired), never left waiting without bound.
+//! - **A circuit breaker** per policy ([`breaker`]): a policy that keeps running into its deadline is failed
+//!   fast ([`EvaluatorError::CircuitOpen`], a 503 rejection: the answer its timeouts gave, without the wait)
+//!   for a cool-down, then tried with one request. Transitions are logged; states are in `/metrics`.
+
+mod breaker;
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
+
+pub use breaker::{BreakerOptions, BreakerState};
+
+use crate::error::EvaluatorError;
+use breaker::{Admit, Breaker};
+use metrics::{IsolationMetrics, Refusal};
+
+/// How much of the server one policy may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsolationLimits {
+    /// At most this many evaluations of one policy run at once; `None`: half the workers, at least one.
+    pub policy_workers: Option<usize>,
+    /// At most this many requests of one policy wait for a worker; more are refused.
+    pub queue: usize,
+    /// When a policy is failed fast.
+    pub breaker: BreakerOptions,
+}
+
+impl Default for IsolationLimits {
+    fn default() -> Self {
+        IsolationLimits {
+            policy_workers: None,
+            queue: 128,
+            breaker: BreakerOptions::default(),
+        }
+    }
+}
+
+/// The evaluation workers and every policy's lane to them.
+#[derive(Debug)]
+pub struct Isolation {
+    workers: Arc<Semaphore>,
+    policy_workers: usize,
+    queue: usize,
+    breaker: BreakerOptions,
+    lanes: Mutex<BTreeMap<String, Arc<Lane>>>,
+    metrics: IsolationMetrics,
+}
+
+/// One policy's share of the workers, its waiting requests and its breaker.
+#[derive(Debug)]
+struct Lane {
+    policy: String,
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    breaker: Mutex<Breaker>,
+    metrics: IsolationMetrics,
+}
+
+impl Isolation {
+    /// `workers` evaluation workers shared under `limits`; the metrics go into `registry`.
+    pub fn new(workers: usize, limits: IsolationLimits, registry: &mut Registry) -> Isolation {
+        let workers = workers.max(1);
+        let policy_workers = limits
+            .policy_workers
+            .unwrap_or(workers / 2)
+            .clamp(1, workers);
+        tracing::info!(
+            workers,
+            policy_workers,
+            queue = limits.queue,
+            breaker_timeouts = limits.breaker.timeouts,
+            "evaluation workers shared between policies"
+        );
+        Isolation {
+            workers: Arc::new(Semaphore::new(workers)),
+            policy_workers,
+            queue: limits.queue,
+            breaker: limits.breaker,
+            lanes: Mutex::new(BTreeMap::new()),
+            metrics: IsolationMetrics::registered(registry),
+        }
+    }
+
+    /// Runs `work` (one evaluation of `policy`) on tokio's blocking pool once its policy's lane and a worker
+    /// are free; refuses it when the policy's queue is full or its breaker is open.
+    pub async fn run<T, W>(&self, policy: &str, work: W) -> Result<T, EvaluatorError>
+    where
+        T: Send + 'static,
+        W: FnOnce() -> Result<T, EvaluatorError> + Send + 'static,
+    {
+        let lane = self.lane(policy);
+        let mut trial = Trial::new(Arc::clone(&lane), lane.admit()?);
+        let waiting = Waiting::enter(&lane, self.queue)?;
+        let lane_permit = Arc::clone(&lane.permits)
+            .acquire_owned()
+            .await
+            .map_err(|err| EvaluatorError::Startup(format!("the policy lane is closed: {err}")))?;
+        if !trial.is_trial {
+            // The breaker may have opened while this request waited: then it fails fast, not run.
+            trial = Trial::new(Arc::clone(&lane), lane.admit()?);
+        }
+        let worker = Arc::clone(&self.workers)
+            .acquire_owned()
+            .await
+            .map_err(|err| {
+                EvaluatorError::Startup(format!("the evaluation pool is closed: {err}"))
+            })?;
+        drop(waiting);
+        tokio::task::spawn_blocking(move || {
+            let _permits = (lane_permit, worker);
+            let result = work();
+            trial.finish(matches!(result, Err(EvaluatorError::Timeout(_))));
+            result
+        })
+        .await
+        .map_err(|err| EvaluatorError::Trap(format!("the evaluation thread failed: {err}")))?
+    }
+
+    /// `policy`'s lane, made on its first request.
+    fn lane(&self, policy: &str) -> Arc<Lane> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        let lane = lanes.entry(policy.to_string()).or_insert_with(|| {
+            self.metrics.breaker(policy, BreakerState::Closed);
+            self.metrics.queued(policy, 0);
+            Arc::new(Lane {
+                policy: policy.to_string(),
+                permits: Arc::new(Semaphore::new(self.policy_workers)),
+                waiting: AtomicUsize::new(0),
+                breaker: Mutex::new(Breaker::new(self.breaker)),
+                metrics: self.metrics.clone(),
+            })
+        });
+        Arc::clone(lane)
+    }
+}
+
+impl Lane {
+    fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        self.breaker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks the breaker whether a request runs; whether it is the trial, or the fast failure.
+    fn admit(&self) -> Result<bool, EvaluatorError> {
+        let mut breaker = self.breaker();
+        let before = breaker.state();
+        let admitted = breaker.admit(Instant::now());
+        if breaker.state() != before {
+            self.changed(breaker.state());
+        }
+        match admitted {
+            Admit::Run { trial } => Ok(trial),
+            Admit::FailFast { retry_in } => {
+                self.metrics.refused(&self.policy, Refusal::CircuitOpen);
+                let next = match retry_in {
+                    Some(wait) => format!("it is tried again in {} s", wait.as_secs().max(1)),
+                    None => "a trial evaluation is running".to_string(),
+                };
+                Err(EvaluatorError::CircuitOpen {
+                    policy: self.policy.clone(),
+                    next,
+                })
+            }
+        }
+    }
+
+    /// Logs and shows a transition of the breaker.
+    fn changed(&self, state: BreakerState) {
+        self.metrics.breaker(&self.policy, state);
+        match state {
+            BreakerState::Open => tracing::warn!(
+                policy = %self.policy,
+                state = state.label(),
+                "circuit breaker open: the policy keeps timing out, its requests fail fast"
+            ),
+            BreakerState::HalfOpen | BreakerState::Closed => tracing::info!(
+                policy = %self.policy,
+                state = state.label(),
+                "circuit breaker {}", state.label()
+            ),
+        }
+    }
+}
+
+/// A request counted in its policy's queue until it runs or leaves.
+struct Waiting<'a> {
+    lane: &'a Lane,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(lane: &'a Lane, queue: usize) -> Result<Waiting<'a>, EvaluatorError> {
+        let before = lane.waiting.fetch_add(1, Ordering::AcqRel);
+        if before >= queue {
+            lane.waiting.fetch_sub(1, Ordering::AcqRel);
+            lane.metrics.refused(&lane.policy, Refusal::QueueFull);
+            return Err(EvaluatorError::Overloaded {
+                policy: lane.policy.clone(),
+                queue,
+            });
+        }
+        lane.metrics.queued(&lane.policy, 1);
+        Ok(Waiting { lane })
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.lane.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.lane.metrics.queued(&self.lane.policy, -1);
+    }
+}
+
+/// Whether a request is its breaker's trial; a trial that leaves before it ran hands the trial on.
+struct Trial {
+    lane: Arc<Lane>,
+    is_trial: bool,
+    finished: bool,
+}
+
+impl Trial {
+    fn new(lane: Arc<Lane>, is_trial: bool) -> Trial {
+        Trial {
+            lane,
+            is_trial,
+            finished: false,
+        }
+    }
+
+    /// Records how the evaluation ended with the breaker.
+    fn finish(mut self, timed_out: bool) {
+        self.finished = true;
+        let mut breaker = self.lane.breaker();
+        if let Some(state) = breaker.record(Instant::now(), timed_out, self.is_trial) {
+            self.lane.changed(state);
+        }
+    }
+}
+
+impl Drop for Trial {
+    fn drop(&mut self) {
+        if self.is_trial && !self.finished {
+            self.lane.breaker().abandon_trial();
+        }
+    }
+}
