@@ -72,7 +72,7 @@ python3 bench/make_module.py 0.01 "$work/module.wasm"
 python3 bench/hub_push.py "127.0.0.1:$port" "$work/policy.wasm" "$COUNT"
 
 restart() {
-  kill "$server" && wait "$server" 2>/dev/null || true
+  kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   "$palisade" serve --config "$work/registry.yml" >>"$work/registry.log" 2>&1 &
   server=$!
   until curl -sf -o /dev/null "$url/v2/"; do sleep 0.05; done
@@ -88,7 +88,7 @@ for _ in $(seq "$RUNS"); do
   kept+=("$(first_request)")
 done
 for _ in $(seq "$RUNS"); do
-  kill "$server" && wait "$server" 2>/dev/null || true
+  kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   forget_catalog
   restart
   rebuilt+=("$(first_request)")
@@ -96,7 +96,7 @@ done
 # COLD=0 skips the restarts without saved descriptions (slow on shared storage: every module is read again).
 if [ "${COLD:-1}" = 1 ]; then
   for _ in $(seq "$RUNS"); do
-    kill "$server" && wait "$server" 2>/dev/null || true
+    kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
     forget_catalog
     forget_descriptions
     restart
