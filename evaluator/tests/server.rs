@@ -519,12 +519,12 @@ fn clients(
     path: &str,
     body: &str,
     count: usize,
-    arrived: &Arc<std::sync::atomic::AtomicUsize>,
 ) -> Vec<tokio::task::JoinHandle<(usize, Answer)>> {
+    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     (0..count)
         .map(|_| {
             let (state, path, body) = (Arc::clone(state), path.to_string(), body.to_string());
-            let arrived = Arc::clone(arrived);
+            let arrived = Arc::clone(&arrived);
             tokio::spawn(async move {
                 let answer = post(&state, &path, &body)
                     .await
@@ -570,8 +570,7 @@ async fn a_looping_policy_delays_only_its_own_requests() -> TestResult {
     // Two workers: the looping policy may hold one of them (its default share), never both.
     let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
     let review = review()?;
-    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let looping = clients(&state, "/validate/loop", &review, 16, &arrived);
+    let looping = clients(&state, "/validate/loop", &review, 16);
     // Once most of the 16 wait in the looping policy's queue (one runs), the healthy policy is asked 20 times.
     let queued = "palisade_policy_queued_requests{policy=\"loop\"}";
     for _ in 0..500 {
@@ -625,11 +624,10 @@ async fn hostile_policies_cost_only_their_own_requests() -> TestResult {
     };
     let state = isolated(dir.path(), &others, 4, limits).await?;
     let review = review()?;
-    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let attacks: Vec<_> = hostile
         .iter()
         .map(|(id, _, expected)| {
-            let tasks = clients(&state, &format!("/validate/{id}"), &review, 4, &arrived);
+            let tasks = clients(&state, &format!("/validate/{id}"), &review, 4);
             (*id, *expected, tasks)
         })
         .collect();
@@ -664,9 +662,8 @@ async fn a_full_queue_is_answered_503_at_once() -> TestResult {
     };
     let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
     let review = review()?;
-    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     // One runs, two wait, five are refused.
-    let tasks = clients(&state, "/validate/loop", &review, 8, &arrived);
+    let tasks = clients(&state, "/validate/loop", &review, 8);
     let mut refused = Vec::new();
     let mut timed_out = Vec::new();
     for task in tasks {
@@ -733,9 +730,8 @@ async fn the_breaker_opens_fails_fast_and_closes_when_the_policy_behaves() -> Te
 
     // Six at once: two run into the deadline one after the other, which opens the breaker; the four still
     // waiting then fail fast instead of running.
-    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut codes = Vec::new();
-    for task in clients(&state, "/validate/flaky", &large, 6, &arrived) {
+    for task in clients(&state, "/validate/flaky", &large, 6) {
         let (_, answer) = task.await?;
         let (_, body) = answer?;
         let (code, message) = status(&body);
