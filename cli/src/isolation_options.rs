@@ -17,6 +17,10 @@ pub struct IsolationOptions {
     /// (Kubernetes then applies the webhook's failurePolicy).
     #[arg(long, value_name = "N", default_value = "128")]
     policy_queue: NonZeroUsize,
+    /// A request that waited this long for a worker is answered with HTTP 503 (Kubernetes' webhook timeout is
+    /// 10s unless the webhook sets another).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    policy_queue_timeout: Duration,
     /// Open a policy's circuit breaker after this many timeouts within --breaker-window: its requests are then
     /// rejected at once (code 503) for --breaker-cool-down, then one trial request decides (0: never).
     #[arg(long, value_name = "N", default_value = "3")]
@@ -35,6 +39,7 @@ impl IsolationOptions {
         IsolationLimits {
             policy_workers: self.policy_workers.map(NonZeroUsize::get),
             queue: self.policy_queue.get(),
+            queue_timeout: self.policy_queue_timeout,
             breaker: BreakerOptions {
                 timeouts: self.breaker_timeouts,
                 window: self.breaker_window,

@@ -131,6 +131,7 @@ fn bad_limits_are_usage_errors() {
     for (flag, value) in [
         ("--policy-queue", "0"),
         ("--policy-workers", "0"),
+        ("--policy-queue-timeout", "soon"),
         ("--breaker-timeouts", "many"),
         ("--breaker-cool-down", "soon"),
     ] {

@@ -90,16 +90,14 @@ pub enum EvaluatorError {
         #[source]
         cause: Refusal,
     },
-    /// The policy server refused a request without running it: `queue` requests of its policy already
-    /// wait for an evaluation worker.
-    #[error(
-        "policy {policy} is overloaded: {queue} of its requests already wait for an evaluation worker; try again later"
-    )]
+    /// The policy server refused a request without running it: its policy's queue was full, or the
+    /// request waited too long in it for an evaluation worker.
+    #[error("policy {policy} is overloaded: {why}; try again later")]
     Overloaded {
         /// The policy id.
         policy: String,
-        /// The bound of the policy's queue.
-        queue: usize,
+        /// Which bound the request met.
+        why: String,
     },
     /// The policy server failed a request fast: its policy's circuit breaker is open because it kept
     /// running into its deadline.

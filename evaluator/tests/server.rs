@@ -659,6 +659,7 @@ async fn a_full_queue_is_answered_503_at_once() -> TestResult {
         policy_workers: Some(1),
         queue: 2,
         breaker: NO_BREAKER,
+        ..IsolationLimits::default()
     };
     let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
     let review = review()?;
@@ -693,12 +694,56 @@ async fn a_full_queue_is_answered_503_at_once() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_waited_too_long_is_answered_503() -> TestResult {
+    let dir = test_support::tempdir();
+    let limits = IsolationLimits {
+        policy_workers: Some(1),
+        queue_timeout: Duration::from_millis(500),
+        breaker: NO_BREAKER,
+        ..IsolationLimits::default()
+    };
+    let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
+    // Eight at once, 200 ms each, one at a time: the first runs at once, the last would start after 1.4 s.
+    let (mut evaluated, mut refused) = (0, 0);
+    for task in clients(&state, "/validate/loop", &review()?, 8) {
+        let (_, answer) = task.await?;
+        match answer? {
+            (StatusCode::OK, body) => {
+                assert!(status(&body).1.contains("timed out"), "{body}");
+                evaluated += 1;
+            }
+            (http, body) => {
+                assert_eq!(http, StatusCode::SERVICE_UNAVAILABLE);
+                assert_eq!(
+                    body["error"],
+                    "policy loop is overloaded: the request waited 500ms for an evaluation worker; try again later"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        evaluated >= 1 && refused >= 1,
+        "{evaluated} evaluated, {refused} refused"
+    );
+    let refusals = "palisade_policy_refusals_total{policy=\"loop\",reason=\"queue_timeout\"}";
+    assert_eq!(metric(&state, refusals).await?, f64::from(refused));
+    assert_eq!(
+        metric(&state, "palisade_policy_queued_requests{policy=\"loop\"}").await?,
+        0.0,
+        "nothing is left waiting"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_breaker_opens_fails_fast_and_closes_when_the_policy_behaves() -> TestResult {
     let dir = test_support::tempdir();
     let cool_down = Duration::from_millis(300);
     let limits = IsolationLimits {
         policy_workers: Some(1),
         queue: 16,
+        queue_timeout: Duration::from_secs(10),
         breaker: BreakerOptions {
             timeouts: 2,
             window: Duration::from_secs(60),

@@ -14,6 +14,8 @@ use super::breaker::BreakerState;
 pub enum Refusal {
     /// Its policy's queue was full (HTTP 503).
     QueueFull,
+    /// It waited too long in its policy's queue (HTTP 503).
+    QueueTimeout,
     /// Its policy's circuit breaker was open (a 503 rejection).
     CircuitOpen,
 }
@@ -22,6 +24,7 @@ impl Refusal {
     fn label(self) -> &'static str {
         match self {
             Refusal::QueueFull => "queue_full",
+            Refusal::QueueTimeout => "queue_timeout",
             Refusal::CircuitOpen => "circuit_open",
         }
     }
@@ -63,7 +66,7 @@ impl IsolationMetrics {
         );
         registry.register(
             "palisade_policy_refusals",
-            "Requests answered without running the policy, by policy and reason (queue_full, circuit_open)",
+            "Requests answered without running the policy, by policy and reason (queue_full, queue_timeout, circuit_open)",
             metrics.refusals.clone(),
         );
         registry.register(

@@ -5,9 +5,10 @@
 //! - **Fair queueing**: a request waits first in its policy's own queue, then for a worker in a FIFO queue
 //!   that holds at most `policy_workers` requests of each policy; a policy's backlog stays in its own queue
 //!   and never stands in front of another policy's requests.
-//! - **A bounded queue**: at most `queue` requests of one policy wait; one more is refused at once
-//!   ([`EvaluatorError::Overloaded`], answered HTTP 503 so that Kubernetes applies the webhook's
-//!   `failurePolicy`, as it would once its own timeout expired), never left waiting without bound.
+//! - **A bounded queue**: at most `queue` requests of one policy wait, each at most `queue_timeout`; one
+//!   more, or one that waited that long, is refused ([`EvaluatorError::Overloaded`], answered HTTP 503 so
+//!   that Kubernetes applies the webhook's `failurePolicy`, as it would once its own timeout expired),
+//!   never left waiting without bound.
 //! - **A circuit breaker** per policy ([`breaker`]): a policy that keeps running into its deadline is failed
 //!   fast ([`EvaluatorError::CircuitOpen`], a 503 rejection: the answer its timeouts gave, without the wait)
 //!   for a cool-down, then tried with one request. Transitions are logged; states are in `/metrics`.
@@ -18,10 +19,10 @@ mod metrics;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prometheus_client::registry::Registry;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use breaker::{BreakerOptions, BreakerState};
 
@@ -36,6 +37,9 @@ pub struct IsolationLimits {
     pub policy_workers: Option<usize>,
     /// At most this many requests of one policy wait for a worker; more are refused.
     pub queue: usize,
+    /// A request that waited this long for a worker is refused (Kubernetes' webhook timeout is 10 s by
+    /// default: an answer after it is read by nobody).
+    pub queue_timeout: Duration,
     /// When a policy is failed fast.
     pub breaker: BreakerOptions,
 }
@@ -45,6 +49,7 @@ impl Default for IsolationLimits {
         IsolationLimits {
             policy_workers: None,
             queue: 128,
+            queue_timeout: Duration::from_secs(10),
             breaker: BreakerOptions::default(),
         }
     }
@@ -56,6 +61,7 @@ pub struct Isolation {
     workers: Arc<Semaphore>,
     policy_workers: usize,
     queue: usize,
+    queue_timeout: Duration,
     breaker: BreakerOptions,
     lanes: Mutex<BTreeMap<String, Arc<Lane>>>,
     metrics: IsolationMetrics,
@@ -83,6 +89,7 @@ impl Isolation {
             workers,
             policy_workers,
             queue = limits.queue,
+            queue_timeout = %humantime::format_duration(limits.queue_timeout),
             breaker_timeouts = limits.breaker.timeouts,
             "evaluation workers shared between policies"
         );
@@ -90,6 +97,7 @@ impl Isolation {
             workers: Arc::new(Semaphore::new(workers)),
             policy_workers,
             queue: limits.queue,
+            queue_timeout: limits.queue_timeout,
             breaker: limits.breaker,
             lanes: Mutex::new(BTreeMap::new()),
             metrics: IsolationMetrics::registered(registry),
@@ -106,29 +114,48 @@ impl Isolation {
         let lane = self.lane(policy);
         let mut trial = Trial::new(Arc::clone(&lane), lane.admit()?);
         let waiting = Waiting::enter(&lane, self.queue)?;
-        let lane_permit = Arc::clone(&lane.permits)
-            .acquire_owned()
+        let permits = tokio::time::timeout(self.queue_timeout, self.permits(&lane))
             .await
-            .map_err(|err| EvaluatorError::Startup(format!("the policy lane is closed: {err}")))?;
+            .map_err(|_| {
+                lane.metrics.refused(&lane.policy, Refusal::QueueTimeout);
+                EvaluatorError::Overloaded {
+                    policy: lane.policy.clone(),
+                    why: format!(
+                        "the request waited {} for an evaluation worker",
+                        humantime::format_duration(self.queue_timeout)
+                    ),
+                }
+            })??;
+        drop(waiting);
         if !trial.is_trial {
             // The breaker may have opened while this request waited: then it fails fast, not run.
             trial = Trial::new(Arc::clone(&lane), lane.admit()?);
         }
-        let worker = Arc::clone(&self.workers)
-            .acquire_owned()
-            .await
-            .map_err(|err| {
-                EvaluatorError::Startup(format!("the evaluation pool is closed: {err}"))
-            })?;
-        drop(waiting);
         tokio::task::spawn_blocking(move || {
-            let _permits = (lane_permit, worker);
+            let _permits = permits;
             let result = work();
             trial.finish(matches!(result, Err(EvaluatorError::Timeout(_))));
             result
         })
         .await
         .map_err(|err| EvaluatorError::Trap(format!("the evaluation thread failed: {err}")))?
+    }
+
+    /// A place in `lane`, then a worker, in that order: a policy's backlog waits in its own lane.
+    async fn permits(
+        &self,
+        lane: &Lane,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), EvaluatorError> {
+        let closed = |err| EvaluatorError::Startup(format!("the evaluation pool is closed: {err}"));
+        let place = Arc::clone(&lane.permits)
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        let worker = Arc::clone(&self.workers)
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        Ok((place, worker))
     }
 
     /// `policy`'s lane, made on its first request.
@@ -209,7 +236,7 @@ impl<'a> Waiting<'a> {
             lane.metrics.refused(&lane.policy, Refusal::QueueFull);
             return Err(EvaluatorError::Overloaded {
                 policy: lane.policy.clone(),
-                queue,
+                why: format!("{queue} of its requests already wait for an evaluation worker"),
             });
         }
         lane.metrics.queued(&lane.policy, 1);
