@@ -1,5 +1,5 @@
-//! A headless Chromium (Debian package `chromium`) driven over the DevTools protocol by `browser/live-search.mjs`
-//! with Node.js: the hub's tests use it as a user would use the hub.
+//! A headless Chromium (Debian package `chromium`) driven over the DevTools protocol by `browser/visit.mjs` with
+//! Node.js: the hub's tests use it as a user would use the hub.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -9,6 +9,8 @@ pub struct Browser {
     child: Child,
     /// The DevTools endpoint, `http://127.0.0.1:PORT`.
     devtools: String,
+    /// The page it was opened on.
+    url: String,
     _profile: tempfile::TempDir,
 }
 
@@ -46,28 +48,57 @@ impl Browser {
         Browser {
             child,
             devtools,
+            url: url.to_string(),
             _profile: profile,
         }
     }
 
-    /// Reloads the hub page, types `query` into its search box and waits for the results to change; returns what
-    /// the page then shows: `search` (the address's query), `repositories` (those listed), `styled` (whether the
-    /// style sheet applied) and `errors` (the console's).
+    /// Opens again the page the browser was opened on, types `query` into its search box and waits for the results
+    /// to change; returns what the page then shows (see [`Browser::visit`]).
     pub fn search_hub(&self, query: &str) -> serde_json::Value {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/live-search.mjs");
-        let output = Command::new("node")
+        self.visit(&self.url, Some(query), Csp::Enforced)
+    }
+
+    /// Opens `url`, waits for it to load and, with `search`, types it into the hub's search box and waits for the
+    /// results to change; lets what the page queued run, then returns what it shows and did: `url`, `status` (of
+    /// the document), `title`, `h1`, `text` (of the main element), `search` (the address's query), `repositories`
+    /// (the results listed), `links` (`text` and `href` of the main element's links), `styled` (whether the style
+    /// sheet applied), `xss` (`window.__xss`, which test payloads set), `dialogs` (alerts, each dismissed),
+    /// `injected` (elements and attributes that could run script or load something: the hub writes none) and
+    /// `errors` (the console's, a Content-Security-Policy refusal among them).
+    pub fn visit(&self, url: &str, search: Option<&str>, csp: Csp) -> serde_json::Value {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/visit.mjs");
+        let mut command = Command::new("node");
+        command
             .args(["--experimental-websocket", "--no-warnings", script])
-            .args([&self.devtools, query])
+            .args([&self.devtools, url]);
+        if let Some(query) = search {
+            command.args(["--search", query]);
+        }
+        if csp == Csp::Bypassed {
+            command.arg("--bypass-csp");
+        }
+        let output = command
             .output()
             .unwrap_or_else(|err| panic!("running node: {err}"));
         assert!(
             output.status.success(),
-            "{}",
+            "{url}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stdout)))
     }
+}
+
+/// Whether a visit keeps the page's Content-Security-Policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Csp {
+    /// As served: what users get.
+    Enforced,
+    /// Ignored, so that markup the page failed to escape would run rather than be refused: what the escaping and
+    /// sanitising alone hold back.
+    Bypassed,
 }
 
 impl Drop for Browser {

@@ -23,7 +23,7 @@ mod tuf_repository;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-pub use browser::Browser;
+pub use browser::{Browser, Csp};
 pub use cli::{Palisade, annotated_workdir, short_bench};
 pub use distribution::{Distribution, DistributionOptions, TestCa};
 pub use faulty_proxy::FaultyProxy;
@@ -49,6 +49,21 @@ pub fn testdata() -> PathBuf {
 /// A file under `testdata/`.
 pub fn testdata_file(relative: &str) -> PathBuf {
     testdata().join(relative)
+}
+
+/// The lowercase hex SHA-256 of the DER encoding of the `PUBLIC KEY` PEM `pem` (a `cosign.pub`): the key's
+/// fingerprint, computed apart from the code under test.
+pub fn public_key_fingerprint(pem: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .unwrap_or_else(|err| panic!("not a PEM public key ({err}): {pem}"));
+    hex::encode(sha2::Sha256::digest(der))
 }
 
 /// The fixture policy modules, by name (`testdata/policies/NAME.wat`).

@@ -81,9 +81,12 @@ fn sbom_table(sbom: &SbomPackages) -> String {
         out.push_str("<p>It lists no package.</p>\n");
         return out;
     }
+    let count = match listing.packages.len() {
+        1 => "1 package".to_string(),
+        n => format!("{n} packages"),
+    };
     out.push_str(&format!(
-        "<table>\n<caption>{} packages</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Version</th><th scope=\"col\">License</th></tr></thead>\n<tbody>\n",
-        listing.packages.len()
+        "<table>\n<caption>{count}</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Version</th><th scope=\"col\">License</th></tr></thead>\n<tbody>\n"
     ));
     for package in &listing.packages {
         out.push_str(&format!(
