@@ -26,12 +26,26 @@ fn trusting(dir: &std::path::Path, mode: TrustMode, key: &PrivateKey) -> Client 
         .lines()
         .map(|l| format!("      {l}\n"))
         .collect();
-    let config = dir.join("verification-config.yml");
-    std::fs::write(
-        &config,
-        format!("apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{pem}"),
-    )
-    .unwrap();
+    let config = format!("apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{pem}");
+    trusting_config(dir, mode, &config, None)
+}
+
+/// A registry on `dir` whose `trusted/` prefix has `mode` with the verification config `config` and, for keyless
+/// signatures, the trusted root `root`.
+fn trusting_config(
+    dir: &std::path::Path,
+    mode: TrustMode,
+    config: &str,
+    root: Option<&[u8]>,
+) -> Client {
+    let trust_root = root.map(|bytes| {
+        let path = dir.join("trusted_root.json");
+        std::fs::write(&path, bytes).unwrap();
+        path
+    });
+    let config_path = dir.join("verification-config.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let config = config_path;
     let limits = Limits {
         max_manifest_bytes: 1 << 20,
         max_requests_in_flight: None,
@@ -43,7 +57,7 @@ fn trusting(dir: &std::path::Path, mode: TrustMode, key: &PrivateKey) -> Client 
             prefix: "trusted/".into(),
             mode,
             verification_config: config,
-            trust_root: None,
+            trust_root,
         }])
         .unwrap(),
     );
@@ -184,4 +198,77 @@ async fn enforce_keeps_waiting_tags_out_and_a_changed_policy_is_shown_at_once() 
     let other = PrivateKey::generate().unwrap();
     let audited = trusting(dir.path(), TrustMode::Audit, &other);
     assert_eq!(found(&audited, "verified%3Afalse").await, ["trusted/guard"]);
+}
+
+#[tokio::test]
+async fn a_keyless_signer_is_shown_with_its_issuer_and_when_the_log_saw_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sigstore = test_support::SigstoreInstance::new();
+    let issuer = "https://accounts.palisade.test";
+    let config = format!(
+        "apiVersion: v1\nallOf:\n  - kind: genericIssuer\n    issuer: {issuer}\n    subject:\n      equal: alice@example.com\n"
+    );
+    let registry = trusting_config(
+        dir.path(),
+        TrustMode::Audit,
+        &config,
+        Some(&sigstore.trusted_root_json()),
+    );
+    let guard = metadata(POLICY);
+    let digest = push_policy(
+        &registry,
+        "trusted/guard",
+        "v1",
+        &annotated(&guard),
+        Some(&guard),
+    )
+    .await;
+    let signer = test_support::KeylessSigner::email("alice@example.com", issuer);
+    let bundle_json = sigstore.sign_manifest(&signer, &digest);
+    let signed = signing::bundle::Bundle::parse(&bundle_json).unwrap();
+    let manifest = registry
+        .get(&format!("/v2/trusted/guard/manifests/{digest}"))
+        .await
+        .body;
+    let subject = artifact::oci::manifest::Descriptor {
+        media_type: OCI_MANIFEST.to_string(),
+        digest: digest.parse().unwrap(),
+        size: manifest.len() as u64,
+        artifact_type: None,
+        annotations: None,
+        urls: None,
+    };
+    let referrer = signing::bundle::referrer(&signed, subject, None).unwrap();
+    for blob in &referrer.blobs {
+        registry.push_blob("trusted/guard", &blob.content).await;
+    }
+    let put = registry
+        .send(
+            axum::http::Method::PUT,
+            &format!("/v2/trusted/guard/manifests/{}", referrer.manifest_digest),
+            &[("content-type", OCI_MANIFEST)],
+            axum::body::Body::from(referrer.manifest_bytes.clone()),
+        )
+        .await;
+    assert_eq!(put.status, axum::http::StatusCode::CREATED);
+
+    let trust = &api(&registry, "/hub/api/policies/trusted/guard").await["trust"];
+    assert_eq!(trust["verified"], true, "{trust}");
+    assert_eq!(
+        trust["signers"],
+        serde_json::json!([format!(
+            "genericIssuer {issuer} subject = alice@example.com"
+        )])
+    );
+    let signed_at = trust["signed_at"].as_array().unwrap();
+    assert_eq!(signed_at.len(), 1, "{trust}");
+    let time = signed_at[0].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+    let page = String::from_utf8(registry.get("/hub/policies/trusted/guard").await.body).unwrap();
+    assert!(
+        page.contains(&format!(
+            "Signed at {time}, as the transparency log records it."
+        )),
+        "{page}"
+    );
 }

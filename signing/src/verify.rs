@@ -295,12 +295,14 @@ pub fn repository_path(reference: &str) -> &str {
 pub trait Verifier: fmt::Debug + Send + Sync {
     /// What this verifier requires, for reports.
     fn describe(&self) -> String;
-    /// Whether `signature` meets the requirement for the manifest `expected`; the error says why not.
+    /// Whether `signature` meets the requirement for the manifest `expected`: the authenticated signing times the
+    /// check established (a transparency log's integrated time, RFC 3161 timestamps; RFC 3339), none for a key
+    /// signature; the error says why not.
     fn check(
         &self,
         signature: &FoundSignature,
         expected: &Digest,
-    ) -> std::result::Result<(), String>;
+    ) -> std::result::Result<Vec<String>, String>;
 }
 
 /// A signature by this key, over the expected digest.
@@ -325,8 +327,10 @@ impl Verifier for PublicKeyVerifier {
         &self,
         signature: &FoundSignature,
         expected: &Digest,
-    ) -> std::result::Result<(), String> {
-        signature.check_key(&self.key, expected)
+    ) -> std::result::Result<Vec<String>, String> {
+        signature
+            .check_key(&self.key, expected)
+            .map(|()| Vec::new())
     }
 }
 
@@ -359,8 +363,8 @@ impl Verifier for AnnotationVerifier {
         &self,
         signature: &FoundSignature,
         _expected: &Digest,
-    ) -> std::result::Result<(), String> {
-        annotations_met(&self.annotations, &signature.annotations)
+    ) -> std::result::Result<Vec<String>, String> {
+        annotations_met(&self.annotations, &signature.annotations).map(|()| Vec::new())
     }
 }
 
@@ -415,7 +419,7 @@ impl Verifier for KeylessVerifier {
         &self,
         signature: &FoundSignature,
         expected: &Digest,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<Vec<String>, String> {
         if let Some(reason) = &signature.unusable {
             return Err(reason.clone());
         }
@@ -434,14 +438,14 @@ impl Verifier for KeylessVerifier {
         if let Some(json) = &signature.bundle_json {
             return trust_root
                 .verify_keyless_bundle(json, expected, &self.identity)
-                .map(drop);
+                .map(|checked| checked.verified_times);
         }
         let Some(layer) = &signature.keyless_layer else {
             return Err("no certificate: not a keyless signature".into());
         };
         trust_root
             .verify_keyless_simple_signing(layer, &self.identity)
-            .map(drop)
+            .map(|checked| checked.verified_times)
     }
 }
 
@@ -462,8 +466,12 @@ impl Verifier for AllVerifiers {
         &self,
         signature: &FoundSignature,
         expected: &Digest,
-    ) -> std::result::Result<(), String> {
-        self.0.iter().try_for_each(|v| v.check(signature, expected))
+    ) -> std::result::Result<Vec<String>, String> {
+        let mut times = Vec::new();
+        for verifier in &self.0 {
+            times.extend(verifier.check(signature, expected)?);
+        }
+        Ok(times)
     }
 }
 
@@ -512,6 +520,10 @@ pub struct RequirementResult {
     pub requirement: String,
     /// The signatures that met it.
     pub satisfied_by: Vec<SignatureSource>,
+    /// When those signatures were made, as their transparency-log entries or timestamps authenticate it (RFC 3339);
+    /// empty for key signatures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed_at: Vec<String>,
     /// Each other signature and why it did not meet it.
     pub rejected: Vec<Rejection>,
 }
@@ -580,11 +592,19 @@ pub fn evaluate_with_trust_root(
             group,
             requirement: requirement.describe(),
             satisfied_by: Vec::new(),
+            signed_at: Vec::new(),
             rejected: Vec::new(),
         };
         for signature in evidence.signatures() {
             match verifier.check(signature, manifest_digest) {
-                Ok(()) => result.satisfied_by.push(signature.source.clone()),
+                Ok(times) => {
+                    result.satisfied_by.push(signature.source.clone());
+                    for time in times {
+                        if !result.signed_at.contains(&time) {
+                            result.signed_at.push(time);
+                        }
+                    }
+                }
                 Err(reason) => result.rejected.push(Rejection {
                     signature: signature.source.clone(),
                     reason,

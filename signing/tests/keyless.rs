@@ -62,6 +62,11 @@ fn github_action_and_generic_issuer_requirements_are_met() {
     ] {
         let report = check(config, &bundle, Some(&root), &digest());
         assert!(report.verified, "{config}: {:?}", report.failure);
+        assert_eq!(
+            report.requirements[0].signed_at,
+            ["2026-04-09T07:23:29Z"],
+            "the log entry's integrated time"
+        );
     }
     // A PEM-or-JSON reader picks the format by content.
     TrustRoot::from_file_bytes(&fixture("sigstore-public-good-trusted-root.json")).unwrap();

@@ -292,6 +292,12 @@ fn trust_section(detail: &Detail) -> String {
             out.push_str(&format!("<li><code>{}</code></li>\n", escape(signer)));
         }
         out.push_str("</ul>\n");
+        if !verdict.signed_at.is_empty() {
+            out.push_str(&format!(
+                "<p class=\"muted\">Signed at {}, as the transparency log records it.</p>\n",
+                escape(&verdict.signed_at.join(", "))
+            ));
+        }
     } else {
         out.push_str(&format!(
             "<p class=\"error\" role=\"status\">Not verified: {}</p>\n",

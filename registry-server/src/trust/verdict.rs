@@ -17,6 +17,10 @@ pub struct Verdict {
     /// The requirements its signatures met, each naming the signer: `pubKey sha256:…` (a key's fingerprint) or
     /// `genericIssuer ISSUER subject = IDENTITY`.
     pub signers: Vec<String>,
+    /// When the signatures that met the rule were made, as a transparency log or timestamp authority vouches for it
+    /// (RFC 3339); empty for key signatures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_at: Vec<String>,
     /// Why the signatures fall short, when they do.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -34,6 +38,12 @@ impl Verdict {
                 .iter()
                 .filter(|r| r.is_met())
                 .map(|r| r.requirement.clone())
+                .collect(),
+            signed_at: report
+                .requirements
+                .iter()
+                .filter(|r| r.is_met())
+                .flat_map(|r| r.signed_at.iter().cloned())
                 .collect(),
             failure: report.failure,
         }
