@@ -105,7 +105,8 @@ impl Isolation {
     }
 
     /// Runs `work` (one evaluation of `policy`) on tokio's blocking pool once its policy's lane and a worker
-    /// are free; refuses it when the policy's queue is full or its breaker is open.
+    /// are free; refuses it when the policy's queue is full, when it waited `queue_timeout` in it, or when
+    /// the policy's breaker is open. A timeout of `work` counts towards the breaker.
     pub async fn run<T, W>(&self, policy: &str, work: W) -> Result<T, EvaluatorError>
     where
         T: Send + 'static,
