@@ -57,6 +57,14 @@ pub struct SessionOptions {
     replay_host_capabilities_interactions: Option<PathBuf>,
 }
 
+impl SessionOptions {
+    /// Whether a session is recorded or replayed.
+    pub fn in_use(&self) -> bool {
+        self.record_host_capabilities_interactions.is_some()
+            || self.replay_host_capabilities_interactions.is_some()
+    }
+}
+
 impl CapabilityOptions {
     /// The host capabilities for a policy with `metadata`, reaching registries through `remote`,
     /// checking keyless signatures against `trust_root`, recorded or replayed as `session` says.

@@ -12,6 +12,7 @@ use artifact::reference::PolicyRef;
 use artifact::wasm::{DetectedAbi, detect_abi};
 use evaluator::admission::RequestForm;
 use evaluator::gate;
+use evaluator::server::{IsolationLimits, StartOptions};
 use evaluator::{AdmissionReview, Engine, EngineConfig, ModuleCache, Policy};
 use serde_json::Value;
 
@@ -202,6 +203,47 @@ impl EvaluationOptions {
             // would refuse it); one without metadata may, as kwctl lets it.
             allowed_to_mutate: metadata.is_none_or(|metadata| metadata.mutating),
         })
+    }
+}
+
+impl EvaluationOptions {
+    /// What `run` needs to evaluate a policy group resource (the policy argument): the request to
+    /// answer, and how the group's members are fetched, verified (each like any policy) and run.
+    /// Flags about one module (settings, execution mode, raw requests, sessions) are refused: the
+    /// resource gives each member its settings, and the members' metadata their modes.
+    pub fn group_start(&self) -> anyhow::Result<(StartOptions, AdmissionReview)> {
+        let single = [
+            (self.raw, "--raw"),
+            (self.settings_path.is_some(), "--settings-path"),
+            (self.settings_json.is_some(), "--settings-json"),
+            (self.execution_mode.is_some(), "--execution-mode"),
+            (self.session.in_use(), "a host capabilities session"),
+        ];
+        if let Some((_, flag)) = single.iter().find(|(given, _)| *given) {
+            return Err(UsageError(format!(
+                "{}: {flag} cannot be used with a policy group (its resource gives each member its settings)",
+                self.policy
+            ))
+            .into());
+        }
+        let request = read_input(&self.request_path)?;
+        let review = AdmissionReview::from_request_document(&request, RequestForm::Kubernetes)
+            .with_context(|| self.request_path.display().to_string())
+            .map_err(usage_error)?;
+        let options = StartOptions {
+            remote: self.registry.remote_serving(&self.store)?,
+            admission: self
+                .verification
+                .admission(self.insecure_skip_verification, &self.policy)?,
+            engine: self.deadline.engine_config(),
+            cache: self.cache.module_cache()?.map(Arc::new),
+            continue_on_errors: false,
+            workers: 1,
+            isolation: IsolationLimits::default(),
+            allowed_capabilities: self.capabilities.allowed().to_vec(),
+            context_resources: self.capabilities.context_resources()?,
+        };
+        Ok((options, review))
     }
 }
 

@@ -38,6 +38,21 @@ pub struct ValidationResponse {
     /// Warnings returned to the API client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
+    /// What led to a rejection, one entry each (`status.details.causes`): the members of a policy
+    /// group that rejected. Set by the server, never read from a policy's answer.
+    #[serde(skip)]
+    pub causes: Vec<StatusCause>,
+}
+
+/// One cause of a rejection, as Kubernetes' `StatusCause` has it: the field it concerns (for a
+/// policy group's member, `spec.policies.MEMBER`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct StatusCause {
+    /// The field of the resource (or of the group) the cause concerns.
+    pub field: String,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl ValidationResponse {
@@ -243,6 +258,9 @@ impl AdmissionReview {
             }
             if let Some(code) = answer.code {
                 status.insert("code".into(), json!(code));
+            }
+            if !answer.causes.is_empty() {
+                status.insert("details".into(), json!({ "causes": answer.causes }));
             }
             response["status"] = Value::Object(status);
         }

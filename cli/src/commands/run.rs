@@ -1,10 +1,16 @@
 //! `palisade run`: evaluate a policy on one admission request, locally.
 
+use std::collections::BTreeMap;
+
+use anyhow::Context;
 use evaluator::ValidationRequest;
+use evaluator::server::group::GroupConfig;
+use evaluator::server::{PoliciesFile, ServerState};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::evaluation_options::{EvaluationOptions, LoadedEvaluation, Workload};
+use crate::exit::UsageError;
 use crate::output::{OutputFormat, print_structured};
 
 /// Evaluate a policy on an AdmissionReview and print the AdmissionResponse, as kwctl does.
@@ -19,6 +25,11 @@ use crate::output::{OutputFormat, print_structured};
 /// while checking them, exit 1 with "Provided settings are not valid: …" and the policy's message.
 /// A policy rejecting the request is a result (exit 0), as is one failing while it evaluates the
 /// request (a rejection with code 500); exit 1 when the policy cannot be verified or loaded.
+///
+/// A YAML file (`.yml`, `.yaml`) holding a Kubewarden AdmissionPolicyGroup or ClusterAdmissionPolicyGroup runs that
+/// group, as kwctl does: every member fetched, verified like any policy and its settings validated, then the
+/// group's expression evaluated, each member only when the verdict depends on it; a rejection carries the group's
+/// message and each rejecting member as a cause.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -43,6 +54,9 @@ enum RunOutput {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if is_resource_file(&args.evaluation.policy) {
+        return run_group(args);
+    }
     let loaded = args.evaluation.load(Workload::Once)?;
     loaded.validate_settings()?;
     let LoadedEvaluation {
@@ -56,15 +70,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         settings,
     });
     let review_response = review.response(&answer, allowed_to_mutate);
-    let name = &args.evaluation.policy;
-    match args.output {
+    print(
+        args.output,
+        &args.evaluation.policy,
+        &review.uid,
+        &review_response,
+    )
+}
+
+/// Whether the policy argument names a Kubernetes resource file rather than a module, as kwctl tells them.
+fn is_resource_file(policy: &str) -> bool {
+    policy.ends_with(".yml") || policy.ends_with(".yaml")
+}
+
+/// Runs the policy group of the resource file the policy argument names.
+fn run_group(args: Args) -> anyhow::Result<()> {
+    let path = &args.evaluation.policy;
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| UsageError(format!("reading {path}: {err}")))?;
+    let (id, group) = GroupConfig::from_resource(&text).with_context(|| path.clone())?;
+    let (options, review) = args.evaluation.group_start()?;
+    let file = PoliciesFile {
+        policies: BTreeMap::new(),
+        groups: BTreeMap::from([(id.clone(), group)]),
+    };
+    let (answer, allowed_to_mutate) = crate::runtime::get()?.block_on(async {
+        let state = ServerState::start(&file, options).await?;
+        evaluator::server::answer(&state, &id, &review.request).await
+    })?;
+    let review_response = review.response(&answer, allowed_to_mutate);
+    print(args.output, path, &review.uid, &review_response)
+}
+
+/// Prints the AdmissionReview answer as `--output` asks.
+fn print(output: RunOutput, name: &str, uid: &str, review_response: &Value) -> anyhow::Result<()> {
+    match output {
         RunOutput::Response => println!(
             "{}",
             serde_json::to_string(&KwctlResponse::of(&review_response["response"]))?
         ),
-        RunOutput::Text => print_text(name, &review.uid, &review_response["response"]),
-        RunOutput::Json => print_structured(OutputFormat::Json, &review_response)?,
-        RunOutput::Yaml => print_structured(OutputFormat::Yaml, &review_response)?,
+        RunOutput::Text => print_text(name, uid, &review_response["response"]),
+        RunOutput::Json => print_structured(OutputFormat::Json, review_response)?,
+        RunOutput::Yaml => print_structured(OutputFormat::Yaml, review_response)?,
     }
     Ok(())
 }
@@ -86,13 +133,29 @@ struct KwctlResponse<'a> {
     warnings: Option<&'a Value>,
 }
 
-/// The `status` of a refusal, in kwctl's order: message, then code.
+/// The `status` of a refusal, in kwctl's order: message, details (a group's causes), then code.
 #[derive(Serialize)]
 struct KwctlStatus<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<KwctlDetails<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a Value>,
+}
+
+/// The `details` of a group's refusal: its causes.
+#[derive(Serialize)]
+struct KwctlDetails<'a> {
+    causes: Vec<KwctlCause<'a>>,
+}
+
+/// One cause, in kwctl's order, with the `reason` it always prints (`null`).
+#[derive(Serialize)]
+struct KwctlCause<'a> {
+    reason: Option<&'a Value>,
+    message: Option<&'a Value>,
+    field: Option<&'a Value>,
 }
 
 impl<'a> KwctlResponse<'a> {
@@ -105,6 +168,18 @@ impl<'a> KwctlResponse<'a> {
             patch: response.get("patch"),
             status: response.get("status").map(|status| KwctlStatus {
                 message: status.get("message"),
+                details: status.get("details").map(|details| KwctlDetails {
+                    causes: details["causes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|cause| KwctlCause {
+                            reason: cause.get("reason"),
+                            message: cause.get("message"),
+                            field: cause.get("field"),
+                        })
+                        .collect(),
+                }),
                 code: status.get("code"),
             }),
             audit_annotations: response.get("auditAnnotations"),
@@ -126,6 +201,15 @@ fn print_text(policy: &str, uid: &str, response: &Value) {
     }
     if let Some(message) = response["status"].get("message").and_then(Value::as_str) {
         println!("  message  {message}");
+    }
+    for cause in response["status"]["details"]["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let field = cause["field"].as_str().unwrap_or_default();
+        let message = cause["message"].as_str().unwrap_or_default();
+        println!("  cause    {field}: {message}");
     }
     for warning in response["warnings"].as_array().into_iter().flatten() {
         println!("  warning  {}", warning.as_str().unwrap_or_default());

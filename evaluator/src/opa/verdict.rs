@@ -34,6 +34,7 @@ pub(super) fn opa(results: &Value, request: &Value) -> Result<ValidationResponse
         mutated_object,
         audit_annotations: response.audit_annotations,
         warnings: response.warnings,
+        causes: Vec::new(),
     })
 }
 

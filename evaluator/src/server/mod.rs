@@ -15,9 +15,13 @@
 //! be loaded (`--continue-on-errors`). An unknown policy id is HTTP 404 and a malformed body
 //! HTTP 400, each with a JSON `{"error": …}`.
 
+mod expression;
+pub mod group;
+mod group_evaluation;
 pub mod isolation;
 pub mod metrics;
 pub mod policies;
+mod policy_entry;
 mod state;
 
 use std::future::Future;
@@ -69,6 +73,20 @@ where
     L: Listener<Addr = SocketAddr>,
 {
     Ok(http_server::serve(listener, app(state), shutdown).await?)
+}
+
+/// The answer of the policy or group `id` to `request` as `/validate/{id}` makes it, and whether it
+/// may mutate, without HTTP (`palisade run` evaluates a policy group resource with it).
+pub async fn answer(
+    state: &ServerState,
+    id: &str,
+    request: &Value,
+) -> Result<(ValidationResponse, bool), EvaluatorError> {
+    let slot = state
+        .policies
+        .get(id)
+        .ok_or_else(|| EvaluatorError::InvalidInput(format!("no policy with id `{id}`")))?;
+    evaluate(state, id, slot, request).await
 }
 
 /// `POST /validate/{id}`.
@@ -149,8 +167,18 @@ async fn evaluate(
     request: &Value,
 ) -> Result<(ValidationResponse, bool), EvaluatorError> {
     let started = Instant::now();
-    let policy = match slot {
-        Slot::Ready(policy) => Arc::clone(policy),
+    let (result, mode, allowed_to_mutate) = match slot {
+        Slot::Ready(policy) => {
+            let result = run_on_pool(state, id, Arc::clone(policy), request.clone()).await;
+            (result, policy.mode, policy.allowed_to_mutate)
+        }
+        Slot::Group(group) => {
+            let (mode, group, request) = (group.mode, Arc::clone(group), request.clone());
+            let result = state
+                .isolation
+                .run(id, move || Ok(group.validate(&request)));
+            (result.await, mode, false)
+        }
         Slot::Failed(reason) => {
             state.metrics.record(id, Outcome::Error, started.elapsed());
             let answer = ValidationResponse {
@@ -162,7 +190,6 @@ async fn evaluate(
             return Ok((answer, false));
         }
     };
-    let result = run_on_pool(state, id, Arc::clone(&policy), request.clone()).await;
     let (answer, mut outcome) = match result {
         Ok(answer) if answer.accepted => (answer, Outcome::Accepted),
         Ok(answer) => (answer, Outcome::Rejected),
@@ -175,15 +202,15 @@ async fn evaluate(
             (ValidationResponse::from_failure(&err), Outcome::Error)
         }
     };
-    if answer.accepted && answer.mutated_object.is_some() && !policy.allowed_to_mutate {
+    if answer.accepted && answer.mutated_object.is_some() && !allowed_to_mutate {
         outcome = Outcome::Error;
     }
     state.metrics.record(id, outcome, started.elapsed());
-    if policy.mode == PolicyMode::Monitor && !answer.accepted {
+    if mode == PolicyMode::Monitor && !answer.accepted {
         tracing::info!(policy = %id, message = ?answer.message, "monitor mode: the policy would reject this request");
     }
-    Ok(match policy.mode {
-        PolicyMode::Protect => (answer, policy.allowed_to_mutate),
+    Ok(match mode {
+        PolicyMode::Protect => (answer, allowed_to_mutate),
         PolicyMode::Monitor => (
             ValidationResponse {
                 accepted: true,

@@ -12,71 +12,23 @@
 //!
 //! Unknown fields are rejected. `contextAwareResources` grants the policy the `kubernetes/*` host
 //! capabilities for those kinds, answered from the server's `--context-resources` file.
-//! Policy groups (`policies` + `expression`) are refused.
+//! An entry with `policies` and `expression` is a policy group (see [`super::group`]).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use artifact::metadata::ContextAwareResource;
-use serde::Deserialize;
 use serde_json::Value;
 
+use super::group::{GroupConfig, member_id};
+pub use super::policy_entry::{PolicyConfig, PolicyMode};
 use crate::error::EvaluatorError;
 
-/// What a policy's rejection does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyMode {
-    /// Rejections reject.
-    #[default]
-    Protect,
-    /// The policy is evaluated and its verdict logged and counted, but every request is accepted.
-    Monitor,
-}
-
-/// One policy of `policies.yml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PolicyConfig {
-    /// Where the policy is: `registry://…`, `HOST/REPO:TAG`, `oci-layout://…` or `file://PATH`.
-    pub module: String,
-    /// Protect (default) or monitor.
-    #[serde(default)]
-    pub policy_mode: PolicyMode,
-    /// Whether the policy may return a mutated object (default false: a mutation is a 500 rejection).
-    #[serde(default)]
-    pub allowed_to_mutate: Option<bool>,
-    /// The policy's settings (default `{}`).
-    #[serde(default)]
-    pub settings: Option<Value>,
-    /// The deadline of one evaluation, in seconds (default: the server's).
-    #[serde(default)]
-    pub timeout_eval_seconds: Option<u64>,
-    /// The Kubernetes kinds the policy may read through the `kubernetes/*` host capabilities.
-    #[serde(default)]
-    pub context_aware_resources: Vec<ContextAwareResource>,
-}
-
-impl PolicyConfig {
-    /// The settings, `{}` when none are given.
-    pub fn settings(&self) -> Value {
-        self.settings
-            .clone()
-            .filter(|settings| !settings.is_null())
-            .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
-    }
-
-    /// The per-policy deadline, if the file sets one.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.timeout_eval_seconds.map(Duration::from_secs)
-    }
-}
-
-/// The whole file: policy id → policy, in id order.
+/// The whole file: policy id → policy, and group id → group, in id order (one namespace).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PoliciesFile {
     /// The policies.
     pub policies: BTreeMap<String, PolicyConfig>,
+    /// The policy groups.
+    pub groups: BTreeMap<String, GroupConfig>,
 }
 
 impl PoliciesFile {
@@ -85,27 +37,45 @@ impl PoliciesFile {
         let raw: BTreeMap<String, Value> = serde_norway::from_str(text)
             .map_err(|err| EvaluatorError::Config(format!("policies file: {err}")))?;
         let mut policies = BTreeMap::new();
+        let mut groups = BTreeMap::new();
         for (id, value) in raw {
             if id.is_empty() || id.contains('/') {
                 return Err(EvaluatorError::Config(format!(
                     "policy id {id:?} must be non-empty and contain no `/` (it is a URL path segment)"
                 )));
             }
-            if value.get("policies").is_some() || value.get("expression").is_some() {
-                return Err(EvaluatorError::Config(format!(
-                    "policy {id}: policy groups (`policies` and `expression`) are not supported"
-                )));
+            if GroupConfig::is_group(&value) {
+                let group = GroupConfig::from_entry(&id, value)?;
+                groups.insert(id, group);
+                continue;
             }
             let policy: PolicyConfig = serde_json::from_value(value)
                 .map_err(|err| EvaluatorError::Config(format!("policy {id}: {err}")))?;
             policies.insert(id, policy);
         }
-        Ok(PoliciesFile { policies })
+        Ok(PoliciesFile { policies, groups })
+    }
+
+    /// Every policy to load: the policies by id, then each group's members as `GROUP/MEMBER`.
+    pub fn policies_to_load(&self) -> Vec<(String, PolicyConfig)> {
+        let members = self.groups.iter().flat_map(|(group_id, group)| {
+            group
+                .members
+                .iter()
+                .map(|(name, member)| (member_id(group_id, name), member.clone()))
+        });
+        self.policies
+            .iter()
+            .map(|(id, policy)| (id.clone(), policy.clone()))
+            .chain(members)
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -135,6 +105,23 @@ local:
     }
 
     #[test]
+    fn loads_each_groups_members_under_the_group() -> Result<(), EvaluatorError> {
+        let file = PoliciesFile::from_yaml(
+            "p:\n  module: p.wasm\ng:\n  expression: a() || b()\n  message: no\n  policies:\n    \
+             a:\n      module: a.wasm\n    b:\n      module: b.wasm\n",
+        )?;
+        assert_eq!(file.policies.keys().collect::<Vec<_>>(), ["p"]);
+        assert_eq!(file.groups.keys().collect::<Vec<_>>(), ["g"]);
+        let loaded = file.policies_to_load();
+        let ids = loaded
+            .iter()
+            .map(|(id, policy)| (id.as_str(), policy.module.as_str()))
+            .collect::<Vec<_>>();
+        assert_eq!(ids, [("p", "p.wasm"), ("g/a", "a.wasm"), ("g/b", "b.wasm")]);
+        Ok(())
+    }
+
+    #[test]
     fn rejects_what_it_does_not_run() {
         for (text, expected) in [
             (
@@ -152,7 +139,7 @@ local:
             ("a/b:\n  module: x\n", "contain no `/`"),
             (
                 "g:\n  expression: a() && b()\n  message: no\n  policies: {}\n",
-                "policy groups",
+                "policy group g: it has no member policies",
             ),
             (
                 "p:\n  module: x\n  contextAwareResources:\n  - kind: Namespace\n",

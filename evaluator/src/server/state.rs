@@ -9,6 +9,8 @@ use artifact::reference::PolicyRef;
 use client::remote::Remote;
 use serde_json::Value;
 
+use super::group::{GroupConfig, member_id};
+use super::group_evaluation::{LoadedGroup, Member};
 use super::isolation::{Isolation, IsolationLimits};
 use super::metrics::Metrics;
 use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
@@ -52,9 +54,10 @@ pub(crate) struct LoadedPolicy {
     pub(crate) mode: PolicyMode,
 }
 
-/// A policy id's entry: ready, or why it could not be loaded (`--continue-on-errors`).
+/// A policy id's entry: ready, a group ready, or why it could not be loaded (`--continue-on-errors`).
 pub(crate) enum Slot {
     Ready(Arc<LoadedPolicy>),
+    Group(Arc<LoadedGroup>),
     Failed(String),
 }
 
@@ -83,12 +86,11 @@ impl ServerState {
     ) -> Result<ServerState, EvaluatorError> {
         let engines = engines(file, &options)?;
         let mut loading = tokio::task::JoinSet::new();
-        for (id, config) in &file.policies {
+        for (id, config) in file.policies_to_load() {
             let deadline = config.timeout().unwrap_or(options.engine.deadline);
             let engine = engines.get(&deadline).cloned().ok_or_else(|| {
                 EvaluatorError::Engine(format!("no engine for the deadline {deadline:?}"))
             })?;
-            let (id, config) = (id.clone(), config.clone());
             let (remote, admission) = (options.remote.clone(), options.admission.clone());
             let capabilities = KubewardenCapabilities::granting(
                 config.context_aware_resources.clone(),
@@ -120,6 +122,10 @@ impl ServerState {
                 }
             }
         }
+        for (id, group) in &file.groups {
+            let slot = group_slot(id, group, &mut policies);
+            policies.insert(id.clone(), slot);
+        }
         if !failures.is_empty() && !options.continue_on_errors {
             failures.sort();
             return Err(EvaluatorError::Startup(failures.join("; ")));
@@ -139,7 +145,7 @@ impl ServerState {
             .iter()
             .filter_map(|(id, slot)| match slot {
                 Slot::Failed(reason) => Some((id.as_str(), reason.as_str())),
-                Slot::Ready(_) => None,
+                Slot::Ready(_) | Slot::Group(_) => None,
             })
             .collect()
     }
@@ -164,7 +170,7 @@ fn engines(
     options: &StartOptions,
 ) -> Result<BTreeMap<Duration, Engine>, EvaluatorError> {
     let mut engines = BTreeMap::new();
-    for config in file.policies.values() {
+    for (_, config) in file.policies_to_load() {
         let deadline = config.timeout().unwrap_or(options.engine.deadline);
         if engines.contains_key(&deadline) {
             continue;
@@ -226,4 +232,33 @@ fn prepare(
         allowed_to_mutate: config.allowed_to_mutate.unwrap_or(false),
         mode: config.policy_mode,
     })
+}
+
+/// A group's entry, made of its members' entries (taken out of `policies`): ready when every
+/// member is, else why each of the others is not.
+fn group_slot(id: &str, group: &GroupConfig, policies: &mut BTreeMap<String, Slot>) -> Slot {
+    let mut members = BTreeMap::new();
+    let mut failed = Vec::new();
+    for name in group.members.keys() {
+        match policies.remove(&member_id(id, name)) {
+            Some(Slot::Ready(loaded)) => {
+                let member = Member {
+                    policy: loaded.policy.clone(),
+                    settings: loaded.settings.clone(),
+                };
+                members.insert(name.clone(), member);
+            }
+            Some(Slot::Failed(reason)) => failed.push(format!("member {name}: {reason}")),
+            Some(Slot::Group(_)) | None => failed.push(format!("member {name} was not loaded")),
+        }
+    }
+    if !failed.is_empty() {
+        return Slot::Failed(failed.join("; "));
+    }
+    Slot::Group(Arc::new(LoadedGroup {
+        members,
+        expression: group.expression.clone(),
+        message: group.message.clone(),
+        mode: group.policy_mode,
+    }))
 }
