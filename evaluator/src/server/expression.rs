@@ -12,6 +12,10 @@ use crate::error::EvaluatorError;
 /// How deep parentheses and `!` may nest: far beyond any real group, well within the stack.
 const MAX_DEPTH: usize = 64;
 
+/// How many tokens an expression may have, which bounds the depth of a chain of `&&` or `||`
+/// (evaluated and dropped recursively) as well.
+const MAX_TOKENS: usize = 1024;
+
 /// A parsed group expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expression {
@@ -140,6 +144,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, EvaluatorError> {
                 ));
             }
         };
+        if tokens.len() == MAX_TOKENS {
+            return Err(syntax(
+                column,
+                format!("the expression is longer than {MAX_TOKENS} tokens"),
+            ));
+        }
         tokens.push(Token { kind, column });
         at += length;
     }
@@ -311,6 +321,7 @@ mod tests {
     #[test]
     fn names_the_column_and_the_problem() {
         let deep = format!("{}a(){}", "(".repeat(100), ")".repeat(100));
+        let long = vec!["a()"; 300].join(" && ");
         for (text, expected) in [
             (
                 "",
@@ -341,6 +352,10 @@ mod tests {
             ("a() == b()", "column 5: unexpected `=`"),
             ("é()", "column 1: unexpected `é`"),
             (deep.as_str(), "nested more than 64 levels deep"),
+            (
+                long.as_str(),
+                "column 1793: the expression is longer than 1024 tokens",
+            ),
         ] {
             match Expression::parse(text) {
                 Err(EvaluatorError::Config(message)) => {
