@@ -131,6 +131,8 @@ fn both_servers_expose_metrics_that_prometheus_parses() {
             vec![
                 ("palisade_policy_evaluations", "counter"),
                 ("palisade_policy_evaluation_duration_seconds", "histogram"),
+                ("palisade_policy_queued_requests", "gauge"),
+                ("palisade_policy_circuit_breaker_state", "gauge"),
             ],
         ),
     ];
