@@ -9,8 +9,8 @@ use object_store::signer::Method;
 use sqlx::{Postgres, Transaction};
 
 use super::connection::SharedStorage;
-use super::manifests::lock_repository;
 use super::objects;
+use super::rows::{ensure_repository, lock_repository, to_i64, to_u64};
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::backend::BlobContent;
@@ -200,23 +200,4 @@ pub async fn link(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Creates `repo` if it does not exist yet.
-pub async fn ensure_repository(tx: &mut Transaction<'_, Postgres>, repo: &RepoName) -> Result<()> {
-    sqlx::query("INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-        .bind(repo.as_str())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A size as PostgreSQL stores it (`BIGINT`); blobs are far smaller than 2^63 bytes.
-pub fn to_i64(size: u64) -> i64 {
-    i64::try_from(size).unwrap_or(i64::MAX)
-}
-
-/// A size read back from PostgreSQL (never negative: only [`to_i64`] writes it).
-pub fn to_u64(size: i64) -> u64 {
-    u64::try_from(size).unwrap_or(0)
 }

@@ -1,8 +1,8 @@
 //! The hub's catalog in PostgreSQL (`hub_catalog`): one row per repository, as of the repository's version, with a
 //! GIN-indexed `tsvector` of its words, so that any replica searches the one index every replica keeps current.
 
-use super::blobs::to_u64;
 use super::connection::SharedStorage;
+use super::rows::to_u64;
 use crate::errors::Result;
 use crate::storage::catalog::{CatalogEntry, CatalogQuery};
 

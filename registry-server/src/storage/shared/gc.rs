@@ -9,10 +9,9 @@ use object_store::path::Path;
 use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
-use super::blobs::to_u64;
 use super::connection::SharedStorage;
-use super::manifests::lock_repository;
 use super::objects;
+use super::rows::{lock_repository, to_u64};
 use crate::errors::Result;
 use crate::storage::collection::{GcOptions, GcReport};
 

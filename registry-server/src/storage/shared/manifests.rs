@@ -5,13 +5,13 @@
 use artifact::oci::Digest;
 use bytes::Bytes;
 
-use super::blobs::ensure_repository;
 use super::connection::SharedStorage;
+use super::rows::{ensure_repository, lock_repository};
 use crate::errors::{RegistryError, Result};
 use crate::manifest::{self, Descriptor};
 use crate::names::{Reference, RepoName, Tag};
 use crate::storage::backend::{StoredManifest, checked_key};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 
 /// PostgreSQL's code for a foreign key that points nowhere.
 const FOREIGN_KEY_VIOLATION: &str = "23503";
@@ -289,16 +289,6 @@ async fn move_tag(storage: &SharedStorage, row: [&str; 3], take: &str, put: &str
         .await?;
     tx.commit().await?;
     Ok(true)
-}
-
-/// Takes the row of `repository` until the transaction ends, as every change to its manifests and tags (and their
-/// garbage collection) does before anything else (see `put`), without counting a change.
-pub async fn lock_repository(connection: &mut PgConnection, repository: &str) -> Result<()> {
-    sqlx::query("SELECT name FROM repositories WHERE name = $1 FOR NO KEY UPDATE")
-        .bind(repository)
-        .execute(connection)
-        .await?;
-    Ok(())
 }
 
 /// Counts a change to `repo`'s tags or manifests: the hub's catalog entry of `repo` is then stale.

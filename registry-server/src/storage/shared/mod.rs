@@ -13,6 +13,7 @@ mod gc;
 mod keys;
 mod manifests;
 mod objects;
+mod rows;
 mod uploads;
 
 use std::time::Duration;

@@ -12,9 +12,10 @@ use object_store::path::Path;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::blobs::{self, to_i64, to_u64};
+use super::blobs;
 use super::connection::SharedStorage;
 use super::objects::{self, ObjectWriter};
+use super::rows::{to_i64, to_u64};
 use crate::errors::{RegistryError, Result};
 use crate::names::RepoName;
 use crate::storage::backend::Upload;
