@@ -6,10 +6,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use artifact::cosign::signature_tag;
 use artifact::oci::Digest;
 use common::policies::{annotated, metadata, push_policy};
-use common::{Client, OCI_MANIFEST, Registry};
+use common::signatures::{push_bundle, push_sig};
+use common::{Client, Registry};
 use registry_server::trust::{TrustEntry, TrustMode, TrustPolicy};
 use registry_server::{AppState, Auth, Limits, LocalStorage, app};
 use serde_json::Value;
@@ -73,14 +73,7 @@ async fn sign(registry: &Client, repo: &str, key: &PrivateKey, digest: &str) {
         &digest,
         &BTreeMap::new(),
     );
-    let image = simple_signing::merge(None, &[signature]).unwrap();
-    for blob in &image.blobs {
-        registry.push_blob(repo, &blob.content).await;
-    }
-    let manifest: Value = serde_json::from_slice(&image.manifest_bytes).unwrap();
-    registry
-        .put_manifest(repo, &signature_tag(&digest), OCI_MANIFEST, &manifest)
-        .await;
+    push_sig(registry, repo, &digest, &signature).await;
 }
 
 async fn api(registry: &Client, uri: &str) -> Value {
@@ -230,27 +223,14 @@ async fn a_keyless_signer_is_shown_with_its_issuer_and_when_the_log_saw_it() {
         .get(&format!("/v2/trusted/guard/manifests/{digest}"))
         .await
         .body;
-    let subject = artifact::oci::manifest::Descriptor {
-        media_type: OCI_MANIFEST.to_string(),
-        digest: digest.parse().unwrap(),
-        size: manifest.len() as u64,
-        artifact_type: None,
-        annotations: None,
-        urls: None,
-    };
-    let referrer = signing::bundle::referrer(&signed, subject, None).unwrap();
-    for blob in &referrer.blobs {
-        registry.push_blob("trusted/guard", &blob.content).await;
-    }
-    let put = registry
-        .send(
-            axum::http::Method::PUT,
-            &format!("/v2/trusted/guard/manifests/{}", referrer.manifest_digest),
-            &[("content-type", OCI_MANIFEST)],
-            axum::body::Body::from(referrer.manifest_bytes.clone()),
-        )
-        .await;
-    assert_eq!(put.status, axum::http::StatusCode::CREATED);
+    push_bundle(
+        &registry,
+        "trusted/guard",
+        &signed,
+        &digest.parse().unwrap(),
+        manifest.len(),
+    )
+    .await;
 
     let trust = &api(&registry, "/hub/api/policies/trusted/guard").await["trust"];
     assert_eq!(trust["verified"], true, "{trust}");

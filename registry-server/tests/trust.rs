@@ -8,11 +8,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use artifact::cosign::signature_tag;
 use artifact::oci::Digest;
-use artifact::oci::manifest::Descriptor;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
+use common::signatures::{push_bundle, push_sig};
 use common::{Client, OCI_MANIFEST, Registry, SharedServers};
 use registry_server::auth::{AuthConfig, Rule};
 use registry_server::trust::{TrustEntry, TrustMode, TrustPolicy};
@@ -78,23 +77,6 @@ fn limits() -> Limits {
     }
 }
 
-/// Pushes a cosign `.sig` image holding `signature`, for `digest` (under the `.sig` tag of `for_digest`).
-async fn push_sig(
-    registry: &Client,
-    repo: &str,
-    for_digest: &Digest,
-    signature: &simple_signing::Signature,
-) {
-    let image = simple_signing::merge(None, std::slice::from_ref(signature)).unwrap();
-    for blob in &image.blobs {
-        registry.push_blob(repo, &blob.content).await;
-    }
-    let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes).unwrap();
-    registry
-        .put_manifest(repo, &signature_tag(for_digest), OCI_MANIFEST, &manifest)
-        .await;
-}
-
 /// Signs `digest` with `key` in cosign's `.sig` layout, naming `repository`.
 async fn sign(
     registry: &Client,
@@ -116,37 +98,7 @@ async fn sign(
 /// Signs `digest` with `key` as a Sigstore bundle attached as a referrer.
 async fn sign_bundle(registry: &Client, key: &PrivateKey, digest: &Digest, manifest_size: usize) {
     let signed = bundle::sign(key, digest, &BTreeMap::new());
-    push_bundle(registry, &signed, digest, manifest_size).await;
-}
-
-/// Attaches `signed` to the manifest `digest` as a referrer.
-async fn push_bundle(
-    registry: &Client,
-    signed: &bundle::Bundle,
-    digest: &Digest,
-    manifest_size: usize,
-) {
-    let subject = Descriptor {
-        media_type: OCI_MANIFEST.to_string(),
-        digest: digest.clone(),
-        size: manifest_size as u64,
-        artifact_type: None,
-        annotations: None,
-        urls: None,
-    };
-    let referrer = bundle::referrer(signed, subject, None).unwrap();
-    for blob in &referrer.blobs {
-        registry.push_blob(REPO, &blob.content).await;
-    }
-    let put = registry
-        .send(
-            Method::PUT,
-            &format!("/v2/{REPO}/manifests/{}", referrer.manifest_digest),
-            &[("content-type", OCI_MANIFEST)],
-            Body::from(referrer.manifest_bytes.clone()),
-        )
-        .await;
-    assert_eq!(put.status, StatusCode::CREATED);
+    push_bundle(registry, REPO, &signed, digest, manifest_size).await;
 }
 
 fn to_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -528,7 +480,7 @@ async fn sign_keyless(
 
 async fn push_keyless_bundle(registry: &Client, json: &[u8], digest: &Digest, size: usize) {
     let signed = bundle::Bundle::parse(json).unwrap();
-    push_bundle(registry, &signed, digest, size).await;
+    push_bundle(registry, REPO, &signed, digest, size).await;
 }
 
 /// A keyless `.sig` layer signature of `digest` in this repository, as cosign writes it.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod policies;
+pub mod signatures;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
