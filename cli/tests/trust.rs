@@ -155,3 +155,64 @@ fn a_bad_trust_entry_is_a_configuration_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("apiVersion"));
 }
+
+#[test]
+fn every_third_party_policy_waits_then_shows_verified_in_the_hub() {
+    let Some(policies) = test_support::shared_policies(
+        "every_third_party_policy_waits_then_shows_verified_in_the_hub",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cli = test_support::Palisade::new(env!("CARGO_BIN_EXE_palisade"), dir.path())
+        .with_env("COSIGN_PASSWORD", "pw");
+    cli.ok(&["key", "generate"]);
+    let trusted = dir.path().join("trusted.yml");
+    std::fs::write(
+        &trusted,
+        verification_config(&dir.path().join("cosign.pub")),
+    )
+    .unwrap();
+    let config = dir.path().join("registry.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "root: {}\naddr: 127.0.0.1:0\nauth:\n  anonymous: [pull, push, delete]\ntrust:\n  - prefix: trusted/\n    mode: enforce\n    verification_config: {}\n",
+            dir.path().join("registry").display(),
+            trusted.display()
+        ),
+    )
+    .unwrap();
+    let server = Running::start(
+        dir.path(),
+        &["serve", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    for (n, policy) in policies.iter().enumerate() {
+        let repository = format!("trusted/third-party-{n}");
+        let reference = format!("registry://{}/{repository}:v1", server.addr);
+        // Unannotated ones too, as `--force` pushes them (kwctl's flag).
+        let pushed = cli.ok(&["push", "--force", policy.to_str().unwrap(), &reference]);
+        let digest = pushed.trim().rsplit_once('@').unwrap().1.to_string();
+        let manifest = format!("/v2/{repository}/manifests/v1");
+        let (status, _, body) = server.request("GET", &manifest, "");
+        assert!(
+            status.contains(" 404 ") && body.contains("awaits a signature"),
+            "{}: {status} {body}",
+            policy.display()
+        );
+        let signable = format!("registry://{}/{repository}@{digest}", server.addr);
+        cli.ok(&["sign", &signable, "--key", "cosign.key"]);
+        let (status, _, _) = server.request("GET", &manifest, "");
+        assert!(status.contains(" 200 "), "{}: {status}", policy.display());
+        let (_, _, detail) = server.request("GET", &format!("/hub/api/policies/{repository}"), "");
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(
+            detail["trust"]["verified"],
+            true,
+            "{}: {detail}",
+            policy.display()
+        );
+    }
+    server.stop();
+}
