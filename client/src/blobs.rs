@@ -49,10 +49,12 @@ impl BlobDir {
         Ok(bytes)
     }
 
-    /// Writes the blob unless it is there already; returns its path if this call wrote it.
+    /// Writes the blob unless it is there already, intact; returns its path if this call wrote it. A blob
+    /// whose content no longer matches its digest is written again, so that importing a policy anew repairs
+    /// a damaged copy.
     pub fn write(&self, digest: &Digest, bytes: &[u8]) -> Result<Option<PathBuf>> {
         let path = self.path(digest);
-        if path.is_file() {
+        if path.is_file() && self.read(digest).is_ok() {
             return Ok(None);
         }
         if let Some(folder) = path.parent() {

@@ -130,8 +130,9 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
     let (artifact, from_store) = match cached {
         Some(digest) => (store.artifact(&digest)?, true),
         None => {
-            let (pulled, signatures) = remote.pull_with_signatures(request.source).await?;
-            store.import_artifact(&key, &pulled, signatures.as_deref())?;
+            let (pulled, imported) =
+                download(remote, store, request.source, request.source).await?;
+            imported?;
             (pulled, false)
         }
     };
@@ -143,6 +144,74 @@ pub async fn pull(remote: &Remote, store: &Store, request: PullRequest<'_>) -> R
         artifact,
         from_store,
     })
+}
+
+/// Fetches a policy to run it, downloading it only when the store does not hold it: the policy at `source`
+/// whose manifest digest is `digest` (the one its verified signatures name) or, without it, the digest
+/// `source` pins, the one an archive loaded it at, or else the one the registry answers to a HEAD request.
+/// The store's copy is used unless `refresh`, and only whole and intact: a damaged one is downloaded again
+/// (and said so). A download is imported into the store under `source`, with the signatures its registry
+/// holds, as `palisade pull` records them; a store that cannot be written costs a warning, not the policy.
+/// A policy loaded from an archive is always served from the store, with what the archive carried.
+pub async fn fetch(
+    remote: &Remote,
+    store: &Store,
+    source: &RegistryRef,
+    digest: Option<&Digest>,
+    refresh: bool,
+) -> Result<Pulled> {
+    let loaded = store.loaded(source)?;
+    let digest = match (digest.or(source.digest.as_ref()), &loaded) {
+        (Some(digest), _) => digest.clone(),
+        (None, Some(digest)) => digest.clone(),
+        (None, None) => remote.manifest_digest(source).await?,
+    };
+    let pinned = source.with_digest(digest.clone());
+    let from_archive = loaded.as_ref() == Some(&digest);
+    if (from_archive || !refresh) && store.has_blob(&digest) {
+        match store.artifact(&digest) {
+            Ok(artifact) => {
+                tracing::info!(policy = %pinned, store = %store.root().display(), "the store holds the policy: not downloading it");
+                return Ok(Pulled {
+                    reference: pinned,
+                    artifact,
+                    from_store: true,
+                });
+            }
+            Err(err) if from_archive => return Err(err),
+            Err(err) => {
+                tracing::warn!(policy = %pinned, error = %err, "the store's copy of the policy is damaged: downloading it again");
+            }
+        }
+    }
+    let (artifact, imported) = download(remote, store, source, &pinned).await?;
+    match imported {
+        Ok(()) => {
+            tracing::info!(policy = %pinned, store = %store.root().display(), "downloaded the policy into the store");
+        }
+        Err(err) => {
+            tracing::warn!(policy = %pinned, error = %err, "cannot keep the policy in the store: it will be downloaded again next time");
+        }
+    }
+    Ok(Pulled {
+        reference: pinned,
+        artifact,
+        from_store: false,
+    })
+}
+
+/// Pulls `from` with the signatures its registry holds and imports it into the store under `source`. The
+/// import's outcome is returned beside the policy: whether a store that cannot be written matters is the
+/// caller's choice.
+async fn download(
+    remote: &Remote,
+    store: &Store,
+    source: &RegistryRef,
+    from: &RegistryRef,
+) -> Result<(PolicyArtifact, Result<()>)> {
+    let (pulled, signatures) = remote.pull_with_signatures(from).await?;
+    let imported = store.import_artifact(&source.to_string(), &pulled, signatures.as_deref());
+    Ok((pulled, imported))
 }
 
 /// Writes `references` (pulled into the store first where needed) to an archive at `out`, as `options`

@@ -462,6 +462,29 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_policy_is_refused_and_importing_it_again_repairs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let artifact = PolicyArtifact::build(b"\0asm\x01\0\0\0".to_vec(), None, None).unwrap();
+        store
+            .import_artifact("registry://h/p:v1", &artifact, None)
+            .unwrap();
+        let module = store.blobs.path(&artifact.module_digest);
+        fs::write(&module, b"\0asm\x01\0\0\0\0").unwrap();
+        assert!(matches!(
+            store.artifact(&artifact.digest()),
+            Err(ClientError::Artifact(ArtifactError::DigestMismatch { .. }))
+        ));
+        store
+            .import_artifact("registry://h/p:v1", &artifact, None)
+            .unwrap();
+        assert_eq!(
+            store.artifact(&artifact.digest()).unwrap().module,
+            artifact.module
+        );
+    }
+
+    #[test]
     fn a_corrupt_index_is_reported_not_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
