@@ -45,10 +45,11 @@ pub struct ValidationResponse {
 }
 
 /// One cause of a rejection, as Kubernetes' `StatusCause` has it: the field it concerns (for a
-/// policy group's member, `spec.policies.MEMBER`) and why.
+/// policy group's member, `spec.policies.MEMBER`; none for a policy's own message) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct StatusCause {
-    /// The field of the resource (or of the group) the cause concerns.
+    /// The field of the resource (or of the group) the cause concerns; empty: none.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub field: String,
     /// Why.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +57,30 @@ pub struct StatusCause {
 }
 
 impl ValidationResponse {
+    /// The rejection of a policy that mutated the object without being allowed to.
+    pub fn mutation_refused() -> ValidationResponse {
+        ValidationResponse {
+            accepted: false,
+            message: Some("the policy mutated the object but is not allowed to mutate".into()),
+            code: Some(500),
+            ..ValidationResponse::default()
+        }
+    }
+
+    /// A rejection with `message` in place of its own (Kubewarden's `message` of a policy), the
+    /// replaced one kept as the last cause; an acceptance unchanged.
+    pub fn with_rejection_message(mut self, message: &str) -> ValidationResponse {
+        if self.accepted {
+            return self;
+        }
+        let replaced = self.message.replace(message.to_owned());
+        self.causes.push(StatusCause {
+            field: String::new(),
+            message: Some(replaced.unwrap_or_default()),
+        });
+        self
+    }
+
     /// The rejection that stands for a failed evaluation: code 500, or 503 for a policy failed fast
     /// (its circuit breaker open).
     pub fn from_failure(error: &EvaluatorError) -> ValidationResponse {
@@ -238,14 +263,7 @@ impl AdmissionReview {
                 answer
             }
             (Some(_), true) => {
-                refused = ValidationResponse {
-                    accepted: false,
-                    message: Some(
-                        "the policy mutated the object but is not allowed to mutate".into(),
-                    ),
-                    code: Some(500),
-                    ..ValidationResponse::default()
-                };
+                refused = ValidationResponse::mutation_refused();
                 &refused
             }
             _ => answer,

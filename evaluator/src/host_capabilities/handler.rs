@@ -35,6 +35,28 @@ pub const CAPABILITIES: [&str; 12] = [
     kubernetes::CAN_I,
 ];
 
+/// Checks one allow-list entry as `policies.yml`'s `hostCapabilities` and `--allow-capability` take it:
+/// `*`, a capability this host serves (`oci/v1/verify`), or a prefix of some ending in `/*` (`oci/*`,
+/// `oci/v1/*`). A typo would silently grant nothing, so it is refused, naming what is known.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    let known = |name: &&str| match pattern.strip_suffix('*') {
+        Some(prefix) => prefix.ends_with('/') && name.starts_with(prefix),
+        None => *name == pattern,
+    };
+    if pattern == "*" || CAPABILITIES.iter().any(|name| known(&name)) {
+        return Ok(());
+    }
+    let reason = if pattern.contains('*') && !pattern.ends_with("/*") {
+        "a wildcard must be a whole last segment (`oci/*`, `oci/v1/*`) or `*`"
+    } else {
+        "it names no host capability"
+    };
+    Err(format!(
+        "host capability `{pattern}`: {reason} (known: {})",
+        CAPABILITIES.join(", ")
+    ))
+}
+
 /// Kubewarden's host capabilities for one policy: an allow-list of capabilities, the Kubernetes
 /// kinds the policy may read (its `contextAwareResources`), the resources it reads them from,
 /// and the registry client of the `oci` capabilities.
@@ -205,6 +227,34 @@ impl KubewardenCapabilities {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_name_known_capabilities() {
+        for good in [
+            "*",
+            "oci/*",
+            "oci/v1/*",
+            "oci/v1/verify",
+            "kubernetes/*",
+            "tracing/log",
+        ] {
+            assert_eq!(check_pattern(good), Ok(()), "{good}");
+        }
+        for (bad, reason) in [
+            ("oci/v1/verfy", "names no host capability"),
+            ("oci", "names no host capability"),
+            ("storage/*", "names no host capability"),
+            ("oci/v1/oci_*", "a wildcard must be a whole last segment"),
+            ("oci*", "a wildcard must be a whole last segment"),
+            ("", "names no host capability"),
+        ] {
+            let err = check_pattern(bad).err().unwrap_or_default();
+            assert!(
+                err.contains(reason) && err.contains("known: tracing/log"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn logs_are_served_and_everything_else_refused_unless_allowed() {

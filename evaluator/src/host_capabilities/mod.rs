@@ -27,6 +27,6 @@ mod payload;
 pub mod session;
 pub mod verify;
 
-pub use handler::{BINDING, CAPABILITIES, KubewardenCapabilities, TRACING_LOG};
+pub use handler::{BINDING, CAPABILITIES, KubewardenCapabilities, TRACING_LOG, check_pattern};
 pub use kubernetes::ContextResources;
 pub use oci::Registry;

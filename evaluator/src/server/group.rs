@@ -13,6 +13,7 @@
 //!       settings: {}               # default {}
 //!       timeoutEvalSeconds: 2      # default: the server's --timeout
 //!       contextAwareResources: []  # kinds the member may read
+//!       hostCapabilities: ["oci/*"] # host capabilities the member may call
 //!     signed: …
 //! ```
 //!
@@ -25,7 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::expression::Expression;
-use super::policy_entry::{PolicyConfig, PolicyMode};
+use super::policy_entry::{NamespacedName, PolicyConfig, PolicyMode};
 use crate::error::EvaluatorError;
 
 /// One group of `policies.yml`, its expression parsed and checked against its members.
@@ -50,6 +51,9 @@ struct GroupEntry {
     policies: BTreeMap<String, MemberEntry>,
     expression: String,
     message: String,
+    /// The cluster resource, as Kubewarden's controller writes it (not used by the evaluation).
+    #[serde(default)]
+    namespaced_name: Option<NamespacedName>,
 }
 
 /// A member as written in the file: a policy without a mode or the right to mutate.
@@ -63,6 +67,8 @@ struct MemberEntry {
     timeout_eval_seconds: Option<u64>,
     #[serde(default)]
     context_aware_resources: Vec<ContextAwareResource>,
+    #[serde(default)]
+    host_capabilities: Vec<String>,
 }
 
 impl GroupConfig {
@@ -118,6 +124,9 @@ impl GroupConfig {
                     settings: member.settings,
                     timeout_eval_seconds: member.timeout_eval_seconds,
                     context_aware_resources: member.context_aware_resources,
+                    message: None,
+                    host_capabilities: member.host_capabilities,
+                    namespaced_name: entry.namespaced_name.clone(),
                 };
                 (name, policy)
             })

@@ -167,17 +167,22 @@ async fn evaluate(
     request: &Value,
 ) -> Result<(ValidationResponse, bool), EvaluatorError> {
     let started = Instant::now();
-    let (result, mode, allowed_to_mutate) = match slot {
+    let (result, mode, allowed_to_mutate, message) = match slot {
         Slot::Ready(policy) => {
             let result = run_on_pool(state, id, Arc::clone(policy), request.clone()).await;
-            (result, policy.mode, policy.allowed_to_mutate)
+            (
+                result,
+                policy.mode,
+                policy.allowed_to_mutate,
+                policy.message.as_deref(),
+            )
         }
         Slot::Group(group) => {
             let (mode, group, request) = (group.mode, Arc::clone(group), request.clone());
             let result = state
                 .isolation
                 .run(id, move || Ok(group.validate(&request)));
-            (result.await, mode, false)
+            (result.await, mode, false, None)
         }
         Slot::Failed(reason) => {
             state.metrics.record(id, Outcome::Error, started.elapsed());
@@ -210,7 +215,13 @@ async fn evaluate(
         tracing::info!(policy = %id, message = ?answer.message, "monitor mode: the policy would reject this request");
     }
     Ok(match mode {
-        PolicyMode::Protect => (answer, allowed_to_mutate),
+        PolicyMode::Protect => match message {
+            Some(message) => (
+                with_message(answer, message, allowed_to_mutate),
+                allowed_to_mutate,
+            ),
+            None => (answer, allowed_to_mutate),
+        },
         PolicyMode::Monitor => (
             ValidationResponse {
                 accepted: true,
@@ -219,6 +230,20 @@ async fn evaluate(
             false,
         ),
     })
+}
+
+/// A protecting policy's answer with its `message` (from `policies.yml`) in place of its own when it
+/// rejects, a mutation it may not make included, as Kubewarden applies it: last.
+fn with_message(
+    answer: ValidationResponse,
+    message: &str,
+    allowed_to_mutate: bool,
+) -> ValidationResponse {
+    let answer = match answer.mutated_object {
+        Some(_) if answer.accepted && !allowed_to_mutate => ValidationResponse::mutation_refused(),
+        _ => answer,
+    };
+    answer.with_rejection_message(message)
 }
 
 /// Runs one evaluation of policy `id` on tokio's blocking pool, within the policy's share of the workers.

@@ -8,14 +8,18 @@
 //!   policyMode: protect          # or monitor (evaluate, log, always accept); default protect
 //!   timeoutEvalSeconds: 2        # default: the server's --timeout
 //!   settings: {}                 # default {}
+//!   message: not allowed here    # replaces the policy's rejection message, kept as a cause
+//!   hostCapabilities: ["oci/*"]  # host capabilities it may call, besides --allow-capability
 //! ```
 //!
-//! Unknown fields are rejected. `contextAwareResources` grants the policy the `kubernetes/*` host
+//! Unknown fields are rejected; `namespacedName`, which Kubewarden's controller writes, is read and
+//! logged. `contextAwareResources` grants the policy the `kubernetes/*` host
 //! capabilities for those kinds, answered from the server's `--context-resources` file.
 //! An entry with `policies` and `expression` is a policy group (see [`super::group`]).
 
 use std::collections::BTreeMap;
 
+use artifact::oci::Digest;
 use serde_json::Value;
 
 use super::group::{GroupConfig, member_id};
@@ -29,6 +33,9 @@ pub struct PoliciesFile {
     pub policies: BTreeMap<String, PolicyConfig>,
     /// The policy groups.
     pub groups: BTreeMap<String, GroupConfig>,
+    /// The sha256 of the text it was read from (none when it was made otherwise): which `policies.yml` a
+    /// generation serves, in `/policies`.
+    pub digest: Option<Digest>,
 }
 
 impl PoliciesFile {
@@ -53,7 +60,17 @@ impl PoliciesFile {
                 .map_err(|err| EvaluatorError::Config(format!("policy {id}: {err}")))?;
             policies.insert(id, policy);
         }
-        Ok(PoliciesFile { policies, groups })
+        let file = PoliciesFile {
+            policies,
+            groups,
+            digest: Some(Digest::sha256_of(text.as_bytes())),
+        };
+        for (id, policy) in file.policies_to_load() {
+            policy
+                .check_host_capabilities()
+                .map_err(|reason| EvaluatorError::Config(format!("policy {id}: {reason}")))?;
+        }
+        Ok(file)
     }
 
     /// Every policy to load: the policies by id, then each group's members as `GROUP/MEMBER`.
@@ -104,6 +121,37 @@ local:
         Ok(())
     }
 
+    /// What Kubewarden's controller writes into the policy server's ConfigMap (JSON, every field it
+    /// emits: `namespacedName` as Go encodes it, `hostCapabilities`, `message`, a group's members).
+    #[test]
+    fn reads_what_kubewardens_controller_writes() -> Result<(), EvaluatorError> {
+        let file = PoliciesFile::from_yaml(
+            r#"{"clusterwide-privileged":{"namespacedName":{"Namespace":"","Name":"privileged"},
+"module":"ghcr.io/kubewarden/policies/pod-privileged:v0.2.2","policyMode":"protect",
+"allowedToMutate":false,"settings":{},"message":"no privileged pods","timeoutEvalSeconds":2,
+"hostCapabilities":["*"]},
+"namespaced-team-a-group":{"namespacedName":{"Namespace":"team-a","Name":"group"},
+"policyMode":"monitor","policies":{"sigs":{"module":"ghcr.io/kubewarden/policies/verify-image-signatures:v0.3.0",
+"settings":{},"hostCapabilities":["oci/*","crypto/v1/is_certificate_trusted"]}},
+"expression":"sigs()","message":"unsigned"}}"#,
+        )?;
+        let privileged = &file.policies["clusterwide-privileged"];
+        assert_eq!(privileged.message.as_deref(), Some("no privileged pods"));
+        assert_eq!(privileged.host_capabilities, ["*"]);
+        let name = privileged.namespaced_name.clone().unwrap_or_default();
+        assert_eq!(name.to_string(), "privileged");
+        let group = &file.groups["namespaced-team-a-group"];
+        assert_eq!(group.policy_mode, PolicyMode::Monitor);
+        let member = &group.members["sigs"];
+        assert_eq!(
+            member.host_capabilities,
+            ["oci/*", "crypto/v1/is_certificate_trusted"]
+        );
+        let name = member.namespaced_name.clone().unwrap_or_default();
+        assert_eq!(name.to_string(), "team-a/group");
+        Ok(())
+    }
+
     #[test]
     fn loads_each_groups_members_under_the_group() -> Result<(), EvaluatorError> {
         let file = PoliciesFile::from_yaml(
@@ -146,6 +194,15 @@ local:
                 "apiVersion",
             ),
             ("- not a map\n", "policies file"),
+            (
+                "p:\n  module: x\n  hostCapabilities: [oci/v1/verfy]\n",
+                "policy p: hostCapabilities: host capability `oci/v1/verfy`: it names no host capability",
+            ),
+            (
+                "g:\n  expression: a()\n  message: no\n  policies:\n    a:\n      module: a.wasm\n      \
+                 hostCapabilities: [\"oci*\"]\n",
+                "policy g/a: hostCapabilities: host capability `oci*`: a wildcard",
+            ),
         ] {
             match PoliciesFile::from_yaml(text) {
                 Err(EvaluatorError::Config(message)) => {
