@@ -10,6 +10,7 @@ use artifact::inspect::inspect;
 use artifact::metadata::{ExecutionMode, PolicyType};
 use artifact::reference::PolicyRef;
 use artifact::wasm::{DetectedAbi, detect_abi};
+use client::remote::Remote;
 use evaluator::admission::RequestForm;
 use evaluator::gate;
 use evaluator::server::{IsolationLimits, StartOptions};
@@ -64,7 +65,8 @@ pub struct EvaluationOptions {
     insecure_skip_verification: bool,
     #[command(flatten)]
     registry: RegistryOptions,
-    /// Policies loaded from palisade's archive are verified and run from here, with no registry.
+    /// A registry policy the store holds is run from there (and kept there once downloaded); one loaded from
+    /// palisade's archive is verified and run from there, with no registry.
     #[command(flatten)]
     store: StoreOptions,
     #[command(flatten)]
@@ -136,10 +138,10 @@ impl EvaluationOptions {
             self.insecure_skip_verification,
             &self.policy,
         )?;
-        let remote = self.registry.remote_serving(&self.store)?;
+        let (remote, store) = self.fetching()?;
         let module = block_on(
             format!("fetching {source}"),
-            gate::admit(&remote, &source, &admission),
+            gate::admit(&remote, &source, &admission, store.as_ref()),
         )??;
 
         let metadata = inspect(module.bytes())
@@ -230,8 +232,10 @@ impl EvaluationOptions {
         let review = AdmissionReview::from_request_document(&request, RequestForm::Kubernetes)
             .with_context(|| self.request_path.display().to_string())
             .map_err(usage_error)?;
+        let (remote, store) = self.fetching()?;
         let options = StartOptions {
-            remote: self.registry.remote_serving(&self.store)?,
+            remote,
+            store,
             admission: self
                 .verification
                 .admission(self.insecure_skip_verification, &self.policy)?,
@@ -244,6 +248,21 @@ impl EvaluationOptions {
             context_resources: self.capabilities.context_resources()?,
         };
         Ok((options, review))
+    }
+}
+
+impl EvaluationOptions {
+    /// The registry client and the store, if it exists: a registry policy the store holds is run from there
+    /// (its signatures still checked), and one it does not is kept there once downloaded, as `palisade pull`
+    /// would.
+    fn fetching(&self) -> anyhow::Result<(Remote, Option<gate::LocalStore>)> {
+        let store = self.store.existing()?;
+        let remote = self.registry.remote_with(store.clone())?;
+        let store = store.map(|store| gate::LocalStore {
+            store,
+            refresh: false,
+        });
+        Ok((remote, store))
     }
 }
 

@@ -66,8 +66,14 @@ impl RegistryOptions {
     /// A registry client with these options that serves the policies loaded from an archive into `store`
     /// from there (see `palisade load`); a store that does not exist is not created.
     pub fn remote_serving(&self, store: &StoreOptions) -> anyhow::Result<Remote> {
+        self.remote_with(store.existing()?)
+    }
+
+    /// A registry client with these options that serves the policies loaded from an archive into `store`
+    /// from there, if there is a store.
+    pub fn remote_with(&self, store: Option<Store>) -> anyhow::Result<Remote> {
         let remote = self.remote()?;
-        Ok(match store.existing()? {
+        Ok(match store {
             Some(store) => remote.with_store(store),
             None => remote,
         })
@@ -98,6 +104,35 @@ impl StoreOptions {
         match self.root() {
             Some(root) if root.is_dir() => self.open().map(Some),
             _ => Ok(None),
+        }
+    }
+
+    /// Opens the store admitted policies are kept in, creating it if needed, for commands that keep running
+    /// without one: a path that is not a folder is a usage error, but a store that cannot be opened (no home
+    /// folder, no permission) costs a warning, and policies are then downloaded into memory every time.
+    pub fn keeping(&self) -> anyhow::Result<Option<Store>> {
+        let Some(root) = self.root() else {
+            eprintln!(
+                "warning: no store to keep policies in (no home folder): pass --store or set PALISADE_STORE"
+            );
+            return Ok(None);
+        };
+        if root.exists() && !root.is_dir() {
+            return Err(UsageError(format!(
+                "the store {} is not a folder: pass --store with a folder",
+                root.display()
+            ))
+            .into());
+        }
+        match Store::open(&root) {
+            Ok(store) => Ok(Some(store)),
+            Err(err) => {
+                eprintln!(
+                    "warning: not keeping policies in the store {}: {err}",
+                    root.display()
+                );
+                Ok(None)
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! The gate: the only way to a runnable policy is an [`AdmittedModule`], and the only ways to an
 //! `AdmittedModule` are
 //! - a [`signing::verify::VerifiedArtifact`] together with module bytes that are exactly its verified Wasm
-//!   layer ([`AdmittedModule::verified`]; [`admit_from_registry`] fetches, verifies and pulls by digest);
+//!   layer ([`AdmittedModule::verified`]; [`admit_from_registry`] verifies, then takes the module of the
+//!   verified digest from the [`LocalStore`] or pulls it by that digest);
 //! - a local module whose Sigstore bundle (`<module>.sigstore.json`) met the verification config
 //!   ([`AdmittedModule::verified_file`]; [`admit_file`] reads both);
 //! - [`AdmittedModule::insecure`], for development, which logs a warning every time it is used.
@@ -29,9 +30,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use artifact::oci::Digest;
+use artifact::oci::policy::PolicyArtifact;
 use artifact::reference::{PolicyRef, RegistryRef};
 use client::layout::Layout;
 use client::remote::Remote;
+use client::store::Store;
 use signing::config::VerificationConfig;
 use signing::local::{VerifiedFile, bundle_path, verify_file};
 use signing::trust::TrustRoot;
@@ -155,27 +158,36 @@ pub enum Admission {
     InsecureSkipVerification,
 }
 
+/// The local store registry policies are kept in once admitted, so that a later start (or reload) takes
+/// them from there instead of downloading them again. Their signatures are checked all the same.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    /// The store.
+    pub store: Store,
+    /// Download every policy again, even one the store holds.
+    pub refresh: bool,
+}
+
 /// Fetches the policy at `source` and admits it as `admission` says: verified (registry signatures of both
 /// cosign layouts, or the Sigstore bundle next to a file), or not at all. An OCI layout folder carries no
-/// signatures, so it is only admitted without verification.
+/// signatures, so it is only admitted without verification. A registry policy comes from `store` when it
+/// holds it (see [`fetch`]).
 pub async fn admit(
     remote: &Remote,
     source: &PolicyRef,
     admission: &Admission,
+    store: Option<&LocalStore>,
 ) -> Result<AdmittedModule, EvaluatorError> {
     match (admission, source) {
         (Admission::Verify(verification), PolicyRef::Registry(reference)) => {
-            admit_from_registry(remote, reference, verification).await
+            admit_from_registry(remote, reference, verification, store).await
         }
         (Admission::Verify(verification), PolicyRef::File(path)) => admit_file(path, verification),
         (Admission::Verify(_), PolicyRef::Layout(_)) => {
             Err(refused(source, Refusal::UnsignedLayout))
         }
         (Admission::InsecureSkipVerification, PolicyRef::Registry(reference)) => {
-            let pulled = remote
-                .pull(reference)
-                .await
-                .map_err(|err| refused(reference, err))?;
+            let pulled = fetch(remote, reference, None, store).await?;
             Ok(AdmittedModule::insecure(
                 reference.with_digest(pulled.digest()).to_string(),
                 pulled.module,
@@ -193,12 +205,14 @@ pub async fn admit(
     }
 }
 
-/// Resolves `reference`, verifies its signatures (both layouts) against `verification`, pulls the policy by
-/// the verified manifest digest and admits its module if it is the verified layer.
+/// Resolves `reference`, verifies its signatures (both layouts) against `verification`, fetches the policy
+/// of the verified manifest digest (from `store` when it holds it) and admits its module if it is the
+/// verified layer.
 pub async fn admit_from_registry(
     remote: &Remote,
     reference: &RegistryRef,
     verification: &Verification,
+    store: Option<&LocalStore>,
 ) -> Result<AdmittedModule, EvaluatorError> {
     let checked = signing::registry::check(
         remote,
@@ -209,12 +223,31 @@ pub async fn admit_from_registry(
     .await
     .map_err(|err| refused(reference, err))?;
     let verified = checked.verified.map_err(|err| refused(reference, err))?;
-    let pinned = reference.with_digest(verified.manifest_digest().clone());
-    let pulled = remote
-        .pull(&pinned)
-        .await
-        .map_err(|err| refused(&pinned, err))?;
+    let pulled = fetch(remote, reference, Some(verified.manifest_digest()), store).await?;
     AdmittedModule::verified(&verified, pulled.module)
+}
+
+/// The policy at `reference` (of manifest `digest`, when it is known): from the store when it holds it
+/// ([`client::distribute::fetch`], which downloads and keeps it otherwise), else pulled into memory.
+async fn fetch(
+    remote: &Remote,
+    reference: &RegistryRef,
+    digest: Option<&Digest>,
+    store: Option<&LocalStore>,
+) -> Result<PolicyArtifact, EvaluatorError> {
+    let pinned = match digest {
+        Some(digest) => reference.with_digest(digest.clone()),
+        None => reference.clone(),
+    };
+    let fetched = match store {
+        Some(local) => {
+            client::distribute::fetch(remote, &local.store, reference, digest, local.refresh)
+                .await
+                .map(|pulled| pulled.artifact)
+        }
+        None => remote.pull(&pinned).await,
+    };
+    fetched.map_err(|err| refused(&pinned, err))
 }
 
 /// Reads the module at `path` and its bundle `<path>.sigstore.json`, and admits the module if the bundle

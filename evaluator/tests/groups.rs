@@ -30,6 +30,7 @@ fn start_options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> Start
             sources: Sources::default(),
         }),
         admission,
+        store: None,
         engine: EngineConfig {
             deadline: Duration::from_millis(200),
             ..EngineConfig::default()

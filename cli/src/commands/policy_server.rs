@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use evaluator::gate::LocalStore;
 use evaluator::server::{PoliciesFile, ServerState, StartOptions};
 use http_server::{Listener, TlsConfig};
 
@@ -11,7 +12,7 @@ use crate::capability_options::CapabilityOptions;
 use crate::evaluation_options::{DeadlineOptions, ModuleCacheOptions};
 use crate::exit::UsageError;
 use crate::isolation_options::IsolationOptions;
-use crate::options::RegistryOptions;
+use crate::options::{RegistryOptions, StoreOptions};
 use crate::verification_options::VerificationOptions;
 
 /// Serve policies as a Kubernetes admission webhook (Kubewarden policy-server's API and policies.yml).
@@ -25,6 +26,14 @@ use crate::verification_options::VerificationOptions;
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("timeout", |arg| {
     arg.help("The default per-evaluation deadline (a policy's timeoutEvalSeconds overrides it)")
+}))]
+#[command(mut_arg("store", |arg| {
+    arg.alias("policies-download-dir").help(
+        "The local store registry policies are kept in once downloaded: a later start or reload takes a \
+         policy whose digest it holds from there (its signatures are still checked) \
+         [default: $PALISADE_STORE, else ~/.local/share/palisade/store] \
+         (Kubewarden's --policies-download-dir works too.)",
+    )
 }))]
 pub struct Args {
     /// The policies, in Kubewarden policy-server's format (id → module, settings, allowedToMutate,
@@ -60,6 +69,11 @@ pub struct Args {
     #[command(flatten)]
     registry: RegistryOptions,
     #[command(flatten)]
+    store: StoreOptions,
+    /// Download every registry policy again, even one the store holds.
+    #[arg(long)]
+    refresh: bool,
+    #[command(flatten)]
     capabilities: CapabilityOptions,
 }
 
@@ -76,9 +90,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let store = args.store.keeping()?;
     let options = StartOptions {
-        remote: args.registry.remote()?,
+        remote: args.registry.remote_with(store.clone())?,
         admission,
+        store: store.map(|store| LocalStore {
+            store,
+            refresh: args.refresh,
+        }),
         engine: args.deadline.engine_config(),
         cache,
         continue_on_errors: args.continue_on_errors,

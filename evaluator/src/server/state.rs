@@ -17,7 +17,7 @@ use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
 use crate::cache::ModuleCache;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::EvaluatorError;
-use crate::gate::{self, Admission, AdmittedModule};
+use crate::gate::{self, Admission, AdmittedModule, LocalStore};
 use crate::host_capabilities::{ContextResources, KubewardenCapabilities, Registry};
 use crate::policy::Policy;
 
@@ -28,6 +28,8 @@ pub struct StartOptions {
     pub remote: Remote,
     /// Verify every policy, or (development only) none.
     pub admission: Admission,
+    /// Where registry policies are kept once downloaded, so that a start or reload finds them there.
+    pub store: Option<LocalStore>,
     /// Limits of every evaluation; `timeoutEvalSeconds` overrides the deadline per policy.
     pub engine: EngineConfig,
     /// Where compiled modules are kept between runs.
@@ -52,8 +54,6 @@ pub(crate) struct LoadedPolicy {
     pub(crate) settings: Value,
     pub(crate) allowed_to_mutate: bool,
     pub(crate) mode: PolicyMode,
-    /// The message that replaces the policy's own in its rejections (`message` in `policies.yml`).
-    pub(crate) message: Option<String>,
 }
 
 /// A policy id's entry: ready, a group ready, or why it could not be loaded (`--continue-on-errors`).
@@ -94,18 +94,16 @@ impl ServerState {
                 EvaluatorError::Engine(format!("no engine for the deadline {deadline:?}"))
             })?;
             let (remote, admission) = (options.remote.clone(), options.admission.clone());
+            let store = options.store.clone();
             let capabilities = KubewardenCapabilities::granting(
                 config.context_aware_resources.clone(),
-                &[
-                    &options.allowed_capabilities[..],
-                    &config.host_capabilities[..],
-                ]
-                .concat(),
+                &options.allowed_capabilities,
                 options.context_resources.clone(),
                 Registry::new(remote.clone(), trust_root(&admission)),
             );
             loading.spawn(async move {
-                let loaded = load(&remote, &admission, engine, &config, capabilities).await;
+                let store = store.as_ref();
+                let loaded = load(&remote, &admission, store, engine, &config, capabilities).await;
                 (id, loaded)
             });
         }
@@ -197,13 +195,14 @@ fn engines(
 async fn load(
     remote: &Remote,
     admission: &Admission,
+    store: Option<&LocalStore>,
     engine: Engine,
     config: &PolicyConfig,
     capabilities: KubewardenCapabilities,
 ) -> Result<LoadedPolicy, EvaluatorError> {
     let source = PolicyRef::parse(&config.module)
         .map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
-    let module = gate::admit(remote, &source, admission).await?;
+    let module = gate::admit(remote, &source, admission, store).await?;
     let config = config.clone();
     tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
         .await
@@ -237,7 +236,6 @@ fn prepare(
         settings,
         allowed_to_mutate: config.allowed_to_mutate.unwrap_or(false),
         mode: config.policy_mode,
-        message: config.message.clone(),
     })
 }
 
