@@ -490,6 +490,79 @@ async fn policies_yml_grants_kubernetes_resources() -> TestResult {
     Ok(())
 }
 
+/// `hostCapabilities` in `policies.yml` grants one policy host capabilities the server's flags do not:
+/// `wapc-dns` resolves `localhost` through `net/v1/dns_lookup_host` while it validates.
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_yml_grants_host_capabilities_per_policy() -> TestResult {
+    let dir = test_support::tempdir();
+    let module = file_module(dir.path(), "wapc-dns");
+    let file = policies(&[
+        (
+            "granted",
+            module.clone(),
+            "  hostCapabilities: [\"net/*\"]\n",
+        ),
+        ("not-granted", module, ""),
+    ])?;
+    let options = options(Admission::InsecureSkipVerification, None);
+    let state = Arc::new(ServerState::start(&file, options).await?);
+    let review = review()?;
+    let (_, granted) = post(&state, "/validate/granted", &review).await?;
+    assert_eq!(granted["response"]["allowed"], true, "{granted}");
+    let (_, refused) = post(&state, "/validate/not-granted", &review).await?;
+    assert_eq!(refused["response"]["allowed"], false, "{refused}");
+    assert_eq!(refused["response"]["status"]["code"], 403, "{refused}");
+    Ok(())
+}
+
+/// A policy's `message` replaces its rejection message, the policy's own kept as a cause, as Kubewarden's
+/// policy-server does; a mutation the policy may not make is such a rejection too; acceptances and
+/// policies without `message` are unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_yml_message_replaces_rejection_messages() -> TestResult {
+    let dir = test_support::tempdir();
+    let custom = "  message: not in this cluster\n";
+    let file = policies(&[
+        ("reject", file_module(dir.path(), "wapc-reject"), custom),
+        ("mutate", file_module(dir.path(), "wapc-mutate"), custom),
+        ("accept", file_module(dir.path(), "wapc-accept"), custom),
+        ("plain", file_module(dir.path(), "wapc-reject"), ""),
+    ])?;
+    let options = options(Admission::InsecureSkipVerification, None);
+    let state = Arc::new(ServerState::start(&file, options).await?);
+    let review = review()?;
+    let (_, plain) = post(&state, "/validate/plain", &review).await?;
+    let own = plain["response"]["status"]["message"].clone();
+    assert!(own.is_string(), "{plain}");
+    assert!(
+        plain["response"]["status"].get("details").is_none(),
+        "{plain}"
+    );
+
+    let (_, rejected) = post(&state, "/validate/reject", &review).await?;
+    let status = &rejected["response"]["status"];
+    assert_eq!(status["message"], "not in this cluster", "{rejected}");
+    assert_eq!(
+        status["details"]["causes"],
+        json!([{ "message": own }]),
+        "{rejected}"
+    );
+
+    let (_, mutated) = post(&state, "/validate/mutate", &review).await?;
+    let status = &mutated["response"]["status"];
+    assert_eq!(mutated["response"]["allowed"], false, "{mutated}");
+    assert_eq!(status["message"], "not in this cluster", "{mutated}");
+    let cause = status["details"]["causes"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(cause.contains("not allowed to mutate"), "{mutated}");
+
+    let (_, accepted) = post(&state, "/validate/accept", &review).await?;
+    assert_eq!(accepted["response"]["allowed"], true, "{accepted}");
+    assert!(accepted["response"].get("status").is_none(), "{accepted}");
+    Ok(())
+}
+
 /// A server with the policy `healthy` (accepts) beside `others` (id, fixture), `workers` workers shared
 /// under `limits`, every evaluation's deadline 200 ms.
 async fn isolated(

@@ -54,6 +54,8 @@ pub(crate) struct LoadedPolicy {
     pub(crate) settings: Value,
     pub(crate) allowed_to_mutate: bool,
     pub(crate) mode: PolicyMode,
+    /// The message that replaces the policy's own in its rejections (`message` in `policies.yml`).
+    pub(crate) message: Option<String>,
 }
 
 /// A policy id's entry: ready, a group ready, or why it could not be loaded (`--continue-on-errors`).
@@ -97,7 +99,11 @@ impl ServerState {
             let store = options.store.clone();
             let capabilities = KubewardenCapabilities::granting(
                 config.context_aware_resources.clone(),
-                &options.allowed_capabilities,
+                &[
+                    &options.allowed_capabilities[..],
+                    &config.host_capabilities[..],
+                ]
+                .concat(),
                 options.context_resources.clone(),
                 Registry::new(remote.clone(), trust_root(&admission)),
             );
@@ -236,6 +242,7 @@ fn prepare(
         settings,
         allowed_to_mutate: config.allowed_to_mutate.unwrap_or(false),
         mode: config.policy_mode,
+        message: config.message.clone(),
     })
 }
 
