@@ -241,6 +241,7 @@ impl EvaluationOptions {
                 .admission(self.insecure_skip_verification, &self.policy)?,
             engine: self.deadline.engine_config(),
             cache: self.cache.module_cache()?.map(Arc::new),
+            precompiled: None,
             continue_on_errors: false,
             workers: 1,
             isolation: IsolationLimits::default(),

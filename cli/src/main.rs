@@ -13,6 +13,7 @@ mod logging;
 mod options;
 mod output;
 mod password;
+mod precompiled_options;
 mod progress;
 mod runtime;
 mod signing_options;

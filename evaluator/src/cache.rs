@@ -59,9 +59,7 @@ impl ModuleCache {
     pub(crate) fn entry_path(&self, engine: &wasmtime::Engine, module: &[u8]) -> PathBuf {
         let mut key = Sha256::new();
         key.update(Sha256::digest(module));
-        let mut config = ShaHasher(Sha256::new());
-        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut config);
-        key.update(config.0.finalize());
+        key.update(engine_hash(engine));
         self.dir
             .join(format!("{}.cwasm", hex::encode(key.finalize())))
     }
@@ -85,6 +83,16 @@ impl ModuleCache {
         }
         Ok(compiled)
     }
+}
+
+/// The engine-configuration hash: SHA-256 over wasmtime's `precompile_compatibility_hash` (the wasmtime
+/// version, target, compiler flags, tunables and Wasm features), stable across processes. Compiled code
+/// made by one engine loads into another only when their hashes are equal: the cache keys and the
+/// precompiled referrers ([`crate::precompiled`]) both name it.
+pub(crate) fn engine_hash(engine: &wasmtime::Engine) -> [u8; 32] {
+    let mut config = ShaHasher(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut config);
+    config.0.finalize().into()
 }
 
 /// Reads and checks an entry; `None` when it is missing or not usable.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cache::ModuleCache;
 use crate::error::EvaluatorError;
+use crate::precompiled::Precompiled;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -64,6 +65,8 @@ pub struct Engine {
     pub(crate) config: Arc<EngineConfig>,
     pooling: bool,
     cache: Option<Arc<ModuleCache>>,
+    /// Modules a verified referrer holds, or the recording of what is compiled ([`crate::precompiled`]).
+    pub(crate) precompiled: Option<Precompiled>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -95,6 +98,7 @@ impl Engine {
             config: Arc::new(config),
             pooling,
             cache: None,
+            precompiled: None,
         })
     }
 
@@ -127,15 +131,27 @@ impl Engine {
             .map(|cache| cache.entry_path(&self.inner, module))
     }
 
-    /// Compiles a module for this engine (through the cache when there is one).
+    /// Compiles a module for this engine: from a verified precompiled referrer when the engine holds
+    /// one for exactly these bytes, else through the cache when there is one.
     pub(crate) fn compile(&self, module: &[u8]) -> Result<wasmtime::Module, EvaluatorError> {
         // Validate first: a cache entry must never stand in for bytes that are not a module.
         self.validate(module)?;
-        match &self.cache {
+        if let Some(loaded) = self
+            .precompiled
+            .as_ref()
+            .and_then(|precompiled| precompiled.load(&self.inner, module))
+        {
+            return Ok(loaded);
+        }
+        let compiled = match &self.cache {
             Some(cache) => cache.compile(&self.inner, module),
             None => wasmtime::Module::new(&self.inner, module)
                 .map_err(|err| EvaluatorError::Compile(format!("{err:#}"))),
+        }?;
+        if let Some(precompiled) = &self.precompiled {
+            precompiled.compiled(module, &compiled);
         }
+        Ok(compiled)
     }
 
     /// Checks that `module` is a module this engine can compile.

@@ -116,6 +116,24 @@ pub enum EvaluatorError {
     /// The policy server cannot start (policies that failed to load, each named).
     #[error("the policy server cannot start: {0}")]
     Startup(String),
+    /// A precompiled module referrer was not verified (signature, subject, source module, engine, digest):
+    /// it is not loaded, the module is compiled instead.
+    #[error("refusing the precompiled module {referrer}: {reason}")]
+    PrecompiledRefused {
+        /// The referrer manifest (`repository@digest`).
+        referrer: String,
+        /// What did not match.
+        reason: String,
+    },
+    /// The compiled module of a policy could not be pushed or signed.
+    #[error("publishing the precompiled module of {policy}")]
+    Publish {
+        /// The policy reference.
+        policy: String,
+        /// The registry or signing error that stopped it.
+        #[source]
+        cause: Refusal,
+    },
     /// The policy server could not listen or stopped serving.
     #[error(transparent)]
     Serve(#[from] http_server::HttpServerError),

@@ -32,6 +32,7 @@ pub mod host_capabilities;
 pub mod opa;
 mod policy;
 mod policy_log;
+pub mod precompiled;
 pub mod scaffold;
 pub mod server;
 pub mod wapc;

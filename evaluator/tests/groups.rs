@@ -36,6 +36,7 @@ fn start_options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> Start
             ..EngineConfig::default()
         },
         cache,
+        precompiled: None,
         continue_on_errors: false,
         workers: 2,
         isolation: IsolationLimits::default(),

@@ -44,6 +44,7 @@ fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOption
             ..EngineConfig::default()
         },
         cache,
+        precompiled: None,
         continue_on_errors: false,
         workers: 2,
         isolation: IsolationLimits::default(),

@@ -464,7 +464,8 @@ impl Envelope {
     }
 }
 
-/// What to push to attach a bundle as a referrer: the blobs, then the manifest by its digest.
+/// What to push to attach an artifact (a bundle, a precompiled module) as a referrer: the blobs, then the manifest
+/// by its digest.
 #[derive(Debug, Clone)]
 pub struct Referrer {
     /// The referrer manifest.

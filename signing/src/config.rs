@@ -222,6 +222,28 @@ impl VerificationConfig {
         Ok(config)
     }
 
+    /// A config met by a signature of any one of `public_keys` (PEM): whom a policy server trusts to sign its
+    /// precompiled modules.
+    pub fn for_any_key(public_keys: &[String]) -> Result<VerificationConfig> {
+        let signatures = public_keys
+            .iter()
+            .map(|key| Requirement::PubKey {
+                owner: None,
+                key: key.clone(),
+                annotations: None,
+            })
+            .collect();
+        let mut config = VerificationConfig {
+            all_of: None,
+            any_of: Some(AnyOf {
+                minimum_matches: 1,
+                signatures,
+            }),
+        };
+        config.normalize()?;
+        Ok(config)
+    }
+
     /// A config requiring every one of `requirements`: what `verify` flags (`--key`,
     /// `--certificate-identity`, `--github-owner`…) amount to.
     pub fn all_of(requirements: Vec<Requirement>) -> Result<VerificationConfig> {

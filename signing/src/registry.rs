@@ -95,9 +95,19 @@ pub(crate) async fn push_bundle(
     policy: &FetchedManifest,
     bundle: &bundle::Bundle,
 ) -> Result<Digest> {
-    let manifest_digest = policy.digest();
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let referrer = bundle::referrer(bundle, policy.descriptor(), Some(&created))?;
+    push_referrer(repository, &policy.digest(), &referrer).await
+}
+
+/// Pushes `referrer` (its blobs, then its manifest by digest) as a referrer of `manifest_digest`; on registries
+/// whose referrers API does not list it, also merges it into the `sha256-<hex>` fallback index. Returns the
+/// referrer manifest's digest.
+pub async fn push_referrer(
+    repository: &Repository,
+    manifest_digest: &Digest,
+    referrer: &bundle::Referrer,
+) -> Result<Digest> {
     for blob in &referrer.blobs {
         repository
             .push_blob(&blob.descriptor.digest, &blob.content)
@@ -107,9 +117,9 @@ pub(crate) async fn push_bundle(
     repository
         .push_manifest(&name, &referrer.manifest_bytes, oci_types::OCI_MANIFEST)
         .await?;
-    let listed = repository.referrers(&manifest_digest, None).await?;
+    let listed = repository.referrers(manifest_digest, None).await?;
     if !listed.iter().any(|d| d.digest == referrer.manifest_digest) {
-        let tag = artifact::cosign::referrers_tag(&manifest_digest);
+        let tag = artifact::cosign::referrers_tag(manifest_digest);
         let existing = repository.manifest(&tag).await?;
         let index = bundle::merge_referrers_index(
             existing.as_ref().map(|m| m.bytes.as_slice()),
@@ -119,7 +129,7 @@ pub(crate) async fn push_bundle(
             .push_manifest(&tag, &index, oci_types::OCI_INDEX)
             .await?;
     }
-    Ok(referrer.manifest_digest)
+    Ok(referrer.manifest_digest.clone())
 }
 
 /// Merges `layers` into the cosign signature image at `tag` (`.sig` or `.att`) and pushes it, until a read-back

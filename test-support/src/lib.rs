@@ -272,6 +272,11 @@ impl RegistryServer {
     pub fn host(&self) -> String {
         self.addr.to_string()
     }
+
+    /// The folder the server stores into (blobs at `blobs/sha256/HEX`), for tests that tamper with it.
+    pub fn root(&self) -> &Path {
+        self._root.path()
+    }
 }
 
 impl Drop for RegistryServer {

@@ -37,3 +37,47 @@ pub const MANIFEST_TYPES: [&str; 4] = [
 pub fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }
+
+/// The layer of a precompiled module: wasmtime's serialised compilation of one Wasm module, loadable only by
+/// the wasmtime version and engine configuration its referrer's `artifactType` names.
+pub const PRECOMPILED_LAYER: &str = "application/vnd.palisade.wasmtime.module.v1";
+
+/// The `artifactType` of a precompiled module referrer: wasmtime's module format version, the target and a
+/// short engine-configuration hash, each reduced to the characters RFC 6838 allows in a subtype
+/// (`application/vnd.palisade.wasmtime.48.x86_64-linux.1a2b3c4d5e6f`).
+pub fn precompiled_artifact_type(wasmtime: &str, target: &str, engine_hash: &str) -> String {
+    let restricted = |part: &str| -> String {
+        part.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "!#$&-^_".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    format!(
+        "application/vnd.palisade.wasmtime.{}.{}.{}",
+        restricted(wasmtime),
+        restricted(target),
+        restricted(engine_hash)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precompiled_artifact_types_keep_to_rfc_6838_characters() {
+        assert_eq!(
+            precompiled_artifact_type("48", "x86_64-linux", "1a2b3c"),
+            "application/vnd.palisade.wasmtime.48.x86_64-linux.1a2b3c"
+        );
+        let odd = precompiled_artifact_type("48.0 beta", "a/b", "c+d");
+        assert_eq!(odd, "application/vnd.palisade.wasmtime.48-0-beta.a-b.c-d");
+        let subtype = odd.trim_start_matches("application/");
+        assert!(subtype.len() <= 127);
+    }
+}

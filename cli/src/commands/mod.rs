@@ -15,6 +15,7 @@ mod login;
 mod logout;
 mod policies;
 mod policy_server;
+mod precompile;
 mod pull;
 mod push;
 mod registry;
@@ -74,6 +75,8 @@ pub enum Command {
     Scaffold(scaffold::Args),
     /// Serve policies as a Kubernetes admission webhook.
     PolicyServer(policy_server::Args),
+    /// Compile a policy for this engine and push the compiled module as a signed referrer.
+    Precompile(precompile::Args),
     /// Write a policy's SBOM (SPDX or CycloneDX).
     Sbom(sbom::Args),
     /// Store registry credentials.
@@ -127,6 +130,7 @@ pub fn run(command: Command, command_line: fn() -> clap::Command) -> anyhow::Res
         Command::Bench(args) => bench::run(args),
         Command::Scaffold(args) => scaffold::run(args),
         Command::PolicyServer(args) => policy_server::run(args),
+        Command::Precompile(args) => precompile::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),

@@ -13,6 +13,7 @@ use crate::evaluation_options::{DeadlineOptions, ModuleCacheOptions};
 use crate::exit::UsageError;
 use crate::isolation_options::IsolationOptions;
 use crate::options::{RegistryOptions, StoreOptions};
+use crate::precompiled_options::PrecompiledOptions;
 use crate::verification_options::VerificationOptions;
 
 /// Serve policies as a Kubernetes admission webhook (Kubewarden policy-server's API and policies.yml).
@@ -75,6 +76,8 @@ pub struct Args {
     refresh: bool,
     #[command(flatten)]
     capabilities: CapabilityOptions,
+    #[command(flatten)]
+    precompiled: PrecompiledOptions,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -100,6 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }),
         engine: args.deadline.engine_config(),
         cache,
+        precompiled: args
+            .precompiled
+            .trust(|| args.verification.trust_root())?
+            .map(Arc::new),
         continue_on_errors: args.continue_on_errors,
         workers,
         isolation: args.isolation.limits(),

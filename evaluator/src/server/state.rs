@@ -15,6 +15,7 @@ use super::isolation::{Isolation, IsolationLimits};
 use super::metrics::Metrics;
 use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
 use crate::cache::ModuleCache;
+use crate::precompiled::{self, PrecompiledTrust};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::EvaluatorError;
 use crate::gate::{self, Admission, AdmittedModule, LocalStore};
@@ -34,6 +35,9 @@ pub struct StartOptions {
     pub engine: EngineConfig,
     /// Where compiled modules are kept between runs.
     pub cache: Option<Arc<ModuleCache>>,
+    /// Whom to trust for precompiled modules: a registry policy's verified referrer compiled for this
+    /// engine is loaded instead of compiling it ([`crate::precompiled`]); none looked for without.
+    pub precompiled: Option<Arc<PrecompiledTrust>>,
     /// Start even when policies fail to load, answering their requests with a 500 rejection that
     /// says why, instead of refusing to start.
     pub continue_on_errors: bool,
@@ -97,6 +101,7 @@ impl ServerState {
             })?;
             let (remote, admission) = (options.remote.clone(), options.admission.clone());
             let store = options.store.clone();
+            let trust = options.precompiled.clone();
             let capabilities = KubewardenCapabilities::granting(
                 config.context_aware_resources.clone(),
                 &[
@@ -109,7 +114,16 @@ impl ServerState {
             );
             loading.spawn(async move {
                 let store = store.as_ref();
-                let loaded = load(&remote, &admission, store, engine, &config, capabilities).await;
+                let loaded = load(
+                    &remote,
+                    &admission,
+                    store,
+                    trust.as_ref(),
+                    engine,
+                    &config,
+                    capabilities,
+                )
+                .await;
                 (id, loaded)
             });
         }
@@ -202,6 +216,7 @@ async fn load(
     remote: &Remote,
     admission: &Admission,
     store: Option<&LocalStore>,
+    trust: Option<&Arc<PrecompiledTrust>>,
     engine: Engine,
     config: &PolicyConfig,
     capabilities: KubewardenCapabilities,
@@ -209,6 +224,7 @@ async fn load(
     let source = PolicyRef::parse(&config.module)
         .map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
     let module = gate::admit(remote, &source, admission, store).await?;
+    let engine = precompiled::engine_for(remote, &source, &module, engine, trust).await;
     let config = config.clone();
     tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
         .await

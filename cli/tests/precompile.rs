@@ -1,0 +1,159 @@
+//! `palisade precompile` and `policy-server --precompiled-key` as users run them (real processes, a real
+//! registry): the server loads the signed compiled module instead of compiling, falls back to compiling
+//! (and says so) when the signer is not trusted, and bad input is refused with a clear error.
+
+mod running;
+
+use running::Running;
+use test_support::{Palisade, RegistryServer, annotated_workdir, testdata_file};
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+/// A work folder with `policy.wasm` (accepts) pushed as `policies/accept:v1` and signed with `a.key`, the
+/// key `b.key` for precompiled modules and `request.json`; returns the folder, the runner and the reference.
+fn setup(registry: &RegistryServer) -> (tempfile::TempDir, Palisade, String) {
+    let (dir, cli) = annotated_workdir(BIN);
+    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
+    let accept = format!("registry://{}/policies/accept:v1", registry.host());
+    cli.push("policy.wasm", &accept);
+    cli.ok(&["key", "generate", "--output-prefix", "a"]);
+    cli.ok(&["key", "generate", "--output-prefix", "b"]);
+    cli.ok(&["sign", &accept, "--key", "a.key"]);
+    let request = testdata_file("requests/pod-create.json");
+    std::fs::copy(&request, dir.path().join("request.json"))
+        .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
+    std::fs::write(
+        dir.path().join("policies.yml"),
+        format!("accept:\n  module: {accept}\n"),
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    (dir, cli, accept)
+}
+
+/// Starts `policy-server` on `policies.yml` verifying with `a.pub`, trusting `trusted` for precompiled
+/// modules; sends the review once, checks that it is allowed, stops and returns the server's logs.
+fn serve_once(dir: &std::path::Path, trusted: &str) -> String {
+    let server = Running::start(
+        dir,
+        &[
+            "policy-server",
+            "--policies",
+            "policies.yml",
+            "--key",
+            "a.pub",
+            "--precompiled-key",
+            trusted,
+            "--disable-cache",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+        &[("PALISADE_LOG", "info")],
+    );
+    let review =
+        std::fs::read_to_string(dir.join("request.json")).unwrap_or_else(|err| panic!("{err}"));
+    let (status, _, body) = server.request("POST", "/validate/accept", &review);
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    let answer: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body}"));
+    assert_eq!(answer["response"]["allowed"], true, "{body}");
+    server.stop()
+}
+
+#[test]
+fn the_server_loads_the_signed_compiled_module_and_compiles_what_it_does_not_trust() {
+    let registry = RegistryServer::start();
+    let (dir, cli, accept) = setup(&registry);
+    let printed = cli.ok(&[
+        "precompile",
+        &accept,
+        "--key",
+        "b.key",
+        "--verification-key",
+        "a.pub",
+        "-o",
+        "json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&printed).unwrap_or_else(|err| panic!("{err}: {printed}"));
+    let referrer = report["referrer"].as_str().unwrap_or_default().to_string();
+    let artifact_type = report["artifactType"].as_str().unwrap_or_default();
+    assert!(referrer.starts_with("sha256:"), "{printed}");
+    assert!(
+        artifact_type.starts_with("application/vnd.palisade.wasmtime."),
+        "{printed}"
+    );
+    assert_eq!(report["modules"], 1, "{printed}");
+    // The referrer is signed like any manifest: `verify` checks it with the signer's public key.
+    let at_referrer = format!("{}@{referrer}", accept.trim_end_matches(":v1"));
+    cli.ok(&["verify", &at_referrer, "--key", "b.pub"]);
+
+    let logs = serve_once(dir.path(), "b.pub");
+    assert!(
+        logs.contains("loading the verified precompiled module") && logs.contains(&referrer),
+        "{logs}"
+    );
+    assert!(!logs.contains("refused"), "{logs}");
+
+    // Signed by a key the server does not trust for this: refused, logged, compiled; it still answers.
+    let logs = serve_once(dir.path(), "a.pub");
+    assert!(
+        logs.contains("precompiled module refused; compiling") && logs.contains("not verified"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("loading the verified precompiled module"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_clearly() {
+    let registry = RegistryServer::start();
+    let (dir, cli, accept) = setup(&registry);
+    let missing = format!("registry://{}/policies/missing:v1", registry.host());
+    let err = cli.fails(&["precompile", &missing, "--key", "b.key"]);
+    assert!(
+        err.contains("publishing the precompiled module of") && err.contains("policies/missing:v1"),
+        "{err}"
+    );
+
+    // A manifest that is not a policy: the signature image of the policy.
+    let digest = cli.ok(&["digest", &accept]);
+    let digest = digest
+        .trim()
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_string();
+    let signature = format!(
+        "registry://{}/policies/accept:{}.sig",
+        registry.host(),
+        digest.replace(':', "-")
+    );
+    let err = cli.fails(&["precompile", &signature, "--key", "b.key"]);
+    assert!(err.contains("error:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // A key file that is missing, and one that is not a key: usage errors naming the file.
+    for key in ["nope.key", "request.json"] {
+        let output = cli.run(&["precompile", &accept, "--key", key]);
+        assert_eq!(output.status.code(), Some(2), "{key}");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains(key), "{err}");
+    }
+    // The server's trusted key too.
+    for key in ["nope.pub", "request.json"] {
+        let output = cli.run(&[
+            "policy-server",
+            "--policies",
+            "policies.yml",
+            "--key",
+            "a.pub",
+            "--precompiled-key",
+            key,
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{key}");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains(key), "{err}");
+    }
+    assert!(dir.path().join("policies.yml").exists());
+}
