@@ -214,3 +214,29 @@ fn a_store_path_that_is_a_file_is_a_usage_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_policy_loaded_from_an_archive_starts_with_no_registry() {
+    let registry = RegistryServer::start();
+    let (dir, cli, accept) = setup(&registry);
+    cli.ok(&["save", &accept, "-O", "policies.tar", "--store", "near"]);
+    drop(registry);
+
+    // The archive's signatures are checked and its module served from the store, the registry gone.
+    cli.ok(&["load", "policies.tar", "--store", "kept"]);
+    let (allowed, logs) = serve_once(&dir);
+    assert!(allowed);
+    assert!(
+        logs.contains("the store holds the policy: not downloading it"),
+        "{logs}"
+    );
+    // Verified against the archive's signatures: another key is refused.
+    cli.ok(&["key", "generate", "--output-prefix", "other"]);
+    let mut args = server_args(&[]);
+    args[4] = "other.pub";
+    let err = cli.fails(&args);
+    assert!(
+        err.contains("policy accept: refusing to run") && err.contains("not verified"),
+        "{err}"
+    );
+}

@@ -261,6 +261,10 @@ fn palisade_archives_carry_attachments_and_the_trust_root() {
     let offline = remote.clone().with_store(far.clone());
     let repository = block_on(offline.repository(&reference)).unwrap();
     assert_eq!(block_on(repository.resolve()).unwrap().digest(), digest);
+    assert_eq!(
+        block_on(offline.manifest_digest(&reference)).unwrap(),
+        digest
+    );
     assert_eq!(block_on(repository.signatures(&digest)).unwrap().len(), 2);
     let referrers = block_on(repository.referrers(&digest, None)).unwrap();
     assert_eq!(referrers[0].digest.to_string(), referrer);

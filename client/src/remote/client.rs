@@ -125,8 +125,14 @@ impl Remote {
     }
 
     /// The manifest digest `reference` points to now (a HEAD request, then a GET if the registry does not
-    /// send the digest header).
+    /// send the digest header); for a policy loaded from an archive into the client's store, the digest it
+    /// was loaded at, with no request.
     pub async fn manifest_digest(&self, reference: &RegistryRef) -> Result<Digest> {
+        if let Some(store) = &self.store
+            && let Some(digest) = store.loaded(reference)?
+        {
+            return Ok(digest);
+        }
         let session = self.connect(reference).await?;
         let digest = session
             .call(|client, reference| async move {
