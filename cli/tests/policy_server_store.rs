@@ -199,6 +199,17 @@ fn a_store_that_cannot_be_written_costs_a_warning_not_the_server() {
         logs.contains("cannot keep the policy in the store: it will be downloaded again next time"),
         "{logs}"
     );
+
+    // A store folder that cannot even be made: the server runs from memory.
+    let mut args = server_args(&[]);
+    let last = args.len() - 1;
+    args[last] = "/proc/palisade-store";
+    let server = Running::start(dir.path(), &args, &[]);
+    let logs = server.stop();
+    assert!(
+        logs.contains("warning: not keeping policies in the store /proc/palisade-store"),
+        "{logs}"
+    );
 }
 
 #[test]
