@@ -131,6 +131,18 @@ fn a_policy_the_store_holds_is_not_downloaded_again_but_still_verified() {
         "{logs}"
     );
     assert!(!logs.contains("downloaded the policy"), "{logs}");
+    // `run` takes it from the store too.
+    let answer = cli.ok(&[
+        "run",
+        &accept,
+        "-r",
+        "request.json",
+        "--key",
+        "a.pub",
+        "--store",
+        "kept",
+    ]);
+    assert!(answer.contains("\"allowed\":true"), "{answer}");
 
     // --refresh downloads it again, which now fails, naming the download.
     let err = cli.fails(&server_args(&["--refresh"]));
