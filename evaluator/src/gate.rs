@@ -171,7 +171,7 @@ pub struct LocalStore {
 /// Fetches the policy at `source` and admits it as `admission` says: verified (registry signatures of both
 /// cosign layouts, or the Sigstore bundle next to a file), or not at all. An OCI layout folder carries no
 /// signatures, so it is only admitted without verification. A registry policy comes from `store` when it
-/// holds it (see [`fetch`]).
+/// holds it (see [`client::distribute::fetch`]).
 pub async fn admit(
     remote: &Remote,
     source: &PolicyRef,
