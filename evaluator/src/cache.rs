@@ -88,7 +88,7 @@ impl ModuleCache {
 /// The engine-configuration hash: SHA-256 over wasmtime's `precompile_compatibility_hash` (the wasmtime
 /// version, target, compiler flags, tunables and Wasm features), stable across processes. Compiled code
 /// made by one engine loads into another only when their hashes are equal: the cache keys and the
-/// precompiled referrers ([`crate::precompiled`]) both name it.
+/// precompiled referrers (`precompiled.rs`) both name it.
 pub(crate) fn engine_hash(engine: &wasmtime::Engine) -> [u8; 32] {
     let mut config = ShaHasher(Sha256::new());
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut config);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cache::ModuleCache;
 use crate::error::EvaluatorError;
-use crate::precompiled::Precompiled;
+use crate::module_source::Precompiled;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -65,7 +65,7 @@ pub struct Engine {
     pub(crate) config: Arc<EngineConfig>,
     pooling: bool,
     cache: Option<Arc<ModuleCache>>,
-    /// Modules a verified referrer holds, or the recording of what is compiled ([`crate::precompiled`]).
+    /// Modules a verified referrer holds, or the recording of what is compiled.
     pub(crate) precompiled: Option<Precompiled>,
 }
 

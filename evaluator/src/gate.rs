@@ -11,6 +11,11 @@
 //! `AdmittedModule`, so code that skips verification does not compile. A verification that fails for any
 //! reason (signatures, trust root, network, registry) is an error: nothing falls through to "run anyway".
 //!
+//! Compiled code taken from a registry instead of compiling (`precompiled.rs`) never bypasses the gate:
+//! it is only loadable as a `precompiled::VerifiedPrecompiled`, which only its verification makes, an
+//! engine takes it only for the `AdmittedModule` whose digest it was compiled from, and it stands in only for
+//! the compilation of exactly the Wasm each of its layers names.
+//!
 //! Raw bytes do not load:
 //!
 //! ```compile_fail

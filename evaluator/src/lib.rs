@@ -29,6 +29,7 @@ mod error;
 pub mod gate;
 pub mod host_call;
 pub mod host_capabilities;
+mod module_source;
 pub mod opa;
 mod policy;
 mod policy_log;

@@ -40,7 +40,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use artifact::oci::manifest::{Descriptor, ImageManifest};
@@ -48,14 +47,14 @@ use artifact::oci::{Digest, media_types};
 use artifact::reference::{PolicyRef, RegistryRef};
 use client::remote::Remote;
 use signing::bundle::Referrer;
-use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
 use signing::registry::Layout;
-use signing::trust::TrustRoot;
 
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{EvaluatorError, Refusal};
 use crate::gate::{self, Admission, AdmittedModule, Provenance};
+use crate::module_source::Precompiled;
+pub use crate::module_source::{CompiledModule, PrecompiledTrust};
 use crate::policy::Policy;
 
 /// Manifest annotation: the digest of the policy module (its Wasm layer) the artifact was compiled from.
@@ -130,131 +129,6 @@ impl Engine {
     }
 }
 
-/// The keys (or verification config) a policy server trusts to sign precompiled modules, and how many
-/// modules it loaded from referrers they signed and how many it compiled.
-#[derive(Debug)]
-pub struct PrecompiledTrust {
-    config: VerificationConfig,
-    trust_root: Option<TrustRoot>,
-    loaded: AtomicU64,
-    compiled: AtomicU64,
-}
-
-impl PrecompiledTrust {
-    /// Trusts what meets `config` (keyless requirements against `trust_root`).
-    pub fn new(config: VerificationConfig, trust_root: Option<TrustRoot>) -> PrecompiledTrust {
-        PrecompiledTrust {
-            config,
-            trust_root,
-            loaded: AtomicU64::new(0),
-            compiled: AtomicU64::new(0),
-        }
-    }
-
-    /// Trusts a signature by any one of `public_keys` (PEM).
-    pub fn for_keys(public_keys: &[String]) -> Result<PrecompiledTrust, EvaluatorError> {
-        let config = VerificationConfig::for_any_key(public_keys).map_err(|err| {
-            EvaluatorError::InvalidInput(format!("the keys trusted for precompiled modules: {err}"))
-        })?;
-        Ok(PrecompiledTrust::new(config, None))
-    }
-
-    /// How many modules were deserialised from verified referrers.
-    pub fn loaded(&self) -> u64 {
-        self.loaded.load(Ordering::Relaxed)
-    }
-
-    /// How many modules were compiled (no referrer, or one that was refused).
-    pub fn compiled(&self) -> u64 {
-        self.compiled.load(Ordering::Relaxed)
-    }
-}
-
-/// A precompiled referrer that passed every check of [`find`]: the compiled modules it holds, by the
-/// digest of the Wasm each was compiled from. There is no other way to one.
-#[derive(Debug)]
-pub struct VerifiedPrecompiled {
-    referrer: String,
-    source: Digest,
-    modules: BTreeMap<Digest, Vec<u8>>,
-}
-
-impl VerifiedPrecompiled {
-    /// The referrer it was verified from (`repository@digest`).
-    pub fn referrer(&self) -> &str {
-        &self.referrer
-    }
-}
-
-/// What an engine does besides compiling: take modules from a verified referrer, or record what it
-/// compiles (for `precompile`).
-#[derive(Debug, Clone)]
-pub(crate) enum Precompiled {
-    /// Deserialise these in place of compiling the Wasm of the same digest.
-    Verified {
-        modules: Arc<BTreeMap<Digest, Vec<u8>>>,
-        trust: Arc<PrecompiledTrust>,
-    },
-    /// Keep every compiled module, serialised, by the digest of its Wasm.
-    Recording(Arc<Mutex<Vec<CompiledModule>>>),
-}
-
-impl Precompiled {
-    /// The module compiled from `wasm`, deserialised from a verified referrer, if it holds one.
-    pub(crate) fn load(&self, engine: &wasmtime::Engine, wasm: &[u8]) -> Option<wasmtime::Module> {
-        let Precompiled::Verified { modules, trust } = self else {
-            return None;
-        };
-        let input = Digest::sha256_of(wasm);
-        let compiled = modules.get(&input)?;
-        // SAFETY: `compiled` is a layer of a referrer whose signature by a key trusted for precompiled
-        // modules was verified, whose digest matched, which was made for this engine's configuration and
-        // which says it is the compilation of exactly `wasm` (see `find`). wasmtime also checks the
-        // version and configuration it was compiled with.
-        match unsafe { wasmtime::Module::deserialize(engine, compiled) } {
-            Ok(module) => {
-                trust.loaded.fetch_add(1, Ordering::Relaxed);
-                Some(module)
-            }
-            Err(err) => {
-                tracing::warn!(module = %input, error = %format!("{err:#}"), "wasmtime refused a verified precompiled module; compiling");
-                None
-            }
-        }
-    }
-
-    /// Notes that `wasm` had to be compiled into `module`.
-    pub(crate) fn compiled(&self, wasm: &[u8], module: &wasmtime::Module) {
-        match self {
-            Precompiled::Verified { trust, .. } => {
-                trust.compiled.fetch_add(1, Ordering::Relaxed);
-            }
-            Precompiled::Recording(recorded) => match module.serialize() {
-                Ok(serialized) => {
-                    if let Ok(mut recorded) = recorded.lock() {
-                        recorded.push(CompiledModule {
-                            input: Digest::sha256_of(wasm),
-                            serialized,
-                        });
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %format!("{err:#}"), "could not serialise a compiled module")
-                }
-            },
-        }
-    }
-}
-
-/// One module compiled by `precompile`: wasmtime's serialisation, and the digest of the Wasm compiled.
-#[derive(Debug, Clone)]
-pub struct CompiledModule {
-    /// The digest of the Wasm compiled.
-    pub input: Digest,
-    /// wasmtime's serialised module.
-    pub serialized: Vec<u8>,
-}
-
 /// What [`publish`] pushed.
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -272,6 +146,22 @@ pub struct Published {
     pub signature_tag: String,
     /// How many compiled modules it holds.
     pub modules: usize,
+}
+
+/// A precompiled referrer that passed every check of [`find`]: the compiled modules it holds, by the
+/// digest of the Wasm each was compiled from. There is no other way to one.
+#[derive(Debug)]
+pub struct VerifiedPrecompiled {
+    referrer: String,
+    source: Digest,
+    modules: BTreeMap<Digest, Vec<u8>>,
+}
+
+impl VerifiedPrecompiled {
+    /// The referrer it was verified from (`repository@digest`).
+    pub fn referrer(&self) -> &str {
+        &self.referrer
+    }
 }
 
 /// Compiles the policy at `reference` (resolved to its digest, admitted as `admission` says) for an engine
@@ -520,7 +410,7 @@ async fn verify(
         referrer: at.to_string(),
         reason,
     };
-    let checked = signing::registry::check(remote, at, &trust.config, trust.trust_root.as_ref())
+    let checked = signing::registry::check(remote, at, trust.config(), trust.trust_root())
         .await
         .map_err(|err| refused(err.to_string()))?;
     let verified = checked.verified.map_err(|err| refused(err.to_string()))?;
