@@ -22,6 +22,17 @@ pub enum HttpServerError {
     /// The certificate and the key do not make a TLS configuration.
     #[error("TLS certificate and key do not work together: {0}")]
     TlsMismatch(#[source] rustls::Error),
+    /// A certificate of a client certificate authority file cannot be trusted.
+    #[error("cannot trust the client certificate authority in {}: {source}", path.display())]
+    ClientCa {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the certificate.
+        source: rustls::Error,
+    },
+    /// The client certificate authorities do not make a verifier.
+    #[error("cannot verify client certificates with these certificate authorities: {0}")]
+    ClientVerifier(#[source] rustls::server::VerifierBuilderError),
     /// The address cannot be listened on, or serving stopped on an error.
     #[error("cannot serve on {addr}: {source}; choose another address or free this one")]
     Serve {
@@ -40,6 +51,8 @@ impl HttpServerError {
             HttpServerError::TlsFile { .. }
             | HttpServerError::NoCertificate { .. }
             | HttpServerError::TlsMismatch(_)
+            | HttpServerError::ClientCa { .. }
+            | HttpServerError::ClientVerifier(_)
             | HttpServerError::Serve { .. } => true,
         }
     }

@@ -13,3 +13,5 @@ pub mod tls;
 pub use error::{HttpServerError, Result};
 pub use listener::{Listener, serve, shutdown_signal};
 pub use tls::TlsConfig;
+/// What accepts TLS connections ([`TlsConfig::acceptor`]), for callers that build one before binding.
+pub use tokio_rustls::TlsAcceptor;

@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -35,26 +38,69 @@ impl TlsConfig {
     /// The acceptor for this certificate and key: checked before a server starts, so that a bad file stops
     /// it at once.
     pub fn acceptor(&self) -> Result<TlsAcceptor> {
-        let unreadable = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| HttpServerError::TlsFile { path, source }
-        };
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
-            .and_then(|certs| certs.collect())
-            .map_err(unreadable(&self.cert))?;
-        if certs.is_empty() {
-            return Err(HttpServerError::NoCertificate {
-                path: self.cert.clone(),
-            });
-        }
+        self.acceptor_verifying_clients(&[])
+    }
+
+    /// The acceptor for this certificate and key that, given certificate authorities (`client_cas`: PEM
+    /// files, each holding one or more), requires every client to present a certificate one of them issued
+    /// (mutual TLS) and refuses the handshake of any other; none: clients are not asked for one.
+    pub fn acceptor_verifying_clients(&self, client_cas: &[PathBuf]) -> Result<TlsAcceptor> {
+        let certs = read_certificates(&self.cert)?;
         let key = PrivateKeyDer::from_pem_file(&self.key).map_err(unreadable(&self.key))?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .and_then(|builder| builder.with_no_client_auth().with_single_cert(certs, key))
+            .map_err(HttpServerError::TlsMismatch)?;
+        let builder = if client_cas.is_empty() {
+            builder.with_no_client_auth()
+        } else {
+            builder.with_client_cert_verifier(client_verifier(client_cas, provider)?)
+        };
+        let config = builder
+            .with_single_cert(certs, key)
             .map_err(HttpServerError::TlsMismatch)?;
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
+}
+
+/// The certificates of the PEM file `path`: at least one.
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect())
+        .map_err(unreadable(path))?;
+    if certs.is_empty() {
+        return Err(HttpServerError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(certs)
+}
+
+/// What says that the TLS file `path` cannot be read.
+fn unreadable(path: &Path) -> impl FnOnce(rustls::pki_types::pem::Error) -> HttpServerError {
+    let path = path.to_path_buf();
+    move |source| HttpServerError::TlsFile { path, source }
+}
+
+/// The verifier that accepts only client certificates issued by one of the authorities in `client_cas`.
+fn client_verifier(
+    client_cas: &[PathBuf],
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>> {
+    let mut roots = RootCertStore::empty();
+    for path in client_cas {
+        for cert in read_certificates(path)? {
+            roots
+                .add(cert)
+                .map_err(|source| HttpServerError::ClientCa {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(HttpServerError::ClientVerifier)
 }
 
 /// A listener yielding TLS connections whose handshake succeeded.

@@ -10,7 +10,8 @@ use crate::ports::{free_port, wait_until_listening};
 /// The Distribution binary Debian installs.
 const BINARY: &str = "docker-registry";
 
-/// A test certificate authority and a server certificate for `localhost` and `127.0.0.1`, in PEM.
+/// A test certificate authority, a server certificate for `localhost` and `127.0.0.1` and a client certificate
+/// it issued, in PEM.
 pub struct TestCa {
     /// The authority's certificate, to trust.
     pub ca_pem: String,
@@ -18,12 +19,19 @@ pub struct TestCa {
     pub cert_pem: String,
     /// The server's private key.
     pub key_pem: String,
+    /// A client certificate the authority issued (for mutual TLS).
+    pub client_cert_pem: String,
+    /// The client's private key.
+    pub client_key_pem: String,
 }
 
 impl TestCa {
-    /// Makes a fresh authority and server certificate.
+    /// Makes a fresh authority, server certificate and client certificate.
     pub fn new() -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair,
+        };
         let fail = |err: rcgen::Error| -> ! { panic!("making test certificates: {err}") };
         let mut ca_params =
             CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| fail(e));
@@ -37,10 +45,22 @@ impl TestCa {
             .unwrap_or_else(|e| fail(e));
         let key = KeyPair::generate().unwrap_or_else(|e| fail(e));
         let cert = params.signed_by(&key, &ca).unwrap_or_else(|e| fail(e));
+        let mut client_params =
+            CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| fail(e));
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "kube-apiserver");
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_key = KeyPair::generate().unwrap_or_else(|e| fail(e));
+        let client_cert = client_params
+            .signed_by(&client_key, &ca)
+            .unwrap_or_else(|e| fail(e));
         TestCa {
             ca_pem: ca.as_ref().pem(),
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
         }
     }
 }

@@ -1,8 +1,9 @@
-//! One HTTP/1.1 request to a server the test started, on a fresh connection (`Connection: close`), read whole: what
-//! the CLI tests use to talk to `palisade serve`.
+//! One HTTP/1.1 request to a server the test started, on a fresh connection (`Connection: close`), read whole, in
+//! plain text or over TLS: what the CLI tests use to talk to `palisade serve` and `palisade policy-server`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 
 /// An answer, fully read.
 #[derive(Debug)]
@@ -37,6 +38,71 @@ impl HttpReply {
 pub fn http(addr: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpReply {
     let mut stream =
         TcpStream::connect(addr).unwrap_or_else(|err| panic!("connecting to {addr}: {err}"));
+    exchange(&mut stream, addr, request_line, headers, body)
+        .unwrap_or_else(|err| panic!("sending {request_line} to {addr}: {err}"))
+}
+
+/// A client certificate and its private key, in PEM, for mutual TLS.
+pub struct ClientIdentity<'a> {
+    /// The certificate.
+    pub cert_pem: &'a str,
+    /// Its private key.
+    pub key_pem: &'a str,
+}
+
+/// [`http`] over TLS: the server must present a certificate for `localhost` that `ca_pem` issued; `client`, if
+/// given, is presented when the server asks. A handshake the server refuses (no client certificate, or one it
+/// does not trust) is an error, not a panic.
+pub fn https(
+    addr: &str,
+    request_line: &str,
+    body: &[u8],
+    ca_pem: &str,
+    client: Option<ClientIdentity<'_>>,
+) -> std::io::Result<HttpReply> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let pem = |err: rustls::pki_types::pem::Error| -> ! { panic!("test PEM: {err}") };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots
+            .add(cert.unwrap_or_else(|err| pem(err)))
+            .unwrap_or_else(|err| panic!("trusting the test CA: {err}"));
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|err| panic!("TLS client: {err}"))
+        .with_root_certificates(roots);
+    let config = match client {
+        Some(identity) => {
+            let chain = CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_or_else(|err| pem(err));
+            let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes())
+                .unwrap_or_else(|err| pem(err));
+            builder
+                .with_client_auth_cert(chain, key)
+                .unwrap_or_else(|err| panic!("TLS client certificate: {err}"))
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let server = ServerName::try_from("localhost").unwrap_or_else(|err| panic!("{err}"));
+    let connection = rustls::ClientConnection::new(Arc::new(config), server)
+        .unwrap_or_else(|err| panic!("TLS client: {err}"));
+    let tcp = TcpStream::connect(addr)?;
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    exchange(&mut stream, addr, request_line, &[], body)
+}
+
+/// Writes the request on `stream` and reads the whole answer.
+fn exchange(
+    stream: &mut (impl Read + Write),
+    addr: &str,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpReply> {
     let mut request = format!(
         "{request_line} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
@@ -45,14 +111,11 @@ pub fn http(addr: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .and_then(|()| stream.write_all(body))
-        .unwrap_or_else(|err| panic!("sending {request_line} to {addr}: {err}"));
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()?;
     let mut reply = Vec::new();
-    stream
-        .read_to_end(&mut reply)
-        .unwrap_or_else(|err| panic!("reading the answer to {request_line}: {err}"));
+    stream.read_to_end(&mut reply)?;
     let split = reply
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -63,6 +126,11 @@ pub fn http(addr: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status in the answer to {request_line}: {head}"));
-    HttpReply { status, head, body }
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("no status in the answer to {request_line}: {head:?}"),
+            )
+        })?;
+    Ok(HttpReply { status, head, body })
 }

@@ -30,9 +30,10 @@ pub use faulty_proxy::FaultyProxy;
 pub use filler::module_of_size;
 pub use garage::Garage;
 pub use htpasswd::htpasswd;
-pub use http::{HttpReply, http};
+pub use http::{ClientIdentity, HttpReply, http, https};
 pub use keyless::{KeylessSigner, SigLayerSignature, SignerIdentity, SigstoreInstance};
 pub use nginx::{Nginx, ProxiedRequest};
+pub use ports::free_port;
 pub use postgres::Postgres;
 pub use sbom_validators::{assert_ntia_provided, ntia_report, validate_cyclonedx, validate_spdx};
 pub use sigstore_conformance::{
