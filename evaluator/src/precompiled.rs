@@ -386,7 +386,7 @@ pub async fn find(
             }
         }
     }
-    tracing::info!(policy = %module.source(), artifact_type, "no precompiled module for this engine; compiling");
+    tracing::info!(policy = %module.source(), artifact_type, "no verified precompiled module for this engine; compiling");
     None
 }
 

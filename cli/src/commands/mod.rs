@@ -75,7 +75,7 @@ pub enum Command {
     Scaffold(scaffold::Args),
     /// Serve policies as a Kubernetes admission webhook.
     PolicyServer(policy_server::Args),
-    /// Compile a policy for this engine and push the compiled module as a signed referrer.
+    /// Compile a policy and publish the compiled code as a signed referrer.
     Precompile(precompile::Args),
     /// Write a policy's SBOM (SPDX or CycloneDX).
     Sbom(sbom::Args),
