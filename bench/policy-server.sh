@@ -2,7 +2,9 @@
 # `palisade policy-server`: start-up time for 50 policies, cold (empty module cache) and warm, and
 # throughput and latency of `/validate` at 64 connections (wrk); then the isolation between policies: the
 # throughput of that policy alone, and while 16 clients hit a policy that loops until its 2 s deadline
-# (testdata/policies/wapc-validate-loop.wat), on the same server, with the ratio of the two.
+# (testdata/policies/wapc-validate-loop.wat), on the same server, with the ratio of the two; then hot reload: the
+# 50 policies with one changed (a new version of p50, so a new digest), how many policies each reload loaded
+# (the server's log), and the p99 latency of `/validate` on an unchanged policy before and during repeated reloads.
 #
 # The policies are the Rego policy of ../shared/policies/no-default-namespace-rego.wasm annotated 50 times
 # with a different version, so that each has its own digest and its own compilation; they are local files run
@@ -112,4 +114,54 @@ echo "the looping policy's clients: $(awk '/Requests\/sec/ { print $2 }' "$work/
 curl -s "http://127.0.0.1:$port/metrics" \
   | grep -E '^palisade_policy_(circuit_breaker_state|refusals_total|evaluations_total)\{policy="loop"' \
   | grep -v ' 0$'
+stop
+
+# Hot reload: the 50 policies, then p50 replaced by another version (a new digest, compiled anew) once per
+# reload, through the watched file; wrk's p99 on p1 (unchanged) alone, then while the reloads run.
+reloads=${RELOADS:-20}
+for r in $(seq "$reloads"); do
+  sed "s/1.0.$count\$/2.$r.0/" "$work/metadata.yml" > "$work/metadata-$r.yml"
+  "$palisade" annotate "$source" -m "$work/metadata-$r.yml" -o "$work/policies/p$count-$r.wasm" >/dev/null
+  sed "s|/p$count.wasm\$|/p$count-$r.wasm|" "$work/policies.yml" > "$work/reload-$r.yml"
+done
+# The live file in a folder of its own: the server watches the folder.
+mkdir -p "$work/live"
+cp "$work/policies.yml" "$work/live/policies.yml"
+start "$work/live/policies.yml"
+# Prints wrk's p99 latency of /validate/p1 over SECONDS, in milliseconds.
+p99() {
+  wrk -t2 -c64 -d"$1s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/validate/p1" \
+    | python3 -c '
+import re, sys
+units = {"us": 0.001, "ms": 1, "s": 1000}
+for line in sys.stdin:
+    found = re.match(r"\s+99%\s+([\d.]+)(us|ms|s)$", line)
+    if found:
+        print(float(found.group(1)) * units[found.group(2)])'
+}
+# The live generation's number.
+generation() {
+  curl -sf "http://127.0.0.1:$port/policies" | python3 -c 'import json, sys; print(json.load(sys.stdin)["generation"])'
+}
+before=$(p99 "$seconds")
+# Reloads one after the other (each waits for the generation to move) until wrk's measurement ends, going round
+# the versions of p50 (after the first round, a version comes from the module cache instead of the compiler).
+(
+  while true; do
+    for r in $(seq "$reloads"); do
+      target=$(( $(generation) + 1 ))
+      cp "$work/reload-$r.yml" "$work/live/next.yml" && mv "$work/live/next.yml" "$work/live/policies.yml"
+      until [ "$(generation)" -ge "$target" ]; do sleep 0.05; done
+    done
+  done
+) 2>/dev/null &
+reloading=$!
+during=$(p99 "$seconds")
+kill "$reloading" 2>/dev/null; wait "$reloading" 2>/dev/null || true
+done_reloads=$(grep -c 'policies reloaded: generation' "$work/server.log" || true)
+echo "reload, $count policies, one changed: loaded per reload: $(grep -o 'policies reloaded: generation [0-9]*: [0-9]* loaded' "$work/server.log" \
+  | awk '{ print $5 }' | sort | uniq -c | awk '{ printf "%s reloads loaded %s; ", $1, $2 }')"
+grep -o 'policies reloaded: generation [0-9]*: .*' "$work/server.log" | sed -E 's/ generation=.*//' | head -2
+echo "reload: p99 of /validate on an unchanged policy: $before ms before, $during ms during $done_reloads reloads" \
+  "($(python3 -c "print(f'{$during / $before:.2f}x')") of before)"
 stop

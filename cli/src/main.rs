@@ -13,6 +13,7 @@ mod logging;
 mod options;
 mod output;
 mod password;
+mod policies_reload;
 mod precompiled_options;
 mod progress;
 mod runtime;

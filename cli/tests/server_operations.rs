@@ -133,6 +133,10 @@ fn both_servers_expose_metrics_that_prometheus_parses() {
                 ("palisade_policy_evaluation_duration_seconds", "histogram"),
                 ("palisade_policy_queued_requests", "gauge"),
                 ("palisade_policy_circuit_breaker_state", "gauge"),
+                ("palisade_policy_server_generation", "gauge"),
+                ("palisade_policy_server_reloads", "counter"),
+                ("palisade_policy_server_last_reload_success", "gauge"),
+                ("palisade_policy_server_reload_policies", "counter"),
             ],
         ),
     ];

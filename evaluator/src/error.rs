@@ -116,6 +116,15 @@ pub enum EvaluatorError {
     /// The policy server cannot start (policies that failed to load, each named).
     #[error("the policy server cannot start: {0}")]
     Startup(String),
+    /// A reload of the policy server was refused (policies that failed to load, each named, or a
+    /// `policies.yml` that cannot be read): the live generation keeps serving.
+    #[error("reload refused, generation {live} keeps serving: {why}")]
+    Reload {
+        /// The generation that keeps serving.
+        live: u64,
+        /// Why the new generation was not built.
+        why: String,
+    },
     /// A precompiled module referrer was not verified (signature, subject, source module, engine, digest):
     /// it is not loaded, the module is compiled instead.
     #[error("refusing the precompiled module {referrer}: {reason}")]

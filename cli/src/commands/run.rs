@@ -93,6 +93,7 @@ fn run_group(args: Args) -> anyhow::Result<()> {
     let file = PoliciesFile {
         policies: BTreeMap::new(),
         groups: BTreeMap::from([(id.clone(), group)]),
+        digest: None,
     };
     let (answer, allowed_to_mutate) = crate::runtime::get()?.block_on(async {
         let state = ServerState::start(&file, options).await?;

@@ -68,6 +68,16 @@ impl Running {
         (status.to_string(), headers.to_string(), body.to_string())
     }
 
+    /// Sends the server the signal `name` (`HUP`, …).
+    #[allow(dead_code, reason = "only the tests that signal the server use it")]
+    pub fn signal(&self, name: &str) {
+        let signalled = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|err| panic!("running kill: {err}"));
+        assert!(signalled.success(), "kill -{name}");
+    }
+
     /// Stops the server with SIGTERM, checks that it stopped cleanly and returns what it wrote on standard error.
     pub fn stop(mut self) -> String {
         let signalled = Command::new("kill")

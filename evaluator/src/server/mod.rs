@@ -3,8 +3,17 @@
 //!
 //! - `POST /validate/{id}`: an `AdmissionReview` v1 in, the `AdmissionReview` response out;
 //! - `POST /validate_raw/{id}`: `{"request": …}` (any JSON) in, `{"response": …}` out;
-//! - `GET /readiness`: 200 once started (start-up finishes before the socket is served);
-//! - `GET /metrics`: Prometheus text (per-policy latency histogram, accepted/rejected/error counts).
+//! - `GET /readiness`: 200 once started (start-up finishes before the socket is served), and as long as a
+//!   generation serves; its text names the live generation and, when the last reload failed, when and why;
+//! - `GET /policies`: JSON of the live generation (number, when it was loaded, the `policies.yml` digest,
+//!   the last reload's result) and, per id, the module as written, its resolved digest, `ready` or
+//!   `failed` (and why), and whether this generation `loaded` it or `reused` it (a group lists its members);
+//! - `GET /metrics`: Prometheus text (per-policy latency histogram, accepted/rejected/error counts, queues,
+//!   circuit breakers, the live generation and the reloads).
+//!
+//! The policies are served as a [`Generation`]; [`ServerState::reload`] builds the next one beside it and
+//! swaps it in whole, or keeps the live one when anything fails ([`reload`]). A request is answered by the
+//! generation it started on.
 //!
 //! Evaluations run on tokio's blocking pool, at most `workers` at once, never on the reactor, and
 //! one policy takes at most its share of them ([`isolation`]: a per-policy limit, a bounded queue per
@@ -16,12 +25,17 @@
 //! HTTP 400, each with a JSON `{"error": …}`.
 
 mod expression;
+pub mod generation;
 pub mod group;
 mod group_evaluation;
 pub mod isolation;
 pub mod metrics;
 pub mod policies;
 mod policy_entry;
+pub mod reload;
+mod reload_outcome;
+mod resolve;
+mod slot;
 mod state;
 
 use std::future::Future;
@@ -38,14 +52,16 @@ use axum::routing::{get, post};
 use axum::serve::Listener;
 use serde_json::{Value, json};
 
+pub use generation::{Generation, Origin};
 pub use isolation::{BreakerOptions, IsolationLimits};
 pub use metrics::{Metrics, Outcome};
 pub use policies::{PoliciesFile, PolicyConfig, PolicyMode};
+pub use reload_outcome::ReloadReport;
 pub use state::{ServerState, StartOptions};
 
 use crate::admission::{AdmissionReview, ValidationRequest, ValidationResponse};
 use crate::error::EvaluatorError;
-use state::{LoadedPolicy, Slot};
+use slot::{LoadedPolicy, Slot};
 
 /// The largest request body taken: an AdmissionReview carries the object and its old version,
 /// each up to the 1.5 MiB etcd allows, with room to spare (axum's default is 2 MiB).
@@ -57,6 +73,7 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route("/validate/{id}", post(validate))
         .route("/validate_raw/{id}", post(validate_raw))
         .route("/readiness", get(readiness))
+        .route("/policies", get(policies))
         .route("/metrics", get(render_metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
@@ -82,8 +99,9 @@ pub async fn answer(
     id: &str,
     request: &Value,
 ) -> Result<(ValidationResponse, bool), EvaluatorError> {
-    let slot = state
-        .policies
+    let generation = state.live();
+    let slot = generation
+        .slots
         .get(id)
         .ok_or_else(|| EvaluatorError::InvalidInput(format!("no policy with id `{id}`")))?;
     evaluate(state, id, slot, request).await
@@ -95,9 +113,10 @@ async fn validate(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let slot = match state.policies.get(&id) {
+    let generation = state.live();
+    let slot = match generation.slots.get(&id) {
         Some(slot) => slot,
-        None => return unknown_policy(&state, &id),
+        None => return unknown_policy(&generation, &id),
     };
     let review = match AdmissionReview::from_json(&body) {
         Ok(review) => review,
@@ -117,9 +136,10 @@ async fn validate_raw(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let slot = match state.policies.get(&id) {
+    let generation = state.live();
+    let slot = match generation.slots.get(&id) {
         Some(slot) => slot,
-        None => return unknown_policy(&state, &id),
+        None => return unknown_policy(&generation, &id),
     };
     let request = match serde_json::from_slice::<Value>(&body) {
         Ok(mut document) => match document.get_mut("request") {
@@ -147,9 +167,16 @@ async fn validate_raw(
     json_response(json!({ "response": response["response"].take() }))
 }
 
-/// `GET /readiness`: the server only listens once every policy is loaded.
-async fn readiness() -> &'static str {
-    "ready\n"
+/// `GET /readiness`: the server only listens once every policy is loaded, and a failed reload leaves the
+/// live generation serving, so it is always ready; the text says which generation serves and why the last
+/// reload failed, if it did.
+async fn readiness(State(state): State<Arc<ServerState>>) -> String {
+    state.readiness()
+}
+
+/// `GET /policies`.
+async fn policies(State(state): State<Arc<ServerState>>) -> Response {
+    json_response(state.describe_policies())
 }
 
 /// `GET /metrics`.
@@ -264,8 +291,8 @@ async fn run_on_pool(
         .await
 }
 
-fn unknown_policy(state: &ServerState, id: &str) -> Response {
-    let known = state.policy_ids().collect::<Vec<_>>().join(", ");
+fn unknown_policy(generation: &Generation, id: &str) -> Response {
+    let known = generation.ids().join(", ");
     error(
         StatusCode::NOT_FOUND,
         format!("no policy with id `{id}` (this server has: {known})"),

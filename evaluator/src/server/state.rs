@@ -1,26 +1,31 @@
-//! Start-up: every policy of `policies.yml` fetched, passed through the gate, compiled and its
-//! settings validated, all in parallel; and the state the handlers share afterwards.
+//! Start-up and reload: every policy of `policies.yml` resolved, then fetched, passed through the gate,
+//! compiled and its settings validated, all in parallel, into a [`Generation`] (a reload takes the
+//! policies whose digest and configuration did not change from the live one instead); and the state the
+//! handlers share: the live generation, which a reload swaps whole.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use artifact::reference::PolicyRef;
 use client::remote::Remote;
-use serde_json::Value;
 
+use super::generation::{Generation, GroupRecord, Origin, Unit};
 use super::group::{GroupConfig, member_id};
 use super::group_evaluation::{LoadedGroup, Member};
 use super::isolation::{Isolation, IsolationLimits};
 use super::metrics::Metrics;
-use super::policies::{PoliciesFile, PolicyConfig, PolicyMode};
+use super::policies::{PoliciesFile, PolicyConfig};
+use super::reload_outcome::{LastReload, ReloadMetrics};
+use super::resolve::resolve;
+use super::slot::{LoadedPolicy, Slot};
 use crate::cache::ModuleCache;
-use crate::precompiled::{self, PrecompiledTrust};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::EvaluatorError;
 use crate::gate::{self, Admission, AdmittedModule, LocalStore};
 use crate::host_capabilities::{ContextResources, KubewardenCapabilities, Registry};
 use crate::policy::Policy;
+use crate::precompiled::{self, PrecompiledTrust};
 
 /// How the server starts.
 #[derive(Debug, Clone)]
@@ -52,132 +57,183 @@ pub struct StartOptions {
     pub context_resources: Option<Arc<ContextResources>>,
 }
 
-/// A policy ready to serve.
-pub(crate) struct LoadedPolicy {
-    pub(crate) policy: Policy,
-    pub(crate) settings: Value,
-    pub(crate) allowed_to_mutate: bool,
-    pub(crate) mode: PolicyMode,
-    /// The message that replaces the policy's own in its rejections (`message` in `policies.yml`).
-    pub(crate) message: Option<String>,
-}
-
-/// A policy id's entry: ready, a group ready, or why it could not be loaded (`--continue-on-errors`).
-pub(crate) enum Slot {
-    Ready(Arc<LoadedPolicy>),
-    Group(Arc<LoadedGroup>),
-    Failed(String),
-}
-
-/// What the handlers share: the policies, the evaluation workers shared between them and the metrics.
+/// What the handlers share: the live generation, the evaluation workers shared between policies and the
+/// metrics (both kept across generations), and what a reload needs.
 pub struct ServerState {
-    pub(crate) policies: BTreeMap<String, Slot>,
+    pub(super) live: RwLock<Arc<Generation>>,
+    pub(super) options: StartOptions,
+    pub(super) engines: Engines,
+    /// Held for the whole of a reload: one at a time.
+    pub(super) reloading: tokio::sync::Mutex<()>,
+    pub(super) last_reload: Mutex<Option<LastReload>>,
+    pub(super) reloads: ReloadMetrics,
     pub(crate) isolation: Isolation,
     pub(crate) metrics: Metrics,
 }
 
 impl std::fmt::Debug for ServerState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let live = self.live();
         f.debug_struct("ServerState")
-            .field("policies", &self.policies.keys().collect::<Vec<_>>())
-            .field("failed", &self.failed())
+            .field("generation", &live.number())
+            .field("policies", &live.ids())
+            .field("failed", &live.failed())
             .finish_non_exhaustive()
     }
 }
 
 impl ServerState {
-    /// Loads every policy of `file` in parallel. Refuses to start if one fails (verification,
-    /// download, compilation, settings), naming each, unless `continue_on_errors`.
+    /// Loads every policy of `file` in parallel into generation 1. Refuses to start if one fails
+    /// (verification, download, compilation, settings), naming each, unless `continue_on_errors`.
     pub async fn start(
         file: &PoliciesFile,
         options: StartOptions,
     ) -> Result<ServerState, EvaluatorError> {
-        let engines = engines(file, &options)?;
-        let mut loading = tokio::task::JoinSet::new();
-        for (id, config) in file.policies_to_load() {
-            let deadline = config.timeout().unwrap_or(options.engine.deadline);
-            let engine = engines.get(&deadline).cloned().ok_or_else(|| {
-                EvaluatorError::Engine(format!("no engine for the deadline {deadline:?}"))
-            })?;
-            let (remote, admission) = (options.remote.clone(), options.admission.clone());
-            let store = options.store.clone();
-            let trust = options.precompiled.clone();
-            let capabilities = KubewardenCapabilities::granting(
-                config.context_aware_resources.clone(),
-                &[
-                    &options.allowed_capabilities[..],
-                    &config.host_capabilities[..],
-                ]
-                .concat(),
-                options.context_resources.clone(),
-                Registry::new(remote.clone(), trust_root(&admission)),
-            );
-            loading.spawn(async move {
-                let store = store.as_ref();
-                let loaded = load(
-                    &remote,
-                    &admission,
-                    store,
-                    trust.as_ref(),
-                    engine,
-                    &config,
-                    capabilities,
-                )
-                .await;
-                (id, loaded)
-            });
-        }
-        let mut policies = BTreeMap::new();
-        let mut failures = Vec::new();
-        while let Some(joined) = loading.join_next().await {
-            let (id, loaded) = joined.map_err(|err| {
-                EvaluatorError::Startup(format!("a policy loader panicked: {err}"))
-            })?;
-            match loaded {
-                Ok(policy) => {
-                    tracing::info!(policy = %id, "policy ready");
-                    policies.insert(id, Slot::Ready(Arc::new(policy)));
-                }
-                Err(err) => {
-                    let described = err.describe();
-                    tracing::error!(policy = %id, error = %described, "policy not loaded");
-                    failures.push(format!("policy {id}: {described}"));
-                    policies.insert(id, Slot::Failed(described));
-                }
-            }
-        }
-        for (id, group) in &file.groups {
-            let slot = group_slot(id, group, &mut policies);
-            policies.insert(id.clone(), slot);
-        }
+        let engines = Engines::default();
+        let (generation, mut failures) = load_generation(file, &options, &engines, None).await?;
         if !failures.is_empty() && !options.continue_on_errors {
             failures.sort();
             return Err(EvaluatorError::Startup(failures.join("; ")));
         }
         let mut metrics = Metrics::default();
         let isolation = Isolation::new(options.workers, options.isolation, metrics.registry_mut());
+        let reloads = ReloadMetrics::registered(metrics.registry_mut());
+        reloads.serving(generation.number);
         Ok(ServerState {
-            policies,
+            live: RwLock::new(Arc::new(generation)),
+            options,
+            engines,
+            reloading: tokio::sync::Mutex::new(()),
+            last_reload: Mutex::new(None),
+            reloads,
             isolation,
             metrics,
         })
     }
 
-    /// The policies that could not be loaded, and why (only with `continue_on_errors`).
-    pub fn failed(&self) -> Vec<(&str, &str)> {
-        self.policies
-            .iter()
-            .filter_map(|(id, slot)| match slot {
-                Slot::Failed(reason) => Some((id.as_str(), reason.as_str())),
-                Slot::Ready(_) | Slot::Group(_) => None,
-            })
-            .collect()
+    /// The generation serving now; a request takes it once and is answered by it, whatever a reload swaps in
+    /// meanwhile.
+    pub fn live(&self) -> Arc<Generation> {
+        Arc::clone(&self.live.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The ids of the policies served (ready or not).
-    pub fn policy_ids(&self) -> impl Iterator<Item = &str> {
-        self.policies.keys().map(String::as_str)
+    /// The live generation's policies that could not be loaded, and why (only with `continue_on_errors`).
+    pub fn failed(&self) -> Vec<(String, String)> {
+        self.live().failed()
     }
+
+    /// The ids of the live generation's policies and groups (ready or not).
+    pub fn policy_ids(&self) -> Vec<String> {
+        self.live().ids()
+    }
+}
+
+/// Builds the generation after `live` (the first when there is none) from `file`: every policy and group
+/// member resolved ([`resolve`]), then taken from `live` as it is when its digest and configuration did not
+/// change, else fetched, admitted, compiled and its settings validated; all in parallel. Returns it with the
+/// failures, each naming its policy; the caller decides whether it may serve.
+pub(super) async fn load_generation(
+    file: &PoliciesFile,
+    options: &StartOptions,
+    engines: &Engines,
+    live: Option<&Generation>,
+) -> Result<(Generation, Vec<String>), EvaluatorError> {
+    let number = live.map_or(1, |live| live.number + 1);
+    let mut loading = tokio::task::JoinSet::new();
+    for (id, config) in file.policies_to_load() {
+        let deadline = config.timeout().unwrap_or(options.engine.deadline);
+        let engine = engines.get(deadline, options)?;
+        let reusable = live
+            .and_then(|live| live.units.get(&id))
+            .and_then(|unit| unit.reusable(&config));
+        let (remote, admission) = (options.remote.clone(), options.admission.clone());
+        let options = options.clone();
+        let capabilities = KubewardenCapabilities::granting(
+            config.context_aware_resources.clone(),
+            &[
+                &options.allowed_capabilities[..],
+                &config.host_capabilities[..],
+            ]
+            .concat(),
+            options.context_resources.clone(),
+            Registry::new(remote.clone(), trust_root(&admission)),
+        );
+        loading.spawn(async move {
+            let (digest, loaded) = match resolve(&remote, &config.module).await {
+                Err(err) => (None, Err(err)),
+                Ok(resolved) => match reusable {
+                    Some((digest, policy, loaded_in)) if digest == resolved.digest => {
+                        (Some(digest), Ok((policy, Origin::Reused, loaded_in)))
+                    }
+                    _ => {
+                        let source = &resolved.source;
+                        let loaded = load(&options, engine, &config, source, capabilities).await;
+                        let loaded =
+                            loaded.map(|policy| (Arc::new(policy), Origin::Loaded, number));
+                        (Some(resolved.digest), loaded)
+                    }
+                },
+            };
+            (id, config, digest, loaded)
+        });
+    }
+    let mut units = BTreeMap::new();
+    let mut failures = Vec::new();
+    while let Some(joined) = loading.join_next().await {
+        let (id, config, digest, loaded) = joined
+            .map_err(|err| EvaluatorError::Startup(format!("a policy loader panicked: {err}")))?;
+        let (loaded, origin, loaded_in) = match loaded {
+            Ok((policy, origin, loaded_in)) => {
+                if origin == Origin::Loaded {
+                    tracing::info!(policy = %id, "policy ready");
+                }
+                (Ok(policy), origin, loaded_in)
+            }
+            Err(err) => {
+                let described = err.describe();
+                tracing::error!(policy = %id, error = %described, "policy not loaded");
+                failures.push(format!("policy {id}: {described}"));
+                (Err(described), Origin::Loaded, number)
+            }
+        };
+        let unit = Unit {
+            config,
+            digest,
+            loaded,
+            origin,
+            loaded_in,
+        };
+        units.insert(id, unit);
+    }
+    let mut slots = BTreeMap::new();
+    for id in file.policies.keys() {
+        if let Some(unit) = units.get(id) {
+            let slot = match &unit.loaded {
+                Ok(policy) => Slot::Ready(Arc::clone(policy)),
+                Err(reason) => Slot::Failed(reason.clone()),
+            };
+            slots.insert(id.clone(), slot);
+        }
+    }
+    let mut groups = BTreeMap::new();
+    for (id, group) in &file.groups {
+        let (slot, origin) = group_slot(id, group, &units, live);
+        slots.insert(id.clone(), slot);
+        let record = GroupRecord {
+            config: group.clone(),
+            origin,
+        };
+        groups.insert(id.clone(), record);
+    }
+    let generation = Generation {
+        number,
+        loaded_at: chrono::Utc::now(),
+        file_digest: file.digest.clone(),
+        slots,
+        units,
+        groups,
+    };
+    Ok((generation, failures))
 }
 
 /// The trust root policies' own keyless `oci/*/verify` calls are checked against: the server's.
@@ -188,16 +244,17 @@ fn trust_root(admission: &Admission) -> Option<signing::trust::TrustRoot> {
     }
 }
 
-/// One engine per distinct deadline (the deadline is an engine setting), sharing the cache.
-fn engines(
-    file: &PoliciesFile,
-    options: &StartOptions,
-) -> Result<BTreeMap<Duration, Engine>, EvaluatorError> {
-    let mut engines = BTreeMap::new();
-    for (_, config) in file.policies_to_load() {
-        let deadline = config.timeout().unwrap_or(options.engine.deadline);
-        if engines.contains_key(&deadline) {
-            continue;
+/// One engine per distinct deadline (the deadline is an engine setting), sharing the cache: made when a
+/// generation first needs it and kept for the next ones.
+#[derive(Default)]
+pub(super) struct Engines(Mutex<BTreeMap<Duration, Engine>>);
+
+impl Engines {
+    /// The engine of `deadline`, made with `options` if no generation needed it before.
+    fn get(&self, deadline: Duration, options: &StartOptions) -> Result<Engine, EvaluatorError> {
+        let mut engines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(engine) = engines.get(&deadline) {
+            return Ok(engine.clone());
         }
         let mut engine = Engine::new(EngineConfig {
             deadline,
@@ -206,25 +263,24 @@ fn engines(
         if let Some(cache) = &options.cache {
             engine = engine.with_cache(Arc::clone(cache));
         }
-        engines.insert(deadline, engine);
+        engines.insert(deadline, engine.clone());
+        Ok(engine)
     }
-    Ok(engines)
 }
 
-/// Fetches and admits one policy, then compiles it and checks its settings off the reactor.
+/// Fetches and admits one policy from `source` (its module, resolved), then compiles it and checks its
+/// settings off the reactor.
 async fn load(
-    remote: &Remote,
-    admission: &Admission,
-    store: Option<&LocalStore>,
-    trust: Option<&Arc<PrecompiledTrust>>,
+    options: &StartOptions,
     engine: Engine,
     config: &PolicyConfig,
+    source: &PolicyRef,
     capabilities: KubewardenCapabilities,
 ) -> Result<LoadedPolicy, EvaluatorError> {
-    let source = PolicyRef::parse(&config.module)
-        .map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
-    let module = gate::admit(remote, &source, admission, store).await?;
-    let engine = precompiled::engine_for(remote, &source, &module, engine, trust).await;
+    let remote = &options.remote;
+    let module = gate::admit(remote, source, &options.admission, options.store.as_ref()).await?;
+    let trust = options.precompiled.as_ref();
+    let engine = precompiled::engine_for(remote, source, &module, engine, trust).await;
     let config = config.clone();
     tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
         .await
@@ -262,31 +318,53 @@ fn prepare(
     })
 }
 
-/// A group's entry, made of its members' entries (taken out of `policies`): ready when every
-/// member is, else why each of the others is not.
-fn group_slot(id: &str, group: &GroupConfig, policies: &mut BTreeMap<String, Slot>) -> Slot {
+/// A group's entry, made of its members' `units`: ready when every member is, else why each of the others
+/// is not. The `live` generation's group is taken as it is when its configuration is the same and every
+/// member was.
+fn group_slot(
+    id: &str,
+    group: &GroupConfig,
+    units: &BTreeMap<String, Unit>,
+    live: Option<&Generation>,
+) -> (Slot, Origin) {
     let mut members = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut every_member_reused = true;
     for name in group.members.keys() {
-        match policies.remove(&member_id(id, name)) {
-            Some(Slot::Ready(loaded)) => {
+        let Some(unit) = units.get(&member_id(id, name)) else {
+            failed.push(format!("member {name} was not loaded"));
+            continue;
+        };
+        every_member_reused &= unit.origin == Origin::Reused;
+        match &unit.loaded {
+            Ok(loaded) => {
                 let member = Member {
                     policy: loaded.policy.clone(),
                     settings: loaded.settings.clone(),
                 };
                 members.insert(name.clone(), member);
             }
-            Some(Slot::Failed(reason)) => failed.push(format!("member {name}: {reason}")),
-            Some(Slot::Group(_)) | None => failed.push(format!("member {name} was not loaded")),
+            Err(reason) => failed.push(format!("member {name}: {reason}")),
         }
     }
     if !failed.is_empty() {
-        return Slot::Failed(failed.join("; "));
+        return (Slot::Failed(failed.join("; ")), Origin::Loaded);
     }
-    Slot::Group(Arc::new(LoadedGroup {
+    let same_group = live.filter(|live| {
+        every_member_reused
+            && live
+                .groups
+                .get(id)
+                .is_some_and(|record| record.config == *group)
+    });
+    if let Some(Slot::Group(loaded)) = same_group.and_then(|live| live.slots.get(id)) {
+        return (Slot::Group(Arc::clone(loaded)), Origin::Reused);
+    }
+    let slot = Slot::Group(Arc::new(LoadedGroup {
         members,
         expression: group.expression.clone(),
         message: group.message.clone(),
         mode: group.policy_mode,
-    }))
+    }));
+    (slot, Origin::Loaded)
 }

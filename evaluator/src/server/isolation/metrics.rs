@@ -96,6 +96,19 @@ impl IsolationMetrics {
             .inc();
     }
 
+    /// Removes the gauges of `policy`, which is no longer served (its refusal counts stay).
+    pub fn forget(&self, policy: &str) {
+        self.queued.remove(&PolicyLabel {
+            policy: policy.to_string(),
+        });
+        for state in BreakerState::ALL {
+            self.breaker.remove(&PolicyAndState {
+                policy: policy.to_string(),
+                state: state.label(),
+            });
+        }
+    }
+
     /// `policy`'s breaker is now in `current`.
     pub fn breaker(&self, policy: &str, current: BreakerState) {
         for state in BreakerState::ALL {

@@ -159,6 +159,20 @@ impl Isolation {
         Ok((place, worker))
     }
 
+    /// Drops the lanes (queue, breaker and their gauges) of the policies a reload removed: those `keep` refuses
+    /// that no request holds. A lane still held by a request of the generation before is dropped at a later
+    /// reload; a policy that comes back gets a new lane.
+    pub(crate) fn retain(&self, keep: impl Fn(&str) -> bool) {
+        let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        lanes.retain(|policy, lane| {
+            let dropped = !keep(policy) && Arc::strong_count(lane) == 1;
+            if dropped {
+                self.metrics.forget(policy);
+            }
+            !dropped
+        });
+    }
+
     /// `policy`'s lane, made on its first request.
     fn lane(&self, policy: &str) -> Arc<Lane> {
         let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
