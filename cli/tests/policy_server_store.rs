@@ -217,6 +217,8 @@ fn a_store_that_cannot_be_written_costs_a_warning_not_the_server() {
     let last = args.len() - 1;
     args[last] = "/proc/palisade-store";
     let server = Running::start(dir.path(), &args, &[]);
+    let (status, _, _) = server.request("GET", "/readiness", "");
+    assert_eq!(status, "HTTP/1.1 200 OK");
     let logs = server.stop();
     assert!(
         logs.contains("warning: not keeping policies in the store /proc/palisade-store"),
