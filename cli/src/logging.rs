@@ -3,7 +3,8 @@
 //! Servers (`serve`, `policy-server`) log everything at the level `PALISADE_LOG` names (info by
 //! default), as text or, with `PALISADE_LOG_FORMAT=json`, as JSON lines. The other commands show
 //! only what the policies themselves log (waPC `tracing/log` calls, their stdout and stderr, Rego's
-//! `print`), as kwctl does; `-v` adds Palisade's own debug logs.
+//! `print`), as kwctl does; `-v` adds Palisade's own debug logs. `policy-server` also takes Kubewarden's
+//! `--log-level`, `--log-fmt` and `--log-no-color` (and their variables), which win over `PALISADE_LOG*`.
 
 use std::io::IsTerminal;
 
@@ -23,6 +24,70 @@ pub struct LogOptions {
     no_color: bool,
 }
 
+/// The logging flags of `policy-server`, as Kubewarden's policy-server takes them, each also read from the
+/// variable it reads; a flag given wins over `PALISADE_LOG` and `PALISADE_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct ServerLogOptions {
+    /// The log level [default: $PALISADE_LOG, else info]
+    #[arg(long, env = "KUBEWARDEN_LOG_LEVEL", value_enum, value_name = "LEVEL")]
+    log_level: Option<LogLevel>,
+    /// The log format: `text`, or `json` (one JSON object a line) [default: json if
+    /// PALISADE_LOG_FORMAT=json, else text]. Kubewarden's `otlp` (OpenTelemetry export) is refused: palisade
+    /// logs to standard error for the cluster's log collector and serves its metrics on /metrics (Prometheus).
+    #[arg(long, env = "KUBEWARDEN_LOG_FMT", value_name = "text|json", value_parser = parse_log_format)]
+    log_fmt: Option<LogFormat>,
+    /// Never colour the logs (as --no-color before the command); NO_COLOR set to anything but an empty or
+    /// false value (0, false, no, off) turns colours off too.
+    #[arg(long, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    log_no_color: bool,
+}
+
+/// A log level, as Kubewarden's `--log-level` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl From<LogLevel> for Level {
+    fn from(level: LogLevel) -> Level {
+        match level {
+            LogLevel::Trace => Level::TRACE,
+            LogLevel::Debug => Level::DEBUG,
+            LogLevel::Info => Level::INFO,
+            LogLevel::Warn => Level::WARN,
+            LogLevel::Error => Level::ERROR,
+        }
+    }
+}
+
+/// How log events are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `--log-fmt`: `text` or `json`; Kubewarden's `otlp` is refused saying what palisade offers instead.
+fn parse_log_format(text: &str) -> Result<LogFormat, String> {
+    match text {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        "otlp" => Err(
+            "palisade does not export to OpenTelemetry (Kubewarden's `otlp`, also from KUBEWARDEN_LOG_FMT): \
+             use `text` or `json`, which go to standard error for the cluster's log collector, and scrape \
+             the Prometheus metrics on /metrics"
+                .into(),
+        ),
+        other => Err(format!(
+            "{other:?} is not a log format (also read from KUBEWARDEN_LOG_FMT): use `text` or `json`"
+        )),
+    }
+}
+
 /// Who reads the logs of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -32,27 +97,34 @@ pub enum Audience {
     Command,
 }
 
-/// Installs the global log subscriber for a command addressed to `audience`.
-pub fn init(options: LogOptions, audience: Audience) {
-    let level = std::env::var("PALISADE_LOG")
-        .ok()
-        .and_then(|level| level.parse().ok())
-        .unwrap_or(if options.verbose {
-            Level::DEBUG
-        } else {
-            Level::INFO
-        });
+/// Installs the global log subscriber for a command addressed to `audience`, with the server's own logging
+/// flags if it takes them.
+pub fn init(options: LogOptions, audience: Audience, server: ServerLogOptions) {
+    let level = server.log_level.map(Level::from).unwrap_or_else(|| {
+        std::env::var("PALISADE_LOG")
+            .ok()
+            .and_then(|level| level.parse().ok())
+            .unwrap_or(if options.verbose {
+                Level::DEBUG
+            } else {
+                Level::INFO
+            })
+    });
     let targets = match (audience, options.verbose) {
         (Audience::Server, _) | (Audience::Command, true) => Targets::new().with_default(level),
         (Audience::Command, false) => {
             Targets::new().with_target(evaluator::POLICY_LOG_TARGET, level)
         }
     };
-    let ansi = !options.no_color && std::io::stderr().is_terminal();
+    let ansi = !options.no_color && !server.log_no_color && std::io::stderr().is_terminal();
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let registry = tracing_subscriber::registry().with(targets);
     // A second initialisation (tests calling twice) keeps the first subscriber.
-    let _ = if std::env::var("PALISADE_LOG_FORMAT").is_ok_and(|format| format == "json") {
+    let json = server.log_fmt.map_or_else(
+        || std::env::var("PALISADE_LOG_FORMAT").is_ok_and(|format| format == "json"),
+        |format| format == LogFormat::Json,
+    );
+    let _ = if json {
         registry.with(logs.json()).try_init()
     } else {
         registry.with(logs.with_ansi(ansi)).try_init()

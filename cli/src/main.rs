@@ -9,6 +9,7 @@ mod evaluation_options;
 mod exit;
 mod isolation_options;
 mod key_files;
+mod kubewarden_server_options;
 mod logging;
 mod options;
 mod output;
@@ -17,6 +18,7 @@ mod policies_reload;
 mod precompiled_options;
 mod progress;
 mod runtime;
+mod server_listen_options;
 mod signing_options;
 mod verification_options;
 
@@ -39,7 +41,11 @@ struct Cli {
 fn main() -> ExitCode {
     exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
-    logging::init(cli.logs, cli.command.log_audience());
+    logging::init(
+        cli.logs,
+        cli.command.log_audience(),
+        cli.command.server_logs(),
+    );
     match commands::run(cli.command, Cli::command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -104,6 +104,14 @@ impl Command {
             _ => crate::logging::Audience::Command,
         }
     }
+
+    /// The logging flags of a server that takes its own (`policy-server`, as Kubewarden's); none for the rest.
+    pub fn server_logs(&self) -> crate::logging::ServerLogOptions {
+        match self {
+            Command::PolicyServer(args) => args.log_options(),
+            _ => crate::logging::ServerLogOptions::default(),
+        }
+    }
 }
 
 /// Runs `command`; `command_line` builds the definition of the whole command line, which `completions` and

@@ -6,15 +6,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use evaluator::gate::LocalStore;
 use evaluator::server::{PoliciesFile, ServerState, StartOptions};
-use http_server::{Listener, TlsConfig};
+use http_server::Listener;
 
 use crate::capability_options::CapabilityOptions;
 use crate::evaluation_options::{DeadlineOptions, ModuleCacheOptions};
 use crate::exit::UsageError;
 use crate::isolation_options::IsolationOptions;
+use crate::kubewarden_server_options::{self, KubewardenServerOptions};
+use crate::logging::ServerLogOptions;
 use crate::options::{RegistryOptions, StoreOptions};
 use crate::policies_reload::ReloadTriggers;
 use crate::precompiled_options::PrecompiledOptions;
+use crate::server_listen_options::ServerListenOptions;
 use crate::verification_options::VerificationOptions;
 
 /// Serve policies as a Kubernetes admission webhook (Kubewarden policy-server's API and policies.yml).
@@ -38,40 +41,48 @@ use crate::verification_options::VerificationOptions;
 /// one JSON object a line with PALISADE_LOG_FORMAT=json.
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("timeout", |arg| {
-    arg.help("The default per-evaluation deadline (a policy's timeoutEvalSeconds overrides it)")
+    arg.alias("policy-timeout")
+        .env("KUBEWARDEN_POLICY_TIMEOUT")
+        .value_parser(crate::kubewarden_server_options::parse_timeout)
+        .help(
+            "The default per-evaluation deadline: a duration (2s, 500ms) or, as Kubewarden's \
+             --policy-timeout takes it, a number of seconds (a policy's timeoutEvalSeconds overrides it)",
+        )
 }))]
 #[command(mut_arg("store", |arg| {
-    arg.alias("policies-download-dir").help(
+    arg.alias("policies-download-dir").env("KUBEWARDEN_POLICIES_DOWNLOAD_DIR").help(
         "The local store registry policies are kept in once downloaded: a later start or reload takes a \
          policy whose digest it holds from there (its signatures are still checked) \
          [default: $PALISADE_STORE, else ~/.local/share/palisade/store] \
          (Kubewarden's --policies-download-dir works too.)",
     )
 }))]
+#[command(mut_arg("docker_config", |arg| arg.env("KUBEWARDEN_DOCKER_CONFIG_JSON_PATH")))]
+#[command(mut_arg("sources_path", |arg| arg.env("KUBEWARDEN_SOURCES_PATH")))]
+#[command(mut_arg("verification_config", |arg| arg.env("KUBEWARDEN_VERIFICATION_CONFIG_PATH")))]
+#[command(mut_arg("trust_root", |arg| arg.env("KUBEWARDEN_SIGSTORE_TRUST_CONFIG_PATH")))]
 pub struct Args {
     /// The policies, in Kubewarden policy-server's format (id → module, settings, allowedToMutate,
     /// policyMode, timeoutEvalSeconds, contextAwareResources).
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "KUBEWARDEN_POLICIES",
+        value_name = "FILE",
+        default_value = "policies.yml"
+    )]
     policies: PathBuf,
     /// Do not watch the policies file for changes (SIGHUP still reloads it).
     #[arg(long)]
     no_watch_policies: bool,
-    /// The address to listen on (port 0: any free port, printed at start-up).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000")]
-    addr: String,
-    /// Serve HTTPS with this certificate chain (PEM, leaf first).
-    #[arg(long, alias = "cert-file", value_name = "FILE", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// ... and this private key (PEM).
-    #[arg(long, alias = "key-file", value_name = "FILE", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    listen: ServerListenOptions,
     /// Start even when policies fail to load; their requests are rejected with code 500 saying why.
-    #[arg(long)]
+    #[arg(long, env = "KUBEWARDEN_CONTINUE_ON_ERRORS")]
     continue_on_errors: bool,
     #[command(flatten)]
     deadline: DeadlineOptions,
     /// How many evaluations run at once [default: the number of cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "KUBEWARDEN_WORKERS", value_name = "N")]
     workers: Option<usize>,
     #[command(flatten)]
     isolation: IsolationOptions,
@@ -80,7 +91,11 @@ pub struct Args {
     #[command(flatten)]
     verification: VerificationOptions,
     /// Serve the policies without verifying their signatures (development only; warns on every use).
-    #[arg(long, conflicts_with_all = ["key", "verification_config", "certificate_identity", "github_owner"])]
+    #[arg(
+        long,
+        env = "PALISADE_INSECURE_SKIP_VERIFICATION",
+        conflicts_with_all = ["key", "verification_config", "certificate_identity", "github_owner"]
+    )]
     insecure_skip_verification: bool,
     #[command(flatten)]
     registry: RegistryOptions,
@@ -93,13 +108,28 @@ pub struct Args {
     capabilities: CapabilityOptions,
     #[command(flatten)]
     precompiled: PrecompiledOptions,
+    #[command(flatten)]
+    kubewarden: KubewardenServerOptions,
+}
+
+impl Args {
+    /// The logging flags it takes (Kubewarden's), for the log setup.
+    pub fn log_options(&self) -> ServerLogOptions {
+        self.kubewarden.logs()
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.kubewarden.check()?;
     let text = std::fs::read_to_string(&args.policies)
         .map_err(|err| UsageError(format!("reading {}: {err}", args.policies.display())))?;
     let file =
         PoliciesFile::from_yaml(&text).with_context(|| args.policies.display().to_string())?;
+    kubewarden_server_options::require_verification(
+        &args.verification,
+        args.insecure_skip_verification,
+        &format!("every policy of {}", args.policies.display()),
+    )?;
     let admission = args.verification.admission(
         args.insecure_skip_verification,
         &format!("every policy of {}", args.policies.display()),
@@ -116,7 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             store,
             refresh: args.refresh,
         }),
-        engine: args.deadline.engine_config(),
+        engine: args.kubewarden.engine_config(&args.deadline),
         cache,
         precompiled: args
             .precompiled
@@ -132,29 +162,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow::Result<()> {
-    // The certificate and key are checked before the (slower) start-up.
-    let acceptor = match (args.tls_cert, args.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsConfig { cert, key }.acceptor()?),
-        _ => None,
-    };
+    // The addresses, certificate and key are checked before the (slower) start-up.
+    let webhook = args.listen.webhook_address()?;
+    let readiness = args.listen.readiness_address()?;
+    let acceptor = args.listen.tls()?;
     // Set up before the start-up, so that a SIGHUP during it does not stop the server.
     let triggers = ReloadTriggers::new(&args.policies, !args.no_watch_policies)?;
-    let state = Arc::new(ServerState::start(&file, options).await?);
+    let state = ServerState::start(&file, options).await?;
+    let state = Arc::new(state.always_accepting(args.kubewarden.always_accepted_namespace()));
     for (id, reason) in state.failed() {
         eprintln!(
             "warning: policy {id} is not served (its requests get a 500 rejection): {reason}"
         );
     }
-    let listener = Listener::bind(&args.addr, acceptor).await?;
+    let listener = Listener::bind(&webhook, acceptor).await?;
+    let readiness = match readiness {
+        Some(addr) => Some(Listener::bind(&addr, None).await?),
+        None => None,
+    };
     let ids = state.policy_ids().join(", ");
+    let readiness_line = readiness.as_ref().map_or_else(String::new, |probe| {
+        format!(
+            "; readiness probe on http://{}/readiness",
+            probe.local_addr()
+        )
+    });
     println!(
-        "policy-server listening on {}://{} (policies: {ids})",
+        "policy-server listening on {}://{} (policies: {ids}){readiness_line}",
         listener.scheme(),
         listener.local_addr()
     );
+    let probing = readiness.map(|probe| {
+        let app = evaluator::server::readiness_app(Arc::clone(&state));
+        tokio::spawn(http_server::serve(probe, app, std::future::pending()))
+    });
     let reloading = tokio::spawn(triggers.run(Arc::clone(&state), file.digest.clone()));
     let served = evaluator::server::serve(listener, state, http_server::shutdown_signal()).await;
     reloading.abort();
+    if let Some(probing) = probing {
+        probing.abort();
+    }
     served?;
     Ok(())
 }

@@ -41,7 +41,7 @@ mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -76,6 +76,14 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route("/policies", get(policies))
         .route("/metrics", get(render_metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(state)
+}
+
+/// The readiness route alone, over `state`: what a separate plain-HTTP port serves to the kubelet's probe
+/// while the webhook port speaks HTTPS (Kubewarden's `--readiness-probe-port`).
+pub fn readiness_app(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/readiness", get(readiness))
         .with_state(state)
 }
 
@@ -122,6 +130,14 @@ async fn validate(
         Ok(review) => review,
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
     };
+    if is_always_accepted(&state, &review.request) {
+        state.metrics.record(&id, Outcome::Accepted, Duration::ZERO);
+        let accepted = ValidationResponse {
+            accepted: true,
+            ..ValidationResponse::default()
+        };
+        return json_response(review.response(&accepted, false));
+    }
     let (answer, allowed_to_mutate) = match evaluate(&state, &id, slot, &review.request).await {
         Ok(evaluated) => evaluated,
         Err(overloaded) => return unavailable(&overloaded),
@@ -165,6 +181,14 @@ async fn validate_raw(
     };
     let mut response = review.response(&answer, allowed_to_mutate);
     json_response(json!({ "response": response["response"].take() }))
+}
+
+/// Whether `request` (an AdmissionRequest) is about an object in the namespace the server always accepts.
+fn is_always_accepted(state: &ServerState, request: &Value) -> bool {
+    state
+        .always_accepted_namespace
+        .as_deref()
+        .is_some_and(|namespace| request["namespace"].as_str() == Some(namespace))
 }
 
 /// `GET /readiness`: the server only listens once every policy is loaded, and a failed reload leaves the

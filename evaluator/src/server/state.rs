@@ -69,6 +69,8 @@ pub struct ServerState {
     pub(super) reloads: ReloadMetrics,
     pub(crate) isolation: Isolation,
     pub(crate) metrics: Metrics,
+    /// Requests about objects in this namespace are accepted without evaluating ([`ServerState::always_accepting`]).
+    pub(crate) always_accepted_namespace: Option<String>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -108,7 +110,16 @@ impl ServerState {
             reloads,
             isolation,
             metrics,
+            always_accepted_namespace: None,
         })
+    }
+
+    /// This server, accepting every AdmissionReview about an object in `namespace` without evaluating it (as
+    /// Kubewarden's policy-server does for its own namespace, so that a broken policy cannot lock out the
+    /// components that would fix it); `validate_raw` requests have no namespace and are always evaluated.
+    pub fn always_accepting(mut self, namespace: Option<String>) -> ServerState {
+        self.always_accepted_namespace = namespace;
+        self
     }
 
     /// The generation serving now; a request takes it once and is answered by it, whatever a reload swaps in
