@@ -26,3 +26,18 @@ YAML
   echo "palisade serve did not start: see $work/registry.log" >&2
   exit 2
 }
+
+# `rego_metadata VERSION`: the metadata of the bench's Rego policy (pods, CREATE) at VERSION, on standard output.
+rego_metadata() {
+  cat <<YAML
+rules:
+  - apiGroups: [""]
+    apiVersions: ["v1"]
+    resources: ["pods"]
+    operations: ["CREATE"]
+mutating: false
+executionMode: opa
+annotations:
+  io.kubewarden.policy.version: $1
+YAML
+}

@@ -28,17 +28,7 @@ server_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 : > "$work/policies.yml"
 for i in $(seq "$count"); do
-  cat > "$work/metadata.yml" <<YAML
-rules:
-  - apiGroups: [""]
-    apiVersions: ["v1"]
-    resources: ["pods"]
-    operations: ["CREATE"]
-mutating: false
-executionMode: opa
-annotations:
-  io.kubewarden.policy.version: 1.0.$i
-YAML
+  rego_metadata "1.0.$i" > "$work/metadata.yml"
   reference=registry://127.0.0.1:$port/bench/p$i:v1
   "$palisade" annotate "$source" -m "$work/metadata.yml" -o "$work/policies/p$i.wasm" >/dev/null
   "$palisade" push "$work/policies/p$i.wasm" "$reference" >/dev/null

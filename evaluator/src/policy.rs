@@ -56,6 +56,22 @@ impl Policy {
         }
     }
 
+    /// [`Policy::load_with`] in the execution mode the module's own metadata names (waPC when it has
+    /// none), as the policy server loads its policies.
+    pub fn load_by_metadata(
+        engine: &Engine,
+        module: &AdmittedModule,
+        host_calls: std::sync::Arc<dyn crate::host_call::HostCallHandler>,
+    ) -> Result<Policy, EvaluatorError> {
+        let report = artifact::inspect::inspect(module.bytes())
+            .map_err(|err| EvaluatorError::Compile(format!("{}: {err}", module.source())))?;
+        let mode = report
+            .metadata
+            .map(|metadata| metadata.execution_mode)
+            .unwrap_or_default();
+        Policy::load_with(engine, &mode.to_string(), module, host_calls)
+    }
+
     /// Asks the policy whether `settings` are acceptable.
     pub fn validate_settings(
         &self,

@@ -239,16 +239,11 @@ pub fn compile(
     engine: &Engine,
     module: &AdmittedModule,
 ) -> Result<Vec<CompiledModule>, EvaluatorError> {
-    let report = artifact::inspect::inspect(module.bytes())
-        .map_err(|err| EvaluatorError::Compile(format!("{}: {err}", module.source())))?;
-    let mode = report
-        .metadata
-        .map(|metadata| metadata.execution_mode)
-        .unwrap_or_default();
     let recorded = Arc::new(Mutex::new(Vec::new()));
     let mut recording = engine.clone();
     recording.precompiled = Some(Precompiled::Recording(Arc::clone(&recorded)));
-    Policy::load(&recording, &mode.to_string(), module)?;
+    let host_calls = Arc::new(crate::host_capabilities::KubewardenCapabilities::default());
+    Policy::load_by_metadata(&recording, module, host_calls)?;
     let compiled = recorded
         .lock()
         .map(|recorded| recorded.clone())

@@ -88,6 +88,16 @@ impl Setup {
         }))
     }
 
+    /// `precompile`s `policy` (verified with the policy key) for the server's engine, signed by `signer`.
+    async fn publish(
+        &self,
+        policy: &RegistryRef,
+        signer: &PrivateKey,
+    ) -> Result<precompiled::Published, Box<dyn std::error::Error>> {
+        let admission = self.admission()?;
+        Ok(precompiled::publish(&remote(), policy, &admission, engine_config(), signer).await?)
+    }
+
     /// Starts a server with `accept` as policy `p`, trusting `trusted` for precompiled modules; returns
     /// it with the trust, whose counters say what was loaded and what compiled.
     async fn start(
@@ -207,14 +217,7 @@ fn compile(fixture: &str) -> Result<Vec<precompiled::CompiledModule>, EvaluatorE
 async fn a_signed_referrer_is_loaded_instead_of_compiling() -> TestResult {
     let setup = Setup::new().await?;
     let signer = PrivateKey::generate()?;
-    let published = precompiled::publish(
-        &remote(),
-        &setup.accept,
-        &setup.admission()?,
-        engine_config(),
-        &signer,
-    )
-    .await?;
+    let published = setup.publish(&setup.accept, &signer).await?;
     assert_eq!(published.modules, 1);
     assert_eq!(
         published.subject,
@@ -243,14 +246,7 @@ async fn a_signed_referrer_is_loaded_instead_of_compiling() -> TestResult {
 async fn a_flipped_byte_in_the_compiled_layer_is_refused() -> TestResult {
     let setup = Setup::new().await?;
     let signer = PrivateKey::generate()?;
-    let published = precompiled::publish(
-        &remote(),
-        &setup.accept,
-        &setup.admission()?,
-        engine_config(),
-        &signer,
-    )
-    .await?;
+    let published = setup.publish(&setup.accept, &signer).await?;
     let repository = remote().repository(&setup.accept).await?;
     let manifest = repository
         .manifest(&published.referrer.to_string())
@@ -358,14 +354,7 @@ async fn a_rego_policy_loads_each_module_it_compiles_from_the_referrer() -> Test
     )
     .await?;
     let signer = PrivateKey::generate()?;
-    let published = precompiled::publish(
-        &remote(),
-        &rego,
-        &setup.admission()?,
-        engine_config(),
-        &signer,
-    )
-    .await?;
+    let published = setup.publish(&rego, &signer).await?;
     // The module as it is instrumented, and the pre-initialised one built after its set-up ran.
     assert_eq!(published.modules, 2);
 

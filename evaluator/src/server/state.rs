@@ -305,13 +305,7 @@ fn prepare(
     config: &PolicyConfig,
     capabilities: KubewardenCapabilities,
 ) -> Result<LoadedPolicy, EvaluatorError> {
-    let report = artifact::inspect::inspect(module.bytes())
-        .map_err(|err| EvaluatorError::Compile(format!("{}: {err}", module.source())))?;
-    let mode = report
-        .metadata
-        .map(|metadata| metadata.execution_mode)
-        .unwrap_or_default();
-    let policy = Policy::load_with(engine, &mode.to_string(), module, Arc::new(capabilities))?;
+    let policy = Policy::load_by_metadata(engine, module, Arc::new(capabilities))?;
     let settings = config.settings();
     let verdict = policy.validate_settings(&settings)?;
     if !verdict.valid {
