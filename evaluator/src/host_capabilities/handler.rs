@@ -43,7 +43,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         Some(prefix) => prefix.ends_with('/') && name.starts_with(prefix),
         None => *name == pattern,
     };
-    if pattern == "*" || CAPABILITIES.iter().any(|name| known(&name)) {
+    if pattern == "*" || CAPABILITIES.iter().any(known) {
         return Ok(());
     }
     let reason = if pattern.contains('*') && !pattern.ends_with("/*") {
