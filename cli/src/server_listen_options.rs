@@ -39,7 +39,7 @@ pub struct ServerListenOptions {
         value_parser = |text: &str| parse_port(text, "KUBEWARDEN_READINESS_PROBE_PORT")
     )]
     readiness_probe_port: Option<u16>,
-    /// Serve HTTPS with this certificate chain (PEM, leaf first).
+    /// Serve HTTPS with this certificate chain (PEM, leaf first; Kubewarden's --cert-file works too).
     #[arg(
         long,
         alias = "cert-file",
@@ -48,7 +48,7 @@ pub struct ServerListenOptions {
         requires = "tls_key"
     )]
     tls_cert: Option<PathBuf>,
-    /// ... and this private key (PEM).
+    /// ... and this private key (PEM; Kubewarden's --key-file works too).
     #[arg(
         long,
         alias = "key-file",

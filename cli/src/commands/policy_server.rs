@@ -39,6 +39,9 @@ use crate::verification_options::VerificationOptions;
 ///
 /// Stops on Ctrl-C or SIGTERM, letting requests in flight finish. Logs go to standard error (PALISADE_LOG=error|warn|info|debug|trace),
 /// one JSON object a line with PALISADE_LOG_FORMAT=json.
+///
+/// Kubewarden's policy-server flags and KUBEWARDEN_* variables work too (see "Kubewarden policy-server
+/// compatibility" below), so the Deployment Kubewarden's controller generates runs it as it is.
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("timeout", |arg| {
     arg.alias("policy-timeout")
@@ -168,7 +171,15 @@ async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow:
     let acceptor = args.listen.tls()?;
     // Set up before the start-up, so that a SIGHUP during it does not stop the server.
     let triggers = ReloadTriggers::new(&args.policies, !args.no_watch_policies)?;
+    let precompiled = options.precompiled.clone();
     let state = ServerState::start(&file, options).await?;
+    if let Some(trust) = precompiled {
+        tracing::info!(
+            loaded = trust.loaded(),
+            compiled = trust.compiled(),
+            "modules loaded from signed precompiled referrers, and compiled"
+        );
+    }
     let state = Arc::new(state.always_accepting(args.kubewarden.always_accepted_namespace()));
     for (id, reason) in state.failed() {
         eprintln!(
