@@ -95,6 +95,7 @@ fn the_server_loads_the_signed_compiled_module_and_compiles_what_it_does_not_tru
         "{logs}"
     );
     assert!(!logs.contains("refused"), "{logs}");
+    assert!(logs.contains("loaded=1 compiled=0"), "{logs}");
 
     // Signed by a key the server does not trust for this: refused, logged, compiled; it still answers.
     let logs = serve_once(dir.path(), "a.pub");
@@ -106,6 +107,7 @@ fn the_server_loads_the_signed_compiled_module_and_compiles_what_it_does_not_tru
         !logs.contains("loading the verified precompiled module"),
         "{logs}"
     );
+    assert!(logs.contains("loaded=0 compiled=1"), "{logs}");
 }
 
 #[test]
