@@ -7,43 +7,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
-use client::remote::credentials::DockerConfig;
-use client::remote::sources::Sources;
-use client::remote::{Remote, RemoteOptions};
+use evaluator::ModuleCache;
 use evaluator::gate::{Admission, Verification};
-use evaluator::server::{IsolationLimits, PoliciesFile, ServerState, StartOptions, app};
-use evaluator::{EngineConfig, ModuleCache};
+use evaluator::server::{PoliciesFile, ServerState, StartOptions};
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
 use test_support::{compile_fixture, testdata_file, write_fixture};
-use tower::ServiceExt;
+
+mod server_harness;
+
+use server_harness::{get, options, post};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn start_options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOptions {
-    StartOptions {
-        remote: Remote::new(RemoteOptions {
-            docker_config: DockerConfig::none(),
-            sources: Sources::default(),
-        }),
-        admission,
-        store: None,
-        engine: EngineConfig {
-            deadline: Duration::from_millis(200),
-            ..EngineConfig::default()
-        },
-        cache,
-        precompiled: None,
-        continue_on_errors: false,
-        workers: 2,
-        isolation: IsolationLimits::default(),
-        allowed_capabilities: Vec::new(),
-        context_resources: None,
-    }
-}
 
 /// A group entry of `policies.yml`: `members` are (name, fixture, extra YAML at the member's level).
 fn group(dir: &Path, id: &str, head: &str, members: &[(&str, &str, &str)]) -> String {
@@ -64,15 +40,7 @@ async fn answer(
     path: &str,
     body: &str,
 ) -> Result<Value, Box<dyn std::error::Error>> {
-    let response = app(Arc::clone(state))
-        .oneshot(
-            Request::post(path)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))?,
-        )
-        .await?;
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    let mut document: Value = serde_json::from_slice(&bytes)?;
+    let (_, mut document) = post(state, path, body).await?;
     Ok(document["response"].take())
 }
 
@@ -143,11 +111,7 @@ async fn groups_answer_as_kubewarden_and_evaluate_only_what_the_expression_needs
     .concat();
     let file = PoliciesFile::from_yaml(&text)?;
     let state = Arc::new(
-        ServerState::start(
-            &file,
-            start_options(Admission::InsecureSkipVerification, None),
-        )
-        .await?,
+        ServerState::start(&file, options(Admission::InsecureSkipVerification, None)).await?,
     );
     let review = review()?;
 
@@ -226,14 +190,7 @@ async fn groups_answer_as_kubewarden_and_evaluate_only_what_the_expression_needs
     assert_eq!(raw["status"], both["status"]);
 
     // Metrics count the group under its id.
-    let response = app(Arc::clone(&state))
-        .oneshot(Request::get("/metrics").body(Body::empty())?)
-        .await?;
-    let metrics = String::from_utf8(
-        axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await?
-            .to_vec(),
-    )?;
+    let (_, metrics) = get(&state, "/metrics").await?;
     for line in [
         "palisade_policy_evaluations_total{policy=\"both\",outcome=\"rejected\"} 2",
         "palisade_policy_evaluations_total{policy=\"either\",outcome=\"accepted\"} 1",
@@ -257,7 +214,7 @@ async fn a_member_whose_settings_are_refused_stops_the_start() -> TestResult {
         ],
     );
     let file = PoliciesFile::from_yaml(&text)?;
-    let options = start_options(Admission::InsecureSkipVerification, None);
+    let options = options(Admission::InsecureSkipVerification, None);
     let err = ServerState::start(&file, options.clone())
         .await
         .map(|_| ())
@@ -322,13 +279,10 @@ async fn an_unsigned_member_stops_the_start_and_is_never_compiled() -> TestResul
     sign("wapc-accept")?;
     let cache_dir = test_support::tempdir();
     let cache = Arc::new(ModuleCache::new(cache_dir.path())?);
-    let err = ServerState::start(
-        &file,
-        start_options(verification()?, Some(Arc::clone(&cache))),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|err| err.to_string());
+    let err = ServerState::start(&file, options(verification()?, Some(Arc::clone(&cache))))
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string());
     assert!(
         err.as_ref()
             .is_err_and(|e| e.contains("policy guarded/unsigned: refusing to run")
@@ -340,8 +294,7 @@ async fn an_unsigned_member_stops_the_start_and_is_never_compiled() -> TestResul
     assert_eq!(cache.misses(), 1);
 
     sign("wapc-reject")?;
-    let state =
-        Arc::new(ServerState::start(&file, start_options(verification()?, Some(cache))).await?);
+    let state = Arc::new(ServerState::start(&file, options(verification()?, Some(cache))).await?);
     let guarded = answer(&state, "/validate/guarded", &review()?).await?;
     assert_eq!(
         guarded["status"]["details"]["causes"],

@@ -13,77 +13,28 @@ use artifact::oci::policy::PolicyArtifact;
 use artifact::reference::RegistryRef;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use client::remote::credentials::DockerConfig;
-use client::remote::sources::Sources;
-use client::remote::{Remote, RemoteOptions};
 use evaluator::gate::{Admission, Verification};
-use evaluator::server::{IsolationLimits, PoliciesFile, ServerState, StartOptions, app};
-use evaluator::{EngineConfig, EvaluatorError, ModuleCache};
+use evaluator::server::{PoliciesFile, ServerState, StartOptions, app};
+use evaluator::{EvaluatorError, ModuleCache};
 use serde_json::Value;
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
 use test_support::{RegistryServer, compile_fixture, testdata_file, write_fixture};
 use tower::ServiceExt;
 
+mod server_harness;
+
+use server_harness::{file_module, get, options, post, remote};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn remote() -> Remote {
-    Remote::new(RemoteOptions {
-        docker_config: DockerConfig::none(),
-        sources: Sources::default(),
-    })
-}
-
-fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOptions {
-    StartOptions {
-        remote: remote(),
-        admission,
-        store: None,
-        engine: EngineConfig {
-            deadline: Duration::from_millis(500),
-            ..EngineConfig::default()
-        },
-        cache,
-        precompiled: None,
-        continue_on_errors: false,
-        workers: 2,
-        isolation: IsolationLimits::default(),
-        allowed_capabilities: Vec::new(),
-        context_resources: None,
-    }
-}
-
-fn module(dir: &Path, fixture: &str) -> String {
-    format!("file://{}", write_fixture(dir, fixture).display())
-}
-
-async fn post(
+/// POSTs the pod request to `/validate/{id}`.
+async fn validate(
     state: &Arc<ServerState>,
-    path: &str,
+    id: &str,
 ) -> Result<(StatusCode, Value), Box<dyn std::error::Error>> {
     let review = std::fs::read_to_string(testdata_file("requests/pod-create.json"))?;
-    let response = app(Arc::clone(state))
-        .oneshot(
-            Request::post(path)
-                .header("content-type", "application/json")
-                .body(Body::from(review))?,
-        )
-        .await?;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    Ok((status, serde_json::from_slice(&bytes)?))
-}
-
-async fn get(
-    state: &Arc<ServerState>,
-    path: &str,
-) -> Result<(StatusCode, String), Box<dyn std::error::Error>> {
-    let response = app(Arc::clone(state))
-        .oneshot(Request::get(path).body(Body::empty())?)
-        .await?;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    Ok((status, String::from_utf8(bytes.to_vec())?))
+    post(state, &format!("/validate/{id}"), &review).await
 }
 
 /// `GET /policies`, parsed.
@@ -95,7 +46,7 @@ async fn policies_view(state: &Arc<ServerState>) -> Result<Value, Box<dyn std::e
 
 /// Whether policy `id` allowed the pod request (`true` or `false`), from its answer.
 async fn allowed(state: &Arc<ServerState>, id: &str) -> Result<Value, Box<dyn std::error::Error>> {
-    let (status, body) = post(state, &format!("/validate/{id}")).await?;
+    let (status, body) = validate(state, id).await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     Ok(body["response"]["allowed"].clone())
 }
@@ -109,8 +60,8 @@ fn compilations(cache: &ModuleCache) -> u64 {
 async fn only_what_changed_is_loaded_again() -> TestResult {
     let dir = test_support::tempdir();
     let (accept, reject) = (
-        module(dir.path(), "wapc-accept"),
-        module(dir.path(), "wapc-reject"),
+        file_module(dir.path(), "wapc-accept"),
+        file_module(dir.path(), "wapc-reject"),
     );
     let yaml = |settings: &str, member_settings: &str, extra: &str| {
         format!(
@@ -203,7 +154,7 @@ async fn only_what_changed_is_loaded_again() -> TestResult {
         .await?;
     assert_eq!(report.removed, ["change", "g/a", "g/b"]);
     assert_eq!(report.loaded, ["added"]);
-    let (status, body) = post(&state, "/validate/change").await?;
+    let (status, body) = validate(&state, "change").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         body["error"],
@@ -248,7 +199,7 @@ async fn a_failed_reload_keeps_the_live_generation_and_says_why() -> TestResult 
         }))
     };
     let signed = signed_module(dir.path(), "wapc-settings", &key)?;
-    let unsigned = module(dir.path(), "wapc-accept");
+    let unsigned = file_module(dir.path(), "wapc-accept");
     let good = format!("signed:\n  module: {signed}\n");
     let file = PoliciesFile::from_yaml(&good)?;
     let cache_dir = test_support::tempdir();
@@ -388,8 +339,8 @@ async fn a_failed_reload_keeps_the_live_generation_and_says_why() -> TestResult 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_in_flight_finishes_on_the_generation_it_started_on() -> TestResult {
     let dir = test_support::tempdir();
-    let accept = module(dir.path(), "wapc-accept");
-    let slow = module(dir.path(), "wapc-validate-loop");
+    let accept = file_module(dir.path(), "wapc-accept");
+    let slow = file_module(dir.path(), "wapc-validate-loop");
     let file = PoliciesFile::from_yaml(&format!(
         "accept:\n  module: {accept}\nslow:\n  module: {slow}\n  timeoutEvalSeconds: 2\n"
     ))?;
@@ -400,7 +351,7 @@ async fn a_request_in_flight_finishes_on_the_generation_it_started_on() -> TestR
     let in_flight = tokio::spawn({
         let state = Arc::clone(&state);
         async move {
-            post(&state, "/validate/slow")
+            validate(&state, "slow")
                 .await
                 .map_err(|err| err.to_string())
         }
@@ -421,7 +372,7 @@ async fn a_request_in_flight_finishes_on_the_generation_it_started_on() -> TestR
             .is_some_and(|m| m.contains("timed out after 2s")),
         "answered by the generation it started on: {body}"
     );
-    let (status, _) = post(&state, "/validate/slow").await?;
+    let (status, _) = validate(&state, "slow").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // The removed policy's queue and breaker were still held by that request at the swap: the next reload

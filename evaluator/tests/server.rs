@@ -8,50 +8,21 @@ use std::time::Duration;
 
 use artifact::oci::policy::PolicyArtifact;
 use artifact::reference::RegistryRef;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use client::remote::credentials::DockerConfig;
-use client::remote::sources::Sources;
-use client::remote::{Remote, RemoteOptions};
+use axum::http::StatusCode;
 use evaluator::gate::{Admission, Verification};
-use evaluator::server::{
-    BreakerOptions, IsolationLimits, PoliciesFile, ServerState, StartOptions, app,
-};
-use evaluator::{EngineConfig, EvaluatorError, ModuleCache};
+use evaluator::server::{BreakerOptions, IsolationLimits, PoliciesFile, ServerState, StartOptions};
+use evaluator::{EvaluatorError, ModuleCache};
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
 use signing::registry::Layout;
-use test_support::{RegistryServer, compile_fixture, testdata_file, write_fixture};
-use tower::ServiceExt;
+use test_support::{RegistryServer, compile_fixture, testdata_file};
+
+mod server_harness;
+
+use server_harness::{file_module, get, options, post, remote};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn remote() -> Remote {
-    Remote::new(RemoteOptions {
-        docker_config: DockerConfig::none(),
-        sources: Sources::default(),
-    })
-}
-
-fn options(admission: Admission, cache: Option<Arc<ModuleCache>>) -> StartOptions {
-    StartOptions {
-        remote: remote(),
-        admission,
-        store: None,
-        engine: EngineConfig {
-            deadline: Duration::from_millis(200),
-            ..EngineConfig::default()
-        },
-        cache,
-        precompiled: None,
-        continue_on_errors: false,
-        workers: 2,
-        isolation: IsolationLimits::default(),
-        allowed_capabilities: Vec::new(),
-        context_resources: None,
-    }
-}
 
 fn key_verification(key: &PrivateKey) -> Result<Admission, signing::SigningError> {
     Ok(Admission::Verify(Verification {
@@ -79,39 +50,6 @@ fn policies(entries: &[(&str, String, &str)]) -> Result<PoliciesFile, EvaluatorE
         text.push_str(&format!("{id}:\n  module: {module}\n{extra}"));
     }
     PoliciesFile::from_yaml(&text)
-}
-
-fn file_module(dir: &Path, fixture: &str) -> String {
-    format!("file://{}", write_fixture(dir, fixture).display())
-}
-
-async fn post(
-    state: &Arc<ServerState>,
-    path: &str,
-    body: &str,
-) -> Result<(StatusCode, Value), Box<dyn std::error::Error>> {
-    let response = app(Arc::clone(state))
-        .oneshot(
-            Request::post(path)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))?,
-        )
-        .await?;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    Ok((status, serde_json::from_slice(&bytes)?))
-}
-
-async fn get(
-    state: &Arc<ServerState>,
-    path: &str,
-) -> Result<(StatusCode, String), Box<dyn std::error::Error>> {
-    let response = app(Arc::clone(state))
-        .oneshot(Request::get(path).body(Body::empty())?)
-        .await?;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    Ok((status, String::from_utf8(bytes.to_vec())?))
 }
 
 fn review() -> Result<String, std::io::Error> {
