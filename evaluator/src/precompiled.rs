@@ -21,10 +21,14 @@
 //!
 //! Its manifest digest is signed as any policy is: cosign's `sha256-<hex>.sig` image.
 //!
+//! The engine hash covers what changes compiled code: wasmtime's version, the compiler's settings and the
+//! CPU features it compiles for (detected on the host), not the deadline, memory limit or allocator of a
+//! server. A module precompiled on a machine whose CPU has other features is refused, and compiled.
+//!
 //! # Loading
 //!
-//! Deserialising a compiled module is the one place where Wasm runs without being validated and compiled
-//! by this process, so it only ever happens on bytes [`find`] verified: a signature by a key trusted for
+//! Deserialising a compiled module runs code this process did not compile from validated Wasm; besides
+//! the private module cache (`cache.rs`), it only ever happens here, on bytes [`find`] verified: a signature by a key trusted for
 //! precompiled modules ([`PrecompiledTrust`]) on the referrer's manifest, that manifest's subject equal to
 //! the policy's verified manifest digest, its source annotation equal to the digest of the admitted module,
 //! its artifact type and engine hash equal to this engine's, each layer's bytes equal to its digest. Only
