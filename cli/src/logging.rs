@@ -79,7 +79,8 @@ fn parse_log_format(text: &str) -> Result<LogFormat, String> {
         "otlp" => Err(
             "palisade does not export to OpenTelemetry (Kubewarden's `otlp`, also from KUBEWARDEN_LOG_FMT): \
              use `text` or `json`, which go to standard error for the cluster's log collector, and scrape \
-             the Prometheus metrics on /metrics"
+             the Prometheus metrics on /metrics (Kubewarden's controller sets `otlp` when it runs with \
+             --enable-tracing: run it without)"
                 .into(),
         ),
         other => Err(format!(
