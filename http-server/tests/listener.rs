@@ -1,5 +1,5 @@
 //! The shared listener on a real loopback socket: it serves a router until shutdown, names the address it
-//! cannot bind, and names the TLS file it cannot use.
+//! cannot bind, and names the TLS file (certificate, key, client certificate authority) it cannot use.
 
 use std::io::{Read, Write};
 
@@ -70,6 +70,38 @@ fn unusable_tls_files_are_named() {
     assert!(
         err.to_string()
             .ends_with("empty.crt holds no PEM certificate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unusable_client_certificate_authorities_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let tls = TlsConfig {
+        cert: dir.path().join("cert.pem"),
+        key: dir.path().join("key.pem"),
+    };
+    std::fs::write(&tls.cert, server.cert.pem()).unwrap();
+    std::fs::write(&tls.key, server.signing_key.serialize_pem()).unwrap();
+    let trusted = dir.path().join("ca.pem");
+    std::fs::write(&trusted, server.cert.pem()).unwrap();
+    assert!(tls.acceptor_verifying_clients(&[trusted.clone()]).is_ok());
+
+    let missing = dir.path().join("missing-ca.pem");
+    let err = tls
+        .acceptor_verifying_clients(&[trusted.clone(), missing])
+        .err()
+        .unwrap();
+    assert!(matches!(err, HttpServerError::TlsFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("missing-ca.pem"), "{err}");
+    assert!(err.is_usage());
+
+    let empty = dir.path().join("empty-ca.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    let err = tls.acceptor_verifying_clients(&[empty]).err().unwrap();
+    assert!(
+        err.to_string().ends_with("empty-ca.pem holds no PEM certificate"),
         "{err}"
     );
 }
