@@ -101,7 +101,8 @@ fn unusable_client_certificate_authorities_are_named() {
     std::fs::write(&empty, "no certificate here\n").unwrap();
     let err = tls.acceptor_verifying_clients(&[empty]).err().unwrap();
     assert!(
-        err.to_string().ends_with("empty-ca.pem holds no PEM certificate"),
+        err.to_string()
+            .ends_with("empty-ca.pem holds no PEM certificate"),
         "{err}"
     );
 }
