@@ -356,7 +356,19 @@ async fn a_request_in_flight_finishes_on_the_generation_it_started_on() -> TestR
                 .map_err(|err| err.to_string())
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The request has taken its generation once its policy's queue exists (it is made on the first request).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !get(&state, "/metrics")
+        .await?
+        .1
+        .contains("palisade_policy_queued_requests{policy=\"slow\"}")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let without_slow = PoliciesFile::from_yaml(&format!("accept:\n  module: {accept}\n"))?;
     let report = state.reload(&without_slow).await?;
     assert_eq!(report.removed, ["slow"]);
