@@ -134,8 +134,20 @@ fn bad_input_is_refused_clearly() {
         digest.replace(':', "-")
     );
     let err = cli.fails(&["precompile", &signature, "--key", "b.key"]);
-    assert!(err.contains("error:"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("not a policy artifact"), "{err}");
+    // A policy that the verification flags do not verify is not compiled.
+    let err = cli.fails(&[
+        "precompile",
+        &accept,
+        "--key",
+        "b.key",
+        "--verification-key",
+        "b.pub",
+    ]);
+    assert!(err.contains("is not verified"), "{err}");
+    // A local file: precompiled modules are referrers in a registry.
+    let output = cli.run(&["precompile", "policy.wasm", "--key", "b.key"]);
+    assert_eq!(output.status.code(), Some(2));
 
     // A key file that is missing, and one that is not a key: usage errors naming the file.
     for key in ["nope.key", "request.json"] {
