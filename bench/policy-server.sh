@@ -11,6 +11,7 @@
 # with --insecure-skip-verification, so that the figures are the host's and not the network's.
 # Run from the repository root: bench/policy-server.sh [POLICIES] [SECONDS]
 set -euo pipefail
+. bench/lib.sh
 
 count=${1:-50}
 seconds=${2:-10}
@@ -27,17 +28,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 
 : > "$work/policies.yml"
 for i in $(seq "$count"); do
-  cat > "$work/metadata.yml" <<YAML
-rules:
-  - apiGroups: [""]
-    apiVersions: ["v1"]
-    resources: ["pods"]
-    operations: ["CREATE"]
-mutating: false
-executionMode: opa
-annotations:
-  io.kubewarden.policy.version: 1.0.$i
-YAML
+  rego_metadata "1.0.$i" > "$work/metadata.yml"
   "$palisade" annotate "$source" -m "$work/metadata.yml" -o "$work/policies/p$i.wasm" >/dev/null
   printf 'p%s:\n  module: file://%s\n' "$i" "$PWD/$work/policies/p$i.wasm" >> "$work/policies.yml"
 done
