@@ -4,14 +4,28 @@
 //! the part the engine holds.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use artifact::oci::Digest;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use signing::config::VerificationConfig;
 use signing::trust::TrustRoot;
 
 use crate::error::EvaluatorError;
+
+/// Where a module came from: the `source` label of `palisade_precompiled_modules_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SourceLabel {
+    source: &'static str,
+}
+
+/// A module deserialised from a verified referrer.
+const FROM_REFERRER: SourceLabel = SourceLabel { source: "referrer" };
+/// A module compiled (no referrer, or one that was refused).
+const COMPILED: SourceLabel = SourceLabel { source: "compiled" };
 
 /// The keys (or verification config) a policy server trusts to sign precompiled modules, and how many
 /// modules it loaded from referrers they signed and how many it compiled.
@@ -19,8 +33,7 @@ use crate::error::EvaluatorError;
 pub struct PrecompiledTrust {
     config: VerificationConfig,
     trust_root: Option<TrustRoot>,
-    loaded: AtomicU64,
-    compiled: AtomicU64,
+    modules: Family<SourceLabel, Counter>,
 }
 
 impl PrecompiledTrust {
@@ -29,8 +42,7 @@ impl PrecompiledTrust {
         PrecompiledTrust {
             config,
             trust_root,
-            loaded: AtomicU64::new(0),
-            compiled: AtomicU64::new(0),
+            modules: Family::default(),
         }
     }
 
@@ -54,12 +66,21 @@ impl PrecompiledTrust {
 
     /// How many modules were deserialised from verified referrers.
     pub fn loaded(&self) -> u64 {
-        self.loaded.load(Ordering::Relaxed)
+        self.modules.get_or_create(&FROM_REFERRER).get()
     }
 
     /// How many modules were compiled (no referrer, or one that was refused).
     pub fn compiled(&self) -> u64 {
-        self.compiled.load(Ordering::Relaxed)
+        self.modules.get_or_create(&COMPILED).get()
+    }
+
+    /// Serves both counts in `registry`, as `palisade_precompiled_modules_total{source="referrer|compiled"}`.
+    pub(crate) fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "palisade_precompiled_modules",
+            "Modules loaded from a verified precompiled referrer (source=referrer) or compiled (source=compiled)",
+            self.modules.clone(),
+        );
     }
 }
 
@@ -90,7 +111,7 @@ impl Precompiled {
         // version and configuration it was compiled with.
         match unsafe { wasmtime::Module::deserialize(engine, compiled) } {
             Ok(module) => {
-                trust.loaded.fetch_add(1, Ordering::Relaxed);
+                trust.modules.get_or_create(&FROM_REFERRER).inc();
                 Some(module)
             }
             Err(err) => {
@@ -104,7 +125,7 @@ impl Precompiled {
     pub(crate) fn compiled(&self, wasm: &[u8], module: &wasmtime::Module) {
         match self {
             Precompiled::Verified { trust, .. } => {
-                trust.compiled.fetch_add(1, Ordering::Relaxed);
+                trust.modules.get_or_create(&COMPILED).inc();
             }
             Precompiled::Recording(recorded) => match module.serialize() {
                 Ok(serialized) => {

@@ -204,6 +204,15 @@ async fn accepts(state: &Arc<ServerState>) -> Result<bool, Box<dyn std::error::E
     Ok(answer["response"]["allowed"] == true)
 }
 
+/// The server's `/metrics`.
+async fn metrics(state: &Arc<ServerState>) -> Result<String, Box<dyn std::error::Error>> {
+    let response = app(Arc::clone(state))
+        .oneshot(Request::get("/metrics").body(Body::empty())?)
+        .await?;
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    Ok(String::from_utf8(bytes.to_vec())?)
+}
+
 /// The modules `fixture` compiles to with the server's engine.
 fn compile(fixture: &str) -> Result<Vec<precompiled::CompiledModule>, EvaluatorError> {
     let engine = Engine::new(engine_config())?;
@@ -234,11 +243,21 @@ async fn a_signed_referrer_is_loaded_instead_of_compiling() -> TestResult {
     let (state, trust) = setup.start(&signer).await?;
     assert_eq!((trust.loaded(), trust.compiled()), (1, 0));
     assert!(accepts(&state).await?);
+    let served = metrics(&state).await?;
+    assert!(
+        served.contains("palisade_precompiled_modules_total{source=\"referrer\"} 1"),
+        "{served}"
+    );
 
     // Another key is not trusted for it: compiled, and it answers all the same.
     let (state, trust) = setup.start(&PrivateKey::generate()?).await?;
     assert_eq!((trust.loaded(), trust.compiled()), (0, 1));
     assert!(accepts(&state).await?);
+    let served = metrics(&state).await?;
+    assert!(
+        served.contains("palisade_precompiled_modules_total{source=\"compiled\"} 1"),
+        "{served}"
+    );
     Ok(())
 }
 

@@ -101,6 +101,9 @@ impl ServerState {
         let isolation = Isolation::new(options.workers, options.isolation, metrics.registry_mut());
         let reloads = ReloadMetrics::registered(metrics.registry_mut());
         reloads.serving(generation.number);
+        if let Some(trust) = &options.precompiled {
+            trust.register(metrics.registry_mut());
+        }
         Ok(ServerState {
             live: RwLock::new(Arc::new(generation)),
             options,
