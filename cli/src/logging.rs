@@ -32,8 +32,9 @@ pub struct ServerLogOptions {
     #[arg(long, env = "KUBEWARDEN_LOG_LEVEL", value_enum, value_name = "LEVEL")]
     log_level: Option<LogLevel>,
     /// The log format: `text`, or `json` (one JSON object a line) [default: json if
-    /// PALISADE_LOG_FORMAT=json, else text]. Kubewarden's `otlp` (OpenTelemetry export) is refused: palisade
-    /// logs to standard error for the cluster's log collector and serves its metrics on /metrics (Prometheus).
+    /// PALISADE_LOG_FORMAT=json, else text]. Kubewarden's `otlp` (OpenTelemetry export, which its controller
+    /// sets when it runs with --enable-tracing) logs JSON lines with a warning: palisade exports no traces; its
+    /// logs go to standard error for the cluster's log collector and its metrics are on /metrics (Prometheus).
     #[arg(long, env = "KUBEWARDEN_LOG_FMT", value_name = "text|json", value_parser = parse_log_format)]
     log_fmt: Option<LogFormat>,
     /// Never colour the logs (as --no-color before the command); NO_COLOR set to anything but an empty or
@@ -69,20 +70,17 @@ impl From<LogLevel> for Level {
 enum LogFormat {
     Text,
     Json,
+    /// Kubewarden's OpenTelemetry export, which palisade does not do: JSON lines, and a warning.
+    Otlp,
 }
 
-/// `--log-fmt`: `text` or `json`; Kubewarden's `otlp` is refused saying what palisade offers instead.
+/// `--log-fmt`: `text`, `json`, or Kubewarden's `otlp` (taken so that a server its controller configures
+/// for tracing still starts, and answers admission requests).
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
     match text {
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
-        "otlp" => Err(
-            "palisade does not export to OpenTelemetry (Kubewarden's `otlp`, also from KUBEWARDEN_LOG_FMT): \
-             use `text` or `json`, which go to standard error for the cluster's log collector, and scrape \
-             the Prometheus metrics on /metrics (Kubewarden's controller sets `otlp` when it runs with \
-             --enable-tracing: run it without)"
-                .into(),
-        ),
+        "otlp" => Ok(LogFormat::Otlp),
         other => Err(format!(
             "{other:?} is not a log format (also read from KUBEWARDEN_LOG_FMT): use `text` or `json`"
         )),
@@ -123,11 +121,17 @@ pub fn init(options: LogOptions, audience: Audience, server: ServerLogOptions) {
     // A second initialisation (tests calling twice) keeps the first subscriber.
     let json = server.log_fmt.map_or_else(
         || std::env::var("PALISADE_LOG_FORMAT").is_ok_and(|format| format == "json"),
-        |format| format == LogFormat::Json,
+        |format| format != LogFormat::Text,
     );
     let _ = if json {
         registry.with(logs.json()).try_init()
     } else {
         registry.with(logs.with_ansi(ansi)).try_init()
     };
+    if server.log_fmt == Some(LogFormat::Otlp) {
+        tracing::warn!(
+            "--log-fmt otlp (KUBEWARDEN_LOG_FMT): palisade exports no OpenTelemetry traces or logs; \
+             logging JSON lines to standard error instead (metrics: /metrics, Prometheus)"
+        );
+    }
 }
