@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use evaluator::ModuleCache;
 use evaluator::gate::{Admission, Verification};
-use evaluator::server::{PoliciesFile, ServerState, StartOptions};
+use evaluator::server::{BreakerOptions, IsolationLimits, PoliciesFile, ServerState, StartOptions};
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
@@ -299,6 +299,52 @@ async fn an_unsigned_member_stops_the_start_and_is_never_compiled() -> TestResul
     assert_eq!(
         guarded["status"]["details"]["causes"],
         json!([{"field": "spec.policies.unsigned", "message": REJECTED}])
+    );
+    Ok(())
+}
+
+/// A member that runs into its deadline counts towards the group's circuit breaker, as a policy's own timeouts
+/// do: a group whose member loops is failed fast once it has timed out often enough, even though each answer
+/// was a verdict (`looping() || accept()` accepts after the member's timeout).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_members_timeouts_open_the_groups_breaker() -> TestResult {
+    let dir = test_support::tempdir();
+    let text = group(
+        dir.path(),
+        "guarded",
+        "  expression: looping() || accept()\n",
+        &[
+            ("looping", "wapc-validate-loop", ""),
+            ("accept", "wapc-accept", ""),
+        ],
+    );
+    let file = PoliciesFile::from_yaml(&text)?;
+    let isolation = IsolationLimits {
+        breaker: BreakerOptions {
+            timeouts: 2,
+            window: Duration::from_secs(60),
+            cool_down: Duration::from_secs(60),
+        },
+        ..IsolationLimits::default()
+    };
+    let options = StartOptions {
+        isolation,
+        ..options(Admission::InsecureSkipVerification, None)
+    };
+    let state = Arc::new(ServerState::start(&file, options).await?);
+    for _ in 0..2 {
+        let accepted = answer(&state, "/validate/guarded", &review()?).await?;
+        assert_eq!(accepted["allowed"], true, "{accepted}");
+    }
+    // Run, the group would accept: a 503 rejection is the breaker's.
+    let failed_fast = answer(&state, "/validate/guarded", &review()?).await?;
+    assert_eq!(failed_fast["allowed"], false, "{failed_fast}");
+    assert_eq!(failed_fast["status"]["code"], 503, "{failed_fast}");
+    let (_, metrics) = get(&state, "/metrics").await?;
+    assert!(
+        metrics
+            .contains("palisade_policy_circuit_breaker_state{policy=\"guarded\",state=\"open\"} 1"),
+        "{metrics}"
     );
     Ok(())
 }

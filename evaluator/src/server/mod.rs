@@ -233,7 +233,8 @@ async fn evaluate(
             let result = state
                 .isolation
                 .run(id, move || Ok(group.validate(&request)));
-            (result.await, mode, false, None)
+            let result = result.await.map(|answer| answer.response);
+            (result, mode, false, None)
         }
         Slot::Failed(reason) => {
             state.metrics.record(id, Outcome::Error, started.elapsed());

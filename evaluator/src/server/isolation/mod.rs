@@ -26,9 +26,24 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use breaker::{BreakerOptions, BreakerState};
 
+use crate::admission::ValidationResponse;
 use crate::error::EvaluatorError;
 use breaker::{Admit, Breaker};
 use metrics::{IsolationMetrics, Refusal};
+
+/// What the circuit breaker learns from one evaluation that answered: whether it ran into a deadline
+/// all the same (a policy group whose member timed out answers, with a rejection).
+pub trait Evaluated {
+    /// Whether the evaluation, or a part of it, ran out of time.
+    fn ran_out_of_time(&self) -> bool;
+}
+
+impl Evaluated for ValidationResponse {
+    /// A policy's answer: a policy that runs out of time answers nothing (an error), so never.
+    fn ran_out_of_time(&self) -> bool {
+        false
+    }
+}
 
 /// How much of the server one policy may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +124,7 @@ impl Isolation {
     /// the policy's breaker is open. A timeout of `work` counts towards the breaker.
     pub async fn run<T, W>(&self, policy: &str, work: W) -> Result<T, EvaluatorError>
     where
-        T: Send + 'static,
+        T: Evaluated + Send + 'static,
         W: FnOnce() -> Result<T, EvaluatorError> + Send + 'static,
     {
         let lane = self.lane(policy);
@@ -135,7 +150,11 @@ impl Isolation {
         tokio::task::spawn_blocking(move || {
             let _permits = permits;
             let result = work();
-            trial.finish(matches!(result, Err(EvaluatorError::Timeout(_))));
+            let timed_out = match &result {
+                Ok(evaluated) => evaluated.ran_out_of_time(),
+                Err(err) => matches!(err, EvaluatorError::Timeout(_)),
+            };
+            trial.finish(timed_out);
             result
         })
         .await
