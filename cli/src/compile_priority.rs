@@ -33,8 +33,9 @@ fn lower_this_thread() {
 #[cfg(not(target_os = "linux"))]
 fn lower_this_thread() {}
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
+    #[cfg(target_os = "linux")]
     #[test]
     fn the_pools_threads_run_at_a_lower_priority() {
         super::lower();
@@ -42,6 +43,9 @@ mod tests {
             // SAFETY: getpriority takes plain integers; 0 names the calling thread.
             unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
         });
-        assert!(nice.iter().all(|&value| value >= super::COMPILER_NICE), "{nice:?}");
+        assert!(
+            nice.iter().all(|&value| value >= super::COMPILER_NICE),
+            "{nice:?}"
+        );
     }
 }
