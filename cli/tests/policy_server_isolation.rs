@@ -60,7 +60,8 @@ fn a_full_queue_is_503_and_the_breaker_opens_and_closes() {
     let large = serde_json::json!({"request": {"uid": "large", "object": {"data": {"blob": "x".repeat(8192)}}}})
         .to_string();
 
-    // Four at once on the looping policy: one runs, one waits, two are refused with 503 and Retry-After.
+    // Four at once on the looping policy: two run (it is not known to be slow yet, so it may use both workers),
+    // one waits, one is refused with 503 and Retry-After.
     let answers: Vec<_> = std::thread::scope(|scope| {
         let asks: Vec<_> = (0..4)
             .map(|_| scope.spawn(|| server.request("POST", "/validate/loop", &small)))
@@ -73,7 +74,7 @@ fn a_full_queue_is_503_and_the_breaker_opens_and_closes() {
         .iter()
         .filter(|(status, _, _)| status == "HTTP/1.1 503 Service Unavailable")
         .collect();
-    assert_eq!(refused.len(), 2, "{answers:?}");
+    assert_eq!(refused.len(), 1, "{answers:?}");
     for (_, headers, body) in refused {
         assert!(
             headers.to_lowercase().contains("retry-after: 1"),

@@ -584,7 +584,8 @@ async fn a_looping_policy_delays_only_its_own_requests() -> TestResult {
         breaker: NO_BREAKER,
         ..IsolationLimits::default()
     };
-    // Two workers: the looping policy may hold one of them (its default share), never both.
+    // Two workers: the looping policy holds both until its first requests run into their deadline; from then
+    // on, slow, it holds one of them (its default share), never both.
     let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
     let review = review()?;
     let looping = clients(&state, "/validate/loop", &review, 16);
@@ -680,7 +681,7 @@ async fn a_full_queue_is_answered_503_at_once() -> TestResult {
     };
     let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
     let review = review()?;
-    // One runs, two wait, five are refused.
+    // Two run (the policy is not known to be slow yet: it may use both workers), two wait, four are refused.
     let tasks = clients(&state, "/validate/loop", &review, 8);
     let mut refused = Vec::new();
     let mut timed_out = Vec::new();
@@ -698,13 +699,13 @@ async fn a_full_queue_is_answered_503_at_once() -> TestResult {
             timed_out.push(place);
         }
     }
-    assert_eq!((refused.len(), timed_out.len()), (5, 3));
+    assert_eq!((refused.len(), timed_out.len()), (4, 4));
     assert!(
         refused.iter().max() < timed_out.iter().min(),
         "the refusals came before any evaluation ended: refused {refused:?}, evaluated {timed_out:?}"
     );
     let refusals = "palisade_policy_refusals_total{policy=\"loop\",reason=\"queue_full\"}";
-    assert_eq!(metric(&state, refusals).await?, 5.0);
+    assert_eq!(metric(&state, refusals).await?, 4.0);
     let (_, body) = post(&state, "/validate/healthy", &review).await?;
     assert_eq!(body["response"]["allowed"], true, "{body}");
     Ok(())
@@ -790,8 +791,9 @@ async fn the_breaker_opens_fails_fast_and_closes_when_the_policy_behaves() -> Te
         }
     };
 
-    // Six at once: two run into the deadline one after the other, which opens the breaker; the four still
-    // waiting then fail fast instead of running.
+    // Six at once: two run into the deadline side by side (the policy is not known to be slow yet), which opens
+    // the breaker (a third may have started between the two timeouts); those still waiting then fail fast
+    // instead of running.
     let mut codes = Vec::new();
     for task in clients(&state, "/validate/flaky", &large, 6) {
         let (_, answer) = task.await?;
@@ -804,8 +806,11 @@ async fn the_breaker_opens_fails_fast_and_closes_when_the_policy_behaves() -> Te
             "{body}"
         );
     }
-    codes.sort();
-    assert_eq!(codes, [500, 500, 503, 503, 503, 503]);
+    let timed_out = codes.iter().filter(|code| **code == 500).count();
+    assert!(
+        (2..=3).contains(&timed_out) && codes.iter().all(|code| [500, 503].contains(code)),
+        "{codes:?}"
+    );
     assert_eq!(metric(&state, &state_is("open")).await?, 1.0);
     assert_eq!(metric(&state, &state_is("closed")).await?, 0.0);
 
@@ -836,6 +841,7 @@ async fn the_breaker_opens_fails_fast_and_closes_when_the_policy_behaves() -> Te
     let answer = ask(small).await?;
     assert_eq!(answer["response"]["allowed"], true, "{answer}");
     let refusals = "palisade_policy_refusals_total{policy=\"flaky\",reason=\"circuit_open\"}";
-    assert_eq!(metric(&state, refusals).await?, 6.0);
+    // The first six's fast failures, and one after each of the two openings.
+    assert_eq!(metric(&state, refusals).await?, (6 - timed_out + 2) as f64);
     Ok(())
 }

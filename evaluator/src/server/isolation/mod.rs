@@ -1,10 +1,13 @@
 //! Isolation between policies: one slow or looping policy delays only its own requests.
 //!
-//! - **A share of the workers**: at most `policy_workers` evaluations of one policy run at once (default:
-//!   half the workers, at least one), so the others always find a worker that policy cannot take.
+//! - **A share of the workers for a slow policy**: a policy that answers quickly may use every worker; one
+//!   whose evaluation ran longer than [`SLOW_EVALUATION`] (or into its deadline) is held, for the breaker's
+//!   cool-down after, to `policy_workers` evaluations at once (default: half the workers, at least one), so
+//!   the others always find a worker that policy cannot take. A quick policy pays nothing for isolation;
+//!   a slow one costs the others at most its share, and only until it is seen to be slow.
 //! - **Fair queueing**: a request waits first in its policy's own queue, then for a worker in a FIFO queue
-//!   that holds at most `policy_workers` requests of each policy; a policy's backlog stays in its own queue
-//!   and never stands in front of another policy's requests.
+//!   that holds at most `workers` requests of each policy (`policy_workers` of a slow one); a policy's
+//!   backlog stays in its own queue and never stands in front of another policy's requests.
 //! - **A bounded queue**: at most `queue` requests of one policy wait, each at most `queue_timeout`; one
 //!   more, or one that waited that long, is refused ([`EvaluatorError::Overloaded`], answered HTTP 503 so
 //!   that Kubernetes applies the webhook's `failurePolicy`, as it would once its own timeout expired),
@@ -45,10 +48,14 @@ impl Evaluated for ValidationResponse {
     }
 }
 
+/// An evaluation that runs longer than this marks its policy slow: policies answer in milliseconds, and
+/// one that takes this long is on its way to holding a worker until its deadline.
+pub const SLOW_EVALUATION: Duration = Duration::from_millis(100);
+
 /// How much of the server one policy may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IsolationLimits {
-    /// At most this many evaluations of one policy run at once; `None`: half the workers, at least one.
+    /// At most this many evaluations of a slow policy run at once; `None`: half the workers, at least one.
     pub policy_workers: Option<usize>,
     /// At most this many requests of one policy wait for a worker; more are refused.
     pub queue: usize,
@@ -74,6 +81,7 @@ impl Default for IsolationLimits {
 #[derive(Debug)]
 pub struct Isolation {
     workers: Arc<Semaphore>,
+    worker_count: usize,
     policy_workers: usize,
     queue: usize,
     queue_timeout: Duration,
@@ -86,7 +94,14 @@ pub struct Isolation {
 #[derive(Debug)]
 struct Lane {
     policy: String,
-    permits: Arc<Semaphore>,
+    /// Places in the workers' queue: as many as there are workers.
+    places: Arc<Semaphore>,
+    /// The share of a slow policy: `policy_workers` places, taken first while it is slow.
+    share: Arc<Semaphore>,
+    /// Until when the policy is held to its share (it was slow before then, minus the hold).
+    slow_until: Mutex<Option<Instant>>,
+    /// How long a slow evaluation holds the policy to its share: the breaker's cool-down.
+    hold: Duration,
     waiting: AtomicUsize,
     breaker: Mutex<Breaker>,
     metrics: IsolationMetrics,
@@ -110,6 +125,7 @@ impl Isolation {
         );
         Isolation {
             workers: Arc::new(Semaphore::new(workers)),
+            worker_count: workers,
             policy_workers,
             queue: limits.queue,
             queue_timeout: limits.queue_timeout,
@@ -149,11 +165,15 @@ impl Isolation {
         }
         tokio::task::spawn_blocking(move || {
             let _permits = permits;
+            let started = Instant::now();
             let result = work();
             let timed_out = match &result {
                 Ok(evaluated) => evaluated.ran_out_of_time(),
                 Err(err) => matches!(err, EvaluatorError::Timeout(_)),
             };
+            if timed_out || started.elapsed() > SLOW_EVALUATION {
+                trial.lane.slowed();
+            }
             trial.finish(timed_out);
             result
         })
@@ -161,21 +181,32 @@ impl Isolation {
         .map_err(|err| EvaluatorError::Trap(format!("the evaluation thread failed: {err}")))?
     }
 
-    /// A place in `lane`, then a worker, in that order: a policy's backlog waits in its own lane.
-    async fn permits(
-        &self,
-        lane: &Lane,
-    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), EvaluatorError> {
+    /// A place in `lane`, a place in its share if it is slow by then, then a worker, always in that order
+    /// (so that no two requests wait for each other): a policy's backlog waits in its own lane.
+    async fn permits(&self, lane: &Lane) -> Result<Vec<OwnedSemaphorePermit>, EvaluatorError> {
         let closed = |err| EvaluatorError::Startup(format!("the evaluation pool is closed: {err}"));
-        let place = Arc::clone(&lane.permits)
-            .acquire_owned()
-            .await
-            .map_err(closed)?;
-        let worker = Arc::clone(&self.workers)
-            .acquire_owned()
-            .await
-            .map_err(closed)?;
-        Ok((place, worker))
+        let mut permits = Vec::with_capacity(3);
+        permits.push(
+            Arc::clone(&lane.places)
+                .acquire_owned()
+                .await
+                .map_err(closed)?,
+        );
+        if lane.is_slow() {
+            permits.push(
+                Arc::clone(&lane.share)
+                    .acquire_owned()
+                    .await
+                    .map_err(closed)?,
+            );
+        }
+        permits.push(
+            Arc::clone(&self.workers)
+                .acquire_owned()
+                .await
+                .map_err(closed)?,
+        );
+        Ok(permits)
     }
 
     /// Drops the lanes (queue, breaker and their gauges) of the policies a reload removed: those `keep` refuses
@@ -200,7 +231,10 @@ impl Isolation {
             self.metrics.queued(policy, 0);
             Arc::new(Lane {
                 policy: policy.to_string(),
-                permits: Arc::new(Semaphore::new(self.policy_workers)),
+                places: Arc::new(Semaphore::new(self.worker_count)),
+                share: Arc::new(Semaphore::new(self.policy_workers)),
+                slow_until: Mutex::new(None),
+                hold: self.breaker.cool_down,
                 waiting: AtomicUsize::new(0),
                 breaker: Mutex::new(Breaker::new(self.breaker)),
                 metrics: self.metrics.clone(),
@@ -213,6 +247,32 @@ impl Isolation {
 impl Lane {
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
         self.breaker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the policy is held to its share: it was slow within the hold.
+    fn is_slow(&self) -> bool {
+        let slow_until = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        slow_until.is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Holds the policy to its share for `hold` from now (logged when it was not held yet).
+    fn slowed(&self) {
+        let now = Instant::now();
+        let mut slow_until = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !slow_until.is_some_and(|until| now < until) {
+            tracing::info!(
+                policy = %self.policy,
+                hold = %humantime::format_duration(self.hold),
+                "slow policy: held to its share of the workers"
+            );
+        }
+        *slow_until = Some(now + self.hold);
     }
 
     /// Asks the breaker whether a request runs; whether it is the trial, or the fast failure.
