@@ -111,7 +111,7 @@ stop
 # reload, through the watched file; wrk's p99 on p1 (unchanged) alone, then while the reloads run.
 reloads=${RELOADS:-20}
 for r in $(seq "$reloads"); do
-  sed "s/1.0.$count\$/2.$r.0/" "$work/metadata.yml" > "$work/metadata-$r.yml"
+  rego_metadata "2.$r.0" > "$work/metadata-$r.yml"
   "$palisade" annotate "$source" -m "$work/metadata-$r.yml" -o "$work/policies/p$count-$r.wasm" >/dev/null
   sed "s|/p$count.wasm\$|/p$count-$r.wasm|" "$work/policies.yml" > "$work/reload-$r.yml"
 done
