@@ -423,14 +423,7 @@ async fn policies_yml_grants_kubernetes_resources() -> TestResult {
         )
         .await?,
     );
-    let review = review()?;
-    let (status, granted) = post(&state, "/validate/granted", &review).await?;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(granted["response"]["allowed"], true, "{granted}");
-    let (_, refused) = post(&state, "/validate/not-granted", &review).await?;
-    assert_eq!(refused["response"]["allowed"], false, "{refused}");
-    assert_eq!(refused["response"]["status"]["code"], 403, "{refused}");
-    Ok(())
+    granted_and_refused(&state).await
 }
 
 /// `hostCapabilities` in `policies.yml` grants one policy host capabilities the server's flags do not:
@@ -449,10 +442,16 @@ async fn policies_yml_grants_host_capabilities_per_policy() -> TestResult {
     ])?;
     let options = options(Admission::InsecureSkipVerification, None);
     let state = Arc::new(ServerState::start(&file, options).await?);
+    granted_and_refused(&state).await
+}
+
+/// The policy `granted` accepts, the same policy `not-granted` is refused what it asks the host (code 403).
+async fn granted_and_refused(state: &Arc<ServerState>) -> TestResult {
     let review = review()?;
-    let (_, granted) = post(&state, "/validate/granted", &review).await?;
+    let (status, granted) = post(state, "/validate/granted", &review).await?;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(granted["response"]["allowed"], true, "{granted}");
-    let (_, refused) = post(&state, "/validate/not-granted", &review).await?;
+    let (_, refused) = post(state, "/validate/not-granted", &review).await?;
     assert_eq!(refused["response"]["allowed"], false, "{refused}");
     assert_eq!(refused["response"]["status"]["code"], 403, "{refused}");
     Ok(())
