@@ -4,32 +4,16 @@
 mod running;
 
 use running::Running;
-use test_support::{Palisade, RegistryServer, annotated_workdir, testdata_file};
+use test_support::{Palisade, RegistryServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
 /// A work folder with `policy.wasm` (accepts) pushed and signed with `a.key` as `policies/accept:v1`, and
 /// `reject.wasm` pushed unsigned as `policies/reject:v1`; returns the folder, the runner and both references.
 fn setup(registry: &RegistryServer) -> (tempfile::TempDir, Palisade, String, String) {
-    let (dir, cli) = annotated_workdir(BIN);
-    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
-    let accept = format!("registry://{}/policies/accept:v1", registry.host());
+    let (dir, cli, accept) = running::signed_workdir(BIN, registry);
     let reject = format!("registry://{}/policies/reject:v1", registry.host());
-    cli.ok(&[
-        "annotate",
-        "wapc-reject.wasm",
-        "-m",
-        "metadata/wapc.yml",
-        "-o",
-        "reject.wasm",
-    ]);
-    cli.push("policy.wasm", &accept);
     cli.push("reject.wasm", &reject);
-    cli.ok(&["key", "generate", "--output-prefix", "a"]);
-    cli.ok(&["sign", &accept, "--key", "a.key"]);
-    let request = testdata_file("requests/pod-create.json");
-    std::fs::copy(&request, dir.path().join("request.json"))
-        .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
     (dir, cli, accept, reject)
 }
 

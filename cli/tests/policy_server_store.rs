@@ -6,35 +6,19 @@
 mod running;
 
 use running::Running;
-use test_support::{Palisade, RegistryServer, annotated_workdir, http, testdata_file};
+use test_support::{Palisade, RegistryServer, http};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
 /// A work folder with `policy.wasm` (accepts) pushed as `policies/accept:v1` and signed with `a.key`,
 /// `reject.wasm` annotated beside it, `policies.yml` serving the reference and `request.json`.
 fn setup(registry: &RegistryServer) -> (tempfile::TempDir, Palisade, String) {
-    let (dir, cli) = annotated_workdir(BIN);
-    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
-    let accept = format!("registry://{}/policies/accept:v1", registry.host());
-    cli.ok(&[
-        "annotate",
-        "wapc-reject.wasm",
-        "-m",
-        "metadata/wapc.yml",
-        "-o",
-        "reject.wasm",
-    ]);
-    cli.push("policy.wasm", &accept);
-    cli.ok(&["key", "generate", "--output-prefix", "a"]);
-    cli.ok(&["sign", &accept, "--key", "a.key"]);
+    let (dir, cli, accept) = running::signed_workdir(BIN, registry);
     write(
         &dir,
         "policies.yml",
         &format!("accept:\n  module: {accept}\n"),
     );
-    let request = testdata_file("requests/pod-create.json");
-    std::fs::copy(&request, dir.path().join("request.json"))
-        .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
     (dir, cli, accept)
 }
 

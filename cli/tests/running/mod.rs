@@ -101,3 +101,31 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+/// A work folder (`test_support::annotated_workdir`) for `bin` with `policy.wasm` (accepts) pushed to `registry`
+/// as `policies/accept:v1` and signed with `a.key` (password `pw`, in the runner's environment), `reject.wasm`
+/// annotated beside it, and the pod request as `request.json`; returns the folder, the runner and the reference.
+#[allow(dead_code, reason = "not every test file runs registry policies")]
+pub fn signed_workdir(
+    bin: &str,
+    registry: &test_support::RegistryServer,
+) -> (tempfile::TempDir, test_support::Palisade, String) {
+    let (dir, cli) = test_support::annotated_workdir(bin);
+    let cli = cli.with_env("COSIGN_PASSWORD", "pw");
+    let accept = format!("registry://{}/policies/accept:v1", registry.host());
+    cli.ok(&[
+        "annotate",
+        "wapc-reject.wasm",
+        "-m",
+        "metadata/wapc.yml",
+        "-o",
+        "reject.wasm",
+    ]);
+    cli.push("policy.wasm", &accept);
+    cli.ok(&["key", "generate", "--output-prefix", "a"]);
+    cli.ok(&["sign", &accept, "--key", "a.key"]);
+    let request = test_support::testdata_file("requests/pod-create.json");
+    std::fs::copy(&request, dir.path().join("request.json"))
+        .unwrap_or_else(|err| panic!("copying {}: {err}", request.display()));
+    (dir, cli, accept)
+}
