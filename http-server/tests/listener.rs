@@ -86,7 +86,10 @@ fn unusable_client_certificate_authorities_are_named() {
     std::fs::write(&tls.key, server.signing_key.serialize_pem()).unwrap();
     let trusted = dir.path().join("ca.pem");
     std::fs::write(&trusted, server.cert.pem()).unwrap();
-    assert!(tls.acceptor_verifying_clients(std::slice::from_ref(&trusted)).is_ok());
+    assert!(
+        tls.acceptor_verifying_clients(std::slice::from_ref(&trusted))
+            .is_ok()
+    );
 
     let missing = dir.path().join("missing-ca.pem");
     let err = tls
