@@ -9,6 +9,7 @@
 # The policies are the Rego policy of ../shared/policies/no-default-namespace-rego.wasm annotated 50 times
 # with a different version, so that each has its own digest and its own compilation; they are local files run
 # with --insecure-skip-verification, so that the figures are the host's and not the network's.
+# PALISADE=path of a palisade binary to measure instead of building one.
 # Run from the repository root: bench/policy-server.sh [POLICIES] [SECONDS]
 set -euo pipefail
 . bench/lib.sh
@@ -22,8 +23,8 @@ for tool in wrk curl python3 wat2wasm; do
 done
 [ -f "$source" ] || { echo "$source is missing (the shared policies)" >&2; exit 2; }
 rm -rf "$work" && mkdir -p "$work/policies"
-cargo build --release -q -p palisade-cli
-palisade=$PWD/target/release/palisade
+palisade=${PALISADE:-$PWD/target/release/palisade}
+[ -n "${PALISADE:-}" ] || cargo build --release -q -p palisade-cli
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 : > "$work/policies.yml"
