@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use evaluator::ModuleCache;
 use evaluator::gate::{Admission, Verification};
-use evaluator::server::{BreakerOptions, IsolationLimits, PoliciesFile, ServerState, StartOptions};
+use evaluator::server::{
+    BreakerOptions, FAIL_FAST_PAUSE, IsolationLimits, PoliciesFile, ServerState, StartOptions,
+};
 use serde_json::{Value, json};
 use signing::config::VerificationConfig;
 use signing::keys::PrivateKey;
@@ -336,10 +338,12 @@ async fn a_members_timeouts_open_the_groups_breaker() -> TestResult {
         let accepted = answer(&state, "/validate/guarded", &review()?).await?;
         assert_eq!(accepted["allowed"], true, "{accepted}");
     }
-    // Run, the group would accept: a 503 rejection is the breaker's.
+    // Run, the group would accept: a 503 rejection is the breaker's, given after its pause.
+    let asked = Instant::now();
     let failed_fast = answer(&state, "/validate/guarded", &review()?).await?;
     assert_eq!(failed_fast["allowed"], false, "{failed_fast}");
     assert_eq!(failed_fast["status"]["code"], 503, "{failed_fast}");
+    assert!(asked.elapsed() >= FAIL_FAST_PAUSE);
     let (_, metrics) = get(&state, "/metrics").await?;
     assert!(
         metrics
