@@ -9,10 +9,10 @@ use evaluator::server::{BreakerOptions, IsolationLimits};
 /// The isolation flags of `policy-server`.
 #[derive(Debug, clap::Args)]
 pub struct IsolationOptions {
-    /// At most this many evaluations of a slow policy run at once, so that a slow or looping policy leaves the
-    /// other workers to the other policies; a policy is slow for --breaker-cool-down after one of its
-    /// evaluations took over 100ms or ran into its deadline, and a quick one may use every worker
-    /// [default: half of --workers, at least 1].
+    /// At most this many evaluations of a slow policy run at once, on low-priority threads of their own, so
+    /// that a slow or looping policy leaves the workers and the cores to the other policies; a policy is slow
+    /// for --breaker-cool-down after one of its evaluations took over 100ms or ran into its deadline, and a
+    /// quick one may use every worker [default: half of --workers, at least 1].
     #[arg(long, value_name = "N")]
     policy_workers: Option<NonZeroUsize>,
     /// At most this many requests of one policy wait for a worker; one more is answered at once with HTTP 503

@@ -4,7 +4,6 @@
 
 mod capability_options;
 mod commands;
-mod compile_priority;
 mod environment;
 mod evaluation_options;
 mod exit;

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod admission;
+mod background;
 pub mod bench;
 pub mod cache;
 pub mod engine;

@@ -622,6 +622,48 @@ async fn a_looping_policy_delays_only_its_own_requests() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_slow_policy_runs_aside_from_the_workers() -> TestResult {
+    let dir = test_support::tempdir();
+    let limits = IsolationLimits {
+        breaker: NO_BREAKER,
+        ..IsolationLimits::default()
+    };
+    // One worker. The looping policy's first request runs on it and into its 200 ms deadline: from then on the
+    // policy is slow, and its requests run one at a time on a thread of their own, never on the worker.
+    let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 1, limits).await?;
+    let review = review()?;
+    let (_, first) = post(&state, "/validate/loop", &review).await?;
+    assert!(status(&first).1.contains("timed out"), "{first}");
+    let looping = clients(&state, "/validate/loop", &review, 8);
+    let queued = "palisade_policy_queued_requests{policy=\"loop\"}";
+    for _ in 0..500 {
+        if metric(&state, queued).await? >= 7.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(metric(&state, queued).await? >= 7.0, "the clients queued");
+    // Were a looping request on the worker, each healthy request would wait for one to end (FIFO), and the
+    // eight looping requests would end before the twentieth healthy answer.
+    for _ in 0..20 {
+        let (status, body) = post(&state, "/validate/healthy", &review).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+    }
+    let finished = looping.iter().filter(|task| task.is_finished()).count();
+    assert!(
+        finished < 4,
+        "the healthy policy answered 20 times while the looping one ran aside ({finished} of 8 done)"
+    );
+    for task in looping {
+        let (_, answer) = task.await?;
+        let (_, body) = answer?;
+        assert!(status(&body).1.contains("timed out"), "{body}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn hostile_policies_cost_only_their_own_requests() -> TestResult {
     let dir = test_support::tempdir();
     let hostile = [

@@ -19,6 +19,7 @@ use super::policies::{PoliciesFile, PolicyConfig};
 use super::reload_outcome::{LastReload, ReloadMetrics};
 use super::resolve::resolve;
 use super::slot::{LoadedPolicy, Slot};
+use crate::background::BackgroundPool;
 use crate::cache::ModuleCache;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::EvaluatorError;
@@ -91,14 +92,14 @@ impl ServerState {
         file: &PoliciesFile,
         options: StartOptions,
     ) -> Result<ServerState, EvaluatorError> {
-        let engines = Engines::default();
+        let engines = Engines::new()?;
         let (generation, mut failures) = load_generation(file, &options, &engines, None).await?;
         if !failures.is_empty() && !options.continue_on_errors {
             failures.sort();
             return Err(EvaluatorError::Startup(failures.join("; ")));
         }
         let mut metrics = Metrics::default();
-        let isolation = Isolation::new(options.workers, options.isolation, metrics.registry_mut());
+        let isolation = Isolation::new(options.workers, options.isolation, metrics.registry_mut())?;
         let reloads = ReloadMetrics::registered(metrics.registry_mut());
         reloads.serving(generation.number);
         if let Some(trust) = &options.precompiled {
@@ -162,6 +163,7 @@ pub(super) async fn load_generation(
             .and_then(|unit| unit.reusable(&config));
         let (remote, admission) = (options.remote.clone(), options.admission.clone());
         let options = options.clone();
+        let compiler = Arc::clone(&engines.compiler);
         let capabilities = KubewardenCapabilities::granting(
             config.context_aware_resources.clone(),
             &[
@@ -173,7 +175,7 @@ pub(super) async fn load_generation(
             Registry::new(remote.clone(), trust_root(&admission)),
         );
         loading.spawn(async move {
-            let (digest, loaded) = match resolve(&remote, &config.module).await {
+            let (digest, loaded) = match resolve(&remote, &config.module, &compiler).await {
                 Err(err) => (None, Err(err)),
                 Ok(resolved) => match reusable {
                     Some((digest, policy, loaded_in)) if digest == resolved.digest => {
@@ -181,7 +183,8 @@ pub(super) async fn load_generation(
                     }
                     _ => {
                         let source = &resolved.source;
-                        let loaded = load(&options, engine, &config, source, capabilities).await;
+                        let loaded =
+                            load(&options, engine, &compiler, &config, source, capabilities).await;
                         let loaded =
                             loaded.map(|policy| (Arc::new(policy), Origin::Loaded, number));
                         (Some(resolved.digest), loaded)
@@ -259,14 +262,25 @@ fn trust_root(admission: &Admission) -> Option<signing::trust::TrustRoot> {
 }
 
 /// One engine per distinct deadline (the deadline is an engine setting), sharing the cache: made when a
-/// generation first needs it and kept for the next ones.
-#[derive(Default)]
-pub(super) struct Engines(Mutex<BTreeMap<Duration, Engine>>);
+/// generation first needs it and kept for the next ones; and the low-priority threads that compile for them,
+/// so that a reload compiling a changed policy takes only what the answers leave of the cores.
+pub(super) struct Engines {
+    engines: Mutex<BTreeMap<Duration, Engine>>,
+    compiler: Arc<BackgroundPool>,
+}
 
 impl Engines {
+    /// No engine yet, and the compiler's threads (one per core).
+    fn new() -> Result<Engines, EvaluatorError> {
+        Ok(Engines {
+            engines: Mutex::default(),
+            compiler: Arc::new(BackgroundPool::per_core("compiler")?),
+        })
+    }
+
     /// The engine of `deadline`, made with `options` if no generation needed it before.
     fn get(&self, deadline: Duration, options: &StartOptions) -> Result<Engine, EvaluatorError> {
-        let mut engines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut engines = self.engines.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(engine) = engines.get(&deadline) {
             return Ok(engine.clone());
         }
@@ -283,10 +297,11 @@ impl Engines {
 }
 
 /// Fetches and admits one policy from `source` (its module, resolved), then compiles it and checks its
-/// settings off the reactor.
+/// settings on the `compiler`'s threads.
 async fn load(
     options: &StartOptions,
     engine: Engine,
+    compiler: &BackgroundPool,
     config: &PolicyConfig,
     source: &PolicyRef,
     capabilities: KubewardenCapabilities,
@@ -296,9 +311,9 @@ async fn load(
     let trust = options.precompiled.as_ref();
     let engine = precompiled::engine_for(remote, source, &module, engine, trust).await;
     let config = config.clone();
-    tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
-        .await
-        .map_err(|err| EvaluatorError::Startup(format!("compiling the policy panicked: {err}")))?
+    compiler
+        .run(move || prepare(&engine, &module, &config, capabilities))
+        .await?
 }
 
 /// Compiles an admitted module in the execution mode its metadata names and validates its settings.

@@ -1,10 +1,12 @@
 //! Isolation between policies: one slow or looping policy delays only its own requests.
 //!
-//! - **A share of the workers for a slow policy**: a policy that answers quickly may use every worker; one
-//!   whose evaluation ran longer than [`SLOW_EVALUATION`] (or into its deadline) is held, for the breaker's
-//!   cool-down after, to `policy_workers` evaluations at once (default: half the workers, at least one), so
-//!   the others always find a worker that policy cannot take. A quick policy pays nothing for isolation;
-//!   a slow one costs the others at most its share, and only until it is seen to be slow.
+//! - **Slow policies aside**: a policy that answers quickly may use every worker; one whose evaluation ran
+//!   longer than [`SLOW_EVALUATION`] (or into its deadline) is, for the breaker's cool-down after, held to
+//!   `policy_workers` evaluations at once (default: half the workers, at least one) and evaluated on threads
+//!   of its own at a lower priority ([`crate::background`]), never on the workers: the quick policies keep
+//!   every worker and come first on the cores, and a looping policy burns only what they leave. The
+//!   breaker's trial runs there too. A quick policy pays nothing for isolation; a slow one costs the others
+//!   only until it is first seen to be slow.
 //! - **Fair queueing**: a request waits first in its policy's own queue, then for a worker in a FIFO queue
 //!   that holds at most `workers` requests of each policy (`policy_workers` of a slow one); a policy's
 //!   backlog stays in its own queue and never stands in front of another policy's requests.
@@ -30,6 +32,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub use breaker::{BreakerOptions, BreakerState};
 
 use crate::admission::ValidationResponse;
+use crate::background::BackgroundPool;
 use crate::error::EvaluatorError;
 use breaker::{Admit, Breaker};
 use metrics::{IsolationMetrics, Refusal};
@@ -81,6 +84,10 @@ impl Default for IsolationLimits {
 #[derive(Debug)]
 pub struct Isolation {
     workers: Arc<Semaphore>,
+    /// Where slow policies are evaluated, as many threads as there are workers.
+    aside: BackgroundPool,
+    /// The threads of `aside` free: a permit is a thread.
+    aside_threads: Arc<Semaphore>,
     worker_count: usize,
     policy_workers: usize,
     queue: usize,
@@ -108,8 +115,13 @@ struct Lane {
 }
 
 impl Isolation {
-    /// `workers` evaluation workers shared under `limits`; the metrics go into `registry`.
-    pub fn new(workers: usize, limits: IsolationLimits, registry: &mut Registry) -> Isolation {
+    /// `workers` evaluation workers shared under `limits`, and as many low-priority threads for slow policies;
+    /// the metrics go into `registry`.
+    pub fn new(
+        workers: usize,
+        limits: IsolationLimits,
+        registry: &mut Registry,
+    ) -> Result<Isolation, EvaluatorError> {
         let workers = workers.max(1);
         let policy_workers = limits
             .policy_workers
@@ -123,8 +135,10 @@ impl Isolation {
             breaker_timeouts = limits.breaker.timeouts,
             "evaluation workers shared between policies"
         );
-        Isolation {
+        Ok(Isolation {
             workers: Arc::new(Semaphore::new(workers)),
+            aside: BackgroundPool::new("slow-policy", workers)?,
+            aside_threads: Arc::new(Semaphore::new(workers)),
             worker_count: workers,
             policy_workers,
             queue: limits.queue,
@@ -132,7 +146,7 @@ impl Isolation {
             breaker: limits.breaker,
             lanes: Mutex::new(BTreeMap::new()),
             metrics: IsolationMetrics::registered(registry),
-        }
+        })
     }
 
     /// Runs `work` (one evaluation of `policy`) on tokio's blocking pool once its policy's lane and a worker
@@ -146,24 +160,26 @@ impl Isolation {
         let lane = self.lane(policy);
         let mut trial = Trial::new(Arc::clone(&lane), lane.admit()?);
         let waiting = Waiting::enter(&lane, self.queue)?;
-        let permits = tokio::time::timeout(self.queue_timeout, self.permits(&lane))
-            .await
-            .map_err(|_| {
-                lane.metrics.refused(&lane.policy, Refusal::QueueTimeout);
-                EvaluatorError::Overloaded {
-                    policy: lane.policy.clone(),
-                    why: format!(
-                        "the request waited {} for an evaluation worker",
-                        humantime::format_duration(self.queue_timeout)
-                    ),
-                }
-            })??;
+        let trial_run = trial.is_trial;
+        let (permits, aside) =
+            tokio::time::timeout(self.queue_timeout, self.permits(&lane, trial_run))
+                .await
+                .map_err(|_| {
+                    lane.metrics.refused(&lane.policy, Refusal::QueueTimeout);
+                    EvaluatorError::Overloaded {
+                        policy: lane.policy.clone(),
+                        why: format!(
+                            "the request waited {} for an evaluation worker",
+                            humantime::format_duration(self.queue_timeout)
+                        ),
+                    }
+                })??;
         drop(waiting);
         if !trial.is_trial {
             // The breaker may have opened while this request waited: then it fails fast, not run.
             trial = Trial::new(Arc::clone(&lane), lane.admit()?);
         }
-        tokio::task::spawn_blocking(move || {
+        let evaluation = move || {
             let _permits = permits;
             let started = Instant::now();
             let result = work();
@@ -176,14 +192,27 @@ impl Isolation {
             }
             trial.finish(timed_out);
             result
-        })
-        .await
-        .map_err(|err| EvaluatorError::Trap(format!("the evaluation thread failed: {err}")))?
+        };
+        if aside {
+            self.aside.run(evaluation).await?
+        } else {
+            tokio::task::spawn_blocking(evaluation)
+                .await
+                .map_err(|err| {
+                    EvaluatorError::Trap(format!("the evaluation thread failed: {err}"))
+                })?
+        }
     }
 
-    /// A place in `lane`, a place in its share if it is slow by then, then a worker, always in that order
-    /// (so that no two requests wait for each other): a policy's backlog waits in its own lane.
-    async fn permits(&self, lane: &Lane) -> Result<Vec<OwnedSemaphorePermit>, EvaluatorError> {
+    /// A place in `lane`, then, for a slow policy (slow by then) or the breaker's `trial`, a place in its share
+    /// and one of the slow policies' threads, else a worker; always in that order (so that no two requests
+    /// wait for each other): a policy's backlog waits in its own lane. Returns them and whether the request
+    /// runs aside.
+    async fn permits(
+        &self,
+        lane: &Lane,
+        trial: bool,
+    ) -> Result<(Vec<OwnedSemaphorePermit>, bool), EvaluatorError> {
         let closed = |err| EvaluatorError::Startup(format!("the evaluation pool is closed: {err}"));
         let mut permits = Vec::with_capacity(3);
         permits.push(
@@ -192,21 +221,20 @@ impl Isolation {
                 .await
                 .map_err(closed)?,
         );
-        if lane.is_slow() {
+        let aside = trial || lane.is_slow();
+        let thread = if aside {
             permits.push(
                 Arc::clone(&lane.share)
                     .acquire_owned()
                     .await
                     .map_err(closed)?,
             );
-        }
-        permits.push(
-            Arc::clone(&self.workers)
-                .acquire_owned()
-                .await
-                .map_err(closed)?,
-        );
-        Ok(permits)
+            &self.aside_threads
+        } else {
+            &self.workers
+        };
+        permits.push(Arc::clone(thread).acquire_owned().await.map_err(closed)?);
+        Ok((permits, aside))
     }
 
     /// Drops the lanes (queue, breaker and their gauges) of the policies a reload removed: those `keep` refuses
