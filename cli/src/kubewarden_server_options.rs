@@ -38,8 +38,9 @@ pub struct KubewardenServerOptions {
         value_name = "NAMESPACE"
     )]
     always_accept_admission_reviews_on_namespace: Option<String>,
-    /// Accepted, as Kubewarden's controller always sets it, and not used: palisade downloads no Sigstore
-    /// data at start-up (its trust root is built in, or --sigstore-trust-config's).
+    /// Where the trust root fetched with --tuf or --tuf-url keeps its TUF metadata, instead of the user's cache
+    /// folder (Kubewarden's controller always sets it; without --tuf nothing is downloaded: the trust root is
+    /// built in, or --sigstore-trust-config's).
     #[arg(long, env = "KUBEWARDEN_SIGSTORE_CACHE_DIR", value_name = "DIR")]
     sigstore_cache_dir: Option<PathBuf>,
     /// Accepted: palisade always serves its metrics on /metrics, in Prometheus text (Kubewarden's exports
@@ -115,9 +116,6 @@ impl KubewardenServerOptions {
                 "--ignore-kubernetes-connection-failure: palisade does not connect to Kubernetes"
             );
         }
-        if let Some(dir) = &self.sigstore_cache_dir {
-            tracing::debug!(dir = %dir.display(), "--sigstore-cache-dir: not used, no Sigstore data is downloaded at start-up");
-        }
         Ok(())
     }
 
@@ -142,6 +140,11 @@ impl KubewardenServerOptions {
     /// The namespace whose AdmissionReviews are accepted without evaluating, if any.
     pub fn always_accepted_namespace(&self) -> Option<String> {
         self.always_accept_admission_reviews_on_namespace.clone()
+    }
+
+    /// Where TUF metadata is kept (--sigstore-cache-dir), if given.
+    pub fn sigstore_cache_dir(&self) -> Option<PathBuf> {
+        self.sigstore_cache_dir.clone()
     }
 }
 

@@ -89,6 +89,10 @@ pub struct VerificationOptions {
     /// The initial root.json of the --tuf-url repository, trusted as given.
     #[arg(long, value_name = "FILE", requires = "tuf_url")]
     tuf_root: Option<PathBuf>,
+    /// Where a trust root fetched through TUF keeps its verified metadata, when not in the user's cache folder
+    /// (the policy-server's --sigstore-cache-dir).
+    #[arg(skip)]
+    tuf_cache: Option<PathBuf>,
     /// The trust root once read or fetched, so that a command fetches it once.
     #[arg(skip)]
     resolved: OnceLock<TrustRoot>,
@@ -108,11 +112,11 @@ pub fn read_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
 }
 
 /// Fetches the trust root from the TUF repository `source` (progress on a terminal), keeping its verified
-/// metadata in `palisade/tuf` in the user's cache folder, beside the module cache.
-fn fetch_trust_root(source: &TufSource) -> anyhow::Result<TrustRoot> {
+/// metadata in `cache` (none: not kept).
+fn fetch_trust_root(source: &TufSource, cache: Option<PathBuf>) -> anyhow::Result<TrustRoot> {
     Ok(block_on(
         format!("fetching the trust root from {}", source.url()),
-        TrustRoot::from_tuf(source, environment::tuf_cache()),
+        TrustRoot::from_tuf(source, cache),
     )??)
 }
 
@@ -120,6 +124,14 @@ fn fetch_trust_root(source: &TufSource) -> anyhow::Result<TrustRoot> {
 pub const HOW_TO_VERIFY: &str = "--key, --certificate-identity with --certificate-oidc-issuer, --github-owner, or --verification-config";
 
 impl VerificationOptions {
+    /// Keeps the metadata of a trust root fetched through TUF in `dir` instead of `palisade/tuf` in the user's
+    /// cache folder (a container's home is often read-only; Kubewarden's controller gives a writable folder).
+    pub fn keep_tuf_metadata_in(&mut self, dir: Option<PathBuf>) {
+        if dir.is_some() {
+            self.tuf_cache = dir;
+        }
+    }
+
     /// Whether no flag asks for verification.
     pub fn is_empty(&self) -> bool {
         self.key.is_empty()
@@ -164,7 +176,10 @@ impl VerificationOptions {
             return Ok(root.clone());
         }
         let root = match self.tuf_source()? {
-            Some(source) => fetch_trust_root(&source)?,
+            Some(source) => {
+                let cache = self.tuf_cache.clone().or_else(environment::tuf_cache);
+                fetch_trust_root(&source, cache)?
+            }
             None => read_trust_root(self.trust_root.as_deref())?,
         };
         Ok(self.resolved.get_or_init(|| root).clone())

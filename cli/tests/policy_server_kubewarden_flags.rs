@@ -8,7 +8,10 @@ mod running;
 use std::path::Path;
 
 use running::Running;
-use test_support::{ClientIdentity, Palisade, RegistryServer, TestCa, annotated_workdir, https};
+use test_support::{
+    ClientIdentity, Palisade, RegistryServer, TestCa, TufFault, TufRepository, annotated_workdir,
+    https,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
@@ -230,6 +233,44 @@ fn mutual_tls_serves_only_clients_a_trusted_authority_certified() {
             .all(|line| line.starts_with('{') || line.starts_with("warning:")),
         "{logs}"
     );
+}
+
+#[test]
+fn a_trust_root_fetched_through_tuf_keeps_its_metadata_in_the_sigstore_cache_dir() {
+    let registry = RegistryServer::start();
+    let (dir, _, module) = running::signed_workdir(BIN, &registry);
+    write(
+        dir.path(),
+        "policies.yml",
+        &format!("accept:\n  module: {module}\n"),
+    );
+    let root = test_support::testdata_file("signing/sigstore-public-good-trusted-root.json");
+    let root = std::fs::read(&root).unwrap_or_else(|err| panic!("{err}"));
+    let repository = TufRepository::serve("trusted_root.json", &root, TufFault::None);
+    std::fs::write(dir.path().join("root.json"), &repository.root_json)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let server = Running::start(
+        dir.path(),
+        &[
+            "policy-server",
+            "--addr",
+            "127.0.0.1:0",
+            "--key",
+            "a.pub",
+            "--tuf-url",
+            &repository.url,
+            "--tuf-root",
+            "root.json",
+        ],
+        &[("KUBEWARDEN_SIGSTORE_CACHE_DIR", "sigstore-data")],
+    );
+    let (status, _, body) = server.request("POST", "/validate/accept", &review("default"));
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    server.stop();
+    let kept = std::fs::read_dir(dir.path().join("sigstore-data"))
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert!(kept > 0, "the TUF metadata is kept in --sigstore-cache-dir");
 }
 
 #[test]

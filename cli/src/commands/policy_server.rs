@@ -122,8 +122,10 @@ impl Args {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
     args.kubewarden.check()?;
+    args.verification
+        .keep_tuf_metadata_in(args.kubewarden.sigstore_cache_dir());
     let text = std::fs::read_to_string(&args.policies)
         .map_err(|err| UsageError(format!("reading {}: {err}", args.policies.display())))?;
     let file =
