@@ -1,9 +1,14 @@
 //! `palisade precompile` and `policy-server --precompiled-key` as users run them (real processes, a real
 //! registry): the server loads the signed compiled module instead of compiling, falls back to compiling
-//! (and says so) when the signer is not trusted, and bad input is refused with a clear error.
+//! (and says so) when the signer is not trusted, a run again reuses what it pushed, and bad input is
+//! refused with a clear error.
 
 mod running;
 
+use artifact::reference::PolicyRef;
+use client::remote::credentials::DockerConfig;
+use client::remote::sources::Sources;
+use client::remote::{Remote, RemoteOptions};
 use running::Running;
 use test_support::{Palisade, RegistryServer, annotated_workdir, testdata_file};
 
@@ -65,18 +70,8 @@ fn serve_once(dir: &std::path::Path, trusted: &str) -> String {
 fn the_server_loads_the_signed_compiled_module_and_compiles_what_it_does_not_trust() {
     let registry = RegistryServer::start();
     let (dir, cli, accept) = setup(&registry);
-    let printed = cli.ok(&[
-        "precompile",
-        &accept,
-        "--key",
-        "b.key",
-        "--verification-key",
-        "a.pub",
-        "-o",
-        "json",
-    ]);
-    let report: serde_json::Value =
-        serde_json::from_str(&printed).unwrap_or_else(|err| panic!("{err}: {printed}"));
+    let report = precompile(&cli, &accept, "b.key");
+    let printed = report.to_string();
     let referrer = report["referrer"].as_str().unwrap_or_default().to_string();
     let artifact_type = report["artifactType"].as_str().unwrap_or_default();
     assert!(referrer.starts_with("sha256:"), "{printed}");
@@ -108,6 +103,106 @@ fn the_server_loads_the_signed_compiled_module_and_compiles_what_it_does_not_tru
         "{logs}"
     );
     assert!(logs.contains("loaded=0 compiled=1"), "{logs}");
+}
+
+/// `precompile REF --key KEY -o json` (verifying the policy with `a.pub`), parsed.
+fn precompile(cli: &Palisade, reference: &str, key: &str) -> serde_json::Value {
+    let printed = cli.ok(&[
+        "precompile",
+        reference,
+        "--key",
+        key,
+        "--verification-key",
+        "a.pub",
+        "-o",
+        "json",
+    ]);
+    serde_json::from_str(&printed).unwrap_or_else(|err| panic!("{err}: {printed}"))
+}
+
+/// The referrers of the policy `report` is about, of its artifact type, as the registry lists them.
+fn referrers(report: &serde_json::Value) -> Vec<String> {
+    let policy = report["policy"].as_str().unwrap_or_default();
+    let Ok(PolicyRef::Registry(policy)) = policy.parse::<PolicyRef>() else {
+        panic!("not a registry reference: {report}");
+    };
+    let remote = Remote::new(RemoteOptions {
+        docker_config: DockerConfig::none(),
+        sources: Sources::default(),
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|err| panic!("{err}"));
+    let listed = runtime
+        .block_on(async {
+            let subject = policy.digest.clone().ok_or("no digest")?;
+            let repository = remote.repository(&policy).await?;
+            let listed = repository
+                .referrers(&subject, report["artifactType"].as_str())
+                .await?;
+            Ok::<_, Box<dyn std::error::Error>>(listed)
+        })
+        .unwrap_or_else(|err| panic!("listing the referrers of {policy}: {err}"));
+    listed.iter().map(|d| d.digest.to_string()).collect()
+}
+
+#[test]
+fn running_it_again_reuses_the_signed_referrer_and_another_key_adds_its_own() {
+    let registry = RegistryServer::start();
+    let (dir, cli, accept) = setup(&registry);
+    let first = precompile(&cli, &accept, "b.key");
+    assert_eq!(first["reused"], false, "{first}");
+    let referrer = first["referrer"].as_str().unwrap_or_default().to_string();
+
+    // A CI job run again: the referrer is there, signed by this key, with the same module: nothing pushed.
+    let again = precompile(&cli, &accept, "b.key");
+    assert_eq!(again["reused"], true, "{again}");
+    assert_eq!(again["referrer"], referrer.as_str(), "{again}");
+    assert_eq!(again["signatureTag"], first["signatureTag"], "{again}");
+    let printed = cli.ok(&[
+        "precompile",
+        &accept,
+        "--key",
+        "b.key",
+        "--verification-key",
+        "a.pub",
+    ]);
+    assert!(
+        printed.starts_with("already precompiled ")
+            && printed.contains(&format!("referrer {referrer} "))
+            && printed.contains("reused, nothing pushed"),
+        "{printed}"
+    );
+    assert_eq!(referrers(&first), std::slice::from_ref(&referrer));
+    // Its signature image still holds the one signature.
+    let signature = test_support::get_manifest(
+        &registry.host(),
+        "policies/accept",
+        first["signatureTag"].as_str().unwrap_or_default(),
+    );
+    let signature: serde_json::Value =
+        serde_json::from_slice(&signature).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        signature["layers"].as_array().map(Vec::len),
+        Some(1),
+        "{signature}"
+    );
+
+    // Another key (the policy's) did not sign that one: its run pushes a referrer of its own, which a
+    // server trusting that key loads.
+    let other = precompile(&cli, &accept, "a.key");
+    assert_eq!(other["reused"], false, "{other}");
+    let theirs = other["referrer"].as_str().unwrap_or_default().to_string();
+    assert_ne!(theirs, referrer);
+    let mut listed = referrers(&first);
+    listed.sort();
+    let mut expected = vec![referrer, theirs.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+    let logs = serve_once(dir.path(), "a.pub");
+    assert!(
+        logs.contains("loading the verified precompiled module") && logs.contains(&theirs),
+        "{logs}"
+    );
+    assert!(logs.contains("loaded=1 compiled=0"), "{logs}");
 }
 
 #[test]

@@ -17,9 +17,18 @@
 //!   from it);
 //! - annotations: [`SOURCE_ANNOTATION`] (the digest of the policy's Wasm layer), [`WASMTIME_ANNOTATION`],
 //!   [`TARGET_ANNOTATION`], [`ENGINE_ANNOTATION`] (the full engine-configuration hash,
-//!   [`crate::cache`]'s notion) and the creation time.
+//!   [`crate::cache`]'s notion) and the creation time (to the millisecond).
 //!
 //! Its manifest digest is signed as any policy is: cosign's `sha256-<hex>.sig` image.
+//!
+//! # Publishing again
+//!
+//! [`publish`] is idempotent, as a CI job run again expects: when the policy manifest already has a
+//! referrer of this engine that the signing key's public key verifies exactly as a server would ([`verify`],
+//! the server's own checks) and whose layers are the compilations of exactly the Wasm this compilation
+//! covers, it is reported as reused and nothing is pushed. Anything else (another signer, a damaged layer,
+//! other inputs) gets a new referrer, signed. Signing is deterministic (ECDSA with RFC 6979 nonces), and an
+//! identical signature layer is never appended twice to the `.sig` image.
 //!
 //! The engine hash covers what changes compiled code: wasmtime's version, the compiler's settings and the
 //! CPU features it compiles for (detected on the host), not the deadline, memory limit or allocator of a
@@ -40,10 +49,10 @@
 //! A `VerifiedPrecompiled` cannot be made from parts:
 //!
 //! ```compile_fail
-//! let found = evaluator::precompiled::VerifiedPrecompiled { referrer: String::new(), source: "sha256:00".parse().unwrap(), modules: Default::default() };
+//! let found = evaluator::precompiled::VerifiedPrecompiled { referrer: String::new(), digest: "sha256:00".parse().unwrap(), source: "sha256:00".parse().unwrap(), modules: Default::default() };
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use artifact::oci::manifest::{Descriptor, ImageManifest};
@@ -133,20 +142,22 @@ impl Engine {
     }
 }
 
-/// What [`publish`] pushed.
+/// What [`publish`] pushed, or found already there.
 #[derive(Debug, Clone)]
 pub struct Published {
     /// The policy manifest the referrer is about.
     pub subject: Digest,
     /// The digest of the policy's module.
     pub source: Digest,
-    /// The referrer manifest pushed and signed.
+    /// The referrer manifest pushed and signed, or the one reused.
     pub referrer: Digest,
+    /// Whether `referrer` was there already, signed by the key: nothing was pushed.
+    pub reused: bool,
     /// Its artifact type.
     pub artifact_type: String,
     /// The engine it was compiled for.
     pub engine: EngineIdentity,
-    /// The signature tag written.
+    /// The signature tag written (or, when reused, the referrer's `.sig` tag).
     pub signature_tag: String,
     /// How many compiled modules it holds.
     pub modules: usize,
@@ -157,6 +168,7 @@ pub struct Published {
 #[derive(Debug)]
 pub struct VerifiedPrecompiled {
     referrer: String,
+    digest: Digest,
     source: Digest,
     modules: BTreeMap<Digest, Vec<u8>>,
 }
@@ -170,7 +182,9 @@ impl VerifiedPrecompiled {
 
 /// Compiles the policy at `reference` (resolved to its digest, admitted as `admission` says) for an engine
 /// of `config`, as a policy server with that configuration would, pushes the compiled modules as a
-/// referrer of the policy's manifest and signs it with `key`.
+/// referrer of the policy's manifest and signs it with `key`; or, when the manifest already has such a
+/// referrer that `key` signed, holding the compilations of the same Wasm, reports it as reused and pushes
+/// nothing.
 pub async fn publish(
     remote: &Remote,
     reference: &RegistryRef,
@@ -203,16 +217,46 @@ pub async fn publish(
             })?;
     let (engine, module, compiled) = compiled?;
     let identity = engine.identity();
+    let artifact_type = identity.artifact_type();
     let source = Digest::sha256_of(module.bytes());
     let repository = remote
         .repository(&pinned)
         .await
         .map_err(|err| failed(err.into()))?;
+    let signer = PrecompiledTrust::for_keys(&[key.public_key().to_pem()])?;
+    let inputs: BTreeSet<Digest> = compiled.iter().map(|m| m.input.clone()).collect();
+    let expected = Expected {
+        subject: &subject,
+        source: &source,
+        identity: &identity,
+        artifact_type: &artifact_type,
+        inputs: Some(&inputs),
+    };
+    let search = first_verified(remote, &repository, &pinned, &expected, &signer)
+        .await
+        .map_err(|err| failed(err.into()))?;
+    for refusal in &search.refused {
+        tracing::debug!(policy = %pinned, error = %refusal.describe(), "not reusing a precompiled referrer");
+    }
+    if let Some(found) = search.found {
+        let digest = found.digest;
+        return Ok(Published {
+            subject,
+            source,
+            signature_tag: artifact::cosign::signature_tag(&digest),
+            referrer: digest,
+            reused: true,
+            artifact_type,
+            engine: identity,
+            modules: found.modules.len(),
+        });
+    }
     let policy = repository
         .resolve()
         .await
         .map_err(|err| failed(err.into()))?;
-    let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    // To the millisecond: what another signer publishes even a moment later is a referrer of its own.
+    let created = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     let artifact = referrer(&identity, policy.descriptor(), &source, &compiled, &created)?;
     let digest = signing::registry::push_referrer(&repository, &subject, &artifact)
         .await
@@ -230,7 +274,8 @@ pub async fn publish(
         subject,
         source,
         referrer: digest,
-        artifact_type: identity.artifact_type(),
+        reused: false,
+        artifact_type,
         engine: identity,
         signature_tag: signed.signature_tag.unwrap_or_default(),
         modules: compiled.len(),
@@ -353,40 +398,34 @@ pub async fn find(
             return None;
         }
     };
-    let candidates = match repository
-        .referrers(manifest_digest, Some(&artifact_type))
-        .await
-    {
-        Ok(candidates) => candidates,
-        Err(err) => {
-            tracing::warn!(policy = %module.source(), error = %err, "could not list the precompiled modules; compiling");
-            return None;
-        }
-    };
     let source = Digest::sha256_of(module.bytes());
     let expected = Expected {
         subject: manifest_digest,
         source: &source,
         identity: &identity,
         artifact_type: &artifact_type,
+        inputs: None,
     };
-    for candidate in candidates
-        .iter()
-        .filter(|c| c.artifact_type.as_deref() == Some(artifact_type.as_str()))
-    {
-        let at = reference.with_digest(candidate.digest.clone());
-        match verify(remote, &repository, &at, &expected, trust).await {
-            Ok(found) => {
-                tracing::info!(policy = %module.source(), referrer = %found.referrer, "loading the verified precompiled module");
-                return Some(found);
-            }
-            Err(err) => {
-                tracing::warn!(policy = %module.source(), error = %err.describe(), "precompiled module refused; compiling");
-            }
+    let search = match first_verified(remote, &repository, reference, &expected, trust).await {
+        Ok(search) => search,
+        Err(err) => {
+            tracing::warn!(policy = %module.source(), error = %err, "could not list the precompiled modules; compiling");
+            return None;
+        }
+    };
+    for refusal in &search.refused {
+        tracing::warn!(policy = %module.source(), error = %refusal.describe(), "precompiled module refused; compiling");
+    }
+    match search.found {
+        Some(found) => {
+            tracing::info!(policy = %module.source(), referrer = %found.referrer, "loading the verified precompiled module");
+            Some(found)
+        }
+        None => {
+            tracing::info!(policy = %module.source(), artifact_type, "no verified precompiled module for this engine; compiling");
+            None
         }
     }
-    tracing::info!(policy = %module.source(), artifact_type, "no verified precompiled module for this engine; compiling");
-    None
 }
 
 /// What a precompiled referrer must say to be loaded.
@@ -395,6 +434,49 @@ struct Expected<'a> {
     source: &'a Digest,
     identity: &'a EngineIdentity,
     artifact_type: &'a str,
+    /// The Wasm its layers must be the compilations of, exactly (for [`publish`] to reuse it); a server
+    /// takes any subset and compiles the rest.
+    inputs: Option<&'a BTreeSet<Digest>>,
+}
+
+/// What looking through a policy manifest's precompiled referrers found.
+struct Search {
+    /// The first that passed every check.
+    found: Option<VerifiedPrecompiled>,
+    /// The ones refused before it, each with why.
+    refused: Vec<EvaluatorError>,
+}
+
+/// Looks through the referrers of `expected.subject` (in `repository`, the repository of `reference`) of
+/// the artifact type expected for the first that [`verify`] passes. Fails only when they cannot be listed.
+async fn first_verified(
+    remote: &Remote,
+    repository: &client::remote::Repository,
+    reference: &RegistryRef,
+    expected: &Expected<'_>,
+    trust: &PrecompiledTrust,
+) -> Result<Search, client::ClientError> {
+    let candidates = repository
+        .referrers(expected.subject, Some(expected.artifact_type))
+        .await?;
+    let mut search = Search {
+        found: None,
+        refused: Vec::new(),
+    };
+    for candidate in candidates
+        .iter()
+        .filter(|c| c.artifact_type.as_deref() == Some(expected.artifact_type))
+    {
+        let at = reference.with_digest(candidate.digest.clone());
+        match verify(remote, repository, &at, expected, trust).await {
+            Ok(found) => {
+                search.found = Some(found);
+                break;
+            }
+            Err(err) => search.refused.push(err),
+        }
+    }
+    Ok(search)
 }
 
 /// Verifies the referrer at `at` against `trust` and `expected`, and fetches its layers.
@@ -449,7 +531,7 @@ async fn verify(
             expected.identity.hash
         )));
     }
-    let mut modules = BTreeMap::new();
+    let mut layers = BTreeMap::new();
     for layer in &manifest.layers {
         if layer.media_type != media_types::PRECOMPILED_LAYER {
             continue;
@@ -460,6 +542,31 @@ async fn verify(
             .and_then(|annotations| annotations.get(INPUT_ANNOTATION))
             .and_then(|input| input.parse::<Digest>().ok())
             .ok_or_else(|| refused(format!("its layer {} names no input", layer.digest)))?;
+        layers.insert(input, layer);
+    }
+    if layers.is_empty() {
+        return Err(refused(format!(
+            "it holds no {} layer",
+            media_types::PRECOMPILED_LAYER
+        )));
+    }
+    if let Some(inputs) = expected.inputs
+        && !layers.keys().eq(inputs.iter())
+    {
+        let list = |digests: &mut dyn Iterator<Item = &Digest>| {
+            digests
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(refused(format!(
+            "it holds the compilations of {}, not of {}",
+            list(&mut layers.keys()),
+            list(&mut inputs.iter())
+        )));
+    }
+    let mut modules = BTreeMap::new();
+    for (input, layer) in layers {
         let bytes = repository
             .blob(&layer.digest)
             .await
@@ -472,14 +579,9 @@ async fn verify(
         }
         modules.insert(input, bytes);
     }
-    if modules.is_empty() {
-        return Err(refused(format!(
-            "it holds no {} layer",
-            media_types::PRECOMPILED_LAYER
-        )));
-    }
     Ok(VerifiedPrecompiled {
         referrer: at.to_string(),
+        digest: verified.manifest_digest().clone(),
         source: expected.source.clone(),
         modules,
     })

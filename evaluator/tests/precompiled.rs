@@ -232,11 +232,7 @@ async fn a_signed_referrer_is_loaded_instead_of_compiling() -> TestResult {
         published.subject,
         remote().manifest_digest(&setup.accept).await?
     );
-    let listed = remote()
-        .repository(&setup.accept)
-        .await?
-        .referrers(&published.subject, Some(&published.artifact_type))
-        .await?;
+    let listed = referrers(&setup.accept, &published).await?;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].digest, published.referrer);
 
@@ -261,24 +257,76 @@ async fn a_signed_referrer_is_loaded_instead_of_compiling() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_flipped_byte_in_the_compiled_layer_is_refused() -> TestResult {
-    let setup = Setup::new().await?;
-    let signer = PrivateKey::generate()?;
-    let published = setup.publish(&setup.accept, &signer).await?;
-    let repository = remote().repository(&setup.accept).await?;
+/// Where the registry stores the blob `digest`.
+fn stored_blob(registry: &RegistryServer, digest: &artifact::oci::Digest) -> std::path::PathBuf {
+    registry
+        .root()
+        .join("blobs")
+        .join("sha256")
+        .join(digest.hex())
+}
+
+/// The referrers of `published`'s subject (in the repository of `policy`) of its artifact type.
+async fn referrers(
+    policy: &RegistryRef,
+    published: &precompiled::Published,
+) -> Result<Vec<artifact::oci::manifest::Descriptor>, Box<dyn std::error::Error>> {
+    Ok(remote()
+        .repository(policy)
+        .await?
+        .referrers(&published.subject, Some(&published.artifact_type))
+        .await?)
+}
+
+/// The first layer of the referrer `published` pushed.
+async fn compiled_layer(
+    policy: &RegistryRef,
+    published: &precompiled::Published,
+) -> Result<artifact::oci::Digest, Box<dyn std::error::Error>> {
+    let repository = remote().repository(policy).await?;
     let manifest = repository
         .manifest(&published.referrer.to_string())
         .await?
         .ok_or("no referrer")?;
     let manifest: artifact::oci::manifest::ImageManifest = serde_json::from_slice(&manifest.bytes)?;
-    let layer = &manifest.layers[0].digest;
-    let stored = setup
-        .registry
-        .root()
-        .join("blobs")
-        .join("sha256")
-        .join(layer.hex());
+    Ok(manifest.layers[0].digest.clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishing_again_reuses_the_signed_referrer_unless_it_is_damaged() -> TestResult {
+    let setup = Setup::new().await?;
+    let signer = PrivateKey::generate()?;
+    let first = setup.publish(&setup.accept, &signer).await?;
+    assert!(!first.reused);
+    let again = setup.publish(&setup.accept, &signer).await?;
+    assert!(again.reused);
+    assert_eq!(again.referrer, first.referrer);
+    assert_eq!(again.modules, 1);
+    assert_eq!(referrers(&setup.accept, &again).await?.len(), 1);
+
+    // A referrer whose layer the registry lost is not reused: a new one is pushed (with the layer), and
+    // the server loads that one.
+    let layer = compiled_layer(&setup.accept, &first).await?;
+    std::fs::remove_file(stored_blob(&setup.registry, &layer))?;
+    let repaired = setup.publish(&setup.accept, &signer).await?;
+    assert!(!repaired.reused);
+    assert_ne!(repaired.referrer, first.referrer);
+    assert_eq!(referrers(&setup.accept, &repaired).await?.len(), 2);
+    let (state, trust) = setup.start(&signer).await?;
+    assert_eq!((trust.loaded(), trust.compiled()), (1, 0));
+    assert!(accepts(&state).await?);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flipped_byte_in_the_compiled_layer_is_refused() -> TestResult {
+    let setup = Setup::new().await?;
+    let signer = PrivateKey::generate()?;
+    let published = setup.publish(&setup.accept, &signer).await?;
+    let stored = stored_blob(
+        &setup.registry,
+        &compiled_layer(&setup.accept, &published).await?,
+    );
     let mut bytes = std::fs::read(&stored)?;
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;

@@ -214,7 +214,8 @@ impl PrivateKey {
     }
 
     /// Signs `message` with ECDSA P-256 over its SHA-256, returning the ASN.1 DER signature (what cosign stores,
-    /// base64-encoded, in the `dev.cosignproject.cosign/signature` annotation).
+    /// base64-encoded, in the `dev.cosignproject.cosign/signature` annotation). Deterministic (RFC 6979 nonces):
+    /// the same key and message always give the same signature, so signing again adds no second layer.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         let signature: Signature = self.key.sign(message);
         signature.to_der().as_bytes().to_vec()

@@ -20,7 +20,9 @@ use crate::verification_options::VerificationOptions;
 /// after verifying it; anything that does not match (engine, signature, module) is compiled as usual. The
 /// policy is verified first when verification flags are given (--verification-key, --verification-config…),
 /// and pulled unverified, with a warning, when none is. The deadline, memory limit and allocator of a
-/// policy-server do not change compiled code: one precompiled module serves every such setting.
+/// policy-server do not change compiled code: one precompiled module serves every such setting. Run again,
+/// it pushes nothing when the policy already has a referrer for this engine that KEY signed, holding the
+/// compilations of the same Wasm, and says it reused it.
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("key", |arg| {
     arg.long("verification-key")
@@ -49,6 +51,7 @@ struct Report {
     policy: String,
     source_module: String,
     referrer: String,
+    reused: bool,
     artifact_type: String,
     wasmtime: String,
     target: String,
@@ -79,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         policy: reference.with_digest(published.subject).to_string(),
         source_module: published.source.to_string(),
         referrer: published.referrer.to_string(),
+        reused: published.reused,
         artifact_type: published.artifact_type,
         wasmtime: published.engine.wasmtime,
         target: published.engine.target,
@@ -88,8 +92,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     match args.output.format {
         OutputFormat::Text => {
-            println!("precompiled {}", report.policy);
-            println!("  referrer {} ({})", report.referrer, report.artifact_type);
+            if report.reused {
+                println!("already precompiled {}", report.policy);
+                println!(
+                    "  referrer {} ({}) signed by this key: reused, nothing pushed",
+                    report.referrer, report.artifact_type
+                );
+            } else {
+                println!("precompiled {}", report.policy);
+                println!("  referrer {} ({})", report.referrer, report.artifact_type);
+            }
             println!(
                 "  {} compiled module(s) of {}",
                 report.modules, report.source_module
