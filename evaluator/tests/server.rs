@@ -576,6 +576,33 @@ const NO_BREAKER: BreakerOptions = BreakerOptions {
     cool_down: Duration::from_secs(30),
 };
 
+/// Waits (at most 2.5 s) until at least `count` requests of `policy` wait in its queue; returns the metric's
+/// series.
+async fn wait_for_queued(
+    state: &Arc<ServerState>,
+    policy: &str,
+    count: f64,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let queued = format!("palisade_policy_queued_requests{{policy=\"{policy}\"}}");
+    for _ in 0..500 {
+        if metric(state, &queued).await? >= count {
+            return Ok(queued);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Err(format!("{count} requests of {policy} never waited in its queue").into())
+}
+
+/// Asks the `healthy` policy `times` times, one after the other; each must accept.
+async fn healthy_answers(state: &Arc<ServerState>, review: &str, times: usize) -> TestResult {
+    for _ in 0..times {
+        let (status, body) = post(state, "/validate/healthy", review).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_looping_policy_delays_only_its_own_requests() -> TestResult {
     let dir = test_support::tempdir();
@@ -584,28 +611,17 @@ async fn a_looping_policy_delays_only_its_own_requests() -> TestResult {
         ..IsolationLimits::default()
     };
     // Two workers: the looping policy holds both until its first requests run into their deadline; from then
-    // on, slow, it holds one of them (its default share), never both.
+    // on, slow, it runs aside from them, one request at a time (its default share).
     let state = isolated(dir.path(), &[("loop", "wapc-validate-loop")], 2, limits).await?;
     let review = review()?;
     let looping = clients(&state, "/validate/loop", &review, 16);
     // Once most of the 16 wait in the looping policy's queue (one runs), the healthy policy is asked 20 times.
-    let queued = "palisade_policy_queued_requests{policy=\"loop\"}";
-    for _ in 0..500 {
-        if metric(&state, queued).await? >= 8.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(metric(&state, queued).await? >= 8.0, "the clients queued");
-    for _ in 0..20 {
-        let (status, body) = post(&state, "/validate/healthy", &review).await?;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["response"]["allowed"], true, "{body}");
-    }
+    let queued = wait_for_queued(&state, "loop", 8.0).await?;
+    healthy_answers(&state, &review, 20).await?;
     // Each looping request takes its 200 ms deadline on one worker: most are still waiting.
     let finished = looping.iter().filter(|task| task.is_finished()).count();
     assert!(
-        finished < 16 && metric(&state, queued).await? > 0.0,
+        finished < 16 && metric(&state, &queued).await? > 0.0,
         "the healthy policy answered 20 times while the looping one still had requests waiting ({finished} of 16 done)"
     );
     for task in looping {
@@ -635,21 +651,10 @@ async fn a_slow_policy_runs_aside_from_the_workers() -> TestResult {
     let (_, first) = post(&state, "/validate/loop", &review).await?;
     assert!(status(&first).1.contains("timed out"), "{first}");
     let looping = clients(&state, "/validate/loop", &review, 8);
-    let queued = "palisade_policy_queued_requests{policy=\"loop\"}";
-    for _ in 0..500 {
-        if metric(&state, queued).await? >= 7.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(metric(&state, queued).await? >= 7.0, "the clients queued");
+    wait_for_queued(&state, "loop", 7.0).await?;
     // Were a looping request on the worker, each healthy request would wait for one to end (FIFO), and the
     // eight looping requests would end before the twentieth healthy answer.
-    for _ in 0..20 {
-        let (status, body) = post(&state, "/validate/healthy", &review).await?;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["response"]["allowed"], true, "{body}");
-    }
+    healthy_answers(&state, &review, 20).await?;
     let finished = looping.iter().filter(|task| task.is_finished()).count();
     assert!(
         finished < 4,
