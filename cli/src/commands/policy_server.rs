@@ -84,7 +84,8 @@ pub struct Args {
     continue_on_errors: bool,
     #[command(flatten)]
     deadline: DeadlineOptions,
-    /// How many evaluations run at once [default: the number of cores].
+    /// How many evaluations run at once (a slow policy's run on as many low-priority threads besides)
+    /// [default: the number of cores].
     #[arg(long, env = "KUBEWARDEN_WORKERS", value_name = "N")]
     workers: Option<usize>,
     #[command(flatten)]

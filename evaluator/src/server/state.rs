@@ -47,7 +47,8 @@ pub struct StartOptions {
     /// Start even when policies fail to load, answering their requests with a 500 rejection that
     /// says why, instead of refusing to start.
     pub continue_on_errors: bool,
-    /// How many evaluations run at once (the size of the blocking pool used).
+    /// How many evaluations run at once on tokio's blocking pool; a slow policy's run on as many low-priority
+    /// threads besides ([`IsolationLimits`]).
     pub workers: usize,
     /// How much of the workers one policy may take, how many of its requests wait, when it fails fast.
     pub isolation: IsolationLimits,
