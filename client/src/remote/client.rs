@@ -1,7 +1,8 @@
 //! The client for any number of registries: where its credentials and transport settings come from,
 //! connecting to a registry, and pushing and pulling policies.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use oci_client::client::Client;
@@ -36,6 +37,34 @@ pub struct Remote {
     progress: Arc<dyn Progress>,
     chunking: Chunking,
     pub(super) store: Option<Store>,
+    connections: Connections,
+}
+
+/// Per registry, how it was reached and the oci-client that reached it, shared by every clone of a
+/// [`Remote`]: the operations after the first reuse its connections, its tokens and the transport found,
+/// instead of connecting, probing and authenticating again (a policy server starting 50 policies made
+/// about five connections for each).
+#[derive(Clone, Default)]
+struct Connections(Arc<Mutex<HashMap<String, Connection>>>);
+
+/// How one registry was reached.
+#[derive(Clone)]
+struct Connection {
+    client: Client,
+    attempt: Attempt,
+    open: bool,
+}
+
+impl Connections {
+    fn get(&self, registry: &str) -> Option<Connection> {
+        let known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        known.get(registry).cloned()
+    }
+
+    fn keep(&self, registry: &str, connection: Connection) {
+        let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        known.insert(registry.to_string(), connection);
+    }
 }
 
 impl std::fmt::Debug for Remote {
@@ -55,6 +84,7 @@ impl Remote {
             progress: Arc::new(Silent),
             chunking: Chunking::default(),
             store: None,
+            connections: Connections::default(),
         }
     }
 
@@ -148,13 +178,17 @@ impl Remote {
         })
     }
 
-    /// Finds a transport that reaches the registry (see [`transport::attempts`]) and authenticates.
+    /// A session on the registry of `target`: through the connection made before, if any, else a transport
+    /// found to reach it (see [`transport::attempts`]) and authenticated, kept for the next sessions.
     pub(super) async fn connect(&self, target: &RegistryRef) -> Result<Session> {
         let auth = match self.options.docker_config.credential(&target.registry)? {
             Credential::Anonymous => RegistryAuth::Anonymous,
             Credential::Basic { username, password } => RegistryAuth::Basic(username, password),
             Credential::IdentityToken(token) => RegistryAuth::Bearer(token),
         };
+        if let Some(known) = self.connections.get(&target.registry) {
+            return Ok(self.session(target, auth, known));
+        }
         let reference = oci_reference(target);
         let mut attempts = transport::attempts(&self.options.sources, target);
         let mut open = false;
@@ -182,31 +216,28 @@ impl Remote {
                     .store_auth_if_needed(reference.resolve_registry(), &auth)
                     .await;
             }
-            let session = Session {
+            let connection = Connection {
                 client,
-                target: target.clone(),
-                auth: auth.clone(),
                 attempt,
                 open: !store_auth,
-                sources: self.options.sources.clone(),
-                progress: self.progress.clone(),
-                chunking: self.chunking,
             };
-            if single {
-                // Nothing to choose between: the first real request reports any failure.
-                return Ok(session);
-            }
-            let probe = session
-                .client
-                .fetch_manifest_digest(&reference, &auth)
-                .await;
-            match probe {
-                Err(err) if transport::is_connection_failure(&err) => last_failure = Some(err),
-                _ => {
-                    tracing::debug!(registry = %target.registry, ?attempt, "connected");
-                    return Ok(session);
+            if !single {
+                let probe = connection
+                    .client
+                    .fetch_manifest_digest(&reference, &auth)
+                    .await;
+                if let Err(err) = probe
+                    && transport::is_connection_failure(&err)
+                {
+                    last_failure = Some(err);
+                    continue;
                 }
+                tracing::debug!(registry = %target.registry, ?attempt, "connected");
             }
+            // With a single transport there is nothing to choose between: the first real request reports
+            // any failure.
+            self.connections.keep(&target.registry, connection.clone());
+            return Ok(self.session(target, auth, connection));
         }
         Err(match last_failure {
             Some(err) => transport::explain(&target.registry, &target.to_string(), err),
@@ -215,5 +246,19 @@ impl Remote {
                 reason: "no transport to try".into(),
             },
         })
+    }
+
+    /// A session on `target` through `connection`, with `auth` for the requests oci-client does not make.
+    fn session(&self, target: &RegistryRef, auth: RegistryAuth, connection: Connection) -> Session {
+        Session {
+            client: connection.client,
+            target: target.clone(),
+            auth,
+            attempt: connection.attempt,
+            open: connection.open,
+            sources: self.options.sources.clone(),
+            progress: self.progress.clone(),
+            chunking: self.chunking,
+        }
     }
 }
