@@ -1,11 +1,8 @@
 //! Work that must yield to the server's answers runs on threads of a lower scheduling priority (nice 10, on
-//! Linux, where the nice value is per thread): compiling a policy during a reload, hashing its file, and
-//! evaluating a policy that was seen to be slow. When the cores are shared, the answers of healthy policies
-//! come first and background work takes what they leave (about a tenth of a contended core); when the cores
-//! are idle, as at start-up, it runs at full speed.
-//!
-//! The pool is rayon's, so that wasmtime's parallel compilation, started from one of its threads, stays on
-//! its threads and at their priority.
+//! Linux, where the nice value is per thread): the evaluations of a policy that was seen to be slow
+//! ([`BackgroundPool`]), and wasmtime's parallel compilation during a reload ([`lower_compiler_threads`]).
+//! When the cores are shared, the answers of healthy policies come first and background work takes what they
+//! leave (about a tenth of a contended core); when the cores are idle, as at start-up, it runs at full speed.
 
 use crate::error::EvaluatorError;
 
@@ -35,12 +32,6 @@ impl BackgroundPool {
         Ok(BackgroundPool { name, pool })
     }
 
-    /// As many threads as the machine has cores.
-    pub fn per_core(name: &'static str) -> Result<BackgroundPool, EvaluatorError> {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        BackgroundPool::new(name, cores)
-    }
-
     /// Runs `work` on one of the pool's threads and waits for it without holding the caller's thread. A
     /// panic in `work` is an error here (and logged), not a crash of the server.
     pub async fn run<T, W>(&self, work: W) -> Result<T, EvaluatorError>
@@ -56,6 +47,22 @@ impl BackgroundPool {
         answer.await.map_err(|_| {
             EvaluatorError::Trap(format!("a task on the {} threads panicked", self.name))
         })
+    }
+}
+
+/// Builds rayon's global pool, where wasmtime compiles a module's functions in parallel, with threads of the
+/// background priority, so that a reload compiling a changed policy takes what the answers leave. The
+/// compilations are started from the blocking pool, never from a rayon thread: a thread waiting for its
+/// compilation's parallel work then picks up only that work, not another policy's whole compilation on top
+/// of its stack. Best effort: a pool already built, or a priority that cannot be set, leaves the threads as
+/// they are (logged).
+pub fn lower_compiler_threads() {
+    let built = rayon::ThreadPoolBuilder::new()
+        .thread_name(|index| format!("compiler-{index}"))
+        .start_handler(|_| lower_this_thread())
+        .build_global();
+    if let Err(err) = built {
+        tracing::debug!(error = %err, "the compiler's threads keep their priority");
     }
 }
 

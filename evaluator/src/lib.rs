@@ -22,7 +22,7 @@
 //! ```
 
 pub mod admission;
-mod background;
+pub mod background;
 pub mod bench;
 pub mod cache;
 pub mod engine;

@@ -172,6 +172,7 @@ async fn serve(args: Args, file: PoliciesFile, options: StartOptions) -> anyhow:
     let webhook = args.listen.webhook_address()?;
     let readiness = args.listen.readiness_address()?;
     let acceptor = args.listen.tls()?;
+    evaluator::background::lower_compiler_threads();
     // Set up before the start-up, so that a SIGHUP during it does not stop the server.
     let triggers = ReloadTriggers::new(&args.policies, !args.no_watch_policies)?;
     let precompiled = options.precompiled.clone();

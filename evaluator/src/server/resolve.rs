@@ -3,8 +3,7 @@
 //!
 //! - a registry reference pinned by digest is taken as written, never resolved again;
 //! - a registry tag is resolved with one `HEAD` of its manifest (the manifest digest);
-//! - a file is hashed (sha256 of its bytes), on the background threads: a reload must not take the cores
-//!   the answers need;
+//! - a file is hashed (sha256 of its bytes) on the blocking pool, off the threads that answer requests;
 //! - an OCI layout entry is looked up in the layout's index (its manifest digest).
 
 use artifact::oci::Digest;
@@ -12,7 +11,6 @@ use artifact::reference::PolicyRef;
 use client::layout::Layout;
 use client::remote::Remote;
 
-use crate::background::BackgroundPool;
 use crate::error::{EvaluatorError, Refusal};
 
 /// A policy source and the digest it had when it was resolved.
@@ -26,11 +24,7 @@ pub(crate) struct Resolved {
 
 /// Resolves `module` (a `policies.yml` module as written). An unreachable registry or an unreadable file
 /// is the gate's refusal, as loading the policy would have been.
-pub(crate) async fn resolve(
-    remote: &Remote,
-    module: &str,
-    background: &BackgroundPool,
-) -> Result<Resolved, EvaluatorError> {
+pub(crate) async fn resolve(remote: &Remote, module: &str) -> Result<Resolved, EvaluatorError> {
     let source =
         PolicyRef::parse(module).map_err(|err| EvaluatorError::InvalidInput(err.to_string()))?;
     let refused = |cause: Refusal| EvaluatorError::NotAdmitted {
@@ -47,13 +41,15 @@ pub(crate) async fn resolve(
         },
         PolicyRef::File(path) => {
             let path = path.clone();
-            background
-                .run(move || {
-                    std::fs::read(&path)
-                        .map(|bytes| Digest::sha256_of(&bytes))
-                        .map_err(|source| EvaluatorError::Io { path, source })
-                })
-                .await??
+            tokio::task::spawn_blocking(move || {
+                std::fs::read(&path)
+                    .map(|bytes| Digest::sha256_of(&bytes))
+                    .map_err(|source| EvaluatorError::Io { path, source })
+            })
+            .await
+            .map_err(|err| {
+                EvaluatorError::Startup(format!("hashing the policy panicked: {err}"))
+            })??
         }
         PolicyRef::Layout(layout) => {
             let entries = Layout::open(&layout.folder)
@@ -97,17 +93,12 @@ mod tests {
         // Nothing listens on port 9 of this machine: a pinned reference must not need it.
         let digest = Digest::sha256_of(b"manifest");
         let pinned = format!("registry://127.0.0.1:9/policies/p:v1@{digest}");
-        let background = BackgroundPool::new("test", 1)?;
-        let resolved = resolve(&remote(), &pinned, &background).await?;
+        let resolved = resolve(&remote(), &pinned).await?;
         assert_eq!(resolved.digest, digest);
         assert!(
-            resolve(
-                &remote(),
-                "registry://127.0.0.1:9/policies/p:v1",
-                &background
-            )
-            .await
-            .is_err_and(|err| err.describe().starts_with("refusing to run"))
+            resolve(&remote(), "registry://127.0.0.1:9/policies/p:v1")
+                .await
+                .is_err_and(|err| err.describe().starts_with("refusing to run"))
         );
 
         let dir = test_support::tempdir();
@@ -117,12 +108,11 @@ mod tests {
             source,
         })?;
         let file = format!("file://{}", path.display());
-        let resolved = resolve(&remote(), &file, &background).await?;
+        let resolved = resolve(&remote(), &file).await?;
         assert_eq!(resolved.digest, Digest::sha256_of(b"module"));
         let missing = resolve(
             &remote(),
             &format!("file://{}/gone.wasm", dir.path().display()),
-            &background,
         )
         .await;
         assert!(missing.is_err_and(|err| err.describe().contains("gone.wasm")));

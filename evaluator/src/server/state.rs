@@ -19,7 +19,6 @@ use super::policies::{PoliciesFile, PolicyConfig};
 use super::reload_outcome::{LastReload, ReloadMetrics};
 use super::resolve::resolve;
 use super::slot::{LoadedPolicy, Slot};
-use crate::background::BackgroundPool;
 use crate::cache::ModuleCache;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::EvaluatorError;
@@ -93,7 +92,7 @@ impl ServerState {
         file: &PoliciesFile,
         options: StartOptions,
     ) -> Result<ServerState, EvaluatorError> {
-        let engines = Engines::new()?;
+        let engines = Engines::default();
         let (generation, mut failures) = load_generation(file, &options, &engines, None).await?;
         if !failures.is_empty() && !options.continue_on_errors {
             failures.sort();
@@ -164,7 +163,6 @@ pub(super) async fn load_generation(
             .and_then(|unit| unit.reusable(&config));
         let (remote, admission) = (options.remote.clone(), options.admission.clone());
         let options = options.clone();
-        let compiler = Arc::clone(&engines.compiler);
         let capabilities = KubewardenCapabilities::granting(
             config.context_aware_resources.clone(),
             &[
@@ -176,7 +174,7 @@ pub(super) async fn load_generation(
             Registry::new(remote.clone(), trust_root(&admission)),
         );
         loading.spawn(async move {
-            let (digest, loaded) = match resolve(&remote, &config.module, &compiler).await {
+            let (digest, loaded) = match resolve(&remote, &config.module).await {
                 Err(err) => (None, Err(err)),
                 Ok(resolved) => match reusable {
                     Some((digest, policy, loaded_in)) if digest == resolved.digest => {
@@ -184,8 +182,7 @@ pub(super) async fn load_generation(
                     }
                     _ => {
                         let source = &resolved.source;
-                        let loaded =
-                            load(&options, engine, &compiler, &config, source, capabilities).await;
+                        let loaded = load(&options, engine, &config, source, capabilities).await;
                         let loaded =
                             loaded.map(|policy| (Arc::new(policy), Origin::Loaded, number));
                         (Some(resolved.digest), loaded)
@@ -263,25 +260,14 @@ fn trust_root(admission: &Admission) -> Option<signing::trust::TrustRoot> {
 }
 
 /// One engine per distinct deadline (the deadline is an engine setting), sharing the cache: made when a
-/// generation first needs it and kept for the next ones; and the low-priority threads that compile for them,
-/// so that a reload compiling a changed policy takes only what the answers leave of the cores.
-pub(super) struct Engines {
-    engines: Mutex<BTreeMap<Duration, Engine>>,
-    compiler: Arc<BackgroundPool>,
-}
+/// generation first needs it and kept for the next ones.
+#[derive(Default)]
+pub(super) struct Engines(Mutex<BTreeMap<Duration, Engine>>);
 
 impl Engines {
-    /// No engine yet, and the compiler's threads (one per core).
-    fn new() -> Result<Engines, EvaluatorError> {
-        Ok(Engines {
-            engines: Mutex::default(),
-            compiler: Arc::new(BackgroundPool::per_core("compiler")?),
-        })
-    }
-
     /// The engine of `deadline`, made with `options` if no generation needed it before.
     fn get(&self, deadline: Duration, options: &StartOptions) -> Result<Engine, EvaluatorError> {
-        let mut engines = self.engines.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut engines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(engine) = engines.get(&deadline) {
             return Ok(engine.clone());
         }
@@ -298,11 +284,11 @@ impl Engines {
 }
 
 /// Fetches and admits one policy from `source` (its module, resolved), then compiles it and checks its
-/// settings on the `compiler`'s threads.
+/// settings off the reactor (wasmtime compiles a module's functions in parallel on rayon's global pool, whose
+/// threads the policy server runs at a lower priority: [`crate::background::lower_compiler_threads`]).
 async fn load(
     options: &StartOptions,
     engine: Engine,
-    compiler: &BackgroundPool,
     config: &PolicyConfig,
     source: &PolicyRef,
     capabilities: KubewardenCapabilities,
@@ -312,9 +298,9 @@ async fn load(
     let trust = options.precompiled.as_ref();
     let engine = precompiled::engine_for(remote, source, &module, engine, trust).await;
     let config = config.clone();
-    compiler
-        .run(move || prepare(&engine, &module, &config, capabilities))
-        .await?
+    tokio::task::spawn_blocking(move || prepare(&engine, &module, &config, capabilities))
+        .await
+        .map_err(|err| EvaluatorError::Startup(format!("compiling the policy panicked: {err}")))?
 }
 
 /// Compiles an admitted module in the execution mode its metadata names and validates its settings.
