@@ -150,7 +150,7 @@ impl Isolation {
     }
 
     /// Runs `work` (one evaluation of `policy`) on tokio's blocking pool once its policy's lane and a worker
-    /// are free; refuses it when the policy's queue is full, when it waited `queue_timeout` in it, or when
+    /// are free (a slow policy's on its own low-priority threads, once one is free); refuses it when the policy's queue is full, when it waited `queue_timeout` in it, or when
     /// the policy's breaker is open. A timeout of `work` counts towards the breaker.
     pub async fn run<T, W>(&self, policy: &str, work: W) -> Result<T, EvaluatorError>
     where
@@ -160,9 +160,8 @@ impl Isolation {
         let lane = self.lane(policy);
         let mut trial = Trial::new(Arc::clone(&lane), lane.admit()?);
         let waiting = Waiting::enter(&lane, self.queue)?;
-        let trial_run = trial.is_trial;
         let (permits, aside) =
-            tokio::time::timeout(self.queue_timeout, self.permits(&lane, trial_run))
+            tokio::time::timeout(self.queue_timeout, self.permits(&lane, trial.is_trial))
                 .await
                 .map_err(|_| {
                     lane.metrics.refused(&lane.policy, Refusal::QueueTimeout);
